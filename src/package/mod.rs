@@ -1,0 +1,204 @@
+//! The package on disk: notes, note types and media in, an `.apkg` file out.
+
+mod schema;
+mod write;
+
+use crate::error::{Error, Result};
+use crate::ids;
+use crate::note::Note;
+use crate::notetype::NoteType;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use unicode_normalization::UnicodeNormalization;
+
+/// Where a media file's bytes come from. Files are read while the package is written,
+/// so large media never sit in memory all at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MediaSource {
+    File(PathBuf),
+    Bytes(Vec<u8>),
+}
+
+/// A media file as it will be named in Anki's media folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Media {
+    pub name: String,
+    pub source: MediaSource,
+}
+
+/// What was written, for the one-line summary.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub notes: usize,
+    pub cards: usize,
+    pub decks: usize,
+    pub media: usize,
+}
+
+/// An Anki package being assembled, much like genanki's `Package`.
+///
+/// ```
+/// use ankideck::{Package, Note, Stock};
+/// let basic = Stock::Basic.notetype();
+/// let mut package = Package::new(1_700_000_000);
+/// package.add_note(Note {
+///     guid: ankideck::ids::guid_for_id("capital-of-france"),
+///     notetype_id: basic.id,
+///     fields: vec!["Capital of France?".into(), "Paris".into()],
+///     tags: vec!["geography".into()],
+///     deck: "Geography".into(),
+///     modified: 1_700_000_000,
+/// }, &basic).unwrap();
+/// let out = std::env::temp_dir().join("ankideck-doctest.apkg");
+/// let summary = package.write(&out).unwrap();
+/// assert_eq!(summary.cards, 1);
+/// ```
+#[derive(Debug, Clone)]
+pub struct Package {
+    notetypes: BTreeMap<i64, NoteType>,
+    notes: Vec<(Note, Vec<u16>)>,
+    media: Vec<Media>,
+    /// Seconds since the epoch written as the collection's creation and modification time.
+    /// Fixed by the caller, so that the same input gives the same bytes.
+    timestamp: i64,
+}
+
+impl Package {
+    pub fn new(timestamp: i64) -> Package {
+        Package {
+            notetypes: BTreeMap::new(),
+            notes: Vec::new(),
+            media: Vec::new(),
+            timestamp,
+        }
+    }
+
+    /// Adds a note (and its note type, once). Computes the cards Anki would generate and
+    /// refuses a note that would have none or whose field count is wrong.
+    pub fn add_note(&mut self, note: Note, notetype: &NoteType) -> Result<usize> {
+        let wrong = |problem| Error::Note {
+            guid: note.guid.clone(),
+            problem,
+        };
+        if note.notetype_id != notetype.id {
+            return Err(Error::MissingNoteType(note.notetype_id));
+        }
+        if note.fields.len() != notetype.fields.len() {
+            let fields = notetype.field_names().join(", ");
+            return Err(wrong(crate::error::Problem::UnknownField {
+                notetype: notetype.name.clone(),
+                field: format!("({} values given)", note.fields.len()),
+                fields,
+            }));
+        }
+        crate::note::normalize_deck_name(&note.deck).map_err(|e| wrong(e.into()))?;
+        for tag in &note.tags {
+            crate::note::check_tag(tag).map_err(|e| wrong(e.into()))?;
+        }
+        let ords = notetype
+            .card_ordinals(&note.fields, !note.tags.is_empty())
+            .map_err(|e| wrong(e.into()))?;
+        let count = ords.len();
+        self.notetypes
+            .entry(notetype.id)
+            .or_insert_with(|| notetype.clone());
+        self.notes.push((note, ords));
+        Ok(count)
+    }
+
+    /// Adds a media file under `name`, the name notes refer to it by.
+    pub fn add_media(&mut self, name: &str, source: MediaSource) -> Result<()> {
+        let name = check_media_name(name)?;
+        self.media.push(Media { name, source });
+        Ok(())
+    }
+
+    pub fn notes(&self) -> impl Iterator<Item = &Note> {
+        self.notes.iter().map(|(n, _)| n)
+    }
+
+    /// Writes the package atomically: `path` is either the complete new package or
+    /// left as it was.
+    pub fn write(&self, path: impl Into<PathBuf>) -> Result<Summary> {
+        write::write(self, &path.into())
+    }
+}
+
+/// Checks a media file name against Anki's rules and returns it NFC-normalized.
+pub fn check_media_name(name: &str) -> Result<String> {
+    let nfc: String = name.nfc().collect();
+    let bad = nfc.is_empty()
+        || nfc.len() > 120
+        || nfc == "."
+        || nfc == ".."
+        || nfc
+            .chars()
+            .any(|c| c.is_control() || "\\/:*?\"<>|".contains(c));
+    if bad {
+        return Err(Error::MediaName(name.to_string()));
+    }
+    Ok(nfc)
+}
+
+/// The name a media file gets in the package: its own name with a short content hash,
+/// so that same-named files from different folders never collide and an edited file
+/// arrives in Anki under a new name instead of being mistaken for the old one.
+pub fn media_name(original_file_name: &str, sha1_hex: &str) -> String {
+    let cleaned: String = original_file_name
+        .nfc()
+        .map(|c| {
+            if c.is_control() || "\\/:*?\"<>|#%[]".contains(c) || c.is_whitespace() {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect();
+    let (stem, ext) = match cleaned.rfind('.') {
+        Some(i) if i > 0 => (&cleaned[..i], &cleaned[i..]),
+        _ => (cleaned.as_str(), ""),
+    };
+    let ext: String = ext.chars().take(16).collect();
+    let mut stem_end = stem.len().min(80);
+    while !stem.is_char_boundary(stem_end) {
+        stem_end -= 1;
+    }
+    format!("{}-{}{}", &stem[..stem_end], &sha1_hex[..8], ext)
+}
+
+/// The ids the package gives each note and card, made unique deterministically.
+pub(crate) fn assign_ids(notes: &[(Note, Vec<u16>)]) -> Vec<(i64, Vec<i64>)> {
+    let mut note_ids = std::collections::HashSet::new();
+    let mut card_ids = std::collections::HashSet::new();
+    notes
+        .iter()
+        .map(|(note, ords)| {
+            let nid = ids::unique(ids::note_id(&note.guid), &mut note_ids);
+            let cids = ords
+                .iter()
+                .map(|&ord| ids::unique(ids::card_id(&note.guid, ord), &mut card_ids))
+                .collect();
+            (nid, cids)
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn media_names() {
+        assert_eq!(
+            media_name("loss.png", "0123456789abcdef"),
+            "loss-01234567.png"
+        );
+        assert_eq!(media_name("a b?.mp3", "ffffffff00"), "a_b_-ffffffff.mp3");
+        assert_eq!(media_name(".hidden", "abcdef0123"), ".hidden-abcdef01");
+        let long = "长".repeat(60) + ".png";
+        let name = media_name(&long, "abcdef0123");
+        assert!(check_media_name(&name).is_ok(), "{name}");
+        assert!(check_media_name("a/b.png").is_err());
+        assert!(check_media_name("a:b.png").is_err());
+    }
+}

@@ -1,0 +1,464 @@
+//! Markdown to the HTML Anki stores in fields.
+//!
+//! Math (`$…$`, `$$…$$`) is cut out before Markdown sees it, so `_`, `*` and `\` inside
+//! a formula stay as written, and comes back as MathJax `\(…\)` / `\[…\]`. Media
+//! references are handed to a callback that returns the name the file has in the package.
+
+use crate::error::Problem;
+use crate::source::parse::{closes_fence, opens_fence};
+use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream};
+use regex::Regex;
+use std::sync::LazyLock;
+
+/// Private-use characters that mark where a formula was cut out.
+const MATH_START: char = '\u{E000}';
+const MATH_END: char = '\u{E001}';
+
+static SOUND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[sound:([^\]]+)\]").unwrap());
+static SRC_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?i)(\b(?:src|data)\s*=\s*)(?:"([^"]*)"|'([^']*)')"#).unwrap());
+static MATH_MARK: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new("\u{E000}([0-9]+)\u{E001}").unwrap());
+static CLOZE_OPEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{c[0-9,]*::").unwrap());
+
+/// Resolves a media reference as written to the name it has in the package.
+pub type MediaResolver<'a> = dyn FnMut(&str) -> Result<String, Problem> + 'a;
+
+/// Renders a block of Markdown (a note body or section).
+pub fn render_block(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
+    render(source, media).map(|html| html.trim_end().to_string())
+}
+
+/// Renders a heading: inline Markdown only, so `1. Why…` stays a sentence, not a list.
+pub fn render_inline(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
+    let html = render(&escape_block_start(source.trim()), media)?;
+    let html = html.trim_end();
+    Ok(
+        match html
+            .strip_prefix("<p>")
+            .and_then(|h| h.strip_suffix("</p>"))
+        {
+            Some(inner) if !inner.contains("<p>") => inner.to_string(),
+            _ => html.to_string(),
+        },
+    )
+}
+
+/// Rewrites the media references of raw HTML (for notes written as `format: html`).
+pub fn rewrite_html_media(html: &str, media: &mut MediaResolver) -> Result<String, Problem> {
+    let html = rewrite_src_attributes(html, media)?;
+    rewrite_sounds(&html, media)
+}
+
+fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
+    let (protected, formulas) = protect_math(source);
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    let events = TextMergeStream::new(Parser::new_ext(&protected, options));
+
+    let mut out_events: Vec<Event> = Vec::new();
+    // Inside an image we collect its alt text, then emit our own <img> tag.
+    let mut image: Option<(String, String)> = None;
+    let mut in_code_block = false;
+    for event in events {
+        if let Some((_, alt)) = image.as_mut() {
+            match event {
+                Event::End(TagEnd::Image) => {
+                    let (src, alt) = image.take().expect("inside an image");
+                    let name = if is_external(&src) {
+                        src
+                    } else {
+                        media(&percent_decode(&src))?
+                    };
+                    out_events.push(Event::InlineHtml(CowStr::from(format!(
+                        r#"<img src="{}" alt="{}">"#,
+                        escape_attr(&name),
+                        escape_attr(&alt)
+                    ))));
+                }
+                Event::Text(t) | Event::Code(t) => alt.push_str(&t),
+                _ => {}
+            }
+            continue;
+        }
+        match event {
+            Event::Start(Tag::Image { dest_url, .. }) => {
+                image = Some((dest_url.to_string(), String::new()))
+            }
+            Event::Start(Tag::CodeBlock(kind)) => {
+                in_code_block = true;
+                out_events.push(Event::Start(Tag::CodeBlock(kind)));
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                in_code_block = false;
+                out_events.push(Event::End(TagEnd::CodeBlock));
+            }
+            Event::Text(text) if !in_code_block && SOUND.is_match(&text) => {
+                // Escape the text ourselves, then let the [sound:…] tags through as HTML.
+                let escaped = escape_text(&text);
+                out_events.push(Event::InlineHtml(CowStr::from(rewrite_sounds(
+                    &escaped, media,
+                )?)));
+            }
+            Event::Html(h) => out_events.push(Event::Html(CowStr::from(rewrite_src_attributes(
+                &h, media,
+            )?))),
+            Event::InlineHtml(h) => out_events.push(Event::InlineHtml(CowStr::from(
+                rewrite_src_attributes(&h, media)?,
+            ))),
+            other => out_events.push(other),
+        }
+    }
+    let mut html_out = String::with_capacity(source.len() * 2);
+    html::push_html(&mut html_out, out_events.into_iter());
+    Ok(restore_math(&html_out, &formulas))
+}
+
+fn rewrite_src_attributes(html: &str, media: &mut MediaResolver) -> Result<String, Problem> {
+    replace_fallible(&SRC_ATTR, html, |c| {
+        let (value, quote) = match c.get(2) {
+            Some(v) => (v.as_str(), '"'),
+            None => (c.get(3).map_or("", |v| v.as_str()), '\''),
+        };
+        let value_decoded = value.replace("&amp;", "&");
+        let new = if is_external(&value_decoded) {
+            value.to_string()
+        } else {
+            escape_attr(&media(&value_decoded)?)
+        };
+        Ok(format!("{}{quote}{new}{quote}", &c[1]))
+    })
+}
+
+fn rewrite_sounds(text: &str, media: &mut MediaResolver) -> Result<String, Problem> {
+    replace_fallible(&SOUND, text, |c| {
+        let reference = c[1].replace("&amp;", "&");
+        if is_external(&reference) {
+            return Ok(c[0].to_string());
+        }
+        Ok(format!("[sound:{}]", media(&reference)?))
+    })
+}
+
+fn replace_fallible(
+    re: &Regex,
+    text: &str,
+    mut f: impl FnMut(&regex::Captures) -> Result<String, Problem>,
+) -> Result<String, Problem> {
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for c in re.captures_iter(text) {
+        let m = c.get(0).expect("group 0");
+        out.push_str(&text[last..m.start()]);
+        out.push_str(&f(&c)?);
+        last = m.end();
+    }
+    out.push_str(&text[last..]);
+    Ok(out)
+}
+
+fn is_external(reference: &str) -> bool {
+    reference.contains("://") || reference.starts_with("data:") || reference.starts_with("//")
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Some(b) = s
+                .get(i + 1..i + 3)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+            {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8(out).unwrap_or_else(|_| s.to_string())
+}
+
+fn escape_attr(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('"', "&quot;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Keeps a heading from being read as a list, quote or heading: `1. x` → `1\. x`.
+fn escape_block_start(text: &str) -> String {
+    let digits = text.chars().take_while(char::is_ascii_digit).count();
+    if digits > 0 && digits <= 9 {
+        let rest = &text[digits..];
+        if (rest.starts_with(". ") || rest.starts_with(") ")) || rest == "." || rest == ")" {
+            return format!("{}\\{}", &text[..digits], rest);
+        }
+    }
+    if text.starts_with("- ")
+        || text.starts_with("+ ")
+        || text.starts_with("* ")
+        || text.starts_with(['>', '#', '='])
+    {
+        return format!("\\{text}");
+    }
+    text.to_string()
+}
+
+/// One formula cut out of the source.
+#[derive(Debug)]
+struct Formula {
+    display: bool,
+    tex: String,
+}
+
+/// Replaces `$…$` and `$$…$$` outside code with markers. `\$` is left for Markdown,
+/// which turns it into a literal dollar.
+fn protect_math(source: &str) -> (String, Vec<Formula>) {
+    let mut out = String::with_capacity(source.len());
+    let mut formulas = Vec::new();
+    let mut fence = None;
+    let mut pending = String::new();
+    let flush = |pending: &mut String, out: &mut String, formulas: &mut Vec<Formula>| {
+        protect_inline(pending, out, formulas);
+        pending.clear();
+    };
+    for line in source.split_inclusive('\n') {
+        let bare = line.trim_end_matches('\n');
+        if let Some(open) = fence {
+            if closes_fence(bare, open) {
+                fence = None;
+            }
+            out.push_str(line);
+        } else if let Some(open) = opens_fence(bare) {
+            flush(&mut pending, &mut out, &mut formulas);
+            fence = Some(open);
+            out.push_str(line);
+        } else {
+            pending.push_str(line);
+        }
+    }
+    flush(&mut pending, &mut out, &mut formulas);
+    (out, formulas)
+}
+
+/// Math in text that holds no fenced code: skips `code spans` and `\` escapes.
+fn protect_inline(text: &str, out: &mut String, formulas: &mut Vec<Formula>) {
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '\\' && i + 1 < chars.len() {
+            out.push(c);
+            out.push(chars[i + 1]);
+            i += 2;
+        } else if c == '`' {
+            let run = chars[i..].iter().take_while(|&&x| x == '`').count();
+            let close = find_backtick_run(&chars, i + run, run);
+            let end = close.map_or(i + run, |j| j + run);
+            out.extend(&chars[i..end]);
+            i = end;
+        } else if c == '$' {
+            match find_math(&chars, i) {
+                Some((display, start, end, after)) => {
+                    let tex: String = chars[start..end].iter().collect();
+                    out.push(MATH_START);
+                    out.push_str(&formulas.len().to_string());
+                    out.push(MATH_END);
+                    formulas.push(Formula { display, tex });
+                    i = after;
+                }
+                None => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        } else {
+            out.push(c);
+            i += 1;
+        }
+    }
+}
+
+fn find_backtick_run(chars: &[char], from: usize, len: usize) -> Option<usize> {
+    let mut j = from;
+    while j < chars.len() {
+        if chars[j] == '`' {
+            let run = chars[j..].iter().take_while(|&&x| x == '`').count();
+            if run == len {
+                return Some(j);
+            }
+            j += run;
+        } else {
+            j += 1;
+        }
+    }
+    None
+}
+
+/// At a `$`: the formula's (display?, content start, content end, index after it).
+/// Inline math follows pandoc's rule: no space just inside the dollars, no digit right
+/// after the closing one, no blank line inside.
+fn find_math(chars: &[char], at: usize) -> Option<(bool, usize, usize, usize)> {
+    if chars.get(at + 1) == Some(&'$') {
+        let start = at + 2;
+        let mut j = start;
+        while j + 1 < chars.len() {
+            if chars[j] == '\\' {
+                j += 2;
+                continue;
+            }
+            if chars[j] == '$' && chars[j + 1] == '$' {
+                return (j > start).then_some((true, start, j, j + 2));
+            }
+            j += 1;
+        }
+        return None;
+    }
+    let start = at + 1;
+    if chars.get(start).is_none_or(|c| c.is_whitespace()) {
+        return None;
+    }
+    let mut j = start;
+    while j < chars.len() {
+        match chars[j] {
+            '\\' => j += 2,
+            '\n' if chars.get(j + 1) == Some(&'\n') => return None,
+            '$' => {
+                if chars[j - 1].is_whitespace()
+                    || chars.get(j + 1).is_some_and(char::is_ascii_digit)
+                {
+                    return None;
+                }
+                return Some((false, start, j, j + 1));
+            }
+            _ => j += 1,
+        }
+    }
+    None
+}
+
+fn restore_math(html: &str, formulas: &[Formula]) -> String {
+    MATH_MARK
+        .replace_all(html, |c: &regex::Captures| {
+            let formula = &formulas[c[1].parse::<usize>().expect("marker holds an index")];
+            let tex = keep_clozes_closed(&escape_text(&formula.tex));
+            if formula.display {
+                format!("\\[{tex}\\]")
+            } else {
+                format!("\\({tex}\\)")
+            }
+        })
+        .into_owned()
+}
+
+/// A `}}` in TeX would end a cloze deletion around the formula: split it into `} }`,
+/// which MathJax reads the same. Deletions opened inside the formula still close.
+fn keep_clozes_closed(tex: &str) -> String {
+    let mut out = String::with_capacity(tex.len() + 8);
+    let mut depth = 0usize;
+    let mut rest = tex;
+    while let Some(c) = rest.chars().next() {
+        if let Some(open) = CLOZE_OPEN.find(rest).filter(|m| m.start() == 0) {
+            depth += 1;
+            out.push_str(open.as_str());
+            rest = &rest[open.end()..];
+        } else if rest.starts_with("}}") && depth > 0 {
+            depth -= 1;
+            out.push_str("}}");
+            rest = &rest[2..];
+        } else {
+            out.push(c);
+            rest = &rest[c.len_utf8()..];
+            if c == '}' && rest.starts_with('}') {
+                out.push(' ');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_media(r: &str) -> Result<String, Problem> {
+        Ok(format!("M({r})"))
+    }
+
+    fn block(s: &str) -> String {
+        render_block(s, &mut no_media).unwrap()
+    }
+
+    fn inline(s: &str) -> String {
+        render_inline(s, &mut no_media).unwrap()
+    }
+
+    #[test]
+    fn markdown_basics() {
+        assert_eq!(inline("梯度**震荡**"), "梯度<strong>震荡</strong>");
+        assert_eq!(inline("1. Why?"), "1. Why?");
+        assert_eq!(block("a\n\n| x | y |\n|---|---|\n| 1 | 2 |"), "<p>a</p>\n<table><thead><tr><th>x</th><th>y</th></tr></thead><tbody>\n<tr><td>1</td><td>2</td></tr>\n</tbody></table>");
+        assert_eq!(
+            block("~~old~~ <b>raw</b>"),
+            "<p><del>old</del> <b>raw</b></p>"
+        );
+    }
+
+    #[test]
+    fn math_is_untouched_by_markdown() {
+        assert_eq!(inline(r"$a_1 * b_2$ and $x$"), r"\(a_1 * b_2\) and \(x\)");
+        assert_eq!(
+            block("$$\\lceil N / b \\rceil$$"),
+            "<p>\\[\\lceil N / b \\rceil\\]</p>"
+        );
+        assert_eq!(inline(r"costs \$5 and \$6"), "costs $5 and $6");
+        assert_eq!(inline("$5 and $6"), "$5 and $6");
+        assert_eq!(inline("`$x$` $a<b$"), "<code>$x$</code> \\(a&lt;b\\)");
+        assert_eq!(block("```\n$x$\n```"), "<pre><code>$x$\n</code></pre>");
+    }
+
+    #[test]
+    fn math_cannot_end_a_cloze() {
+        assert_eq!(inline("{{c1::$x^{2^{3}}$}}"), r"{{c1::\(x^{2^{3} }\)}}");
+        assert_eq!(
+            inline("{{c1::$a_{b_{c_{d}}}$}}"),
+            r"{{c1::\(a_{b_{c_{d} } }\)}}"
+        );
+        assert_eq!(inline("$x = {{c1::y}}$"), r"\(x = {{c1::y}}\)");
+    }
+
+    #[test]
+    fn media_references_are_resolved() {
+        assert_eq!(
+            inline("![a *b*](img/x%20y.png)"),
+            r#"<img src="M(img/x y.png)" alt="a b">"#
+        );
+        assert_eq!(
+            inline(r#"<img src="a.png"> [sound:b.mp3]"#),
+            r#"<img src="M(a.png)"> [sound:M(b.mp3)]"#
+        );
+        assert_eq!(
+            inline("![x](https://e.com/a.png)"),
+            r#"<img src="https://e.com/a.png" alt="x">"#
+        );
+        assert_eq!(
+            block("```\n[sound:a.mp3]\n```"),
+            "<pre><code>[sound:a.mp3]\n</code></pre>"
+        );
+        assert_eq!(
+            rewrite_html_media(r#"<img src='x.png'>[sound:y.ogg]"#, &mut no_media).unwrap(),
+            r#"<img src='M(x.png)'>[sound:M(y.ogg)]"#
+        );
+    }
+}

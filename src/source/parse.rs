@@ -1,0 +1,375 @@
+//! Splitting a Markdown card file into front matter and notes: `## ` headings start
+//! notes, `key: value` lines under them are settings, `### ` headings name fields.
+//! Code fences are respected, so a `## ` inside code is just code.
+
+use crate::error::Problem;
+use serde::Deserialize;
+
+/// The YAML block at the top of a card file.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FrontMatter {
+    pub deck: Option<String>,
+    pub tags: Option<Tags>,
+    #[serde(rename = "type")]
+    pub notetype: Option<String>,
+    pub format: Option<String>,
+}
+
+/// Tags in front matter: a YAML list, or one string of space-separated tags.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Tags {
+    List(Vec<String>),
+    Words(String),
+}
+
+impl Tags {
+    pub fn iter(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match self {
+            Tags::List(list) => Box::new(list.iter().map(String::as_str)),
+            Tags::Words(words) => Box::new(words.split_whitespace()),
+        }
+    }
+}
+
+/// A piece of text and the line it starts on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Located {
+    pub text: String,
+    pub line: usize,
+}
+
+/// A note as written, before it is interpreted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawNote {
+    /// The heading text: the first field.
+    pub heading: Located,
+    /// `key: value` lines directly under the heading; `text` is the value.
+    pub settings: Vec<(String, Located)>,
+    /// Text between the settings and the first `### ` section: the second field.
+    pub body: Located,
+    /// `### Name` sections: (name, content).
+    pub sections: Vec<(Located, Located)>,
+}
+
+/// A parsed card file.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ParsedFile {
+    pub front_matter: FrontMatter,
+    pub notes: Vec<RawNote>,
+}
+
+/// Settings a note may carry under its heading.
+pub const SETTINGS: &[&str] = &["id", "type", "tags", "deck", "format"];
+
+/// Parses a file's text. Problems come back with their 1-based line numbers; parsing goes
+/// on after a problem so that one run reports them all.
+pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
+    let mut problems = Vec::new();
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut parsed = ParsedFile::default();
+    let mut start = 0;
+    if lines.first().map(|l| l.trim_end()) == Some("---") {
+        match lines
+            .iter()
+            .skip(1)
+            .position(|l| matches!(l.trim_end(), "---" | "..."))
+        {
+            Some(end) => {
+                let yaml = lines[1..=end].join("\n");
+                if !yaml.trim().is_empty() {
+                    match serde_yaml::from_str::<FrontMatter>(&yaml) {
+                        Ok(fm) => parsed.front_matter = fm,
+                        Err(e) => {
+                            let line = e.location().map_or(1, |l| l.line() + 1);
+                            let message = e.to_string();
+                            // serde_yaml appends " at line X column Y"; we give the line ourselves.
+                            let message = message
+                                .split(" at line ")
+                                .next()
+                                .unwrap_or(&message)
+                                .to_string();
+                            problems.push((line, Problem::FrontMatter(message)));
+                        }
+                    }
+                }
+                start = end + 2;
+            }
+            None => {
+                problems.push((1, Problem::UnclosedFrontMatter));
+                return (parsed, problems);
+            }
+        }
+    }
+
+    let mut fence: Option<(char, usize)> = None;
+    let mut current: Option<NoteBuilder> = None;
+    let mut reported_outside = false;
+    for (index, &line) in lines.iter().enumerate().skip(start) {
+        let number = index + 1;
+        if let Some(open) = fence {
+            if closes_fence(line, open) {
+                fence = None;
+            }
+            push_line(&mut current, line, number);
+            continue;
+        }
+        if let Some(open) = opens_fence(line) {
+            fence = Some(open);
+        } else if let Some(heading) = heading_text(line, "##") {
+            if let Some(done) = current.take() {
+                parsed.notes.push(done.finish());
+            }
+            if heading.is_empty() {
+                problems.push((number, Problem::EmptyHeading));
+            }
+            current = Some(NoteBuilder::new(heading, number));
+            continue;
+        } else if let Some(note) = current.as_mut() {
+            if let Some(name) = heading_text(line, "###") {
+                note.sections.push((
+                    Located {
+                        text: name.to_string(),
+                        line: number,
+                    },
+                    Vec::new(),
+                    number + 1,
+                ));
+                note.in_settings = false;
+                continue;
+            }
+            if note.in_settings {
+                if let Some((key, value)) = setting(line) {
+                    if !SETTINGS.contains(&key) {
+                        problems.push((number, Problem::UnknownSetting(key.to_string())));
+                    } else if note.settings.iter().any(|(k, _)| k == key) {
+                        problems.push((number, Problem::DuplicateSetting(key.to_string())));
+                    } else {
+                        note.settings.push((
+                            key.to_string(),
+                            Located {
+                                text: value.to_string(),
+                                line: number,
+                            },
+                        ));
+                    }
+                    continue;
+                }
+                note.in_settings = false;
+            }
+        } else if !line.trim().is_empty()
+            && heading_text(line, "#").is_none()
+            && !is_comment(line)
+            && !reported_outside
+        {
+            problems.push((number, Problem::TextOutsideNote));
+            reported_outside = true;
+        }
+        push_line(&mut current, line, number);
+    }
+    if let Some(done) = current.take() {
+        parsed.notes.push(done.finish());
+    }
+    (parsed, problems)
+}
+
+struct NoteBuilder {
+    heading: Located,
+    settings: Vec<(String, Located)>,
+    in_settings: bool,
+    body: Vec<String>,
+    body_line: usize,
+    sections: Vec<(Located, Vec<String>, usize)>,
+}
+
+impl NoteBuilder {
+    fn new(heading: &str, line: usize) -> NoteBuilder {
+        NoteBuilder {
+            heading: Located {
+                text: heading.to_string(),
+                line,
+            },
+            settings: Vec::new(),
+            in_settings: true,
+            body: Vec::new(),
+            body_line: line + 1,
+            sections: Vec::new(),
+        }
+    }
+
+    fn finish(self) -> RawNote {
+        RawNote {
+            heading: self.heading,
+            settings: self.settings,
+            body: block(self.body, self.body_line),
+            sections: self
+                .sections
+                .into_iter()
+                .map(|(name, lines, line)| (name, block(lines, line)))
+                .collect(),
+        }
+    }
+}
+
+fn push_line(current: &mut Option<NoteBuilder>, line: &str, number: usize) {
+    if let Some(note) = current.as_mut() {
+        note.in_settings = false;
+        match note.sections.last_mut() {
+            Some((_, lines, _)) => lines.push(line.to_string()),
+            None => {
+                if note.body.is_empty() {
+                    note.body_line = number;
+                }
+                note.body.push(line.to_string());
+            }
+        }
+    }
+}
+
+/// Joins lines, dropping blank lines at both ends; `line` follows the first kept line.
+fn block(lines: Vec<String>, first_line: usize) -> Located {
+    let lead = lines.iter().take_while(|l| l.trim().is_empty()).count();
+    let trail = lines
+        .iter()
+        .rev()
+        .take_while(|l| l.trim().is_empty())
+        .count();
+    let kept = if lead == lines.len() {
+        &[][..]
+    } else {
+        &lines[lead..lines.len() - trail]
+    };
+    Located {
+        text: kept.join("\n"),
+        line: first_line + lead,
+    }
+}
+
+/// `## text` → `text` (for `marker` = `##`); a bare `##` gives an empty heading.
+fn heading_text<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
+    let rest = line.strip_prefix(marker)?;
+    if rest.is_empty() {
+        return Some("");
+    }
+    if rest.starts_with([' ', '\t']) {
+        // An ATX heading may close with a run of `#`s after a space: `## C# ##` is `C#`.
+        let text = rest.trim();
+        let stripped = text.trim_end_matches('#');
+        return Some(if stripped.is_empty() || stripped.ends_with([' ', '\t']) {
+            stripped.trim_end()
+        } else {
+            text
+        });
+    }
+    None
+}
+
+fn setting(line: &str) -> Option<(&str, &str)> {
+    let (key, value) = line.split_once(':')?;
+    let valid_key = key.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_');
+    (valid_key && (value.is_empty() || value.starts_with(' '))).then(|| (key, value.trim()))
+}
+
+fn is_comment(line: &str) -> bool {
+    let t = line.trim();
+    t.starts_with("<!--") && t.ends_with("-->")
+}
+
+/// A code fence opener: up to three spaces, then three or more backticks or tildes.
+pub(crate) fn opens_fence(line: &str) -> Option<(char, usize)> {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    if indent > 3 {
+        return None;
+    }
+    let rest = &line[indent..];
+    let c = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
+    let len = rest.chars().take_while(|&x| x == c).count();
+    if len < 3 || (c == '`' && rest[len..].contains('`')) {
+        return None;
+    }
+    Some((c, len))
+}
+
+pub(crate) fn closes_fence(line: &str, (c, len): (char, usize)) -> bool {
+    let indent = line.len() - line.trim_start_matches(' ').len();
+    let rest = &line[indent..];
+    let run = rest.chars().take_while(|&x| x == c).count();
+    indent <= 3 && run >= len && rest[run * c.len_utf8()..].trim().is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_notes_settings_and_sections() {
+        let text = "---\ndeck: A::B\ntags: [x, 中文]\n---\n# Title\n\n## Q1?\nid: q1\ntags: t\n\nAnswer\n\n```\n## not a note\n```\n\n## Q2\n### Back Extra\nmore\n";
+        let (parsed, problems) = parse(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(parsed.front_matter.deck.as_deref(), Some("A::B"));
+        assert_eq!(parsed.notes.len(), 2);
+        let q1 = &parsed.notes[0];
+        assert_eq!(
+            q1.heading,
+            Located {
+                text: "Q1?".into(),
+                line: 7
+            }
+        );
+        assert_eq!(q1.settings[0].0, "id");
+        assert_eq!(q1.settings[1].1.text, "t");
+        assert_eq!(
+            q1.body,
+            Located {
+                text: "Answer\n\n```\n## not a note\n```".into(),
+                line: 11
+            }
+        );
+        let q2 = &parsed.notes[1];
+        assert_eq!(q2.body.text, "");
+        assert_eq!(q2.sections[0].0.text, "Back Extra");
+        assert_eq!(
+            q2.sections[0].1,
+            Located {
+                text: "more".into(),
+                line: 19
+            }
+        );
+    }
+
+    #[test]
+    fn reports_problems_with_lines() {
+        let (_, problems) = parse("---\ndeck: [unclosed\n---\n");
+        assert!(
+            matches!(problems[..], [(2..=3, Problem::FrontMatter(_))]),
+            "{problems:?}"
+        );
+        let (_, problems) = parse("stray text\n## Q\nidd: x\n");
+        assert_eq!(
+            problems,
+            vec![
+                (1, Problem::TextOutsideNote),
+                (3, Problem::UnknownSetting("idd".into()))
+            ]
+        );
+        let (_, problems) = parse("---\ndeck: x\n");
+        assert_eq!(problems, vec![(1, Problem::UnclosedFrontMatter)]);
+        let (_, problems) = parse("---\ncolour: red\n---\n");
+        assert!(
+            matches!(&problems[..], [(2, Problem::FrontMatter(m))] if m.contains("colour")),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_setting_needs_a_known_shape() {
+        assert_eq!(setting("id: x"), Some(("id", "x")));
+        assert_eq!(setting("see http://x"), None);
+        assert_eq!(setting("Note: capitalised is body text"), None);
+        assert_eq!(setting("http://example.com"), None);
+    }
+}

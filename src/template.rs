@@ -1,0 +1,243 @@
+//! Card templates and cloze text: just enough of Anki's template language to decide, as
+//! Anki does, which cards a note has.
+
+use regex::Regex;
+use std::collections::{BTreeSet, HashSet};
+use std::sync::LazyLock;
+
+/// A parsed card template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Node {
+    Text(String),
+    /// `{{filter:...:Field}}`
+    Replacement {
+        field: String,
+        filters: Vec<String>,
+    },
+    /// `{{#Field}}...{{/Field}}` (or `{{^Field}}` when `negated`)
+    Section {
+        field: String,
+        negated: bool,
+        children: Vec<Node>,
+    },
+}
+
+/// What went wrong parsing a template.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TemplateError {
+    #[error("`{{{{{0}}}}}` is never closed")]
+    Unclosed(String),
+    #[error(
+        "`{{{{/{found}}}}}` closes a section that is not open (expected `{{{{/{expected}}}}}`)"
+    )]
+    Mismatched { found: String, expected: String },
+    #[error("`{{{{` without a matching `}}}}`")]
+    UnterminatedTag,
+}
+
+/// Fields Anki fills in itself that always have a value, so a template showing one is
+/// never empty. (`FrontSide` never counts, `Tags` counts when the note has tags.)
+const ALWAYS_FILLED: &[&str] = &["Card", "CardFlag", "Deck", "Subdeck", "Type", "CardID"];
+const SPECIAL_FIELDS: &[&str] = &[
+    "FrontSide",
+    "Card",
+    "CardFlag",
+    "Deck",
+    "Subdeck",
+    "Tags",
+    "Type",
+    "CardID",
+];
+
+pub fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
+    let mut stack: Vec<(String, bool, Vec<Node>)> = Vec::new();
+    let mut current: Vec<Node> = Vec::new();
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        if start > 0 {
+            current.push(Node::Text(rest[..start].to_string()));
+        }
+        let after = &rest[start + 2..];
+        let end = after.find("}}").ok_or(TemplateError::UnterminatedTag)?;
+        let tag = after[..end].trim();
+        rest = &after[end + 2..];
+        if let Some(name) = tag.strip_prefix('#').or(tag.strip_prefix('^')) {
+            let negated = tag.starts_with('^');
+            stack.push((
+                name.trim().to_string(),
+                negated,
+                std::mem::take(&mut current),
+            ));
+        } else if let Some(name) = tag.strip_prefix('/') {
+            let name = name.trim();
+            let (open, negated, parent) = stack.pop().ok_or_else(|| TemplateError::Mismatched {
+                found: name.to_string(),
+                expected: String::new(),
+            })?;
+            if open != name {
+                return Err(TemplateError::Mismatched {
+                    found: name.to_string(),
+                    expected: open,
+                });
+            }
+            let children = std::mem::replace(&mut current, parent);
+            current.push(Node::Section {
+                field: open,
+                negated,
+                children,
+            });
+        } else if !tag.starts_with('!') {
+            let mut parts: Vec<&str> = tag.split(':').collect();
+            let field = parts.pop().unwrap_or_default().trim().to_string();
+            let filters = parts.into_iter().map(|f| f.trim().to_string()).collect();
+            current.push(Node::Replacement { field, filters });
+        }
+    }
+    if !rest.is_empty() {
+        current.push(Node::Text(rest.to_string()));
+    }
+    if let Some((open, _, _)) = stack.pop() {
+        return Err(TemplateError::Unclosed(format!("#{open}")));
+    }
+    Ok(current)
+}
+
+/// Anki's card-generation rule for standard note types: a card exists when its front
+/// template would show at least one non-empty field. Put `Tags` in `nonempty` when the
+/// note has tags.
+pub fn renders_with_fields(nodes: &[Node], nonempty: &HashSet<&str>) -> bool {
+    nodes.iter().any(|node| match node {
+        Node::Text(_) => false,
+        Node::Replacement { field, .. } => {
+            nonempty.contains(field.as_str()) && field != "FrontSide"
+                || ALWAYS_FILLED.contains(&field.as_str())
+        }
+        Node::Section {
+            field,
+            negated,
+            children,
+        } => {
+            nonempty.contains(field.as_str()) != *negated && renders_with_fields(children, nonempty)
+        }
+    })
+}
+
+/// Every field name a template refers to (special fields excluded).
+pub fn referenced_fields(nodes: &[Node], out: &mut BTreeSet<String>) {
+    for node in nodes {
+        match node {
+            Node::Text(_) => {}
+            Node::Replacement { field, .. } => {
+                if !SPECIAL_FIELDS.contains(&field.as_str()) {
+                    out.insert(field.clone());
+                }
+            }
+            Node::Section {
+                field, children, ..
+            } => {
+                out.insert(field.clone());
+                referenced_fields(children, out);
+            }
+        }
+    }
+}
+
+static CLOZE_TOKEN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{\{c([0-9,]*)::|\}\}").unwrap());
+
+/// The cloze numbers of the deletions in `text` (`{{c3::…}}` → 3, `{{c1,2::…}}` → 1 and 2),
+/// read as Anki reads them: deletions may nest, one never closed does not count, `c0`
+/// is ignored.
+pub fn cloze_numbers(text: &str) -> BTreeSet<u16> {
+    let mut open: Vec<Vec<u16>> = Vec::new();
+    let mut found = BTreeSet::new();
+    for token in CLOZE_TOKEN.captures_iter(text) {
+        match token.get(1) {
+            Some(numbers) => {
+                let numbers: Vec<u16> = numbers
+                    .as_str()
+                    .split(',')
+                    .filter_map(|n| n.parse().ok())
+                    .collect();
+                if !numbers.is_empty() && open.len() < 10 {
+                    open.push(numbers);
+                }
+            }
+            None => found.extend(
+                open.pop()
+                    .unwrap_or_default()
+                    .into_iter()
+                    .filter(|&n| n > 0),
+            ),
+        }
+    }
+    found
+}
+
+/// Whether `text` contains the start of a cloze deletion.
+pub fn has_cloze(text: &str) -> bool {
+    CLOZE_TOKEN.captures_iter(text).any(|c| {
+        c.get(1)
+            .is_some_and(|n| n.as_str().split(',').any(|n| n.parse::<u16>().is_ok()))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set<'a>(names: &[&'a str]) -> HashSet<&'a str> {
+        names.iter().copied().collect()
+    }
+
+    #[test]
+    fn parses_sections_and_filters() {
+        let nodes = parse("{{#Add Reverse}}{{text:Back}}{{/Add Reverse}}x").unwrap();
+        assert_eq!(
+            nodes,
+            vec![
+                Node::Section {
+                    field: "Add Reverse".into(),
+                    negated: false,
+                    children: vec![Node::Replacement {
+                        field: "Back".into(),
+                        filters: vec!["text".into()]
+                    }],
+                },
+                Node::Text("x".into()),
+            ]
+        );
+        assert!(parse("{{#A}}").is_err());
+        assert!(parse("{{#A}}{{/B}}").is_err());
+        assert!(parse("{{A").is_err());
+    }
+
+    #[test]
+    fn card_generation_follows_nonempty_fields() {
+        let t = parse("{{#Add Reverse}}{{Back}}{{/Add Reverse}}").unwrap();
+        assert!(!renders_with_fields(&t, &set(&["Back"])));
+        assert!(renders_with_fields(&t, &set(&["Back", "Add Reverse"])));
+        let neg = parse("{{^Extra}}{{Front}}{{/Extra}}").unwrap();
+        assert!(renders_with_fields(&neg, &set(&["Front"])));
+        assert!(!renders_with_fields(&neg, &set(&["Front", "Extra"])));
+        let special = parse("{{FrontSide}} {{Tags}}").unwrap();
+        assert!(!renders_with_fields(&special, &set(&["FrontSide"])));
+        assert!(renders_with_fields(&special, &set(&["Tags"])));
+        assert!(renders_with_fields(&parse("{{Deck}}").unwrap(), &set(&[])));
+    }
+
+    #[test]
+    fn cloze_numbers_are_collected() {
+        assert_eq!(
+            cloze_numbers("{{c2::a}} {{c1::b::h}} {{c2::c}} {{c0::z}}"),
+            BTreeSet::from([1, 2])
+        );
+        assert_eq!(
+            cloze_numbers("{{c1::a {{c3::nested}} }} {{c4,5::both}}"),
+            BTreeSet::from([1, 3, 4, 5])
+        );
+        assert_eq!(cloze_numbers("{{c1::never closed"), BTreeSet::new());
+        assert!(has_cloze("x {{c10::y}}"));
+        assert!(!has_cloze("{{c::y}} {c1::y}"));
+    }
+}
