@@ -336,7 +336,10 @@ impl<'a> Reader<'a> {
             match rendered {
                 Ok(field) => fields.push(strip_forbidden_controls(field)),
                 Err(problem) => {
-                    problems.push((source.line, problem));
+                    problems.push((
+                        source.line + line_offset_of(&source.text, &problem),
+                        problem,
+                    ));
                     fields.push(String::new());
                 }
             }
@@ -388,6 +391,19 @@ impl<'a> Reader<'a> {
             line: raw.heading.line,
         })
     }
+}
+
+/// For a problem about a media reference, how many lines into `text` the reference is.
+fn line_offset_of(text: &str, problem: &Problem) -> usize {
+    let reference = match problem {
+        Problem::MissingMedia { reference, .. }
+        | Problem::MediaOutsideSource(reference)
+        | Problem::UnreadableMedia { reference, .. } => reference,
+        _ => return 0,
+    };
+    text.lines()
+        .position(|l| l.contains(reference.as_str()))
+        .unwrap_or(0)
 }
 
 struct FileDefaults {

@@ -1,0 +1,440 @@
+//! The `ankideck build` command end to end, without Anki: what lands in the package,
+//! reproducibility, and how bad input is refused.
+
+use rusqlite::Connection;
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn manifest() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn scratch(name: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = manifest()
+        .join("target/test-tmp")
+        .join(format!("build-{name}-{}-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn ankideck(args: &[&str], cwd: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ankideck"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .unwrap()
+}
+
+fn build(source: &Path, out: &Path) -> Output {
+    ankideck(
+        &[
+            "build",
+            source.to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        &manifest(),
+    )
+}
+
+/// The zip entries of a package, and its collection opened from a scratch copy.
+struct Unpacked {
+    entries: BTreeMap<String, (zip::CompressionMethod, Vec<u8>)>,
+    db: Connection,
+}
+
+fn unpack(package: &Path) -> Unpacked {
+    let mut zip = zip::ZipArchive::new(fs::File::open(package).unwrap()).unwrap();
+    let mut entries = BTreeMap::new();
+    for i in 0..zip.len() {
+        let mut file = zip.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).unwrap();
+        entries.insert(file.name().to_string(), (file.compression(), bytes));
+    }
+    let dir = scratch("unpack");
+    let db_path = dir.join("collection.anki2");
+    fs::write(&db_path, &entries["collection.anki2"].1).unwrap();
+    Unpacked {
+        entries,
+        db: Connection::open(db_path).unwrap(),
+    }
+}
+
+fn count(db: &Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn sample_deck_builds_reproducibly() {
+    let dir = scratch("sample");
+    let (a, b) = (dir.join("a.apkg"), dir.join("b.apkg"));
+    for out in [&a, &b] {
+        let result = build(&manifest().join("cards"), out);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    }
+    assert_eq!(
+        fs::read(&a).unwrap(),
+        fs::read(&b).unwrap(),
+        "two builds of the same sources differ"
+    );
+    let p = unpack(&a);
+    assert!(count(&p.db, "SELECT count(*) FROM notes") >= 15);
+    assert!(
+        count(
+            &p.db,
+            "SELECT count(*) FROM notes WHERE flds LIKE '%{{c1::%'"
+        ) >= 3,
+        "cloze notes"
+    );
+    assert!(
+        count(
+            &p.db,
+            r"SELECT count(*) FROM notes WHERE flds LIKE '%\[%\rceil%'"
+        ) >= 1,
+        "iterations formula"
+    );
+}
+
+#[test]
+fn feature_deck_has_the_expected_package_layout() {
+    let dir = scratch("features");
+    let out = dir.join("features.apkg");
+    let result = build(&manifest().join("tests/decks/features"), &out);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(stdout.contains("13 notes, 16 cards"), "{stdout}");
+
+    let p = unpack(&out);
+    // Legacy 1: collection.anki2, numbered media, JSON media map.
+    let names: Vec<&str> = p.entries.keys().map(String::as_str).collect();
+    assert_eq!(names, ["0", "1", "2", "collection.anki2", "media"]);
+    let media: BTreeMap<String, String> = serde_json::from_slice(&p.entries["media"].1).unwrap();
+    let mut packaged: Vec<&str> = media.values().map(String::as_str).collect();
+    packaged.sort();
+    assert_eq!(
+        packaged.len(),
+        3,
+        "same bytes once, same name from two folders twice: {packaged:?}"
+    );
+    assert!(
+        packaged
+            .iter()
+            .filter(|n| n.starts_with("diagram-"))
+            .count()
+            == 2
+    );
+    assert!(packaged
+        .iter()
+        .any(|n| n.starts_with("发音-") && n.ends_with(".mp3")));
+    for (entry, name) in &media {
+        // Already-compressed media are stored, not deflated again.
+        assert_eq!(p.entries[entry].0, zip::CompressionMethod::Stored, "{name}");
+    }
+    assert_eq!(
+        p.entries["collection.anki2"].0,
+        zip::CompressionMethod::Deflated
+    );
+
+    // Every reference in a field names a packaged file.
+    let fields: Vec<String> =
+        p.db.prepare("SELECT flds FROM notes")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+    let all = fields.join("\n");
+    for name in media.values() {
+        assert!(all.contains(name.as_str()), "{name} unreferenced");
+    }
+    assert!(
+        !all.contains("img/"),
+        "a field still points at a source path"
+    );
+
+    // Schema 11, DELETE journal, integer columns stored as integers.
+    assert_eq!(count(&p.db, "SELECT ver FROM col"), 11);
+    let header = &p.entries["collection.anki2"].1;
+    assert_eq!(
+        (header[18], header[19]),
+        (1, 1),
+        "WAL mode would break old readers"
+    );
+    for (table, columns) in [
+        ("notes", "id, mid, mod, usn, csum, flags"),
+        ("cards", "id, nid, did, ord, mod, usn, type, queue, due, ivl, factor, reps, lapses, left, odue, odid, flags"),
+    ] {
+        for column in columns.split(", ") {
+            let bad = count(&p.db, &format!("SELECT count(*) FROM {table} WHERE typeof({column}) != 'integer'"));
+            assert_eq!(bad, 0, "{table}.{column}");
+        }
+    }
+    // Parent decks and Default exist.
+    let decks: serde_json::Value = serde_json::from_str(
+        &p.db
+            .query_row("SELECT decks FROM col", [], |r| r.get::<_, String>(0))
+            .unwrap(),
+    )
+    .unwrap();
+    let mut deck_names: Vec<&str> = decks
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|d| d["name"].as_str().unwrap())
+        .collect();
+    deck_names.sort();
+    assert_eq!(
+        deck_names,
+        [
+            "Default",
+            "Features",
+            "Features::Cloze",
+            "Features::HTML",
+            "Features::Media",
+            "Features::Media::Sub",
+            "basics"
+        ]
+    );
+    // Cards: the cloze note with c1, c2 has two; optional reverse only when asked.
+    assert_eq!(count(&p.db, "SELECT count(*) FROM cards c JOIN notes n ON c.nid = n.id WHERE n.flds LIKE 'The {{c1::mito%'"), 2);
+    assert_eq!(count(&p.db, "SELECT count(*) FROM cards c JOIN notes n ON c.nid = n.id WHERE n.flds LIKE 'Optional reverse: front%'"), 1);
+    assert_eq!(count(&p.db, "SELECT count(*) FROM cards c JOIN notes n ON c.nid = n.id WHERE n.flds LIKE 'Optional reverse: both%'"), 2);
+    // Ids never lie in the future.
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    assert_eq!(
+        count(
+            &p.db,
+            &format!("SELECT count(*) FROM notes WHERE id > {now_ms}")
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &p.db,
+            &format!("SELECT count(*) FROM cards WHERE id > {now_ms}")
+        ),
+        0
+    );
+}
+
+#[test]
+fn guids_survive_reordering_and_moving_notes() {
+    let guids = |files: &[(&str, &str)]| -> BTreeMap<String, String> {
+        let dir = scratch("guids");
+        for (name, text) in files {
+            let path = dir.join("src").join(name);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let out = dir.join("out.apkg");
+        assert!(build(&dir.join("src"), &out).status.success());
+        let p = unpack(&out);
+        let rows: Vec<(String, String)> =
+            p.db.prepare("SELECT guid, flds FROM notes")
+                .unwrap()
+                .query_map([], |r| Ok((r.get(1)?, r.get(0)?)))
+                .unwrap()
+                .map(Result::unwrap)
+                .collect();
+        rows.into_iter()
+            .map(|(flds, guid)| (flds.split('\x1f').next().unwrap().to_string(), guid))
+            .collect()
+    };
+    let before = guids(&[(
+        "a.md",
+        "## One\n\nx\n\n## Two\nid: two\n\ny\n\n## Three\n\nz\n",
+    )]);
+    let after = guids(&[
+        ("a.md", "## New note\n\nn\n\n## Three\n\nz\n"),
+        (
+            "deeper/b.md",
+            "## Two\nid: two\n\nchanged answer\n\n## One\n\nx\n",
+        ),
+    ]);
+    for q in ["One", "Two", "Three"] {
+        assert_eq!(before[q], after[q], "{q} changed identity");
+    }
+    assert_eq!(after.len(), 4);
+}
+
+#[test]
+fn default_output_is_named_after_the_source_folder() {
+    let dir = scratch("default-name");
+    fs::create_dir_all(dir.join("cards")).unwrap();
+    fs::write(dir.join("cards/a.md"), "## Q\n\nA\n").unwrap();
+    let result = ankideck(&["build"], &dir);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(dir.join("cards.apkg").is_file());
+    assert!(String::from_utf8_lossy(&result.stdout).contains("1 notes, 1 cards"));
+}
+
+#[test]
+fn help_explains_itself_with_examples() {
+    for args in [&["--help"][..], &["build", "--help"]] {
+        let result = ankideck(args, &manifest());
+        assert!(result.status.success());
+        let text = String::from_utf8_lossy(&result.stdout);
+        assert!(text.contains("Example"), "{text}");
+        assert!(text.contains("ankideck build"), "{text}");
+    }
+    let usage = ankideck(&["build", "--no-such-flag"], &manifest());
+    assert_eq!(usage.status.code(), Some(2));
+}
+
+/// Each case: files of a source folder, then what stderr must say (a `file:line` and a
+/// fragment of the message).
+#[test]
+fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
+    let cases: &[(&str, &[(&str, &[u8])], &str, &str)] = &[
+        (
+            "missing media",
+            &[("a.md", b"## Q\n\nline\n\n![x](img/nope.png)\n")],
+            "a.md:5",
+            "not found",
+        ),
+        (
+            "unknown type",
+            &[("a.md", b"## Q\ntype: flashcard\n\nA\n")],
+            "a.md:2",
+            "unknown note type `flashcard`",
+        ),
+        (
+            "unknown field",
+            &[("a.md", b"## Q\n\nA\n\n### Extra\nx\n")],
+            "a.md:5",
+            "has no field `Extra`",
+        ),
+        (
+            "bad front matter",
+            &[("a.md", b"---\ndeck: [a\n---\n## Q\n")],
+            "a.md:",
+            "front matter is not valid",
+        ),
+        (
+            "unknown front matter key",
+            &[("a.md", b"---\ndek: a\n---\n## Q\n")],
+            "a.md:2",
+            "unknown field `dek`",
+        ),
+        (
+            "cloze in basic",
+            &[("a.md", b"## A {{c1::cloze}}\ntype: basic\n\nA\n")],
+            "a.md:1",
+            "not a cloze type",
+        ),
+        (
+            "cloze without deletion",
+            &[("a.md", b"## No deletion\ntype: cloze\n")],
+            "a.md:1",
+            "at least one deletion",
+        ),
+        (
+            "no cards",
+            &[("a.md", b"## <br>\n\nA\n")],
+            "a.md:1",
+            "would have no cards",
+        ),
+        (
+            "unknown setting",
+            &[("a.md", b"## Q\nidd: x\n\nA\n")],
+            "a.md:2",
+            "unknown setting `idd`",
+        ),
+        (
+            "duplicate id",
+            &[("a.md", b"## Q1\nid: x\n\n## Q2\nid: x\n")],
+            "a.md:4",
+            "same identity as the note at",
+        ),
+        (
+            "media outside source",
+            &[
+                ("a.md", b"## Q\n\n![x](../secret.png)\n"),
+                ("../secret.png", b"x"),
+            ],
+            "a.md:3",
+            "outside the source folder",
+        ),
+        (
+            "invalid utf-8",
+            &[("a.md", b"## Q\n\n\xff\n")],
+            "a.md",
+            "not valid UTF-8 (first bad byte at offset 6)",
+        ),
+        (
+            "bad tag",
+            &[("a.md", b"## Q\ntags: ok a\x01b\n\nA\n")],
+            "a.md:2",
+            "tag `a\x01b`",
+        ),
+        (
+            "text outside notes",
+            &[("a.md", b"Intro text\n\n## Q\n")],
+            "a.md:1",
+            "belongs to no note",
+        ),
+    ];
+    for (name, files, place, fragment) in cases {
+        let dir = scratch("bad");
+        for (file, bytes) in *files {
+            fs::create_dir_all(dir.join("src")).unwrap();
+            fs::write(dir.join("src").join(file), bytes).unwrap();
+        }
+        // A previous good package must survive a failed build untouched.
+        let out = dir.join("out.apkg");
+        fs::write(&out, b"previous package").unwrap();
+        let result = build(&dir.join("src"), &out);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{name}: {stderr}");
+        assert!(
+            stderr.contains(place),
+            "{name}: expected {place} in\n{stderr}"
+        );
+        assert!(
+            stderr.contains(fragment),
+            "{name}: expected {fragment:?} in\n{stderr}"
+        );
+        assert!(stderr.contains("help:"), "{name}: no hint in\n{stderr}");
+        assert_eq!(fs::read(&out).unwrap(), b"previous package", "{name}");
+        let leftovers: Vec<_> = fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(".tmp"))
+            .collect();
+        assert!(
+            leftovers.is_empty(),
+            "{name}: temporary files left behind: {leftovers:?}"
+        );
+    }
+}
+
+#[test]
+fn io_errors_exit_with_2() {
+    let dir = scratch("io");
+    let result = build(&dir.join("does-not-exist"), &dir.join("out.apkg"));
+    assert_eq!(result.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("does-not-exist"));
+}
