@@ -308,7 +308,8 @@ fn help_explains_itself_with_examples() {
 /// fragment of the message).
 #[test]
 fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
-    let cases: &[(&str, &[(&str, &[u8])], &str, &str)] = &[
+    type Case<'a> = (&'a str, &'a [(&'a str, &'a [u8])], &'a str, &'a str);
+    let cases: &[Case] = &[
         (
             "missing media",
             &[("a.md", b"## Q\n\nline\n\n![x](img/nope.png)\n")],
