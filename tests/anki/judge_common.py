@@ -1,0 +1,246 @@
+"""Helpers shared by judge.py (current anki) and judge_legacy.py (anki 2.1.49).
+
+Only APIs present in both versions are used here, so that both judges print
+the same JSON shape for the same collection.
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import json
+import os
+import shutil
+import sys
+import tempfile
+import traceback
+from typing import Any, Callable, NoReturn
+
+# Note-id categories of the current importer's log, in the order Anki lists them.
+LOG_CATEGORIES = (
+    "new",
+    "updated",
+    "duplicate",
+    "conflicting",
+    "first_field_match",
+    "missing_notetype",
+    "missing_deck",
+    "empty_first_field",
+)
+
+
+def private_tempdir() -> str:
+    """Give this process its own temp folder; call before importing anki.
+
+    Old anki versions keep temp files in a shared `$TMP/anki_temp` that every
+    process deletes when it exits, which breaks judges running in parallel.
+    """
+    path = tempfile.mkdtemp(prefix="ankideck-judge-")
+    tempfile.tempdir = path
+    os.environ["TMPDIR"] = path
+    atexit.register(shutil.rmtree, path, ignore_errors=True)
+    return path
+
+
+def emit(obj: Any) -> None:
+    """Print exactly one JSON object on stdout."""
+    sys.stdout.write(json.dumps(obj, ensure_ascii=False, sort_keys=True))
+    sys.stdout.write("\n")
+    sys.stdout.flush()
+
+
+def fail(message: str) -> NoReturn:
+    """Report an internal failure on stderr and exit non-zero."""
+    sys.stderr.write(f"judge error: {message}\n")
+    sys.exit(2)
+
+
+def run_main(main: Callable[[], Any]) -> None:
+    """Run `main`, print its result as JSON; turn any exception into exit 2."""
+    try:
+        result = main()
+    except SystemExit:
+        raise
+    except BaseException:  # noqa: BLE001 - anything is an internal failure here
+        sys.stderr.write(traceback.format_exc())
+        fail("unhandled exception (traceback above)")
+    emit(result)
+
+
+def plain(text: str) -> str:
+    """Drop the Unicode isolation marks (U+2068, U+2069) Fluent puts around numbers."""
+    return text.replace("\u2068", "").replace("\u2069", "")
+
+
+def absolutize_paths(args: Any) -> None:
+    """Make every path-like argparse value absolute (relative to the start cwd)."""
+    for key in ("collection", "packages", "package", "out", "workdir"):
+        value = getattr(args, key, None)
+        if isinstance(value, str):
+            setattr(args, key, os.path.abspath(value))
+        elif isinstance(value, list):
+            setattr(args, key, [os.path.abspath(v) for v in value])
+
+
+def sha1_file(path: str) -> str:
+    h = hashlib.sha1()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 16), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def media_files(media_dir: str) -> dict[str, str]:
+    """Map file name -> sha1 hex of every regular file in the media folder."""
+    if not os.path.isdir(media_dir):
+        return {}
+    out: dict[str, str] = {}
+    for name in sorted(os.listdir(media_dir)):
+        path = os.path.join(media_dir, name)
+        if os.path.isfile(path):
+            out[name] = sha1_file(path)
+    return out
+
+
+def counts(col: Any) -> dict[str, int]:
+    return {
+        "notes": int(col.db.scalar("select count() from notes")),
+        "cards": int(col.db.scalar("select count() from cards")),
+    }
+
+
+def deck_names(col: Any) -> list[str]:
+    return sorted(d.name for d in col.decks.all_names_and_ids())
+
+
+def notetypes(col: Any) -> list[dict[str, Any]]:
+    out = []
+    for nt in sorted(col.models.all(), key=lambda m: m["id"]):
+        out.append(
+            {
+                "id": int(nt["id"]),
+                "name": nt["name"],
+                "type": int(nt["type"]),
+                "fields": [f["name"] for f in nt["flds"]],
+                "templates": [t["name"] for t in nt["tmpls"]],
+                "sortf": int(nt["sortf"]),
+            }
+        )
+    return out
+
+
+def note_guid_map(col: Any) -> dict[int, str]:
+    return {int(i): g for i, g in col.db.all("select id, guid from notes")}
+
+
+def dump_card(col: Any, cid: int, deck_name: Callable[[int], str]) -> dict[str, Any]:
+    card = col.get_card(cid)
+    out = card.render_output()
+    return {
+        "id": int(card.id),
+        "nid": int(card.nid),
+        "ord": int(card.ord),
+        "deck": deck_name(int(card.did)),
+        "did": int(card.did),
+        "odid": int(card.odid),
+        "type": int(card.type),
+        "queue": int(card.queue),
+        "due": int(card.due),
+        "ivl": int(card.ivl),
+        "factor": int(card.factor),
+        "reps": int(card.reps),
+        "lapses": int(card.lapses),
+        "question": card.question(),
+        "answer": card.answer(),
+        "question_text": out.question_text,
+        "answer_text": out.answer_text,
+    }
+
+
+def dump_notes(col: Any) -> list[dict[str, Any]]:
+    """Every note with its fields by name and its cards, rendered."""
+    deck_cache: dict[int, str] = {}
+
+    def deck_name(did: int) -> str:
+        if did not in deck_cache:
+            deck = col.decks.get(did, default=False)
+            deck_cache[did] = deck["name"] if deck else f"<missing deck {did}>"
+        return deck_cache[did]
+
+    nts = {int(m["id"]): m for m in col.models.all()}
+    notes = []
+    rows = col.db.all("select id, guid, mid, mod, usn, tags, flds from notes order by id")
+    for nid, guid, mid, mod, usn, tags, flds in rows:
+        nt = nts.get(int(mid))
+        values = flds.split("\x1f")
+        if nt is not None:
+            names = [f["name"] for f in nt["flds"]]
+        else:
+            names = []
+        if len(names) != len(values):
+            # keep every value even if the note type does not match
+            names = names + [f"#{i}" for i in range(len(names), len(values))]
+        cids = col.db.list("select id from cards where nid = ? order by ord, id", nid)
+        notes.append(
+            {
+                "id": int(nid),
+                "guid": guid,
+                "notetype": nt["name"] if nt is not None else None,
+                "mid": int(mid),
+                "mod": int(mod),
+                "usn": int(usn),
+                "tags": tags.split(),
+                "fields": dict(zip(names, values)),
+                "field_order": names[: len(values)],
+                "cards": [dump_card(col, int(c), deck_name) for c in cids],
+            }
+        )
+    return notes
+
+
+def media_check_dict(resp: Any) -> dict[str, Any]:
+    """Turn a CheckMediaResponse protobuf into a plain dict (lists kept whole)."""
+    out: dict[str, Any] = {}
+    for fd in resp.DESCRIPTOR.fields:
+        value = getattr(resp, fd.name)
+        if isinstance(value, (str, bytes, int, float, bool)):
+            out[fd.name] = value
+        else:  # repeated field
+            out[fd.name] = [v if isinstance(v, (str, int, float, bool)) else str(v) for v in value]
+    out.setdefault("missing", [])
+    out.setdefault("unused", [])
+    out["missing_media_notes"] = [int(x) for x in out.get("missing_media_notes", [])]
+    out.setdefault("report", "")
+    out.setdefault("have_trash", False)
+    return out
+
+
+def check_database(col: Any, fix: Callable[[], tuple[str, bool]]) -> dict[str, Any]:
+    """Run Check Database and split its message into problem lines."""
+    message, ok = fix()
+    # every successful run ends with the "Database rebuilt and optimized." notice
+    notice = col.tr.database_check_rebuilt()
+    problems = [
+        plain(line) for line in message.split("\n") if line.strip() and line != notice
+    ]
+    return {"message": message, "ok": bool(ok), "problems": problems}
+
+
+def collection_report(col: Any, fix: Callable[[], tuple[str, bool]]) -> dict[str, Any]:
+    """Counts, Check Database, media check and a full dump of the collection."""
+    before = counts(col)
+    check = check_database(col, fix)
+    after = counts(col)
+    media = media_check_dict(col.media.check())
+    files = media_files(col.media.dir())
+    return {
+        "before_check": before,
+        "check": check,
+        "after_check": after,
+        "media_check": media,
+        "notes": dump_notes(col),
+        "decks": deck_names(col),
+        "notetypes": notetypes(col),
+        "media_files": list(files.keys()),
+        "media_sha1": files,
+    }
