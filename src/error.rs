@@ -4,6 +4,13 @@
 use std::fmt;
 use std::path::PathBuf;
 
+/// How bad a [`Problem`] is: errors stop the build, warnings are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
 /// A problem in the card sources, with the place it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
@@ -68,9 +75,35 @@ pub enum Problem {
     DuplicateNote { other: String },
     #[error("cannot read file: {0}")]
     Unreadable(String),
+    #[error("the lock file is damaged: {0}")]
+    BadLock(String),
+    #[error("the lock file is out of date (--locked)")]
+    LockOutdated,
+    // Warnings: things Anki will not do on re-import.
+    #[error("note moved from deck `{from}` to `{to}`; Anki keeps its existing cards in `{from}` (find them with `nid:{nid}`)")]
+    MovedDeck { from: String, to: String, nid: i64 },
+    #[error("cloze deletions were renumbered ({moves}); Anki keeps review progress with the number, so it now belongs to another deletion")]
+    ClozeRenumbered { moves: String },
+    #[error("cloze deletion {numbers} was removed; its card stays in Anki, now empty")]
+    ClozeRemoved { numbers: String },
+    #[error("the note's type changed from `{from}` to `{to}`; Anki will not update the note it has (it reports it as conflicting)")]
+    NoteTypeChanged { from: String, to: String },
+    #[error("note type `{0}` gained, lost or renamed fields or templates; Anki adds it as a copy and skips the existing notes unless you import with \"Merge note types\"")]
+    NoteTypeSchemaChanged(String),
 }
 
 impl Problem {
+    pub fn severity(&self) -> Severity {
+        match self {
+            Problem::MovedDeck { .. }
+            | Problem::ClozeRenumbered { .. }
+            | Problem::ClozeRemoved { .. }
+            | Problem::NoteTypeChanged { .. }
+            | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
@@ -91,6 +124,13 @@ impl Problem {
             Problem::MediaOutsideSource(_) => "copy the file into the source folder",
             Problem::UnreadableMedia { .. } | Problem::Unreadable(_) => "check the file's permissions",
             Problem::DuplicateNote { .. } => "give one of the notes a distinct `id:` line, or delete the duplicate",
+            Problem::BadLock(_) => "restore it from git, or delete it (the next import then updates every note)",
+            Problem::LockOutdated => "build without --locked and commit the updated ankideck.lock",
+            Problem::MovedDeck { .. } => "in Anki's browser, search for the note and use Change Deck",
+            Problem::ClozeRenumbered { .. } => "keep each deletion's old number to keep its progress",
+            Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",
+            Problem::NoteTypeChanged { .. } => "change the type back, or give the note a new `id:` to import it as a new note",
+            Problem::NoteTypeSchemaChanged(_) => "tick \"Merge note types\" in Anki's import dialog",
         })
     }
 }

@@ -11,10 +11,11 @@ pub mod note;
 pub mod notetype;
 pub mod package;
 pub mod source;
+pub mod state;
 pub mod template;
 pub mod text;
 
-pub use error::{Diagnostic, Error, Problem, Result};
+pub use error::{Diagnostic, Error, Problem, Result, Severity};
 pub use note::Note;
 pub use notetype::{Kind, NoteType, Stock};
 pub use package::{MediaSource, Package, Summary};

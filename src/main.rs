@@ -1,6 +1,7 @@
 //! The `ankideck` command: a thin layer over the library.
 
-use ankideck::{build, Diagnostic, Error};
+use ankideck::build::{self, Options};
+use ankideck::{source, Diagnostic, Error, Severity};
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -12,7 +13,7 @@ use std::process::ExitCode;
 #[derive(Parser)]
 #[command(
     version,
-    after_help = "Example:\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg"
+    after_help = "Example:\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck ids                      # pin every note's identity with an `id:` line"
 )]
 struct Cli {
     #[command(subcommand)]
@@ -25,9 +26,11 @@ enum Command {
     ///
     /// Every `## ` heading in a .md file below SOURCE becomes a note. The package is
     /// written to a temporary file and renamed into place, so an error never leaves a
-    /// half-written package behind. See docs/FORMAT.md for the card syntax.
+    /// half-written package behind. SOURCE/ankideck.lock records what was built, so that
+    /// the next build raises the modification time of exactly the notes you changed and
+    /// Anki updates them on import; commit it with your cards. See docs/FORMAT.md.
     #[command(
-        after_help = "Example:\n  ankideck build cards -o nlp.apkg\n\nThe package is reproducible: the same sources give the same bytes. Set SOURCE_DATE_EPOCH to choose the time written into it."
+        after_help = "Example:\n  ankideck build cards -o nlp.apkg\n\nThe same sources and lock give the same bytes. SOURCE_DATE_EPOCH, if set, is used as the build time."
     )]
     Build {
         /// Folder of card sources.
@@ -36,29 +39,74 @@ enum Command {
         /// Package to write [default: <name of SOURCE>.apkg in the current folder].
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Fail instead of updating ankideck.lock (for CI: the lock must be committed).
+        #[arg(long)]
+        locked: bool,
+    },
+    /// Write each note's identity into its source as an `id:` line.
+    ///
+    /// Without `id:`, a note's identity comes from its first field, so editing the
+    /// question makes Anki see a new note. After `ankideck ids`, edits keep the identity.
+    /// Only `id:` lines are added; nothing else in the files changes.
+    #[command(after_help = "Example:\n  ankideck ids cards && git diff cards")]
+    Ids {
+        /// Folder of card sources.
+        #[arg(default_value = "cards")]
+        source: PathBuf,
     },
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command {
-        Command::Build { source, output } => {
+    let result = match Cli::parse().command {
+        Command::Build {
+            source,
+            output,
+            locked,
+        } => {
             let output = output.unwrap_or_else(|| default_output(&source));
-            match build::build(&source, &output, build::timestamp_from_env()) {
-                Ok(summary) => {
-                    println!(
-                        "wrote {}: {} notes, {} cards, {} decks, {} media files",
-                        output.display(),
-                        summary.notes,
-                        summary.cards,
-                        summary.decks,
-                        summary.media
-                    );
-                    ExitCode::SUCCESS
+            let options = Options {
+                locked,
+                ..Options::from_env()
+            };
+            build::build(&source, &output, options).map(|outcome| {
+                for warning in &outcome.warnings {
+                    eprintln!("{}", render_diagnostic(warning));
                 }
-                Err(e) => report(&e),
-            }
+                if !outcome.removed.is_empty() {
+                    eprintln!(
+                        "note: {} notes are gone from the sources since the last build; Anki keeps them:",
+                        outcome.removed.len()
+                    );
+                    for removed in &outcome.removed {
+                        eprintln!("  - {}", removed.label);
+                    }
+                    let nids: Vec<String> = outcome.removed.iter().map(|r| r.nid.to_string()).collect();
+                    eprintln!("  to find them in Anki's browser, search for: nid:{}", nids.join(","));
+                }
+                let s = outcome.summary;
+                println!(
+                    "wrote {}: {} notes, {} cards, {} decks, {} media files{}",
+                    output.display(),
+                    s.notes,
+                    s.cards,
+                    s.decks,
+                    s.media,
+                    if outcome.lock_updated { "; updated ankideck.lock" } else { "" }
+                );
+            })
         }
+        Command::Ids { source } => source::write_ids(&source).map(|changed| {
+            for (file, added) in &changed {
+                println!("{}: added {added} id lines", file.display());
+            }
+            if changed.is_empty() {
+                println!("every note already has an id");
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => report(&e),
     }
 }
 
@@ -77,7 +125,7 @@ fn report(error: &Error) -> ExitCode {
             for d in diagnostics {
                 eprintln!("{}", render_diagnostic(d));
             }
-            eprintln!("error: {error}; no package was written");
+            eprintln!("error: {error}; nothing was written");
             ExitCode::from(1)
         }
         other => {
@@ -89,7 +137,11 @@ fn report(error: &Error) -> ExitCode {
 
 /// rustc-style: the message, the place, the source line and a hint.
 fn render_diagnostic(d: &Diagnostic) -> String {
-    let mut out = format!("error: {}\n", d.problem);
+    let severity = match d.problem.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    };
+    let mut out = format!("{severity}: {}\n", d.problem);
     let place = if d.line > 0 {
         format!("{}:{}", d.file.display(), d.line)
     } else {

@@ -130,7 +130,7 @@ fn write_collection(package: &Package, db_path: &Path) -> Result<Summary> {
     let models_json: Map<String, Value> = package
         .notetypes
         .values()
-        .map(|nt| (nt.id.to_string(), schema::notetype(nt, ts)))
+        .map(|nt| (nt.id.to_string(), schema::notetype(nt)))
         .collect();
     let mut tags = std::collections::BTreeSet::new();
     for (note, _) in &package.notes {

@@ -2,6 +2,9 @@
 
 pub mod markdown;
 pub mod parse;
+mod write_ids;
+
+pub use write_ids::write_ids;
 
 use crate::error::{Diagnostic, Error, Problem, Result};
 use crate::note::{check_tag, merge_tags, normalize_deck_name, Note};
@@ -12,6 +15,7 @@ use parse::{RawNote, SETTINGS};
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// File extensions read as Markdown card files.
 const MARKDOWN_EXTENSIONS: &[&str] = &["md", "markdown"];
@@ -20,7 +24,7 @@ const MARKDOWN_EXTENSIONS: &[&str] = &["md", "markdown"];
 #[derive(Debug, Clone)]
 pub struct SourceNote {
     pub note: Note,
-    pub notetype: NoteType,
+    pub notetype: Arc<NoteType>,
     pub file: PathBuf,
     pub line: usize,
 }
@@ -38,8 +42,9 @@ pub struct Sources {
 impl Sources {
     /// Reads every Markdown file below `root`. All problems are collected and returned
     /// together as [`Error::Input`]; nothing is returned half-read.
-    pub fn read(root: &Path, modified: i64) -> Result<Sources> {
-        let mut reader = Reader::new(root, modified)?;
+    /// Notes come with `modified` 0; [`crate::state::reconcile`] sets it.
+    pub fn read(root: &Path) -> Result<Sources> {
+        let mut reader = Reader::new(root)?;
         for file in markdown_files(root, &mut reader.diagnostics) {
             reader.read_file(&file);
         }
@@ -73,7 +78,7 @@ impl Sources {
     }
 }
 
-fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+pub(crate) fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let walker = walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
@@ -103,13 +108,14 @@ fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf
 struct Reader<'a> {
     root: &'a Path,
     canonical_root: PathBuf,
-    modified: i64,
     notes: Vec<SourceNote>,
     diagnostics: Vec<Diagnostic>,
     media: MediaIndex,
     files: usize,
     /// guid → where the note with that guid was written.
     seen: HashMap<String, (PathBuf, usize)>,
+    /// The stock note types, indexed by [`Stock`], shared by the notes that use them.
+    stock: Vec<Arc<NoteType>>,
 }
 
 #[derive(Default)]
@@ -120,7 +126,7 @@ struct MediaIndex {
 }
 
 impl<'a> Reader<'a> {
-    fn new(root: &'a Path, modified: i64) -> Result<Reader<'a>> {
+    fn new(root: &'a Path) -> Result<Reader<'a>> {
         let canonical_root = root.canonicalize().map_err(|e| Error::io(root, e))?;
         if !canonical_root.is_dir() {
             return Err(Error::io(
@@ -131,12 +137,12 @@ impl<'a> Reader<'a> {
         Ok(Reader {
             root,
             canonical_root,
-            modified,
             notes: Vec::new(),
             diagnostics: Vec::new(),
             media: MediaIndex::default(),
             files: 0,
             seen: HashMap::new(),
+            stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
         })
     }
 
@@ -252,10 +258,10 @@ impl<'a> Reader<'a> {
             None if heading_has_cloze => (Some("cloze"), raw.heading.line),
             None => (defaults.notetype.as_deref(), 1),
         };
-        let notetype = match type_name {
-            None => Stock::Basic.notetype(),
+        let stock = match type_name {
+            None => Stock::Basic,
             Some(name) => match Stock::find(name) {
-                Some(stock) => stock.notetype(),
+                Some(stock) => stock,
                 None => {
                     return Err(vec![(
                         type_line,
@@ -264,6 +270,7 @@ impl<'a> Reader<'a> {
                 }
             },
         };
+        let notetype = Arc::clone(&self.stock[stock as usize]);
         if notetype.kind != Kind::Cloze {
             let texts = std::iter::once(&raw.heading)
                 .chain(std::iter::once(&raw.body))
@@ -382,7 +389,7 @@ impl<'a> Reader<'a> {
             fields,
             tags,
             deck,
-            modified: self.modified,
+            modified: 0,
         };
         Ok(SourceNote {
             note,
