@@ -413,6 +413,68 @@ mod tests {
         assert_eq!(Lock::parse("version\t1\nnote\tx\n").unwrap_err().0, 2);
     }
 
+    fn source_note(notetype: NoteType, fields: &[&str]) -> SourceNote {
+        let note = crate::Note {
+            guid: "g".into(),
+            notetype_id: notetype.id,
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            tags: vec![],
+            deck: "D".into(),
+            modified: 0,
+        };
+        SourceNote {
+            note,
+            notetype: Arc::new(notetype),
+            file: PathBuf::from("a.md"),
+            line: 1,
+        }
+    }
+
+    #[test]
+    fn mods_rise_exactly_when_content_changes() {
+        let basic = crate::Stock::Basic.notetype();
+        let mut notes = vec![source_note(basic.clone(), &["q", "a"])];
+        let first = reconcile(&Lock::default(), &mut notes, 100, Path::new("lock"));
+        assert_eq!(
+            (
+                notes[0].note.modified,
+                notes[0].notetype.modified,
+                first.timestamp
+            ),
+            (100, 100, 100)
+        );
+
+        // Unchanged: the recorded mods, even at a later time.
+        let mut same = vec![source_note(basic.clone(), &["q", "a"])];
+        let again = reconcile(&first.lock, &mut same, 500, Path::new("lock"));
+        assert_eq!((same[0].note.modified, again.timestamp), (100, 100));
+        assert_eq!(again.lock, first.lock);
+
+        // An edited field: the build time, or one past the old mod if the clock is behind.
+        let mut edited = vec![source_note(basic.clone(), &["q", "b"])];
+        reconcile(&first.lock, &mut edited, 50, Path::new("lock"));
+        assert_eq!(edited[0].note.modified, 101);
+
+        // Note type: new CSS updates it; a renamed field also warns.
+        let mut styled = basic.clone();
+        styled.css.push_str(".x {}");
+        let mut notes = vec![source_note(styled, &["q", "a"])];
+        let restyled = reconcile(&first.lock, &mut notes, 300, Path::new("lock"));
+        assert_eq!(notes[0].notetype.modified, 300);
+        assert!(restyled.warnings.is_empty());
+        let mut renamed = basic;
+        renamed.fields[1].name = "Answer".into();
+        let mut notes = vec![source_note(renamed, &["q", "a"])];
+        let warned = reconcile(&first.lock, &mut notes, 300, Path::new("lock"));
+        assert!(matches!(
+            warned.warnings[..],
+            [Diagnostic {
+                problem: Problem::NoteTypeSchemaChanged(_),
+                ..
+            }]
+        ));
+    }
+
     #[test]
     fn cloze_changes_are_named() {
         let old = vec![
