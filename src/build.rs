@@ -1,9 +1,9 @@
 //! The whole pipeline: a source folder in, a package file (and an updated lock) out.
 
-use crate::error::{Diagnostic, Error, Problem, Result};
+use crate::error::{Diagnostic, Error, Problem, Result, Severity};
 use crate::package::Summary;
 use crate::source::Sources;
-use crate::state::{self, Lock, RemovedNote};
+use crate::state::{self, Lock, Reconciled, RemovedNote};
 use std::path::Path;
 
 /// How to build.
@@ -13,20 +13,27 @@ pub struct Options {
     pub now: i64,
     /// Refuse to build when `ankideck.lock` would change (for CI).
     pub locked: bool,
+    /// Treat warnings as errors.
+    pub deny_warnings: bool,
 }
 
 impl Options {
     /// `SOURCE_DATE_EPOCH` if set (the reproducible-builds convention), else the clock.
-    pub fn from_env() -> Options {
-        let now = std::env::var("SOURCE_DATE_EPOCH")
-            .ok()
-            .and_then(|v| v.trim().parse().ok())
-            .unwrap_or_else(|| {
-                std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs() as i64)
-            });
-        Options { now, locked: false }
+    pub fn from_env() -> Result<Options> {
+        let now = match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(value) => value
+                .trim()
+                .parse()
+                .map_err(|_| Error::BadSourceDateEpoch(value))?,
+            Err(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        };
+        Ok(Options {
+            now,
+            locked: false,
+            deny_warnings: false,
+        })
     }
 }
 
@@ -34,7 +41,7 @@ impl Options {
 #[derive(Debug)]
 pub struct Outcome {
     pub summary: Summary,
-    /// Things Anki will not do on re-import, for the user to handle.
+    /// Problems that did not stop the build, such as things Anki will not do on re-import.
     pub warnings: Vec<Diagnostic>,
     /// Notes the last build had and this one does not.
     pub removed: Vec<RemovedNote>,
@@ -42,31 +49,69 @@ pub struct Outcome {
     pub lock_updated: bool,
 }
 
-/// Reads the cards below `source`, writes them to `output` and updates the lock. On any
-/// problem nothing is written: `output` and the lock stay as they were.
-pub fn build(source: &Path, output: &Path, options: Options) -> Result<Outcome> {
+/// Everything known before anything is written.
+struct Plan {
+    sources: Sources,
+    reconciled: Reconciled,
+    lock_changed: bool,
+    lock_path: std::path::PathBuf,
+    warnings: Vec<Diagnostic>,
+}
+
+fn plan(source: &Path, options: Options) -> Result<Plan> {
     let mut sources = Sources::read(source)?;
     let lock_path = source.join(state::FILE_NAME);
     let previous = Lock::read(&lock_path)?;
     let reconciled = state::reconcile(&previous, &mut sources.notes, options.now, &lock_path);
     let lock_changed = reconciled.lock != previous;
+    let mut warnings = std::mem::take(&mut sources.warnings);
+    warnings.extend(reconciled.warnings.iter().cloned());
+    let mut errors = Vec::new();
     if options.locked && lock_changed {
-        let problem = Problem::LockOutdated;
-        return Err(Error::Input(vec![Diagnostic {
-            file: lock_path,
-            line: 0,
-            problem,
-        }]));
+        errors.push(Diagnostic::new(&lock_path, 0, Problem::LockOutdated));
     }
-    let package = sources.into_package(reconciled.timestamp)?;
+    if options.deny_warnings && !warnings.is_empty() {
+        errors.append(&mut warnings);
+    }
+    if !errors.is_empty() {
+        errors.append(&mut warnings);
+        return Err(Error::Input(errors));
+    }
+    Ok(Plan {
+        sources,
+        reconciled,
+        lock_changed,
+        lock_path,
+        warnings,
+    })
+}
+
+/// Every problem in the sources, without writing anything: the warnings when there is no
+/// error, else [`Error::Input`] with all of them.
+pub fn check(source: &Path, options: Options) -> Result<Vec<Diagnostic>> {
+    let plan = plan(source, options)?;
+    debug_assert!(plan
+        .warnings
+        .iter()
+        .all(|w| w.problem.severity() == Severity::Warning));
+    // Building the package checks what only the package knows (cards per note).
+    plan.sources.into_package(plan.reconciled.timestamp)?;
+    Ok(plan.warnings)
+}
+
+/// Reads the cards below `source`, writes them to `output` and updates the lock. On any
+/// problem nothing is written: `output` and the lock stay as they were.
+pub fn build(source: &Path, output: &Path, options: Options) -> Result<Outcome> {
+    let plan = plan(source, options)?;
+    let package = plan.sources.into_package(plan.reconciled.timestamp)?;
     let summary = package.write(output)?;
-    if lock_changed {
-        reconciled.lock.write(&lock_path)?;
+    if plan.lock_changed {
+        plan.reconciled.lock.write(&plan.lock_path)?;
     }
     Ok(Outcome {
         summary,
-        warnings: reconciled.warnings,
-        removed: reconciled.removed,
-        lock_updated: lock_changed,
+        warnings: plan.warnings,
+        removed: plan.reconciled.removed,
+        lock_updated: plan.lock_changed,
     })
 }

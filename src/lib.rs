@@ -5,6 +5,8 @@
 //! writes the `.apkg`. [`build`] runs the whole pipeline for a folder of sources.
 
 pub mod build;
+pub mod cancel;
+pub mod check;
 pub mod error;
 pub mod ids;
 pub mod note;

@@ -2,18 +2,17 @@
 
 use ankideck::build::{self, Options};
 use ankideck::{source, Diagnostic, Error, Severity};
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+const EXIT_STATUS: &str = "Exit status: 0 success, 1 problems in the card sources (nothing is written), 2 usage or I/O errors, 130 interrupted.";
+
 /// Turn plain-text flashcards into Anki packages (.apkg).
-///
-/// Exit status: 0 on success, 1 when the card sources have problems (nothing is
-/// written), 2 on usage or I/O errors.
 #[derive(Parser)]
 #[command(
     version,
-    after_help = "Example:\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck ids                      # pin every note's identity with an `id:` line"
+    after_help = format!("Examples:\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck check                    # report problems, write nothing\n  ankideck ids                      # pin every note's identity with an `id:` line\n\n{EXIT_STATUS}")
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,9 +28,7 @@ enum Command {
     /// half-written package behind. SOURCE/ankideck.lock records what was built, so that
     /// the next build raises the modification time of exactly the notes you changed and
     /// Anki updates them on import; commit it with your cards. See docs/FORMAT.md.
-    #[command(
-        after_help = "Example:\n  ankideck build cards -o nlp.apkg\n\nThe same sources and lock give the same bytes. SOURCE_DATE_EPOCH, if set, is used as the build time."
-    )]
+    #[command(after_help = format!("Example:\n  ankideck build cards -o nlp.apkg\n\nThe same sources and lock give the same bytes. SOURCE_DATE_EPOCH, if set, is used as the build time.\n\n{EXIT_STATUS}"))]
     Build {
         /// Folder of card sources.
         #[arg(default_value = "cards")]
@@ -42,13 +39,29 @@ enum Command {
         /// Fail instead of updating ankideck.lock (for CI: the lock must be committed).
         #[arg(long)]
         locked: bool,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Report every problem in the sources, without writing anything.
+    #[command(after_help = format!("Example:\n  ankideck check cards --format json\n\n{EXIT_STATUS}"))]
+    Check {
+        /// Folder of card sources.
+        #[arg(default_value = "cards")]
+        source: PathBuf,
+        /// `human` (like rustc) or `json` (one JSON object a line, for editors and CI).
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+        /// Exit with 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
     },
     /// Write each note's identity into its source as an `id:` line.
     ///
     /// Without `id:`, a note's identity comes from its first field, so editing the
     /// question makes Anki see a new note. After `ankideck ids`, edits keep the identity.
     /// Only `id:` lines are added; nothing else in the files changes.
-    #[command(after_help = "Example:\n  ankideck ids cards && git diff cards")]
+    #[command(after_help = format!("Example:\n  ankideck ids cards && git diff cards\n\n{EXIT_STATUS}"))]
     Ids {
         /// Folder of card sources.
         #[arg(default_value = "cards")]
@@ -56,21 +69,35 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
+    let cli = Cli::parse();
+    // First Ctrl-C: stop cleanly (temporary files are removed); a second one exits at once.
+    let _ = ctrlc::set_handler(|| {
+        if ankideck::cancel::is_cancelled() {
+            std::process::exit(130);
+        }
+        ankideck::cancel::cancel();
+    });
+    let mut format = Format::Human;
+    let result = match cli.command {
         Command::Build {
             source,
             output,
             locked,
+            deny_warnings,
         } => {
             let output = output.unwrap_or_else(|| default_output(&source));
-            let options = Options {
-                locked,
-                ..Options::from_env()
-            };
-            build::build(&source, &output, options).map(|outcome| {
+            Options::from_env().and_then(|options| {
+                let options = Options { locked, deny_warnings, ..options };
+                let outcome = build::build(&source, &output, options)?;
                 for warning in &outcome.warnings {
-                    eprintln!("{}", render_diagnostic(warning));
+                    eprintln!("{}", render(warning));
                 }
                 if !outcome.removed.is_empty() {
                     eprintln!(
@@ -85,14 +112,39 @@ fn main() -> ExitCode {
                 }
                 let s = outcome.summary;
                 println!(
-                    "wrote {}: {} notes, {} cards, {} decks, {} media files{}",
+                    "wrote {}: {} notes, {} cards, {} decks, {} media files{}{}",
                     output.display(),
                     s.notes,
                     s.cards,
                     s.decks,
                     s.media,
+                    plural_warnings(outcome.warnings.len()),
                     if outcome.lock_updated { "; updated ankideck.lock" } else { "" }
                 );
+                Ok(())
+            })
+        }
+        Command::Check {
+            source,
+            format: f,
+            deny_warnings,
+        } => {
+            format = f;
+            Options::from_env().and_then(|options| {
+                let warnings = build::check(
+                    &source,
+                    Options {
+                        deny_warnings,
+                        ..options
+                    },
+                )?;
+                for warning in &warnings {
+                    emit(warning, format);
+                }
+                if format == Format::Human {
+                    println!("no errors{}", plural_warnings(warnings.len()));
+                }
+                Ok(())
             })
         }
         Command::Ids { source } => source::write_ids(&source).map(|changed| {
@@ -106,7 +158,46 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => report(&e),
+        Err(Error::Input(diagnostics)) => {
+            for d in &diagnostics {
+                emit(d, format);
+            }
+            let errors = diagnostics
+                .iter()
+                .filter(|d| d.problem.severity() == Severity::Error)
+                .count();
+            if format == Format::Human {
+                eprintln!(
+                    "error: {errors} problem{} in the card sources; nothing was written",
+                    plural(errors)
+                );
+            }
+            ExitCode::from(1)
+        }
+        Err(Error::Cancelled) => {
+            eprintln!("interrupted; nothing was written");
+            ExitCode::from(130)
+        }
+        Err(other) => {
+            eprintln!("error: {other}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn plural_warnings(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} warning{}", plural(n))
     }
 }
 
@@ -119,43 +210,45 @@ fn default_output(source: &Path) -> PathBuf {
     PathBuf::from(format!("{name}.apkg"))
 }
 
-fn report(error: &Error) -> ExitCode {
-    match error {
-        Error::Input(diagnostics) => {
-            for d in diagnostics {
-                eprintln!("{}", render_diagnostic(d));
-            }
-            eprintln!("error: {error}; nothing was written");
-            ExitCode::from(1)
-        }
-        other => {
-            eprintln!("error: {other}");
-            ExitCode::from(2)
-        }
+/// Diagnostics go to stderr for people, to stdout as JSON lines for tools.
+fn emit(d: &Diagnostic, format: Format) {
+    match format {
+        Format::Human => eprintln!("{}", render(d)),
+        Format::Json => println!("{}", json(d)),
     }
 }
 
-/// rustc-style: the message, the place, the source line and a hint.
-fn render_diagnostic(d: &Diagnostic) -> String {
-    let severity = match d.problem.severity() {
+fn severity(d: &Diagnostic) -> &'static str {
+    match d.problem.severity() {
         Severity::Error => "error",
         Severity::Warning => "warning",
-    };
-    let mut out = format!("{severity}: {}\n", d.problem);
-    let place = if d.line > 0 {
-        format!("{}:{}", d.file.display(), d.line)
-    } else {
-        d.file.display().to_string()
-    };
-    out.push_str(&format!("  --> {place}\n"));
+    }
+}
+
+fn json(d: &Diagnostic) -> serde_json::Value {
+    serde_json::json!({
+        "severity": severity(d),
+        "code": d.problem.code(),
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+        "message": d.problem.to_string(),
+        "hint": d.problem.hint(),
+    })
+}
+
+/// rustc-style: the message, the place, the source line with a marker, and a hint.
+fn render(d: &Diagnostic) -> String {
+    let mut out = format!("{}: {}\n  --> {}\n", severity(d), d.problem, d.place());
     let line_text = (d.line > 0)
         .then(|| std::fs::read_to_string(&d.file).ok())
         .flatten()
         .and_then(|text| text.lines().nth(d.line - 1).map(str::to_string));
     if let Some(line_text) = line_text {
         let width = d.line.to_string().len();
+        let marker = format!("{}^", " ".repeat(d.column.saturating_sub(1)));
         out.push_str(&format!(
-            "{:width$} |\n{} | {}\n{:width$} |\n",
+            "{:width$} |\n{} | {}\n{:width$} | {marker}\n",
             "", d.line, line_text, ""
         ));
     }

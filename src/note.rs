@@ -19,7 +19,7 @@ pub struct Note {
 /// Why a tag or deck name is not acceptable to Anki.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
-    #[error("tag `{0}` contains white space or a control character; tags are single words (use `_` or `::`)")]
+    #[error("tag `{0}` is not allowed: tags are single words without control characters or empty `::` levels")]
     BadTag(String),
     #[error("deck name `{0}` has an empty level (check for a leading, trailing or doubled `::`)")]
     EmptyDeckLevel(String),

@@ -81,11 +81,11 @@ impl Lock {
     pub fn read(path: &Path) -> Result<Lock> {
         match std::fs::read_to_string(path) {
             Ok(text) => Lock::parse(&text).map_err(|(line, message)| {
-                Error::Input(vec![Diagnostic {
-                    file: path.to_path_buf(),
+                Error::Input(vec![Diagnostic::new(
+                    path.to_path_buf(),
                     line,
-                    problem: Problem::BadLock(message),
-                }])
+                    Problem::BadLock(message),
+                )])
             }),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lock::default()),
             Err(e) => Err(Error::io(path, e)),
@@ -323,11 +323,7 @@ pub fn reconcile(
 }
 
 fn warning(file: &Path, line: usize, problem: Problem) -> Diagnostic {
-    Diagnostic {
-        file: PathBuf::from(file),
-        line,
-        problem,
-    }
+    Diagnostic::at_line_start(PathBuf::from(file), line, problem)
 }
 
 /// Each cloze number of a note with a hash of the text of its deletions.

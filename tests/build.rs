@@ -390,12 +390,6 @@ fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
             "would have no cards",
         ),
         (
-            "unknown setting",
-            &[("a.md", b"## Q\nidd: x\n\nA\n")],
-            "a.md:2",
-            "unknown setting `idd`",
-        ),
-        (
             "duplicate id",
             &[("a.md", b"## Q1\nid: x\n\n## Q2\nid: x\n")],
             "a.md:4",
@@ -418,9 +412,9 @@ fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
         ),
         (
             "bad tag",
-            &[("a.md", b"## Q\ntags: ok a\x01b\n\nA\n")],
+            &[("a.md", b"## Q\ntags: ok a::\n\nA\n")],
             "a.md:2",
-            "tag `a\x01b`",
+            "tag `a::` is not allowed",
         ),
         (
             "text outside notes",

@@ -40,6 +40,7 @@ pub(super) fn write(package: &Package, path: &Path) -> Result<Summary> {
         )?;
         let mut map = Map::new();
         for (index, media) in package.media.iter().enumerate() {
+            crate::cancel::check()?;
             let entry = index.to_string();
             let method = compression_for(&media.name);
             match &media.source {
@@ -113,19 +114,18 @@ fn write_collection(package: &Package, db_path: &Path) -> Result<Summary> {
     let tx = db.transaction()?;
     tx.execute_batch(schema::DDL)?;
 
-    // Decks: every note's deck and its parents, plus Default.
-    let mut decks: BTreeMap<String, i64> = BTreeMap::new();
-    decks.insert("Default".into(), 1);
+    // Decks: every note's deck and its parents, plus Default. Anki matches deck names
+    // ignoring case, and so do deck ids: the first spelling met names the deck.
+    let mut decks: BTreeMap<i64, &str> = BTreeMap::new();
+    decks.insert(1, "Default");
     for (note, _) in &package.notes {
         for name in deck_and_parents(&note.deck) {
-            decks
-                .entry(name.to_string())
-                .or_insert_with(|| ids::deck_id(name));
+            decks.entry(ids::deck_id(name)).or_insert(name);
         }
     }
     let decks_json: Map<String, Value> = decks
         .iter()
-        .map(|(name, &id)| (id.to_string(), schema::deck(id, name, ts)))
+        .map(|(&id, name)| (id.to_string(), schema::deck(id, name, ts)))
         .collect();
     let models_json: Map<String, Value> = package
         .notetypes
@@ -160,6 +160,9 @@ fn write_collection(package: &Package, db_path: &Path) -> Result<Summary> {
         let mut insert_card =
             tx.prepare("INSERT INTO cards VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, 0, 0, 0, 0, 0, 0, 0, 0, '')")?;
         for (position, ((note, ords), (nid, cids))) in package.notes.iter().zip(&ids).enumerate() {
+            if position % 1024 == 0 {
+                crate::cancel::check()?;
+            }
             let notetype = &package.notetypes[&note.notetype_id];
             let tags = if note.tags.is_empty() {
                 String::new()
@@ -180,7 +183,7 @@ fn write_collection(package: &Package, db_path: &Path) -> Result<Summary> {
                 text::strip_html_preserving_media_filenames(sort_field),
                 text::field_checksum(&note.fields[0]),
             ])?;
-            let did = decks[&note.deck];
+            let did = ids::deck_id(&note.deck);
             for (&ord, &cid) in ords.iter().zip(cids) {
                 insert_card.execute(params![
                     cid,

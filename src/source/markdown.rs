@@ -10,15 +10,20 @@ use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd, TextMerg
 use regex::Regex;
 use std::sync::LazyLock;
 
-/// Private-use characters that mark where a formula was cut out.
-const MATH_START: char = '\u{E000}';
-const MATH_END: char = '\u{E001}';
+/// Private-use characters that mark where a formula was cut out (the last two code points
+/// of Unicode, which no font or text uses).
+const MATH_START: char = '\u{10FFFD}';
+const MATH_END: char = '\u{10FFFC}';
 
 static SOUND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[sound:([^\]]+)\]").unwrap());
-static SRC_ATTR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)(\b(?:src|data)\s*=\s*)(?:"([^"]*)"|'([^']*)')"#).unwrap());
+/// The tags whose `src`/`data` Anki treats as media, as Anki finds them.
+static MEDIA_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<(?:img|audio|video|object|source)\b[^>]*>").unwrap());
+static SRC_ATTR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(\s(?:src|data)\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s>"']+))"#).unwrap()
+});
 static MATH_MARK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new("\u{E000}([0-9]+)\u{E001}").unwrap());
+    LazyLock::new(|| Regex::new("\u{10FFFD}([0-9]+)\u{10FFFC}").unwrap());
 static CLOZE_OPEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{c[0-9,]*::").unwrap());
 
 /// Resolves a media reference as written to the name it has in the package.
@@ -101,11 +106,11 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
                     &escaped, media,
                 )?)));
             }
-            Event::Html(h) => out_events.push(Event::Html(CowStr::from(rewrite_src_attributes(
-                &h, media,
-            )?))),
+            Event::Html(h) => {
+                out_events.push(Event::Html(CowStr::from(rewrite_html_media(&h, media)?)))
+            }
             Event::InlineHtml(h) => out_events.push(Event::InlineHtml(CowStr::from(
-                rewrite_src_attributes(&h, media)?,
+                rewrite_html_media(&h, media)?,
             ))),
             other => out_events.push(other),
         }
@@ -116,18 +121,23 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
 }
 
 fn rewrite_src_attributes(html: &str, media: &mut MediaResolver) -> Result<String, Problem> {
-    replace_fallible(&SRC_ATTR, html, |c| {
-        let (value, quote) = match c.get(2) {
-            Some(v) => (v.as_str(), '"'),
-            None => (c.get(3).map_or("", |v| v.as_str()), '\''),
-        };
-        let value_decoded = value.replace("&amp;", "&");
-        let new = if is_external(&value_decoded) {
-            value.to_string()
-        } else {
-            escape_attr(&media(&value_decoded)?)
-        };
-        Ok(format!("{}{quote}{new}{quote}", &c[1]))
+    replace_fallible(&MEDIA_TAG, html, |tag| {
+        replace_fallible(&SRC_ATTR, &tag[0], |c| {
+            let (value, quote) = match (c.get(2), c.get(3)) {
+                (Some(v), _) => (v.as_str(), "\""),
+                (_, Some(v)) => (v.as_str(), "'"),
+                _ => (c.get(4).map_or("", |v| v.as_str()), ""),
+            };
+            // Like Anki: entities are decoded, percent escapes are not.
+            let reference = value.replace("&amp;", "&");
+            let new = if is_external(&reference) {
+                value.to_string()
+            } else {
+                escape_attr(&media(&reference)?)
+            };
+            let quote = if quote.is_empty() { "\"" } else { quote };
+            Ok(format!("{}{quote}{new}{quote}", &c[1]))
+        })
     })
 }
 
@@ -204,6 +214,14 @@ fn escape_block_start(text: &str) -> String {
         if (rest.starts_with(". ") || rest.starts_with(") ")) || rest == "." || rest == ")" {
             return format!("{}\\{}", &text[..digits], rest);
         }
+    }
+    let bare: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if bare.len() >= 3
+        && (bare.chars().all(|c| c == '-')
+            || bare.chars().all(|c| c == '*')
+            || bare.chars().all(|c| c == '_'))
+    {
+        return format!("\\{text}");
     }
     if text.starts_with("- ")
         || text.starts_with("+ ")
@@ -351,7 +369,10 @@ fn find_math(chars: &[char], at: usize) -> Option<(bool, usize, usize, usize)> {
 fn restore_math(html: &str, formulas: &[Formula]) -> String {
     MATH_MARK
         .replace_all(html, |c: &regex::Captures| {
-            let formula = &formulas[c[1].parse::<usize>().expect("marker holds an index")];
+            // A marker the user typed (not one of ours) is left as it is.
+            let Some(formula) = c[1].parse::<usize>().ok().and_then(|i| formulas.get(i)) else {
+                return c[0].to_string();
+            };
             let tex = keep_clozes_closed(&escape_text(&formula.tex));
             if formula.display {
                 format!("\\[{tex}\\]")
@@ -408,6 +429,8 @@ mod tests {
     fn markdown_basics() {
         assert_eq!(inline("梯度**震荡**"), "梯度<strong>震荡</strong>");
         assert_eq!(inline("1. Why?"), "1. Why?");
+        assert_eq!(inline("---"), "---");
+        assert_eq!(inline("* * *"), "* * *");
         assert_eq!(block("a\n\n| x | y |\n|---|---|\n| 1 | 2 |"), "<p>a</p>\n<table><thead><tr><th>x</th><th>y</th></tr></thead><tbody>\n<tr><td>1</td><td>2</td></tr>\n</tbody></table>");
         assert_eq!(
             block("~~old~~ <b>raw</b>"),
@@ -426,6 +449,14 @@ mod tests {
         assert_eq!(inline("$5 and $6"), "$5 and $6");
         assert_eq!(inline("`$x$` $a<b$"), "<code>$x$</code> \\(a&lt;b\\)");
         assert_eq!(block("```\n$x$\n```"), "<pre><code>$x$\n</code></pre>");
+    }
+
+    #[test]
+    fn markers_in_the_text_are_harmless() {
+        assert_eq!(
+            inline("\u{10FFFD}7\u{10FFFC} $x$"),
+            "\u{10FFFD}7\u{10FFFC} \\(x\\)"
+        );
     }
 
     #[test]
@@ -455,6 +486,15 @@ mod tests {
         assert_eq!(
             block("```\n[sound:a.mp3]\n```"),
             "<pre><code>[sound:a.mp3]\n</code></pre>"
+        );
+        // Only media tags count, and `data-src` is not `src`; unquoted values work.
+        assert_eq!(
+            inline(r#"<img data-src="x.png" src=y.png> <script src="z.js"></script>"#),
+            r#"<img data-src="x.png" src="M(y.png)"> <script src="z.js"></script>"#
+        );
+        assert_eq!(
+            block("<div>\n[sound:a.mp3]\n</div>"),
+            "<div>\n[sound:M(a.mp3)]\n</div>"
         );
         assert_eq!(
             rewrite_html_media(r#"<img src='x.png'>[sound:y.ogg]"#, &mut no_media).unwrap(),

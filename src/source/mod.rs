@@ -6,12 +6,12 @@ mod write_ids;
 
 pub use write_ids::write_ids;
 
-use crate::error::{Diagnostic, Error, Problem, Result};
+use crate::error::{Diagnostic, Error, Problem, Result, Severity};
 use crate::note::{check_tag, merge_tags, normalize_deck_name, Note};
 use crate::notetype::{Kind, NoteType, Stock};
 use crate::package::{media_name, MediaSource, Package};
 use crate::{ids, template};
-use parse::{RawNote, SETTINGS};
+use parse::{Located, RawNote};
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,6 +19,16 @@ use std::sync::Arc;
 
 /// File extensions read as Markdown card files.
 const MARKDOWN_EXTENSIONS: &[&str] = &["md", "markdown"];
+
+/// Extensions of files that only make sense as card media; one that no note uses is
+/// probably a forgotten reference.
+const MEDIA_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "bmp", "mp3", "m4a", "ogg", "oga", "opus",
+    "wav", "flac", "mp4", "webm",
+];
+
+/// Media above this size get a warning: phones sync them slowly.
+const LARGE_MEDIA_BYTES: u64 = 20 * 1024 * 1024;
 
 /// A note read from the sources, with where it was written.
 #[derive(Debug, Clone)]
@@ -35,20 +45,25 @@ pub struct Sources {
     pub notes: Vec<SourceNote>,
     /// (packaged name, file on disk), each distinct file once.
     pub media: Vec<(String, PathBuf)>,
-    /// Files read, for the summary.
+    /// Card files read.
     pub files: usize,
+    /// Problems that do not stop a build.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl Sources {
-    /// Reads every Markdown file below `root`. All problems are collected and returned
-    /// together as [`Error::Input`]; nothing is returned half-read.
-    /// Notes come with `modified` 0; [`crate::state::reconcile`] sets it.
+    /// Reads every Markdown file below `root`. Problems are collected: with any error they
+    /// all come back as [`Error::Input`] (warnings included); otherwise the warnings
+    /// travel with the sources. Notes come with `modified` 0; [`crate::state::reconcile`]
+    /// sets it.
     pub fn read(root: &Path) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
-        for file in markdown_files(root, &mut reader.diagnostics) {
-            reader.read_file(&file);
+        let files = source_files(root, &mut reader.diagnostics);
+        for file in &files.cards {
+            crate::cancel::check()?;
+            reader.read_file(file);
         }
-        reader.finish()
+        reader.finish(&files.others)
     }
 
     /// Puts the notes and media into a package.
@@ -61,11 +76,7 @@ impl Sources {
                     Error::Note { problem, .. } => problem,
                     other => return Err(other),
                 };
-                diagnostics.push(Diagnostic {
-                    file: source.file,
-                    line: source.line,
-                    problem,
-                });
+                diagnostics.push(Diagnostic::new(source.file, source.line, problem));
             }
         }
         if !diagnostics.is_empty() {
@@ -78,31 +89,51 @@ impl Sources {
     }
 }
 
-pub(crate) fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+/// The files below a source folder: card files, and the rest (for unused media).
+#[derive(Default)]
+struct SourceFiles {
+    cards: Vec<PathBuf>,
+    others: Vec<PathBuf>,
+}
+
+fn source_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> SourceFiles {
+    // Symbolic links are followed; walkdir reports a link that loops back as an error.
     let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    let mut files = Vec::new();
+    let mut files = SourceFiles::default();
     for entry in walker {
         match entry {
             Ok(e) if e.file_type().is_file() => {
-                let ext = e.path().extension().and_then(|x| x.to_str()).unwrap_or("");
-                if MARKDOWN_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
-                    files.push(e.into_path());
+                let ext = e
+                    .path()
+                    .extension()
+                    .and_then(|x| x.to_str())
+                    .unwrap_or("")
+                    .to_ascii_lowercase();
+                if MARKDOWN_EXTENSIONS.contains(&ext.as_str()) {
+                    files.cards.push(e.into_path());
+                } else {
+                    files.others.push(e.into_path());
                 }
             }
             Ok(_) => {}
-            Err(e) => diagnostics.push(Diagnostic {
-                file: e
+            Err(e) => {
+                let file = e
                     .path()
-                    .map_or_else(|| root.to_path_buf(), Path::to_path_buf),
-                line: 0,
-                problem: Problem::Unreadable(e.to_string()),
-            }),
+                    .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
+                diagnostics.push(Diagnostic::new(file, 0, Problem::Unreadable(e.to_string())));
+            }
         }
     }
     files
+}
+
+/// Markdown card files below `root`, in build order.
+pub(crate) fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    source_files(root, diagnostics).cards
 }
 
 struct Reader<'a> {
@@ -123,16 +154,25 @@ struct MediaIndex {
     by_path: HashMap<PathBuf, String>,
     by_hash: HashMap<String, String>,
     files: Vec<(String, PathBuf)>,
+    /// Large files met since the last [`MediaIndex::take_large_warning`].
+    large: Vec<PathBuf>,
+}
+
+/// What a file's front matter sets for its notes.
+struct FileDefaults {
+    deck: String,
+    tags: Vec<String>,
+    notetype: Option<Stock>,
+    html: bool,
 }
 
 impl<'a> Reader<'a> {
     fn new(root: &'a Path) -> Result<Reader<'a>> {
         let canonical_root = root.canonicalize().map_err(|e| Error::io(root, e))?;
         if !canonical_root.is_dir() {
-            return Err(Error::io(
-                root,
-                std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a folder"),
-            ));
+            let not_a_folder =
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder");
+            return Err(Error::io(root, not_a_folder));
         }
         Ok(Reader {
             root,
@@ -146,23 +186,46 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn finish(self) -> Result<Sources> {
-        if !self.diagnostics.is_empty() {
+    fn finish(mut self, other_files: &[PathBuf]) -> Result<Sources> {
+        if self.notes.is_empty() && self.diagnostics.is_empty() {
+            self.problem(self.root, 0, Problem::NoNotes);
+        }
+        for file in other_files {
+            let ext = file
+                .extension()
+                .and_then(|x| x.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let used = file
+                .canonicalize()
+                .is_ok_and(|c| self.media.by_path.contains_key(&c));
+            if MEDIA_EXTENSIONS.contains(&ext.as_str()) && !used {
+                let name = file
+                    .strip_prefix(self.root)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string();
+                self.problem(file, 0, Problem::UnusedMedia(name));
+            }
+        }
+        self.diagnostics.extend(crate::check::lint(&self.notes));
+        if self
+            .diagnostics
+            .iter()
+            .any(|d| d.problem.severity() == Severity::Error)
+        {
             return Err(Error::Input(self.diagnostics));
         }
         Ok(Sources {
             notes: self.notes,
             media: self.media.files,
             files: self.files,
+            warnings: self.diagnostics,
         })
     }
 
     fn problem(&mut self, file: &Path, line: usize, problem: Problem) {
-        self.diagnostics.push(Diagnostic {
-            file: file.to_path_buf(),
-            line,
-            problem,
-        });
+        self.diagnostics.push(Diagnostic::new(file, line, problem));
     }
 
     fn read_file(&mut self, path: &Path) {
@@ -174,51 +237,127 @@ impl<'a> Reader<'a> {
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
-                return self.problem(path, 0, Problem::InvalidUtf8(e.utf8_error().valid_up_to()))
+                let offset = e.utf8_error().valid_up_to();
+                let before = &e.as_bytes()[..offset];
+                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                let line_start = before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let column = String::from_utf8_lossy(&before[line_start..])
+                    .chars()
+                    .count()
+                    + 1;
+                let mut d = Diagnostic::new(path, line, Problem::InvalidUtf8(offset));
+                d.column = column;
+                return self.diagnostics.push(d);
             }
         };
         let text = text
             .strip_prefix('\u{feff}')
             .unwrap_or(&text)
             .replace("\r\n", "\n");
+        let first_new = self.diagnostics.len();
+        self.check_characters(path, &text);
         let (parsed, problems) = parse::parse(&text);
         for (line, problem) in problems {
             self.problem(path, line, problem);
         }
-        let fm = &parsed.front_matter;
-        let mut file_tags = Vec::new();
-        for tag in fm.tags.iter().flat_map(|t| t.iter()) {
-            match check_tag(tag) {
-                Ok(tag) => merge_tags(&mut file_tags, [tag]),
-                Err(e) => self.problem(path, 1, e.into()),
+        if let Some(defaults) = self.file_defaults(path, &parsed.front_matter) {
+            for raw in &parsed.notes {
+                self.add_note(path, raw, &defaults);
             }
         }
-        let file_deck = match &fm.deck {
-            Some(deck) => deck.clone(),
+        // Columns come from the text, which only this function has at hand.
+        for d in &mut self.diagnostics[first_new..] {
+            d.locate(&text);
+        }
+    }
+
+    /// Control characters other than tab and newline are not allowed in Anki fields.
+    fn check_characters(&mut self, path: &Path, text: &str) {
+        for (index, line) in text.lines().enumerate() {
+            if let Some(c) = line.chars().find(|&c| c.is_control() && c != '\t') {
+                self.problem(path, index + 1, Problem::ControlCharacter(c));
+            }
+        }
+    }
+
+    /// The file's defaults, or `None` (with diagnostics) when the front matter is unusable.
+    fn file_defaults(&mut self, path: &Path, fm: &parse::FrontMatter) -> Option<FileDefaults> {
+        let mut ok = true;
+        let mut tags = Vec::new();
+        for tag in fm
+            .tags
+            .as_ref()
+            .map(parse::Tags::to_vec)
+            .unwrap_or_default()
+        {
+            match check_tag(&tag) {
+                Ok(tag) => merge_tags(&mut tags, [tag]),
+                Err(e) => {
+                    self.problem(path, fm.line_of("tags"), e.into());
+                    ok = false;
+                }
+            }
+        }
+        let deck = match &fm.deck {
+            Some(deck) => deck.text(),
             None => self.deck_from_path(path),
         };
-        let defaults = FileDefaults {
-            deck: file_deck,
-            tags: file_tags,
-            notetype: fm.notetype.clone(),
-            format: fm.format.clone(),
+        let deck = match normalize_deck_name(&deck) {
+            Ok(deck) => deck,
+            Err(e) => {
+                self.problem(path, fm.line_of("deck"), e.into());
+                ok = false;
+                deck
+            }
         };
-        for raw in &parsed.notes {
-            match self.note(path, raw, &defaults) {
-                Ok(source) => {
-                    let first = (source.file.clone(), source.line);
-                    if let Some((file, line)) = self.seen.get(&source.note.guid) {
-                        let other = format!("{}:{}", file.display(), line);
-                        self.problem(path, raw.heading.line, Problem::DuplicateNote { other });
-                    } else {
-                        self.seen.insert(source.note.guid.clone(), first);
-                        self.notes.push(source);
-                    }
+        let notetype = match fm.notetype.as_deref().map(|name| (name, Stock::find(name))) {
+            None => None,
+            Some((_, Some(stock))) => Some(stock),
+            Some((name, None)) => {
+                self.problem(
+                    path,
+                    fm.line_of("type"),
+                    Problem::UnknownNoteType(name.to_string()),
+                );
+                ok = false;
+                None
+            }
+        };
+        let html = match fm.format.as_deref().map(format_is_html) {
+            None => false,
+            Some(Ok(html)) => html,
+            Some(Err(problem)) => {
+                self.problem(path, fm.line_of("format"), problem);
+                ok = false;
+                false
+            }
+        };
+        ok.then_some(FileDefaults {
+            deck,
+            tags,
+            notetype,
+            html,
+        })
+    }
+
+    fn add_note(&mut self, path: &Path, raw: &RawNote, defaults: &FileDefaults) {
+        match self.note(path, raw, defaults) {
+            Ok(source) => {
+                if let Some((file, line)) = self.seen.get(&source.note.guid) {
+                    let other = format!("{}:{}", file.display(), line);
+                    self.problem(path, raw.heading.line, Problem::DuplicateNote { other });
+                } else {
+                    self.seen
+                        .insert(source.note.guid.clone(), (source.file.clone(), source.line));
+                    self.notes.push(source);
                 }
-                Err(problems) => {
-                    for (line, problem) in problems {
-                        self.problem(path, line, problem);
-                    }
+            }
+            Err(problems) => {
+                for (line, problem) in problems {
+                    self.problem(path, line, problem);
                 }
             }
         }
@@ -230,11 +369,11 @@ impl<'a> Reader<'a> {
             .strip_prefix(self.root)
             .unwrap_or(path)
             .with_extension("");
-        relative
+        let levels: Vec<String> = relative
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("::")
+            .collect();
+        levels.join("::")
     }
 
     fn note(
@@ -245,30 +384,19 @@ impl<'a> Reader<'a> {
     ) -> Result<SourceNote, Vec<(usize, Problem)>> {
         let mut problems = Vec::new();
         let setting = |key: &str| raw.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-        debug_assert!(raw
-            .settings
-            .iter()
-            .all(|(k, _)| SETTINGS.contains(&k.as_str())));
+        if raw.heading.text.is_empty() {
+            return Err(problems); // reported by the parser
+        }
 
         // Note type: explicit on the note, else cloze when the heading has deletions,
         // else the file's default, else basic.
-        let heading_has_cloze = template::has_cloze(&raw.heading.text);
-        let (type_name, type_line) = match setting("type") {
-            Some(v) => (Some(v.text.as_str()), v.line),
-            None if heading_has_cloze => (Some("cloze"), raw.heading.line),
-            None => (defaults.notetype.as_deref(), 1),
-        };
-        let stock = match type_name {
-            None => Stock::Basic,
-            Some(name) => match Stock::find(name) {
+        let stock = match setting("type") {
+            Some(v) => match Stock::find(&v.text) {
                 Some(stock) => stock,
-                None => {
-                    return Err(vec![(
-                        type_line,
-                        Problem::UnknownNoteType(name.to_string()),
-                    )])
-                }
+                None => return Err(vec![(v.line, Problem::UnknownNoteType(v.text.clone()))]),
             },
+            None if template::has_cloze(&raw.heading.text) => Stock::Cloze,
+            None => defaults.notetype.unwrap_or(Stock::Basic),
         };
         let notetype = Arc::clone(&self.stock[stock as usize]);
         if notetype.kind != Kind::Cloze {
@@ -276,47 +404,30 @@ impl<'a> Reader<'a> {
                 .chain(std::iter::once(&raw.body))
                 .chain(raw.sections.iter().map(|(_, t)| t));
             if let Some(t) = texts.into_iter().find(|t| template::has_cloze(&t.text)) {
-                problems.push((t.line, Problem::ClozeInNonCloze(notetype.name.clone())));
+                let line = t.line + t.text.lines().position(template::has_cloze).unwrap_or(0);
+                problems.push((line, Problem::ClozeInNonCloze(notetype.name.clone())));
             }
         }
-
-        let html = match setting("format")
-            .map(|v| (v.text.as_str(), v.line))
-            .or(defaults.format.as_deref().map(|f| (f, 1)))
-        {
-            None | Some(("markdown", _)) => false,
-            Some(("html", _)) => true,
-            Some((other, line)) => {
-                return Err(vec![(line, Problem::UnknownFormat(other.to_string()))])
-            }
+        let html = match setting("format") {
+            None => defaults.html,
+            Some(v) => match format_is_html(&v.text) {
+                Ok(html) => html,
+                Err(problem) => return Err(vec![(v.line, problem)]),
+            },
         };
 
         // Which source text fills which field.
-        let mut sources: Vec<Option<&parse::Located>> = vec![None; notetype.fields.len()];
+        let mut sources: Vec<Option<&Located>> = vec![None; notetype.fields.len()];
         sources[0] = Some(&raw.heading);
         if !raw.body.text.is_empty() {
             match sources.get_mut(1) {
                 Some(slot) => *slot = Some(&raw.body),
-                None => problems.push((
-                    raw.body.line,
-                    Problem::UnknownField {
-                        notetype: notetype.name.clone(),
-                        field: "(answer text)".into(),
-                        fields: notetype.field_names().join(", "),
-                    },
-                )),
+                None => problems.push((raw.body.line, unknown_field(&notetype, "(answer text)"))),
             }
         }
         for (name, content) in &raw.sections {
             match notetype.field_index(&name.text) {
-                None => problems.push((
-                    name.line,
-                    Problem::UnknownField {
-                        notetype: notetype.name.clone(),
-                        field: name.text.clone(),
-                        fields: notetype.field_names().join(", "),
-                    },
-                )),
+                None => problems.push((name.line, unknown_field(&notetype, &name.text))),
                 Some(i) if sources[i].is_some() => {
                     problems.push((name.line, Problem::DuplicateField(name.text.clone())))
                 }
@@ -341,7 +452,7 @@ impl<'a> Reader<'a> {
                 markdown::render_block(&source.text, &mut resolve)
             };
             match rendered {
-                Ok(field) => fields.push(strip_forbidden_controls(field)),
+                Ok(field) => fields.push(field),
                 Err(problem) => {
                     problems.push((
                         source.line + line_offset_of(&source.text, &problem),
@@ -350,6 +461,9 @@ impl<'a> Reader<'a> {
                     fields.push(String::new());
                 }
             }
+        }
+        if let Some(large) = self.media.take_large_warning() {
+            problems.push((raw.heading.line, large));
         }
 
         let mut tags = defaults.tags.clone();
@@ -361,28 +475,36 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        let (deck, deck_line) = match setting("deck") {
-            Some(v) => (v.text.clone(), v.line),
-            None => (defaults.deck.clone(), 1),
+        let deck = match setting("deck") {
+            Some(v) => normalize_deck_name(&v.text).unwrap_or_else(|e| {
+                problems.push((v.line, e.into()));
+                String::new()
+            }),
+            None => defaults.deck.clone(),
         };
-        let deck = match normalize_deck_name(&deck) {
-            Ok(d) => d,
-            Err(e) => {
-                problems.push((deck_line, e.into()));
-                deck
-            }
-        };
-        if raw.heading.text.is_empty() {
-            // Reported by the parser already.
-            return Err(problems);
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
         let guid = match setting("id") {
+            Some(id) if id.text.is_empty() => {
+                problems.push((id.line, Problem::EmptyId));
+                String::new()
+            }
             Some(id) => ids::guid_for_id(&id.text),
             None => ids::guid_for_first_field(&raw.heading.text),
         };
+        if problems.is_empty() {
+            if let Err(e) = notetype.card_ordinals(&fields, !tags.is_empty()) {
+                problems.push((raw.heading.line, e.into()));
+            }
+        }
+        // Warnings ride along with a good note; errors reject it.
+        let (errors, warnings): (Vec<_>, Vec<_>) = problems
+            .into_iter()
+            .partition(|(_, p)| p.severity() == Severity::Error);
+        if !errors.is_empty() {
+            return Err(errors.into_iter().chain(warnings).collect());
+        }
+        for (line, warning) in warnings {
+            self.problem(path, line, warning);
+        }
         let note = Note {
             guid,
             notetype_id: notetype.id,
@@ -400,6 +522,22 @@ impl<'a> Reader<'a> {
     }
 }
 
+fn format_is_html(format: &str) -> Result<bool, Problem> {
+    match format {
+        "markdown" => Ok(false),
+        "html" => Ok(true),
+        other => Err(Problem::UnknownFormat(other.to_string())),
+    }
+}
+
+fn unknown_field(notetype: &NoteType, field: &str) -> Problem {
+    Problem::UnknownField {
+        notetype: notetype.name.clone(),
+        field: field.to_string(),
+        fields: notetype.field_names().join(", "),
+    }
+}
+
 /// For a problem about a media reference, how many lines into `text` the reference is.
 fn line_offset_of(text: &str, problem: &Problem) -> usize {
     let reference = match problem {
@@ -413,28 +551,6 @@ fn line_offset_of(text: &str, problem: &Problem) -> usize {
         .unwrap_or(0)
 }
 
-struct FileDefaults {
-    deck: String,
-    tags: Vec<String>,
-    notetype: Option<String>,
-    format: Option<String>,
-}
-
-/// Anki removes ASCII control characters other than newline and tab from fields.
-fn strip_forbidden_controls(field: String) -> String {
-    if field
-        .chars()
-        .any(|c| c.is_ascii_control() && c != '\n' && c != '\t')
-    {
-        field
-            .chars()
-            .filter(|&c| !c.is_ascii_control() || c == '\n' || c == '\t')
-            .collect()
-    } else {
-        field
-    }
-}
-
 impl MediaIndex {
     /// The packaged name of the file `reference` (relative to `dir`) points at.
     fn resolve(&mut self, root: &Path, dir: &Path, reference: &str) -> Result<String, Problem> {
@@ -445,20 +561,21 @@ impl MediaIndex {
                 path,
             });
         }
-        let canonical = path.canonicalize().map_err(|e| Problem::UnreadableMedia {
+        let unreadable = |e: std::io::Error| Problem::UnreadableMedia {
             reference: reference.to_string(),
             message: e.to_string(),
-        })?;
+        };
+        let canonical = path.canonicalize().map_err(unreadable)?;
         if !canonical.starts_with(root) {
             return Err(Problem::MediaOutsideSource(reference.to_string()));
         }
         if let Some(name) = self.by_path.get(&canonical) {
             return Ok(name.clone());
         }
-        let hash = sha1_file(&canonical).map_err(|e| Problem::UnreadableMedia {
-            reference: reference.to_string(),
-            message: e.to_string(),
-        })?;
+        let (hash, size) = sha1_file(&canonical).map_err(unreadable)?;
+        if size > LARGE_MEDIA_BYTES {
+            self.large.push(canonical.clone());
+        }
         let name = match self.by_hash.get(&hash) {
             Some(name) => name.clone(),
             None => {
@@ -474,16 +591,33 @@ impl MediaIndex {
         self.by_path.insert(canonical, name.clone());
         Ok(name)
     }
+
+    /// A warning for a large file met since the last call (each file is read once, so
+    /// each is reported once).
+    fn take_large_warning(&mut self) -> Option<Problem> {
+        let path = self.large.pop()?;
+        let megabytes = std::fs::metadata(&path).map_or(0, |m| m.len() / (1024 * 1024));
+        let reference = path
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        Some(Problem::LargeMedia {
+            reference,
+            megabytes,
+        })
+    }
 }
 
-/// Hex SHA-1 of a file, read in chunks.
-fn sha1_file(path: &Path) -> std::io::Result<String> {
+/// Hex SHA-1 and size of a file, read in chunks.
+fn sha1_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha1::new();
     let mut file = std::fs::File::open(path)?;
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    let size = std::io::copy(&mut file, &mut hasher)?;
+    Ok((
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        size,
+    ))
 }
