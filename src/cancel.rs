@@ -24,3 +24,24 @@ pub(crate) fn check() -> Result<()> {
     }
     Ok(())
 }
+
+/// A reader that fails once [`cancel`] is called, so that long copies stop promptly.
+pub(crate) struct Cancellable<R>(pub R);
+
+impl<R: std::io::Read> std::io::Read for Cancellable<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if is_cancelled() {
+            return Err(std::io::Error::other("interrupted"));
+        }
+        self.0.read(buf)
+    }
+}
+
+/// Turns an I/O error that a cancellation caused into [`Error::Cancelled`].
+pub(crate) fn or_cancelled(error: Error) -> Error {
+    if is_cancelled() {
+        Error::Cancelled
+    } else {
+        error
+    }
+}

@@ -60,10 +60,7 @@ pub fn deck_and_parents(name: &str) -> impl Iterator<Item = &str> {
 /// Adds tags, skipping ones already present (Anki compares tags case-insensitively).
 pub fn merge_tags<'a>(tags: &mut Vec<String>, new: impl IntoIterator<Item = &'a str>) {
     for tag in new {
-        if !tags
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(tag) && t.to_lowercase() == tag.to_lowercase())
-        {
+        if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
             tags.push(tag.to_string());
         }
     }
@@ -80,8 +77,8 @@ mod tests {
         assert!(check_tag("a b").is_err());
         assert!(check_tag("a::").is_err());
         let mut tags = vec!["Nlp".to_string()];
-        merge_tags(&mut tags, ["nlp", "公式", "公式"]);
-        assert_eq!(tags, ["Nlp", "公式"]);
+        merge_tags(&mut tags, ["nlp", "公式", "公式", "Émile", "émile"]);
+        assert_eq!(tags, ["Nlp", "公式", "Émile"]);
     }
 
     #[test]

@@ -266,7 +266,7 @@ pub fn reconcile(
         };
         if let Some(r) = old {
             let place = |problem| warning(&source.file, source.line, problem);
-            if r.deck != note.deck {
+            if r.deck.to_lowercase() != note.deck.to_lowercase() {
                 let (from, to) = (r.deck.clone(), note.deck.clone());
                 out.warnings.push(place(Problem::MovedDeck {
                     from,

@@ -7,16 +7,26 @@
 //! ```markdown file=NAME.md
 //! ```markdown file=NAME.md media="img/a.png b.mp3"
 //! ```markdown file=NAME.md error="FRAGMENT"
+//! ```markdown file=NAME.md warning="FRAGMENT"
 //! ````
 //!
 //! (any fence of three or more backticks). Each is written to a fresh folder under
-//! `target/`, together with the media files listed in `media`, and built with
-//! `ankideck build <dir> -o <dir>/out.apkg`. Without `error`, the build must succeed
-//! and the package must hold one note per `## ` heading of the example. With `error`,
-//! the build must fail with exit status 1, print FRAGMENT on stderr and write nothing.
+//! `target/`, together with the media files listed in `media`, checked with
+//! `ankideck check <dir> --format json` and built with
+//! `ankideck build <dir> -o <dir>/out.apkg`.
 //!
-//! The test also checks that the doc lists every stock note type and every hint the
-//! tool prints, and that it holds the example from the original feature request.
+//! - Without `error` or `warning`, the build must succeed without any warning, and the
+//!   package must hold one note per `## ` heading of the example.
+//! - With `warning`, the same, except that the build must print FRAGMENT on stderr.
+//! - With `error`, the build must fail with exit status 1, print FRAGMENT on stderr and
+//!   write nothing.
+//!
+//! `check` must agree: the same exit status, and a JSON line of the expected severity
+//! whose message holds FRAGMENT (no line at all for a clean example).
+//!
+//! The test also checks that the doc lists every stock note type, every hint, fixed
+//! message and problem code the tool prints, and that it holds the example from the
+//! original feature request.
 
 use ankideck::Stock;
 use std::fs;
@@ -62,6 +72,7 @@ struct Example {
     doc_line: usize,
     file: String,
     error: Option<String>,
+    warning: Option<String>,
     media: Vec<String>,
     text: String,
 }
@@ -108,6 +119,14 @@ fn examples(doc: &str) -> Vec<Example> {
     let mut i = 0;
     while i < lines.len() {
         let Some((marker, len, info)) = fence_open(lines[i]) else {
+            // CommonMark (and fence_open) refuse a backtick fence whose info string holds a
+            // backtick: such an "example" would silently not be one.
+            assert!(
+                !lines[i].trim_start().starts_with("```markdown "),
+                "FORMAT.md:{}: no backticks in an example's attributes: {}",
+                i + 1,
+                lines[i]
+            );
             i += 1;
             continue;
         };
@@ -124,6 +143,7 @@ fn examples(doc: &str) -> Vec<Example> {
                 doc_line,
                 file: String::new(),
                 error: None,
+                warning: None,
                 media: Vec::new(),
                 text: lines[i + 1..close]
                     .iter()
@@ -134,6 +154,7 @@ fn examples(doc: &str) -> Vec<Example> {
                 match key.as_str() {
                     "file" => example.file = value,
                     "error" => example.error = Some(value),
+                    "warning" => example.warning = Some(value),
                     "media" => example.media = value.split_whitespace().map(String::from).collect(),
                     other => panic!("FORMAT.md:{doc_line}: unknown attribute `{other}`"),
                 }
@@ -144,8 +165,14 @@ fn examples(doc: &str) -> Vec<Example> {
                 example.file
             );
             assert!(
-                example.error.as_ref().is_none_or(|f| !f.trim().is_empty()),
-                "FORMAT.md:{doc_line}: empty error fragment"
+                [&example.error, &example.warning]
+                    .iter()
+                    .all(|f| f.as_ref().is_none_or(|f| !f.trim().is_empty())),
+                "FORMAT.md:{doc_line}: empty error or warning fragment"
+            );
+            assert!(
+                example.error.is_none() || example.warning.is_none(),
+                "FORMAT.md:{doc_line}: an example has `error` or `warning`, not both"
             );
             found.push(example);
         }
@@ -257,7 +284,66 @@ fn notes_in_package(package: &Path, dir: &Path) -> Result<usize, String> {
     usize::try_from(count).map_err(|e| e.to_string())
 }
 
-/// Builds one example; `Err` says what is wrong.
+/// Runs the `ankideck` binary on an example's folder.
+fn ankideck(args: &[&std::ffi::OsStr]) -> Result<std::process::Output, String> {
+    Command::new(env!("CARGO_BIN_EXE_ankideck"))
+        .args(args)
+        .env_remove("SOURCE_DATE_EPOCH")
+        .output()
+        .map_err(|e| format!("cannot run ankideck: {e}"))
+}
+
+impl Example {
+    /// The severity the example must report, with its fragment.
+    fn expected(&self) -> Option<(&'static str, &str)> {
+        match (&self.error, &self.warning) {
+            (Some(fragment), _) => Some(("error", fragment)),
+            (None, Some(fragment)) => Some(("warning", fragment)),
+            (None, None) => None,
+        }
+    }
+}
+
+/// `ankideck check --format json` must report what the example expects, and write nothing.
+fn check_agrees(example: &Example, dir: &Path) -> Result<(), String> {
+    let output = ankideck(&[
+        "check".as_ref(),
+        dir.as_os_str(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ])?;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let mut reported = Vec::new();
+    for line in stdout.lines() {
+        let value: serde_json::Value = serde_json::from_str(line)
+            .map_err(|e| format!("check printed a line that is not JSON ({e}): {line}"))?;
+        let text = |key: &str| value[key].as_str().unwrap_or_default().to_string();
+        reported.push((text("severity"), text("message")));
+    }
+    let expected_code = if example.error.is_some() { 1 } else { 0 };
+    if output.status.code() != Some(expected_code) {
+        return Err(format!(
+            "check: expected exit status {expected_code}, got {:?}:\n{stdout}{}",
+            output.status.code(),
+            String::from_utf8_lossy(&output.stderr)
+        ));
+    }
+    let agrees = match example.expected() {
+        None => reported.is_empty(),
+        Some((severity, fragment)) => reported
+            .iter()
+            .any(|(s, m)| s == severity && m.contains(fragment)),
+    };
+    if !agrees {
+        return Err(format!("check reported something else:\n{stdout}"));
+    }
+    if dir.join("ankideck.lock").exists() {
+        return Err("check wrote ankideck.lock".into());
+    }
+    Ok(())
+}
+
+/// Checks and builds one example; `Err` says what is wrong.
 fn check(example: &Example, dir: &Path) -> Result<(), String> {
     write_file(&dir.join(&example.file), example.text.as_bytes());
     let card_dir = dir.join(&example.file);
@@ -265,44 +351,51 @@ fn check(example: &Example, dir: &Path) -> Result<(), String> {
     for media in &example.media {
         write_file(&card_dir.join(media), &media_bytes(media));
     }
+    check_agrees(example, dir)?;
     let out = dir.join("out.apkg");
-    let output = Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .arg("build")
-        .arg(dir)
-        .arg("-o")
-        .arg(&out)
-        .env_remove("SOURCE_DATE_EPOCH")
-        .output()
-        .map_err(|e| format!("cannot run ankideck: {e}"))?;
+    let output = ankideck(&[
+        "build".as_ref(),
+        dir.as_os_str(),
+        "-o".as_ref(),
+        out.as_os_str(),
+    ])?;
     let stderr = String::from_utf8_lossy(&output.stderr);
     let code = output.status.code();
-    match &example.error {
-        None => {
-            if code != Some(0) {
-                return Err(format!("build failed ({code:?}):\n{stderr}"));
-            }
-            if !out.is_file() {
-                return Err("build succeeded but wrote no package".into());
-            }
-            let expected = heading_count(&example.text);
-            let notes = notes_in_package(&out, dir)?;
-            if notes != expected {
-                return Err(format!(
-                    "the package holds {notes} notes, the example has {expected} `## ` headings"
-                ));
-            }
+    if let Some(fragment) = &example.error {
+        if code != Some(1) {
+            return Err(format!("expected exit status 1, got {code:?}:\n{stderr}"));
         }
-        Some(fragment) => {
-            if code != Some(1) {
-                return Err(format!("expected exit status 1, got {code:?}:\n{stderr}"));
-            }
-            if !stderr.contains(fragment.as_str()) {
-                return Err(format!("stderr does not contain {fragment:?}:\n{stderr}"));
-            }
-            if out.exists() {
-                return Err("a failed build wrote a package".into());
-            }
+        if !stderr.contains(fragment.as_str()) {
+            return Err(format!("stderr does not contain {fragment:?}:\n{stderr}"));
         }
+        if out.exists() {
+            return Err("a failed build wrote a package".into());
+        }
+        return Ok(());
+    }
+    if code != Some(0) {
+        return Err(format!("build failed ({code:?}):\n{stderr}"));
+    }
+    if !out.is_file() {
+        return Err("build succeeded but wrote no package".into());
+    }
+    match &example.warning {
+        Some(fragment) if !stderr.contains(fragment.as_str()) => {
+            return Err(format!("stderr does not contain {fragment:?}:\n{stderr}"));
+        }
+        None if stderr.contains("warning:") => {
+            return Err(format!(
+                "the build printed a warning; mark the example with warning=\"…\":\n{stderr}"
+            ));
+        }
+        _ => {}
+    }
+    let expected = heading_count(&example.text);
+    let notes = notes_in_package(&out, dir)?;
+    if notes != expected {
+        return Err(format!(
+            "the package holds {notes} notes, the example has {expected} `## ` headings"
+        ));
     }
     Ok(())
 }
@@ -317,13 +410,15 @@ fn every_example_in_the_format_doc_builds_as_documented() {
         examples.len()
     );
     assert!(
-        examples.iter().any(|e| e.error.is_none()) && examples.iter().any(|e| e.error.is_some()),
-        "docs/FORMAT.md needs examples that build and examples that fail"
+        examples.iter().any(|e| e.expected().is_none())
+            && examples.iter().any(|e| e.warning.is_some())
+            && examples.iter().any(|e| e.error.is_some()),
+        "docs/FORMAT.md needs examples that build cleanly, build with a warning, and fail"
     );
     assert!(
-        examples
-            .iter()
-            .any(|e| e.text == ISSUE_EXAMPLE && e.error.is_none() && e.media.iter().any(|m| m == "img/loss.png")),
+        examples.iter().any(|e| e.text == ISSUE_EXAMPLE
+            && e.expected().is_none()
+            && e.media.iter().any(|m| m == "img/loss.png")),
         "docs/FORMAT.md must hold the feature request's example verbatim, with media=\"img/loss.png\""
     );
 
@@ -429,16 +524,70 @@ fn the_format_doc_quotes_every_hint() {
     );
 }
 
+/// `MissingMedia` → `missing-media`, as `Problem::code` names problems for tools.
+fn kebab(variant: &str) -> String {
+    let mut code = String::new();
+    for (i, c) in variant.chars().enumerate() {
+        if c.is_uppercase() && i > 0 {
+            code.push('-');
+        }
+        code.push(c.to_ascii_lowercase());
+    }
+    code
+}
+
+#[test]
+fn the_format_doc_names_every_problem_code() {
+    let sample = ankideck::Problem::MissingMedia {
+        reference: "a.png".into(),
+        path: PathBuf::from("a.png"),
+    };
+    assert_eq!(
+        sample.code(),
+        kebab("MissingMedia"),
+        "kebab() follows Problem::code"
+    );
+
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join("error.rs");
+    let source =
+        fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let body = source
+        .split_once("pub enum Problem {\n")
+        .and_then(|(_, rest)| rest.split_once("\n}\n"))
+        .map(|(body, _)| body)
+        .expect("src/error.rs has `pub enum Problem { … }`");
+    let variant = regex::Regex::new(r"(?m)^    ([A-Z][A-Za-z0-9]*)\b").expect("valid regex");
+    let codes: Vec<String> = variant.captures_iter(body).map(|c| kebab(&c[1])).collect();
+    assert!(
+        codes.len() >= 20,
+        "found only {} problems: {codes:?}",
+        codes.len()
+    );
+    let doc = read_doc();
+    let missing: Vec<&String> = codes
+        .iter()
+        .filter(|code| !doc.contains(&format!("`{code}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "docs/FORMAT.md does not name these problem codes: {missing:?}"
+    );
+}
+
 #[test]
 fn the_example_parser_reads_attributes_and_counts_headings() {
-    let doc = "```markdown file=a.md media=\"img/x.png y.mp3\"\n## Q\n```\n\n````markdown file=b/c.md error=\"unknown setting\"\n```\n## not a note\n```\n## R\n````\n\n```text\n```markdown file=hidden.md\n```\n";
+    let doc = "```markdown file=a.md media=\"img/x.png y.mp3\"\n## Q\n```\n\n````markdown file=b/c.md error=\"no field\"\n```\n## not a note\n```\n## R\n````\n\n```text\n```markdown file=hidden.md\n```\n\n```markdown file=d.md warning=\"unknown setting\"\n## S\nx: 1\n```\n";
     let found = examples(doc);
-    assert_eq!(found.len(), 2, "{found:?}");
+    assert_eq!(found.len(), 3, "{found:?}");
     assert_eq!(found[0].media, ["img/x.png", "y.mp3"]);
     assert_eq!(found[0].text, "## Q\n");
+    assert_eq!(found[0].expected(), None);
     assert_eq!(found[1].file, "b/c.md");
-    assert_eq!(found[1].error.as_deref(), Some("unknown setting"));
+    assert_eq!(found[1].expected(), Some(("error", "no field")));
     assert_eq!(heading_count(&found[1].text), 1);
+    assert_eq!(found[2].expected(), Some(("warning", "unknown setting")));
     assert_eq!(
         heading_count("---\n## yaml comment\n---\n# T\n## A\n##\n##B\n"),
         2

@@ -101,9 +101,9 @@ fn add_file<W: Write + Seek>(
     file: &Path,
     method: CompressionMethod,
 ) -> Result<()> {
-    let mut reader = File::open(file).map_err(|e| Error::io(file, e))?;
+    let mut reader = crate::cancel::Cancellable(File::open(file).map_err(|e| Error::io(file, e))?);
     zip.start_file(entry, options(method))?;
-    std::io::copy(&mut reader, zip).map_err(|e| Error::io(file, e))?;
+    std::io::copy(&mut reader, zip).map_err(|e| crate::cancel::or_cancelled(Error::io(file, e)))?;
     Ok(())
 }
 

@@ -13,7 +13,7 @@ use crate::package::{media_name, MediaSource, Package};
 use crate::{ids, template};
 use parse::{Located, RawNote};
 use sha1::{Digest, Sha1};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -57,13 +57,30 @@ impl Sources {
     /// travel with the sources. Notes come with `modified` 0; [`crate::state::reconcile`]
     /// sets it.
     pub fn read(root: &Path) -> Result<Sources> {
+        let sources = Sources::read_lenient(root)?;
+        if sources
+            .warnings
+            .iter()
+            .any(|d| d.problem.severity() == Severity::Error)
+        {
+            return Err(Error::Input(sources.warnings));
+        }
+        Ok(sources)
+    }
+
+    /// Like [`Sources::read`], but returns the notes that could be read even when others
+    /// have errors; `warnings` then holds every problem, errors included. For editors and
+    /// for checking that nothing is dropped silently.
+    pub fn read_lenient(root: &Path) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
         let files = source_files(root, &mut reader.diagnostics);
         for file in &files.cards {
             crate::cancel::check()?;
             reader.read_file(file);
         }
-        reader.finish(&files.others)
+        // A media file's hashing stopped by a cancel shows up as unreadable media.
+        crate::cancel::check()?;
+        Ok(reader.finish(&files.others))
     }
 
     /// Puts the notes and media into a package.
@@ -104,9 +121,18 @@ fn source_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> SourceFiles {
         .into_iter()
         .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
     let mut files = SourceFiles::default();
+    let mut seen = HashSet::new();
     for entry in walker {
         match entry {
-            Ok(e) if e.file_type().is_file() => {
+            // A file reached twice through links is read once.
+            Ok(e)
+                if e.file_type().is_file()
+                    && seen.insert(
+                        e.path()
+                            .canonicalize()
+                            .unwrap_or_else(|_| e.path().to_path_buf()),
+                    ) =>
+            {
                 let ext = e
                     .path()
                     .extension()
@@ -186,7 +212,7 @@ impl<'a> Reader<'a> {
         })
     }
 
-    fn finish(mut self, other_files: &[PathBuf]) -> Result<Sources> {
+    fn finish(mut self, other_files: &[PathBuf]) -> Sources {
         if self.notes.is_empty() && self.diagnostics.is_empty() {
             self.problem(self.root, 0, Problem::NoNotes);
         }
@@ -209,19 +235,14 @@ impl<'a> Reader<'a> {
             }
         }
         self.diagnostics.extend(crate::check::lint(&self.notes));
-        if self
-            .diagnostics
-            .iter()
-            .any(|d| d.problem.severity() == Severity::Error)
-        {
-            return Err(Error::Input(self.diagnostics));
-        }
-        Ok(Sources {
+        self.diagnostics
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        Sources {
             notes: self.notes,
             media: self.media.files,
             files: self.files,
             warnings: self.diagnostics,
-        })
+        }
     }
 
     fn problem(&mut self, file: &Path, line: usize, problem: Problem) {
@@ -462,7 +483,7 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        if let Some(large) = self.media.take_large_warning() {
+        for large in self.media.take_large_warnings() {
             problems.push((raw.heading.line, large));
         }
 
@@ -592,25 +613,29 @@ impl MediaIndex {
         Ok(name)
     }
 
-    /// A warning for a large file met since the last call (each file is read once, so
+    /// Warnings for the large files met since the last call (each file is read once, so
     /// each is reported once).
-    fn take_large_warning(&mut self) -> Option<Problem> {
-        let path = self.large.pop()?;
-        let megabytes = std::fs::metadata(&path).map_or(0, |m| m.len() / (1024 * 1024));
-        let reference = path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        Some(Problem::LargeMedia {
-            reference,
-            megabytes,
-        })
+    fn take_large_warnings(&mut self) -> Vec<Problem> {
+        self.large
+            .drain(..)
+            .map(|path| {
+                let megabytes = std::fs::metadata(&path).map_or(0, |m| m.len() / (1024 * 1024));
+                let reference = path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                Problem::LargeMedia {
+                    reference,
+                    megabytes,
+                }
+            })
+            .collect()
     }
 }
 
 /// Hex SHA-1 and size of a file, read in chunks.
 fn sha1_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha1::new();
-    let mut file = std::fs::File::open(path)?;
+    let mut file = crate::cancel::Cancellable(std::fs::File::open(path)?);
     let size = std::io::copy(&mut file, &mut hasher)?;
     Ok((
         hasher

@@ -135,11 +135,17 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
                             let line = e.location().map_or(1, |l| l.line() + 1);
                             let message = e.to_string();
                             // serde_yaml appends " at line X column Y"; we give the line ourselves.
+                            let message = message.split(" at line ").next().unwrap_or(&message);
+                            // serde's wording for our lenient types, in the user's terms.
                             let message = message
-                                .split(" at line ")
-                                .next()
-                                .unwrap_or(&message)
-                                .to_string();
+                                .replace(
+                                    "data did not match any variant of untagged enum Scalar",
+                                    "expected a single value",
+                                )
+                                .replace(
+                                    "data did not match any variant of untagged enum Tags",
+                                    "expected a list of tags or a space-separated string",
+                                );
                             problems.push((line, Problem::FrontMatter(message)));
                         }
                     }
@@ -196,10 +202,13 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
             if note.in_settings {
                 if let Some((key, value)) = setting(line) {
                     if !SETTINGS.contains(&key) {
-                        // Probably a typo; keep the line as answer text and say so.
+                        // Probably a typo: keep the line as answer text, say so, and go on
+                        // reading settings (so a later `id:` still counts).
                         problems.push((number, Problem::UnknownSetting(key.to_string())));
-                        note.in_settings = false;
-                        push_line(&mut current, line, number);
+                        if note.body.is_empty() {
+                            note.body_line = number;
+                        }
+                        note.body.push(line.to_string());
                         continue;
                     } else if note.settings.iter().any(|(k, _)| k == key) {
                         problems.push((number, Problem::DuplicateSetting(key.to_string())));
@@ -415,6 +424,12 @@ mod tests {
             matches!(problems[..], [(2..=3, Problem::FrontMatter(_))]),
             "{problems:?}"
         );
+        let (parsed, _) = parse("## Q\nidd: x\nid: kept\n\nA\n");
+        assert_eq!(
+            parsed.notes[0].settings[0].1.text, "kept",
+            "settings go on after an unknown one"
+        );
+        assert_eq!(parsed.notes[0].body.text, "idd: x\n\nA");
         let (parsed, problems) = parse("stray text\n## Q\nidd: x\n");
         assert_eq!(
             problems,
