@@ -1,5 +1,6 @@
 //! Reading a folder of card sources into notes and media.
 
+pub mod highlight;
 pub mod markdown;
 pub mod parse;
 mod write_ids;
