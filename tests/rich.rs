@@ -99,7 +99,7 @@ fn highlighted_code_renders_in_anki() {
     let package = build("tests/decks/rich");
     let collection = temp_dir("rich-code");
     let report = import(&collection, &package, &[]);
-    assert_clean(&report, 5);
+    assert_clean(&report, 8);
 
     let (_, answer) = card(&report, "What does this Rust program print?", 0);
     assert!(
@@ -143,4 +143,166 @@ fn highlighted_code_renders_in_anki() {
         note(&report, "In code:")["cards"].as_array().unwrap().len(),
         2
     );
+}
+
+#[test]
+fn custom_note_types_from_files_render_in_anki() {
+    let package = build("tests/decks/rich");
+    let collection = temp_dir("rich-notetypes");
+    let report = import(&collection, &package, &[]);
+    assert_clean(&report, 8);
+
+    let vocab = report["notetypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "Vocab")
+        .expect("Vocab note type");
+    assert_eq!(
+        vocab["fields"],
+        serde_json::json!(["Word", "Meaning", "Example"])
+    );
+    assert_eq!(
+        vocab["templates"],
+        serde_json::json!(["Recognize", "Recall"])
+    );
+    assert_eq!(vocab["type"], 0);
+
+    let la_mer = note(&report, "la mer");
+    assert_eq!(la_mer["notetype"], "Vocab");
+    assert_eq!(
+        la_mer["fields"]["Example"],
+        "<p>Il regarde <strong>la mer</strong>.</p>"
+    );
+    let (q, a) = card(&report, "la mer", 0);
+    assert!(q.contains(r#"<div class="word">la mer</div>"#), "{q}");
+    assert!(
+        q.contains("font-family: \"Rich Sans\""),
+        "the note type's CSS: {q}"
+    );
+    assert!(
+        q.contains("<a class=hint href=") && q.contains("Example</a>"),
+        "hint filter: {q}"
+    );
+    assert!(
+        a.contains(r#"<div class="meaning"><p>the sea</p></div>"#),
+        "{a}"
+    );
+    let (q, _) = card(&report, "la mer", 1);
+    assert!(
+        q.contains(r#"<div class="meaning">the sea</div>"#),
+        "text filter: {q}"
+    );
+    assert!(q.contains("[[type:Word]]"), "type filter: {q}");
+    // No example: no hint, still both cards.
+    let (q, _) = card(&report, "le ciel", 0);
+    assert!(!q.contains("<a class=hint"), "{q}");
+    assert_eq!(
+        note(&report, "le ciel")["cards"].as_array().unwrap().len(),
+        2
+    );
+
+    // A cloze note type whose deletions sit in highlighted code.
+    let code = note(&report, "Complete the function");
+    assert_eq!(code["notetype"], "Code Cloze");
+    let (q, a) = card(&report, "Complete the function", 0);
+    assert!(q.contains("<b>Complete the function</b>"), "{q}");
+    assert!(q.contains(r#"data-ordinal="1">[a constant]</span>"#), "{q}");
+    assert!(
+        a.contains(r#"<span class="cloze" data-ordinal="1">math.pi</span>"#),
+        "{a}"
+    );
+    let (q, _) = card(&report, "Complete the function", 1);
+    assert!(q.contains(r#"data-ordinal="2">[...]</span>"#), "{q}");
+
+    // The font is packaged under its own name, and Anki keeps it.
+    assert!(report["media_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "_rich-sans.woff2"));
+}
+
+/// Copies a folder (for tests that edit a deck).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn build_unlocked(source: &Path, out: &Path) {
+    let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
+        .args(["build", path_str(source), "-o", path_str(out)])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+#[test]
+fn renaming_a_field_with_an_id_keeps_the_note_type() {
+    let dir = temp_dir("rich-rename");
+    let src = dir.join("src");
+    copy_dir(&workspace().join("tests/decks/rich"), &src);
+    let first = dir.join("v1.apkg");
+    build_unlocked(&src, &first);
+    let collection = dir.join("collection");
+    import(&collection, &first, &[]);
+
+    // Rename `Meaning` to `Definition` (its id stays `meaning`), restyle the cards.
+    let nt = src.join("_notetypes/Vocab");
+    let toml = std::fs::read_to_string(nt.join("notetype.toml")).unwrap();
+    std::fs::write(
+        nt.join("notetype.toml"),
+        toml.replace("name = \"Meaning\"", "name = \"Definition\""),
+    )
+    .unwrap();
+    for file in [
+        "Recognize.back.html",
+        "Recall.front.html",
+        "Recall.back.html",
+    ] {
+        let text = std::fs::read_to_string(nt.join(file)).unwrap();
+        std::fs::write(
+            nt.join(file),
+            text.replace(":Meaning}}", ":Definition}}")
+                .replace("{{Meaning}}", "{{Definition}}"),
+        )
+        .unwrap();
+    }
+    let css = std::fs::read_to_string(nt.join("style.css")).unwrap();
+    std::fs::write(nt.join("style.css"), css + ".meaning { color: green; }\n").unwrap();
+    let second = dir.join("v2.apkg");
+    build_unlocked(&src, &second);
+    let report = import(&collection, &second, &[]);
+    let log = &report["imports"][0]["counts"];
+    assert_eq!(log["conflicting"], 0, "{log}");
+    assert_eq!(log["new"], 0, "{log}");
+    let vocabs: Vec<&Value> = report["notetypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["name"].as_str().unwrap().starts_with("Vocab"))
+        .collect();
+    assert_eq!(vocabs.len(), 1, "no copy of the note type: {vocabs:?}");
+    assert_eq!(
+        vocabs[0]["fields"],
+        serde_json::json!(["Word", "Definition", "Example"])
+    );
+    let (_, a) = card(&report, "la mer", 0);
+    assert!(
+        a.contains(".meaning { color: green; }"),
+        "new CSS reached Anki: {a}"
+    );
+    assert!(a.contains("the sea"), "{a}");
 }

@@ -2,6 +2,7 @@
 
 pub mod highlight;
 pub mod markdown;
+pub mod notetypes;
 pub mod parse;
 mod write_ids;
 
@@ -46,6 +47,7 @@ impl Sources {
     /// Notes come with `modified` 0; [`crate::state::reconcile`] sets it.
     pub fn read(root: &Path) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
+        reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
         for file in markdown_files(root, &mut reader.diagnostics) {
             reader.read_file(&file);
         }
@@ -79,11 +81,17 @@ impl Sources {
     }
 }
 
+/// `.hidden` entries, and `_folders` (note types, assets), hold no card files.
+fn is_hidden_or_special(entry: &walkdir::DirEntry) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    name.starts_with('.') || (name.starts_with('_') && entry.file_type().is_dir())
+}
+
 pub(crate) fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
     let walker = walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| e.depth() == 0 || !is_hidden_or_special(e));
     let mut files = Vec::new();
     for entry in walker {
         match entry {
@@ -117,6 +125,8 @@ struct Reader<'a> {
     seen: HashMap<String, (PathBuf, usize)>,
     /// The stock note types, indexed by [`Stock`], shared by the notes that use them.
     stock: Vec<Arc<NoteType>>,
+    /// Note types from `_notetypes/`.
+    custom: notetypes::CustomTypes,
 }
 
 #[derive(Default)]
@@ -144,6 +154,7 @@ impl<'a> Reader<'a> {
             files: 0,
             seen: HashMap::new(),
             stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
+            custom: notetypes::CustomTypes::default(),
         })
     }
 
@@ -151,9 +162,11 @@ impl<'a> Reader<'a> {
         if !self.diagnostics.is_empty() {
             return Err(Error::Input(self.diagnostics));
         }
+        let mut media = self.media.files;
+        media.extend(self.custom.media);
         Ok(Sources {
             notes: self.notes,
-            media: self.media.files,
+            media,
             files: self.files,
         })
     }
@@ -207,6 +220,13 @@ impl<'a> Reader<'a> {
         for raw in &parsed.notes {
             match self.note(path, raw, &defaults) {
                 Ok(source) => {
+                    if let Some(problem) = self
+                        .custom
+                        .missing_required(&source.notetype, &source.note.fields)
+                    {
+                        self.problem(path, raw.heading.line, problem);
+                        continue;
+                    }
                     let first = (source.file.clone(), source.line);
                     if let Some((file, line)) = self.seen.get(&source.note.guid) {
                         let other = format!("{}:{}", file.display(), line);
@@ -259,19 +279,21 @@ impl<'a> Reader<'a> {
             None if heading_has_cloze => (Some("cloze"), raw.heading.line),
             None => (defaults.notetype.as_deref(), 1),
         };
-        let stock = match type_name {
-            None => Stock::Basic,
-            Some(name) => match Stock::find(name) {
-                Some(stock) => stock,
-                None => {
-                    return Err(vec![(
-                        type_line,
-                        Problem::UnknownNoteType(name.to_string()),
-                    )])
-                }
+        let notetype = match type_name {
+            None => Arc::clone(&self.stock[Stock::Basic as usize]),
+            Some(name) => match self.custom.find(name) {
+                Some(custom) => custom,
+                None => match Stock::find(name) {
+                    Some(stock) => Arc::clone(&self.stock[stock as usize]),
+                    None => {
+                        return Err(vec![(
+                            type_line,
+                            Problem::UnknownNoteType(name.to_string()),
+                        )])
+                    }
+                },
             },
         };
-        let notetype = Arc::clone(&self.stock[stock as usize]);
         if notetype.kind != Kind::Cloze {
             let texts = std::iter::once(&raw.heading)
                 .chain(std::iter::once(&raw.body))
