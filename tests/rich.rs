@@ -99,7 +99,7 @@ fn highlighted_code_renders_in_anki() {
     let package = build("tests/decks/rich");
     let collection = temp_dir("rich-code");
     let report = import(&collection, &package, &[]);
-    assert_clean(&report, 8);
+    assert_clean(&report, 14);
 
     let (_, answer) = card(&report, "What does this Rust program print?", 0);
     assert!(
@@ -150,7 +150,7 @@ fn custom_note_types_from_files_render_in_anki() {
     let package = build("tests/decks/rich");
     let collection = temp_dir("rich-notetypes");
     let report = import(&collection, &package, &[]);
-    assert_clean(&report, 8);
+    assert_clean(&report, 14);
 
     let vocab = report["notetypes"]
         .as_array()
@@ -305,4 +305,108 @@ fn renaming_a_field_with_an_id_keeps_the_note_type() {
         "new CSS reached Anki: {a}"
     );
     assert!(a.contains("the sea"), "{a}");
+}
+
+#[test]
+fn anki_text_files_import_with_the_notes_decks_and_tags_their_header_says() {
+    let package = build("tests/decks/rich");
+    let collection = temp_dir("rich-text");
+    let report = import(&collection, &package, &[]);
+    assert_clean(&report, 14);
+    let by_guid = |guid: &str| {
+        notes(&report)
+            .iter()
+            .find(|n| n["guid"] == guid)
+            .unwrap_or_else(|| panic!("no note with guid {guid}"))
+    };
+    let tags = |n: &Value| {
+        let mut t: Vec<String> = n["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect();
+        t.sort();
+        t
+    };
+    let decks = |n: &Value| -> Vec<String> {
+        n["cards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["deck"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // words.csv: guid, note type, deck and tags columns; quoted fields; HTML kept.
+    let chien = by_guid("fr-002");
+    assert_eq!(chien["notetype"], "Vocab");
+    assert_eq!(chien["fields"]["Word"], "le chien; la chienne");
+    assert_eq!(chien["fields"]["Example"], "Il dit \"ouaf\"\ndeux fois.");
+    assert_eq!(tags(chien), ["animal", "imported", "pet", "vocab"]);
+    assert_eq!(decks(chien), ["Rich::French", "Rich::French"]);
+    let chat = by_guid("fr-001");
+    assert_eq!(chat["fields"]["Example"], "<i>Le chat</i> dort.");
+    let merci = by_guid("fr-003");
+    // (Anki names it `Basic (and reversed card)+` beside its own stock type of that name.)
+    assert!(merci["notetype"]
+        .as_str()
+        .unwrap()
+        .starts_with("Basic (and reversed card)"));
+    assert_eq!(
+        decks(merci),
+        ["Rich::French::Phrases", "Rich::French::Phrases"]
+    );
+    assert_eq!(tags(merci), ["imported", "politeness", "vocab"]);
+    let bonjour = by_guid("fr-004");
+    assert!(bonjour["notetype"].as_str().unwrap().starts_with("Cloze"));
+    let (q, _) = card(&report, "{{c1::Bonjour}}", 0);
+    assert!(q.contains("[...]</span> means hello"), "{q}");
+
+    // phrases.tsv: file-wide note type and deck, columns mapped by name, plain text escaped.
+    let (q, a) = card(&report, "merci &lt;3", 0);
+    assert!(q.ends_with("merci &lt;3"), "{q}");
+    assert!(a.ends_with("thank you"), "{a}");
+    let mer = note(&report, "la mer &amp; co");
+    assert!(mer["notetype"].as_str().unwrap().starts_with("Basic"));
+    assert_eq!(decks(mer), ["Rich::Phrases"]);
+    assert_eq!(tags(mer), ["phrases"]);
+    assert_eq!(tags(note(&report, "merci &lt;3")), ["phrases", "polite"]);
+}
+
+#[test]
+fn a_vocabulary_list_of_thousands_of_rows_builds_beside_markdown_cards() {
+    const ROWS: usize = 3000;
+    let dir = temp_dir("rich-big");
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let mut tsv =
+        String::from("#separator:tab\n#html:false\n#deck:Big::Words\n#columns:Front\tBack\n");
+    for i in 0..ROWS {
+        tsv.push_str(&format!("word {i}\tmeaning {i}\n"));
+    }
+    std::fs::write(src.join("words.tsv"), tsv).unwrap();
+    std::fs::write(
+        src.join("notes.md"),
+        "## A Markdown card\n\nbeside the list\n",
+    )
+    .unwrap();
+    let package = dir.join("big.apkg");
+    let started = std::time::Instant::now();
+    build_unlocked(&src, &package);
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "slow build: {:?}",
+        started.elapsed()
+    );
+    let report = import(&dir.join("collection"), &package, &[]);
+    let log = &report["imports"][0]["counts"];
+    assert_eq!(log["new"], ROWS as u64 + 1, "{log}");
+    assert_eq!(report["check"]["problems"], serde_json::json!([]));
+    assert_eq!(report["before_check"], report["after_check"]);
+    let (q, a) = card(&report, "word 2999", 0);
+    assert!(
+        q.ends_with("word 2999") && a.ends_with("meaning 2999"),
+        "{q} / {a}"
+    );
 }

@@ -92,6 +92,51 @@ fn bad_rich_input_is_refused_with_file_and_line() {
             files: &[("_notetypes/Vocab/Card 1.front.html", "Just text")],
             expected: "Card 1.front.html:1: note type `Vocab`: template `Card 1`: the front of the template shows no field",
         },
+        Case {
+            name: "csv unknown note type",
+            files: &[("w.csv", "#separator:comma\n#notetype:Vocabulary\nchat,cat\n")],
+            expected: "w.csv:2: unknown note type `Vocabulary`",
+        },
+        Case {
+            name: "csv unknown note type in a column",
+            files: &[("w.csv", "#separator:comma\n#notetype column:1\nVocab,chat,cat\nNope,chien,dog\n")],
+            expected: "w.csv:4: unknown note type `Nope`",
+        },
+        Case {
+            name: "csv missing required field",
+            files: &[("w.csv", "#separator:comma\n#notetype:Vocab\nchat,cat\nchien\n")],
+            expected: "w.csv:4: note type `Vocab` requires field `Meaning`",
+        },
+        Case {
+            name: "csv too many values",
+            files: &[("w.csv", "#separator:comma\n#notetype column:1\nBasic,a,b,c\n")],
+            expected: "w.csv:3: the row has 3 field values, but note type `Basic` has 2 fields",
+        },
+        Case {
+            name: "csv empty first field",
+            files: &[("w.tsv", "#separator:tab\nok\tfine\n\tno front\n")],
+            expected: "w.tsv:3: the first field is empty",
+        },
+        Case {
+            name: "csv bad separator",
+            files: &[("w.csv", "#separator:slash\na/b\n")],
+            expected: "w.csv:1: unknown separator `slash`",
+        },
+        Case {
+            name: "csv bad column number",
+            files: &[("w.csv", "#separator:comma\n#guid column:0\na,b\n")],
+            expected: "w.csv:2: `#guid column:` takes a column number",
+        },
+        Case {
+            name: "csv duplicate guid",
+            files: &[("w.csv", "#separator:comma\n#guid column:1\ng1,a,b\ng1,c,d\n")],
+            expected: "w.csv:4: this note has the same identity as the note at",
+        },
+        Case {
+            name: "csv bad tag",
+            files: &[("w.csv", "#separator:comma\n#tags:ok a::\na,b\n")],
+            expected: "w.csv:2: tag `a::`",
+        },
     ];
     for case in cases {
         let dir = scratch("case");

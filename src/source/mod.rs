@@ -4,6 +4,7 @@ pub mod highlight;
 pub mod markdown;
 pub mod notetypes;
 pub mod parse;
+mod text_file;
 mod write_ids;
 
 pub use write_ids::write_ids;
@@ -51,6 +52,9 @@ impl Sources {
         for file in markdown_files(root, &mut reader.diagnostics) {
             reader.read_file(&file);
         }
+        for file in source_files(root, text_file::EXTENSIONS, &mut reader.diagnostics) {
+            text_file::read(&mut reader, &file);
+        }
         reader.finish()
     }
 
@@ -88,6 +92,14 @@ fn is_hidden_or_special(entry: &walkdir::DirEntry) -> bool {
 }
 
 pub(crate) fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    source_files(root, MARKDOWN_EXTENSIONS, diagnostics)
+}
+
+fn source_files(
+    root: &Path,
+    extensions: &[&str],
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
     let walker = walkdir::WalkDir::new(root)
         .sort_by_file_name()
         .into_iter()
@@ -97,7 +109,7 @@ pub(crate) fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> 
         match entry {
             Ok(e) if e.file_type().is_file() => {
                 let ext = e.path().extension().and_then(|x| x.to_str()).unwrap_or("");
-                if MARKDOWN_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
+                if extensions.contains(&ext.to_ascii_lowercase().as_str()) {
                     files.push(e.into_path());
                 }
             }

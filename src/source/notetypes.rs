@@ -136,6 +136,11 @@ impl CustomTypes {
         self.by_name.get(name).cloned()
     }
 
+    /// The note type with this id.
+    pub fn find_id(&self, id: i64) -> Option<Arc<NoteType>> {
+        self.by_name.values().find(|nt| nt.id == id).cloned()
+    }
+
     /// The first required field these values leave empty.
     pub fn missing_required(&self, notetype: &NoteType, fields: &[String]) -> Option<Problem> {
         let required = self.required.get(&notetype.id)?;
