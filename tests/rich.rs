@@ -410,3 +410,48 @@ fn a_vocabulary_list_of_thousands_of_rows_builds_beside_markdown_cards() {
         "{q} / {a}"
     );
 }
+
+#[test]
+fn deck_descriptions_and_options_reach_anki() {
+    let package = build("tests/decks/rich");
+    let deck = |report: &Value, name: &str| -> Value {
+        report["deck_details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("no deck {name}"))
+            .clone()
+    };
+
+    // With "Import deck presets" ticked, as the judge's --with-deck-configs.
+    let report = import(&temp_dir("rich-dconf"), &package, &["--with-deck-configs"]);
+    assert_clean(&report, 14);
+    let vocab = deck(&report, "Rich::Vocab");
+    assert_eq!(vocab["conf_name"], "Vocab pace");
+    assert_eq!(vocab["new_per_day"], 15);
+    assert_eq!(vocab["reviews_per_day"], 150);
+    assert_eq!(
+        vocab["learning_steps"],
+        serde_json::json!([1.0, 10.0, 60.0])
+    );
+    assert_eq!(vocab["maximum_interval"], 365);
+    assert!(vocab["desc"]
+        .as_str()
+        .unwrap()
+        .contains("French words, with <strong>two cards</strong> each"));
+    let french = deck(&report, "Rich::French");
+    assert_eq!(
+        french["desc"],
+        "<p>Imported from <code>words.csv</code>.</p>"
+    );
+    assert_eq!(french["conf_id"], 1, "no options: Anki's default group");
+
+    // Anki's default import (a new collection's dialog leaves presets unticked): the
+    // description arrives, the options do not.
+    let report = import(&temp_dir("rich-no-dconf"), &package, &[]);
+    let vocab = deck(&report, "Rich::Vocab");
+    assert_eq!(vocab["conf_id"], 1);
+    assert_eq!(vocab["new_per_day"], 20);
+    assert!(vocab["desc"].as_str().unwrap().contains("two cards"));
+}

@@ -137,6 +137,26 @@ fn bad_rich_input_is_refused_with_file_and_line() {
             files: &[("w.csv", "#separator:comma\n#tags:ok a::\na,b\n")],
             expected: "w.csv:2: tag `a::`",
         },
+        Case {
+            name: "deck settings unknown key",
+            files: &[("a/_deck.toml", "description = \"x\"\nnew_cards = 5\n")],
+            expected: "_deck.toml:2: unknown field `new_cards`",
+        },
+        Case {
+            name: "deck settings bad step",
+            files: &[("a/_deck.toml", "[options]\nlearning_steps = [\"1m\", \"soon\"]\n")],
+            expected: "_deck.toml:2: learning step \"soon\" is not a duration",
+        },
+        Case {
+            name: "root deck settings without a deck",
+            files: &[("_deck.toml", "description = \"x\"\n")],
+            expected: "_deck.toml:1: the source folder's own _deck.toml must say which deck",
+        },
+        Case {
+            name: "deck settings given twice",
+            files: &[("_deck.toml", "deck = \"a\"\n"), ("a/_deck.toml", "description = \"y\"\n")],
+            expected: "_deck.toml:1: deck `a` already has settings in",
+        },
     ];
     for case in cases {
         let dir = scratch("case");

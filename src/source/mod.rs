@@ -1,5 +1,6 @@
 //! Reading a folder of card sources into notes and media.
 
+mod deck_settings;
 pub mod highlight;
 pub mod markdown;
 pub mod notetypes;
@@ -40,6 +41,8 @@ pub struct Sources {
     pub media: Vec<(String, PathBuf)>,
     /// Files read, for the summary.
     pub files: usize,
+    /// Deck descriptions and options from `_deck.toml` files, by deck name.
+    pub decks: Vec<(String, crate::package::DeckSettings)>,
 }
 
 impl Sources {
@@ -55,6 +58,11 @@ impl Sources {
         for file in source_files(root, text_file::EXTENSIONS, &mut reader.diagnostics) {
             text_file::read(&mut reader, &file);
         }
+        let settings: Vec<PathBuf> = source_files(root, &["toml"], &mut reader.diagnostics)
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == deck_settings::FILE))
+            .collect();
+        reader.decks = deck_settings::load(root, settings, &mut reader.diagnostics);
         reader.finish()
     }
 
@@ -80,6 +88,9 @@ impl Sources {
         }
         for (name, path) in self.media {
             package.add_media(&name, MediaSource::File(path))?;
+        }
+        for (deck, settings) in self.decks {
+            package.set_deck_settings(&deck, settings);
         }
         Ok(package)
     }
@@ -139,6 +150,7 @@ struct Reader<'a> {
     stock: Vec<Arc<NoteType>>,
     /// Note types from `_notetypes/`.
     custom: notetypes::CustomTypes,
+    decks: Vec<(String, crate::package::DeckSettings)>,
 }
 
 #[derive(Default)]
@@ -167,6 +179,7 @@ impl<'a> Reader<'a> {
             seen: HashMap::new(),
             stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
             custom: notetypes::CustomTypes::default(),
+            decks: Vec::new(),
         })
     }
 
@@ -180,6 +193,7 @@ impl<'a> Reader<'a> {
             notes: self.notes,
             media,
             files: self.files,
+            decks: self.decks,
         })
     }
 
