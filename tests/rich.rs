@@ -455,3 +455,19 @@ fn deck_descriptions_and_options_reach_anki() {
     assert_eq!(vocab["new_per_day"], 20);
     assert!(vocab["desc"].as_str().unwrap().contains("two cards"));
 }
+
+#[test]
+fn old_python_importer_accepts_the_rich_deck() {
+    let package = build("tests/decks/rich");
+    let report = judge(
+        Backend::Legacy,
+        &[
+            "import",
+            "--collection",
+            path_str(&temp_dir("rich-legacy")),
+            path_str(&package),
+        ],
+    );
+    assert_eq!(report["anki_version"], "2.1.49");
+    assert_clean(&report, 14);
+}
