@@ -128,6 +128,9 @@ pub enum Problem {
     BadLock(String),
     #[error("the lock file is out of date (--locked)")]
     LockOutdated,
+    /// Custom note types, CSV files and deck settings (see `source::notetypes`).
+    #[error("{0}")]
+    Rich(Box<crate::source::notetypes::RichProblem>),
     // Warnings: things Anki will not do on re-import.
     #[error("note moved from deck `{from}` to `{to}`; Anki keeps its existing cards in `{from}` (find them with `nid:{nid}`)")]
     MovedDeck { from: String, to: String, nid: i64 },
@@ -231,6 +234,7 @@ impl Problem {
             Problem::DuplicateNote { .. } => "give one of the notes a distinct `id:` line, or delete the duplicate",
             Problem::BadLock(_) => "restore it from git, or delete it (the next import then updates every note)",
             Problem::LockOutdated => "build without --locked and commit the updated ankideck.lock",
+            Problem::Rich(p) => p.hint(),
             Problem::MovedDeck { .. } => "in Anki's browser, search for the note and use Change Deck",
             Problem::ClozeRenumbered { .. } => "keep each deletion's old number to keep its progress",
             Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",

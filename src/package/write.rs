@@ -123,9 +123,32 @@ fn write_collection(package: &Package, db_path: &Path) -> Result<Summary> {
             decks.entry(ids::deck_id(name)).or_insert(name);
         }
     }
+    for name in package.deck_settings.keys() {
+        for name in deck_and_parents(name) {
+            decks.entry(ids::deck_id(name)).or_insert(name);
+        }
+    }
+    let settings_by_id: BTreeMap<i64, _> = package
+        .deck_settings
+        .iter()
+        .map(|(name, settings)| (ids::deck_id(name), settings))
+        .collect();
+    let mut dconf = schema::deck_conf(ts);
     let decks_json: Map<String, Value> = decks
         .iter()
-        .map(|(&id, name)| (id.to_string(), schema::deck(id, name, ts)))
+        .map(|(&id, name)| {
+            let mut deck = schema::deck(id, name, ts);
+            if let Some(settings) = settings_by_id.get(&id) {
+                deck["desc"] = settings.description.clone().into();
+                if let Some(options) = &settings.options {
+                    let base = &dconf[schema::DEFAULT_DECK_CONF.to_string()];
+                    let conf = options.to_json(base, ts);
+                    deck["conf"] = options.id().into();
+                    dconf[options.id().to_string()] = conf;
+                }
+            }
+            (id.to_string(), deck)
+        })
         .collect();
     let models_json: Map<String, Value> = package
         .notetypes
@@ -147,7 +170,7 @@ fn write_collection(package: &Package, db_path: &Path) -> Result<Summary> {
             schema::conf().to_string(),
             Value::Object(models_json).to_string(),
             Value::Object(decks_json).to_string(),
-            schema::deck_conf(ts).to_string(),
+            dconf.to_string(),
             Value::Object(tags_json).to_string(),
         ],
     )?;

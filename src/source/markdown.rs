@@ -5,8 +5,10 @@
 //! references are handed to a callback that returns the name the file has in the package.
 
 use crate::error::Problem;
-use crate::source::parse::{closes_fence, opens_fence};
-use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream};
+use crate::source::highlight;
+use pulldown_cmark::{
+    html, CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream,
+};
 use regex::Regex;
 use std::sync::LazyLock;
 
@@ -65,8 +67,21 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     let mut out_events: Vec<Event> = Vec::new();
     // Inside an image we collect its alt text, then emit our own <img> tag.
     let mut image: Option<(String, String)> = None;
-    let mut in_code_block = false;
+    // A code block being collected: its opening tag and its text.
+    let mut code_block: Option<(Tag, String)> = None;
+    let cloze_note = crate::template::has_cloze(source);
     for event in events {
+        if let Some((_, code)) = code_block.as_mut() {
+            match event {
+                Event::Text(t) => code.push_str(&t),
+                Event::End(TagEnd::CodeBlock) => {
+                    let (start, code) = code_block.take().expect("inside a code block");
+                    out_events.extend(code_block_events(start, code, cloze_note));
+                }
+                other => out_events.push(other),
+            }
+            continue;
+        }
         if let Some((_, alt)) = image.as_mut() {
             match event {
                 Event::End(TagEnd::Image) => {
@@ -92,14 +107,12 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
                 image = Some((dest_url.to_string(), String::new()))
             }
             Event::Start(Tag::CodeBlock(kind)) => {
-                in_code_block = true;
-                out_events.push(Event::Start(Tag::CodeBlock(kind)));
+                code_block = Some((Tag::CodeBlock(kind), String::new()));
             }
-            Event::End(TagEnd::CodeBlock) => {
-                in_code_block = false;
-                out_events.push(Event::End(TagEnd::CodeBlock));
-            }
-            Event::Text(text) if !in_code_block && SOUND.is_match(&text) => {
+            Event::Code(code) if cloze_note => out_events.push(Event::InlineHtml(CowStr::from(
+                format!("<code>{}</code>", highlight::plain_code(&code, true)),
+            ))),
+            Event::Text(text) if SOUND.is_match(&text) => {
                 // Escape the text ourselves, then let the [sound:…] tags through as HTML.
                 let escaped = escape_text(&text);
                 out_events.push(Event::InlineHtml(CowStr::from(rewrite_sounds(
@@ -118,6 +131,36 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     let mut html_out = String::with_capacity(source.len() * 2);
     html::push_html(&mut html_out, out_events.into_iter());
     Ok(restore_math(&html_out, &formulas))
+}
+
+/// A finished code block: highlighted when its language is known, else as Markdown
+/// writes it (with deletions kept intact in cloze notes).
+fn code_block_events(start: Tag, code: String, cloze_note: bool) -> Vec<Event> {
+    let lang = match &start {
+        Tag::CodeBlock(CodeBlockKind::Fenced(info)) => {
+            info.split_whitespace().next().unwrap_or("").to_string()
+        }
+        _ => String::new(),
+    };
+    if let Some(html) = highlight::highlighted_block(&lang, &code, cloze_note) {
+        return vec![Event::Html(CowStr::from(html))];
+    }
+    if cloze_note {
+        let class = if lang.is_empty() {
+            String::new()
+        } else {
+            format!(" class=\"language-{}\"", escape_attr(&lang))
+        };
+        let inner = highlight::plain_code(&code, true);
+        return vec![Event::Html(CowStr::from(format!(
+            "<pre><code{class}>{inner}</code></pre>\n"
+        )))];
+    }
+    vec![
+        Event::Start(start),
+        Event::Text(CowStr::from(code)),
+        Event::End(TagEnd::CodeBlock),
+    ]
 }
 
 fn rewrite_src_attributes(html: &str, media: &mut MediaResolver) -> Result<String, Problem> {
@@ -245,32 +288,25 @@ struct Formula {
 fn protect_math(source: &str) -> (String, Vec<Formula>) {
     let mut out = String::with_capacity(source.len());
     let mut formulas = Vec::new();
-    let mut fence = None;
-    let mut pending = String::new();
-    let flush = |pending: &mut String, out: &mut String, formulas: &mut Vec<Formula>| {
-        protect_inline(pending, out, formulas);
-        pending.clear();
-    };
-    for line in source.split_inclusive('\n') {
-        let bare = line.trim_end_matches('\n');
-        if let Some(open) = fence {
-            if closes_fence(bare, open) {
-                fence = None;
+    // Code blocks, fenced or indented, as Markdown itself finds them.
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    let mut at = 0;
+    for (event, range) in Parser::new_ext(source, options).into_offset_iter() {
+        if let Event::Start(Tag::CodeBlock(_)) = event {
+            if range.start >= at {
+                protect_inline(&source[at..range.start], &mut out, &mut formulas);
+                out.push_str(&source[range.clone()]);
+                at = range.end;
             }
-            out.push_str(line);
-        } else if let Some(open) = opens_fence(bare) {
-            flush(&mut pending, &mut out, &mut formulas);
-            fence = Some(open);
-            out.push_str(line);
-        } else {
-            pending.push_str(line);
         }
     }
-    flush(&mut pending, &mut out, &mut formulas);
+    protect_inline(&source[at..], &mut out, &mut formulas);
     (out, formulas)
 }
 
-/// Math in text that holds no fenced code: skips `code spans` and `\` escapes.
+/// Math in text that holds no code block: skips `code spans` and `\` escapes.
 fn protect_inline(text: &str, out: &mut String, formulas: &mut Vec<Formula>) {
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -467,6 +503,36 @@ mod tests {
             r"{{c1::\(a_{b_{c_{d} } }\)}}"
         );
         assert_eq!(inline("$x = {{c1::y}}$"), r"\(x = {{c1::y}}\)");
+    }
+
+    #[test]
+    fn code_keeps_cloze_deletions_intact() {
+        assert_eq!(
+            inline("{{c1::`fn main()`}}"),
+            "{{c1::<code>fn main()</code>}}"
+        );
+        // A `}}` inside the code cannot end the deletion, nor `::` start a hint.
+        assert_eq!(
+            inline("{{c1::`a}}b`}} and {{c2::`std::fmt`}}"),
+            "{{c1::<code>a}&#125;b</code>}} and {{c2::<code>std:&#58;fmt</code>}}"
+        );
+        // Outside cloze notes code is left exactly as Markdown writes it.
+        assert_eq!(inline("`a}}b`"), "<code>a}}b</code>");
+        assert_eq!(
+            block("    indented $x$\n"),
+            "<pre><code>indented $x$\n</code></pre>"
+        );
+        let fenced = block("{{c1::x}}\n\n```\ny = {{c2::1}}}}\n```");
+        assert!(
+            fenced.ends_with("<pre><code>y = {{c2::1}}}&#125;\n</code></pre>"),
+            "{fenced}"
+        );
+        let highlighted = block("```python\nprice = \"$5\"  # {{c1::not}} math\n```\n{{c2::z}}");
+        assert!(
+            highlighted.contains("{{c1::<span style=\"color:#65737e\">not</span>}}"),
+            "{highlighted}"
+        );
+        assert!(highlighted.contains("$5"), "{highlighted}");
     }
 
     #[test]

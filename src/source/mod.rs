@@ -1,7 +1,11 @@
 //! Reading a folder of card sources into notes and media.
 
+mod deck_settings;
+pub mod highlight;
 pub mod markdown;
+pub mod notetypes;
 pub mod parse;
+mod text_file;
 mod write_ids;
 
 pub use write_ids::write_ids;
@@ -49,6 +53,8 @@ pub struct Sources {
     pub files: usize,
     /// Problems that do not stop a build.
     pub warnings: Vec<Diagnostic>,
+    /// Deck descriptions and options from `_deck.toml` files, by deck name.
+    pub decks: Vec<(String, crate::package::DeckSettings)>,
 }
 
 impl Sources {
@@ -73,11 +79,26 @@ impl Sources {
     /// for checking that nothing is dropped silently.
     pub fn read_lenient(root: &Path) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
+        reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
         let files = source_files(root, &mut reader.diagnostics);
         for file in &files.cards {
             crate::cancel::check()?;
             reader.read_file(file);
         }
+        for file in files
+            .others
+            .iter()
+            .filter(|f| has_extension(f, text_file::EXTENSIONS))
+        {
+            crate::cancel::check()?;
+            text_file::read(&mut reader, file);
+        }
+        let settings = files
+            .others
+            .iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == deck_settings::FILE));
+        reader.decks =
+            deck_settings::load(root, settings.cloned().collect(), &mut reader.diagnostics);
         // A media file's hashing stopped by a cancel shows up as unreadable media.
         crate::cancel::check()?;
         Ok(reader.finish(&files.others))
@@ -102,6 +123,9 @@ impl Sources {
         for (name, path) in self.media {
             package.add_media(&name, MediaSource::File(path))?;
         }
+        for (deck, settings) in self.decks {
+            package.set_deck_settings(&deck, settings);
+        }
         Ok(package)
     }
 }
@@ -113,13 +137,28 @@ struct SourceFiles {
     others: Vec<PathBuf>,
 }
 
+/// `.hidden` entries, and `_folders` (note types, assets), hold no card files.
+fn is_hidden_or_special(entry: &walkdir::DirEntry) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    name.starts_with('.') || (name.starts_with('_') && entry.file_type().is_dir())
+}
+
+fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|x| x.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    extensions.contains(&ext.as_str())
+}
+
 fn source_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> SourceFiles {
     // Symbolic links are followed; walkdir reports a link that loops back as an error.
     let walker = walkdir::WalkDir::new(root)
         .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
+        .filter_entry(|e| e.depth() == 0 || !is_hidden_or_special(e));
     let mut files = SourceFiles::default();
     let mut seen = HashSet::new();
     for entry in walker {
@@ -133,13 +172,7 @@ fn source_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> SourceFiles {
                             .unwrap_or_else(|_| e.path().to_path_buf()),
                     ) =>
             {
-                let ext = e
-                    .path()
-                    .extension()
-                    .and_then(|x| x.to_str())
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                if MARKDOWN_EXTENSIONS.contains(&ext.as_str()) {
+                if has_extension(e.path(), MARKDOWN_EXTENSIONS) {
                     files.cards.push(e.into_path());
                 } else {
                     files.others.push(e.into_path());
@@ -173,6 +206,9 @@ struct Reader<'a> {
     seen: HashMap<String, (PathBuf, usize)>,
     /// The stock note types, indexed by [`Stock`], shared by the notes that use them.
     stock: Vec<Arc<NoteType>>,
+    /// Note types from `_notetypes/`.
+    custom: notetypes::CustomTypes,
+    decks: Vec<(String, crate::package::DeckSettings)>,
 }
 
 #[derive(Default)]
@@ -188,7 +224,7 @@ struct MediaIndex {
 struct FileDefaults {
     deck: String,
     tags: Vec<String>,
-    notetype: Option<Stock>,
+    notetype: Option<Arc<NoteType>>,
     html: bool,
 }
 
@@ -209,6 +245,8 @@ impl<'a> Reader<'a> {
             files: 0,
             seen: HashMap::new(),
             stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
+            custom: notetypes::CustomTypes::default(),
+            decks: Vec::new(),
         })
     }
 
@@ -237,11 +275,14 @@ impl<'a> Reader<'a> {
         self.diagnostics.extend(crate::check::lint(&self.notes));
         self.diagnostics
             .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        let mut media = self.media.files;
+        media.extend(self.custom.media);
         Sources {
             notes: self.notes,
-            media: self.media.files,
+            media,
             files: self.files,
             warnings: self.diagnostics,
+            decks: self.decks,
         }
     }
 
@@ -334,9 +375,13 @@ impl<'a> Reader<'a> {
                 deck
             }
         };
-        let notetype = match fm.notetype.as_deref().map(|name| (name, Stock::find(name))) {
+        let notetype = match fm
+            .notetype
+            .as_deref()
+            .map(|name| (name, self.find_notetype(name)))
+        {
             None => None,
-            Some((_, Some(stock))) => Some(stock),
+            Some((_, Some(notetype))) => Some(notetype),
             Some((name, None)) => {
                 self.problem(
                     path,
@@ -364,9 +409,33 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// A note type by name: one from `_notetypes/` first, then a stock one (by our key or
+    /// Anki's name), then, as Anki's text files may give it, by id.
+    pub(super) fn find_notetype(&self, name: &str) -> Option<Arc<NoteType>> {
+        let name = name.trim();
+        if let Some(custom) = self.custom.find(name) {
+            return Some(custom);
+        }
+        if let Some(stock) = Stock::find(name) {
+            return Some(Arc::clone(&self.stock[stock as usize]));
+        }
+        let id: i64 = name.parse().ok()?;
+        self.stock
+            .iter()
+            .find(|nt| nt.id == id)
+            .cloned()
+            .or_else(|| self.custom.find_id(id))
+    }
+
     fn add_note(&mut self, path: &Path, raw: &RawNote, defaults: &FileDefaults) {
         match self.note(path, raw, defaults) {
             Ok(source) => {
+                if let Some(problem) = self
+                    .custom
+                    .missing_required(&source.notetype, &source.note.fields)
+                {
+                    return self.problem(path, raw.heading.line, problem);
+                }
                 if let Some((file, line)) = self.seen.get(&source.note.guid) {
                     let other = format!("{}:{}", file.display(), line);
                     self.problem(path, raw.heading.line, Problem::DuplicateNote { other });
@@ -411,15 +480,19 @@ impl<'a> Reader<'a> {
 
         // Note type: explicit on the note, else cloze when the heading has deletions,
         // else the file's default, else basic.
-        let stock = match setting("type") {
-            Some(v) => match Stock::find(&v.text) {
-                Some(stock) => stock,
+        let notetype = match setting("type") {
+            Some(v) => match self.find_notetype(&v.text) {
+                Some(notetype) => notetype,
                 None => return Err(vec![(v.line, Problem::UnknownNoteType(v.text.clone()))]),
             },
-            None if template::has_cloze(&raw.heading.text) => Stock::Cloze,
-            None => defaults.notetype.unwrap_or(Stock::Basic),
+            None if template::has_cloze(&raw.heading.text) => {
+                Arc::clone(&self.stock[Stock::Cloze as usize])
+            }
+            None => defaults
+                .notetype
+                .clone()
+                .unwrap_or_else(|| Arc::clone(&self.stock[Stock::Basic as usize])),
         };
-        let notetype = Arc::clone(&self.stock[stock as usize]);
         if notetype.kind != Kind::Cloze {
             let texts = std::iter::once(&raw.heading)
                 .chain(std::iter::once(&raw.body))
