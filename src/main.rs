@@ -246,7 +246,12 @@ fn render(d: &Diagnostic) -> String {
         .and_then(|text| text.lines().nth(d.line - 1).map(str::to_string));
     if let Some(line_text) = line_text {
         let width = d.line.to_string().len();
-        let marker = format!("{}^", " ".repeat(d.column.saturating_sub(1)));
+        // Pad by display width, so the marker sits under wide (CJK) characters too.
+        let before: String = line_text.chars().take(d.column.saturating_sub(1)).collect();
+        let marker = format!(
+            "{}^",
+            " ".repeat(unicode_width::UnicodeWidthStr::width(before.as_str()))
+        );
         out.push_str(&format!(
             "{:width$} |\n{} | {}\n{:width$} | {marker}\n",
             "", d.line, line_text, ""

@@ -398,6 +398,18 @@ fn human_output_points_at_the_column() {
         "{stderr}"
     );
     assert!(stderr.contains("= help: use one of basic"), "{stderr}");
+
+    // Wide characters take two columns; the marker still sits under the problem.
+    write_files(
+        &dir.join("src"),
+        &[("a.md", "## 中文问题 ![图](缺失.png)\n\nA\n".as_bytes())],
+    );
+    let out = ankideck(&["check", dir.join("src").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 | ## 中文问题 ![图](缺失.png)\n  |                   ^"),
+        "{stderr}"
+    );
 }
 
 #[test]
