@@ -1,22 +1,44 @@
-//! Keeps docs/FORMAT.md honest: every example card file in it is built with the real
-//! `ankideck` binary.
+//! Keeps docs/FORMAT.md honest: every example in it is built with the real `ankideck`
+//! binary.
 //!
-//! An example is a fenced block whose opening line is
+//! An example is made of fenced blocks whose info string is a language followed by
+//! attributes:
 //!
 //! ````text
 //! ```markdown file=NAME.md
 //! ```markdown file=NAME.md media="img/a.png b.mp3"
 //! ```markdown file=NAME.md error="FRAGMENT"
 //! ```markdown file=NAME.md warning="FRAGMENT"
+//! ```toml example=vocab file="_notetypes/Code Cloze/notetype.toml"
+//! ```text example=words file=words.csv notes=4
 //! ````
 //!
-//! (any fence of three or more backticks). Each is written to a fresh folder under
-//! `target/`, together with the media files listed in `media`, checked with
-//! `ankideck check <dir> --format json` and built with
+//! (any fence of three or more backticks). An attribute is `key=value`, the value running
+//! to the next white space, or `key="value"` for a value with white space in it; there
+//! are no escapes, so a quoted value cannot hold `"`, and no attribute can hold a backtick
+//! (CommonMark would not read the fence). Every fenced block with attributes belongs to an
+//! example; an unknown attribute is an error.
+//!
+//! - A `markdown` block without `example` is a complete card file on its own: an example
+//!   of one file, `file=NAME.md`.
+//! - Blocks with the same `example=NAME`, in any language (`markdown`, `toml`, `html`,
+//!   `css`, `text`, …) and anywhere in the doc, are the files of one example. Each is
+//!   written to its `file=PATH` below the example's source folder; PATH is relative, may
+//!   have folders, and must be unique in its example. A `markdown` block's PATH ends in
+//!   `.md`, and only a `markdown` block's does.
+//!
+//! `media` lists media files to create, relative to the folder of the block's file.
+//! `error`, `warning` and `notes` (the number of notes the package must hold) may each
+//! be given once per example, on any of its blocks.
+//!
+//! Each example is written to a fresh folder under `target/`, together with its media,
+//! checked with `ankideck check <dir> --format json` and built with
 //! `ankideck build <dir> -o <dir>/out.apkg`.
 //!
 //! - Without `error` or `warning`, the build must succeed without any warning, and the
-//!   package must hold one note per `## ` heading of the example.
+//!   package must hold `notes` notes, by default one per `## ` heading of the example's
+//!   card files. An example with Anki text files (`.csv`, `.tsv`, `.txt`) must say
+//!   `notes=N`.
 //! - With `warning`, the same, except that the build must print FRAGMENT on stderr.
 //! - With `error`, the build must fail with exit status 1, print FRAGMENT on stderr and
 //!   write nothing.
@@ -25,8 +47,9 @@
 //! whose message holds FRAGMENT (no line at all for a clean example).
 //!
 //! The test also checks that the doc lists every stock note type, every hint, fixed
-//! message and problem code the tool prints, and that it holds the example from the
-//! original feature request.
+//! message and problem code the tool prints (the hints of custom note types, text files
+//! and deck settings included), that it holds the example from the original feature
+//! request, and examples of a custom note type, a text file and deck settings.
 
 use ankideck::Stock;
 use std::fs;
@@ -65,16 +88,35 @@ const PNG: &[u8] = &[
     0x42, 0x60, 0x82,
 ];
 
-/// One example card file from the doc.
+/// A fenced block of the doc that is (part of) an example.
 #[derive(Debug)]
-struct Example {
+struct Block {
     /// Line of the opening fence in docs/FORMAT.md, for messages.
     doc_line: usize,
+    lang: String,
     file: String,
+    example: Option<String>,
     error: Option<String>,
     warning: Option<String>,
     media: Vec<String>,
+    notes: Option<usize>,
     text: String,
+}
+
+/// One example: a source folder built on its own.
+#[derive(Debug)]
+struct Example {
+    /// `file=NAME.md` of a single card file, else `example=NAME`, for messages.
+    label: String,
+    /// Lines of the example's opening fences in docs/FORMAT.md, for messages.
+    doc_lines: Vec<usize>,
+    /// (path below the source folder, text).
+    files: Vec<(String, String)>,
+    error: Option<String>,
+    warning: Option<String>,
+    /// Media files to create, as paths below the source folder.
+    media: Vec<String>,
+    notes: Option<usize>,
 }
 
 fn doc_path() -> PathBuf {
@@ -111,9 +153,91 @@ fn attributes(info: &str, doc_line: usize) -> Vec<(String, String)> {
     out
 }
 
-/// Every fenced block of `doc` whose info string is `markdown` plus attributes.
-/// Fences are tracked so that a block shown inside another block is not an example.
+/// Every example of `doc`. Fences are tracked so that a block shown inside another
+/// block is not an example.
 fn examples(doc: &str) -> Vec<Example> {
+    let mut found: Vec<Example> = Vec::new();
+    for block in blocks(doc) {
+        let line = block.doc_line;
+        let dir = block.file.rsplit_once('/').map(|(dir, _)| dir);
+        let media: Vec<String> = block
+            .media
+            .iter()
+            .map(|m| dir.map_or_else(|| m.clone(), |d| format!("{d}/{m}")))
+            .collect();
+        let index = match &block.example {
+            Some(name) => found
+                .iter()
+                .position(|e| e.label == format!("example={name}")),
+            None => None,
+        };
+        let Some(index) = index else {
+            found.push(Example {
+                label: match &block.example {
+                    Some(name) => format!("example={name}"),
+                    None => format!("file={}", block.file),
+                },
+                doc_lines: vec![line],
+                files: vec![(block.file, block.text)],
+                error: block.error,
+                warning: block.warning,
+                media,
+                notes: block.notes,
+            });
+            continue;
+        };
+        let example = &mut found[index];
+        assert!(
+            example.files.iter().all(|(f, _)| *f != block.file),
+            "FORMAT.md:{line}: {} has two files {:?}",
+            example.label,
+            block.file
+        );
+        for (mine, given, what) in [
+            (&mut example.error, block.error, "error"),
+            (&mut example.warning, block.warning, "warning"),
+        ] {
+            if given.is_some() {
+                assert!(
+                    mine.is_none(),
+                    "FORMAT.md:{line}: {} gives `{what}` twice",
+                    example.label
+                );
+                *mine = given;
+            }
+        }
+        if block.notes.is_some() {
+            assert!(
+                example.notes.is_none(),
+                "FORMAT.md:{line}: {} gives `notes` twice",
+                example.label
+            );
+            example.notes = block.notes;
+        }
+        example.doc_lines.push(line);
+        example.files.push((block.file, block.text));
+        example.media.extend(media);
+    }
+    for example in &found {
+        let line = example.doc_lines[0];
+        assert!(
+            example.error.is_none() || example.warning.is_none(),
+            "FORMAT.md:{line}: {} has `error` or `warning`, not both",
+            example.label
+        );
+        assert!(
+            example.notes.is_some()
+                || example.error.is_some()
+                || !example.files.iter().any(|(f, _)| is_text_file(f)),
+            "FORMAT.md:{line}: {} has Anki text files: say how many notes it gives with `notes=N`",
+            example.label
+        );
+    }
+    found
+}
+
+/// Every fenced block of `doc` with attributes in its info string.
+fn blocks(doc: &str) -> Vec<Block> {
     let lines: Vec<&str> = doc.lines().collect();
     let mut found = Vec::new();
     let mut i = 0;
@@ -121,8 +245,9 @@ fn examples(doc: &str) -> Vec<Example> {
         let Some((marker, len, info)) = fence_open(lines[i]) else {
             // CommonMark (and fence_open) refuse a backtick fence whose info string holds a
             // backtick: such an "example" would silently not be one.
+            let line = lines[i].trim_start();
             assert!(
-                !lines[i].trim_start().starts_with("```markdown "),
+                !(line.starts_with("```") && line.contains('=')),
                 "FORMAT.md:{}: no backticks in an example's attributes: {}",
                 i + 1,
                 lines[i]
@@ -134,51 +259,86 @@ fn examples(doc: &str) -> Vec<Example> {
         let close = (i + 1..lines.len())
             .find(|&j| fence_closes(lines[j], marker, len))
             .unwrap_or_else(|| panic!("FORMAT.md:{doc_line}: code block is never closed"));
-        if let Some(attrs) = info.strip_prefix("markdown ") {
+        let (lang, attrs) = info.split_once(char::is_whitespace).unwrap_or((info, ""));
+        if !attrs.trim().is_empty() {
             assert_eq!(
                 marker, '`',
                 "FORMAT.md:{doc_line}: examples use backtick fences"
             );
-            let mut example = Example {
-                doc_line,
-                file: String::new(),
-                error: None,
-                warning: None,
-                media: Vec::new(),
-                text: lines[i + 1..close]
-                    .iter()
-                    .map(|l| format!("{l}\n"))
-                    .collect(),
-            };
-            for (key, value) in attributes(attrs, doc_line) {
-                match key.as_str() {
-                    "file" => example.file = value,
-                    "error" => example.error = Some(value),
-                    "warning" => example.warning = Some(value),
-                    "media" => example.media = value.split_whitespace().map(String::from).collect(),
-                    other => panic!("FORMAT.md:{doc_line}: unknown attribute `{other}`"),
-                }
-            }
-            assert!(
-                example.file.ends_with(".md") && !example.file.starts_with(['/', '.']),
-                "FORMAT.md:{doc_line}: an example needs `file=NAME.md`, got {:?}",
-                example.file
-            );
-            assert!(
-                [&example.error, &example.warning]
-                    .iter()
-                    .all(|f| f.as_ref().is_none_or(|f| !f.trim().is_empty())),
-                "FORMAT.md:{doc_line}: empty error or warning fragment"
-            );
-            assert!(
-                example.error.is_none() || example.warning.is_none(),
-                "FORMAT.md:{doc_line}: an example has `error` or `warning`, not both"
-            );
-            found.push(example);
+            let text = lines[i + 1..close]
+                .iter()
+                .map(|l| format!("{l}\n"))
+                .collect();
+            found.push(block(doc_line, lang, attrs, text));
         }
         i = close + 1;
     }
     found
+}
+
+/// One example block from its info string and text.
+fn block(doc_line: usize, lang: &str, attrs: &str, text: String) -> Block {
+    let mut block = Block {
+        doc_line,
+        lang: lang.to_string(),
+        file: String::new(),
+        example: None,
+        error: None,
+        warning: None,
+        media: Vec::new(),
+        notes: None,
+        text,
+    };
+    for (key, value) in attributes(attrs, doc_line) {
+        match key.as_str() {
+            "file" => block.file = value,
+            "example" => block.example = Some(value),
+            "error" => block.error = Some(value),
+            "warning" => block.warning = Some(value),
+            "media" => block.media = value.split_whitespace().map(String::from).collect(),
+            "notes" => {
+                block.notes = Some(value.parse().unwrap_or_else(|_| {
+                    panic!("FORMAT.md:{doc_line}: `notes` takes a number, not {value:?}")
+                }))
+            }
+            other => panic!("FORMAT.md:{doc_line}: unknown attribute `{other}`"),
+        }
+    }
+    let file = &block.file;
+    assert!(
+        !file.is_empty()
+            && !file.starts_with('/')
+            && !file.contains('\\')
+            && file.split('/').all(|c| !matches!(c, "" | "." | "..")),
+        "FORMAT.md:{doc_line}: a block needs `file=PATH`, relative to the source folder, got {file:?}"
+    );
+    assert!(
+        (block.lang == "markdown") == file.ends_with(".md"),
+        "FORMAT.md:{doc_line}: a `markdown` block has `file=NAME.md`, other blocks another file name; got `{}` with {file:?}",
+        block.lang
+    );
+    assert!(
+        block.example.is_some() || (block.lang == "markdown" && !file.starts_with('.')),
+        "FORMAT.md:{doc_line}: a `{}` block with `file={file}` needs `example=NAME`",
+        block.lang
+    );
+    assert!(
+        block.example.as_ref().is_none_or(|n| !n.trim().is_empty()),
+        "FORMAT.md:{doc_line}: empty example name"
+    );
+    assert!(
+        [&block.error, &block.warning]
+            .iter()
+            .all(|f| f.as_ref().is_none_or(|f| !f.trim().is_empty())),
+        "FORMAT.md:{doc_line}: empty error or warning fragment"
+    );
+    block
+}
+
+/// Files read as Anki text files rather than Markdown card files.
+fn is_text_file(path: &str) -> bool {
+    path.rsplit_once('.')
+        .is_some_and(|(_, ext)| ["csv", "tsv", "txt"].contains(&ext.to_ascii_lowercase().as_str()))
 }
 
 /// An opening code fence: (character, length, info string).
@@ -246,7 +406,7 @@ fn media_bytes(name: &str) -> Vec<u8> {
 /// A fresh folder for one example, under `target/`.
 fn example_dir(root: &Path, index: usize, example: &Example) -> PathBuf {
     let name: String = example
-        .file
+        .label
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
@@ -302,6 +462,25 @@ impl Example {
             (None, None) => None,
         }
     }
+
+    /// The notes the package must hold: `notes=N`, else one per `## ` heading of the
+    /// card files that the tool reads (not those in `.hidden` or `_special` folders, nor
+    /// `.hidden` files).
+    fn expected_notes(&self) -> usize {
+        self.notes.unwrap_or_else(|| {
+            self.files
+                .iter()
+                .filter(|(file, _)| {
+                    let mut parts = file.rsplit('/');
+                    let name = parts.next().unwrap_or_default();
+                    file.ends_with(".md")
+                        && !name.starts_with('.')
+                        && parts.all(|dir| !dir.starts_with(['.', '_']))
+                })
+                .map(|(_, text)| heading_count(text))
+                .sum()
+        })
+    }
 }
 
 /// `ankideck check --format json` must report what the example expects, and write nothing.
@@ -345,11 +524,11 @@ fn check_agrees(example: &Example, dir: &Path) -> Result<(), String> {
 
 /// Checks and builds one example; `Err` says what is wrong.
 fn check(example: &Example, dir: &Path) -> Result<(), String> {
-    write_file(&dir.join(&example.file), example.text.as_bytes());
-    let card_dir = dir.join(&example.file);
-    let card_dir = card_dir.parent().expect("file has a parent");
+    for (file, text) in &example.files {
+        write_file(&dir.join(file), text.as_bytes());
+    }
     for media in &example.media {
-        write_file(&card_dir.join(media), &media_bytes(media));
+        write_file(&dir.join(media), &media_bytes(media));
     }
     check_agrees(example, dir)?;
     let out = dir.join("out.apkg");
@@ -390,11 +569,15 @@ fn check(example: &Example, dir: &Path) -> Result<(), String> {
         }
         _ => {}
     }
-    let expected = heading_count(&example.text);
+    let expected = example.expected_notes();
     let notes = notes_in_package(&out, dir)?;
     if notes != expected {
+        let why = match example.notes {
+            Some(_) => "says `notes`",
+            None => "has `## ` headings",
+        };
         return Err(format!(
-            "the package holds {notes} notes, the example has {expected} `## ` headings"
+            "the package holds {notes} notes, the example {why}: {expected}"
         ));
     }
     Ok(())
@@ -416,10 +599,22 @@ fn every_example_in_the_format_doc_builds_as_documented() {
         "docs/FORMAT.md needs examples that build cleanly, build with a warning, and fail"
     );
     assert!(
-        examples.iter().any(|e| e.text == ISSUE_EXAMPLE
+        examples.iter().any(|e| e.files.len() == 1
+            && e.files[0].1 == ISSUE_EXAMPLE
             && e.expected().is_none()
-            && e.media.iter().any(|m| m == "img/loss.png")),
+            && e.media.iter().any(|m| m.ends_with("img/loss.png"))),
         "docs/FORMAT.md must hold the feature request's example verbatim, with media=\"img/loss.png\""
+    );
+    let clean_with = |wanted: &dyn Fn(&str) -> bool| {
+        examples
+            .iter()
+            .any(|e| e.expected().is_none() && e.files.iter().any(|(f, _)| wanted(f)))
+    };
+    assert!(
+        clean_with(&|f| f.starts_with("_notetypes/") && f.ends_with("/notetype.toml"))
+            && clean_with(&is_text_file)
+            && clean_with(&|f| f.ends_with("_deck.toml")),
+        "docs/FORMAT.md needs examples of a custom note type, an Anki text file and a _deck.toml that build cleanly"
     );
 
     let root =
@@ -428,10 +623,11 @@ fn every_example_in_the_format_doc_builds_as_documented() {
     for (index, example) in examples.iter().enumerate() {
         let dir = example_dir(&root, index, example);
         if let Err(why) = check(example, &dir) {
+            let lines: Vec<String> = example.doc_lines.iter().map(usize::to_string).collect();
             failures.push(format!(
-                "docs/FORMAT.md:{} (file={}, folder {}): {why}",
-                example.doc_line,
-                example.file,
+                "docs/FORMAT.md:{} ({}, folder {}): {why}",
+                lines.join(","),
+                example.label,
                 dir.display()
             ));
         }
@@ -470,29 +666,33 @@ fn the_format_doc_lists_every_stock_note_type() {
     }
 }
 
-/// The string literals of `src/error.rs` that `Problem::hint` returns, and the
-/// `#[error("…")]` messages without placeholders. Read from the source text, so that a
-/// new problem shows up here without this test having to name it.
-fn hints_and_fixed_messages() -> (Vec<String>, Vec<String>) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src")
-        .join("error.rs");
-    let source =
-        fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+/// The source text of a file of the crate.
+fn source_file(path: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// In `source`, the string literals that the `pub fn hint(` after `item` returns (an arm
+/// `=> "…"` or `=> { "…" }`), and the `#[error("…")]` messages without placeholders.
+/// Read from the source text, so that a new problem shows up here without this test
+/// having to name it.
+fn hints_and_fixed_messages_in(source: &str, item: &str) -> (Vec<String>, Vec<String>) {
     let literal = r#""((?:[^"\\]|\\.)*)""#;
     let unescape = |s: &str| s.replace("\\\"", "\"").replace("\\\\", "\\");
     let hint_fn = source
-        .split_once("pub fn hint(")
+        .split_once(item)
+        .and_then(|(_, rest)| rest.split_once("pub fn hint("))
         .map(|(_, rest)| rest.split_once("\n    }\n").map_or(rest, |(body, _)| body))
-        .expect("src/error.rs has `pub fn hint(`");
-    let arm = regex::Regex::new(&format!("=>\\s*{literal}")).expect("valid regex");
-    let hints: Vec<String> = arm
+        .unwrap_or_else(|| panic!("no `pub fn hint(` after `{item}`"));
+    let arm = regex::Regex::new(&format!(r"=>\s*\{{?\s*{literal}")).expect("valid regex");
+    let hints = arm
         .captures_iter(hint_fn)
         .map(|c| unescape(&c[1]))
         .collect();
-    let attribute = regex::Regex::new(&format!(r"#\[error\({literal}\)\]")).expect("valid regex");
+    let attribute =
+        regex::Regex::new(&format!(r"#\[error\(\s*{literal}\s*\)\]")).expect("valid regex");
     let messages = attribute
-        .captures_iter(&source)
+        .captures_iter(source)
         .map(|c| unescape(&c[1]))
         .filter(|m| !m.contains('{'))
         .collect();
@@ -502,25 +702,30 @@ fn hints_and_fixed_messages() -> (Vec<String>, Vec<String>) {
 #[test]
 fn the_format_doc_quotes_every_hint() {
     let doc = read_doc();
-    let (hints, messages) = hints_and_fixed_messages();
-    assert!(
-        hints.len() >= 15,
-        "found only {} hints in src/error.rs: {hints:?}",
-        hints.len()
-    );
-    let missing: Vec<&String> = hints
-        .iter()
-        .chain(&messages)
-        .filter(|h| !doc.contains(h.as_str()))
-        .collect();
+    let mut missing = Vec::new();
+    // `Problem::hint`, and `RichProblem::hint` that it defers to for `Problem::Rich`.
+    for (file, item, at_least) in [
+        ("src/error.rs", "impl Problem {", 15),
+        ("src/source/notetypes.rs", "impl RichProblem {", 5),
+    ] {
+        let (hints, messages) = hints_and_fixed_messages_in(&source_file(file), item);
+        assert!(
+            hints.len() >= at_least,
+            "found only {} hints in {file}: {hints:?}",
+            hints.len()
+        );
+        missing.extend(
+            hints
+                .into_iter()
+                .chain(messages)
+                .filter(|h| !doc.contains(h.as_str()))
+                .map(|h| format!("  {file}: {h}")),
+        );
+    }
     assert!(
         missing.is_empty(),
-        "docs/FORMAT.md does not quote these hints or messages of src/error.rs:\n{}",
-        missing
-            .iter()
-            .map(|m| format!("  {m}"))
-            .collect::<Vec<_>>()
-            .join("\n")
+        "docs/FORMAT.md does not quote these hints or messages:\n{}",
+        missing.join("\n")
     );
 }
 
@@ -548,11 +753,7 @@ fn the_format_doc_names_every_problem_code() {
         "kebab() follows Problem::code"
     );
 
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("src")
-        .join("error.rs");
-    let source =
-        fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+    let source = source_file("src/error.rs");
     let body = source
         .split_once("pub enum Problem {\n")
         .and_then(|(_, rest)| rest.split_once("\n}\n"))
@@ -582,14 +783,54 @@ fn the_example_parser_reads_attributes_and_counts_headings() {
     let found = examples(doc);
     assert_eq!(found.len(), 3, "{found:?}");
     assert_eq!(found[0].media, ["img/x.png", "y.mp3"]);
-    assert_eq!(found[0].text, "## Q\n");
+    assert_eq!(found[0].files, [("a.md".to_string(), "## Q\n".to_string())]);
     assert_eq!(found[0].expected(), None);
-    assert_eq!(found[1].file, "b/c.md");
+    assert_eq!(found[0].expected_notes(), 1);
+    assert_eq!(found[1].files[0].0, "b/c.md");
     assert_eq!(found[1].expected(), Some(("error", "no field")));
-    assert_eq!(heading_count(&found[1].text), 1);
+    assert_eq!(found[1].expected_notes(), 1);
     assert_eq!(found[2].expected(), Some(("warning", "unknown setting")));
     assert_eq!(
         heading_count("---\n## yaml comment\n---\n# T\n## A\n##\n##B\n"),
         2
     );
+}
+
+#[test]
+fn the_example_parser_groups_the_files_of_an_example() {
+    let doc = "```toml example=vocab file=\"_notetypes/Code Cloze/notetype.toml\" media=_font.woff2\nkind = \"cloze\"\n```\n\n```markdown file=alone.md\n## A\n```\n\n```html example=vocab file=\"_notetypes/Code Cloze/Cloze.front.html\"\n{{cloze:Code}}\n```\n\n````markdown example=vocab file=\"deep/area one.md\" warning=\"is empty\"\n## T\n```python\n## x\n```\n\n## U\n````\n\n```text example=words file=words.csv notes=2 error=\"first field\"\n;b\n```\n";
+    let found = examples(doc);
+    assert_eq!(found.len(), 3, "{found:?}");
+    assert_eq!(found[0].label, "example=vocab");
+    let files: Vec<&str> = found[0].files.iter().map(|(f, _)| f.as_str()).collect();
+    assert_eq!(
+        files,
+        [
+            "_notetypes/Code Cloze/notetype.toml",
+            "_notetypes/Code Cloze/Cloze.front.html",
+            "deep/area one.md"
+        ]
+    );
+    assert_eq!(found[0].files[1].1, "{{cloze:Code}}\n");
+    assert_eq!(found[0].media, ["_notetypes/Code Cloze/_font.woff2"]);
+    assert_eq!(found[0].expected(), Some(("warning", "is empty")));
+    assert_eq!(found[0].expected_notes(), 2);
+    assert_eq!(found[0].doc_lines, [1, 9, 13]);
+    assert_eq!(found[1].label, "file=alone.md");
+    assert_eq!(found[2].notes, Some(2));
+    let skipped = examples("```markdown example=s file=_drafts/a.md\n## A\n```\n\n```markdown example=s file=.old/b.md\n## B\n```\n\n```markdown example=s file=sub/_c.md\n## C\n```\n");
+    assert_eq!(skipped[0].expected_notes(), 1, "only sub/_c.md is read");
+    assert_eq!(found[2].expected(), Some(("error", "first field")));
+}
+
+#[test]
+#[should_panic(expected = "needs `example=NAME`")]
+fn a_file_that_is_not_a_card_file_needs_an_example_name() {
+    examples("```toml file=_deck.toml\ndeck = \"a\"\n```\n");
+}
+
+#[test]
+#[should_panic(expected = "say how many notes it gives")]
+fn an_example_with_a_text_file_says_how_many_notes_it_gives() {
+    examples("```text example=w file=w.csv\na;b\n```\n");
 }

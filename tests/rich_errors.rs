@@ -180,9 +180,10 @@ fn bad_rich_input_is_refused_with_file_and_line() {
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(result.status.code(), Some(1), "{}: {stderr}", case.name);
         let (place, message) = case.expected.split_once(": ").unwrap();
-        let place_found = stderr
-            .lines()
-            .any(|l| l.trim_start().starts_with("-->") && (l.ends_with(place) || l.contains(&format!("{place}:"))));
+        let place_found = stderr.lines().any(|l| {
+            l.trim_start().starts_with("-->")
+                && (l.ends_with(place) || l.contains(&format!("{place}:")))
+        });
         assert!(
             place_found && stderr.contains(message),
             "{}: expected {:?} in\n{stderr}",

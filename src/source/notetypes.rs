@@ -62,7 +62,7 @@ impl RichProblem {
     pub fn hint(&self) -> &'static str {
         match self {
             RichProblem::Toml(_) => {
-                "see docs/rich-cards.md for the keys notetype.toml and _deck.toml take"
+                "see the custom note types and deck settings sections of docs/FORMAT.md for the keys notetype.toml and _deck.toml take"
             }
             RichProblem::BadNoteType { .. } => "fix notetype.toml or the template files beside it",
             RichProblem::UnknownTemplateField { .. } => {
@@ -76,8 +76,8 @@ impl RichProblem {
             }
             RichProblem::AssetClash { .. } => "give one of the files another name",
             RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
-            RichProblem::Csv(_) => "see Anki's text import format in docs/rich-cards.md",
-            RichProblem::DeckSettings(_) => "see the deck settings section of docs/rich-cards.md",
+            RichProblem::Csv(_) => "see the Anki text files section of docs/FORMAT.md",
+            RichProblem::DeckSettings(_) => "see the deck settings section of docs/FORMAT.md",
         }
     }
 }
