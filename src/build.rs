@@ -1,7 +1,7 @@
 //! The whole pipeline: a source folder in, a package file out.
 
 use crate::error::Result;
-use crate::package::Summary;
+use crate::package::{Format, Progress, Summary};
 use crate::source::Sources;
 use std::path::Path;
 
@@ -20,7 +20,19 @@ pub fn timestamp_from_env() -> i64 {
 /// Reads the cards below `source` and writes them to `output`. On any problem in the
 /// sources nothing is written and `output` stays as it was.
 pub fn build(source: &Path, output: &Path, timestamp: i64) -> Result<Summary> {
+    build_with(source, output, timestamp, Format::default(), &mut |_| {})
+}
+
+/// [`build`] in the given package format, telling `progress` how far it has got.
+pub fn build_with(
+    source: &Path,
+    output: &Path,
+    timestamp: i64,
+    format: Format,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary> {
+    progress(Progress::Reading);
     let sources = Sources::read(source, timestamp)?;
     let package = sources.into_package(timestamp)?;
-    package.write(output)
+    package.write_reporting(output, format, progress)
 }

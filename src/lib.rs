@@ -17,4 +17,4 @@ pub mod text;
 pub use error::{Diagnostic, Error, Problem, Result};
 pub use note::Note;
 pub use notetype::{Kind, NoteType, Stock};
-pub use package::{MediaSource, Package, Summary};
+pub use package::{Format, MediaSource, Package, Progress, Summary};

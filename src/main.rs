@@ -1,9 +1,13 @@
 //! The `ankideck` command: a thin layer over the library.
 
-use ankideck::{build, Diagnostic, Error};
-use clap::{Parser, Subcommand};
+use ankideck::{build, Diagnostic, Error, Format, Progress};
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Turn plain-text flashcards into Anki packages (.apkg).
 ///
@@ -36,15 +40,49 @@ enum Command {
         /// Package to write [default: <name of SOURCE>.apkg in the current folder].
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Package format: `legacy` imports everywhere; `latest` is smaller but needs
+        /// Anki 2.1.50+ (AnkiDroid 2.16+), as Anki 23.10+ exports by default.
+        #[arg(long, value_enum, default_value_t = FormatArg::Legacy)]
+        format: FormatArg,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// Legacy 1 (`collection.anki2`): every Anki, AnkiDroid and AnkiMobile.
+    Legacy,
+    /// Latest (zstd, `collection.anki21b`): Anki 2.1.50+, AnkiDroid 2.16+.
+    Latest,
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Legacy => Format::Legacy1,
+            FormatArg::Latest => Format::Latest,
+        }
+    }
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Build { source, output } => {
+        Command::Build {
+            source,
+            output,
+            format,
+        } => {
             let output = output.unwrap_or_else(|| default_output(&source));
-            match build::build(&source, &output, build::timestamp_from_env()) {
+            let bar = ProgressReport::start();
+            let result = build::build_with(
+                &source,
+                &output,
+                build::timestamp_from_env(),
+                format.into(),
+                &mut |p| bar.update(p),
+            );
+            bar.finish();
+            match result {
                 Ok(summary) => {
                     println!(
                         "wrote {}: {} notes, {} cards, {} decks, {} media files",
@@ -59,6 +97,80 @@ fn main() -> ExitCode {
                 Err(e) => report(&e),
             }
         }
+    }
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal and the build has
+/// taken longer than a moment.
+struct ProgressReport {
+    bar: ProgressBar,
+    /// Set once the build is over; guards showing the bar late.
+    done: Arc<Mutex<bool>>,
+}
+
+impl ProgressReport {
+    const DELAY: Duration = Duration::from_millis(400);
+
+    fn start() -> ProgressReport {
+        let bar = ProgressBar::hidden();
+        let done = Arc::new(Mutex::new(false));
+        if std::io::stderr().is_terminal() {
+            let (bar, done) = (bar.clone(), done.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Self::DELAY);
+                let done = done.lock().unwrap_or_else(|e| e.into_inner());
+                if !*done {
+                    bar.set_draw_target(ProgressDrawTarget::stderr());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                }
+            });
+        }
+        ProgressReport { bar, done }
+    }
+
+    fn update(&self, progress: Progress) {
+        let spinner = |message: &'static str| {
+            self.bar
+                .set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap());
+            self.bar.set_length(0);
+            self.bar.set_message(message);
+        };
+        let bar = |template: &str, position: u64, length: u64| {
+            self.bar.set_style(
+                ProgressStyle::with_template(template)
+                    .unwrap()
+                    .progress_chars("=> "),
+            );
+            self.bar.set_length(length);
+            self.bar.set_position(position);
+        };
+        match progress {
+            Progress::Reading => spinner("reading cards"),
+            Progress::Notes { done, total } => bar(
+                "writing notes [{bar:30}] {pos}/{len} {elapsed}",
+                done as u64,
+                total as u64,
+            ),
+            Progress::Collection => spinner("compressing the collection"),
+            Progress::Media {
+                done,
+                total,
+                bytes,
+                total_bytes,
+            } => {
+                bar(
+                    "copying media [{bar:30}] {bytes}/{total_bytes} {msg} {elapsed}",
+                    bytes,
+                    total_bytes,
+                );
+                self.bar.set_message(format!("({done}/{total} files)"));
+            }
+        }
+    }
+
+    fn finish(self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.bar.finish_and_clear();
     }
 }
 
