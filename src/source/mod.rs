@@ -12,6 +12,7 @@ use parse::{RawNote, SETTINGS};
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// File extensions read as Markdown card files.
 const MARKDOWN_EXTENSIONS: &[&str] = &["md", "markdown"];
@@ -20,7 +21,8 @@ const MARKDOWN_EXTENSIONS: &[&str] = &["md", "markdown"];
 #[derive(Debug, Clone)]
 pub struct SourceNote {
     pub note: Note,
-    pub notetype: NoteType,
+    /// Shared by every note of the type.
+    pub notetype: Arc<NoteType>,
     pub file: PathBuf,
     pub line: usize,
 }
@@ -110,6 +112,8 @@ struct Reader<'a> {
     files: usize,
     /// guid → where the note with that guid was written.
     seen: HashMap<String, (PathBuf, usize)>,
+    /// The stock note types made so far, one of each.
+    stock: Vec<(Stock, Arc<NoteType>)>,
 }
 
 #[derive(Default)]
@@ -137,6 +141,7 @@ impl<'a> Reader<'a> {
             media: MediaIndex::default(),
             files: 0,
             seen: HashMap::new(),
+            stock: Vec::new(),
         })
     }
 
@@ -218,6 +223,15 @@ impl<'a> Reader<'a> {
         }
     }
 
+    fn stock_notetype(&mut self, stock: Stock) -> Arc<NoteType> {
+        if let Some((_, notetype)) = self.stock.iter().find(|(s, _)| *s == stock) {
+            return notetype.clone();
+        }
+        let notetype = Arc::new(stock.notetype());
+        self.stock.push((stock, notetype.clone()));
+        notetype
+    }
+
     /// `nlp/basics.md` → `nlp::basics`.
     fn deck_from_path(&self, path: &Path) -> String {
         let relative = path
@@ -253,9 +267,9 @@ impl<'a> Reader<'a> {
             None => (defaults.notetype.as_deref(), 1),
         };
         let notetype = match type_name {
-            None => Stock::Basic.notetype(),
+            None => self.stock_notetype(Stock::Basic),
             Some(name) => match Stock::find(name) {
-                Some(stock) => stock.notetype(),
+                Some(stock) => self.stock_notetype(stock),
                 None => {
                     return Err(vec![(
                         type_line,
@@ -334,7 +348,12 @@ impl<'a> Reader<'a> {
                 markdown::render_block(&source.text, &mut resolve)
             };
             match rendered {
-                Ok(field) => fields.push(strip_forbidden_controls(field)),
+                Ok(field) => {
+                    // Rendering leaves spare capacity; every note is held until the end.
+                    let mut field = strip_forbidden_controls(field);
+                    field.shrink_to_fit();
+                    fields.push(field)
+                }
                 Err(problem) => {
                     problems.push((
                         source.line + line_offset_of(&source.text, &problem),
