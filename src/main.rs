@@ -111,6 +111,7 @@ struct ProgressReport {
     bar: ProgressBar,
     /// Set once the build is over; guards showing the bar late.
     done: Arc<Mutex<bool>>,
+    phase: Mutex<Option<std::mem::Discriminant<Progress>>>,
 }
 
 impl ProgressReport {
@@ -130,29 +131,40 @@ impl ProgressReport {
                 }
             });
         }
-        ProgressReport { bar, done }
+        ProgressReport {
+            bar,
+            done,
+            phase: Mutex::new(None),
+        }
     }
 
     fn update(&self, progress: Progress) {
+        // The style changes only when the phase does; the message comes first, so the
+        // new style never shows the old phase's message.
+        let phase = std::mem::discriminant(&progress);
+        let mut current = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        let new_phase = *current != Some(phase);
+        *current = Some(phase);
         let spinner = |message: &'static str| {
+            self.bar.set_message(message);
             self.bar
                 .set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap());
-            self.bar.set_length(0);
-            self.bar.set_message(message);
         };
         let bar = |template: &str, position: u64, length: u64| {
-            self.bar.set_style(
-                ProgressStyle::with_template(template)
-                    .unwrap()
-                    .progress_chars("=> "),
-            );
+            if new_phase {
+                self.bar.set_style(
+                    ProgressStyle::with_template(template)
+                        .unwrap()
+                        .progress_chars("=> "),
+                );
+            }
             self.bar.set_length(length);
             self.bar.set_position(position);
         };
         match progress {
             Progress::Reading => spinner("reading cards"),
             Progress::Notes { done, total } => bar(
-                "writing notes [{bar:30}] {pos}/{len} {elapsed}",
+                "notes [{bar:20}] {pos}/{len} {elapsed}",
                 done as u64,
                 total as u64,
             ),
@@ -163,12 +175,12 @@ impl ProgressReport {
                 bytes,
                 total_bytes,
             } => {
+                self.bar.set_message(format!("{done}/{total}"));
                 bar(
-                    "copying media [{bar:30}] {bytes}/{total_bytes} {msg} {elapsed}",
+                    "media [{bar:20}] {bytes}/{total_bytes}, {msg} files {elapsed}",
                     bytes,
                     total_bytes,
                 );
-                self.bar.set_message(format!("({done}/{total} files)"));
             }
         }
     }
