@@ -64,11 +64,6 @@ impl From<FormatArg> for Format {
     }
 }
 
-/// mimalloc: building a large deck allocates many small strings, and the system
-/// allocator spent about a fifth of the time on them.
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
