@@ -25,8 +25,6 @@ use std::time::Instant;
 
 /// Notes per generated card file.
 const NOTES_PER_FILE: usize = 50;
-/// The timestamp written into the packages.
-const TIMESTAMP: i64 = 1_700_000_000;
 
 #[derive(Parser)]
 #[command(about = "Benchmark ankideck against genanki and zip on synthetic cards")]
@@ -750,7 +748,7 @@ fn export_for_genanki(sources: &Path, json_path: &Path, media_dir: &Path) -> ank
         path: json_path.to_path_buf(),
         source: e,
     };
-    let read = Sources::read(sources, TIMESTAMP)?;
+    let read = Sources::read(sources)?;
     let mut notetypes = std::collections::BTreeMap::new();
     let mut notes = Vec::with_capacity(read.notes.len());
     for source in &read.notes {
@@ -816,7 +814,7 @@ mod tests {
             .sum();
         assert_eq!(media, 60 * 1024);
 
-        let sources = Sources::read(&dir.join("cards"), TIMESTAMP).unwrap();
+        let sources = Sources::read(&dir.join("cards")).unwrap();
         assert_eq!(sources.notes.len(), 50);
         assert_eq!(sources.media.len(), 6);
         assert!(sources.notes.iter().any(|n| n.notetype.kind == Kind::Cloze));
@@ -825,7 +823,7 @@ mod tests {
             .notes
             .iter()
             .any(|n| n.note.fields[1].contains("<code>")));
-        let package = sources.into_package(TIMESTAMP).unwrap();
+        let package = sources.into_package(1_700_000_000).unwrap();
         for format in [Format::Legacy1, Format::Latest] {
             let summary = package.write_with(dir.join("out.apkg"), format).unwrap();
             assert_eq!((summary.notes, summary.media), (50, 6));

@@ -1,38 +1,131 @@
-//! The whole pipeline: a source folder in, a package file out.
+//! The whole pipeline: a source folder in, a package file (and an updated lock) out.
 
-use crate::error::Result;
+use crate::error::{Diagnostic, Error, Problem, Result, Severity};
 use crate::package::{Format, Progress, Summary};
 use crate::source::Sources;
+use crate::state::{self, Lock, Reconciled, RemovedNote};
 use std::path::Path;
 
-/// The time written into packages when `SOURCE_DATE_EPOCH` is not set: fixed, so that
-/// a build is reproducible (2023-11-14).
-pub const DEFAULT_TIMESTAMP: i64 = 1_700_000_000;
-
-/// `SOURCE_DATE_EPOCH` if set (the reproducible-builds convention), else [`DEFAULT_TIMESTAMP`].
-pub fn timestamp_from_env() -> i64 {
-    std::env::var("SOURCE_DATE_EPOCH")
-        .ok()
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(DEFAULT_TIMESTAMP)
+/// How to build.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// The build time in seconds: the `mod` of notes that changed since the last build.
+    pub now: i64,
+    /// Refuse to build when `ankideck.lock` would change (for CI).
+    pub locked: bool,
+    /// Treat warnings as errors.
+    pub deny_warnings: bool,
+    /// Which package format to write.
+    pub format: Format,
 }
 
-/// Reads the cards below `source` and writes them to `output`. On any problem in the
-/// sources nothing is written and `output` stays as it was.
-pub fn build(source: &Path, output: &Path, timestamp: i64) -> Result<Summary> {
-    build_with(source, output, timestamp, Format::default(), &mut |_| {})
+impl Options {
+    /// `SOURCE_DATE_EPOCH` if set (the reproducible-builds convention), else the clock.
+    pub fn from_env() -> Result<Options> {
+        let now = match std::env::var("SOURCE_DATE_EPOCH") {
+            Ok(value) => value
+                .trim()
+                .parse()
+                .map_err(|_| Error::BadSourceDateEpoch(value))?,
+            Err(_) => std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs() as i64),
+        };
+        Ok(Options {
+            now,
+            locked: false,
+            deny_warnings: false,
+            format: Format::default(),
+        })
+    }
 }
 
-/// [`build`] in the given package format, telling `progress` how far it has got.
+/// What a build did.
+#[derive(Debug)]
+pub struct Outcome {
+    pub summary: Summary,
+    /// Problems that did not stop the build, such as things Anki will not do on re-import.
+    pub warnings: Vec<Diagnostic>,
+    /// Notes the last build had and this one does not.
+    pub removed: Vec<RemovedNote>,
+    /// Whether `ankideck.lock` was written.
+    pub lock_updated: bool,
+}
+
+/// Everything known before anything is written.
+struct Plan {
+    sources: Sources,
+    reconciled: Reconciled,
+    lock_changed: bool,
+    lock_path: std::path::PathBuf,
+    warnings: Vec<Diagnostic>,
+}
+
+fn plan(source: &Path, options: Options) -> Result<Plan> {
+    let mut sources = Sources::read(source)?;
+    let lock_path = source.join(state::FILE_NAME);
+    let previous = Lock::read(&lock_path)?;
+    let reconciled = state::reconcile(&previous, &mut sources.notes, options.now, &lock_path);
+    let lock_changed = reconciled.lock != previous;
+    let mut warnings = std::mem::take(&mut sources.warnings);
+    warnings.extend(reconciled.warnings.iter().cloned());
+    let mut errors = Vec::new();
+    if options.locked && lock_changed {
+        errors.push(Diagnostic::new(&lock_path, 0, Problem::LockOutdated));
+    }
+    if options.deny_warnings && !warnings.is_empty() {
+        errors.append(&mut warnings);
+    }
+    if !errors.is_empty() {
+        errors.append(&mut warnings);
+        return Err(Error::Input(errors));
+    }
+    Ok(Plan {
+        sources,
+        reconciled,
+        lock_changed,
+        lock_path,
+        warnings,
+    })
+}
+
+/// Every problem in the sources, without writing anything: the warnings when there is no
+/// error, else [`Error::Input`] with all of them.
+pub fn check(source: &Path, options: Options) -> Result<Vec<Diagnostic>> {
+    let plan = plan(source, options)?;
+    debug_assert!(plan
+        .warnings
+        .iter()
+        .all(|w| w.problem.severity() == Severity::Warning));
+    // Building the package checks what only the package knows (cards per note).
+    plan.sources.into_package(plan.reconciled.timestamp)?;
+    Ok(plan.warnings)
+}
+
+/// Reads the cards below `source`, writes them to `output` and updates the lock. On any
+/// problem nothing is written: `output` and the lock stay as they were.
+pub fn build(source: &Path, output: &Path, options: Options) -> Result<Outcome> {
+    build_with(source, output, options, &mut |_| {})
+}
+
+/// [`build`], telling `progress` how far it has got.
 pub fn build_with(
     source: &Path,
     output: &Path,
-    timestamp: i64,
-    format: Format,
+    options: Options,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Summary> {
+) -> Result<Outcome> {
     progress(Progress::Reading);
-    let sources = Sources::read(source, timestamp)?;
-    let package = sources.into_package(timestamp)?;
-    package.write_reporting(output, format, progress)
+    let plan = plan(source, options)?;
+    let package = plan.sources.into_package(plan.reconciled.timestamp)?;
+    let summary = package.write_reporting(output, options.format, progress)?;
+    if plan.lock_changed {
+        plan.reconciled.lock.write(&plan.lock_path)?;
+    }
+    Ok(Outcome {
+        summary,
+        warnings: plan.warnings,
+        removed: plan.reconciled.removed,
+        lock_updated: plan.lock_changed,
+    })
 }

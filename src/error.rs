@@ -4,22 +4,72 @@
 use std::fmt;
 use std::path::PathBuf;
 
+/// How bad a [`Problem`] is: errors stop the build, warnings are reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
 /// A problem in the card sources, with the place it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Diagnostic {
     pub file: PathBuf,
     /// 1-based line number; 0 when the problem concerns the whole file.
     pub line: usize,
+    /// 1-based column (in characters); 0 when unknown.
+    pub column: usize,
     pub problem: Problem,
+}
+
+impl Diagnostic {
+    pub fn new(file: impl Into<PathBuf>, line: usize, problem: Problem) -> Diagnostic {
+        Diagnostic {
+            file: file.into(),
+            line,
+            column: 0,
+            problem,
+        }
+    }
+
+    /// A problem about a whole line, such as a note's heading: column 1.
+    pub fn at_line_start(file: impl Into<PathBuf>, line: usize, problem: Problem) -> Diagnostic {
+        Diagnostic {
+            file: file.into(),
+            line,
+            column: usize::from(line > 0),
+            problem,
+        }
+    }
+
+    /// Fills in the column from the text of the file the problem is in: where the
+    /// problem's subject (a key, a reference, a character) stands on its line.
+    pub fn locate(&mut self, file_text: &str) {
+        if self.line == 0 || self.column > 0 {
+            return;
+        }
+        let Some(line) = file_text.lines().nth(self.line - 1) else {
+            return;
+        };
+        self.column = match self.problem.needle().and_then(|n| line.find(n.as_str())) {
+            Some(byte) => line[..byte].chars().count() + 1,
+            None => 1,
+        };
+    }
+
+    /// `file:line:column`, leaving out what is unknown.
+    pub fn place(&self) -> String {
+        match (self.line, self.column) {
+            (0, _) => self.file.display().to_string(),
+            (line, 0) => format!("{}:{line}", self.file.display()),
+            (line, column) => format!("{}:{line}:{column}", self.file.display()),
+        }
+    }
 }
 
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.line > 0 {
-            write!(f, "{}:{}: {}", self.file.display(), self.line, self.problem)
-        } else {
-            write!(f, "{}: {}", self.file.display(), self.problem)
-        }
+        write!(f, "{}: {}", self.place(), self.problem)
     }
 }
 
@@ -28,6 +78,8 @@ impl fmt::Display for Diagnostic {
 pub enum Problem {
     #[error("file is not valid UTF-8 (first bad byte at offset {0})")]
     InvalidUtf8(usize),
+    #[error("control character {} is not allowed in Anki fields", char_name(*.0))]
+    ControlCharacter(char),
     #[error("front matter is not valid: {0}")]
     FrontMatter(String),
     #[error("front matter starts with `---` but is never closed")]
@@ -36,7 +88,7 @@ pub enum Problem {
     TextOutsideNote,
     #[error("the heading is empty")]
     EmptyHeading,
-    #[error("unknown setting `{0}`")]
+    #[error("unknown setting `{0}` under the heading; the line is kept as answer text")]
     UnknownSetting(String),
     #[error("setting `{0}` is given twice")]
     DuplicateSetting(String),
@@ -68,29 +120,126 @@ pub enum Problem {
     DuplicateNote { other: String },
     #[error("cannot read file: {0}")]
     Unreadable(String),
+    #[error("no notes found (no `## ` heading in any .md file below this folder)")]
+    NoNotes,
+    #[error("`id:` is empty")]
+    EmptyId,
+    #[error("the lock file is damaged: {0}")]
+    BadLock(String),
+    #[error("the lock file is out of date (--locked)")]
+    LockOutdated,
+    /// Custom note types, CSV files and deck settings (see `source::notetypes`).
+    #[error("{0}")]
+    Rich(Box<crate::source::notetypes::RichProblem>),
+    // Warnings: things Anki will not do on re-import.
+    #[error("note moved from deck `{from}` to `{to}`; Anki keeps its existing cards in `{from}` (find them with `nid:{nid}`)")]
+    MovedDeck { from: String, to: String, nid: i64 },
+    #[error("cloze deletions were renumbered ({moves}); Anki keeps review progress with the number, so it now belongs to another deletion")]
+    ClozeRenumbered { moves: String },
+    #[error("cloze deletion {numbers} was removed; its card stays in Anki, now empty")]
+    ClozeRemoved { numbers: String },
+    #[error("the note's type changed from `{from}` to `{to}`; Anki will not update the note it has (it reports it as conflicting)")]
+    NoteTypeChanged { from: String, to: String },
+    #[error("the first field duplicates the note at {other} (same note type and deck); Anki will flag it as a duplicate")]
+    DuplicateFirstField { other: String },
+    #[error("field `{0}` is empty, but the card shows it")]
+    EmptyField(String),
+    #[error("unbalanced HTML in field `{field}`: {detail}")]
+    UnbalancedHtml { field: String, detail: String },
+    #[error("media file `{0}` is not used by any note")]
+    UnusedMedia(String),
+    #[error("media file `{reference}` is large ({megabytes} MB); phones sync it slowly")]
+    LargeMedia { reference: String, megabytes: u64 },
+    #[error("note type `{0}` gained, lost or renamed fields or templates; Anki adds it as a copy and skips the existing notes unless you import with \"Merge note types\"")]
+    NoteTypeSchemaChanged(String),
 }
 
 impl Problem {
+    pub fn severity(&self) -> Severity {
+        match self {
+            Problem::UnknownSetting(_)
+            | Problem::DuplicateFirstField { .. }
+            | Problem::EmptyField(_)
+            | Problem::UnbalancedHtml { .. }
+            | Problem::UnusedMedia(_)
+            | Problem::LargeMedia { .. }
+            | Problem::MovedDeck { .. }
+            | Problem::ClozeRenumbered { .. }
+            | Problem::ClozeRemoved { .. }
+            | Problem::NoteTypeChanged { .. }
+            | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
+            _ => Severity::Error,
+        }
+    }
+
+    /// A stable kebab-case name for tools: `MissingMedia` → `missing-media`.
+    pub fn code(&self) -> String {
+        let debug = format!("{self:?}");
+        let name = debug.split([' ', '(', '{']).next().unwrap_or_default();
+        let mut code = String::new();
+        for (i, c) in name.chars().enumerate() {
+            if c.is_uppercase() && i > 0 {
+                code.push('-');
+            }
+            code.push(c.to_ascii_lowercase());
+        }
+        code
+    }
+
+    /// The text on the problem's line that the column should point at.
+    fn needle(&self) -> Option<String> {
+        Some(match self {
+            Problem::ControlCharacter(c) => c.to_string(),
+            Problem::UnknownSetting(key) => format!("{key}:"),
+            Problem::UnknownNoteType(name) | Problem::UnknownFormat(name) => name.clone(),
+            Problem::UnknownField { field, .. } => field.clone(),
+            Problem::DuplicateField(field) => field.clone(),
+            Problem::ClozeInNonCloze(_) => "{{c".into(),
+            Problem::MissingMedia { reference, .. }
+            | Problem::MediaOutsideSource(reference)
+            | Problem::UnreadableMedia { reference, .. }
+            | Problem::LargeMedia { reference, .. } => reference.clone(),
+            Problem::Name(crate::note::NameError::BadTag(tag)) => tag.clone(),
+            _ => return None,
+        })
+    }
+
     /// What the user can do about it.
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
             Problem::InvalidUtf8(_) => "save the file as UTF-8",
+            Problem::ControlCharacter(_) => "delete the invisible character (your editor may show it as a box or `^@`)",
+            Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ",
+            Problem::EmptyField(_) => "fill in the field, or remove the template part that shows it",
+            Problem::UnbalancedHtml { .. } => "close every HTML tag you open in the field",
+            Problem::UnusedMedia(_) => "reference the file from a note, or delete it",
+            Problem::LargeMedia { .. } => "shrink the file (lower resolution or bitrate) if you can",
             Problem::FrontMatter(_) => "front matter takes `deck: Name`, `tags: [a, b]`, `type: basic` and `format: markdown|html`",
             Problem::UnclosedFrontMatter => "end the front matter with a line `---`",
             Problem::TextOutsideNote => "move the text under a `## ` heading, make it a `# ` title, or delete it",
             Problem::EmptyHeading => "write the question (the first field) after `## `",
-            Problem::UnknownSetting(_) => "settings under a heading are `id`, `type`, `tags`, `deck` and `format`; leave a blank line before the answer",
+            Problem::UnknownSetting(_) => "settings under a heading are `id`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType(_) => "use one of basic, reversed, optional-reversed, type-in, cloze",
             Problem::UnknownFormat(_) => "use `format: markdown` or `format: html`",
             Problem::UnknownField { .. } => "rename the `### ` section to one of the fields, or use `####` for a heading inside the answer",
-            Problem::ClozeInNonCloze(_) => "remove the `type:` setting (a heading with `{{c1::…}}` is a cloze note by itself) or use `type: cloze`",
+            Problem::ClozeInNonCloze(_) => "use `type: cloze` (a heading with `{{c1::…}}` is a cloze note by itself), or write the braces as `&#123;&#123;` to show them literally",
             Problem::Cards(_) => "fill in the field the card's front shows, or add a cloze deletion",
             Problem::Name(_) => "rename it",
             Problem::MissingMedia { .. } => "check the path; it is relative to the card file",
             Problem::MediaOutsideSource(_) => "copy the file into the source folder",
-            Problem::UnreadableMedia { .. } | Problem::Unreadable(_) => "check the file's permissions",
+            Problem::UnreadableMedia { .. } | Problem::Unreadable(_) => "check the file's permissions, or for a link loop",
+            Problem::NoNotes => "check the folder name; every `## ` heading in a .md file is a note",
+            Problem::EmptyId => "write an id after `id:`, or delete the line",
             Problem::DuplicateNote { .. } => "give one of the notes a distinct `id:` line, or delete the duplicate",
+            Problem::BadLock(_) => "restore it from git, or delete it (the next import then updates every note)",
+            Problem::LockOutdated => "build without --locked and commit the updated ankideck.lock",
+            Problem::Rich(p) => p.hint(),
+            Problem::MovedDeck { .. } => "in Anki's browser, search for the note and use Change Deck",
+            Problem::ClozeRenumbered { .. } => "keep each deletion's old number to keep its progress",
+            Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",
+            Problem::NoteTypeChanged { .. } => "change the type back, or give the note a new `id:` to import it as a new note",
+            Problem::NoteTypeSchemaChanged(_) => "tick \"Merge note types\" in Anki's import dialog",
         })
     }
 }
@@ -104,6 +253,10 @@ pub enum Error {
     Note { guid: String, problem: Problem },
     #[error("media name `{0}` is not allowed by Anki (no path separators, control characters or any of \\ / : * ? \" < > | [ ] ^, no Windows device name like CON, no trailing dot or space, at most 120 bytes)")]
     MediaName(String),
+    #[error("interrupted")]
+    Cancelled,
+    #[error("SOURCE_DATE_EPOCH is `{0}`, not a number of seconds")]
+    BadSourceDateEpoch(String),
     #[error("note type `{0}` was not added to the package")]
     MissingNoteType(i64),
     #[error("{path}: {source}")]
@@ -127,3 +280,7 @@ impl Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+fn char_name(c: char) -> String {
+    format!("U+{:04X}", c as u32)
+}

@@ -26,6 +26,14 @@ fn hash64(namespace: &str, key: &str) -> u64 {
     u64::from_be_bytes(digest[..8].try_into().expect("sha1 has 20 bytes"))
 }
 
+/// 16 hex digits of SHA-1: enough to tell whether some content changed.
+pub fn short_hash(content: &str) -> String {
+    Sha1::digest(content.as_bytes())[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Anki-style guid (base91 text) derived from `key`.
 pub fn guid(key: &str) -> String {
     let mut n = hash64("guid", key);
@@ -46,11 +54,19 @@ pub fn guid_for_id(id: &str) -> String {
     guid(&format!("id:{id}"))
 }
 
-/// The guid of a note without `id:`: a hash of its first field as written, whitespace folded,
-/// so that moving or reordering notes keeps their identity.
+/// The id a note without `id:` gets: a hash of its first field as written, whitespace
+/// folded, so that moving or reordering notes keeps their identity. `ankideck ids` writes
+/// it into the source, after which editing the first field no longer changes the guid.
+pub fn derived_id(first_field_source: &str) -> String {
+    let folded: Vec<&str> = first_field_source.split_whitespace().collect();
+    let digest = Sha1::digest(folded.join(" ").as_bytes());
+    let hex: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
+    format!("h{hex}")
+}
+
+/// The guid of a note without `id:`; the same as if its [`derived_id`] were written.
 pub fn guid_for_first_field(source: &str) -> String {
-    let folded: Vec<&str> = source.split_whitespace().collect();
-    guid(&format!("field:{}", folded.join(" ")))
+    guid_for_id(&derived_id(source))
 }
 
 /// A timestamp-like id in the past, stable for `(namespace, key)`.
@@ -112,10 +128,9 @@ mod tests {
         );
         assert!(guid("x").bytes().all(|b| BASE91.contains(&b)));
         // Pinned: a change here would duplicate every note our users already imported.
-        assert_eq!(
-            guid_for_id("batch-size-small"),
-            guid_for_id("batch-size-small")
-        );
+        assert_eq!(guid_for_id("batch-size-small"), "zkW:NLZD%W");
+        assert_eq!(derived_id("深度学习中, batch size\n太小?"), "h962bf3124a");
+        assert_eq!(guid_for_first_field("q"), guid_for_id(&derived_id("q")));
     }
 
     #[test]

@@ -5,16 +5,19 @@
 //! writes the `.apkg`. [`build`] runs the whole pipeline for a folder of sources.
 
 pub mod build;
+pub mod cancel;
+pub mod check;
 pub mod error;
 pub mod ids;
 pub mod note;
 pub mod notetype;
 pub mod package;
 pub mod source;
+pub mod state;
 pub mod template;
 pub mod text;
 
-pub use error::{Diagnostic, Error, Problem, Result};
+pub use error::{Diagnostic, Error, Problem, Result, Severity};
 pub use note::Note;
 pub use notetype::{Kind, NoteType, Stock};
 pub use package::{Format, MediaSource, Package, Progress, Summary};

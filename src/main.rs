@@ -1,6 +1,7 @@
 //! The `ankideck` command: a thin layer over the library.
 
-use ankideck::{build, Diagnostic, Error, Format, Progress};
+use ankideck::build::{self, Options};
+use ankideck::{source, Diagnostic, Error, Format, Progress, Severity};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -9,14 +10,13 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+const EXIT_STATUS: &str = "Exit status: 0 success, 1 problems in the card sources (nothing is written), 2 usage or I/O errors, 130 interrupted.";
+
 /// Turn plain-text flashcards into Anki packages (.apkg).
-///
-/// Exit status: 0 on success, 1 when the card sources have problems (nothing is
-/// written), 2 on usage or I/O errors.
 #[derive(Parser)]
 #[command(
     version,
-    after_help = "Example:\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg"
+    after_help = format!("Examples:\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck check                    # report problems, write nothing\n  ankideck ids                      # pin every note's identity with an `id:` line\n\n{EXIT_STATUS}")
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,10 +29,10 @@ enum Command {
     ///
     /// Every `## ` heading in a .md file below SOURCE becomes a note. The package is
     /// written to a temporary file and renamed into place, so an error never leaves a
-    /// half-written package behind. See docs/FORMAT.md for the card syntax.
-    #[command(
-        after_help = "Example:\n  ankideck build cards -o nlp.apkg\n\nThe package is reproducible: the same sources give the same bytes. Set SOURCE_DATE_EPOCH to choose the time written into it."
-    )]
+    /// half-written package behind. SOURCE/ankideck.lock records what was built, so that
+    /// the next build raises the modification time of exactly the notes you changed and
+    /// Anki updates them on import; commit it with your cards. See docs/FORMAT.md.
+    #[command(after_help = format!("Example:\n  ankideck build cards -o nlp.apkg\n\nThe same sources and lock give the same bytes. SOURCE_DATE_EPOCH, if set, is used as the build time.\n\n{EXIT_STATUS}"))]
     Build {
         /// Folder of card sources.
         #[arg(default_value = "cards")]
@@ -40,11 +40,48 @@ enum Command {
         /// Package to write [default: <name of SOURCE>.apkg in the current folder].
         #[arg(short, long)]
         output: Option<PathBuf>,
+        /// Fail instead of updating ankideck.lock (for CI: the lock must be committed).
+        #[arg(long)]
+        locked: bool,
+        /// Treat warnings as errors.
+        #[arg(long)]
+        deny_warnings: bool,
         /// Package format: `legacy` imports everywhere; `latest` is smaller but needs
         /// Anki 2.1.50+ (AnkiDroid 2.16+), as Anki 23.10+ exports by default.
         #[arg(long, value_enum, default_value_t = FormatArg::Legacy)]
         format: FormatArg,
     },
+    /// Report every problem in the sources, without writing anything.
+    #[command(after_help = format!("Example:\n  ankideck check cards --format json\n\n{EXIT_STATUS}"))]
+    Check {
+        /// Folder of card sources.
+        #[arg(default_value = "cards")]
+        source: PathBuf,
+        /// `human` (like rustc) or `json` (one JSON object a line, for editors and CI).
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
+        /// Exit with 1 on warnings too.
+        #[arg(long)]
+        deny_warnings: bool,
+    },
+    /// Write each note's identity into its source as an `id:` line.
+    ///
+    /// Without `id:`, a note's identity comes from its first field, so editing the
+    /// question makes Anki see a new note. After `ankideck ids`, edits keep the identity.
+    /// Only `id:` lines are added; nothing else in the files changes.
+    #[command(after_help = format!("Example:\n  ankideck ids cards && git diff cards\n\n{EXIT_STATUS}"))]
+    Ids {
+        /// Folder of card sources.
+        #[arg(default_value = "cards")]
+        source: PathBuf,
+    },
+}
+
+/// How `check` prints diagnostics.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Human,
+    Json,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -66,37 +103,137 @@ impl From<FormatArg> for Format {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    // First Ctrl-C: stop cleanly (temporary files are removed); a second one exits at once.
+    let _ = ctrlc::set_handler(|| {
+        if ankideck::cancel::is_cancelled() {
+            std::process::exit(130);
+        }
+        ankideck::cancel::cancel();
+    });
+    let mut output_format = OutputFormat::Human;
+    let result = match cli.command {
         Command::Build {
             source,
             output,
+            locked,
+            deny_warnings,
             format,
         } => {
             let output = output.unwrap_or_else(|| default_output(&source));
-            let bar = ProgressReport::start();
-            let result = build::build_with(
-                &source,
-                &output,
-                build::timestamp_from_env(),
-                format.into(),
-                &mut |p| bar.update(p),
-            );
-            bar.finish();
-            match result {
-                Ok(summary) => {
-                    println!(
-                        "wrote {}: {} notes, {} cards, {} decks, {} media files",
-                        output.display(),
-                        summary.notes,
-                        summary.cards,
-                        summary.decks,
-                        summary.media
-                    );
-                    ExitCode::SUCCESS
+            Options::from_env().and_then(|options| {
+                let options = Options { locked, deny_warnings, format: format.into(), ..options };
+                let bar = ProgressReport::start();
+                let outcome = build::build_with(&source, &output, options, &mut |p| bar.update(p));
+                bar.finish();
+                let outcome = outcome?;
+                for warning in &outcome.warnings {
+                    eprintln!("{}", render(warning));
                 }
-                Err(e) => report(&e),
-            }
+                if !outcome.removed.is_empty() {
+                    eprintln!(
+                        "note: {} notes are gone from the sources since the last build; Anki keeps them:",
+                        outcome.removed.len()
+                    );
+                    for removed in &outcome.removed {
+                        eprintln!("  - {}", removed.label);
+                    }
+                    let nids: Vec<String> = outcome.removed.iter().map(|r| r.nid.to_string()).collect();
+                    eprintln!("  to find them in Anki's browser, search for: nid:{}", nids.join(","));
+                }
+                let s = outcome.summary;
+                println!(
+                    "wrote {}: {} notes, {} cards, {} decks, {} media files{}{}",
+                    output.display(),
+                    s.notes,
+                    s.cards,
+                    s.decks,
+                    s.media,
+                    plural_warnings(outcome.warnings.len()),
+                    if outcome.lock_updated { "; updated ankideck.lock" } else { "" }
+                );
+                Ok(())
+            })
         }
+        Command::Check {
+            source,
+            format,
+            deny_warnings,
+        } => {
+            output_format = format;
+            Options::from_env().and_then(|options| {
+                let warnings = build::check(
+                    &source,
+                    Options {
+                        deny_warnings,
+                        ..options
+                    },
+                )?;
+                for warning in &warnings {
+                    emit(warning, output_format);
+                }
+                if output_format == OutputFormat::Human {
+                    println!("no errors{}", plural_warnings(warnings.len()));
+                }
+                Ok(())
+            })
+        }
+        Command::Ids { source } => source::write_ids(&source).map(|changed| {
+            for (file, added) in &changed {
+                println!("{}: added {added} id lines", file.display());
+            }
+            if changed.is_empty() {
+                println!("every note already has an id");
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Error::Input(diagnostics)) => {
+            for d in &diagnostics {
+                emit(d, output_format);
+            }
+            let errors = diagnostics
+                .iter()
+                .filter(|d| d.problem.severity() == Severity::Error)
+                .count();
+            if output_format == OutputFormat::Human {
+                // With --deny-warnings there may be no errors, only refused warnings.
+                let (n, what) = if errors > 0 {
+                    (errors, "problem")
+                } else {
+                    (diagnostics.len(), "denied warning")
+                };
+                eprintln!(
+                    "error: {n} {what}{} in the card sources; nothing was written",
+                    plural(n)
+                );
+            }
+            ExitCode::from(1)
+        }
+        Err(Error::Cancelled) => {
+            eprintln!("interrupted; nothing was written");
+            ExitCode::from(130)
+        }
+        Err(other) => {
+            eprintln!("error: {other}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn plural_warnings(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} warning{}", plural(n))
     }
 }
 
@@ -195,39 +332,50 @@ fn default_output(source: &Path) -> PathBuf {
     PathBuf::from(format!("{name}.apkg"))
 }
 
-fn report(error: &Error) -> ExitCode {
-    match error {
-        Error::Input(diagnostics) => {
-            for d in diagnostics {
-                eprintln!("{}", render_diagnostic(d));
-            }
-            eprintln!("error: {error}; no package was written");
-            ExitCode::from(1)
-        }
-        other => {
-            eprintln!("error: {other}");
-            ExitCode::from(2)
-        }
+/// Diagnostics go to stderr for people, to stdout as JSON lines for tools.
+fn emit(d: &Diagnostic, format: OutputFormat) {
+    match format {
+        OutputFormat::Human => eprintln!("{}", render(d)),
+        OutputFormat::Json => println!("{}", json(d)),
     }
 }
 
-/// rustc-style: the message, the place, the source line and a hint.
-fn render_diagnostic(d: &Diagnostic) -> String {
-    let mut out = format!("error: {}\n", d.problem);
-    let place = if d.line > 0 {
-        format!("{}:{}", d.file.display(), d.line)
-    } else {
-        d.file.display().to_string()
-    };
-    out.push_str(&format!("  --> {place}\n"));
+fn severity(d: &Diagnostic) -> &'static str {
+    match d.problem.severity() {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+fn json(d: &Diagnostic) -> serde_json::Value {
+    serde_json::json!({
+        "severity": severity(d),
+        "code": d.problem.code(),
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+        "message": d.problem.to_string(),
+        "hint": d.problem.hint(),
+    })
+}
+
+/// rustc-style: the message, the place, the source line with a marker, and a hint.
+fn render(d: &Diagnostic) -> String {
+    let mut out = format!("{}: {}\n  --> {}\n", severity(d), d.problem, d.place());
     let line_text = (d.line > 0)
         .then(|| std::fs::read_to_string(&d.file).ok())
         .flatten()
         .and_then(|text| text.lines().nth(d.line - 1).map(str::to_string));
     if let Some(line_text) = line_text {
         let width = d.line.to_string().len();
+        // Pad by display width, so the marker sits under wide (CJK) characters too.
+        let before: String = line_text.chars().take(d.column.saturating_sub(1)).collect();
+        let marker = format!(
+            "{}^",
+            " ".repeat(unicode_width::UnicodeWidthStr::width(before.as_str()))
+        );
         out.push_str(&format!(
-            "{:width$} |\n{} | {}\n{:width$} |\n",
+            "{:width$} |\n{} | {}\n{:width$} | {marker}\n",
             "", d.line, line_text, ""
         ));
     }

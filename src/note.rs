@@ -19,7 +19,7 @@ pub struct Note {
 /// Why a tag or deck name is not acceptable to Anki.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
-    #[error("tag `{0}` contains white space or a control character; tags are single words (use `_` or `::`)")]
+    #[error("tag `{0}` is not allowed: tags are single words without control characters or empty `::` levels")]
     BadTag(String),
     #[error("deck name `{0}` has an empty level (check for a leading, trailing or doubled `::`)")]
     EmptyDeckLevel(String),
@@ -60,10 +60,7 @@ pub fn deck_and_parents(name: &str) -> impl Iterator<Item = &str> {
 /// Adds tags, skipping ones already present (Anki compares tags case-insensitively).
 pub fn merge_tags<'a>(tags: &mut Vec<String>, new: impl IntoIterator<Item = &'a str>) {
     for tag in new {
-        if !tags
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(tag) && t.to_lowercase() == tag.to_lowercase())
-        {
+        if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
             tags.push(tag.to_string());
         }
     }
@@ -80,8 +77,8 @@ mod tests {
         assert!(check_tag("a b").is_err());
         assert!(check_tag("a::").is_err());
         let mut tags = vec!["Nlp".to_string()];
-        merge_tags(&mut tags, ["nlp", "公式", "公式"]);
-        assert_eq!(tags, ["Nlp", "公式"]);
+        merge_tags(&mut tags, ["nlp", "公式", "公式", "Émile", "émile"]);
+        assert_eq!(tags, ["Nlp", "公式", "Émile"]);
     }
 
     #[test]

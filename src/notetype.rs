@@ -45,6 +45,8 @@ pub struct NoteType {
     pub sort_field: usize,
     /// Which stock type this one started as (Anki's `originalStockKind`; 0 for none).
     pub original_stock_kind: u8,
+    /// Last change, in seconds; Anki updates its copy on import only when this is newer.
+    pub modified: i64,
 }
 
 /// The note types Anki ships, under the names users write in `type:`.
@@ -58,7 +60,8 @@ pub enum Stock {
 }
 
 const CSS: &str = ".card {\n    font-family: arial;\n    font-size: 20px;\n    line-height: 1.5;\n    text-align: center;\n    color: black;\n    background-color: white;\n}\n";
-const CLOZE_CSS: &str = "\n.cloze {\n    font-weight: bold;\n    color: blue;\n}\n.nightMode .cloze {\n    color: lightblue;\n}\n";
+const CLOZE_CSS: &str =
+    "\n.cloze {\n    font-weight: bold;\n    color: blue;\n}\n.nightMode .cloze {\n    color: lightblue;\n}\n";
 /// A template's name, front and back.
 type TemplateText = (&'static str, String, String);
 
@@ -201,6 +204,7 @@ impl Stock {
             css,
             sort_field: 0,
             original_stock_kind: self as u8 + 1,
+            modified: 0,
         }
     }
 }
@@ -223,6 +227,32 @@ pub enum CardError {
 impl NoteType {
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// Hashes of what Anki compares on import: everything (`content`), and the
+    /// fields and templates by id and name (`schema`), whose change makes Anki add a copy.
+    pub fn fingerprints(&self) -> (String, String) {
+        let mut schema = String::new();
+        for f in &self.fields {
+            schema.push_str(&format!("f{}:{}\u{1f}", f.id, f.name));
+        }
+        for t in &self.templates {
+            schema.push_str(&format!("t{}:{}\u{1f}", t.id, t.name));
+        }
+        let mut content = format!(
+            "{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{schema}",
+            self.name, self.kind, self.css, self.sort_field
+        );
+        for f in &self.fields {
+            content.push_str(&format!("{}:{}\u{1f}", f.font, f.size));
+        }
+        for t in &self.templates {
+            content.push_str(&format!("{}\u{1f}{}\u{1f}", t.front, t.back));
+        }
+        (
+            crate::ids::short_hash(&content),
+            crate::ids::short_hash(&schema),
+        )
     }
 
     pub fn field_names(&self) -> Vec<&str> {

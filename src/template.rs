@@ -149,9 +149,16 @@ static CLOZE_TOKEN: LazyLock<Regex> =
 /// read as Anki reads them: deletions may nest, one never closed does not count, `c0`
 /// is ignored.
 pub fn cloze_numbers(text: &str) -> BTreeSet<u16> {
-    let mut open: Vec<Vec<u16>> = Vec::new();
-    let mut found = BTreeSet::new();
+    cloze_texts(text).into_iter().map(|(n, _)| n).collect()
+}
+
+/// The text inside each cloze number's deletions, in order (nested deletions included in
+/// their parent's text).
+pub fn cloze_texts(text: &str) -> Vec<(u16, String)> {
+    let mut open: Vec<(Vec<u16>, usize)> = Vec::new();
+    let mut found = Vec::new();
     for token in CLOZE_TOKEN.captures_iter(text) {
+        let whole = token.get(0).expect("group 0");
         match token.get(1) {
             Some(numbers) => {
                 let numbers: Vec<u16> = numbers
@@ -160,15 +167,16 @@ pub fn cloze_numbers(text: &str) -> BTreeSet<u16> {
                     .filter_map(|n| n.parse().ok())
                     .collect();
                 if !numbers.is_empty() && open.len() < 10 {
-                    open.push(numbers);
+                    open.push((numbers, whole.end()));
                 }
             }
-            None => found.extend(
-                open.pop()
-                    .unwrap_or_default()
-                    .into_iter()
-                    .filter(|&n| n > 0),
-            ),
+            None => {
+                if let Some((numbers, start)) = open.pop() {
+                    for n in numbers.into_iter().filter(|&n| n > 0) {
+                        found.push((n, text[start..whole.start()].to_string()));
+                    }
+                }
+            }
         }
     }
     found
@@ -237,6 +245,14 @@ mod tests {
             BTreeSet::from([1, 3, 4, 5])
         );
         assert_eq!(cloze_numbers("{{c1::never closed"), BTreeSet::new());
+        assert_eq!(
+            cloze_texts("{{c1::a {{c2::b}}}} {{c1::c::hint}}"),
+            vec![
+                (2, "b".to_string()),
+                (1, "a {{c2::b}}".to_string()),
+                (1, "c::hint".to_string())
+            ]
+        );
         assert!(has_cloze("x {{c10::y}}"));
         assert!(!has_cloze("{{c::y}} {c1::y}"));
     }

@@ -10,8 +10,10 @@ static HTML: LazyLock<Regex> = LazyLock::new(|| {
 });
 /// Tags whose `src` (or `data`) names a media file, as Anki looks for them.
 pub(crate) static MEDIA_TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)<(?:img|audio|video|object|source)\b[^>]*?\b(?:src|data)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^ >]+))[^>]*>"#)
-        .unwrap()
+    Regex::new(
+        r#"(?i)<(?:img|audio|video|object|source)\b[^>]*?\b(?:src|data)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^ >]+))[^>]*>"#,
+    )
+    .unwrap()
 });
 static EMPTY_HTML: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^(?:\s|</?(?:br|div) ?/?>)*$").unwrap());

@@ -1,7 +1,10 @@
 //! The package on disk: notes, note types and media in, an `.apkg` file out.
 
+mod deck_options;
 mod schema;
 mod write;
+
+pub use deck_options::{DeckOptions, DeckSettings};
 
 use crate::error::{Error, Result};
 use crate::ids;
@@ -103,6 +106,8 @@ pub struct Package {
     notetypes: BTreeMap<i64, NoteType>,
     notes: Vec<(Note, Vec<u16>)>,
     media: Vec<Media>,
+    /// Descriptions and options of decks, by full name.
+    deck_settings: BTreeMap<String, DeckSettings>,
     /// Seconds since the epoch written as the collection's creation and modification time.
     /// Fixed by the caller, so that the same input gives the same bytes.
     timestamp: i64,
@@ -114,6 +119,7 @@ impl Package {
             notetypes: BTreeMap::new(),
             notes: Vec::new(),
             media: Vec::new(),
+            deck_settings: BTreeMap::new(),
             timestamp,
         }
     }
@@ -156,6 +162,11 @@ impl Package {
         let name = check_media_name(name)?;
         self.media.push(Media { name, source });
         Ok(())
+    }
+
+    /// Gives the deck `name` (created if no note is in it) a description and options.
+    pub fn set_deck_settings(&mut self, name: &str, settings: DeckSettings) {
+        self.deck_settings.insert(name.to_string(), settings);
     }
 
     pub fn notes(&self) -> impl Iterator<Item = &Note> {

@@ -54,7 +54,7 @@ pub fn conf() -> Value {
 }
 
 /// One entry of `col.models`.
-pub fn notetype(nt: &NoteType, modified: i64) -> Value {
+pub fn notetype(nt: &NoteType) -> Value {
     let req: Vec<Value> = nt
         .requirements()
         .unwrap_or_default()
@@ -65,7 +65,7 @@ pub fn notetype(nt: &NoteType, modified: i64) -> Value {
         "id": nt.id,
         "name": nt.name,
         "type": match nt.kind { Kind::Standard => 0, Kind::Cloze => 1 },
-        "mod": modified,
+        "mod": nt.modified,
         "usn": 0,
         "sortf": nt.sort_field,
         "did": null,

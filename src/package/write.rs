@@ -118,8 +118,10 @@ fn write_legacy<W: Write + Seek>(
         zip.start_file(entry.as_str(), options(method))?;
         let size = match &media.source {
             MediaSource::File(file) => {
-                let mut reader = File::open(file).map_err(|e| Error::io(file, e))?;
-                std::io::copy(&mut reader, zip).map_err(|e| Error::io(file, e))?
+                let mut reader =
+                    crate::cancel::Cancellable(File::open(file).map_err(|e| Error::io(file, e))?);
+                std::io::copy(&mut reader, zip)
+                    .map_err(|e| crate::cancel::or_cancelled(Error::io(file, e)))?
             }
             MediaSource::Bytes(bytes) => {
                 zip.write_all(bytes).map_err(|e| Error::io(path, e))?;
@@ -182,9 +184,10 @@ fn write_latest<W: Write + Seek>(
         let mut writer = zstd::stream::zio::Writer::new(&mut *zip, encoder);
         let (size, sha1) = match &media.source {
             MediaSource::File(file) => {
-                let mut reader = File::open(file).map_err(|e| Error::io(file, e))?;
+                let mut reader =
+                    crate::cancel::Cancellable(File::open(file).map_err(|e| Error::io(file, e))?);
                 copy_hashing(&mut reader, &mut writer, &mut buffer)
-                    .map_err(|e| Error::io(file, e))?
+                    .map_err(|e| crate::cancel::or_cancelled(Error::io(file, e)))?
             }
             MediaSource::Bytes(bytes) => {
                 copy_hashing(&mut bytes.as_slice(), &mut writer, &mut buffer)
@@ -357,9 +360,9 @@ fn add_file<W: Write + Seek>(
     file: &Path,
     method: CompressionMethod,
 ) -> Result<()> {
-    let mut reader = File::open(file).map_err(|e| Error::io(file, e))?;
+    let mut reader = crate::cancel::Cancellable(File::open(file).map_err(|e| Error::io(file, e))?);
     zip.start_file(entry, options(method))?;
-    std::io::copy(&mut reader, zip).map_err(|e| Error::io(file, e))?;
+    std::io::copy(&mut reader, zip).map_err(|e| crate::cancel::or_cancelled(Error::io(file, e)))?;
     Ok(())
 }
 
@@ -380,24 +383,46 @@ fn write_collection(
     let tx = db.transaction()?;
     tx.execute_batch(schema::DDL_TABLES)?;
 
-    // Decks: every note's deck and its parents, plus Default.
-    let mut decks: BTreeMap<String, i64> = BTreeMap::new();
-    decks.insert("Default".into(), 1);
+    // Decks: every note's deck and its parents, plus Default. Anki matches deck names
+    // ignoring case, and so do deck ids: the first spelling met names the deck.
+    let mut decks: BTreeMap<i64, &str> = BTreeMap::new();
+    decks.insert(1, "Default");
     for (note, _) in &package.notes {
         for name in deck_and_parents(&note.deck) {
-            decks
-                .entry(name.to_string())
-                .or_insert_with(|| ids::deck_id(name));
+            decks.entry(ids::deck_id(name)).or_insert(name);
         }
     }
+    for name in package.deck_settings.keys() {
+        for name in deck_and_parents(name) {
+            decks.entry(ids::deck_id(name)).or_insert(name);
+        }
+    }
+    let settings_by_id: BTreeMap<i64, _> = package
+        .deck_settings
+        .iter()
+        .map(|(name, settings)| (ids::deck_id(name), settings))
+        .collect();
+    let mut dconf = schema::deck_conf(ts);
     let decks_json: Map<String, Value> = decks
         .iter()
-        .map(|(name, &id)| (id.to_string(), schema::deck(id, name, ts)))
+        .map(|(&id, name)| {
+            let mut deck = schema::deck(id, name, ts);
+            if let Some(settings) = settings_by_id.get(&id) {
+                deck["desc"] = settings.description.clone().into();
+                if let Some(options) = &settings.options {
+                    let base = &dconf[schema::DEFAULT_DECK_CONF.to_string()];
+                    let conf = options.to_json(base, ts);
+                    deck["conf"] = options.id().into();
+                    dconf[options.id().to_string()] = conf;
+                }
+            }
+            (id.to_string(), deck)
+        })
         .collect();
     let models_json: Map<String, Value> = package
         .notetypes
         .values()
-        .map(|nt| (nt.id.to_string(), schema::notetype(nt, ts)))
+        .map(|nt| (nt.id.to_string(), schema::notetype(nt)))
         .collect();
     let mut tags = std::collections::BTreeSet::new();
     for (note, _) in &package.notes {
@@ -414,7 +439,7 @@ fn write_collection(
             schema::conf().to_string(),
             Value::Object(models_json).to_string(),
             Value::Object(decks_json).to_string(),
-            schema::deck_conf(ts).to_string(),
+            dconf.to_string(),
             Value::Object(tags_json).to_string(),
         ],
     )?;
@@ -431,6 +456,9 @@ fn write_collection(
             tx.prepare("INSERT INTO notes VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, 0, '')")?;
         let mut fields = String::new();
         for (done, &index) in order.iter().enumerate() {
+            if done % 1024 == 0 {
+                crate::cancel::check()?;
+            }
             let ((note, ords), (nid, cids)) = (&package.notes[index], &ids[index]);
             let notetype = &package.notetypes[&note.notetype_id];
             let tags = if note.tags.is_empty() {
@@ -459,7 +487,7 @@ fn write_collection(
                 text::strip_html_preserving_media_filenames(sort_field),
                 text::field_checksum(&note.fields[0]),
             ])?;
-            let did = decks[&note.deck];
+            let did = ids::deck_id(&note.deck);
             // `due` is the note's position in the sources: new cards come in that order.
             let due = index as i64 + 1;
             for (&ord, &cid) in ords.iter().zip(cids) {

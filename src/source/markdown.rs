@@ -5,20 +5,27 @@
 //! references are handed to a callback that returns the name the file has in the package.
 
 use crate::error::Problem;
-use crate::source::parse::{closes_fence, opens_fence};
-use pulldown_cmark::{html, CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream};
+use crate::source::highlight;
+use pulldown_cmark::{
+    html, CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream,
+};
 use regex::Regex;
 use std::sync::LazyLock;
 
-/// Private-use characters that mark where a formula was cut out.
-const MATH_START: char = '\u{E000}';
-const MATH_END: char = '\u{E001}';
+/// Private-use characters that mark where a formula was cut out (the last two code points
+/// of Unicode, which no font or text uses).
+const MATH_START: char = '\u{10FFFD}';
+const MATH_END: char = '\u{10FFFC}';
 
 static SOUND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[sound:([^\]]+)\]").unwrap());
-static SRC_ATTR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)(\b(?:src|data)\s*=\s*)(?:"([^"]*)"|'([^']*)')"#).unwrap());
+/// The tags whose `src`/`data` Anki treats as media, as Anki finds them.
+static MEDIA_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<(?:img|audio|video|object|source)\b[^>]*>").unwrap());
+static SRC_ATTR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(\s(?:src|data)\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s>"']+))"#).unwrap()
+});
 static MATH_MARK: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new("\u{E000}([0-9]+)\u{E001}").unwrap());
+    LazyLock::new(|| Regex::new("\u{10FFFD}([0-9]+)\u{10FFFC}").unwrap());
 static CLOZE_OPEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{c[0-9,]*::").unwrap());
 
 /// Resolves a media reference as written to the name it has in the package.
@@ -60,8 +67,21 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     let mut out_events: Vec<Event> = Vec::new();
     // Inside an image we collect its alt text, then emit our own <img> tag.
     let mut image: Option<(String, String)> = None;
-    let mut in_code_block = false;
+    // A code block being collected: its opening tag and its text.
+    let mut code_block: Option<(Tag, String)> = None;
+    let cloze_note = crate::template::has_cloze(source);
     for event in events {
+        if let Some((_, code)) = code_block.as_mut() {
+            match event {
+                Event::Text(t) => code.push_str(&t),
+                Event::End(TagEnd::CodeBlock) => {
+                    let (start, code) = code_block.take().expect("inside a code block");
+                    out_events.extend(code_block_events(start, code, cloze_note));
+                }
+                other => out_events.push(other),
+            }
+            continue;
+        }
         if let Some((_, alt)) = image.as_mut() {
             match event {
                 Event::End(TagEnd::Image) => {
@@ -87,25 +107,23 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
                 image = Some((dest_url.to_string(), String::new()))
             }
             Event::Start(Tag::CodeBlock(kind)) => {
-                in_code_block = true;
-                out_events.push(Event::Start(Tag::CodeBlock(kind)));
+                code_block = Some((Tag::CodeBlock(kind), String::new()));
             }
-            Event::End(TagEnd::CodeBlock) => {
-                in_code_block = false;
-                out_events.push(Event::End(TagEnd::CodeBlock));
-            }
-            Event::Text(text) if !in_code_block && SOUND.is_match(&text) => {
+            Event::Code(code) if cloze_note => out_events.push(Event::InlineHtml(CowStr::from(
+                format!("<code>{}</code>", highlight::plain_code(&code, true)),
+            ))),
+            Event::Text(text) if SOUND.is_match(&text) => {
                 // Escape the text ourselves, then let the [sound:…] tags through as HTML.
                 let escaped = escape_text(&text);
                 out_events.push(Event::InlineHtml(CowStr::from(rewrite_sounds(
                     &escaped, media,
                 )?)));
             }
-            Event::Html(h) => out_events.push(Event::Html(CowStr::from(rewrite_src_attributes(
-                &h, media,
-            )?))),
+            Event::Html(h) => {
+                out_events.push(Event::Html(CowStr::from(rewrite_html_media(&h, media)?)))
+            }
             Event::InlineHtml(h) => out_events.push(Event::InlineHtml(CowStr::from(
-                rewrite_src_attributes(&h, media)?,
+                rewrite_html_media(&h, media)?,
             ))),
             other => out_events.push(other),
         }
@@ -115,19 +133,54 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     Ok(restore_math(&html_out, &formulas))
 }
 
-fn rewrite_src_attributes(html: &str, media: &mut MediaResolver) -> Result<String, Problem> {
-    replace_fallible(&SRC_ATTR, html, |c| {
-        let (value, quote) = match c.get(2) {
-            Some(v) => (v.as_str(), '"'),
-            None => (c.get(3).map_or("", |v| v.as_str()), '\''),
-        };
-        let value_decoded = value.replace("&amp;", "&");
-        let new = if is_external(&value_decoded) {
-            value.to_string()
+/// A finished code block: highlighted when its language is known, else as Markdown
+/// writes it (with deletions kept intact in cloze notes).
+fn code_block_events(start: Tag, code: String, cloze_note: bool) -> Vec<Event> {
+    let lang = match &start {
+        Tag::CodeBlock(CodeBlockKind::Fenced(info)) => {
+            info.split_whitespace().next().unwrap_or("").to_string()
+        }
+        _ => String::new(),
+    };
+    if let Some(html) = highlight::highlighted_block(&lang, &code, cloze_note) {
+        return vec![Event::Html(CowStr::from(html))];
+    }
+    if cloze_note {
+        let class = if lang.is_empty() {
+            String::new()
         } else {
-            escape_attr(&media(&value_decoded)?)
+            format!(" class=\"language-{}\"", escape_attr(&lang))
         };
-        Ok(format!("{}{quote}{new}{quote}", &c[1]))
+        let inner = highlight::plain_code(&code, true);
+        return vec![Event::Html(CowStr::from(format!(
+            "<pre><code{class}>{inner}</code></pre>\n"
+        )))];
+    }
+    vec![
+        Event::Start(start),
+        Event::Text(CowStr::from(code)),
+        Event::End(TagEnd::CodeBlock),
+    ]
+}
+
+fn rewrite_src_attributes(html: &str, media: &mut MediaResolver) -> Result<String, Problem> {
+    replace_fallible(&MEDIA_TAG, html, |tag| {
+        replace_fallible(&SRC_ATTR, &tag[0], |c| {
+            let (value, quote) = match (c.get(2), c.get(3)) {
+                (Some(v), _) => (v.as_str(), "\""),
+                (_, Some(v)) => (v.as_str(), "'"),
+                _ => (c.get(4).map_or("", |v| v.as_str()), ""),
+            };
+            // Like Anki: entities are decoded, percent escapes are not.
+            let reference = value.replace("&amp;", "&");
+            let new = if is_external(&reference) {
+                value.to_string()
+            } else {
+                escape_attr(&media(&reference)?)
+            };
+            let quote = if quote.is_empty() { "\"" } else { quote };
+            Ok(format!("{}{quote}{new}{quote}", &c[1]))
+        })
     })
 }
 
@@ -205,6 +258,14 @@ fn escape_block_start(text: &str) -> String {
             return format!("{}\\{}", &text[..digits], rest);
         }
     }
+    let bare: String = text.chars().filter(|c| !c.is_whitespace()).collect();
+    if bare.len() >= 3
+        && (bare.chars().all(|c| c == '-')
+            || bare.chars().all(|c| c == '*')
+            || bare.chars().all(|c| c == '_'))
+    {
+        return format!("\\{text}");
+    }
     if text.starts_with("- ")
         || text.starts_with("+ ")
         || text.starts_with("* ")
@@ -227,32 +288,25 @@ struct Formula {
 fn protect_math(source: &str) -> (String, Vec<Formula>) {
     let mut out = String::with_capacity(source.len());
     let mut formulas = Vec::new();
-    let mut fence = None;
-    let mut pending = String::new();
-    let flush = |pending: &mut String, out: &mut String, formulas: &mut Vec<Formula>| {
-        protect_inline(pending, out, formulas);
-        pending.clear();
-    };
-    for line in source.split_inclusive('\n') {
-        let bare = line.trim_end_matches('\n');
-        if let Some(open) = fence {
-            if closes_fence(bare, open) {
-                fence = None;
+    // Code blocks, fenced or indented, as Markdown itself finds them.
+    let mut options = Options::empty();
+    options.insert(Options::ENABLE_TABLES);
+    options.insert(Options::ENABLE_STRIKETHROUGH);
+    let mut at = 0;
+    for (event, range) in Parser::new_ext(source, options).into_offset_iter() {
+        if let Event::Start(Tag::CodeBlock(_)) = event {
+            if range.start >= at {
+                protect_inline(&source[at..range.start], &mut out, &mut formulas);
+                out.push_str(&source[range.clone()]);
+                at = range.end;
             }
-            out.push_str(line);
-        } else if let Some(open) = opens_fence(bare) {
-            flush(&mut pending, &mut out, &mut formulas);
-            fence = Some(open);
-            out.push_str(line);
-        } else {
-            pending.push_str(line);
         }
     }
-    flush(&mut pending, &mut out, &mut formulas);
+    protect_inline(&source[at..], &mut out, &mut formulas);
     (out, formulas)
 }
 
-/// Math in text that holds no fenced code: skips `code spans` and `\` escapes.
+/// Math in text that holds no code block: skips `code spans` and `\` escapes.
 fn protect_inline(text: &str, out: &mut String, formulas: &mut Vec<Formula>) {
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
@@ -351,7 +405,10 @@ fn find_math(chars: &[char], at: usize) -> Option<(bool, usize, usize, usize)> {
 fn restore_math(html: &str, formulas: &[Formula]) -> String {
     MATH_MARK
         .replace_all(html, |c: &regex::Captures| {
-            let formula = &formulas[c[1].parse::<usize>().expect("marker holds an index")];
+            // A marker the user typed (not one of ours) is left as it is.
+            let Some(formula) = c[1].parse::<usize>().ok().and_then(|i| formulas.get(i)) else {
+                return c[0].to_string();
+            };
             let tex = keep_clozes_closed(&escape_text(&formula.tex));
             if formula.display {
                 format!("\\[{tex}\\]")
@@ -408,6 +465,8 @@ mod tests {
     fn markdown_basics() {
         assert_eq!(inline("梯度**震荡**"), "梯度<strong>震荡</strong>");
         assert_eq!(inline("1. Why?"), "1. Why?");
+        assert_eq!(inline("---"), "---");
+        assert_eq!(inline("* * *"), "* * *");
         assert_eq!(block("a\n\n| x | y |\n|---|---|\n| 1 | 2 |"), "<p>a</p>\n<table><thead><tr><th>x</th><th>y</th></tr></thead><tbody>\n<tr><td>1</td><td>2</td></tr>\n</tbody></table>");
         assert_eq!(
             block("~~old~~ <b>raw</b>"),
@@ -429,6 +488,14 @@ mod tests {
     }
 
     #[test]
+    fn markers_in_the_text_are_harmless() {
+        assert_eq!(
+            inline("\u{10FFFD}7\u{10FFFC} $x$"),
+            "\u{10FFFD}7\u{10FFFC} \\(x\\)"
+        );
+    }
+
+    #[test]
     fn math_cannot_end_a_cloze() {
         assert_eq!(inline("{{c1::$x^{2^{3}}$}}"), r"{{c1::\(x^{2^{3} }\)}}");
         assert_eq!(
@@ -436,6 +503,36 @@ mod tests {
             r"{{c1::\(a_{b_{c_{d} } }\)}}"
         );
         assert_eq!(inline("$x = {{c1::y}}$"), r"\(x = {{c1::y}}\)");
+    }
+
+    #[test]
+    fn code_keeps_cloze_deletions_intact() {
+        assert_eq!(
+            inline("{{c1::`fn main()`}}"),
+            "{{c1::<code>fn main()</code>}}"
+        );
+        // A `}}` inside the code cannot end the deletion, nor `::` start a hint.
+        assert_eq!(
+            inline("{{c1::`a}}b`}} and {{c2::`std::fmt`}}"),
+            "{{c1::<code>a}&#125;b</code>}} and {{c2::<code>std:&#58;fmt</code>}}"
+        );
+        // Outside cloze notes code is left exactly as Markdown writes it.
+        assert_eq!(inline("`a}}b`"), "<code>a}}b</code>");
+        assert_eq!(
+            block("    indented $x$\n"),
+            "<pre><code>indented $x$\n</code></pre>"
+        );
+        let fenced = block("{{c1::x}}\n\n```\ny = {{c2::1}}}}\n```");
+        assert!(
+            fenced.ends_with("<pre><code>y = {{c2::1}}}&#125;\n</code></pre>"),
+            "{fenced}"
+        );
+        let highlighted = block("```python\nprice = \"$5\"  # {{c1::not}} math\n```\n{{c2::z}}");
+        assert!(
+            highlighted.contains("{{c1::<span style=\"color:#65737e\">not</span>}}"),
+            "{highlighted}"
+        );
+        assert!(highlighted.contains("$5"), "{highlighted}");
     }
 
     #[test]
@@ -455,6 +552,15 @@ mod tests {
         assert_eq!(
             block("```\n[sound:a.mp3]\n```"),
             "<pre><code>[sound:a.mp3]\n</code></pre>"
+        );
+        // Only media tags count, and `data-src` is not `src`; unquoted values work.
+        assert_eq!(
+            inline(r#"<img data-src="x.png" src=y.png> <script src="z.js"></script>"#),
+            r#"<img data-src="x.png" src="M(y.png)"> <script src="z.js"></script>"#
+        );
+        assert_eq!(
+            block("<div>\n[sound:a.mp3]\n</div>"),
+            "<div>\n[sound:M(a.mp3)]\n</div>"
         );
         assert_eq!(
             rewrite_html_media(r#"<img src='x.png'>[sound:y.ogg]"#, &mut no_media).unwrap(),

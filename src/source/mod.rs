@@ -1,27 +1,43 @@
 //! Reading a folder of card sources into notes and media.
 
+mod deck_settings;
+pub mod highlight;
 pub mod markdown;
+pub mod notetypes;
 pub mod parse;
+mod text_file;
+mod write_ids;
 
-use crate::error::{Diagnostic, Error, Problem, Result};
+pub use write_ids::write_ids;
+
+use crate::error::{Diagnostic, Error, Problem, Result, Severity};
 use crate::note::{check_tag, merge_tags, normalize_deck_name, Note};
 use crate::notetype::{Kind, NoteType, Stock};
 use crate::package::{media_name, MediaSource, Package};
 use crate::{ids, template};
-use parse::{RawNote, SETTINGS};
+use parse::{Located, RawNote};
 use sha1::{Digest, Sha1};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 /// File extensions read as Markdown card files.
 const MARKDOWN_EXTENSIONS: &[&str] = &["md", "markdown"];
 
+/// Extensions of files that only make sense as card media; one that no note uses is
+/// probably a forgotten reference.
+const MEDIA_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "bmp", "mp3", "m4a", "ogg", "oga", "opus",
+    "wav", "flac", "mp4", "webm",
+];
+
+/// Media above this size get a warning: phones sync them slowly.
+const LARGE_MEDIA_BYTES: u64 = 20 * 1024 * 1024;
+
 /// A note read from the sources, with where it was written.
 #[derive(Debug, Clone)]
 pub struct SourceNote {
     pub note: Note,
-    /// Shared by every note of the type.
     pub notetype: Arc<NoteType>,
     pub file: PathBuf,
     pub line: usize,
@@ -33,19 +49,59 @@ pub struct Sources {
     pub notes: Vec<SourceNote>,
     /// (packaged name, file on disk), each distinct file once.
     pub media: Vec<(String, PathBuf)>,
-    /// Files read, for the summary.
+    /// Card files read.
     pub files: usize,
+    /// Problems that do not stop a build.
+    pub warnings: Vec<Diagnostic>,
+    /// Deck descriptions and options from `_deck.toml` files, by deck name.
+    pub decks: Vec<(String, crate::package::DeckSettings)>,
 }
 
 impl Sources {
-    /// Reads every Markdown file below `root`. All problems are collected and returned
-    /// together as [`Error::Input`]; nothing is returned half-read.
-    pub fn read(root: &Path, modified: i64) -> Result<Sources> {
-        let mut reader = Reader::new(root, modified)?;
-        for file in markdown_files(root, &mut reader.diagnostics) {
-            reader.read_file(&file);
+    /// Reads every Markdown file below `root`. Problems are collected: with any error they
+    /// all come back as [`Error::Input`] (warnings included); otherwise the warnings
+    /// travel with the sources. Notes come with `modified` 0; [`crate::state::reconcile`]
+    /// sets it.
+    pub fn read(root: &Path) -> Result<Sources> {
+        let sources = Sources::read_lenient(root)?;
+        if sources
+            .warnings
+            .iter()
+            .any(|d| d.problem.severity() == Severity::Error)
+        {
+            return Err(Error::Input(sources.warnings));
         }
-        reader.finish()
+        Ok(sources)
+    }
+
+    /// Like [`Sources::read`], but returns the notes that could be read even when others
+    /// have errors; `warnings` then holds every problem, errors included. For editors and
+    /// for checking that nothing is dropped silently.
+    pub fn read_lenient(root: &Path) -> Result<Sources> {
+        let mut reader = Reader::new(root)?;
+        reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
+        let files = source_files(root, &mut reader.diagnostics);
+        for file in &files.cards {
+            crate::cancel::check()?;
+            reader.read_file(file);
+        }
+        for file in files
+            .others
+            .iter()
+            .filter(|f| has_extension(f, text_file::EXTENSIONS))
+        {
+            crate::cancel::check()?;
+            text_file::read(&mut reader, file);
+        }
+        let settings = files
+            .others
+            .iter()
+            .filter(|p| p.file_name().is_some_and(|n| n == deck_settings::FILE));
+        reader.decks =
+            deck_settings::load(root, settings.cloned().collect(), &mut reader.diagnostics);
+        // A media file's hashing stopped by a cancel shows up as unreadable media.
+        crate::cancel::check()?;
+        Ok(reader.finish(&files.others))
     }
 
     /// Puts the notes and media into a package.
@@ -58,11 +114,7 @@ impl Sources {
                     Error::Note { problem, .. } => problem,
                     other => return Err(other),
                 };
-                diagnostics.push(Diagnostic {
-                    file: source.file,
-                    line: source.line,
-                    problem,
-                });
+                diagnostics.push(Diagnostic::new(source.file, source.line, problem));
             }
         }
         if !diagnostics.is_empty() {
@@ -71,49 +123,92 @@ impl Sources {
         for (name, path) in self.media {
             package.add_media(&name, MediaSource::File(path))?;
         }
+        for (deck, settings) in self.decks {
+            package.set_deck_settings(&deck, settings);
+        }
         Ok(package)
     }
 }
 
-fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+/// The files below a source folder: card files, and the rest (for unused media).
+#[derive(Default)]
+struct SourceFiles {
+    cards: Vec<PathBuf>,
+    others: Vec<PathBuf>,
+}
+
+/// `.hidden` entries, and `_folders` (note types, assets), hold no card files.
+fn is_hidden_or_special(entry: &walkdir::DirEntry) -> bool {
+    let name = entry.file_name().to_string_lossy();
+    name.starts_with('.') || (name.starts_with('_') && entry.file_type().is_dir())
+}
+
+fn has_extension(path: &Path, extensions: &[&str]) -> bool {
+    let ext = path
+        .extension()
+        .and_then(|x| x.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    extensions.contains(&ext.as_str())
+}
+
+fn source_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> SourceFiles {
+    // Symbolic links are followed; walkdir reports a link that loops back as an error.
     let walker = walkdir::WalkDir::new(root)
+        .follow_links(true)
         .sort_by_file_name()
         .into_iter()
-        .filter_entry(|e| e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.'));
-    let mut files = Vec::new();
+        .filter_entry(|e| e.depth() == 0 || !is_hidden_or_special(e));
+    let mut files = SourceFiles::default();
+    let mut seen = HashSet::new();
     for entry in walker {
         match entry {
-            Ok(e) if e.file_type().is_file() => {
-                let ext = e.path().extension().and_then(|x| x.to_str()).unwrap_or("");
-                if MARKDOWN_EXTENSIONS.contains(&ext.to_ascii_lowercase().as_str()) {
-                    files.push(e.into_path());
+            // A file reached twice through links is read once.
+            Ok(e)
+                if e.file_type().is_file()
+                    && seen.insert(
+                        e.path()
+                            .canonicalize()
+                            .unwrap_or_else(|_| e.path().to_path_buf()),
+                    ) =>
+            {
+                if has_extension(e.path(), MARKDOWN_EXTENSIONS) {
+                    files.cards.push(e.into_path());
+                } else {
+                    files.others.push(e.into_path());
                 }
             }
             Ok(_) => {}
-            Err(e) => diagnostics.push(Diagnostic {
-                file: e
+            Err(e) => {
+                let file = e
                     .path()
-                    .map_or_else(|| root.to_path_buf(), Path::to_path_buf),
-                line: 0,
-                problem: Problem::Unreadable(e.to_string()),
-            }),
+                    .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
+                diagnostics.push(Diagnostic::new(file, 0, Problem::Unreadable(e.to_string())));
+            }
         }
     }
     files
 }
 
+/// Markdown card files below `root`, in build order.
+pub(crate) fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
+    source_files(root, diagnostics).cards
+}
+
 struct Reader<'a> {
     root: &'a Path,
     canonical_root: PathBuf,
-    modified: i64,
     notes: Vec<SourceNote>,
     diagnostics: Vec<Diagnostic>,
     media: MediaIndex,
     files: usize,
     /// guid → where the note with that guid was written.
     seen: HashMap<String, (PathBuf, usize)>,
-    /// The stock note types made so far, one of each.
-    stock: Vec<(Stock, Arc<NoteType>)>,
+    /// The stock note types, indexed by [`Stock`], shared by the notes that use them.
+    stock: Vec<Arc<NoteType>>,
+    /// Note types from `_notetypes/`.
+    custom: notetypes::CustomTypes,
+    decks: Vec<(String, crate::package::DeckSettings)>,
 }
 
 #[derive(Default)]
@@ -121,47 +216,78 @@ struct MediaIndex {
     by_path: HashMap<PathBuf, String>,
     by_hash: HashMap<String, String>,
     files: Vec<(String, PathBuf)>,
+    /// Large files met since the last [`MediaIndex::take_large_warning`].
+    large: Vec<PathBuf>,
+}
+
+/// What a file's front matter sets for its notes.
+struct FileDefaults {
+    deck: String,
+    tags: Vec<String>,
+    notetype: Option<Arc<NoteType>>,
+    html: bool,
 }
 
 impl<'a> Reader<'a> {
-    fn new(root: &'a Path, modified: i64) -> Result<Reader<'a>> {
+    fn new(root: &'a Path) -> Result<Reader<'a>> {
         let canonical_root = root.canonicalize().map_err(|e| Error::io(root, e))?;
         if !canonical_root.is_dir() {
-            return Err(Error::io(
-                root,
-                std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a folder"),
-            ));
+            let not_a_folder =
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder");
+            return Err(Error::io(root, not_a_folder));
         }
         Ok(Reader {
             root,
             canonical_root,
-            modified,
             notes: Vec::new(),
             diagnostics: Vec::new(),
             media: MediaIndex::default(),
             files: 0,
             seen: HashMap::new(),
-            stock: Vec::new(),
+            stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
+            custom: notetypes::CustomTypes::default(),
+            decks: Vec::new(),
         })
     }
 
-    fn finish(self) -> Result<Sources> {
-        if !self.diagnostics.is_empty() {
-            return Err(Error::Input(self.diagnostics));
+    fn finish(mut self, other_files: &[PathBuf]) -> Sources {
+        if self.notes.is_empty() && self.diagnostics.is_empty() {
+            self.problem(self.root, 0, Problem::NoNotes);
         }
-        Ok(Sources {
+        for file in other_files {
+            let ext = file
+                .extension()
+                .and_then(|x| x.to_str())
+                .unwrap_or("")
+                .to_ascii_lowercase();
+            let used = file
+                .canonicalize()
+                .is_ok_and(|c| self.media.by_path.contains_key(&c));
+            if MEDIA_EXTENSIONS.contains(&ext.as_str()) && !used {
+                let name = file
+                    .strip_prefix(self.root)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string();
+                self.problem(file, 0, Problem::UnusedMedia(name));
+            }
+        }
+        self.diagnostics.extend(crate::check::lint(&self.notes));
+        self.diagnostics
+            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        let mut media = self.media.files;
+        media.extend(self.custom.media);
+        Sources {
             notes: self.notes,
-            media: self.media.files,
+            media,
             files: self.files,
-        })
+            warnings: self.diagnostics,
+            decks: self.decks,
+        }
     }
 
     fn problem(&mut self, file: &Path, line: usize, problem: Problem) {
-        self.diagnostics.push(Diagnostic {
-            file: file.to_path_buf(),
-            line,
-            problem,
-        });
+        self.diagnostics.push(Diagnostic::new(file, line, problem));
     }
 
     fn read_file(&mut self, path: &Path) {
@@ -173,63 +299,158 @@ impl<'a> Reader<'a> {
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
-                return self.problem(path, 0, Problem::InvalidUtf8(e.utf8_error().valid_up_to()))
+                let offset = e.utf8_error().valid_up_to();
+                let before = &e.as_bytes()[..offset];
+                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+                let line_start = before
+                    .iter()
+                    .rposition(|&b| b == b'\n')
+                    .map_or(0, |i| i + 1);
+                let column = String::from_utf8_lossy(&before[line_start..])
+                    .chars()
+                    .count()
+                    + 1;
+                let mut d = Diagnostic::new(path, line, Problem::InvalidUtf8(offset));
+                d.column = column;
+                return self.diagnostics.push(d);
             }
         };
         let text = text
             .strip_prefix('\u{feff}')
             .unwrap_or(&text)
             .replace("\r\n", "\n");
+        let first_new = self.diagnostics.len();
+        self.check_characters(path, &text);
         let (parsed, problems) = parse::parse(&text);
         for (line, problem) in problems {
             self.problem(path, line, problem);
         }
-        let fm = &parsed.front_matter;
-        let mut file_tags = Vec::new();
-        for tag in fm.tags.iter().flat_map(|t| t.iter()) {
-            match check_tag(tag) {
-                Ok(tag) => merge_tags(&mut file_tags, [tag]),
-                Err(e) => self.problem(path, 1, e.into()),
+        if let Some(defaults) = self.file_defaults(path, &parsed.front_matter) {
+            for raw in &parsed.notes {
+                self.add_note(path, raw, &defaults);
             }
         }
-        let file_deck = match &fm.deck {
-            Some(deck) => deck.clone(),
-            None => self.deck_from_path(path),
-        };
-        let defaults = FileDefaults {
-            deck: file_deck,
-            tags: file_tags,
-            notetype: fm.notetype.clone(),
-            format: fm.format.clone(),
-        };
-        for raw in &parsed.notes {
-            match self.note(path, raw, &defaults) {
-                Ok(source) => {
-                    let first = (source.file.clone(), source.line);
-                    if let Some((file, line)) = self.seen.get(&source.note.guid) {
-                        let other = format!("{}:{}", file.display(), line);
-                        self.problem(path, raw.heading.line, Problem::DuplicateNote { other });
-                    } else {
-                        self.seen.insert(source.note.guid.clone(), first);
-                        self.notes.push(source);
-                    }
-                }
-                Err(problems) => {
-                    for (line, problem) in problems {
-                        self.problem(path, line, problem);
-                    }
-                }
+        // Columns come from the text, which only this function has at hand.
+        for d in &mut self.diagnostics[first_new..] {
+            d.locate(&text);
+        }
+    }
+
+    /// Control characters other than tab and newline are not allowed in Anki fields.
+    fn check_characters(&mut self, path: &Path, text: &str) {
+        for (index, line) in text.lines().enumerate() {
+            if let Some(c) = line.chars().find(|&c| c.is_control() && c != '\t') {
+                self.problem(path, index + 1, Problem::ControlCharacter(c));
             }
         }
     }
 
-    fn stock_notetype(&mut self, stock: Stock) -> Arc<NoteType> {
-        if let Some((_, notetype)) = self.stock.iter().find(|(s, _)| *s == stock) {
-            return notetype.clone();
+    /// The file's defaults, or `None` (with diagnostics) when the front matter is unusable.
+    fn file_defaults(&mut self, path: &Path, fm: &parse::FrontMatter) -> Option<FileDefaults> {
+        let mut ok = true;
+        let mut tags = Vec::new();
+        for tag in fm
+            .tags
+            .as_ref()
+            .map(parse::Tags::to_vec)
+            .unwrap_or_default()
+        {
+            match check_tag(&tag) {
+                Ok(tag) => merge_tags(&mut tags, [tag]),
+                Err(e) => {
+                    self.problem(path, fm.line_of("tags"), e.into());
+                    ok = false;
+                }
+            }
         }
-        let notetype = Arc::new(stock.notetype());
-        self.stock.push((stock, notetype.clone()));
-        notetype
+        let deck = match &fm.deck {
+            Some(deck) => deck.text(),
+            None => self.deck_from_path(path),
+        };
+        let deck = match normalize_deck_name(&deck) {
+            Ok(deck) => deck,
+            Err(e) => {
+                self.problem(path, fm.line_of("deck"), e.into());
+                ok = false;
+                deck
+            }
+        };
+        let notetype = match fm
+            .notetype
+            .as_deref()
+            .map(|name| (name, self.find_notetype(name)))
+        {
+            None => None,
+            Some((_, Some(notetype))) => Some(notetype),
+            Some((name, None)) => {
+                self.problem(
+                    path,
+                    fm.line_of("type"),
+                    Problem::UnknownNoteType(name.to_string()),
+                );
+                ok = false;
+                None
+            }
+        };
+        let html = match fm.format.as_deref().map(format_is_html) {
+            None => false,
+            Some(Ok(html)) => html,
+            Some(Err(problem)) => {
+                self.problem(path, fm.line_of("format"), problem);
+                ok = false;
+                false
+            }
+        };
+        ok.then_some(FileDefaults {
+            deck,
+            tags,
+            notetype,
+            html,
+        })
+    }
+
+    /// A note type by name: one from `_notetypes/` first, then a stock one (by our key or
+    /// Anki's name), then, as Anki's text files may give it, by id.
+    pub(super) fn find_notetype(&self, name: &str) -> Option<Arc<NoteType>> {
+        let name = name.trim();
+        if let Some(custom) = self.custom.find(name) {
+            return Some(custom);
+        }
+        if let Some(stock) = Stock::find(name) {
+            return Some(Arc::clone(&self.stock[stock as usize]));
+        }
+        let id: i64 = name.parse().ok()?;
+        self.stock
+            .iter()
+            .find(|nt| nt.id == id)
+            .cloned()
+            .or_else(|| self.custom.find_id(id))
+    }
+
+    fn add_note(&mut self, path: &Path, raw: &RawNote, defaults: &FileDefaults) {
+        match self.note(path, raw, defaults) {
+            Ok(source) => {
+                if let Some(problem) = self
+                    .custom
+                    .missing_required(&source.notetype, &source.note.fields)
+                {
+                    return self.problem(path, raw.heading.line, problem);
+                }
+                if let Some((file, line)) = self.seen.get(&source.note.guid) {
+                    let other = format!("{}:{}", file.display(), line);
+                    self.problem(path, raw.heading.line, Problem::DuplicateNote { other });
+                } else {
+                    self.seen
+                        .insert(source.note.guid.clone(), (source.file.clone(), source.line));
+                    self.notes.push(source);
+                }
+            }
+            Err(problems) => {
+                for (line, problem) in problems {
+                    self.problem(path, line, problem);
+                }
+            }
+        }
     }
 
     /// `nlp/basics.md` → `nlp::basics`.
@@ -238,11 +459,11 @@ impl<'a> Reader<'a> {
             .strip_prefix(self.root)
             .unwrap_or(path)
             .with_extension("");
-        relative
+        let levels: Vec<String> = relative
             .components()
             .map(|c| c.as_os_str().to_string_lossy().into_owned())
-            .collect::<Vec<_>>()
-            .join("::")
+            .collect();
+        levels.join("::")
     }
 
     fn note(
@@ -253,77 +474,54 @@ impl<'a> Reader<'a> {
     ) -> Result<SourceNote, Vec<(usize, Problem)>> {
         let mut problems = Vec::new();
         let setting = |key: &str| raw.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v);
-        debug_assert!(raw
-            .settings
-            .iter()
-            .all(|(k, _)| SETTINGS.contains(&k.as_str())));
+        if raw.heading.text.is_empty() {
+            return Err(problems); // reported by the parser
+        }
 
         // Note type: explicit on the note, else cloze when the heading has deletions,
         // else the file's default, else basic.
-        let heading_has_cloze = template::has_cloze(&raw.heading.text);
-        let (type_name, type_line) = match setting("type") {
-            Some(v) => (Some(v.text.as_str()), v.line),
-            None if heading_has_cloze => (Some("cloze"), raw.heading.line),
-            None => (defaults.notetype.as_deref(), 1),
-        };
-        let notetype = match type_name {
-            None => self.stock_notetype(Stock::Basic),
-            Some(name) => match Stock::find(name) {
-                Some(stock) => self.stock_notetype(stock),
-                None => {
-                    return Err(vec![(
-                        type_line,
-                        Problem::UnknownNoteType(name.to_string()),
-                    )])
-                }
+        let notetype = match setting("type") {
+            Some(v) => match self.find_notetype(&v.text) {
+                Some(notetype) => notetype,
+                None => return Err(vec![(v.line, Problem::UnknownNoteType(v.text.clone()))]),
             },
+            None if template::has_cloze(&raw.heading.text) => {
+                Arc::clone(&self.stock[Stock::Cloze as usize])
+            }
+            None => defaults
+                .notetype
+                .clone()
+                .unwrap_or_else(|| Arc::clone(&self.stock[Stock::Basic as usize])),
         };
         if notetype.kind != Kind::Cloze {
             let texts = std::iter::once(&raw.heading)
                 .chain(std::iter::once(&raw.body))
                 .chain(raw.sections.iter().map(|(_, t)| t));
             if let Some(t) = texts.into_iter().find(|t| template::has_cloze(&t.text)) {
-                problems.push((t.line, Problem::ClozeInNonCloze(notetype.name.clone())));
+                let line = t.line + t.text.lines().position(template::has_cloze).unwrap_or(0);
+                problems.push((line, Problem::ClozeInNonCloze(notetype.name.clone())));
             }
         }
-
-        let html = match setting("format")
-            .map(|v| (v.text.as_str(), v.line))
-            .or(defaults.format.as_deref().map(|f| (f, 1)))
-        {
-            None | Some(("markdown", _)) => false,
-            Some(("html", _)) => true,
-            Some((other, line)) => {
-                return Err(vec![(line, Problem::UnknownFormat(other.to_string()))])
-            }
+        let html = match setting("format") {
+            None => defaults.html,
+            Some(v) => match format_is_html(&v.text) {
+                Ok(html) => html,
+                Err(problem) => return Err(vec![(v.line, problem)]),
+            },
         };
 
         // Which source text fills which field.
-        let mut sources: Vec<Option<&parse::Located>> = vec![None; notetype.fields.len()];
+        let mut sources: Vec<Option<&Located>> = vec![None; notetype.fields.len()];
         sources[0] = Some(&raw.heading);
         if !raw.body.text.is_empty() {
             match sources.get_mut(1) {
                 Some(slot) => *slot = Some(&raw.body),
-                None => problems.push((
-                    raw.body.line,
-                    Problem::UnknownField {
-                        notetype: notetype.name.clone(),
-                        field: "(answer text)".into(),
-                        fields: notetype.field_names().join(", "),
-                    },
-                )),
+                None => problems.push((raw.body.line, unknown_field(&notetype, "(answer text)"))),
             }
         }
         for (name, content) in &raw.sections {
             match notetype.field_index(&name.text) {
-                None => problems.push((
-                    name.line,
-                    Problem::UnknownField {
-                        notetype: notetype.name.clone(),
-                        field: name.text.clone(),
-                        fields: notetype.field_names().join(", "),
-                    },
-                )),
+                None => problems.push((name.line, unknown_field(&notetype, &name.text))),
                 Some(i) if sources[i].is_some() => {
                     problems.push((name.line, Problem::DuplicateField(name.text.clone())))
                 }
@@ -348,9 +546,8 @@ impl<'a> Reader<'a> {
                 markdown::render_block(&source.text, &mut resolve)
             };
             match rendered {
-                Ok(field) => {
+                Ok(mut field) => {
                     // Rendering leaves spare capacity; every note is held until the end.
-                    let mut field = strip_forbidden_controls(field);
                     field.shrink_to_fit();
                     fields.push(field)
                 }
@@ -363,6 +560,9 @@ impl<'a> Reader<'a> {
                 }
             }
         }
+        for large in self.media.take_large_warnings() {
+            problems.push((raw.heading.line, large));
+        }
 
         let mut tags = defaults.tags.clone();
         if let Some(v) = setting("tags") {
@@ -373,35 +573,43 @@ impl<'a> Reader<'a> {
                 }
             }
         }
-        let (deck, deck_line) = match setting("deck") {
-            Some(v) => (v.text.clone(), v.line),
-            None => (defaults.deck.clone(), 1),
+        let deck = match setting("deck") {
+            Some(v) => normalize_deck_name(&v.text).unwrap_or_else(|e| {
+                problems.push((v.line, e.into()));
+                String::new()
+            }),
+            None => defaults.deck.clone(),
         };
-        let deck = match normalize_deck_name(&deck) {
-            Ok(d) => d,
-            Err(e) => {
-                problems.push((deck_line, e.into()));
-                deck
-            }
-        };
-        if raw.heading.text.is_empty() {
-            // Reported by the parser already.
-            return Err(problems);
-        }
-        if !problems.is_empty() {
-            return Err(problems);
-        }
         let guid = match setting("id") {
+            Some(id) if id.text.is_empty() => {
+                problems.push((id.line, Problem::EmptyId));
+                String::new()
+            }
             Some(id) => ids::guid_for_id(&id.text),
             None => ids::guid_for_first_field(&raw.heading.text),
         };
+        if problems.is_empty() {
+            if let Err(e) = notetype.card_ordinals(&fields, !tags.is_empty()) {
+                problems.push((raw.heading.line, e.into()));
+            }
+        }
+        // Warnings ride along with a good note; errors reject it.
+        let (errors, warnings): (Vec<_>, Vec<_>) = problems
+            .into_iter()
+            .partition(|(_, p)| p.severity() == Severity::Error);
+        if !errors.is_empty() {
+            return Err(errors.into_iter().chain(warnings).collect());
+        }
+        for (line, warning) in warnings {
+            self.problem(path, line, warning);
+        }
         let note = Note {
             guid,
             notetype_id: notetype.id,
             fields,
             tags,
             deck,
-            modified: self.modified,
+            modified: 0,
         };
         Ok(SourceNote {
             note,
@@ -409,6 +617,22 @@ impl<'a> Reader<'a> {
             file: path.to_path_buf(),
             line: raw.heading.line,
         })
+    }
+}
+
+fn format_is_html(format: &str) -> Result<bool, Problem> {
+    match format {
+        "markdown" => Ok(false),
+        "html" => Ok(true),
+        other => Err(Problem::UnknownFormat(other.to_string())),
+    }
+}
+
+fn unknown_field(notetype: &NoteType, field: &str) -> Problem {
+    Problem::UnknownField {
+        notetype: notetype.name.clone(),
+        field: field.to_string(),
+        fields: notetype.field_names().join(", "),
     }
 }
 
@@ -425,28 +649,6 @@ fn line_offset_of(text: &str, problem: &Problem) -> usize {
         .unwrap_or(0)
 }
 
-struct FileDefaults {
-    deck: String,
-    tags: Vec<String>,
-    notetype: Option<String>,
-    format: Option<String>,
-}
-
-/// Anki removes ASCII control characters other than newline and tab from fields.
-fn strip_forbidden_controls(field: String) -> String {
-    if field
-        .chars()
-        .any(|c| c.is_ascii_control() && c != '\n' && c != '\t')
-    {
-        field
-            .chars()
-            .filter(|&c| !c.is_ascii_control() || c == '\n' || c == '\t')
-            .collect()
-    } else {
-        field
-    }
-}
-
 impl MediaIndex {
     /// The packaged name of the file `reference` (relative to `dir`) points at.
     fn resolve(&mut self, root: &Path, dir: &Path, reference: &str) -> Result<String, Problem> {
@@ -457,20 +659,21 @@ impl MediaIndex {
                 path,
             });
         }
-        let canonical = path.canonicalize().map_err(|e| Problem::UnreadableMedia {
+        let unreadable = |e: std::io::Error| Problem::UnreadableMedia {
             reference: reference.to_string(),
             message: e.to_string(),
-        })?;
+        };
+        let canonical = path.canonicalize().map_err(unreadable)?;
         if !canonical.starts_with(root) {
             return Err(Problem::MediaOutsideSource(reference.to_string()));
         }
         if let Some(name) = self.by_path.get(&canonical) {
             return Ok(name.clone());
         }
-        let hash = sha1_file(&canonical).map_err(|e| Problem::UnreadableMedia {
-            reference: reference.to_string(),
-            message: e.to_string(),
-        })?;
+        let (hash, size) = sha1_file(&canonical).map_err(unreadable)?;
+        if size > LARGE_MEDIA_BYTES {
+            self.large.push(canonical.clone());
+        }
         let name = match self.by_hash.get(&hash) {
             Some(name) => name.clone(),
             None => {
@@ -486,16 +689,37 @@ impl MediaIndex {
         self.by_path.insert(canonical, name.clone());
         Ok(name)
     }
+
+    /// Warnings for the large files met since the last call (each file is read once, so
+    /// each is reported once).
+    fn take_large_warnings(&mut self) -> Vec<Problem> {
+        self.large
+            .drain(..)
+            .map(|path| {
+                let megabytes = std::fs::metadata(&path).map_or(0, |m| m.len() / (1024 * 1024));
+                let reference = path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                Problem::LargeMedia {
+                    reference,
+                    megabytes,
+                }
+            })
+            .collect()
+    }
 }
 
-/// Hex SHA-1 of a file, read in chunks.
-fn sha1_file(path: &Path) -> std::io::Result<String> {
+/// Hex SHA-1 and size of a file, read in chunks.
+fn sha1_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha1::new();
-    let mut file = std::fs::File::open(path)?;
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
+    let mut file = crate::cancel::Cancellable(std::fs::File::open(path)?);
+    let size = std::io::copy(&mut file, &mut hasher)?;
+    Ok((
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+        size,
+    ))
 }

@@ -9,26 +9,66 @@ use serde::Deserialize;
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct FrontMatter {
-    pub deck: Option<String>,
+    pub deck: Option<Scalar>,
     pub tags: Option<Tags>,
     #[serde(rename = "type")]
     pub notetype: Option<String>,
     pub format: Option<String>,
+    /// Line of each key in the file, for diagnostics.
+    #[serde(skip)]
+    pub lines: Vec<(String, usize)>,
+}
+
+impl FrontMatter {
+    /// The line `key:` stands on (1 when unknown).
+    pub fn line_of(&self, key: &str) -> usize {
+        self.lines
+            .iter()
+            .find(|(k, _)| k == key)
+            .map_or(1, |(_, l)| *l)
+    }
+}
+
+/// A YAML scalar taken as text: `deck: 2024` is the deck "2024".
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    Text(String),
+    Integer(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Eq for Scalar {}
+
+impl Scalar {
+    pub fn text(&self) -> String {
+        match self {
+            Scalar::Text(t) => t.clone(),
+            Scalar::Integer(n) => n.to_string(),
+            Scalar::Float(n) => n.to_string(),
+            Scalar::Bool(b) => b.to_string(),
+        }
+    }
 }
 
 /// Tags in front matter: a YAML list, or one string of space-separated tags.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum Tags {
-    List(Vec<String>),
-    Words(String),
+    List(Vec<Scalar>),
+    Words(Scalar),
 }
 
 impl Tags {
-    pub fn iter(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+    pub fn to_vec(&self) -> Vec<String> {
         match self {
-            Tags::List(list) => Box::new(list.iter().map(String::as_str)),
-            Tags::Words(words) => Box::new(words.split_whitespace()),
+            Tags::List(list) => list.iter().map(Scalar::text).collect(),
+            Tags::Words(words) => words
+                .text()
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
         }
     }
 }
@@ -80,16 +120,32 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
                 let yaml = lines[1..=end].join("\n");
                 if !yaml.trim().is_empty() {
                     match serde_yaml::from_str::<FrontMatter>(&yaml) {
-                        Ok(fm) => parsed.front_matter = fm,
+                        Ok(mut fm) => {
+                            fm.lines = lines[1..=end]
+                                .iter()
+                                .enumerate()
+                                .filter_map(|(i, l)| {
+                                    l.split_once(':')
+                                        .map(|(k, _)| (k.trim().to_string(), i + 2))
+                                })
+                                .collect();
+                            parsed.front_matter = fm;
+                        }
                         Err(e) => {
                             let line = e.location().map_or(1, |l| l.line() + 1);
                             let message = e.to_string();
                             // serde_yaml appends " at line X column Y"; we give the line ourselves.
+                            let message = message.split(" at line ").next().unwrap_or(&message);
+                            // serde's wording for our lenient types, in the user's terms.
                             let message = message
-                                .split(" at line ")
-                                .next()
-                                .unwrap_or(&message)
-                                .to_string();
+                                .replace(
+                                    "data did not match any variant of untagged enum Scalar",
+                                    "expected a single value",
+                                )
+                                .replace(
+                                    "data did not match any variant of untagged enum Tags",
+                                    "expected a list of tags or a space-separated string",
+                                );
                             problems.push((line, Problem::FrontMatter(message)));
                         }
                     }
@@ -117,6 +173,10 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
         }
         if let Some(open) = opens_fence(line) {
             fence = Some(open);
+            if current.is_none() && !reported_outside {
+                problems.push((number, Problem::TextOutsideNote));
+                reported_outside = true;
+            }
         } else if let Some(heading) = heading_text(line, "##") {
             if let Some(done) = current.take() {
                 parsed.notes.push(done.finish());
@@ -142,7 +202,14 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
             if note.in_settings {
                 if let Some((key, value)) = setting(line) {
                     if !SETTINGS.contains(&key) {
+                        // Probably a typo: keep the line as answer text, say so, and go on
+                        // reading settings (so a later `id:` still counts).
                         problems.push((number, Problem::UnknownSetting(key.to_string())));
+                        if note.body.is_empty() {
+                            note.body_line = number;
+                        }
+                        note.body.push(line.to_string());
+                        continue;
                     } else if note.settings.iter().any(|(k, _)| k == key) {
                         problems.push((number, Problem::DuplicateSetting(key.to_string())));
                     } else {
@@ -310,7 +377,16 @@ mod tests {
         let text = "---\ndeck: A::B\ntags: [x, 中文]\n---\n# Title\n\n## Q1?\nid: q1\ntags: t\n\nAnswer\n\n```\n## not a note\n```\n\n## Q2\n### Back Extra\nmore\n";
         let (parsed, problems) = parse(text);
         assert!(problems.is_empty(), "{problems:?}");
-        assert_eq!(parsed.front_matter.deck.as_deref(), Some("A::B"));
+        assert_eq!(
+            parsed
+                .front_matter
+                .deck
+                .as_ref()
+                .map(Scalar::text)
+                .as_deref(),
+            Some("A::B")
+        );
+        assert_eq!(parsed.front_matter.line_of("tags"), 3);
         assert_eq!(parsed.notes.len(), 2);
         let q1 = &parsed.notes[0];
         assert_eq!(
@@ -348,7 +424,13 @@ mod tests {
             matches!(problems[..], [(2..=3, Problem::FrontMatter(_))]),
             "{problems:?}"
         );
-        let (_, problems) = parse("stray text\n## Q\nidd: x\n");
+        let (parsed, _) = parse("## Q\nidd: x\nid: kept\n\nA\n");
+        assert_eq!(
+            parsed.notes[0].settings[0].1.text, "kept",
+            "settings go on after an unknown one"
+        );
+        assert_eq!(parsed.notes[0].body.text, "idd: x\n\nA");
+        let (parsed, problems) = parse("stray text\n## Q\nidd: x\n");
         assert_eq!(
             problems,
             vec![
@@ -356,6 +438,12 @@ mod tests {
                 (3, Problem::UnknownSetting("idd".into()))
             ]
         );
+        assert_eq!(
+            parsed.notes[0].body.text, "idd: x",
+            "an unknown setting stays as text"
+        );
+        let (_, problems) = parse("```\ncode\n```\n## Q\n");
+        assert_eq!(problems, vec![(1, Problem::TextOutsideNote)]);
         let (_, problems) = parse("---\ndeck: x\n");
         assert_eq!(problems, vec![(1, Problem::UnclosedFrontMatter)]);
         let (_, problems) = parse("---\ncolour: red\n---\n");

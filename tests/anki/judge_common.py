@@ -113,6 +113,27 @@ def deck_names(col: Any) -> list[str]:
     return sorted(d.name for d in col.decks.all_names_and_ids())
 
 
+def deck_details(col: Any) -> list[dict[str, Any]]:
+    """Each deck's description and the options group (preset) it uses."""
+    out = []
+    for entry in sorted(col.decks.all_names_and_ids(), key=lambda d: d.name):
+        deck = col.decks.get(entry.id)
+        conf = col.decks.config_dict_for_deck_id(entry.id) if not deck.get("dyn") else {}
+        out.append(
+            {
+                "name": deck["name"],
+                "desc": deck.get("desc", ""),
+                "conf_id": int(deck.get("conf", 0) or 0),
+                "conf_name": conf.get("name"),
+                "new_per_day": conf.get("new", {}).get("perDay"),
+                "reviews_per_day": conf.get("rev", {}).get("perDay"),
+                "learning_steps": conf.get("new", {}).get("delays"),
+                "maximum_interval": conf.get("rev", {}).get("maxIvl"),
+            }
+        )
+    return out
+
+
 def notetypes(col: Any) -> list[dict[str, Any]]:
     out = []
     for nt in sorted(col.models.all(), key=lambda m: m["id"]):
@@ -240,6 +261,7 @@ def collection_report(col: Any, fix: Callable[[], tuple[str, bool]]) -> dict[str
         "media_check": media,
         "notes": dump_notes(col),
         "decks": deck_names(col),
+        "deck_details": deck_details(col),
         "notetypes": notetypes(col),
         "media_files": list(files.keys()),
         "media_sha1": files,

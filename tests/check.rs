@@ -1,0 +1,487 @@
+//! `ankideck check`: one case per error and warning, with the place it is reported at;
+//! plus robustness against odd input (BOM, CRLF, control characters, link loops).
+
+use serde_json::Value;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn scratch(name: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-tmp")
+        .join(format!("check-{name}-{}-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("src")).unwrap();
+    dir
+}
+
+fn ankideck(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ankideck"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn write_files(src: &Path, files: &[(&str, &[u8])]) {
+    for (name, bytes) in files {
+        let path = src.join(name);
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, bytes).unwrap();
+    }
+}
+
+/// Runs `check --format json` and returns the exit code and the diagnostics.
+fn check(src: &Path, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
+    let mut args = vec!["check", src.to_str().unwrap(), "--format", "json"];
+    args.extend(extra);
+    let out = ankideck(&args);
+    let diagnostics = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect();
+    (out.status.code(), diagnostics)
+}
+
+struct Case {
+    name: &'static str,
+    files: &'static [(&'static str, &'static [u8])],
+    severity: &'static str,
+    code: &'static str,
+    /// File, line and column the diagnostic must point at.
+    place: (&'static str, usize, usize),
+    fragment: &'static str,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "malformed front matter",
+        files: &[("a.md", b"---\ndeck: [a\n---\n## Q\n\nA\n")],
+        severity: "error",
+        code: "front-matter",
+        place: ("a.md", 3, 1),
+        fragment: "front matter is not valid",
+    },
+    Case {
+        name: "unknown front matter key",
+        files: &[("a.md", b"---\ndek: a\n---\n## Q\n\nA\n")],
+        severity: "error",
+        code: "front-matter",
+        place: ("a.md", 2, 1),
+        fragment: "unknown field `dek`",
+    },
+    Case {
+        name: "unclosed front matter",
+        files: &[("a.md", b"---\ndeck: a\n## Q\n")],
+        severity: "error",
+        code: "unclosed-front-matter",
+        place: ("a.md", 1, 1),
+        fragment: "never closed",
+    },
+    Case {
+        name: "unknown note type",
+        files: &[("a.md", b"## Q\ntype: flashcard\n\nA\n")],
+        severity: "error",
+        code: "unknown-note-type",
+        place: ("a.md", 2, 7),
+        fragment: "unknown note type `flashcard`",
+    },
+    Case {
+        name: "unknown note type in front matter",
+        files: &[("a.md", b"---\ntype: nope\n---\n## Q\n\nA\n")],
+        severity: "error",
+        code: "unknown-note-type",
+        place: ("a.md", 2, 7),
+        fragment: "`nope`",
+    },
+    Case {
+        name: "unknown field",
+        files: &[("a.md", b"## Q\n\nA\n\n### Extra\nx\n")],
+        severity: "error",
+        code: "unknown-field",
+        place: ("a.md", 5, 5),
+        fragment: "has no field `Extra`",
+    },
+    Case {
+        name: "duplicate field",
+        files: &[("a.md", b"## Q\n\nA\n\n### Back\nx\n")],
+        severity: "error",
+        code: "duplicate-field",
+        place: ("a.md", 5, 5),
+        fragment: "given twice",
+    },
+    Case {
+        name: "duplicate ids",
+        files: &[("a.md", b"## Q1\nid: x\n\nA\n\n## Q2\nid: x\n\nB\n")],
+        severity: "error",
+        code: "duplicate-note",
+        place: ("a.md", 6, 1),
+        fragment: "same identity as the note at",
+    },
+    Case {
+        name: "duplicate ids across files",
+        files: &[
+            ("a.md", b"## Q1\nid: x\n\nA\n"),
+            ("b.md", b"## Q2\nid: x\n\nB\n"),
+        ],
+        severity: "error",
+        code: "duplicate-note",
+        place: ("b.md", 1, 1),
+        fragment: "a.md:1",
+    },
+    Case {
+        name: "empty id",
+        files: &[("a.md", b"## Q\nid:\n\nA\n")],
+        severity: "error",
+        code: "empty-id",
+        place: ("a.md", 2, 1),
+        fragment: "`id:` is empty",
+    },
+    Case {
+        name: "no cards",
+        files: &[("a.md", b"## <br>\n\nA\n")],
+        severity: "error",
+        code: "cards",
+        place: ("a.md", 1, 1),
+        fragment: "would have no cards",
+    },
+    Case {
+        name: "cloze in a non-cloze type",
+        files: &[("a.md", b"## Q\ntype: basic\n\nA {{c1::x}}\n")],
+        severity: "error",
+        code: "cloze-in-non-cloze",
+        place: ("a.md", 4, 3),
+        fragment: "not a cloze type",
+    },
+    Case {
+        name: "cloze note without deletions",
+        files: &[("a.md", b"## No deletion\ntype: cloze\n")],
+        severity: "error",
+        code: "cards",
+        place: ("a.md", 1, 1),
+        fragment: "at least one deletion",
+    },
+    Case {
+        name: "missing media",
+        files: &[("a.md", b"## Q\n\nline\n\nSee ![x](img/nope.png)\n")],
+        severity: "error",
+        code: "missing-media",
+        place: ("a.md", 5, 10),
+        fragment: "`img/nope.png` not found",
+    },
+    Case {
+        name: "media outside the source folder",
+        files: &[
+            ("a.md", b"## Q\n\n![x](../secret.png)\n"),
+            ("../secret.png", b"x"),
+        ],
+        severity: "error",
+        code: "media-outside-source",
+        place: ("a.md", 3, 6),
+        fragment: "outside the source folder",
+    },
+    Case {
+        name: "tag Anki rejects",
+        files: &[("a.md", b"## Q\ntags: ok a::\n\nA\n")],
+        severity: "error",
+        code: "name",
+        place: ("a.md", 2, 10),
+        fragment: "tag `a::` is not allowed",
+    },
+    Case {
+        name: "deck name Anki rejects",
+        files: &[("a.md", b"## Q\ndeck: a::::b\n\nA\n")],
+        severity: "error",
+        code: "name",
+        place: ("a.md", 2, 1),
+        fragment: "empty level",
+    },
+    Case {
+        name: "unknown format",
+        files: &[("a.md", b"## Q\nformat: rst\n\nA\n")],
+        severity: "error",
+        code: "unknown-format",
+        place: ("a.md", 2, 9),
+        fragment: "unknown format `rst`",
+    },
+    Case {
+        name: "duplicate setting",
+        files: &[("a.md", b"## Q\nid: a\nid: b\n\nA\n")],
+        severity: "error",
+        code: "duplicate-setting",
+        place: ("a.md", 3, 1),
+        fragment: "given twice",
+    },
+    Case {
+        name: "empty heading",
+        files: &[("a.md", b"## Q\n\nA\n\n##\n")],
+        severity: "error",
+        code: "empty-heading",
+        place: ("a.md", 5, 1),
+        fragment: "heading is empty",
+    },
+    Case {
+        name: "text outside notes",
+        files: &[("a.md", b"Intro text\n\n## Q\n\nA\n")],
+        severity: "error",
+        code: "text-outside-note",
+        place: ("a.md", 1, 1),
+        fragment: "belongs to no note",
+    },
+    Case {
+        name: "code before the first note",
+        files: &[("a.md", b"```\ncode\n```\n## Q\n\nA\n")],
+        severity: "error",
+        code: "text-outside-note",
+        place: ("a.md", 1, 1),
+        fragment: "belongs to no note",
+    },
+    Case {
+        name: "invalid UTF-8",
+        files: &[("a.md", b"## Q\n\nA \xff\n")],
+        severity: "error",
+        code: "invalid-utf8",
+        place: ("a.md", 3, 3),
+        fragment: "offset 8",
+    },
+    Case {
+        name: "NUL character",
+        files: &[("a.md", b"## Q\n\nA\x00B\n")],
+        severity: "error",
+        code: "control-character",
+        place: ("a.md", 3, 2),
+        fragment: "U+0000",
+    },
+    Case {
+        name: "escape character",
+        files: &[("a.md", b"## Q\x1b[31m\n\nA\n")],
+        severity: "error",
+        code: "control-character",
+        place: ("a.md", 1, 5),
+        fragment: "U+001B",
+    },
+    Case {
+        name: "no notes at all",
+        files: &[("a.md", b"# Just a title\n")],
+        severity: "error",
+        code: "no-notes",
+        place: ("", 0, 0),
+        fragment: "no notes found",
+    },
+    // Warnings.
+    Case {
+        name: "unknown key under a heading",
+        files: &[("a.md", b"## Q\nidd: x\n\nA\n")],
+        severity: "warning",
+        code: "unknown-setting",
+        place: ("a.md", 2, 1),
+        fragment: "unknown setting `idd`",
+    },
+    Case {
+        name: "duplicate first field",
+        files: &[("a.md", b"## Same\n\nA\n\n## Same\nid: other\n\nB\n")],
+        severity: "warning",
+        code: "duplicate-first-field",
+        place: ("a.md", 5, 1),
+        fragment: "duplicates the note at",
+    },
+    Case {
+        name: "empty field the card shows",
+        files: &[("a.md", b"## Question without an answer\n")],
+        severity: "warning",
+        code: "empty-field",
+        place: ("a.md", 1, 1),
+        fragment: "field `Back` is empty",
+    },
+    Case {
+        name: "unbalanced HTML",
+        files: &[("a.md", b"## Q\n\n<div>open\n")],
+        severity: "warning",
+        code: "unbalanced-html",
+        place: ("a.md", 1, 1),
+        fragment: "`<div>` is never closed",
+    },
+    Case {
+        name: "unused media",
+        files: &[("a.md", b"## Q\n\nA\n"), ("img/forgotten.png", b"png")],
+        severity: "warning",
+        code: "unused-media",
+        place: ("img/forgotten.png", 0, 0),
+        fragment: "not used by any note",
+    },
+];
+
+#[test]
+fn every_problem_is_reported_where_it_is() {
+    for case in CASES {
+        let dir = scratch("case");
+        let src = dir.join("src");
+        write_files(&src, case.files);
+        let (code, diagnostics) = check(&src, &[]);
+        let expected_exit = if case.severity == "error" { 1 } else { 0 };
+        assert_eq!(code, Some(expected_exit), "{}: {diagnostics:?}", case.name);
+        let found = diagnostics
+            .iter()
+            .find(|d| d["code"] == case.code)
+            .unwrap_or_else(|| {
+                panic!("{}: no `{}` in {diagnostics:#?}", case.name, case.code);
+            });
+        assert_eq!(found["severity"], case.severity, "{}", case.name);
+        let message = found["message"].as_str().unwrap();
+        assert!(
+            message.contains(case.fragment),
+            "{}: {message:?} lacks {:?}",
+            case.name,
+            case.fragment
+        );
+        let (file, line, column) = case.place;
+        let reported = PathBuf::from(found["file"].as_str().unwrap());
+        assert_eq!(
+            reported,
+            if file.is_empty() {
+                src.clone()
+            } else {
+                src.join(file)
+            },
+            "{}",
+            case.name
+        );
+        assert_eq!(
+            (
+                found["line"].as_u64().unwrap() as usize,
+                found["column"].as_u64().unwrap() as usize
+            ),
+            (line, column),
+            "{}: {found}",
+            case.name
+        );
+        assert!(
+            found["hint"].as_str().is_some_and(|h| !h.is_empty()),
+            "{}: no hint",
+            case.name
+        );
+
+        // Warnings fail with --deny-warnings; build refuses errors and writes nothing.
+        if case.severity == "warning" {
+            assert_eq!(
+                check(&src, &["--deny-warnings"]).0,
+                Some(1),
+                "{}",
+                case.name
+            );
+        }
+        let out = dir.join("out.apkg");
+        let build = ankideck(&["build", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        assert_eq!(build.status.code(), Some(expected_exit), "{}", case.name);
+        assert_eq!(out.exists(), case.severity == "warning", "{}", case.name);
+    }
+}
+
+#[test]
+fn human_output_points_at_the_column() {
+    let dir = scratch("human");
+    write_files(
+        &dir.join("src"),
+        &[("a.md", b"## Q\ntype: flashcard\n\nA\n")],
+    );
+    let out = ankideck(&["check", dir.join("src").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: unknown note type `flashcard`"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("a.md:2:7"), "{stderr}");
+    assert!(
+        stderr.contains("2 | type: flashcard\n  |       ^"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("= help: use one of basic"), "{stderr}");
+
+    // Wide characters take two columns; the marker still sits under the problem.
+    write_files(
+        &dir.join("src"),
+        &[("a.md", "## 中文问题 ![图](缺失.png)\n\nA\n".as_bytes())],
+    );
+    let out = ankideck(&["check", dir.join("src").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("1 | ## 中文问题 ![图](缺失.png)\n  |                   ^"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn odd_but_valid_input_builds() {
+    let dir = scratch("odd");
+    let src = dir.join("src");
+    let long_line = "长".repeat(100_000);
+    let deep = (0..40)
+        .map(|i| format!("d{i}"))
+        .collect::<Vec<_>>()
+        .join("/");
+    write_files(
+        &src,
+        &[
+            (
+                "bom-crlf.md",
+                "\u{feff}---\r\ndeck: Odd\r\n---\r\n\r\n## Q with a\ttab\r\n\r\nA\r\n".as_bytes(),
+            ),
+            (
+                "long.md",
+                format!("## Long\n\n{long_line}\n")
+                    .as_bytes()
+                    .to_vec()
+                    .leak(),
+            ),
+            (format!("{deep}/deep.md").leak(), b"## Deep\n\nA\n"),
+        ],
+    );
+    let out = dir.join("out.apkg");
+    let result = ankideck(&["build", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(String::from_utf8_lossy(&result.stdout).contains("3 notes, 3 cards"));
+}
+
+#[cfg(unix)]
+#[test]
+fn link_loops_and_unreadable_files_are_reported_not_fatal() {
+    let dir = scratch("links");
+    let src = dir.join("src");
+    write_files(&src, &[("a.md", b"## Q\n\nA\n")]);
+    std::os::unix::fs::symlink(&src, src.join("loop")).unwrap();
+    let (code, diagnostics) = check(&src, &[]);
+    assert_eq!(code, Some(1));
+    assert!(
+        diagnostics
+            .iter()
+            .any(|d| d["code"] == "unreadable" && d["message"].as_str().unwrap().contains("loop")),
+        "{diagnostics:?}"
+    );
+
+    // A symlinked card file is read like any other.
+    let dir = scratch("linked-file");
+    let src = dir.join("src");
+    write_files(&dir, &[("elsewhere.md", b"## Linked\n\nA\n")]);
+    std::os::unix::fs::symlink(dir.join("elsewhere.md"), src.join("linked.md")).unwrap();
+    let out = dir.join("out.apkg");
+    let result = ankideck(&["build", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    assert!(
+        String::from_utf8_lossy(&result.stdout).contains("1 notes"),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+#[test]
+fn a_clean_deck_checks_clean() {
+    let cards = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cards");
+    let (code, diagnostics) = check(&cards, &["--deny-warnings"]);
+    assert_eq!(code, Some(0), "{diagnostics:?}");
+    assert!(diagnostics.is_empty());
+}

@@ -1,0 +1,127 @@
+//! A build that is killed, interrupted or cannot write leaves the previous package as it
+//! was.
+
+#![cfg(unix)]
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn scratch(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-tmp")
+        .join(format!("interrupt-{name}-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(dir.join("src")).unwrap();
+    dir
+}
+
+/// A deck whose build spends a while copying a large (sparse, so quick to make) file.
+fn slow_deck(dir: &Path) {
+    fs::write(dir.join("src/a.md"), "## Big\n\n![x](big.png)\n").unwrap();
+    let big = fs::File::create(dir.join("src/big.png")).unwrap();
+    big.set_len(300 << 20).unwrap();
+}
+
+fn temp_files(dir: &Path) -> Vec<String> {
+    fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp"))
+        .collect()
+}
+
+/// Starts a build and waits until it is writing the package (its temporary file exists).
+fn start_build(dir: &Path) -> Child {
+    let out = dir.join("deck.apkg");
+    let child = Command::new(env!("CARGO_BIN_EXE_ankideck"))
+        .args([
+            "build",
+            dir.join("src").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while temp_files(dir)
+        .iter()
+        .all(|n| fs::metadata(dir.join(n)).map_or(0, |m| m.len()) < 1 << 20)
+    {
+        assert!(Instant::now() < deadline, "the build never started writing");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child
+}
+
+#[test]
+fn killed_build_leaves_the_old_package_intact() {
+    let dir = scratch("kill");
+    slow_deck(&dir);
+    fs::write(dir.join("deck.apkg"), b"the previous package").unwrap();
+    let mut child = start_build(&dir);
+    child.kill().unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success());
+    assert_eq!(
+        fs::read(dir.join("deck.apkg")).unwrap(),
+        b"the previous package"
+    );
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_without_leftovers() {
+    let dir = scratch("sigint");
+    slow_deck(&dir);
+    fs::write(dir.join("deck.apkg"), b"the previous package").unwrap();
+    let child = start_build(&dir);
+    let killed = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(String::from_utf8_lossy(&output.stderr).contains("interrupted; nothing was written"));
+    assert_eq!(
+        fs::read(dir.join("deck.apkg")).unwrap(),
+        b"the previous package"
+    );
+    assert_eq!(
+        temp_files(&dir),
+        Vec::<String>::new(),
+        "temporary files left behind"
+    );
+    assert!(
+        !dir.join("src/ankideck.lock").exists(),
+        "the lock was written for a package that was not"
+    );
+}
+
+#[test]
+fn unwritable_output_is_an_io_error() {
+    let dir = scratch("unwritable");
+    fs::write(dir.join("src/a.md"), "## Q\n\nA\n").unwrap();
+    fs::write(dir.join("not-a-folder"), b"").unwrap();
+    let out = dir.join("not-a-folder/deck.apkg");
+    let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
+        .args([
+            "build",
+            dir.join("src").to_str().unwrap(),
+            "-o",
+            out.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(result.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("not-a-folder"));
+    assert!(!dir.join("src/ankideck.lock").exists());
+}

@@ -1,0 +1,383 @@
+//! The everyday loop judged by the official Anki backend: edit the text, rebuild,
+//! import into the same collection. Edited notes update in place, progress is kept,
+//! nothing is duplicated, and what Anki will not follow is reported by the build.
+
+mod common;
+
+use common::{judge, path_str, temp_dir, Backend};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+struct Deck {
+    src: PathBuf,
+    dir: PathBuf,
+    collection: PathBuf,
+    builds: usize,
+}
+
+impl Deck {
+    fn new(name: &str) -> Deck {
+        let dir = temp_dir(name);
+        let src = dir.join("src");
+        fs::create_dir_all(&src).unwrap();
+        Deck {
+            collection: dir.join("collection"),
+            src,
+            dir,
+            builds: 0,
+        }
+    }
+
+    fn write(&self, file: &str, text: &str) {
+        fs::write(self.src.join(file), text).unwrap();
+    }
+
+    /// Builds the sources; returns the package and what the build printed on stderr.
+    fn build(&mut self) -> (PathBuf, String) {
+        self.builds += 1;
+        let out = self.dir.join(format!("v{}.apkg", self.builds));
+        let result = run(&["build", path_str(&self.src), "-o", path_str(&out)]);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        (out, String::from_utf8_lossy(&result.stderr).into_owned())
+    }
+
+    fn import(&self, package: &Path) -> Value {
+        judge(
+            Backend::Current,
+            &[
+                "import",
+                "--collection",
+                path_str(&self.collection),
+                path_str(package),
+            ],
+        )
+    }
+}
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_ankideck"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn counts(report: &Value) -> (u64, u64, u64, u64) {
+    let c = &report["imports"][0]["counts"];
+    let n = |k: &str| c[k].as_u64().unwrap();
+    (n("new"), n("updated"), n("duplicate"), n("conflicting"))
+}
+
+/// Notes by their first field's first word (the tests' notes start with `Q1`, `Q2`, …).
+fn by_key(report: &Value) -> BTreeMap<String, &Value> {
+    report["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            let first = n["field_order"][0].as_str().unwrap();
+            let key = n["fields"][first]
+                .as_str()
+                .unwrap()
+                .split_whitespace()
+                .next()
+                .unwrap()
+                .to_string();
+            (key, n)
+        })
+        .collect()
+}
+
+fn card_state(card: &Value) -> Vec<Value> {
+    ["id", "type", "queue", "due", "ivl", "reps", "deck"]
+        .iter()
+        .map(|k| card[*k].clone())
+        .collect()
+}
+
+const V1_A: &str = "---\ndeck: Reimport\n---\n\n## Q1 first\nid: q1\n\nA1\n\n## Q2 second\nid: q2\n\nA2\n\n## Q3 has {{c1::one}} and {{c2::two}}\nid: q3\n\n## Q4 fourth\nid: q4\n\nA4\n";
+const V1_B: &str = "---\ndeck: Reimport::B\n---\n\n## Q5 in another file\n\nA5\n";
+
+#[test]
+fn edits_update_in_place_and_keep_review_history() {
+    let mut deck = Deck::new("reimport");
+    deck.write("a.md", V1_A);
+    deck.write("b.md", V1_B);
+    let (v1, _) = deck.build();
+    let first = deck.import(&v1);
+    assert_eq!(counts(&first), (5, 0, 0, 0));
+
+    // Study: answer the first three new cards, so they have review history.
+    let review = judge(
+        Backend::Current,
+        &[
+            "review",
+            "--collection",
+            path_str(&deck.collection),
+            "--answer",
+            "3",
+        ],
+    );
+    assert_eq!(review["answered"].as_array().unwrap().len(), 3);
+    let studied = deck.import(&v1); // a dump of the collection as it is now
+    assert_eq!(
+        counts(&studied),
+        (0, 0, 5, 0),
+        "re-import without edits changes nothing"
+    );
+    let before: BTreeMap<i64, Vec<Value>> = studied["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["cards"].as_array().unwrap().iter())
+        .map(|c| (c["id"].as_i64().unwrap(), card_state(c)))
+        .collect();
+    assert_eq!(
+        before.values().filter(|s| s[5] != 0).count(),
+        3,
+        "three cards have reps"
+    );
+
+    // Version 2: change one field, add a note, swap Q1 and Q4, add a tag to Q1.
+    let v2_a = "---\ndeck: Reimport\n---\n\n## Q4 fourth\nid: q4\n\nA4\n\n## Q2 second\nid: q2\n\nA2 edited\n\n## Q3 has {{c1::one}} and {{c2::two}}\nid: q3\n\n## Q1 first\nid: q1\ntags: added-tag\n\nA1\n\n## Q6 brand new\n\nA6\n";
+    deck.write("a.md", v2_a);
+    let (v2, _) = deck.build();
+    let second = deck.import(&v2);
+    assert_eq!(
+        counts(&second),
+        (1, 2, 3, 0),
+        "{}",
+        second["imports"][0]["counts"]
+    );
+    let notes = by_key(&second);
+    assert_eq!(notes.len(), 6, "no note was duplicated");
+    assert_eq!(notes["Q2"]["fields"]["Back"], "<p>A2 edited</p>");
+    assert_eq!(notes["Q1"]["tags"], serde_json::json!(["added-tag"]));
+    let after: BTreeMap<i64, Vec<Value>> = second["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|n| n["cards"].as_array().unwrap().iter())
+        .map(|c| (c["id"].as_i64().unwrap(), card_state(c)))
+        .collect();
+    for (id, state) in &before {
+        assert_eq!(
+            after.get(id),
+            Some(state),
+            "card {id} lost its schedule or moved"
+        );
+    }
+    assert_eq!(after.len(), before.len() + 1);
+    assert_eq!(second["check"]["problems"], serde_json::json!([]));
+
+    // Rebuilding without edits: the same bytes, and Anki sees nothing new or updated.
+    let lock_before = fs::read(deck.src.join("ankideck.lock")).unwrap();
+    let (v3, _) = deck.build();
+    assert_eq!(
+        fs::read(&v3).unwrap(),
+        fs::read(&v2).unwrap(),
+        "rebuild is not reproducible"
+    );
+    assert_eq!(
+        fs::read(deck.src.join("ankideck.lock")).unwrap(),
+        lock_before
+    );
+    assert_eq!(counts(&deck.import(&v3)), (0, 0, 6, 0));
+}
+
+#[test]
+fn what_anki_will_not_follow_is_reported() {
+    let mut deck = Deck::new("reimport-warnings");
+    deck.write("a.md", V1_A);
+    deck.write("b.md", V1_B);
+    let (v1, _) = deck.build();
+    let first = deck.import(&v1);
+    let q5_nid = by_key(&first)["Q5"]["id"].as_i64().unwrap();
+
+    // Remove Q5, move Q4 to another deck, swap Q3's cloze numbers, make Q1 reversed.
+    let v2_a = V1_A
+        .replace(
+            "## Q4 fourth\nid: q4\n",
+            "## Q4 fourth\nid: q4\ndeck: Elsewhere\n",
+        )
+        .replace("{{c1::one}} and {{c2::two}}", "{{c2::one}} and {{c1::two}}")
+        .replace(
+            "## Q1 first\nid: q1\n",
+            "## Q1 first\nid: q1\ntype: reversed\n",
+        );
+    deck.write("a.md", &v2_a);
+    fs::remove_file(deck.src.join("b.md")).unwrap();
+    let (v2, stderr) = deck.build();
+    assert!(
+        stderr.contains("warning: note moved from deck `Reimport` to `Elsewhere`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("a.md:19"),
+        "the moved note's place: {stderr}"
+    );
+    assert!(
+        stderr.contains("cloze deletions were renumbered (c1 → c2, c2 → c1)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("type changed from `Basic` to `Basic (and reversed card)`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 notes are gone from the sources"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Q5 in another file"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("nid:{q5_nid}")),
+        "the search finds the note Anki has: {stderr}"
+    );
+
+    // And Anki indeed does what the warnings say.
+    let second = deck.import(&v2);
+    let (_, _, _, conflicting) = counts(&second);
+    assert_eq!(conflicting, 1, "the note whose type changed");
+    let notes = by_key(&second);
+    assert_eq!(
+        notes["Q4"]["cards"][0]["deck"], "Reimport",
+        "existing cards stay in their deck"
+    );
+    assert!(notes.contains_key("Q5"), "a package cannot delete notes");
+}
+
+#[test]
+fn ids_pins_identity_without_changing_anything_else() {
+    let deck = Deck::new("ids");
+    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cards");
+    copy_dir(&sample, &deck.src);
+    // The sample deck has ids everywhere; take them out to start from derived identity.
+    let mut originals = BTreeMap::new();
+    for file in md_files(&deck.src) {
+        let text = fs::read_to_string(&file).unwrap();
+        let stripped: String = text
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with("id: "))
+            .collect();
+        fs::write(&file, &stripped).unwrap();
+        originals.insert(file, stripped);
+    }
+    fs::remove_file(deck.src.join("ankideck.lock")).unwrap();
+    let guids = |package: &Path| -> Vec<String> {
+        let report = judge(
+            Backend::Current,
+            &[
+                "import",
+                "--collection",
+                path_str(&temp_dir("ids-col")),
+                path_str(package),
+            ],
+        );
+        let mut g: Vec<String> = report["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["guid"].as_str().unwrap().to_string())
+            .collect();
+        g.sort();
+        g
+    };
+    let out = |n: u8| deck.dir.join(format!("ids{n}.apkg"));
+    assert!(
+        run(&["build", path_str(&deck.src), "-o", path_str(&out(1))])
+            .status
+            .success()
+    );
+
+    let first = run(&["ids", path_str(&deck.src)]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    for (file, before) in &originals {
+        let after = fs::read_to_string(file).unwrap();
+        let added: Vec<&str> = after
+            .split_inclusive('\n')
+            .filter(|l| !before.contains(*l))
+            .collect();
+        assert!(added.iter().all(|l| l.starts_with("id: h")), "{added:?}");
+        let without: String = after
+            .split_inclusive('\n')
+            .filter(|l| !l.starts_with("id: "))
+            .collect();
+        assert_eq!(
+            &without,
+            before,
+            "ids changed more than id lines in {}",
+            file.display()
+        );
+    }
+    let snapshot: Vec<String> = originals
+        .keys()
+        .map(|f| fs::read_to_string(f).unwrap())
+        .collect();
+    let second = run(&["ids", path_str(&deck.src)]);
+    assert!(String::from_utf8_lossy(&second.stdout).contains("every note already has an id"));
+    let again: Vec<String> = originals
+        .keys()
+        .map(|f| fs::read_to_string(f).unwrap())
+        .collect();
+    assert_eq!(snapshot, again, "a second run changed files");
+
+    assert!(
+        run(&["build", path_str(&deck.src), "-o", path_str(&out(2))])
+            .status
+            .success()
+    );
+    assert_eq!(
+        guids(&out(1)),
+        guids(&out(2)),
+        "ids changed the notes' identity"
+    );
+
+    // Duplicate ids are refused.
+    let file = originals.keys().next().unwrap();
+    let text = fs::read_to_string(file).unwrap();
+    fs::write(
+        file,
+        format!("{text}\n## Twin\nid: twin\n\n## Twin again\nid: twin\n"),
+    )
+    .unwrap();
+    let refused = run(&["ids", path_str(&deck.src)]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("same identity"));
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    fs::create_dir_all(to).unwrap();
+    for entry in fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+fn md_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(md_files(&path));
+        } else if path.extension().is_some_and(|e| e == "md") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}

@@ -1,0 +1,473 @@
+//! Rich cards judged by the official Anki backend: highlighted code, custom note types
+//! from files, Anki's CSV/TSV text format as input, and deck options.
+
+mod common;
+
+use common::{judge, path_str, temp_dir, workspace, Backend};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Builds a deck kept in the repository with `--locked`: its committed lock must be
+/// up to date.
+fn build(source: &str) -> PathBuf {
+    let dir = temp_dir("rich-build");
+    let out = dir.join("deck.apkg");
+    let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
+        .args([
+            "build",
+            path_str(&workspace().join(source)),
+            "-o",
+            path_str(&out),
+            "--locked",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    out
+}
+
+fn import(collection: &Path, package: &Path, extra: &[&str]) -> Value {
+    let mut args = vec!["import", "--collection", path_str(collection)];
+    args.extend_from_slice(extra);
+    args.push(path_str(package));
+    judge(Backend::Current, &args)
+}
+
+fn notes(report: &Value) -> &Vec<Value> {
+    report["notes"].as_array().expect("notes")
+}
+
+fn first_field(note: &Value) -> &str {
+    let first = note["field_order"][0].as_str().unwrap();
+    note["fields"][first].as_str().unwrap()
+}
+
+fn note<'a>(report: &'a Value, prefix: &str) -> &'a Value {
+    notes(report)
+        .iter()
+        .find(|n| first_field(n).starts_with(prefix))
+        .unwrap_or_else(|| panic!("no note starting {prefix:?}"))
+}
+
+/// (question, answer) HTML of card `ord` of the note whose first field starts with `prefix`.
+fn card(report: &Value, prefix: &str, ord: u64) -> (String, String) {
+    let card = note(report, prefix)["cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["ord"] == ord)
+        .unwrap_or_else(|| panic!("no card {ord} of {prefix:?}"));
+    (
+        card["question"].as_str().unwrap().to_string(),
+        card["answer"].as_str().unwrap().to_string(),
+    )
+}
+
+/// A clean first import: every note new, Check Database repairs nothing.
+fn assert_clean(report: &Value, expected_notes: u64) {
+    let log = &report["imports"][0]["counts"];
+    assert_eq!(log["new"], expected_notes, "{log}");
+    for category in [
+        "updated",
+        "duplicate",
+        "conflicting",
+        "missing_notetype",
+        "missing_deck",
+    ] {
+        assert_eq!(log[category], 0, "{category}: {log}");
+    }
+    assert_eq!(report["check"]["ok"], true, "{}", report["check"]);
+    assert_eq!(report["check"]["problems"], serde_json::json!([]));
+    assert_eq!(report["before_check"], report["after_check"]);
+    assert_eq!(report["media_check"]["missing"], serde_json::json!([]));
+    assert_eq!(report["media_check"]["unused"], serde_json::json!([]));
+    for n in notes(report) {
+        for c in n["cards"].as_array().unwrap() {
+            let q = c["question"].as_str().unwrap();
+            assert!(!q.contains("Please edit this note"), "broken card {n}");
+        }
+    }
+}
+
+#[test]
+fn highlighted_code_renders_in_anki() {
+    let package = build("tests/decks/rich");
+    let collection = temp_dir("rich-code");
+    let report = import(&collection, &package, &[]);
+    assert_clean(&report, 14);
+
+    let (_, answer) = card(&report, "What does this Rust program print?", 0);
+    assert!(
+        answer.contains(
+            r#"<span style="color:#b48ead">fn </span><span style="color:#8fa1b3">main</span>"#
+        ),
+        "{answer}"
+    );
+    assert!(
+        answer.contains(r#"<pre style="background-color:#2b303b;color:#c0c5ce;text-align:left"#)
+    );
+    assert!(
+        answer.contains(r#"<span style="color:#a3be8c">$5</span>"#),
+        "$ in code is no math"
+    );
+    let (_, answer) = card(&report, "Indented code", 0);
+    assert!(
+        answer.contains("<pre><code>x = $y$  # not math"),
+        "{answer}"
+    );
+
+    // Clozes around and inside code.
+    let (q, a) = card(&report, "Which keyword", 0);
+    assert!(q.contains(r#"<span class="cloze" data-cloze="&lt;code&gt;def&lt;&#x2F;code&gt;" data-ordinal="1">[...]</span>"#), "{q}");
+    assert!(
+        a.contains(r#"<span class="cloze" data-ordinal="1"><code>def</code></span>"#),
+        "{a}"
+    );
+    let (_, a) = card(&report, "A deletion around code", 0);
+    assert!(
+        a.contains(r#"<span class="cloze" data-ordinal="1"><code>a}&#125;b</code></span> stays one deletion"#),
+        "{a}"
+    );
+    let (q, a) = card(&report, "In code:", 0);
+    assert!(q.contains(r#">[a constant]</span> * r ** <span class="cloze-inactive" data-ordinal="2">2</span></code>"#), "{q}");
+    assert!(
+        a.contains(r#"<span class="cloze" data-ordinal="1">3.14159</span>"#),
+        "{a}"
+    );
+    assert_eq!(
+        note(&report, "In code:")["cards"].as_array().unwrap().len(),
+        2
+    );
+}
+
+#[test]
+fn custom_note_types_from_files_render_in_anki() {
+    let package = build("tests/decks/rich");
+    let collection = temp_dir("rich-notetypes");
+    let report = import(&collection, &package, &[]);
+    assert_clean(&report, 14);
+
+    let vocab = report["notetypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "Vocab")
+        .expect("Vocab note type");
+    assert_eq!(
+        vocab["fields"],
+        serde_json::json!(["Word", "Meaning", "Example"])
+    );
+    assert_eq!(
+        vocab["templates"],
+        serde_json::json!(["Recognize", "Recall"])
+    );
+    assert_eq!(vocab["type"], 0);
+
+    let la_mer = note(&report, "la mer");
+    assert_eq!(la_mer["notetype"], "Vocab");
+    assert_eq!(
+        la_mer["fields"]["Example"],
+        "<p>Il regarde <strong>la mer</strong>.</p>"
+    );
+    let (q, a) = card(&report, "la mer", 0);
+    assert!(q.contains(r#"<div class="word">la mer</div>"#), "{q}");
+    assert!(
+        q.contains("font-family: \"Rich Sans\""),
+        "the note type's CSS: {q}"
+    );
+    assert!(
+        q.contains("<a class=hint href=") && q.contains("Example</a>"),
+        "hint filter: {q}"
+    );
+    assert!(
+        a.contains(r#"<div class="meaning"><p>the sea</p></div>"#),
+        "{a}"
+    );
+    let (q, _) = card(&report, "la mer", 1);
+    assert!(
+        q.contains(r#"<div class="meaning">the sea</div>"#),
+        "text filter: {q}"
+    );
+    assert!(q.contains("[[type:Word]]"), "type filter: {q}");
+    // No example: no hint, still both cards.
+    let (q, _) = card(&report, "le ciel", 0);
+    assert!(!q.contains("<a class=hint"), "{q}");
+    assert_eq!(
+        note(&report, "le ciel")["cards"].as_array().unwrap().len(),
+        2
+    );
+
+    // A cloze note type whose deletions sit in highlighted code.
+    let code = note(&report, "Complete the function");
+    assert_eq!(code["notetype"], "Code Cloze");
+    let (q, a) = card(&report, "Complete the function", 0);
+    assert!(q.contains("<b>Complete the function</b>"), "{q}");
+    assert!(q.contains(r#"data-ordinal="1">[a constant]</span>"#), "{q}");
+    assert!(
+        a.contains(r#"<span class="cloze" data-ordinal="1">math.pi</span>"#),
+        "{a}"
+    );
+    let (q, _) = card(&report, "Complete the function", 1);
+    assert!(q.contains(r#"data-ordinal="2">[...]</span>"#), "{q}");
+
+    // The font is packaged under its own name, and Anki keeps it.
+    assert!(report["media_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|m| m == "_rich-sans.woff2"));
+}
+
+/// Copies a folder (for tests that edit a deck).
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn build_unlocked(source: &Path, out: &Path) {
+    let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
+        .args(["build", path_str(source), "-o", path_str(out)])
+        .output()
+        .unwrap();
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+}
+
+#[test]
+fn renaming_a_field_with_an_id_keeps_the_note_type() {
+    let dir = temp_dir("rich-rename");
+    let src = dir.join("src");
+    copy_dir(&workspace().join("tests/decks/rich"), &src);
+    let first = dir.join("v1.apkg");
+    build_unlocked(&src, &first);
+    let collection = dir.join("collection");
+    import(&collection, &first, &[]);
+
+    // Rename `Meaning` to `Definition` (its id stays `meaning`), restyle the cards.
+    let nt = src.join("_notetypes/Vocab");
+    let toml = std::fs::read_to_string(nt.join("notetype.toml")).unwrap();
+    std::fs::write(
+        nt.join("notetype.toml"),
+        toml.replace("name = \"Meaning\"", "name = \"Definition\""),
+    )
+    .unwrap();
+    for file in [
+        "Recognize.back.html",
+        "Recall.front.html",
+        "Recall.back.html",
+    ] {
+        let text = std::fs::read_to_string(nt.join(file)).unwrap();
+        std::fs::write(
+            nt.join(file),
+            text.replace(":Meaning}}", ":Definition}}")
+                .replace("{{Meaning}}", "{{Definition}}"),
+        )
+        .unwrap();
+    }
+    let css = std::fs::read_to_string(nt.join("style.css")).unwrap();
+    std::fs::write(nt.join("style.css"), css + ".meaning { color: green; }\n").unwrap();
+    let second = dir.join("v2.apkg");
+    build_unlocked(&src, &second);
+    let report = import(&collection, &second, &[]);
+    let log = &report["imports"][0]["counts"];
+    assert_eq!(log["conflicting"], 0, "{log}");
+    assert_eq!(log["new"], 0, "{log}");
+    let vocabs: Vec<&Value> = report["notetypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["name"].as_str().unwrap().starts_with("Vocab"))
+        .collect();
+    assert_eq!(vocabs.len(), 1, "no copy of the note type: {vocabs:?}");
+    assert_eq!(
+        vocabs[0]["fields"],
+        serde_json::json!(["Word", "Definition", "Example"])
+    );
+    let (_, a) = card(&report, "la mer", 0);
+    assert!(
+        a.contains(".meaning { color: green; }"),
+        "new CSS reached Anki: {a}"
+    );
+    assert!(a.contains("the sea"), "{a}");
+}
+
+#[test]
+fn anki_text_files_import_with_the_notes_decks_and_tags_their_header_says() {
+    let package = build("tests/decks/rich");
+    let collection = temp_dir("rich-text");
+    let report = import(&collection, &package, &[]);
+    assert_clean(&report, 14);
+    let by_guid = |guid: &str| {
+        notes(&report)
+            .iter()
+            .find(|n| n["guid"] == guid)
+            .unwrap_or_else(|| panic!("no note with guid {guid}"))
+    };
+    let tags = |n: &Value| {
+        let mut t: Vec<String> = n["tags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t.as_str().unwrap().to_string())
+            .collect();
+        t.sort();
+        t
+    };
+    let decks = |n: &Value| -> Vec<String> {
+        n["cards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["deck"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    // words.csv: guid, note type, deck and tags columns; quoted fields; HTML kept.
+    let chien = by_guid("fr-002");
+    assert_eq!(chien["notetype"], "Vocab");
+    assert_eq!(chien["fields"]["Word"], "le chien; la chienne");
+    assert_eq!(chien["fields"]["Example"], "Il dit \"ouaf\"\ndeux fois.");
+    assert_eq!(tags(chien), ["animal", "imported", "pet", "vocab"]);
+    assert_eq!(decks(chien), ["Rich::French", "Rich::French"]);
+    let chat = by_guid("fr-001");
+    assert_eq!(chat["fields"]["Example"], "<i>Le chat</i> dort.");
+    let merci = by_guid("fr-003");
+    // (Anki names it `Basic (and reversed card)+` beside its own stock type of that name.)
+    assert!(merci["notetype"]
+        .as_str()
+        .unwrap()
+        .starts_with("Basic (and reversed card)"));
+    assert_eq!(
+        decks(merci),
+        ["Rich::French::Phrases", "Rich::French::Phrases"]
+    );
+    assert_eq!(tags(merci), ["imported", "politeness", "vocab"]);
+    let bonjour = by_guid("fr-004");
+    assert!(bonjour["notetype"].as_str().unwrap().starts_with("Cloze"));
+    let (q, _) = card(&report, "{{c1::Bonjour}}", 0);
+    assert!(q.contains("[...]</span> means hello"), "{q}");
+
+    // phrases.tsv: file-wide note type and deck, columns mapped by name, plain text escaped.
+    let (q, a) = card(&report, "merci &lt;3", 0);
+    assert!(q.ends_with("merci &lt;3"), "{q}");
+    assert!(a.ends_with("thank you"), "{a}");
+    let mer = note(&report, "la mer &amp; co");
+    assert!(mer["notetype"].as_str().unwrap().starts_with("Basic"));
+    assert_eq!(decks(mer), ["Rich::Phrases"]);
+    assert_eq!(tags(mer), ["phrases"]);
+    assert_eq!(tags(note(&report, "merci &lt;3")), ["phrases", "polite"]);
+}
+
+#[test]
+fn a_vocabulary_list_of_thousands_of_rows_builds_beside_markdown_cards() {
+    const ROWS: usize = 3000;
+    let dir = temp_dir("rich-big");
+    let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
+    let mut tsv =
+        String::from("#separator:tab\n#html:false\n#deck:Big::Words\n#columns:Front\tBack\n");
+    for i in 0..ROWS {
+        tsv.push_str(&format!("word {i}\tmeaning {i}\n"));
+    }
+    std::fs::write(src.join("words.tsv"), tsv).unwrap();
+    std::fs::write(
+        src.join("notes.md"),
+        "## A Markdown card\n\nbeside the list\n",
+    )
+    .unwrap();
+    let package = dir.join("big.apkg");
+    let started = std::time::Instant::now();
+    build_unlocked(&src, &package);
+    assert!(
+        started.elapsed().as_secs() < 20,
+        "slow build: {:?}",
+        started.elapsed()
+    );
+    let report = import(&dir.join("collection"), &package, &[]);
+    let log = &report["imports"][0]["counts"];
+    assert_eq!(log["new"], ROWS as u64 + 1, "{log}");
+    assert_eq!(report["check"]["problems"], serde_json::json!([]));
+    assert_eq!(report["before_check"], report["after_check"]);
+    let (q, a) = card(&report, "word 2999", 0);
+    assert!(
+        q.ends_with("word 2999") && a.ends_with("meaning 2999"),
+        "{q} / {a}"
+    );
+}
+
+#[test]
+fn deck_descriptions_and_options_reach_anki() {
+    let package = build("tests/decks/rich");
+    let deck = |report: &Value, name: &str| -> Value {
+        report["deck_details"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["name"] == name)
+            .unwrap_or_else(|| panic!("no deck {name}"))
+            .clone()
+    };
+
+    // With "Import deck presets" ticked, as the judge's --with-deck-configs.
+    let report = import(&temp_dir("rich-dconf"), &package, &["--with-deck-configs"]);
+    assert_clean(&report, 14);
+    let vocab = deck(&report, "Rich::Vocab");
+    assert_eq!(vocab["conf_name"], "Vocab pace");
+    assert_eq!(vocab["new_per_day"], 15);
+    assert_eq!(vocab["reviews_per_day"], 150);
+    assert_eq!(
+        vocab["learning_steps"],
+        serde_json::json!([1.0, 10.0, 60.0])
+    );
+    assert_eq!(vocab["maximum_interval"], 365);
+    assert!(vocab["desc"]
+        .as_str()
+        .unwrap()
+        .contains("French words, with <strong>two cards</strong> each"));
+    let french = deck(&report, "Rich::French");
+    assert_eq!(
+        french["desc"],
+        "<p>Imported from <code>words.csv</code>.</p>"
+    );
+    assert_eq!(french["conf_id"], 1, "no options: Anki's default group");
+
+    // Anki's default import (a new collection's dialog leaves presets unticked): the
+    // description arrives, the options do not.
+    let report = import(&temp_dir("rich-no-dconf"), &package, &[]);
+    let vocab = deck(&report, "Rich::Vocab");
+    assert_eq!(vocab["conf_id"], 1);
+    assert_eq!(vocab["new_per_day"], 20);
+    assert!(vocab["desc"].as_str().unwrap().contains("two cards"));
+}
+
+#[test]
+fn old_python_importer_accepts_the_rich_deck() {
+    let package = build("tests/decks/rich");
+    let report = judge(
+        Backend::Legacy,
+        &[
+            "import",
+            "--collection",
+            path_str(&temp_dir("rich-legacy")),
+            path_str(&package),
+        ],
+    );
+    assert_eq!(report["anki_version"], "2.1.49");
+    assert_clean(&report, 14);
+}

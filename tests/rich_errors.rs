@@ -1,0 +1,195 @@
+//! Bad custom note types, CSV files and deck settings are refused with file and line,
+//! and nothing is written.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+fn scratch(name: &str) -> PathBuf {
+    static COUNTER: AtomicUsize = AtomicUsize::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target/test-tmp")
+        .join(format!("rich-errors-{name}-{}-{n}", std::process::id()));
+    let _ = fs::remove_dir_all(&dir);
+    fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const VOCAB_TOML: &str = "[[fields]]\nname = \"Word\"\nrequired = true\n\n[[fields]]\nname = \"Meaning\"\nrequired = true\n\n[[fields]]\nname = \"Extra\"\n\n[[templates]]\nname = \"Card 1\"\n";
+const FRONT: &str = "{{Word}}";
+const BACK: &str = "{{FrontSide}}\n<hr id=answer>\n{{Meaning}}";
+
+/// One bad source folder: its files, and the `file:line: fragment` expected on stderr.
+struct Case {
+    name: &'static str,
+    files: &'static [(&'static str, &'static str)],
+    expected: &'static str,
+}
+
+fn vocab(extra: &'static [(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
+    let mut files = vec![
+        ("_notetypes/Vocab/notetype.toml", VOCAB_TOML),
+        ("_notetypes/Vocab/Card 1.front.html", FRONT),
+        ("_notetypes/Vocab/Card 1.back.html", BACK),
+    ];
+    for (path, text) in extra {
+        files.retain(|(p, _)| p != path);
+        files.push((path, text));
+    }
+    files
+}
+
+#[test]
+fn bad_rich_input_is_refused_with_file_and_line() {
+    let cases = [
+        Case {
+            name: "unknown field section",
+            files: &[("v.md", "---\ntype: Vocab\n---\n\n## chat\n\ncat\n\n### Gender\nm\n")],
+            expected: "v.md:9: note type `Vocab` has no field `Gender`",
+        },
+        Case {
+            name: "missing required field",
+            files: &[("v.md", "---\ntype: Vocab\n---\n\n## chat\n")],
+            expected: "v.md:5: note type `Vocab` requires field `Meaning`",
+        },
+        Case {
+            name: "template uses a missing field",
+            files: &[("_notetypes/Vocab/Card 1.back.html", "{{FrontSide}}\n<hr id=answer>\n{{Meaning}} {{Plural}}")],
+            expected: "Card 1.back.html:3: template `Card 1` of note type `Vocab` uses field `Plural`",
+        },
+        Case {
+            name: "note without cards",
+            files: &[
+                ("_notetypes/Vocab/Card 1.front.html", "{{#Extra}}{{Word}}{{/Extra}}"),
+                ("v.md", "---\ntype: Vocab\n---\n\n## chat\n\ncat\n"),
+            ],
+            expected: "v.md:5: the note would have no cards",
+        },
+        Case {
+            name: "toml syntax",
+            files: &[("_notetypes/Vocab/notetype.toml", "kind = \"standard\"\n[[fields]\nname = 1\n")],
+            expected: "notetype.toml:2: ",
+        },
+        Case {
+            name: "toml unknown key",
+            files: &[("_notetypes/Vocab/notetype.toml", "colour = \"red\"\n[[fields]]\nname = \"Word\"\n[[templates]]\nname = \"Card 1\"\n")],
+            expected: "notetype.toml:1: unknown field `colour`",
+        },
+        Case {
+            name: "unknown kind",
+            files: &[("_notetypes/Vocab/notetype.toml", "kind = \"occlusion\"\n[[fields]]\nname = \"Word\"\n[[templates]]\nname = \"Card 1\"\n")],
+            expected: "notetype.toml:1: note type `Vocab`: kind `occlusion`",
+        },
+        Case {
+            name: "asset without underscore",
+            files: &[("_notetypes/Vocab/font.woff2", "x")],
+            expected: "font.woff2: asset `font.woff2` in a note type folder must be named with a leading `_`",
+        },
+        Case {
+            name: "front that shows no field",
+            files: &[("_notetypes/Vocab/Card 1.front.html", "Just text")],
+            expected: "Card 1.front.html:1: note type `Vocab`: template `Card 1`: the front of the template shows no field",
+        },
+        Case {
+            name: "csv unknown note type",
+            files: &[("w.csv", "#separator:comma\n#notetype:Vocabulary\nchat,cat\n")],
+            expected: "w.csv:2: unknown note type `Vocabulary`",
+        },
+        Case {
+            name: "csv unknown note type in a column",
+            files: &[("w.csv", "#separator:comma\n#notetype column:1\nVocab,chat,cat\nNope,chien,dog\n")],
+            expected: "w.csv:4: unknown note type `Nope`",
+        },
+        Case {
+            name: "csv missing required field",
+            files: &[("w.csv", "#separator:comma\n#notetype:Vocab\nchat,cat\nchien\n")],
+            expected: "w.csv:4: note type `Vocab` requires field `Meaning`",
+        },
+        Case {
+            name: "csv too many values",
+            files: &[("w.csv", "#separator:comma\n#notetype column:1\nBasic,a,b,c\n")],
+            expected: "w.csv:3: the row has 3 field values, but note type `Basic` has 2 fields",
+        },
+        Case {
+            name: "csv empty first field",
+            files: &[("w.tsv", "#separator:tab\nok\tfine\n\tno front\n")],
+            expected: "w.tsv:3: the first field is empty",
+        },
+        Case {
+            name: "csv bad separator",
+            files: &[("w.csv", "#separator:slash\na/b\n")],
+            expected: "w.csv:1: unknown separator `slash`",
+        },
+        Case {
+            name: "csv bad column number",
+            files: &[("w.csv", "#separator:comma\n#guid column:0\na,b\n")],
+            expected: "w.csv:2: `#guid column:` takes a column number",
+        },
+        Case {
+            name: "csv duplicate guid",
+            files: &[("w.csv", "#separator:comma\n#guid column:1\ng1,a,b\ng1,c,d\n")],
+            expected: "w.csv:4: this note has the same identity as the note at",
+        },
+        Case {
+            name: "csv bad tag",
+            files: &[("w.csv", "#separator:comma\n#tags:ok a::\na,b\n")],
+            expected: "w.csv:2: tag `a::`",
+        },
+        Case {
+            name: "deck settings unknown key",
+            files: &[("a/_deck.toml", "description = \"x\"\nnew_cards = 5\n")],
+            expected: "_deck.toml:2: unknown field `new_cards`",
+        },
+        Case {
+            name: "deck settings bad step",
+            files: &[("a/_deck.toml", "[options]\nlearning_steps = [\"1m\", \"soon\"]\n")],
+            expected: "_deck.toml:2: learning step \"soon\" is not a duration",
+        },
+        Case {
+            name: "root deck settings without a deck",
+            files: &[("_deck.toml", "description = \"x\"\n")],
+            expected: "_deck.toml:1: the source folder's own _deck.toml must say which deck",
+        },
+        Case {
+            name: "deck settings given twice",
+            files: &[("_deck.toml", "deck = \"a\"\n"), ("a/_deck.toml", "description = \"y\"\n")],
+            expected: "_deck.toml:1: deck `a` already has settings in",
+        },
+    ];
+    for case in cases {
+        let dir = scratch("case");
+        let src = dir.join("src");
+        let mut files = vocab(case.files);
+        if !files.iter().any(|(p, _)| {
+            p.ends_with(".md") || p.ends_with(".csv") || p.ends_with(".tsv") || p.ends_with(".txt")
+        }) {
+            files.push(("ok.md", "---\ntype: Vocab\n---\n\n## chat\n\ncat\n"));
+        }
+        for (path, text) in &files {
+            let path = src.join(path);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(path, text).unwrap();
+        }
+        let out = dir.join("out.apkg");
+        let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
+            .args(["build", src.to_str().unwrap(), "-o", out.to_str().unwrap()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{}: {stderr}", case.name);
+        let (place, message) = case.expected.split_once(": ").unwrap();
+        let place_found = stderr.lines().any(|l| {
+            l.trim_start().starts_with("-->")
+                && (l.ends_with(place) || l.contains(&format!("{place}:")))
+        });
+        assert!(
+            place_found && stderr.contains(message),
+            "{}: expected {:?} in\n{stderr}",
+            case.name,
+            case.expected
+        );
+        assert!(!out.exists(), "{}: wrote a package", case.name);
+    }
+}
