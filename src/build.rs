@@ -1,7 +1,7 @@
 //! The whole pipeline: a source folder in, a package file (and an updated lock) out.
 
 use crate::error::{Diagnostic, Error, Problem, Result, Severity};
-use crate::package::Summary;
+use crate::package::{Format, Progress, Summary};
 use crate::source::Sources;
 use crate::state::{self, Lock, Reconciled, RemovedNote};
 use std::path::Path;
@@ -15,6 +15,8 @@ pub struct Options {
     pub locked: bool,
     /// Treat warnings as errors.
     pub deny_warnings: bool,
+    /// Which package format to write.
+    pub format: Format,
 }
 
 impl Options {
@@ -33,6 +35,7 @@ impl Options {
             now,
             locked: false,
             deny_warnings: false,
+            format: Format::default(),
         })
     }
 }
@@ -102,9 +105,20 @@ pub fn check(source: &Path, options: Options) -> Result<Vec<Diagnostic>> {
 /// Reads the cards below `source`, writes them to `output` and updates the lock. On any
 /// problem nothing is written: `output` and the lock stay as they were.
 pub fn build(source: &Path, output: &Path, options: Options) -> Result<Outcome> {
+    build_with(source, output, options, &mut |_| {})
+}
+
+/// [`build`], telling `progress` how far it has got.
+pub fn build_with(
+    source: &Path,
+    output: &Path,
+    options: Options,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Outcome> {
+    progress(Progress::Reading);
     let plan = plan(source, options)?;
     let package = plan.sources.into_package(plan.reconciled.timestamp)?;
-    let summary = package.write(output)?;
+    let summary = package.write_reporting(output, options.format, progress)?;
     if plan.lock_changed {
         plan.reconciled.lock.write(&plan.lock_path)?;
     }

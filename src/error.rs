@@ -251,7 +251,7 @@ pub enum Error {
     Input(Vec<Diagnostic>),
     #[error("note `{guid}`: {problem}")]
     Note { guid: String, problem: Problem },
-    #[error("media name `{0}` is not allowed by Anki (no path separators, control characters or any of \\ / : * ? \" < > |, at most 120 bytes)")]
+    #[error("media name `{0}` is not allowed by Anki (no path separators, control characters or any of \\ / : * ? \" < > | [ ] ^, no Windows device name like CON, no trailing dot or space, at most 120 bytes)")]
     MediaName(String),
     #[error("interrupted")]
     Cancelled,

@@ -20,4 +20,4 @@ pub mod text;
 pub use error::{Diagnostic, Error, Problem, Result, Severity};
 pub use note::Note;
 pub use notetype::{Kind, NoteType, Stock};
-pub use package::{MediaSource, Package, Summary};
+pub use package::{Format, MediaSource, Package, Progress, Summary};

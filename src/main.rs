@@ -1,10 +1,14 @@
 //! The `ankideck` command: a thin layer over the library.
 
 use ankideck::build::{self, Options};
-use ankideck::{source, Diagnostic, Error, Severity};
+use ankideck::{source, Diagnostic, Error, Format, Progress, Severity};
 use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 const EXIT_STATUS: &str = "Exit status: 0 success, 1 problems in the card sources (nothing is written), 2 usage or I/O errors, 130 interrupted.";
 
@@ -42,6 +46,10 @@ enum Command {
         /// Treat warnings as errors.
         #[arg(long)]
         deny_warnings: bool,
+        /// Package format: `legacy` imports everywhere; `latest` is smaller but needs
+        /// Anki 2.1.50+ (AnkiDroid 2.16+), as Anki 23.10+ exports by default.
+        #[arg(long, value_enum, default_value_t = FormatArg::Legacy)]
+        format: FormatArg,
     },
     /// Report every problem in the sources, without writing anything.
     #[command(after_help = format!("Example:\n  ankideck check cards --format json\n\n{EXIT_STATUS}"))]
@@ -50,8 +58,8 @@ enum Command {
         #[arg(default_value = "cards")]
         source: PathBuf,
         /// `human` (like rustc) or `json` (one JSON object a line, for editors and CI).
-        #[arg(long, value_enum, default_value_t = Format::Human)]
-        format: Format,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Human)]
+        format: OutputFormat,
         /// Exit with 1 on warnings too.
         #[arg(long)]
         deny_warnings: bool,
@@ -69,10 +77,28 @@ enum Command {
     },
 }
 
+/// How `check` prints diagnostics.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
+enum OutputFormat {
     Human,
     Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// Legacy 1 (`collection.anki2`): every Anki, AnkiDroid and AnkiMobile.
+    Legacy,
+    /// Latest (zstd, `collection.anki21b`): Anki 2.1.50+, AnkiDroid 2.16+.
+    Latest,
+}
+
+impl From<FormatArg> for Format {
+    fn from(arg: FormatArg) -> Format {
+        match arg {
+            FormatArg::Legacy => Format::Legacy1,
+            FormatArg::Latest => Format::Latest,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -84,18 +110,22 @@ fn main() -> ExitCode {
         }
         ankideck::cancel::cancel();
     });
-    let mut format = Format::Human;
+    let mut output_format = OutputFormat::Human;
     let result = match cli.command {
         Command::Build {
             source,
             output,
             locked,
             deny_warnings,
+            format,
         } => {
             let output = output.unwrap_or_else(|| default_output(&source));
             Options::from_env().and_then(|options| {
-                let options = Options { locked, deny_warnings, ..options };
-                let outcome = build::build(&source, &output, options)?;
+                let options = Options { locked, deny_warnings, format: format.into(), ..options };
+                let bar = ProgressReport::start();
+                let outcome = build::build_with(&source, &output, options, &mut |p| bar.update(p));
+                bar.finish();
+                let outcome = outcome?;
                 for warning in &outcome.warnings {
                     eprintln!("{}", render(warning));
                 }
@@ -126,10 +156,10 @@ fn main() -> ExitCode {
         }
         Command::Check {
             source,
-            format: f,
+            format,
             deny_warnings,
         } => {
-            format = f;
+            output_format = format;
             Options::from_env().and_then(|options| {
                 let warnings = build::check(
                     &source,
@@ -139,9 +169,9 @@ fn main() -> ExitCode {
                     },
                 )?;
                 for warning in &warnings {
-                    emit(warning, format);
+                    emit(warning, output_format);
                 }
-                if format == Format::Human {
+                if output_format == OutputFormat::Human {
                     println!("no errors{}", plural_warnings(warnings.len()));
                 }
                 Ok(())
@@ -160,16 +190,22 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Input(diagnostics)) => {
             for d in &diagnostics {
-                emit(d, format);
+                emit(d, output_format);
             }
             let errors = diagnostics
                 .iter()
                 .filter(|d| d.problem.severity() == Severity::Error)
                 .count();
-            if format == Format::Human {
+            if output_format == OutputFormat::Human {
+                // With --deny-warnings there may be no errors, only refused warnings.
+                let (n, what) = if errors > 0 {
+                    (errors, "problem")
+                } else {
+                    (diagnostics.len(), "denied warning")
+                };
                 eprintln!(
-                    "error: {errors} problem{} in the card sources; nothing was written",
-                    plural(errors)
+                    "error: {n} {what}{} in the card sources; nothing was written",
+                    plural(n)
                 );
             }
             ExitCode::from(1)
@@ -201,6 +237,92 @@ fn plural_warnings(n: usize) -> String {
     }
 }
 
+/// A progress bar on stderr, drawn only when stderr is a terminal and the build has
+/// taken longer than a moment.
+struct ProgressReport {
+    bar: ProgressBar,
+    /// Set once the build is over; guards showing the bar late.
+    done: Arc<Mutex<bool>>,
+    phase: Mutex<Option<std::mem::Discriminant<Progress>>>,
+}
+
+impl ProgressReport {
+    const DELAY: Duration = Duration::from_millis(400);
+
+    fn start() -> ProgressReport {
+        let bar = ProgressBar::hidden();
+        let done = Arc::new(Mutex::new(false));
+        if std::io::stderr().is_terminal() {
+            let (bar, done) = (bar.clone(), done.clone());
+            std::thread::spawn(move || {
+                std::thread::sleep(Self::DELAY);
+                let done = done.lock().unwrap_or_else(|e| e.into_inner());
+                if !*done {
+                    bar.set_draw_target(ProgressDrawTarget::stderr());
+                    bar.enable_steady_tick(Duration::from_millis(120));
+                }
+            });
+        }
+        ProgressReport {
+            bar,
+            done,
+            phase: Mutex::new(None),
+        }
+    }
+
+    fn update(&self, progress: Progress) {
+        // The style changes only when the phase does; the message comes first, so the
+        // new style never shows the old phase's message.
+        let phase = std::mem::discriminant(&progress);
+        let mut current = self.phase.lock().unwrap_or_else(|e| e.into_inner());
+        let new_phase = *current != Some(phase);
+        *current = Some(phase);
+        let spinner = |message: &'static str| {
+            self.bar.set_message(message);
+            self.bar
+                .set_style(ProgressStyle::with_template("{spinner} {msg} {elapsed}").unwrap());
+        };
+        let bar = |template: &str, position: u64, length: u64| {
+            if new_phase {
+                self.bar.set_style(
+                    ProgressStyle::with_template(template)
+                        .unwrap()
+                        .progress_chars("=> "),
+                );
+            }
+            self.bar.set_length(length);
+            self.bar.set_position(position);
+        };
+        match progress {
+            Progress::Reading => spinner("reading cards"),
+            Progress::Notes { done, total } => bar(
+                "notes [{bar:20}] {pos}/{len} {elapsed}",
+                done as u64,
+                total as u64,
+            ),
+            Progress::Collection => spinner("compressing the collection"),
+            Progress::Media {
+                done,
+                total,
+                bytes,
+                total_bytes,
+            } => {
+                self.bar.set_message(format!("{done}/{total}"));
+                bar(
+                    "media [{bar:20}] {bytes}/{total_bytes}, {msg} files {elapsed}",
+                    bytes,
+                    total_bytes,
+                );
+            }
+        }
+    }
+
+    fn finish(self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.bar.finish_and_clear();
+    }
+}
+
 fn default_output(source: &Path) -> PathBuf {
     let name = source
         .canonicalize()
@@ -211,10 +333,10 @@ fn default_output(source: &Path) -> PathBuf {
 }
 
 /// Diagnostics go to stderr for people, to stdout as JSON lines for tools.
-fn emit(d: &Diagnostic, format: Format) {
+fn emit(d: &Diagnostic, format: OutputFormat) {
     match format {
-        Format::Human => eprintln!("{}", render(d)),
-        Format::Json => println!("{}", json(d)),
+        OutputFormat::Human => eprintln!("{}", render(d)),
+        OutputFormat::Json => println!("{}", json(d)),
     }
 }
 

@@ -29,6 +29,51 @@ pub struct Media {
     pub source: MediaSource,
 }
 
+/// Which kind of `.apkg` to write.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// `collection.anki2` (schema 11) with deflated entries and a JSON media map: what
+    /// Anki 2.1.49 and older, old AnkiDroid and every other Anki client reads.
+    #[default]
+    Legacy1,
+    /// What Anki 23.10+ exports by default: a `meta` entry (version 3), the collection
+    /// zstd-compressed as `collection.anki21b`, zstd-compressed media with a protobuf
+    /// media list, and a dummy `collection.anki2` that tells old clients to update.
+    /// Smaller packages; needs Anki 2.1.50+, AnkiDroid 2.16+ or a recent AnkiMobile.
+    Latest,
+}
+
+impl Format {
+    /// The names accepted by `ankideck build --format`.
+    pub const NAMES: [&'static str; 2] = ["legacy", "latest"];
+
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "legacy" | "legacy1" => Some(Format::Legacy1),
+            "latest" => Some(Format::Latest),
+            _ => None,
+        }
+    }
+}
+
+/// How far [`Package::write_reporting`] has got, for a progress bar.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Progress {
+    /// Reading and rendering the sources (reported by [`crate::build`], once, at the start).
+    Reading,
+    /// Notes inserted into the collection so far.
+    Notes { done: usize, total: usize },
+    /// Compressing and zipping the collection.
+    Collection,
+    /// Media files (and their bytes) copied into the package so far.
+    Media {
+        done: usize,
+        total: usize,
+        bytes: u64,
+        total_bytes: u64,
+    },
+}
+
 /// What was written, for the one-line summary.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Summary {
@@ -128,27 +173,57 @@ impl Package {
         self.notes.iter().map(|(n, _)| n)
     }
 
-    /// Writes the package atomically: `path` is either the complete new package or
-    /// left as it was.
+    /// Writes the package atomically as [`Format::Legacy1`]: `path` is either the
+    /// complete new package or left as it was.
     pub fn write(&self, path: impl Into<PathBuf>) -> Result<Summary> {
-        write::write(self, &path.into())
+        self.write_with(path, Format::default())
+    }
+
+    /// Writes the package atomically in the given format.
+    pub fn write_with(&self, path: impl Into<PathBuf>, format: Format) -> Result<Summary> {
+        self.write_reporting(path, format, &mut |_| {})
+    }
+
+    /// Like [`Package::write_with`], telling `progress` how far it has got.
+    pub fn write_reporting(
+        &self,
+        path: impl Into<PathBuf>,
+        format: Format,
+        progress: &mut dyn FnMut(Progress),
+    ) -> Result<Summary> {
+        write::write(self, &path.into(), format, progress)
     }
 }
 
+/// Characters Anki removes from media names (besides control characters).
+const MEDIA_NAME_FORBIDDEN: &str = "\\/:*?\"<>|[]^";
+
 /// Checks a media file name against Anki's rules and returns it NFC-normalized.
+///
+/// The name must be one Anki leaves as it is: the latest package format refuses the
+/// whole package otherwise, and the legacy one renames the file so notes miss it.
 pub fn check_media_name(name: &str) -> Result<String> {
     let nfc: String = name.nfc().collect();
     let bad = nfc.is_empty()
         || nfc.len() > 120
-        || nfc == "."
-        || nfc == ".."
+        || nfc.ends_with(['.', ' '])
         || nfc
             .chars()
-            .any(|c| c.is_control() || "\\/:*?\"<>|".contains(c));
+            .any(|c| c.is_control() || c == '\u{a0}' || MEDIA_NAME_FORBIDDEN.contains(c))
+        || is_windows_device_name(&nfc);
     if bad {
         return Err(Error::MediaName(name.to_string()));
     }
     Ok(nfc)
+}
+
+/// `CON`, `nul.txt`, `COM1.mp3`, …: names Windows reserves, which Anki renames.
+fn is_windows_device_name(name: &str) -> bool {
+    let stem = name.split('.').next().unwrap_or(name).to_ascii_uppercase();
+    matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || (stem.len() == 4
+            && (stem.starts_with("COM") || stem.starts_with("LPT"))
+            && matches!(stem.as_bytes()[3], b'1'..=b'9'))
 }
 
 /// The name a media file gets in the package: its own name with a short content hash,
@@ -158,7 +233,7 @@ pub fn media_name(original_file_name: &str, sha1_hex: &str) -> String {
     let cleaned: String = original_file_name
         .nfc()
         .map(|c| {
-            if c.is_control() || "\\/:*?\"<>|#%[]".contains(c) || c.is_whitespace() {
+            if c.is_control() || "\\/:*?\"<>|#%[]^".contains(c) || c.is_whitespace() {
                 '_'
             } else {
                 c
@@ -166,7 +241,7 @@ pub fn media_name(original_file_name: &str, sha1_hex: &str) -> String {
         })
         .collect();
     let (stem, ext) = match cleaned.rfind('.') {
-        Some(i) if i > 0 => (&cleaned[..i], &cleaned[i..]),
+        Some(i) if i > 0 && i + 1 < cleaned.len() => (&cleaned[..i], &cleaned[i..]),
         _ => (cleaned.as_str(), ""),
     };
     let ext: String = ext.chars().take(16).collect();
@@ -211,5 +286,31 @@ mod tests {
         assert!(check_media_name(&name).is_ok(), "{name}");
         assert!(check_media_name("a/b.png").is_err());
         assert!(check_media_name("a:b.png").is_err());
+        for bad in [
+            "a[1].png",
+            "x^2.png",
+            "con",
+            "NUL.mp3",
+            "lpt1.txt",
+            "dot.",
+            "space ",
+            "nb\u{a0}sp",
+        ] {
+            assert!(check_media_name(bad).is_err(), "{bad}");
+        }
+        for good in [
+            "console.png",
+            "com10.mp3",
+            "con-1234.png",
+            "_font.woff2",
+            "图.png",
+        ] {
+            assert!(check_media_name(good).is_ok(), "{good}");
+        }
+        assert_eq!(
+            media_name("x^2[1].png", "abcdef0123"),
+            "x_2_1_-abcdef01.png"
+        );
+        assert_eq!(media_name("trailing.", "abcdef0123"), "trailing.-abcdef01");
     }
 }

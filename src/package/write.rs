@@ -1,15 +1,24 @@
-//! Writing a [`Package`] as a Legacy 1 `.apkg`: a schema 11 `collection.anki2`, media
-//! files stored as `0`, `1`, … and a JSON `media` map, zipped reproducibly.
+//! Writing a [`Package`] as an `.apkg`, zipped reproducibly and atomically.
+//!
+//! Both formats hold the same schema 11 collection, built by [`write_collection`]:
+//! - [`Format::Legacy1`]: `collection.anki2` deflated, media files as entries `0`, `1`, …
+//!   (deflated unless already compressed), and a JSON `media` map.
+//! - [`Format::Latest`]: a `meta` entry (protobuf, version 3), the collection as
+//!   `collection.anki21b` compressed with zstd, a dummy `collection.anki2` holding one
+//!   "please update Anki" note for old clients, media files zstd-compressed as `0`, `1`, …
+//!   and a zstd-compressed protobuf `media` list with each file's name, size and SHA-1.
+//!   Every entry is Stored, as Anki writes it.
 
-use super::{schema, MediaSource, Package, Summary};
+use super::{schema, Format, MediaSource, Package, Progress, Summary};
 use crate::error::{Error, Result};
 use crate::note::deck_and_parents;
 use crate::{ids, text};
 use rusqlite::{params, Connection};
 use serde_json::{Map, Value};
+use sha1::{Digest, Sha1};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{BufWriter, Seek, Write};
+use std::io::{BufWriter, Read, Seek, Write};
 use std::path::Path;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
@@ -20,41 +29,54 @@ const COMPRESSED_EXTENSIONS: &[&str] = &[
     "flac", "mp4", "m4v", "webm", "mkv", "mov", "zip", "gz", "woff", "woff2",
 ];
 
-pub(super) fn write(package: &Package, path: &Path) -> Result<Summary> {
+/// Deflate level of the legacy format. On 100k generated notes level 2 takes 3.5 s end
+/// to end against 5.2 s for zlib's default 6, for a package 9% larger (26.3 MB, 24.1 MB).
+const DEFLATE_LEVEL: i64 = 2;
+
+/// zstd level for the collection and compressible media (Anki uses zstd's default, 3).
+const ZSTD_LEVEL: i32 = 3;
+/// zstd level for media that is compressed already: the fastest, since it cannot shrink.
+const ZSTD_LEVEL_COMPRESSED: i32 = 1;
+
+/// The text of the dummy note old clients see in a [`Format::Latest`] package: Anki's own
+/// English message (`exporting-colpkg-too-new`).
+pub const UPDATE_ANKI_MESSAGE: &str =
+    "Please update to the latest Anki version, then import the .colpkg/.apkg file again.";
+
+/// `PackageMetadata { version: LATEST (3) }`, protobuf-encoded.
+const META_LATEST: [u8; 2] = [0x08, 0x03];
+
+pub(super) fn write(
+    package: &Package,
+    path: &Path,
+    format: Format,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
     let scratch = tempfile::tempdir_in(dir).map_err(|e| Error::io(dir, e))?;
     let db_path = scratch.path().join("collection.anki2");
-    let summary = write_collection(package, &db_path)?;
+    let summary = write_collection(package, &db_path, None, progress)?;
+    progress(Progress::Collection);
 
     let mut out = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
     {
-        let mut zip = ZipWriter::new(BufWriter::new(out.as_file_mut()));
-        add_file(
-            &mut zip,
-            "collection.anki2",
-            &db_path,
-            CompressionMethod::Deflated,
-        )?;
-        let mut map = Map::new();
-        for (index, media) in package.media.iter().enumerate() {
-            crate::cancel::check()?;
-            let entry = index.to_string();
-            let method = compression_for(&media.name);
-            match &media.source {
-                MediaSource::File(file) => add_file(&mut zip, &entry, file, method)?,
-                MediaSource::Bytes(bytes) => {
-                    zip.start_file(entry.as_str(), options(method))?;
-                    zip.write_all(bytes).map_err(|e| Error::io(path, e))?;
-                }
+        let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 16, out.as_file_mut()));
+        match format {
+            Format::Legacy1 => write_legacy(package, &db_path, &mut zip, path, progress)?,
+            Format::Latest => {
+                let dummy_path = scratch.path().join("dummy.anki2");
+                write_collection(
+                    &dummy_package(package.timestamp)?,
+                    &dummy_path,
+                    Some(512),
+                    &mut |_| {},
+                )?;
+                write_latest(package, &db_path, &dummy_path, &mut zip, path, progress)?
             }
-            map.insert(entry, Value::String(media.name.clone()));
         }
-        zip.start_file("media", options(CompressionMethod::Deflated))?;
-        zip.write_all(Value::Object(map).to_string().as_bytes())
-            .map_err(|e| Error::io(path, e))?;
         let mut inner = zip.finish()?;
         inner.flush().map_err(|e| Error::io(path, e))?;
     }
@@ -75,10 +97,247 @@ pub(super) fn write(package: &Package, path: &Path) -> Result<Summary> {
     })
 }
 
+fn write_legacy<W: Write + Seek>(
+    package: &Package,
+    db_path: &Path,
+    zip: &mut ZipWriter<W>,
+    path: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    add_file(
+        zip,
+        "collection.anki2",
+        db_path,
+        CompressionMethod::Deflated,
+    )?;
+    let mut map = Map::new();
+    let mut media_progress = MediaProgress::new(package);
+    for (index, media) in package.media.iter().enumerate() {
+        let entry = index.to_string();
+        let method = compression_for(&media.name);
+        zip.start_file(entry.as_str(), options(method))?;
+        let size = match &media.source {
+            MediaSource::File(file) => {
+                let mut reader =
+                    crate::cancel::Cancellable(File::open(file).map_err(|e| Error::io(file, e))?);
+                std::io::copy(&mut reader, zip)
+                    .map_err(|e| crate::cancel::or_cancelled(Error::io(file, e)))?
+            }
+            MediaSource::Bytes(bytes) => {
+                zip.write_all(bytes).map_err(|e| Error::io(path, e))?;
+                bytes.len() as u64
+            }
+        };
+        map.insert(entry, Value::String(media.name.clone()));
+        media_progress.file_done(size, progress);
+    }
+    zip.start_file("media", options(CompressionMethod::Deflated))?;
+    zip.write_all(Value::Object(map).to_string().as_bytes())
+        .map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
+fn write_latest<W: Write + Seek>(
+    package: &Package,
+    db_path: &Path,
+    dummy_path: &Path,
+    zip: &mut ZipWriter<W>,
+    path: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    let stored = options(CompressionMethod::Stored);
+    zip.start_file("meta", stored)?;
+    zip.write_all(&META_LATEST)
+        .map_err(|e| Error::io(path, e))?;
+
+    zip.start_file("collection.anki21b", stored)?;
+    let mut db = File::open(db_path).map_err(|e| Error::io(db_path, e))?;
+    let mut encoder =
+        zstd::stream::write::Encoder::new(&mut *zip, ZSTD_LEVEL).map_err(|e| Error::io(path, e))?;
+    std::io::copy(&mut db, &mut encoder).map_err(|e| Error::io(db_path, e))?;
+    encoder.finish().map_err(|e| Error::io(path, e))?;
+
+    add_file(
+        zip,
+        "collection.anki2",
+        dummy_path,
+        CompressionMethod::Stored,
+    )?;
+
+    // One compression context per level, reused for every file.
+    let new_encoder =
+        |level| zstd::stream::raw::Encoder::new(level).map_err(|e| Error::io(path, e));
+    let mut encoders = [
+        new_encoder(ZSTD_LEVEL_COMPRESSED)?,
+        new_encoder(ZSTD_LEVEL)?,
+    ]
+    .map(Some);
+    let mut buffer = vec![0; 1 << 16];
+    let mut list = Vec::new();
+    let mut media_progress = MediaProgress::new(package);
+    for (index, media) in package.media.iter().enumerate() {
+        zip.start_file(index.to_string(), stored)?;
+        let slot = usize::from(compression_for(&media.name) != CompressionMethod::Stored);
+        let encoder = encoders[slot]
+            .take()
+            .expect("encoder put back after each file");
+        let mut writer = zstd::stream::zio::Writer::new(&mut *zip, encoder);
+        let (size, sha1) = match &media.source {
+            MediaSource::File(file) => {
+                let mut reader =
+                    crate::cancel::Cancellable(File::open(file).map_err(|e| Error::io(file, e))?);
+                copy_hashing(&mut reader, &mut writer, &mut buffer)
+                    .map_err(|e| crate::cancel::or_cancelled(Error::io(file, e)))?
+            }
+            MediaSource::Bytes(bytes) => {
+                copy_hashing(&mut bytes.as_slice(), &mut writer, &mut buffer)
+                    .map_err(|e| Error::io(path, e))?
+            }
+        };
+        writer.finish().map_err(|e| Error::io(path, e))?;
+        encoders[slot] = Some(writer.into_inner().1);
+        let size = u32::try_from(size).map_err(|_| {
+            let message = format!("media file {} is 4 GiB or larger", media.name);
+            Error::io(
+                path,
+                std::io::Error::new(std::io::ErrorKind::InvalidData, message),
+            )
+        })?;
+        protobuf::media_entry(&mut list, &media.name, size, &sha1);
+        media_progress.file_done(u64::from(size), progress);
+    }
+
+    zip.start_file("media", stored)?;
+    let list = zstd::encode_all(list.as_slice(), ZSTD_LEVEL).map_err(|e| Error::io(path, e))?;
+    zip.write_all(&list).map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
+/// Copies everything from `reader` to `writer`; returns the byte count and SHA-1.
+fn copy_hashing(
+    reader: &mut impl Read,
+    writer: &mut impl Write,
+    buffer: &mut [u8],
+) -> std::io::Result<(u64, [u8; 20])> {
+    let mut hasher = Sha1::new();
+    let mut size = 0u64;
+    loop {
+        let n = match reader.read(buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buffer[..n]);
+        writer.write_all(&buffer[..n])?;
+        size += n as u64;
+    }
+    Ok((size, hasher.finalize().into()))
+}
+
+/// The hand-written protobuf of the latest format's `media` list.
+mod protobuf {
+    fn varint(out: &mut Vec<u8>, mut value: u64) {
+        while value >= 0x80 {
+            out.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+    }
+
+    fn bytes_field(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
+        varint(out, field << 3 | 2);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+
+    /// Appends `entries { name = 1; size = 2; sha1 = 3 }` (field 1 of `MediaEntries`).
+    pub(super) fn media_entry(out: &mut Vec<u8>, name: &str, size: u32, sha1: &[u8; 20]) {
+        let mut entry = Vec::with_capacity(name.len() + 32);
+        bytes_field(&mut entry, 1, name.as_bytes());
+        if size != 0 {
+            varint(&mut entry, 2 << 3);
+            varint(&mut entry, u64::from(size));
+        }
+        bytes_field(&mut entry, 3, sha1);
+        bytes_field(out, 1, &entry);
+    }
+
+    #[cfg(test)]
+    #[test]
+    fn encoding() {
+        let mut out = Vec::new();
+        media_entry(&mut out, "a.png", 300, &[7; 20]);
+        let mut expected = vec![0x0a, 32, 0x0a, 5];
+        expected.extend_from_slice(b"a.png");
+        expected.extend_from_slice(&[0x10, 0xac, 0x02, 0x1a, 20]);
+        expected.extend_from_slice(&[7; 20]);
+        assert_eq!(out, expected);
+    }
+}
+
+/// The one-note collection old clients find in a [`Format::Latest`] package.
+fn dummy_package(timestamp: i64) -> Result<Package> {
+    let basic = crate::Stock::Basic.notetype();
+    let mut package = Package::new(timestamp);
+    package.add_note(
+        crate::Note {
+            guid: ids::guid_for_id("ankideck: please update Anki"),
+            notetype_id: basic.id,
+            fields: vec![UPDATE_ANKI_MESSAGE.to_string(), String::new()],
+            tags: Vec::new(),
+            deck: "Default".into(),
+            modified: timestamp,
+        },
+        &basic,
+    )?;
+    Ok(package)
+}
+
+/// Counts media files and bytes for [`Progress::Media`].
+struct MediaProgress {
+    done: usize,
+    total: usize,
+    bytes: u64,
+    total_bytes: u64,
+}
+
+impl MediaProgress {
+    fn new(package: &Package) -> MediaProgress {
+        let total_bytes = package
+            .media
+            .iter()
+            .map(|m| match &m.source {
+                MediaSource::File(f) => std::fs::metadata(f).map_or(0, |m| m.len()),
+                MediaSource::Bytes(b) => b.len() as u64,
+            })
+            .sum();
+        MediaProgress {
+            done: 0,
+            total: package.media.len(),
+            bytes: 0,
+            total_bytes,
+        }
+    }
+
+    fn file_done(&mut self, size: u64, progress: &mut dyn FnMut(Progress)) {
+        self.done += 1;
+        self.bytes += size;
+        progress(Progress::Media {
+            done: self.done,
+            total: self.total,
+            bytes: self.bytes,
+            total_bytes: self.total_bytes.max(self.bytes),
+        });
+    }
+}
+
 fn options(method: CompressionMethod) -> SimpleFileOptions {
+    let level = (method == CompressionMethod::Deflated).then_some(DEFLATE_LEVEL);
     // A fixed timestamp keeps the zip byte-identical across builds.
     SimpleFileOptions::default()
         .compression_method(method)
+        .compression_level(level)
         .last_modified_time(DateTime::default())
         .unix_permissions(0o644)
 }
@@ -107,12 +366,22 @@ fn add_file<W: Write + Seek>(
     Ok(())
 }
 
-fn write_collection(package: &Package, db_path: &Path) -> Result<Summary> {
+/// Writes the schema 11 collection of `package` to `db_path`. `page_size` shrinks the
+/// file when it holds almost nothing (the dummy collection).
+fn write_collection(
+    package: &Package,
+    db_path: &Path,
+    page_size: Option<u32>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Summary> {
     let mut db = Connection::open(db_path)?;
+    if let Some(size) = page_size {
+        db.execute_batch(&format!("PRAGMA page_size = {size};"))?;
+    }
     db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")?;
     let ts = package.timestamp;
     let tx = db.transaction()?;
-    tx.execute_batch(schema::DDL)?;
+    tx.execute_batch(schema::DDL_TABLES)?;
 
     // Decks: every note's deck and its parents, plus Default. Anki matches deck names
     // ignoring case, and so do deck ids: the first spelling met names the deck.
@@ -176,16 +445,21 @@ fn write_collection(package: &Package, db_path: &Path) -> Result<Summary> {
     )?;
 
     let ids = super::assign_ids(&package.notes);
-    let mut cards = 0;
+    // Rows go in in id order: SQLite then appends to full pages instead of splitting
+    // half-empty ones, which is faster and makes a smaller file.
+    let mut order: Vec<usize> = (0..package.notes.len()).collect();
+    order.sort_unstable_by_key(|&i| ids[i].0);
+    let total = package.notes.len();
+    let mut cards = Vec::new();
     {
         let mut insert_note =
             tx.prepare("INSERT INTO notes VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, 0, '')")?;
-        let mut insert_card =
-            tx.prepare("INSERT INTO cards VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, 0, 0, 0, 0, 0, 0, 0, 0, '')")?;
-        for (position, ((note, ords), (nid, cids))) in package.notes.iter().zip(&ids).enumerate() {
-            if position % 1024 == 0 {
+        let mut fields = String::new();
+        for (done, &index) in order.iter().enumerate() {
+            if done % 1024 == 0 {
                 crate::cancel::check()?;
             }
+            let ((note, ords), (nid, cids)) = (&package.notes[index], &ids[index]);
             let notetype = &package.notetypes[&note.notetype_id];
             let tags = if note.tags.is_empty() {
                 String::new()
@@ -196,36 +470,51 @@ fn write_collection(package: &Package, db_path: &Path) -> Result<Summary> {
                 .fields
                 .get(notetype.sort_field)
                 .map_or("", String::as_str);
+            fields.clear();
+            for (i, field) in note.fields.iter().enumerate() {
+                if i > 0 {
+                    fields.push('\x1f');
+                }
+                fields.push_str(field);
+            }
             insert_note.execute(params![
                 nid,
                 note.guid,
                 note.notetype_id,
                 note.modified,
                 tags,
-                note.fields.join("\x1f"),
+                fields,
                 text::strip_html_preserving_media_filenames(sort_field),
                 text::field_checksum(&note.fields[0]),
             ])?;
             let did = ids::deck_id(&note.deck);
+            // `due` is the note's position in the sources: new cards come in that order.
+            let due = index as i64 + 1;
             for (&ord, &cid) in ords.iter().zip(cids) {
-                insert_card.execute(params![
-                    cid,
-                    nid,
-                    did,
-                    ord,
-                    note.modified,
-                    position as i64 + 1
-                ])?;
-                cards += 1;
+                cards.push((cid, *nid, did, ord, note.modified, due));
+            }
+            if (done + 1) % 1000 == 0 {
+                progress(Progress::Notes {
+                    done: done + 1,
+                    total,
+                });
             }
         }
+        cards.sort_unstable_by_key(|card| card.0);
+        let mut insert_card =
+            tx.prepare("INSERT INTO cards VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, 0, 0, 0, 0, 0, 0, 0, 0, '')")?;
+        for (cid, nid, did, ord, modified, due) in &cards {
+            insert_card.execute(params![cid, nid, did, ord, modified, due])?;
+        }
     }
+    tx.execute_batch(schema::DDL_INDEXES)?;
     tx.commit()?;
+    progress(Progress::Notes { done: total, total });
     db.execute_batch("PRAGMA journal_mode = DELETE;")?;
     db.close().map_err(|(_, e)| e)?;
     Ok(Summary {
         notes: package.notes.len(),
-        cards,
+        cards: cards.len(),
         decks: decks.len(),
         media: 0,
     })

@@ -546,7 +546,11 @@ impl<'a> Reader<'a> {
                 markdown::render_block(&source.text, &mut resolve)
             };
             match rendered {
-                Ok(field) => fields.push(field),
+                Ok(mut field) => {
+                    // Rendering leaves spare capacity; every note is held until the end.
+                    field.shrink_to_fit();
+                    fields.push(field)
+                }
                 Err(problem) => {
                     problems.push((
                         source.line + line_offset_of(&source.text, &problem),
