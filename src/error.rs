@@ -120,7 +120,7 @@ pub enum Problem {
     DuplicateNote { other: String },
     #[error("cannot read file: {0}")]
     Unreadable(String),
-    #[error("no notes found (no `## ` heading in any .md file below this folder)")]
+    #[error("no notes found (no `## ` heading in a .md file and no row in a .csv, .tsv or .txt file below this folder)")]
     NoNotes,
     #[error("`id:` is empty")]
     EmptyId,
@@ -175,7 +175,18 @@ impl Problem {
     /// A stable kebab-case name for tools: `MissingMedia` → `missing-media`.
     pub fn code(&self) -> String {
         let debug = format!("{self:?}");
-        let name = debug.split([' ', '(', '{']).next().unwrap_or_default();
+        // `Rich(Csv(..))` is named after the inner problem: `rich-csv`.
+        let name = match debug.strip_prefix("Rich(") {
+            Some(inner) => format!(
+                "Rich{}",
+                inner.split([' ', '(', '{']).next().unwrap_or_default()
+            ),
+            None => debug
+                .split([' ', '(', '{'])
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        };
         let mut code = String::new();
         for (i, c) in name.chars().enumerate() {
             if c.is_uppercase() && i > 0 {
@@ -220,7 +231,7 @@ impl Problem {
             Problem::EmptyHeading => "write the question (the first field) after `## `",
             Problem::UnknownSetting(_) => "settings under a heading are `id`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
-            Problem::UnknownNoteType(_) => "use one of basic, reversed, optional-reversed, type-in, cloze",
+            Problem::UnknownNoteType(_) => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
             Problem::UnknownFormat(_) => "use `format: markdown` or `format: html`",
             Problem::UnknownField { .. } => "rename the `### ` section to one of the fields, or use `####` for a heading inside the answer",
             Problem::ClozeInNonCloze(_) => "use `type: cloze` (a heading with `{{c1::…}}` is a cloze note by itself), or write the braces as `&#123;&#123;` to show them literally",

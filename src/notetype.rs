@@ -234,12 +234,21 @@ impl NoteType {
     pub fn fingerprints(&self) -> (String, String) {
         let mut schema = String::new();
         for f in &self.fields {
-            schema.push_str(&format!("f{}:{}\u{1f}", f.id, f.name));
+            // Anki matches fields and templates by id: a rename that keeps the id is no
+            // change of schema.
+            schema.push_str(&format!("f{}\u{1f}", f.id));
         }
         for t in &self.templates {
-            schema.push_str(&format!("t{}:{}\u{1f}", t.id, t.name));
+            schema.push_str(&format!("t{}\u{1f}", t.id));
         }
-        let mut content = format!(
+        let names: Vec<&str> = self
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .chain(self.templates.iter().map(|t| t.name.as_str()))
+            .collect();
+        let mut content = format!("{}\u{1f}", names.join("\u{1f}"));
+        content += &format!(
             "{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{schema}",
             self.name, self.kind, self.css, self.sort_field
         );

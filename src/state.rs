@@ -458,9 +458,20 @@ mod tests {
         let restyled = reconcile(&first.lock, &mut notes, 300, Path::new("lock"));
         assert_eq!(notes[0].notetype.modified, 300);
         assert!(restyled.warnings.is_empty());
-        let mut renamed = basic;
+        // A rename that keeps the field's id is what Anki updates in place: no warning.
+        let mut renamed = basic.clone();
         renamed.fields[1].name = "Answer".into();
         let mut notes = vec![source_note(renamed, &["q", "a"])];
+        let quiet = reconcile(&first.lock, &mut notes, 300, Path::new("lock"));
+        assert!(quiet.warnings.is_empty());
+        assert_eq!(
+            notes[0].notetype.modified, 300,
+            "but the new name reaches Anki"
+        );
+        // A field with a new id is a new schema.
+        let mut reshaped = basic;
+        reshaped.fields[1].id += 1;
+        let mut notes = vec![source_note(reshaped, &["q", "a"])];
         let warned = reconcile(&first.lock, &mut notes, 300, Path::new("lock"));
         assert!(matches!(
             warned.warnings[..],

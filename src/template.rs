@@ -33,6 +33,8 @@ pub enum TemplateError {
     Mismatched { found: String, expected: String },
     #[error("`{{{{` without a matching `}}}}`")]
     UnterminatedTag,
+    #[error("`{{{{/{0}}}}}` closes a section that was never opened")]
+    Unopened(String),
 }
 
 /// Fields Anki fills in itself that always have a value, so a template showing one is
@@ -70,10 +72,9 @@ pub fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
             ));
         } else if let Some(name) = tag.strip_prefix('/') {
             let name = name.trim();
-            let (open, negated, parent) = stack.pop().ok_or_else(|| TemplateError::Mismatched {
-                found: name.to_string(),
-                expected: String::new(),
-            })?;
+            let (open, negated, parent) = stack
+                .pop()
+                .ok_or_else(|| TemplateError::Unopened(name.to_string()))?;
             if open != name {
                 return Err(TemplateError::Mismatched {
                     found: name.to_string(),

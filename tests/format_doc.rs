@@ -760,7 +760,27 @@ fn the_format_doc_names_every_problem_code() {
         .map(|(body, _)| body)
         .expect("src/error.rs has `pub enum Problem { … }`");
     let variant = regex::Regex::new(r"(?m)^    ([A-Z][A-Za-z0-9]*)\b").expect("valid regex");
-    let codes: Vec<String> = variant.captures_iter(body).map(|c| kebab(&c[1])).collect();
+    // `Rich` wraps `RichProblem`, whose variants name the codes: `rich-csv`, ….
+    let mut codes: Vec<String> = variant
+        .captures_iter(body)
+        .map(|c| kebab(&c[1]))
+        .filter(|code| code != "rich")
+        .collect();
+    let rich = source_file("src/source/notetypes.rs");
+    let rich_body = rich
+        .split_once("pub enum RichProblem {\n")
+        .and_then(|(_, rest)| rest.split_once("\n}\n"))
+        .map(|(body, _)| body)
+        .expect("src/source/notetypes.rs has `pub enum RichProblem { … }`");
+    codes.extend(
+        variant
+            .captures_iter(rich_body)
+            .map(|c| format!("rich-{}", kebab(&c[1]))),
+    );
+    let sample = ankideck::Problem::Rich(Box::new(ankideck::source::notetypes::RichProblem::Csv(
+        "x".into(),
+    )));
+    assert_eq!(sample.code(), "rich-csv", "rich codes follow Problem::code");
     assert!(
         codes.len() >= 20,
         "found only {} problems: {codes:?}",

@@ -157,6 +157,42 @@ fn bad_rich_input_is_refused_with_file_and_line() {
             files: &[("_deck.toml", "deck = \"a\"\n"), ("a/_deck.toml", "description = \"y\"\n")],
             expected: "_deck.toml:1: deck `a` already has settings in",
         },
+        Case {
+            name: "deck settings twice, deck names differing in case",
+            files: &[("_deck.toml", "deck = \"French\"\n"), ("french/_deck.toml", "description = \"y\"\n")],
+            expected: "_deck.toml:1: deck `french` already has settings in",
+        },
+        Case {
+            name: "one options group, two sets of values",
+            files: &[
+                ("a/_deck.toml", "[options]\nname = \"Shared\"\nnew_per_day = 5\n"),
+                ("b/_deck.toml", "[options]\nname = \"Shared\"\nnew_per_day = 50\n"),
+            ],
+            expected: "_deck.toml:1: options group `Shared` is given other values in",
+        },
+        Case {
+            name: "two note types with one id",
+            files: &[
+                ("_notetypes/Words/notetype.toml", "id = \"Vocab\"\n[[fields]]\nname = \"Word\"\n\n[[templates]]\nname = \"Card 1\"\n"),
+                ("_notetypes/Words/Card 1.front.html", "{{Word}}"),
+                ("_notetypes/Words/Card 1.back.html", "{{Word}}"),
+            ],
+            expected: "notetype.toml:1: note type `Words` has the same `id` as note type `Vocab`",
+        },
+        Case {
+            name: "a note type named like a stock one",
+            files: &[
+                ("_notetypes/Basic/notetype.toml", "[[fields]]\nname = \"Word\"\n\n[[templates]]\nname = \"Card 1\"\n"),
+                ("_notetypes/Basic/Card 1.front.html", "{{Word}}"),
+                ("_notetypes/Basic/Card 1.back.html", "{{Word}}"),
+            ],
+            expected: "notetype.toml:1: note type `Basic` has the name of a built-in type",
+        },
+        Case {
+            name: "a value in a column no field takes",
+            files: &[("words.csv", "#separator:comma\n#notetype:Basic\nchat\nmouse,souris,extra\n")],
+            expected: "words.csv:4: the row has a value in column",
+        },
     ];
     for case in cases {
         let dir = scratch("case");

@@ -18,7 +18,7 @@ use crate::error::{Diagnostic, Problem};
 use crate::note::normalize_deck_name;
 use crate::package::{DeckOptions, DeckSettings};
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 /// The settings file's name.
@@ -56,6 +56,9 @@ pub(super) fn load(
     diagnostics: &mut Vec<Diagnostic>,
 ) -> Vec<(String, DeckSettings)> {
     let mut out: BTreeMap<String, (DeckSettings, PathBuf)> = BTreeMap::new();
+    // Deck names match ignoring case, as in Anki; an options group is one set of values.
+    let mut decks_seen: HashMap<String, PathBuf> = HashMap::new();
+    let mut groups: HashMap<String, (DeckOptions, PathBuf)> = HashMap::new();
     for path in files {
         let mut problem = |line: usize, p: Problem| {
             diagnostics.push(Diagnostic::at_line_start(path.clone(), line, p))
@@ -168,11 +171,29 @@ pub(super) fn load(
                 })
             }
         };
-        if let Some((_, other)) = out.get(&deck) {
+        if let Some(other) = decks_seen.get(&deck.to_lowercase()) {
             let message = format!("deck `{deck}` already has settings in {}", other.display());
             problem(1, RichProblem::DeckSettings(message).into());
             continue;
         }
+        if let Some(options) = &options {
+            match groups.get(&options.name) {
+                Some((other, file)) if other != options => {
+                    let message = format!(
+                        "options group `{}` is given other values in {}",
+                        options.name,
+                        file.display()
+                    );
+                    problem(1, RichProblem::DeckSettings(message).into());
+                    continue;
+                }
+                Some(_) => {}
+                None => {
+                    groups.insert(options.name.clone(), (options.clone(), path.clone()));
+                }
+            }
+        }
+        decks_seen.insert(deck.to_lowercase(), path.clone());
         out.insert(
             deck,
             (

@@ -52,6 +52,10 @@ pub enum RichProblem {
     AssetClash { name: String, other: String },
     #[error("note type `{0}` is defined twice")]
     DuplicateNoteType(String),
+    #[error("note type `{0}` has the name of a built-in type")]
+    StockName(String),
+    #[error("note type `{name}` has the same `id` as note type `{other}`")]
+    SameId { name: String, other: String },
     #[error("{0}")]
     Csv(String),
     #[error("{0}")]
@@ -76,6 +80,8 @@ impl RichProblem {
             }
             RichProblem::AssetClash { .. } => "give one of the files another name",
             RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
+            RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them) are taken",
+            RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
             RichProblem::Csv(_) => "see the Anki text files section of docs/FORMAT.md",
             RichProblem::DeckSettings(_) => "see the deck settings section of docs/FORMAT.md",
         }
@@ -198,11 +204,20 @@ impl CustomTypes {
                     }
                 }
             }
-            if types.by_name.contains_key(&notetype.name)
-                || crate::Stock::find(&notetype.name).is_some()
-            {
-                let name = notetype.name.clone();
-                problem(&folder.join(FILE), 1, RichProblem::DuplicateNoteType(name));
+            let name = notetype.name.clone();
+            let clash = if types.by_name.contains_key(&name) {
+                Some(RichProblem::DuplicateNoteType(name))
+            } else if crate::Stock::find(&name).is_some() {
+                Some(RichProblem::StockName(name))
+            } else {
+                let same_id = types.by_name.values().find(|t| t.id == notetype.id);
+                same_id.map(|t| RichProblem::SameId {
+                    name,
+                    other: t.name.clone(),
+                })
+            };
+            if let Some(clash) = clash {
+                problem(&folder.join(FILE), 1, clash);
                 continue;
             }
             types.required.insert(notetype.id, required);

@@ -253,6 +253,19 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
                 .map(|c| cell(Some(c)))
                 .collect(),
         };
+        // Nothing the user wrote may vanish: a value in a column no field takes is an error.
+        if let Some(columns) = &field_columns {
+            let used = |c: usize| {
+                columns.contains(&Some(c)) || meta_columns.contains(&c) || tags_column == Some(c)
+            };
+            if let Some(c) = (1..=record.len()).find(|&c| !used(c) && !cell(Some(c)).is_empty()) {
+                let message = format!(
+                    "the row has a value in column {c}, but no field takes that column (the file has {column_count} columns)"
+                );
+                problems.push((line, csv_problem(message)));
+                continue;
+            }
+        }
         if raw.len() > notetype.fields.len()
             && raw[notetype.fields.len()..].iter().any(|v| !v.is_empty())
         {
