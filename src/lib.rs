@@ -21,3 +21,8 @@ pub use error::{Diagnostic, Error, Problem, Result, Severity};
 pub use note::Note;
 pub use notetype::{Kind, NoteType, Stock};
 pub use package::{Format, MediaSource, Package, Progress, Summary};
+
+/// The README's library example is compiled as a doctest.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
