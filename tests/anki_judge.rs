@@ -4,136 +4,17 @@
 
 mod common;
 
-use common::{judge, path_str, temp_dir, workspace, Backend};
-use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-/// Builds a source folder with the real binary.
-fn build(source: &str) -> PathBuf {
-    let dir = temp_dir("judge-build");
-    let out = dir.join("deck.apkg");
-    let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .args([
-            "build",
-            path_str(&workspace().join(source)),
-            "-o",
-            path_str(&out),
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    out
-}
-
-fn import(backend: Backend, collection: &Path, package: &Path) -> Value {
-    judge(
-        backend,
-        &[
-            "import",
-            "--collection",
-            path_str(collection),
-            path_str(package),
-        ],
-    )
-}
-
-fn notes(report: &Value) -> &Vec<Value> {
-    report["notes"].as_array().expect("notes")
-}
-
-fn cards(report: &Value) -> impl Iterator<Item = (&Value, &Value)> {
-    notes(report).iter().flat_map(|n| {
-        n["cards"]
-            .as_array()
-            .expect("cards")
-            .iter()
-            .map(move |c| (n, c))
-    })
-}
-
-/// The card of the note whose first field starts with `prefix`, with ordinal `ord`.
-fn card<'a>(report: &'a Value, prefix: &str, ord: u64) -> &'a Value {
-    cards(report)
-        .find(|(n, c)| first_field(n).starts_with(prefix) && c["ord"] == ord)
-        .map(|(_, c)| c)
-        .unwrap_or_else(|| panic!("no card {ord} of a note starting {prefix:?}"))
-}
-
-fn first_field(note: &Value) -> &str {
-    let first = note["field_order"][0].as_str().unwrap();
-    note["fields"][first].as_str().unwrap()
-}
-
-fn text<'a>(card: &'a Value, side: &str) -> &'a str {
-    card[side].as_str().unwrap()
-}
-
-/// What every package must satisfy on a first import into a fresh collection.
-fn assert_clean_first_import(report: &Value, expected_notes: u64) {
-    let log = &report["imports"][0]["counts"];
-    assert_eq!(log["new"], expected_notes, "{log}");
-    for category in [
-        "updated",
-        "duplicate",
-        "conflicting",
-        "missing_notetype",
-        "missing_deck",
-        "empty_first_field",
-    ] {
-        assert_eq!(log[category], 0, "{category}: {log}");
-    }
-    assert_eq!(report["check"]["ok"], true, "{}", report["check"]);
-    assert_eq!(
-        report["check"]["problems"],
-        serde_json::json!([]),
-        "Check Database repaired something"
-    );
-    assert_eq!(
-        report["before_check"], report["after_check"],
-        "Check Database changed the counts"
-    );
-    assert_eq!(report["media_check"]["missing"], serde_json::json!([]));
-    assert_eq!(report["media_check"]["unused"], serde_json::json!([]));
-    for (note, card) in cards(report) {
-        for side in ["question", "answer"] {
-            assert!(
-                !text(card, &format!("{side}_text")).trim().is_empty(),
-                "empty {side} of {note}"
-            );
-        }
-        assert!(
-            !text(card, "question").contains("Please edit this note"),
-            "broken cloze card {note}"
-        );
-    }
-}
-
-fn assert_reimport_is_all_duplicates(
-    backend: Backend,
-    collection: &Path,
-    package: &Path,
-    expected_notes: u64,
-) {
-    let again = import(backend, collection, package);
-    let log = &again["imports"][0]["counts"];
-    assert_eq!(log["duplicate"], expected_notes, "{log}");
-    assert_eq!(log["new"], 0, "{log}");
-    assert_eq!(log["updated"], 0, "{log}");
-    assert_eq!(
-        notes(&again).len() as u64,
-        expected_notes,
-        "re-import duplicated notes"
-    );
-}
+use common::anki::{
+    assert_clean_first_import, assert_reimport_is_all_duplicates, assert_synced, card, cards,
+    first_field, import, note, notes, sync, text,
+};
+use common::files::temp_dir;
+use common::run::repo_package;
+use common::Backend;
 
 #[test]
 fn sample_deck_imports_cleanly_and_reimports_as_duplicates() {
-    let package = build("cards");
+    let package = repo_package("cards", &[]);
     let collection = temp_dir("sample-current");
     let report = import(Backend::Current, &collection, &package);
     let note_count = notes(&report).len() as u64;
@@ -166,7 +47,7 @@ fn sample_deck_imports_cleanly_and_reimports_as_duplicates() {
 
 #[test]
 fn feature_deck_renders_every_feature() {
-    let package = build("tests/decks/features");
+    let package = repo_package("tests/decks/features", &[]);
     let collection = temp_dir("features-current");
     let report = import(Backend::Current, &collection, &package);
     assert_clean_first_import(&report, 13);
@@ -177,10 +58,7 @@ fn feature_deck_renders_every_feature() {
         text(bold, "answer").contains("<li>second</li>")
             && text(bold, "answer").contains("<td>2</td>")
     );
-    let note = notes(&report)
-        .iter()
-        .find(|n| first_field(n).starts_with("What does"))
-        .unwrap();
+    let note = note(&report, "What does");
     let mut tags: Vec<&str> = note["tags"]
         .as_array()
         .unwrap()
@@ -258,7 +136,7 @@ fn feature_deck_renders_every_feature() {
 #[test]
 fn old_python_importer_accepts_the_packages() {
     for (source, expected) in [("cards", None), ("tests/decks/features", Some(13))] {
-        let package = build(source);
+        let package = repo_package(source, &[]);
         let collection = temp_dir("legacy");
         let report = import(Backend::Legacy, &collection, &package);
         let expected = expected.unwrap_or(notes(&report).len() as u64);
@@ -271,25 +149,10 @@ fn old_python_importer_accepts_the_packages() {
 
 #[test]
 fn sync_carries_notes_cards_decks_and_media_to_the_phone() {
-    let package = build("tests/decks/features");
-    let workdir = temp_dir("sync");
-    let report = judge(
-        Backend::Current,
-        &["sync", "--workdir", path_str(&workdir), path_str(&package)],
-    );
-    let (desktop, phone) = (&report["desktop"], &report["phone"]);
-    assert_eq!(desktop["notes"], 13, "{desktop}");
-    assert_eq!(desktop["cards"], 16, "{desktop}");
-    for key in [
-        "notes",
-        "cards",
-        "decks",
-        "guids",
-        "media_files",
-        "media_sha1",
-    ] {
-        assert_eq!(phone[key], desktop[key], "{key} differs on the phone");
-    }
+    let package = repo_package("tests/decks/features", &[]);
+    let report = sync(&package);
+    assert_synced(&report, 13, 16);
+    let phone = &report["phone"];
     assert_eq!(phone["media_files"].as_array().unwrap().len(), 3);
     assert!(phone["questions"]
         .as_array()

@@ -1,64 +1,14 @@
 //! The `ankideck build` command end to end, without Anki: what lands in the package,
 //! reproducibility, and how bad input is refused.
 
+mod common;
+
+use common::files::{temp_dir, write_files, zip_entries};
+use common::run::{ankideck, ankideck_in, assert_success, build, build_repo_deck};
 use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn manifest() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn scratch(name: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = manifest()
-        .join("target/test-tmp")
-        .join(format!("build-{name}-{}-{n}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn ankideck(args: &[&str], cwd: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .args(args)
-        .current_dir(cwd)
-        .output()
-        .unwrap()
-}
-
-fn build(source: &Path, out: &Path) -> Output {
-    ankideck(
-        &[
-            "build",
-            source.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ],
-        &manifest(),
-    )
-}
-
-/// Builds a deck kept in the repository: its committed lock must be up to date, and the
-/// build must not touch the working tree.
-fn build_repo_deck(source: &str, out: &Path) -> Output {
-    let source = manifest().join(source);
-    ankideck(
-        &[
-            "build",
-            source.to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-            "--locked",
-        ],
-        &manifest(),
-    )
-}
+use std::path::Path;
 
 /// The zip entries of a package, and its collection opened from a scratch copy.
 struct Unpacked {
@@ -67,15 +17,11 @@ struct Unpacked {
 }
 
 fn unpack(package: &Path) -> Unpacked {
-    let mut zip = zip::ZipArchive::new(fs::File::open(package).unwrap()).unwrap();
-    let mut entries = BTreeMap::new();
-    for i in 0..zip.len() {
-        let mut file = zip.by_index(i).unwrap();
-        let mut bytes = Vec::new();
-        file.read_to_end(&mut bytes).unwrap();
-        entries.insert(file.name().to_string(), (file.compression(), bytes));
-    }
-    let dir = scratch("unpack");
+    let entries: BTreeMap<String, (zip::CompressionMethod, Vec<u8>)> = zip_entries(package)
+        .into_iter()
+        .map(|(name, method, bytes)| (name, (method, bytes)))
+        .collect();
+    let dir = temp_dir("build-unpack");
     let db_path = dir.join("collection.anki2");
     fs::write(&db_path, &entries["collection.anki2"].1).unwrap();
     Unpacked {
@@ -90,15 +36,10 @@ fn count(db: &Connection, sql: &str) -> i64 {
 
 #[test]
 fn sample_deck_builds_reproducibly() {
-    let dir = scratch("sample");
+    let dir = temp_dir("build-sample");
     let (a, b) = (dir.join("a.apkg"), dir.join("b.apkg"));
     for out in [&a, &b] {
-        let result = build_repo_deck("cards", out);
-        assert!(
-            result.status.success(),
-            "{}",
-            String::from_utf8_lossy(&result.stderr)
-        );
+        assert_success(&build_repo_deck("cards", out, &[]));
     }
     assert_eq!(
         fs::read(&a).unwrap(),
@@ -125,14 +66,10 @@ fn sample_deck_builds_reproducibly() {
 
 #[test]
 fn feature_deck_has_the_expected_package_layout() {
-    let dir = scratch("features");
+    let dir = temp_dir("build-features");
     let out = dir.join("features.apkg");
-    let result = build_repo_deck("tests/decks/features", &out);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    let result = build_repo_deck("tests/decks/features", &out, &[]);
+    assert_success(&result);
     let stdout = String::from_utf8_lossy(&result.stdout);
     assert!(stdout.contains("13 notes, 16 cards"), "{stdout}");
 
@@ -270,12 +207,8 @@ fn feature_deck_has_the_expected_package_layout() {
 #[test]
 fn guids_survive_reordering_and_moving_notes() {
     let guids = |files: &[(&str, &str)]| -> BTreeMap<String, String> {
-        let dir = scratch("guids");
-        for (name, text) in files {
-            let path = dir.join("src").join(name);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
-        }
+        let dir = temp_dir("build-guids");
+        write_files(&dir.join("src"), files);
         let out = dir.join("out.apkg");
         assert!(build(&dir.join("src"), &out).status.success());
         let p = unpack(&out);
@@ -309,15 +242,11 @@ fn guids_survive_reordering_and_moving_notes() {
 
 #[test]
 fn default_output_is_named_after_the_source_folder() {
-    let dir = scratch("default-name");
+    let dir = temp_dir("build-default-name");
     fs::create_dir_all(dir.join("cards")).unwrap();
     fs::write(dir.join("cards/a.md"), "## Q\n\nA\n").unwrap();
-    let result = ankideck(&["build"], &dir);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    let result = ankideck_in(&dir, &["build"]);
+    assert_success(&result);
     assert!(dir.join("cards.apkg").is_file());
     assert!(String::from_utf8_lossy(&result.stdout).contains("1 notes, 1 cards"));
 }
@@ -325,13 +254,13 @@ fn default_output_is_named_after_the_source_folder() {
 #[test]
 fn help_explains_itself_with_examples() {
     for args in [&["--help"][..], &["build", "--help"]] {
-        let result = ankideck(args, &manifest());
+        let result = ankideck(args);
         assert!(result.status.success());
         let text = String::from_utf8_lossy(&result.stdout);
         assert!(text.contains("Example"), "{text}");
         assert!(text.contains("ankideck build"), "{text}");
     }
-    let usage = ankideck(&["build", "--no-such-flag"], &manifest());
+    let usage = ankideck(&["build", "--no-such-flag"]);
     assert_eq!(usage.status.code(), Some(2));
 }
 
@@ -424,11 +353,8 @@ fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
         ),
     ];
     for (name, files, place, fragment) in cases {
-        let dir = scratch("bad");
-        for (file, bytes) in *files {
-            fs::create_dir_all(dir.join("src")).unwrap();
-            fs::write(dir.join("src").join(file), bytes).unwrap();
-        }
+        let dir = temp_dir("build-bad");
+        write_files(&dir.join("src"), files);
         // A previous good package must survive a failed build untouched.
         let out = dir.join("out.apkg");
         fs::write(&out, b"previous package").unwrap();
@@ -459,7 +385,7 @@ fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
 
 #[test]
 fn io_errors_exit_with_2() {
-    let dir = scratch("io");
+    let dir = temp_dir("build-io");
     let result = build(&dir.join("does-not-exist"), &dir.join("out.apkg"));
     assert_eq!(result.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&result.stderr).contains("does-not-exist"));

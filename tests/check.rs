@@ -1,37 +1,13 @@
 //! `ankideck check`: one case per error and warning, with the place it is reported at;
 //! plus robustness against odd input (BOM, CRLF, control characters, link loops).
 
+mod common;
+
+use common::files::{temp_dir, write_files};
+use common::run::{ankideck, assert_success, build};
+use common::workspace;
 use serde_json::Value;
-use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn scratch(name: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-tmp")
-        .join(format!("check-{name}-{}-{n}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(dir.join("src")).unwrap();
-    dir
-}
-
-fn ankideck(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn write_files(src: &Path, files: &[(&str, &[u8])]) {
-    for (name, bytes) in files {
-        let path = src.join(name);
-        fs::create_dir_all(path.parent().unwrap()).unwrap();
-        fs::write(path, bytes).unwrap();
-    }
-}
 
 /// Runs `check --format json` and returns the exit code and the diagnostics.
 fn check(src: &Path, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
@@ -316,7 +292,7 @@ const CASES: &[Case] = &[
 #[test]
 fn every_problem_is_reported_where_it_is() {
     for case in CASES {
-        let dir = scratch("case");
+        let dir = temp_dir("check-case");
         let src = dir.join("src");
         write_files(&src, case.files);
         let (code, diagnostics) = check(&src, &[]);
@@ -373,7 +349,7 @@ fn every_problem_is_reported_where_it_is() {
             );
         }
         let out = dir.join("out.apkg");
-        let build = ankideck(&["build", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+        let build = build(&src, &out);
         assert_eq!(build.status.code(), Some(expected_exit), "{}", case.name);
         assert_eq!(out.exists(), case.severity == "warning", "{}", case.name);
     }
@@ -381,7 +357,7 @@ fn every_problem_is_reported_where_it_is() {
 
 #[test]
 fn human_output_points_at_the_column() {
-    let dir = scratch("human");
+    let dir = temp_dir("check-human");
     write_files(
         &dir.join("src"),
         &[("a.md", b"## Q\ntype: flashcard\n\nA\n")],
@@ -414,7 +390,7 @@ fn human_output_points_at_the_column() {
 
 #[test]
 fn odd_but_valid_input_builds() {
-    let dir = scratch("odd");
+    let dir = temp_dir("check-odd");
     let src = dir.join("src");
     let long_line = "长".repeat(100_000);
     let deep = (0..40)
@@ -439,19 +415,15 @@ fn odd_but_valid_input_builds() {
         ],
     );
     let out = dir.join("out.apkg");
-    let result = ankideck(&["build", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
+    let result = build(&src, &out);
+    assert_success(&result);
     assert!(String::from_utf8_lossy(&result.stdout).contains("3 notes, 3 cards"));
 }
 
 #[cfg(unix)]
 #[test]
 fn link_loops_and_unreadable_files_are_reported_not_fatal() {
-    let dir = scratch("links");
+    let dir = temp_dir("check-links");
     let src = dir.join("src");
     write_files(&src, &[("a.md", b"## Q\n\nA\n")]);
     std::os::unix::fs::symlink(&src, src.join("loop")).unwrap();
@@ -465,12 +437,13 @@ fn link_loops_and_unreadable_files_are_reported_not_fatal() {
     );
 
     // A symlinked card file is read like any other.
-    let dir = scratch("linked-file");
+    let dir = temp_dir("check-linked-file");
     let src = dir.join("src");
+    std::fs::create_dir_all(&src).unwrap();
     write_files(&dir, &[("elsewhere.md", b"## Linked\n\nA\n")]);
     std::os::unix::fs::symlink(dir.join("elsewhere.md"), src.join("linked.md")).unwrap();
     let out = dir.join("out.apkg");
-    let result = ankideck(&["build", src.to_str().unwrap(), "-o", out.to_str().unwrap()]);
+    let result = build(&src, &out);
     assert!(
         String::from_utf8_lossy(&result.stdout).contains("1 notes"),
         "{}",
@@ -480,7 +453,7 @@ fn link_loops_and_unreadable_files_are_reported_not_fatal() {
 
 #[test]
 fn a_clean_deck_checks_clean() {
-    let cards = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cards");
+    let cards = workspace().join("cards");
     let (code, diagnostics) = check(&cards, &["--deny-warnings"]);
     assert_eq!(code, Some(0), "{diagnostics:?}");
     assert!(diagnostics.is_empty());

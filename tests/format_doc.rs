@@ -51,10 +51,14 @@
 //! and deck settings included), that it holds the example from the original feature
 //! request, and examples of a custom note type, a text file and deck settings.
 
+mod common;
+
 use ankideck::Stock;
+use common::files::{fresh_dir, temp_dir, write_file};
+use common::run::ankideck_command;
+use common::workspace;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// The example every user sees first; it must stay in the doc and keep building.
 const ISSUE_EXAMPLE: &str = "\
@@ -120,9 +124,7 @@ struct Example {
 }
 
 fn doc_path() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("docs")
-        .join("FORMAT.md")
+    workspace().join("docs").join("FORMAT.md")
 }
 
 fn read_doc() -> String {
@@ -411,19 +413,8 @@ fn example_dir(root: &Path, index: usize, example: &Example) -> PathBuf {
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect();
     let dir = root.join(format!("{index:02}-{name}"));
-    if dir.exists() {
-        fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("cannot clear {}: {e}", dir.display()));
-    }
-    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
+    fresh_dir(&dir);
     dir
-}
-
-fn write_file(path: &Path, bytes: &[u8]) {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .unwrap_or_else(|e| panic!("cannot create {}: {e}", parent.display()));
-    }
-    fs::write(path, bytes).unwrap_or_else(|e| panic!("cannot write {}: {e}", path.display()));
 }
 
 /// Number of notes in a built package.
@@ -446,7 +437,7 @@ fn notes_in_package(package: &Path, dir: &Path) -> Result<usize, String> {
 
 /// Runs the `ankideck` binary on an example's folder.
 fn ankideck(args: &[&std::ffi::OsStr]) -> Result<std::process::Output, String> {
-    Command::new(env!("CARGO_BIN_EXE_ankideck"))
+    ankideck_command()
         .args(args)
         .env_remove("SOURCE_DATE_EPOCH")
         .output()
@@ -617,8 +608,7 @@ fn every_example_in_the_format_doc_builds_as_documented() {
         "docs/FORMAT.md needs examples of a custom note type, an Anki text file and a _deck.toml that build cleanly"
     );
 
-    let root =
-        Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("format-doc-{}", std::process::id()));
+    let root = temp_dir("format-doc");
     let mut failures = Vec::new();
     for (index, example) in examples.iter().enumerate() {
         let dir = example_dir(&root, index, example);
@@ -668,8 +658,18 @@ fn the_format_doc_lists_every_stock_note_type() {
 
 /// The source text of a file of the crate.
 fn source_file(path: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(path);
+    let path = workspace().join(path);
     fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
+}
+
+/// The text between `pub enum NAME {` and its closing `}` in `source`, the text of the
+/// file `path`.
+fn enum_body<'a>(source: &'a str, path: &str, name: &str) -> &'a str {
+    source
+        .split_once(&format!("pub enum {name} {{\n"))
+        .and_then(|(_, rest)| rest.split_once("\n}\n"))
+        .map(|(body, _)| body)
+        .unwrap_or_else(|| panic!("{path} has `pub enum {name} {{ … }}`"))
 }
 
 /// In `source`, the string literals that the `pub fn hint(` after `item` returns (an arm
@@ -754,11 +754,7 @@ fn the_format_doc_names_every_problem_code() {
     );
 
     let source = source_file("src/error.rs");
-    let body = source
-        .split_once("pub enum Problem {\n")
-        .and_then(|(_, rest)| rest.split_once("\n}\n"))
-        .map(|(body, _)| body)
-        .expect("src/error.rs has `pub enum Problem { … }`");
+    let body = enum_body(&source, "src/error.rs", "Problem");
     let variant = regex::Regex::new(r"(?m)^    ([A-Z][A-Za-z0-9]*)\b").expect("valid regex");
     // `Rich` wraps `RichProblem`, whose variants name the codes: `rich-csv`, ….
     let mut codes: Vec<String> = variant
@@ -767,11 +763,7 @@ fn the_format_doc_names_every_problem_code() {
         .filter(|code| code != "rich")
         .collect();
     let rich = source_file("src/source/notetypes.rs");
-    let rich_body = rich
-        .split_once("pub enum RichProblem {\n")
-        .and_then(|(_, rest)| rest.split_once("\n}\n"))
-        .map(|(body, _)| body)
-        .expect("src/source/notetypes.rs has `pub enum RichProblem { … }`");
+    let rich_body = enum_body(&rich, "src/source/notetypes.rs", "RichProblem");
     codes.extend(
         variant
             .captures_iter(rich_body)

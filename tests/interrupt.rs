@@ -3,16 +3,19 @@
 
 #![cfg(unix)]
 
+mod common;
+
+use common::files::temp_dir;
+use common::path_str;
+use common::run::{ankideck_command, build};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// A fresh scratch directory with an empty `src` folder for the deck.
 fn scratch(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-tmp")
-        .join(format!("interrupt-{name}-{}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
+    let dir = temp_dir(&format!("interrupt-{name}"));
     fs::create_dir_all(dir.join("src")).unwrap();
     dir
 }
@@ -35,13 +38,8 @@ fn temp_files(dir: &Path) -> Vec<String> {
 /// Starts a build and waits until it is writing the package (its temporary file exists).
 fn start_build(dir: &Path) -> Child {
     let out = dir.join("deck.apkg");
-    let child = Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .args([
-            "build",
-            dir.join("src").to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
+    let child = ankideck_command()
+        .args(["build", path_str(&dir.join("src")), "-o", path_str(&out)])
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
@@ -112,15 +110,7 @@ fn unwritable_output_is_an_io_error() {
     fs::write(dir.join("src/a.md"), "## Q\n\nA\n").unwrap();
     fs::write(dir.join("not-a-folder"), b"").unwrap();
     let out = dir.join("not-a-folder/deck.apkg");
-    let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .args([
-            "build",
-            dir.join("src").to_str().unwrap(),
-            "-o",
-            out.to_str().unwrap(),
-        ])
-        .output()
-        .unwrap();
+    let result = build(&dir.join("src"), &out);
     assert_eq!(result.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&result.stderr).contains("not-a-folder"));
     assert!(!dir.join("src/ankideck.lock").exists());

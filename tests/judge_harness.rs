@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{judge, path_str, temp_dir, Backend};
+use common::anki::{assert_check_database_clean, assert_synced, cards, import, sync};
+use common::files::temp_dir;
+use common::{judge, path_str, Backend};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,12 +44,8 @@ fn guids(notes: &Value) -> Vec<String> {
 }
 
 fn all_questions(report: &Value) -> Vec<String> {
-    report["notes"]
-        .as_array()
-        .expect("notes")
-        .iter()
-        .flat_map(|n| n["cards"].as_array().expect("cards").iter())
-        .map(|c| c["question"].as_str().expect("question").to_string())
+    cards(report)
+        .map(|(_, c)| c["question"].as_str().expect("question").to_string())
         .collect()
 }
 
@@ -57,13 +55,9 @@ fn assert_sample_imported(report: &Value, export: &Value) {
     assert_eq!(imp["ok"], true, "{imp}");
     assert_eq!(imp["counts"]["new"], 3, "{imp}");
     assert_eq!(imp["counts"]["found_notes"], 3, "{imp}");
-    assert_eq!(report["check"]["ok"], true, "{}", report["check"]);
-    assert_eq!(report["check"]["problems"], serde_json::json!([]));
+    assert_check_database_clean(report);
     assert_eq!(count(&report["before_check"], "notes"), 3);
     assert_eq!(count(&report["before_check"], "cards"), 4);
-    assert_eq!(report["before_check"], report["after_check"]);
-    assert_eq!(report["media_check"]["missing"], serde_json::json!([]));
-    assert_eq!(report["media_check"]["unused"], serde_json::json!([]));
 
     assert_eq!(guids(&report["notes"]), guids(&export["notes"]));
     let decks: Vec<&str> = report["decks"]
@@ -117,18 +111,12 @@ fn assert_sample_imported(report: &Value, export: &Value) {
 fn current_import_then_reimport_is_all_duplicates() {
     let (pkg, export) = anki_made_package();
     let col = temp_dir("judge-current");
-    let first = judge(
-        Backend::Current,
-        &["import", "--collection", path_str(&col), path_str(pkg)],
-    );
+    let first = import(Backend::Current, &col, pkg);
     assert_eq!(first["backend"], "current");
     assert_sample_imported(&first, export);
 
     // second run reuses the collection: nothing new, everything a duplicate
-    let second = judge(
-        Backend::Current,
-        &["import", "--collection", path_str(&col), path_str(pkg)],
-    );
+    let second = import(Backend::Current, &col, pkg);
     let imp = &second["imports"][0];
     assert_eq!(imp["counts"]["new"], 0, "{imp}");
     assert_eq!(imp["counts"]["updated"], 0, "{imp}");
@@ -177,10 +165,7 @@ fn two_packages_in_one_call_and_review_survives_reimport() {
         .collect();
     assert!(progress.values().all(|&r| r == 1));
 
-    let again = judge(
-        Backend::Current,
-        &["import", "--collection", path_str(&col), path_str(pkg)],
-    );
+    let again = import(Backend::Current, &col, pkg);
     for note in again["notes"].as_array().unwrap() {
         for card in note["cards"].as_array().unwrap() {
             let id = card["id"].as_u64().unwrap();
@@ -198,10 +183,7 @@ fn two_packages_in_one_call_and_review_survives_reimport() {
 fn legacy_importer_accepts_anki_made_package() {
     let (pkg, export) = anki_made_package();
     let col = temp_dir("judge-legacy");
-    let report = judge(
-        Backend::Legacy,
-        &["import", "--collection", path_str(&col), path_str(pkg)],
-    );
+    let report = import(Backend::Legacy, &col, pkg);
     assert_eq!(report["backend"], "legacy");
     assert_eq!(report["anki_version"], "2.1.49");
     assert_sample_imported(&report, export);
@@ -220,27 +202,9 @@ fn legacy_importer_accepts_anki_made_package() {
 #[test]
 fn sync_round_trip_reaches_the_phone() {
     let (pkg, export) = anki_made_package();
-    let work = temp_dir("judge-sync");
-    let report = judge(
-        Backend::Current,
-        &["sync", "--workdir", path_str(&work), path_str(pkg)],
-    );
-    let (desktop, phone) = (&report["desktop"], &report["phone"]);
-    assert_eq!(count(desktop, "notes"), 3, "{report}");
-    assert_eq!(count(desktop, "cards"), 4, "{report}");
-    for key in [
-        "notes",
-        "cards",
-        "decks",
-        "guids",
-        "media_files",
-        "media_sha1",
-    ] {
-        assert_eq!(
-            desktop[key], phone[key],
-            "{key} differs after sync: {report}"
-        );
-    }
+    let report = sync(pkg);
+    assert_synced(&report, 3, 4);
+    let phone = &report["phone"];
     assert_eq!(phone["media_sha1"], export["media_sha1"]);
     let questions = phone["questions"].as_array().unwrap();
     assert_eq!(questions.len(), 4);

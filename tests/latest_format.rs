@@ -4,78 +4,23 @@
 
 mod common;
 
-use common::{judge, judge_output, path_str, temp_dir, workspace, Backend};
+use common::anki::{
+    assert_clean_first_import, assert_reimport_is_all_duplicates, assert_synced, card, cards,
+    import, import_with, media_sha1s, notes, sync, text,
+};
+use common::files::{files_under, temp_dir, zip_entries};
+use common::run::repo_package;
+use common::{judge, path_str, workspace, Backend};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::io::Write;
+use std::path::PathBuf;
 
-/// Builds a source folder with the real binary, in the given format.
+/// Builds a deck kept in the repository (with `--locked`) in the given format.
 fn build(source: &str, format: &str) -> PathBuf {
-    let dir = temp_dir("latest-build");
-    let out = dir.join(format!("deck-{format}.apkg"));
-    let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .args([
-            "build",
-            path_str(&workspace().join(source)),
-            "-o",
-            path_str(&out),
-            "--format",
-            format,
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    out
-}
-
-fn import(backend: Backend, collection: &Path, package: &Path) -> Value {
-    judge(
-        backend,
-        &[
-            "import",
-            "--collection",
-            path_str(collection),
-            path_str(package),
-        ],
-    )
-}
-
-fn notes(report: &Value) -> &Vec<Value> {
-    report["notes"].as_array().expect("notes")
-}
-
-fn cards(report: &Value) -> impl Iterator<Item = (&Value, &Value)> {
-    notes(report).iter().flat_map(|n| {
-        n["cards"]
-            .as_array()
-            .expect("cards")
-            .iter()
-            .map(move |c| (n, c))
-    })
-}
-
-fn first_field(note: &Value) -> &str {
-    let first = note["field_order"][0].as_str().unwrap();
-    note["fields"][first].as_str().unwrap()
-}
-
-fn card<'a>(report: &'a Value, prefix: &str, ord: u64) -> &'a Value {
-    cards(report)
-        .find(|(n, c)| first_field(n).starts_with(prefix) && c["ord"] == ord)
-        .map(|(_, c)| c)
-        .unwrap_or_else(|| panic!("no card {ord} of a note starting {prefix:?}"))
-}
-
-fn text<'a>(card: &'a Value, side: &str) -> &'a str {
-    card[side].as_str().unwrap()
+    repo_package(source, &["--format", format])
 }
 
 fn sha1_hex(bytes: &[u8]) -> String {
@@ -85,51 +30,9 @@ fn sha1_hex(bytes: &[u8]) -> String {
         .collect()
 }
 
-/// What every package must satisfy on a first import into a fresh collection.
-fn assert_clean_first_import(report: &Value, expected_notes: u64) {
-    let log = &report["imports"][0]["counts"];
-    assert_eq!(log["new"], expected_notes, "{log}");
-    for category in [
-        "updated",
-        "duplicate",
-        "conflicting",
-        "missing_notetype",
-        "missing_deck",
-        "empty_first_field",
-    ] {
-        assert_eq!(log[category], 0, "{category}: {log}");
-    }
-    assert_eq!(report["check"]["ok"], true, "{}", report["check"]);
-    assert_eq!(report["check"]["problems"], serde_json::json!([]));
-    assert_eq!(report["before_check"], report["after_check"]);
-    assert_eq!(report["media_check"]["missing"], serde_json::json!([]));
-    assert_eq!(report["media_check"]["unused"], serde_json::json!([]));
-    for (note, card) in cards(report) {
-        for side in ["question_text", "answer_text"] {
-            assert!(
-                !text(card, side).trim().is_empty(),
-                "empty {side} of {note}"
-            );
-        }
-        assert!(
-            !text(card, "question").contains("Please edit this note"),
-            "broken cloze card {note}"
-        );
-    }
-}
-
-fn assert_reimport_is_all_duplicates(collection: &Path, package: &Path, expected: u64) {
-    let again = import(Backend::Current, collection, package);
-    let log = &again["imports"][0]["counts"];
-    assert_eq!(log["duplicate"], expected, "{log}");
-    assert_eq!(log["new"], 0, "{log}");
-    assert_eq!(log["updated"], 0, "{log}");
-    assert_eq!(notes(&again).len() as u64, expected);
-}
-
 /// The media files of a source folder, by SHA-1 of their bytes.
 fn source_media_sha1s(source: &str) -> Vec<String> {
-    let mut hashes: Vec<String> = walk(&workspace().join(source))
+    let mut hashes: Vec<String> = files_under(&workspace().join(source))
         .into_iter()
         .filter(|p| p.extension().is_some_and(|e| e != "md" && e != "lock"))
         .map(|p| sha1_hex(&fs::read(p).unwrap()))
@@ -137,19 +40,6 @@ fn source_media_sha1s(source: &str) -> Vec<String> {
     hashes.sort();
     hashes.dedup();
     hashes
-}
-
-fn walk(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(walk(&path));
-        } else {
-            out.push(path);
-        }
-    }
-    out
 }
 
 /// Notes and rendered cards without the ids the collection gave them, for comparing
@@ -180,19 +70,6 @@ fn used_notetypes(report: &Value) -> Vec<&Value> {
         .unwrap()
         .iter()
         .filter(|nt| mids.contains(&&nt["id"]))
-        .collect()
-}
-
-/// Zip entries in order: name, method, raw bytes as stored.
-fn entries(package: &Path) -> Vec<(String, zip::CompressionMethod, Vec<u8>)> {
-    let mut zip = zip::ZipArchive::new(fs::File::open(package).unwrap()).unwrap();
-    (0..zip.len())
-        .map(|i| {
-            let mut file = zip.by_index(i).unwrap();
-            let mut bytes = Vec::new();
-            file.read_to_end(&mut bytes).unwrap();
-            (file.name().to_string(), file.compression(), bytes)
-        })
         .collect()
 }
 
@@ -236,7 +113,7 @@ fn package_has_the_latest_layout_and_is_reproducible() {
         "same input, same bytes"
     );
 
-    let entries = entries(&package);
+    let entries = zip_entries(&package);
     let names: Vec<&str> = entries.iter().map(|(n, _, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -314,14 +191,10 @@ fn feature_deck_imports_cleanly_like_the_legacy_package() {
     assert_eq!(cards(&report).count(), 16);
 
     // Media arrives with the bytes of the source files.
-    let mut hashes: Vec<String> = report["media_sha1"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    hashes.sort();
-    assert_eq!(hashes, source_media_sha1s("tests/decks/features"));
+    assert_eq!(
+        media_sha1s(&report),
+        source_media_sha1s("tests/decks/features")
+    );
 
     // Rendering, as the legacy package renders (tests/anki_judge.rs checks these in detail).
     let powerhouse = card(&report, "The {{c1::mitochondria}}", 1);
@@ -341,7 +214,7 @@ fn feature_deck_imports_cleanly_like_the_legacy_package() {
     assert_eq!(used_notetypes(&report), used_notetypes(&legacy));
     assert_eq!(report["media_sha1"], legacy["media_sha1"]);
 
-    assert_reimport_is_all_duplicates(&collection, &package, 13);
+    assert_reimport_is_all_duplicates(Backend::Current, &collection, &package, 13);
     // and a legacy package of the same cards matches the same notes
     let mixed = import(Backend::Current, &collection, &legacy_package);
     assert_eq!(mixed["imports"][0]["counts"]["duplicate"], 13);
@@ -355,44 +228,22 @@ fn sample_deck_imports_cleanly_and_reimports_as_duplicates() {
     let note_count = notes(&report).len() as u64;
     assert!(note_count >= 15);
     assert_clean_first_import(&report, note_count);
-    let mut hashes: Vec<String> = report["media_sha1"]
-        .as_object()
-        .unwrap()
-        .values()
-        .map(|v| v.as_str().unwrap().to_string())
-        .collect();
-    hashes.sort();
-    assert_eq!(hashes, source_media_sha1s("cards"));
+    assert_eq!(media_sha1s(&report), source_media_sha1s("cards"));
     let legacy = import(
         Backend::Current,
         &temp_dir("latest-sample-legacy"),
         &build("cards", "legacy"),
     );
     assert_eq!(comparable(&report), comparable(&legacy));
-    assert_reimport_is_all_duplicates(&collection, &package, note_count);
+    assert_reimport_is_all_duplicates(Backend::Current, &collection, &package, note_count);
 }
 
 #[test]
 fn sync_carries_the_latest_package_to_the_phone() {
     let package = build("tests/decks/features", "latest");
-    let workdir = temp_dir("latest-sync");
-    let report = judge(
-        Backend::Current,
-        &["sync", "--workdir", path_str(&workdir), path_str(&package)],
-    );
-    let (desktop, phone) = (&report["desktop"], &report["phone"]);
-    assert_eq!(desktop["notes"], 13, "{desktop}");
-    assert_eq!(desktop["cards"], 16, "{desktop}");
-    for key in [
-        "notes",
-        "cards",
-        "decks",
-        "guids",
-        "media_files",
-        "media_sha1",
-    ] {
-        assert_eq!(phone[key], desktop[key], "{key} differs on the phone");
-    }
+    let report = sync(&package);
+    assert_synced(&report, 13, 16);
+    let phone = &report["phone"];
     assert_eq!(phone["media_files"].as_array().unwrap().len(), 3);
 }
 
@@ -409,22 +260,13 @@ fn old_importer_rejects_the_package_and_the_dummy_asks_to_update() {
         &["export-apkg", "--latest", "--out", path_str(&anki_made)],
     );
     for pkg in [&package, &anki_made] {
-        let out = judge_output(
+        // The judge itself must succeed and print its JSON; the import is what fails.
+        let report = import_with(
             Backend::Legacy,
-            &[
-                "import",
-                "--allow-import-error",
-                "--collection",
-                path_str(&temp_dir("latest-legacy")),
-                path_str(pkg),
-            ],
+            &temp_dir("latest-legacy"),
+            pkg,
+            &["--allow-import-error"],
         );
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
         let import = &report["imports"][0];
         assert_eq!(import["ok"], false, "{import}");
         assert!(
@@ -438,7 +280,7 @@ fn old_importer_rejects_the_package_and_the_dummy_asks_to_update() {
     }
 
     // The dummy alone, as a legacy package: 2.1.49 imports its one note.
-    let dummy = entries(&package)
+    let dummy = zip_entries(&package)
         .into_iter()
         .find(|(n, _, _)| n == "collection.anki2")
         .unwrap()

@@ -1,23 +1,13 @@
 //! Property tests: no input panics the reader, and every `## ` heading outside code
 //! fences ends up as a note or is reported as a problem, never dropped silently.
 
+mod common;
+
 use ankideck::source::{markdown, parse, Sources};
 use ankideck::{Diagnostic, Error, Problem, Severity};
+use common::files::temp_dir;
 use proptest::prelude::*;
 use std::fs;
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
-fn scratch() -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-tmp")
-        .join(format!("prop-{}-{n}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 /// Lines that exercise the card syntax, mixed with arbitrary text.
 fn line() -> impl Strategy<Value = String> {
@@ -117,7 +107,7 @@ proptest! {
 
     #[test]
     fn every_heading_is_a_note_or_a_problem(doc in document()) {
-        let dir = scratch();
+        let dir = temp_dir("prop");
         fs::write(dir.join("cards.md"), &doc).unwrap();
         let headings = heading_lines(&doc);
         let sources = Sources::read_lenient(&dir).unwrap();

@@ -4,12 +4,14 @@
 
 mod common;
 
-use common::{judge, path_str, temp_dir, Backend};
+use common::anki::{first_field, import, notes};
+use common::files::{copy_dir, files_under, temp_dir};
+use common::run::{ankideck, assert_success, build};
+use common::{judge, path_str, workspace, Backend};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 struct Deck {
     src: PathBuf,
@@ -39,33 +41,14 @@ impl Deck {
     fn build(&mut self) -> (PathBuf, String) {
         self.builds += 1;
         let out = self.dir.join(format!("v{}.apkg", self.builds));
-        let result = run(&["build", path_str(&self.src), "-o", path_str(&out)]);
-        assert!(
-            result.status.success(),
-            "{}",
-            String::from_utf8_lossy(&result.stderr)
-        );
+        let result = build(&self.src, &out);
+        assert_success(&result);
         (out, String::from_utf8_lossy(&result.stderr).into_owned())
     }
 
     fn import(&self, package: &Path) -> Value {
-        judge(
-            Backend::Current,
-            &[
-                "import",
-                "--collection",
-                path_str(&self.collection),
-                path_str(package),
-            ],
-        )
+        import(Backend::Current, &self.collection, package)
     }
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .args(args)
-        .output()
-        .unwrap()
 }
 
 fn counts(report: &Value) -> (u64, u64, u64, u64) {
@@ -76,15 +59,10 @@ fn counts(report: &Value) -> (u64, u64, u64, u64) {
 
 /// Notes by their first field's first word (the tests' notes start with `Q1`, `Q2`, …).
 fn by_key(report: &Value) -> BTreeMap<String, &Value> {
-    report["notes"]
-        .as_array()
-        .unwrap()
+    notes(report)
         .iter()
         .map(|n| {
-            let first = n["field_order"][0].as_str().unwrap();
-            let key = n["fields"][first]
-                .as_str()
-                .unwrap()
+            let key = first_field(n)
                 .split_whitespace()
                 .next()
                 .unwrap()
@@ -98,6 +76,15 @@ fn card_state(card: &Value) -> Vec<Value> {
     ["id", "type", "queue", "due", "ivl", "reps", "deck"]
         .iter()
         .map(|k| card[*k].clone())
+        .collect()
+}
+
+/// The scheduling state of every card, by card id.
+fn card_states(report: &Value) -> BTreeMap<i64, Vec<Value>> {
+    notes(report)
+        .iter()
+        .flat_map(|n| n["cards"].as_array().unwrap().iter())
+        .map(|c| (c["id"].as_i64().unwrap(), card_state(c)))
         .collect()
 }
 
@@ -131,13 +118,7 @@ fn edits_update_in_place_and_keep_review_history() {
         (0, 0, 5, 0),
         "re-import without edits changes nothing"
     );
-    let before: BTreeMap<i64, Vec<Value>> = studied["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|n| n["cards"].as_array().unwrap().iter())
-        .map(|c| (c["id"].as_i64().unwrap(), card_state(c)))
-        .collect();
+    let before = card_states(&studied);
     assert_eq!(
         before.values().filter(|s| s[5] != 0).count(),
         3,
@@ -159,13 +140,7 @@ fn edits_update_in_place_and_keep_review_history() {
     assert_eq!(notes.len(), 6, "no note was duplicated");
     assert_eq!(notes["Q2"]["fields"]["Back"], "<p>A2 edited</p>");
     assert_eq!(notes["Q1"]["tags"], serde_json::json!(["added-tag"]));
-    let after: BTreeMap<i64, Vec<Value>> = second["notes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .flat_map(|n| n["cards"].as_array().unwrap().iter())
-        .map(|c| (c["id"].as_i64().unwrap(), card_state(c)))
-        .collect();
+    let after = card_states(&second);
     for (id, state) in &before {
         assert_eq!(
             after.get(id),
@@ -255,11 +230,14 @@ fn what_anki_will_not_follow_is_reported() {
 #[test]
 fn ids_pins_identity_without_changing_anything_else() {
     let deck = Deck::new("ids");
-    let sample = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("cards");
+    let sample = workspace().join("cards");
     copy_dir(&sample, &deck.src);
     // The sample deck has ids everywhere; take them out to start from derived identity.
     let mut originals = BTreeMap::new();
-    for file in md_files(&deck.src) {
+    for file in files_under(&deck.src)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+    {
         let text = fs::read_to_string(&file).unwrap();
         let stripped: String = text
             .split_inclusive('\n')
@@ -270,18 +248,8 @@ fn ids_pins_identity_without_changing_anything_else() {
     }
     fs::remove_file(deck.src.join("ankideck.lock")).unwrap();
     let guids = |package: &Path| -> Vec<String> {
-        let report = judge(
-            Backend::Current,
-            &[
-                "import",
-                "--collection",
-                path_str(&temp_dir("ids-col")),
-                path_str(package),
-            ],
-        );
-        let mut g: Vec<String> = report["notes"]
-            .as_array()
-            .unwrap()
+        let report = import(Backend::Current, &temp_dir("ids-col"), package);
+        let mut g: Vec<String> = notes(&report)
             .iter()
             .map(|n| n["guid"].as_str().unwrap().to_string())
             .collect();
@@ -289,18 +257,10 @@ fn ids_pins_identity_without_changing_anything_else() {
         g
     };
     let out = |n: u8| deck.dir.join(format!("ids{n}.apkg"));
-    assert!(
-        run(&["build", path_str(&deck.src), "-o", path_str(&out(1))])
-            .status
-            .success()
-    );
+    assert!(build(&deck.src, &out(1)).status.success());
 
-    let first = run(&["ids", path_str(&deck.src)]);
-    assert!(
-        first.status.success(),
-        "{}",
-        String::from_utf8_lossy(&first.stderr)
-    );
+    let first = ankideck(&["ids", path_str(&deck.src)]);
+    assert_success(&first);
     for (file, before) in &originals {
         let after = fs::read_to_string(file).unwrap();
         let added: Vec<&str> = after
@@ -323,7 +283,7 @@ fn ids_pins_identity_without_changing_anything_else() {
         .keys()
         .map(|f| fs::read_to_string(f).unwrap())
         .collect();
-    let second = run(&["ids", path_str(&deck.src)]);
+    let second = ankideck(&["ids", path_str(&deck.src)]);
     assert!(String::from_utf8_lossy(&second.stdout).contains("every note already has an id"));
     let again: Vec<String> = originals
         .keys()
@@ -331,11 +291,7 @@ fn ids_pins_identity_without_changing_anything_else() {
         .collect();
     assert_eq!(snapshot, again, "a second run changed files");
 
-    assert!(
-        run(&["build", path_str(&deck.src), "-o", path_str(&out(2))])
-            .status
-            .success()
-    );
+    assert!(build(&deck.src, &out(2)).status.success());
     assert_eq!(
         guids(&out(1)),
         guids(&out(2)),
@@ -350,34 +306,7 @@ fn ids_pins_identity_without_changing_anything_else() {
         format!("{text}\n## Twin\nid: twin\n\n## Twin again\nid: twin\n"),
     )
     .unwrap();
-    let refused = run(&["ids", path_str(&deck.src)]);
+    let refused = ankideck(&["ids", path_str(&deck.src)]);
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("same identity"));
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-fn md_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            out.extend(md_files(&path));
-        } else if path.extension().is_some_and(|e| e == "md") {
-            out.push(path);
-        }
-    }
-    out.sort();
-    out
 }

@@ -3,105 +3,27 @@
 
 mod common;
 
-use common::{judge, path_str, temp_dir, workspace, Backend};
+use common::anki::{assert_clean_first_import, card, import, import_with, note, notes, sides};
+use common::files::{copy_dir, temp_dir};
+use common::run::{assert_success, build, repo_package};
+use common::{workspace, Backend};
 use serde_json::Value;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 
-/// Builds a deck kept in the repository with `--locked`: its committed lock must be
-/// up to date.
-fn build(source: &str) -> PathBuf {
-    let dir = temp_dir("rich-build");
-    let out = dir.join("deck.apkg");
-    let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .args([
-            "build",
-            path_str(&workspace().join(source)),
-            "-o",
-            path_str(&out),
-            "--locked",
-        ])
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-    out
-}
-
-fn import(collection: &Path, package: &Path, extra: &[&str]) -> Value {
-    let mut args = vec!["import", "--collection", path_str(collection)];
-    args.extend_from_slice(extra);
-    args.push(path_str(package));
-    judge(Backend::Current, &args)
-}
-
-fn notes(report: &Value) -> &Vec<Value> {
-    report["notes"].as_array().expect("notes")
-}
-
-fn first_field(note: &Value) -> &str {
-    let first = note["field_order"][0].as_str().unwrap();
-    note["fields"][first].as_str().unwrap()
-}
-
-fn note<'a>(report: &'a Value, prefix: &str) -> &'a Value {
-    notes(report)
-        .iter()
-        .find(|n| first_field(n).starts_with(prefix))
-        .unwrap_or_else(|| panic!("no note starting {prefix:?}"))
-}
-
-/// (question, answer) HTML of card `ord` of the note whose first field starts with `prefix`.
-fn card(report: &Value, prefix: &str, ord: u64) -> (String, String) {
-    let card = note(report, prefix)["cards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["ord"] == ord)
-        .unwrap_or_else(|| panic!("no card {ord} of {prefix:?}"));
-    (
-        card["question"].as_str().unwrap().to_string(),
-        card["answer"].as_str().unwrap().to_string(),
-    )
-}
-
-/// A clean first import: every note new, Check Database repairs nothing.
-fn assert_clean(report: &Value, expected_notes: u64) {
-    let log = &report["imports"][0]["counts"];
-    assert_eq!(log["new"], expected_notes, "{log}");
-    for category in [
-        "updated",
-        "duplicate",
-        "conflicting",
-        "missing_notetype",
-        "missing_deck",
-    ] {
-        assert_eq!(log[category], 0, "{category}: {log}");
-    }
-    assert_eq!(report["check"]["ok"], true, "{}", report["check"]);
-    assert_eq!(report["check"]["problems"], serde_json::json!([]));
-    assert_eq!(report["before_check"], report["after_check"]);
-    assert_eq!(report["media_check"]["missing"], serde_json::json!([]));
-    assert_eq!(report["media_check"]["unused"], serde_json::json!([]));
-    for n in notes(report) {
-        for c in n["cards"].as_array().unwrap() {
-            let q = c["question"].as_str().unwrap();
-            assert!(!q.contains("Please edit this note"), "broken card {n}");
-        }
-    }
+/// Builds the rich deck kept in the repository (with `--locked`: its committed lock must
+/// be up to date).
+fn build_rich_deck() -> PathBuf {
+    repo_package("tests/decks/rich", &[])
 }
 
 #[test]
 fn highlighted_code_renders_in_anki() {
-    let package = build("tests/decks/rich");
+    let package = build_rich_deck();
     let collection = temp_dir("rich-code");
-    let report = import(&collection, &package, &[]);
-    assert_clean(&report, 14);
+    let report = import(Backend::Current, &collection, &package);
+    assert_clean_first_import(&report, 14);
 
-    let (_, answer) = card(&report, "What does this Rust program print?", 0);
+    let (_, answer) = sides(card(&report, "What does this Rust program print?", 0));
     assert!(
         answer.contains(
             r#"<span style="color:#b48ead">fn </span><span style="color:#8fa1b3">main</span>"#
@@ -115,25 +37,25 @@ fn highlighted_code_renders_in_anki() {
         answer.contains(r#"<span style="color:#a3be8c">$5</span>"#),
         "$ in code is no math"
     );
-    let (_, answer) = card(&report, "Indented code", 0);
+    let (_, answer) = sides(card(&report, "Indented code", 0));
     assert!(
         answer.contains("<pre><code>x = $y$  # not math"),
         "{answer}"
     );
 
     // Clozes around and inside code.
-    let (q, a) = card(&report, "Which keyword", 0);
+    let (q, a) = sides(card(&report, "Which keyword", 0));
     assert!(q.contains(r#"<span class="cloze" data-cloze="&lt;code&gt;def&lt;&#x2F;code&gt;" data-ordinal="1">[...]</span>"#), "{q}");
     assert!(
         a.contains(r#"<span class="cloze" data-ordinal="1"><code>def</code></span>"#),
         "{a}"
     );
-    let (_, a) = card(&report, "A deletion around code", 0);
+    let (_, a) = sides(card(&report, "A deletion around code", 0));
     assert!(
         a.contains(r#"<span class="cloze" data-ordinal="1"><code>a}&#125;b</code></span> stays one deletion"#),
         "{a}"
     );
-    let (q, a) = card(&report, "In code:", 0);
+    let (q, a) = sides(card(&report, "In code:", 0));
     assert!(q.contains(r#">[a constant]</span> * r ** <span class="cloze-inactive" data-ordinal="2">2</span></code>"#), "{q}");
     assert!(
         a.contains(r#"<span class="cloze" data-ordinal="1">3.14159</span>"#),
@@ -147,10 +69,10 @@ fn highlighted_code_renders_in_anki() {
 
 #[test]
 fn custom_note_types_from_files_render_in_anki() {
-    let package = build("tests/decks/rich");
+    let package = build_rich_deck();
     let collection = temp_dir("rich-notetypes");
-    let report = import(&collection, &package, &[]);
-    assert_clean(&report, 14);
+    let report = import(Backend::Current, &collection, &package);
+    assert_clean_first_import(&report, 14);
 
     let vocab = report["notetypes"]
         .as_array()
@@ -174,7 +96,7 @@ fn custom_note_types_from_files_render_in_anki() {
         la_mer["fields"]["Example"],
         "<p>Il regarde <strong>la mer</strong>.</p>"
     );
-    let (q, a) = card(&report, "la mer", 0);
+    let (q, a) = sides(card(&report, "la mer", 0));
     assert!(q.contains(r#"<div class="word">la mer</div>"#), "{q}");
     assert!(
         q.contains("font-family: \"Rich Sans\""),
@@ -188,14 +110,14 @@ fn custom_note_types_from_files_render_in_anki() {
         a.contains(r#"<div class="meaning"><p>the sea</p></div>"#),
         "{a}"
     );
-    let (q, _) = card(&report, "la mer", 1);
+    let (q, _) = sides(card(&report, "la mer", 1));
     assert!(
         q.contains(r#"<div class="meaning">the sea</div>"#),
         "text filter: {q}"
     );
     assert!(q.contains("[[type:Word]]"), "type filter: {q}");
     // No example: no hint, still both cards.
-    let (q, _) = card(&report, "le ciel", 0);
+    let (q, _) = sides(card(&report, "le ciel", 0));
     assert!(!q.contains("<a class=hint"), "{q}");
     assert_eq!(
         note(&report, "le ciel")["cards"].as_array().unwrap().len(),
@@ -205,14 +127,14 @@ fn custom_note_types_from_files_render_in_anki() {
     // A cloze note type whose deletions sit in highlighted code.
     let code = note(&report, "Complete the function");
     assert_eq!(code["notetype"], "Code Cloze");
-    let (q, a) = card(&report, "Complete the function", 0);
+    let (q, a) = sides(card(&report, "Complete the function", 0));
     assert!(q.contains("<b>Complete the function</b>"), "{q}");
     assert!(q.contains(r#"data-ordinal="1">[a constant]</span>"#), "{q}");
     assert!(
         a.contains(r#"<span class="cloze" data-ordinal="1">math.pi</span>"#),
         "{a}"
     );
-    let (q, _) = card(&report, "Complete the function", 1);
+    let (q, _) = sides(card(&report, "Complete the function", 1));
     assert!(q.contains(r#"data-ordinal="2">[...]</span>"#), "{q}");
 
     // The font is packaged under its own name, and Anki keeps it.
@@ -223,41 +145,15 @@ fn custom_note_types_from_files_render_in_anki() {
         .any(|m| m == "_rich-sans.woff2"));
 }
 
-/// Copies a folder (for tests that edit a deck).
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
-fn build_unlocked(source: &Path, out: &Path) {
-    let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
-        .args(["build", path_str(source), "-o", path_str(out)])
-        .output()
-        .unwrap();
-    assert!(
-        result.status.success(),
-        "{}",
-        String::from_utf8_lossy(&result.stderr)
-    );
-}
-
 #[test]
 fn renaming_a_field_with_an_id_keeps_the_note_type() {
     let dir = temp_dir("rich-rename");
     let src = dir.join("src");
     copy_dir(&workspace().join("tests/decks/rich"), &src);
     let first = dir.join("v1.apkg");
-    build_unlocked(&src, &first);
+    assert_success(&build(&src, &first));
     let collection = dir.join("collection");
-    import(&collection, &first, &[]);
+    import(Backend::Current, &collection, &first);
 
     // Rename `Meaning` to `Definition` (its id stays `meaning`), restyle the cards.
     let nt = src.join("_notetypes/Vocab");
@@ -283,8 +179,8 @@ fn renaming_a_field_with_an_id_keeps_the_note_type() {
     let css = std::fs::read_to_string(nt.join("style.css")).unwrap();
     std::fs::write(nt.join("style.css"), css + ".meaning { color: green; }\n").unwrap();
     let second = dir.join("v2.apkg");
-    build_unlocked(&src, &second);
-    let report = import(&collection, &second, &[]);
+    assert_success(&build(&src, &second));
+    let report = import(Backend::Current, &collection, &second);
     let log = &report["imports"][0]["counts"];
     assert_eq!(log["conflicting"], 0, "{log}");
     assert_eq!(log["new"], 0, "{log}");
@@ -299,7 +195,7 @@ fn renaming_a_field_with_an_id_keeps_the_note_type() {
         vocabs[0]["fields"],
         serde_json::json!(["Word", "Definition", "Example"])
     );
-    let (_, a) = card(&report, "la mer", 0);
+    let (_, a) = sides(card(&report, "la mer", 0));
     assert!(
         a.contains(".meaning { color: green; }"),
         "new CSS reached Anki: {a}"
@@ -309,10 +205,10 @@ fn renaming_a_field_with_an_id_keeps_the_note_type() {
 
 #[test]
 fn anki_text_files_import_with_the_notes_decks_and_tags_their_header_says() {
-    let package = build("tests/decks/rich");
+    let package = build_rich_deck();
     let collection = temp_dir("rich-text");
-    let report = import(&collection, &package, &[]);
-    assert_clean(&report, 14);
+    let report = import(Backend::Current, &collection, &package);
+    assert_clean_first_import(&report, 14);
     let by_guid = |guid: &str| {
         notes(&report)
             .iter()
@@ -360,11 +256,11 @@ fn anki_text_files_import_with_the_notes_decks_and_tags_their_header_says() {
     assert_eq!(tags(merci), ["imported", "politeness", "vocab"]);
     let bonjour = by_guid("fr-004");
     assert!(bonjour["notetype"].as_str().unwrap().starts_with("Cloze"));
-    let (q, _) = card(&report, "{{c1::Bonjour}}", 0);
+    let (q, _) = sides(card(&report, "{{c1::Bonjour}}", 0));
     assert!(q.contains("[...]</span> means hello"), "{q}");
 
     // phrases.tsv: file-wide note type and deck, columns mapped by name, plain text escaped.
-    let (q, a) = card(&report, "merci &lt;3", 0);
+    let (q, a) = sides(card(&report, "merci &lt;3", 0));
     assert!(q.ends_with("merci &lt;3"), "{q}");
     assert!(a.ends_with("thank you"), "{a}");
     let mer = note(&report, "la mer &amp; co");
@@ -393,18 +289,18 @@ fn a_vocabulary_list_of_thousands_of_rows_builds_beside_markdown_cards() {
     .unwrap();
     let package = dir.join("big.apkg");
     let started = std::time::Instant::now();
-    build_unlocked(&src, &package);
+    assert_success(&build(&src, &package));
     assert!(
         started.elapsed().as_secs() < 20,
         "slow build: {:?}",
         started.elapsed()
     );
-    let report = import(&dir.join("collection"), &package, &[]);
+    let report = import(Backend::Current, &dir.join("collection"), &package);
     let log = &report["imports"][0]["counts"];
     assert_eq!(log["new"], ROWS as u64 + 1, "{log}");
     assert_eq!(report["check"]["problems"], serde_json::json!([]));
     assert_eq!(report["before_check"], report["after_check"]);
-    let (q, a) = card(&report, "word 2999", 0);
+    let (q, a) = sides(card(&report, "word 2999", 0));
     assert!(
         q.ends_with("word 2999") && a.ends_with("meaning 2999"),
         "{q} / {a}"
@@ -413,7 +309,7 @@ fn a_vocabulary_list_of_thousands_of_rows_builds_beside_markdown_cards() {
 
 #[test]
 fn deck_descriptions_and_options_reach_anki() {
-    let package = build("tests/decks/rich");
+    let package = build_rich_deck();
     let deck = |report: &Value, name: &str| -> Value {
         report["deck_details"]
             .as_array()
@@ -425,8 +321,13 @@ fn deck_descriptions_and_options_reach_anki() {
     };
 
     // With "Import deck presets" ticked, as the judge's --with-deck-configs.
-    let report = import(&temp_dir("rich-dconf"), &package, &["--with-deck-configs"]);
-    assert_clean(&report, 14);
+    let report = import_with(
+        Backend::Current,
+        &temp_dir("rich-dconf"),
+        &package,
+        &["--with-deck-configs"],
+    );
+    assert_clean_first_import(&report, 14);
     let vocab = deck(&report, "Rich::Vocab");
     assert_eq!(vocab["conf_name"], "Vocab pace");
     assert_eq!(vocab["new_per_day"], 15);
@@ -449,7 +350,7 @@ fn deck_descriptions_and_options_reach_anki() {
 
     // Anki's default import (a new collection's dialog leaves presets unticked): the
     // description arrives, the options do not.
-    let report = import(&temp_dir("rich-no-dconf"), &package, &[]);
+    let report = import(Backend::Current, &temp_dir("rich-no-dconf"), &package);
     let vocab = deck(&report, "Rich::Vocab");
     assert_eq!(vocab["conf_id"], 1);
     assert_eq!(vocab["new_per_day"], 20);
@@ -458,16 +359,8 @@ fn deck_descriptions_and_options_reach_anki() {
 
 #[test]
 fn old_python_importer_accepts_the_rich_deck() {
-    let package = build("tests/decks/rich");
-    let report = judge(
-        Backend::Legacy,
-        &[
-            "import",
-            "--collection",
-            path_str(&temp_dir("rich-legacy")),
-            path_str(&package),
-        ],
-    );
+    let package = build_rich_deck();
+    let report = import(Backend::Legacy, &temp_dir("rich-legacy"), &package);
     assert_eq!(report["anki_version"], "2.1.49");
-    assert_clean(&report, 14);
+    assert_clean_first_import(&report, 14);
 }

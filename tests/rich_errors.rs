@@ -1,21 +1,10 @@
 //! Bad custom note types, CSV files and deck settings are refused with file and line,
 //! and nothing is written.
 
-use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::Command;
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod common;
 
-fn scratch(name: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("target/test-tmp")
-        .join(format!("rich-errors-{name}-{}-{n}", std::process::id()));
-    let _ = fs::remove_dir_all(&dir);
-    fs::create_dir_all(&dir).unwrap();
-    dir
-}
+use common::files::{temp_dir, write_files};
+use common::run::build;
 
 const VOCAB_TOML: &str = "[[fields]]\nname = \"Word\"\nrequired = true\n\n[[fields]]\nname = \"Meaning\"\nrequired = true\n\n[[fields]]\nname = \"Extra\"\n\n[[templates]]\nname = \"Card 1\"\n";
 const FRONT: &str = "{{Word}}";
@@ -195,7 +184,7 @@ fn bad_rich_input_is_refused_with_file_and_line() {
         },
     ];
     for case in cases {
-        let dir = scratch("case");
+        let dir = temp_dir("rich-errors-case");
         let src = dir.join("src");
         let mut files = vocab(case.files);
         if !files.iter().any(|(p, _)| {
@@ -203,16 +192,9 @@ fn bad_rich_input_is_refused_with_file_and_line() {
         }) {
             files.push(("ok.md", "---\ntype: Vocab\n---\n\n## chat\n\ncat\n"));
         }
-        for (path, text) in &files {
-            let path = src.join(path);
-            fs::create_dir_all(path.parent().unwrap()).unwrap();
-            fs::write(path, text).unwrap();
-        }
+        write_files(&src, &files);
         let out = dir.join("out.apkg");
-        let result = Command::new(env!("CARGO_BIN_EXE_ankideck"))
-            .args(["build", src.to_str().unwrap(), "-o", out.to_str().unwrap()])
-            .output()
-            .unwrap();
+        let result = build(&src, &out);
         let stderr = String::from_utf8_lossy(&result.stderr);
         assert_eq!(result.status.code(), Some(1), "{}: {stderr}", case.name);
         let (place, message) = case.expected.split_once(": ").unwrap();

@@ -401,15 +401,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     sub = p.add_subparsers(dest="command", required=True)
 
     imp = sub.add_parser("import", help="import packages into DIR/collection.anki2 and dump it")
-    imp.add_argument("--collection", required=True, metavar="DIR")
+    jc.add_import_arguments(imp)
     imp.add_argument("--with-scheduling", action="store_true")
     imp.add_argument("--with-deck-configs", action="store_true")
     imp.add_argument("--merge-notetypes", action="store_true")
     imp.add_argument("--update-notes", choices=sorted(UPDATE_CONDITIONS), default="if-newer")
     imp.add_argument("--update-notetypes", choices=sorted(UPDATE_CONDITIONS), default="if-newer")
-    imp.add_argument("--allow-import-error", action="store_true",
-                     help="record a rejected import in the JSON instead of exiting 2")
-    imp.add_argument("packages", nargs="+", metavar="PKG")
     imp.set_defaults(func=cmd_import)
 
     rev = sub.add_parser("review", help="answer the first N new cards")
@@ -431,12 +428,5 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
-    # absolute paths first: old anki versions chdir into the media folder
-    jc.absolutize_paths(args)
-    jc.run_main(lambda: args.func(args))
-
-
 if __name__ == "__main__":
-    main()
+    jc.cli(parse_args)

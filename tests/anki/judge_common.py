@@ -6,6 +6,7 @@ the same JSON shape for the same collection.
 
 from __future__ import annotations
 
+import argparse
 import atexit
 import hashlib
 import json
@@ -70,6 +71,22 @@ def run_main(main: Callable[[], Any]) -> None:
 def plain(text: str) -> str:
     """Drop the Unicode isolation marks (U+2068, U+2069) Fluent puts around numbers."""
     return text.replace("\u2068", "").replace("\u2069", "")
+
+
+def add_import_arguments(parser: argparse.ArgumentParser) -> None:
+    """The arguments of both judges' `import`: --collection DIR, --allow-import-error, PKG..."""
+    parser.add_argument("--collection", required=True, metavar="DIR")
+    parser.add_argument("--allow-import-error", action="store_true",
+                        help="record a rejected import in the JSON instead of exiting 2")
+    parser.add_argument("packages", nargs="+", metavar="PKG")
+
+
+def cli(parse_args: Callable[[], argparse.Namespace]) -> None:
+    """A judge's main: parse the command line, run the subcommand, print its JSON."""
+    args = parse_args()
+    # absolute paths first: old anki versions chdir into the media folder
+    absolutize_paths(args)
+    run_main(lambda: args.func(args))
 
 
 def absolutize_paths(args: Any) -> None:

@@ -114,20 +114,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="import packages with the 2.1.49 importer and dump")
-    imp.add_argument("--collection", required=True, metavar="DIR")
-    imp.add_argument("--allow-import-error", action="store_true",
-                     help="record a rejected import in the JSON instead of exiting 2")
-    imp.add_argument("packages", nargs="+", metavar="PKG")
+    jc.add_import_arguments(imp)
     imp.set_defaults(func=cmd_import)
     return p.parse_args(argv)
 
 
-def main() -> None:
-    args = parse_args()
-    # absolute paths first: old anki versions chdir into the media folder
-    jc.absolutize_paths(args)
-    jc.run_main(lambda: args.func(args))
-
-
 if __name__ == "__main__":
-    main()
+    jc.cli(parse_args)

@@ -1,21 +1,30 @@
-//! Test helpers: run the official Anki backend (PyPI `anki`) as a judge.
+//! Helpers shared by the integration tests. Use from a test with `mod common;`; each
+//! test binary uses a subset, hence `allow(dead_code)`.
 //!
-//! Use from an integration test with `mod common;`. The Python side lives in
-//! `tests/anki/` (`judge.py` for the current Anki, `judge_legacy.py` for the
-//! old 2.1.49 importer). Each backend gets its own virtualenv under
-//! `target/anki-venv/`, built once (pip install from the pinned requirement
-//! files) and then reused by every test binary and thread.
+//! - this file: run the official Anki backend (PyPI `anki`) as a judge ([`judge`]);
+//! - [`anki`]: import into and sync through the judge, read and assert on its reports;
+//! - [`run`]: run the `ankideck` binary (`build`, repository decks with `--locked`);
+//! - [`files`]: scratch directories under `target/test-tmp/`, writing, copying and
+//!   listing files, reading a package's zip entries.
+//!
+//! The Python side of the judge lives in `tests/anki/` (`judge.py` for the current Anki,
+//! `judge_legacy.py` for the old 2.1.49 importer). Each backend gets its own virtualenv
+//! under `target/anki-venv/`, built once (pip install from the pinned requirement files)
+//! and then reused by every test binary and thread.
 //!
 //! These helpers never skip: if Python or PyPI is unusable they panic with the
 //! reason, so a broken judge fails CI instead of passing silently.
 
 #![allow(dead_code)]
 
+pub mod anki;
+pub mod files;
+pub mod run;
+
 use std::fs;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -68,6 +77,7 @@ pub fn anki_dir() -> PathBuf {
     workspace().join("tests").join("anki")
 }
 
+/// `target/` of the crate (scratch directories and the judge venvs live below it).
 fn target_dir() -> PathBuf {
     workspace().join("target")
 }
@@ -136,51 +146,8 @@ pub fn judge_output(kind: Backend, args: &[&str]) -> Output {
         .unwrap_or_else(|e| panic!("cannot run {} {}: {e}", py.display(), script.display()))
 }
 
-/// A fresh, empty directory `target/test-tmp/<name>-<pid>-<counter>`.
-///
-/// The first call in a process removes the directories of earlier test runs
-/// whose process is gone, so the files of the last run stay for inspection.
-pub fn temp_dir(name: &str) -> PathBuf {
-    static COUNTER: AtomicUsize = AtomicUsize::new(0);
-    static CLEANED: OnceLock<()> = OnceLock::new();
-    let root = target_dir().join("test-tmp");
-    CLEANED.get_or_init(|| remove_dead_temp_dirs(&root));
-    let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = root.join(format!("{name}-{}-{n}", std::process::id()));
-    if dir.exists() {
-        fs::remove_dir_all(&dir).unwrap_or_else(|e| panic!("cannot clear {}: {e}", dir.display()));
-    }
-    fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("cannot create {}: {e}", dir.display()));
-    dir
-}
-
-/// Remove `<name>-<pid>-<n>` directories of processes that no longer run
-/// (only where /proc shows which processes run).
-fn remove_dead_temp_dirs(root: &Path) {
-    let proc_root = Path::new("/proc");
-    if !proc_root.join("self").exists() {
-        return;
-    }
-    let Ok(entries) = fs::read_dir(root) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let mut parts = name.rsplitn(3, '-');
-        let (Some(_n), Some(pid), Some(_)) = (parts.next(), parts.next(), parts.next()) else {
-            continue;
-        };
-        let Ok(pid) = pid.parse::<u32>() else {
-            continue;
-        };
-        if pid != std::process::id() && !proc_root.join(pid.to_string()).exists() {
-            let _ = fs::remove_dir_all(entry.path());
-        }
-    }
-}
-
-/// Convert a path to `&str` for [`judge`] arguments (panics on non-UTF-8 paths).
+/// Convert a path to `&str` for [`judge`] and `ankideck` arguments (panics on non-UTF-8
+/// paths).
 pub fn path_str(path: &Path) -> &str {
     path.to_str()
         .unwrap_or_else(|| panic!("path is not UTF-8: {}", path.display()))
