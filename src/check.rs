@@ -6,33 +6,39 @@ use crate::notetype::{Kind, NoteType};
 use crate::source::SourceNote;
 use crate::template::{self, Node};
 use crate::text::{field_is_empty, strip_html_preserving_media_filenames};
-use regex::Regex;
 use std::collections::{BTreeSet, HashMap};
-use std::sync::LazyLock;
 
 /// Warnings about `notes`, in note order.
 pub fn lint(notes: &[SourceNote]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut first_fields: HashMap<(i64, String, String), (usize, &SourceNote)> = HashMap::new();
+    // Keyed by note type, deck and a hash of the stripped first field; the texts are
+    // compared only when hashes meet, so that little is held per note.
+    let mut first_fields: HashMap<(i64, i64, i64), Vec<&SourceNote>> = HashMap::new();
     let mut shown: HashMap<i64, BTreeSet<String>> = HashMap::new();
-    for (index, source) in notes.iter().enumerate() {
+    for source in notes {
         let note = &source.note;
-        let warn = |problem| Diagnostic::at_line_start(&source.file, source.line, problem);
+        let warn = |problem| Diagnostic::at_line_start(&*source.file, source.line, problem);
 
         // Anki's duplicate check: same note type, same stripped first field.
-        let key = (
-            note.notetype_id,
-            note.deck.to_lowercase(),
-            strip_html_preserving_media_filenames(&note.fields[0]),
-        );
-        match first_fields.get(&key) {
-            Some((_, other)) => {
+        let text = strip_html_preserving_media_filenames(&note.fields[0]);
+        let sum = {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            text.hash(&mut hasher);
+            hasher.finish() as i64
+        };
+        let same_sum = first_fields
+            .entry((note.notetype_id, crate::ids::deck_id(&note.deck), sum))
+            .or_default();
+        match same_sum
+            .iter()
+            .find(|other| strip_html_preserving_media_filenames(&other.note.fields[0]) == text)
+        {
+            Some(other) => {
                 let other = format!("{}:{}", other.file.display(), other.line);
                 out.push(warn(Problem::DuplicateFirstField { other }));
             }
-            None => {
-                first_fields.insert(key, (index, source));
-            }
+            None => same_sum.push(source),
         }
 
         let shown = shown
@@ -77,42 +83,59 @@ fn always_shown(notetype: &NoteType) -> BTreeSet<String> {
     out
 }
 
-static TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?s)<!--.*?-->|<(/?)([A-Za-z][A-Za-z0-9-]*)\b[^>]*?(/?)>").unwrap()
-});
 const VOID: &[&str] = &[
     "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
     "track", "wbr",
 ];
 
-/// Describes the first tag left open or closed without being opened.
+/// Describes the first tag left open or closed without being opened. A plain scan, not
+/// a regex: this runs over every field of every note.
 pub fn unbalanced(html: &str) -> Option<String> {
-    let mut open: Vec<String> = Vec::new();
-    for c in TAG.captures_iter(html) {
-        let Some(name) = c.get(2).map(|m| m.as_str().to_ascii_lowercase()) else {
-            continue;
-        };
-        if VOID.contains(&name.as_str()) || &c[3] == "/" {
+    let mut open: Vec<&str> = Vec::new();
+    let mut rest = html;
+    while let Some(start) = rest.find('<') {
+        rest = &rest[start + 1..];
+        if let Some(comment) = rest.strip_prefix("!--") {
+            rest = comment.find("-->").map_or("", |end| &comment[end + 3..]);
             continue;
         }
-        if &c[1] == "/" {
-            match open.iter().rposition(|o| *o == name) {
+        let Some(end) = rest.find('>') else { break };
+        let tag = &rest[..end];
+        rest = &rest[end + 1..];
+        let (closing, body) = match tag.strip_prefix('/') {
+            Some(body) => (true, body),
+            None => (false, tag),
+        };
+        let name_len = body
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '-'))
+            .unwrap_or(body.len());
+        let name = &body[..name_len];
+        if name.is_empty() || !name.starts_with(|c: char| c.is_ascii_alphabetic()) {
+            continue;
+        }
+        if VOID.iter().any(|v| v.eq_ignore_ascii_case(name)) || (!closing && tag.ends_with('/')) {
+            continue;
+        }
+        if closing {
+            match open.iter().rposition(|o| o.eq_ignore_ascii_case(name)) {
                 Some(i) if i == open.len() - 1 => {
                     open.pop();
                 }
                 Some(_) => {
+                    let inner = open.last().expect("not empty").to_ascii_lowercase();
                     return Some(format!(
-                        "`<{}>` is closed by `</{name}>`",
-                        open.last().unwrap()
-                    ))
+                        "`<{inner}>` is closed by `</{}>`",
+                        name.to_ascii_lowercase()
+                    ));
                 }
-                None => return Some(format!("`</{name}>` closes nothing")),
+                None => return Some(format!("`</{}>` closes nothing", name.to_ascii_lowercase())),
             }
         } else {
             open.push(name);
         }
     }
-    open.pop().map(|name| format!("`<{name}>` is never closed"))
+    open.pop()
+        .map(|name| format!("`<{}>` is never closed", name.to_ascii_lowercase()))
 }
 
 #[cfg(test)]

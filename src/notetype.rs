@@ -268,11 +268,11 @@ impl NoteType {
         self.fields.iter().map(|f| f.name.as_str()).collect()
     }
 
-    fn parsed_fronts(&self) -> Result<Vec<Vec<Node>>, CardError> {
+    fn parsed_fronts(&self) -> Result<Vec<std::rc::Rc<Vec<Node>>>, CardError> {
         self.templates
             .iter()
             .map(|t| {
-                template::parse(&t.front).map_err(|error| CardError::Template {
+                template::parse_cached(&t.front).map_err(|error| CardError::Template {
                     notetype: self.name.clone(),
                     template: t.name.clone(),
                     error,

@@ -253,12 +253,14 @@ pub fn reconcile(
             note.fields.join("\u{1f}"),
             note.tags.join(" ")
         ));
-        let clozes = if source.notetype.kind == Kind::Cloze {
-            cloze_hashes(&note.fields)
-        } else {
-            Vec::new()
-        };
         let old = previous.notes.get(&note.guid);
+        // An unchanged note keeps what the lock knows of it; only changes are worked out.
+        let unchanged = old.filter(|r| r.hash == hash);
+        let clozes = match unchanged {
+            Some(r) => r.clozes.clone(),
+            None if source.notetype.kind == Kind::Cloze => cloze_hashes(&note.fields),
+            None => Vec::new(),
+        };
         note.modified = match old {
             Some(r) if r.hash == hash => r.modified,
             Some(r) => next_mod(r.modified),
@@ -266,7 +268,9 @@ pub fn reconcile(
         };
         if let Some(r) = old {
             let place = |problem| warning(&source.file, source.line, problem);
-            if r.deck.to_lowercase() != note.deck.to_lowercase() {
+            if !r.deck.eq_ignore_ascii_case(&note.deck)
+                && r.deck.to_lowercase() != note.deck.to_lowercase()
+            {
                 let (from, to) = (r.deck.clone(), note.deck.clone());
                 out.warnings.push(place(Problem::MovedDeck {
                     from,
@@ -292,7 +296,7 @@ pub fn reconcile(
             }
         }
         out.timestamp = out.timestamp.max(note.modified);
-        let label = label(&note.fields[0]);
+        let label = unchanged.map_or_else(|| label(&note.fields[0]), |r| r.label.clone());
         let nid = old.map_or_else(|| ids::note_id(&note.guid), |r| r.nid);
         let record = NoteRecord {
             nid,
@@ -421,7 +425,7 @@ mod tests {
         SourceNote {
             note,
             notetype: Arc::new(notetype),
-            file: PathBuf::from("a.md"),
+            file: Arc::from(Path::new("a.md")),
             line: 1,
         }
     }

@@ -103,6 +103,25 @@ pub fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
     Ok(current)
 }
 
+type Parsed = Result<std::rc::Rc<Vec<Node>>, TemplateError>;
+
+thread_local! {
+    static PARSED: std::cell::RefCell<std::collections::HashMap<String, Parsed>> = Default::default();
+}
+
+/// [`parse`], remembered: every note of a type asks for the same few templates.
+pub fn parse_cached(template: &str) -> Parsed {
+    PARSED.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(parsed) = cache.get(template) {
+            return parsed.clone();
+        }
+        let parsed = parse(template).map(std::rc::Rc::new);
+        cache.insert(template.to_string(), parsed.clone());
+        parsed
+    })
+}
+
 /// Anki's card-generation rule for standard note types: a card exists when its front
 /// template would show at least one non-empty field. Put `Tags` in `nonempty` when the
 /// note has tags.

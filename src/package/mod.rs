@@ -233,7 +233,8 @@ pub fn media_name(original_file_name: &str, sha1_hex: &str) -> String {
     let cleaned: String = original_file_name
         .nfc()
         .map(|c| {
-            if c.is_control() || "\\/:*?\"<>|#%[]^".contains(c) || c.is_whitespace() {
+            // Also `&` and `'`, so a name never needs escaping in HTML.
+            if c.is_control() || "\\/:*?\"<>|#%[]^&'".contains(c) || c.is_whitespace() {
                 '_'
             } else {
                 c
@@ -280,6 +281,10 @@ mod tests {
             "loss-01234567.png"
         );
         assert_eq!(media_name("a b?.mp3", "ffffffff00"), "a_b_-ffffffff.mp3");
+        assert_eq!(
+            media_name("Tom & Jerry's.mp3", "ffffffff00"),
+            "Tom___Jerry_s-ffffffff.mp3"
+        );
         assert_eq!(media_name(".hidden", "abcdef0123"), ".hidden-abcdef01");
         let long = "长".repeat(60) + ".png";
         let name = media_name(&long, "abcdef0123");

@@ -31,6 +31,63 @@ static CLOZE_OPEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{c[0-9,]*
 /// Resolves a media reference as written to the name it has in the package.
 pub type MediaResolver<'a> = dyn FnMut(&str) -> Result<String, Problem> + 'a;
 
+/// Marks where a media reference's packaged name goes in Markdown rendered ahead of time.
+const MEDIA_MARK: char = '\u{10FFFA}';
+
+/// Markdown rendered before its media references are resolved: each reference is a
+/// numbered marker in `html`, filled in by [`Rendered::resolve`]. This lets rendering run
+/// in parallel while media names are still given out in order.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    html: String,
+    references: Vec<String>,
+}
+
+impl Rendered {
+    pub fn inline(source: &str) -> Rendered {
+        Rendered::with(|media| render_inline(source, media))
+    }
+
+    pub fn block(source: &str) -> Rendered {
+        Rendered::with(|media| render_block(source, media))
+    }
+
+    fn with(render: impl FnOnce(&mut MediaResolver) -> Result<String, Problem>) -> Rendered {
+        let mut references = Vec::new();
+        let mut mark = |reference: &str| {
+            references.push(reference.to_string());
+            Ok(format!("{MEDIA_MARK}{}{MEDIA_MARK}", references.len() - 1))
+        };
+        let html = render(&mut mark).expect("marking media references cannot fail");
+        Rendered { html, references }
+    }
+
+    /// The HTML with each reference replaced by what `media` names it, in order.
+    pub fn resolve(&self, media: &mut MediaResolver) -> Result<String, Problem> {
+        let names = self
+            .references
+            .iter()
+            .map(|r| media(r))
+            .collect::<Result<Vec<String>, Problem>>()?;
+        let mut out = String::with_capacity(self.html.len());
+        let mut parts = self.html.split(MEDIA_MARK);
+        out.push_str(parts.next().unwrap_or_default());
+        while let (Some(index), Some(text)) = (parts.next(), parts.next()) {
+            match index.parse::<usize>().ok().and_then(|i| names.get(i)) {
+                Some(name) => out.push_str(name),
+                None => {
+                    // Not one of our markers: the user's own text, kept as it was.
+                    out.push(MEDIA_MARK);
+                    out.push_str(index);
+                    out.push(MEDIA_MARK);
+                }
+            }
+            out.push_str(text);
+        }
+        Ok(out)
+    }
+}
+
 /// Renders a block of Markdown (a note body or section).
 pub fn render_block(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     render(source, media).map(|html| html.trim_end().to_string())
@@ -485,6 +542,26 @@ mod tests {
         assert_eq!(inline("$5 and $6"), "$5 and $6");
         assert_eq!(inline("`$x$` $a<b$"), "<code>$x$</code> \\(a&lt;b\\)");
         assert_eq!(block("```\n$x$\n```"), "<pre><code>$x$\n</code></pre>");
+    }
+
+    #[test]
+    fn rendering_ahead_gives_the_same_html() {
+        for source in [
+            "![a](x.png) and [sound:y.mp3] $z$",
+            "<img src=\"w.png\"> plain",
+            "no media",
+        ] {
+            let ahead = Rendered::block(source).resolve(&mut no_media).unwrap();
+            assert_eq!(ahead, block(source));
+            assert_eq!(
+                Rendered::inline(source).resolve(&mut no_media).unwrap(),
+                inline(source)
+            );
+        }
+        let missing = |_: &str| Err(Problem::EmptyId);
+        assert!(Rendered::block("![a](x.png)")
+            .resolve(&mut { missing })
+            .is_err());
     }
 
     #[test]

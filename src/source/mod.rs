@@ -39,7 +39,8 @@ const LARGE_MEDIA_BYTES: u64 = 20 * 1024 * 1024;
 pub struct SourceNote {
     pub note: Note,
     pub notetype: Arc<NoteType>,
-    pub file: PathBuf,
+    /// Shared by the notes of a file.
+    pub file: Arc<Path>,
     pub line: usize,
 }
 
@@ -81,9 +82,17 @@ impl Sources {
         let mut reader = Reader::new(root)?;
         reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
         let files = source_files(root, &mut reader.diagnostics);
-        for file in &files.cards {
-            crate::cancel::check()?;
-            reader.read_file(file);
+        // Loading and rendering Markdown is most of the work and needs nothing from other
+        // files, so it runs in parallel, a batch of files at a time (to bound memory);
+        // everything that must be in order (media names, identities, diagnostics) happens
+        // after, file by file.
+        for batch in files.cards.chunks(32) {
+            use rayon::prelude::*;
+            let loaded: Vec<Loaded> = batch.par_iter().map(|path| Loaded::new(path)).collect();
+            for file in loaded {
+                crate::cancel::check()?;
+                reader.read_file(file);
+            }
         }
         for file in files
             .others
@@ -114,7 +123,7 @@ impl Sources {
                     Error::Note { problem, .. } => problem,
                     other => return Err(other),
                 };
-                diagnostics.push(Diagnostic::new(source.file, source.line, problem));
+                diagnostics.push(Diagnostic::new(&*source.file, source.line, problem));
             }
         }
         if !diagnostics.is_empty() {
@@ -203,7 +212,9 @@ struct Reader<'a> {
     media: MediaIndex,
     files: usize,
     /// guid → where the note with that guid was written.
-    seen: HashMap<String, (PathBuf, usize)>,
+    seen: HashMap<String, (Arc<Path>, usize)>,
+    /// The file being read.
+    current_file: Arc<Path>,
     /// The stock note types, indexed by [`Stock`], shared by the notes that use them.
     stock: Vec<Arc<NoteType>>,
     /// Note types from `_notetypes/`.
@@ -244,6 +255,7 @@ impl<'a> Reader<'a> {
             media: MediaIndex::default(),
             files: 0,
             seen: HashMap::new(),
+            current_file: Arc::from(root),
             stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
             custom: notetypes::CustomTypes::default(),
             decks: Vec::new(),
@@ -290,44 +302,22 @@ impl<'a> Reader<'a> {
         self.diagnostics.push(Diagnostic::new(file, line, problem));
     }
 
-    fn read_file(&mut self, path: &Path) {
+    fn read_file(&mut self, loaded: Loaded) {
+        let path = loaded.path.as_path();
         self.files += 1;
-        let bytes = match std::fs::read(path) {
-            Ok(b) => b,
-            Err(e) => return self.problem(path, 0, Problem::Unreadable(e.to_string())),
+        self.current_file = Arc::from(path);
+        let (text, parsed, problems) = match loaded.content {
+            Ok(content) => content,
+            Err(diagnostic) => return self.diagnostics.push(*diagnostic),
         };
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let offset = e.utf8_error().valid_up_to();
-                let before = &e.as_bytes()[..offset];
-                let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-                let line_start = before
-                    .iter()
-                    .rposition(|&b| b == b'\n')
-                    .map_or(0, |i| i + 1);
-                let column = String::from_utf8_lossy(&before[line_start..])
-                    .chars()
-                    .count()
-                    + 1;
-                let mut d = Diagnostic::new(path, line, Problem::InvalidUtf8(offset));
-                d.column = column;
-                return self.diagnostics.push(d);
-            }
-        };
-        let text = text
-            .strip_prefix('\u{feff}')
-            .unwrap_or(&text)
-            .replace("\r\n", "\n");
         let first_new = self.diagnostics.len();
         self.check_characters(path, &text);
-        let (parsed, problems) = parse::parse(&text);
         for (line, problem) in problems {
             self.problem(path, line, problem);
         }
         if let Some(defaults) = self.file_defaults(path, &parsed.front_matter) {
             for raw in &parsed.notes {
-                self.add_note(path, raw, &defaults);
+                self.add_note(path, raw, &defaults, &loaded.rendered);
             }
         }
         // Columns come from the text, which only this function has at hand.
@@ -427,8 +417,14 @@ impl<'a> Reader<'a> {
             .or_else(|| self.custom.find_id(id))
     }
 
-    fn add_note(&mut self, path: &Path, raw: &RawNote, defaults: &FileDefaults) {
-        match self.note(path, raw, defaults) {
+    fn add_note(
+        &mut self,
+        path: &Path,
+        raw: &RawNote,
+        defaults: &FileDefaults,
+        rendered: &Prerendered,
+    ) {
+        match self.note(path, raw, defaults, rendered) {
             Ok(source) => {
                 if let Some(problem) = self
                     .custom
@@ -471,6 +467,7 @@ impl<'a> Reader<'a> {
         path: &Path,
         raw: &RawNote,
         defaults: &FileDefaults,
+        prerendered: &Prerendered,
     ) -> Result<SourceNote, Vec<(usize, Problem)>> {
         let mut problems = Vec::new();
         let setting = |key: &str| raw.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v);
@@ -538,12 +535,12 @@ impl<'a> Reader<'a> {
             };
             let mut resolve =
                 |reference: &str| self.media.resolve(&self.canonical_root, &dir, reference);
-            let rendered = if html {
-                markdown::rewrite_html_media(&source.text, &mut resolve)
-            } else if index == 0 {
-                markdown::render_inline(&source.text, &mut resolve)
-            } else {
-                markdown::render_block(&source.text, &mut resolve)
+            let inline = index == 0;
+            let rendered = match (html, prerendered.get(&(source.line, inline))) {
+                (true, _) => markdown::rewrite_html_media(&source.text, &mut resolve),
+                (false, Some(done)) => done.resolve(&mut resolve),
+                (false, None) if inline => markdown::render_inline(&source.text, &mut resolve),
+                (false, None) => markdown::render_block(&source.text, &mut resolve),
             };
             match rendered {
                 Ok(mut field) => {
@@ -614,7 +611,7 @@ impl<'a> Reader<'a> {
         Ok(SourceNote {
             note,
             notetype,
-            file: path.to_path_buf(),
+            file: Arc::clone(&self.current_file),
             line: raw.heading.line,
         })
     }
@@ -634,6 +631,75 @@ fn unknown_field(notetype: &NoteType, field: &str) -> Problem {
         field: field.to_string(),
         fields: notetype.field_names().join(", "),
     }
+}
+
+/// A card file read and its Markdown rendered, before anything that depends on other
+/// files: made in parallel, then taken in order by [`Reader::read_file`].
+struct Loaded {
+    path: PathBuf,
+    /// The text, its notes and the problems parsing found; or why it could not be read.
+    content: Result<Content, Box<Diagnostic>>,
+    rendered: Prerendered,
+}
+
+/// A card file's text, its notes, and the problems parsing found.
+type Content = (String, parse::ParsedFile, Vec<(usize, Problem)>);
+
+/// Markdown rendered ahead of time, by (line of the text, inline?).
+type Prerendered = HashMap<(usize, bool), markdown::Rendered>;
+
+impl Loaded {
+    fn new(path: &Path) -> Loaded {
+        let content = read_text(path).map(|text| {
+            let (parsed, problems) = parse::parse(&text);
+            (text, parsed, problems)
+        });
+        let mut rendered = HashMap::new();
+        if let Ok((_, parsed, _)) = &content {
+            for note in &parsed.notes {
+                let blocks =
+                    std::iter::once(&note.body).chain(note.sections.iter().map(|(_, t)| t));
+                rendered.insert(
+                    (note.heading.line, true),
+                    markdown::Rendered::inline(&note.heading.text),
+                );
+                for block in blocks.filter(|b| !b.text.is_empty()) {
+                    rendered.insert((block.line, false), markdown::Rendered::block(&block.text));
+                }
+            }
+        }
+        Loaded {
+            path: path.to_path_buf(),
+            content,
+            rendered,
+        }
+    }
+}
+
+/// A card file's text: UTF-8, without a byte order mark, with `\n` line ends.
+fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
+    let unreadable =
+        |e: std::io::Error| Box::new(Diagnostic::new(path, 0, Problem::Unreadable(e.to_string())));
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let mut d = Diagnostic::new(path, line, Problem::InvalidUtf8(offset));
+        d.column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
+        Box::new(d)
+    })?;
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .unwrap_or(&text)
+        .replace("\r\n", "\n"))
 }
 
 /// For a problem about a media reference, how many lines into `text` the reference is.

@@ -59,6 +59,7 @@ fn csv_problem(message: String) -> Problem {
 /// Reads one text file's notes into `reader`.
 pub(super) fn read(reader: &mut Reader, path: &Path) {
     reader.files += 1;
+    reader.current_file = Arc::from(path);
     let text = match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(t) => t,
@@ -351,7 +352,7 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
                 modified: 0,
             },
             notetype,
-            file: path.to_path_buf(),
+            file: Arc::clone(&reader.current_file),
             line,
         };
         if let Some((file, other_line)) = reader.seen.get(&guid) {
@@ -359,7 +360,9 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
             problems.push((line, Problem::DuplicateNote { other }));
             continue;
         }
-        reader.seen.insert(guid, (path.to_path_buf(), line));
+        reader
+            .seen
+            .insert(guid, (Arc::clone(&reader.current_file), line));
         reader.notes.push(source);
     }
     for (line, problem) in problems {
