@@ -18,6 +18,18 @@ pub(crate) static MEDIA_TAG: LazyLock<Regex> = LazyLock::new(|| {
 static EMPTY_HTML: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^(?:\s|</?(?:br|div) ?/?>)*$").unwrap());
 
+/// Escapes text for HTML element content.
+pub(crate) fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// Escapes text for a double-quoted HTML attribute.
+pub(crate) fn escape_attr(s: &str) -> String {
+    escape_html(s).replace('"', "&quot;")
+}
+
 /// Removes comments, scripts, styles and tags, then decodes entities, as Anki does.
 pub fn strip_html(html: &str) -> String {
     decode_entities(&HTML.replace_all(html, ""))

@@ -15,6 +15,7 @@
 //! early or start a hint: the browser shows the same characters, Anki's cloze parser
 //! sees none.
 
+use crate::text::escape_attr;
 use regex::Regex;
 use std::sync::LazyLock;
 use syntect::easy::HighlightLines;
@@ -166,13 +167,6 @@ fn span_style(color: Color, font: FontStyle, default: Color) -> Option<String> {
 
 fn hex(c: Color) -> String {
     format!("#{:02x}{:02x}{:02x}", c.r, c.g, c.b)
-}
-
-fn escape_attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// HTML-escapes code text; in cloze notes also hides `}}` and `::` from Anki's cloze

@@ -6,6 +6,7 @@
 
 use crate::error::Problem;
 use crate::source::highlight;
+use crate::text::{escape_attr, escape_html};
 use pulldown_cmark::{
     html, CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream,
 };
@@ -171,7 +172,7 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
             ))),
             Event::Text(text) if SOUND.is_match(&text) => {
                 // Escape the text ourselves, then let the [sound:…] tags through as HTML.
-                let escaped = escape_text(&text);
+                let escaped = escape_html(&text);
                 out_events.push(Event::InlineHtml(CowStr::from(rewrite_sounds(
                     &escaped, media,
                 )?)));
@@ -291,19 +292,6 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8(out).unwrap_or_else(|_| s.to_string())
-}
-
-fn escape_attr(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('"', "&quot;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn escape_text(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// Keeps a heading from being read as a list, quote or heading: `1. x` → `1\. x`.
@@ -466,7 +454,7 @@ fn restore_math(html: &str, formulas: &[Formula]) -> String {
             let Some(formula) = c[1].parse::<usize>().ok().and_then(|i| formulas.get(i)) else {
                 return c[0].to_string();
             };
-            let tex = keep_clozes_closed(&escape_text(&formula.tex));
+            let tex = keep_clozes_closed(&escape_html(&formula.tex));
             if formula.display {
                 format!("\\[{tex}\\]")
             } else {

@@ -433,10 +433,7 @@ fn split_record(line: &str, separator: u8) -> Vec<String> {
 
 /// Plain text as Anki stores it: HTML-escaped, line breaks as `<br>`.
 fn escape_text(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
+    crate::text::escape_attr(s)
         .replace('\'', "&#x27;")
         .replace('\n', "<br>")
 }
