@@ -246,6 +246,22 @@ const CASES: &[Case] = &[
         place: ("", 0, 0),
         fragment: "no notes found",
     },
+    Case {
+        name: "control character in a text file",
+        files: &[("w.csv", b"#separator:comma\nchat,cat\nchien,d\x00og\n")],
+        severity: "error",
+        code: "control-character",
+        place: ("w.csv", 3, 8),
+        fragment: "U+0000",
+    },
+    Case {
+        name: "invalid UTF-8 in a text file",
+        files: &[("w.csv", b"#separator:comma\nchat,c\xffat\n")],
+        severity: "error",
+        code: "invalid-utf8",
+        place: ("w.csv", 2, 7),
+        fragment: "offset 23",
+    },
     // Warnings.
     Case {
         name: "unknown key under a heading",

@@ -60,16 +60,14 @@ fn csv_problem(message: String) -> Problem {
 pub(super) fn read(reader: &mut Reader, path: &Path) {
     reader.files += 1;
     reader.current_file = Arc::from(path);
-    let text = match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                return reader.problem(path, 0, Problem::InvalidUtf8(e.utf8_error().valid_up_to()))
-            }
-        },
-        Err(e) => return reader.problem(path, 0, Problem::Unreadable(e.to_string())),
+    let text = match super::read_text(path) {
+        Ok(text) => text,
+        Err(diagnostic) => return reader.diagnostics.push(*diagnostic),
     };
-    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    let first_new = reader.diagnostics.len();
+    // Anki allows no control characters in fields, whatever file they come from.
+    reader.check_characters(path, &text);
+    let text = text.as_str();
     let mut problems: Vec<(usize, Problem)> = Vec::new();
 
     // Header: an old-style `tags:` first line, then `#key:value` lines.
@@ -367,6 +365,9 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
     }
     for (line, problem) in problems {
         reader.problem(path, line, problem);
+    }
+    for d in &mut reader.diagnostics[first_new..] {
+        d.locate(text);
     }
 }
 
