@@ -66,7 +66,7 @@ fn plan(source: &Path, options: Options) -> Result<Plan> {
     let lock_path = source.join(state::FILE_NAME);
     let previous = Lock::read(&lock_path)?;
     let reconciled = state::reconcile(&previous, &mut sources.notes, options.now, &lock_path);
-    let lock_changed = reconciled.lock != previous;
+    let lock_changed = !reconciled.lock.is(previous.text());
     let mut warnings = std::mem::take(&mut sources.warnings);
     warnings.extend(reconciled.warnings.iter().cloned());
     let mut errors = Vec::new();

@@ -28,9 +28,20 @@ fn hash64(namespace: &str, key: &str) -> u64 {
 
 /// 16 hex digits of SHA-1: enough to tell whether some content changed.
 pub fn short_hash(content: &str) -> String {
-    Sha1::digest(content.as_bytes())[..8]
+    short_hash_of([content])
+}
+
+/// [`short_hash`] of the concatenation of `parts`, without building it.
+pub fn short_hash_of<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hasher = Sha1::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+    }
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    hasher.finalize()[..8]
         .iter()
-        .map(|b| format!("{b:02x}"))
+        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+        .map(char::from)
         .collect()
 }
 

@@ -10,10 +10,11 @@
 //! same package on any machine.
 
 use crate::error::{Diagnostic, Error, Problem, Result};
-use crate::ids::short_hash;
+use crate::ids::{short_hash, short_hash_of};
 use crate::notetype::{Kind, NoteType};
 use crate::source::SourceNote;
 use crate::{ids, template, text};
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,21 +26,52 @@ pub const FILE_NAME: &str = "ankideck.lock";
 const HEADER: &str =
     "# ankideck.lock: what the last build put into its package, so that the next build can tell
 # Anki exactly which notes changed. Commit it with your cards; do not edit it by hand.
+version\t1
 ";
 
-/// What the lock remembers of a note.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NoteRecord {
+/// What the lock remembers of a note: one line of the lock, read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NoteRecord<'a> {
+    pub guid: &'a str,
     pub nid: i64,
     pub modified: i64,
     /// Hash of note type, fields and tags.
-    pub hash: String,
+    pub hash: &'a str,
     pub notetype_id: i64,
-    pub deck: String,
-    /// For cloze notes: each cloze number with a hash of its deletions' text.
-    pub clozes: Vec<(u16, String)>,
+    pub deck: &'a str,
+    /// For cloze notes: each cloze number with a hash of its deletions' text, as written
+    /// (`1:hash,2:hash`, or `-`).
+    clozes: &'a str,
     /// The start of the first field, to name the note if it disappears.
-    pub label: String,
+    pub label: &'a str,
+}
+
+impl<'a> NoteRecord<'a> {
+    /// The fields of a `note` line, or what is wrong with them.
+    fn parse(cols: &[&'a str]) -> std::result::Result<NoteRecord<'a>, String> {
+        let int = |i: usize| {
+            cols[i]
+                .parse()
+                .map_err(|_| format!("column {} is not a number", i + 1))
+        };
+        let record = NoteRecord {
+            guid: cols[1],
+            nid: int(2)?,
+            modified: int(3)?,
+            hash: cols[4],
+            notetype_id: int(5)?,
+            deck: cols[6],
+            clozes: cols[7],
+            label: cols[8],
+        };
+        parse_clozes(record.clozes).ok_or("bad cloze list")?;
+        Ok(record)
+    }
+
+    /// Each cloze number with the hash of its text.
+    pub fn clozes(&self) -> Vec<(u16, &'a str)> {
+        parse_clozes(self.clozes).unwrap_or_default()
+    }
 }
 
 /// What the lock remembers of a note type.
@@ -51,11 +83,22 @@ pub struct NoteTypeRecord {
     pub name: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// A lock as read: its text, and the note lines in it by guid. The notes stay text
+/// until looked up: a lock of 100,000 notes then costs little more memory than its file.
+#[derive(Debug, Default)]
 pub struct Lock {
-    pub notetypes: BTreeMap<i64, NoteTypeRecord>,
-    /// By guid.
-    pub notes: BTreeMap<String, NoteRecord>,
+    text: String,
+    notetypes: BTreeMap<i64, NoteTypeRecord>,
+    /// The note lines in `text`, sorted by guid.
+    notes: Vec<LineIndex>,
+}
+
+/// Where a note line is in a lock's text: `start..end`, its guid `start + 5..guid_end`.
+#[derive(Debug, Clone, Copy)]
+struct LineIndex {
+    start: usize,
+    guid_end: usize,
+    end: usize,
 }
 
 /// A note the last build had and this one does not; Anki keeps it.
@@ -69,7 +112,8 @@ pub struct RemovedNote {
 /// The outcome of comparing this build with the lock.
 #[derive(Debug, Default)]
 pub struct Reconciled {
-    pub lock: Lock,
+    /// The lock after this build.
+    pub lock: LockText,
     pub warnings: Vec<Diagnostic>,
     pub removed: Vec<RemovedNote>,
     /// The newest `mod` of anything in the package: the package's own timestamp.
@@ -80,7 +124,7 @@ impl Lock {
     /// Reads the lock at `path`; a missing file is an empty lock.
     pub fn read(path: &Path) -> Result<Lock> {
         match std::fs::read_to_string(path) {
-            Ok(text) => Lock::parse(&text).map_err(|(line, message)| {
+            Ok(text) => Lock::parse(text).map_err(|(line, message)| {
                 Error::Input(vec![Diagnostic::new(
                     path.to_path_buf(),
                     line,
@@ -92,102 +136,160 @@ impl Lock {
         }
     }
 
-    pub fn parse(text: &str) -> std::result::Result<Lock, (usize, String)> {
-        let mut lock = Lock::default();
-        for (index, line) in text.lines().enumerate() {
+    /// Checks every line of a lock's text and indexes its notes.
+    pub fn parse(text: String) -> std::result::Result<Lock, (usize, String)> {
+        // A checkout may have turned the line ends into CRLF.
+        let text = if text.contains('\r') {
+            text.replace("\r\n", "\n")
+        } else {
+            text
+        };
+        let mut notetypes = BTreeMap::new();
+        let mut notes = Vec::new();
+        let mut start = 0;
+        for (index, line) in text.split_inclusive('\n').enumerate() {
+            let line_start = start;
+            start += line.len();
+            let line = line.trim_end_matches('\n');
             let number = index + 1;
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
             let cols: Vec<&str> = line.split('\t').collect();
-            let int = |i: usize| -> std::result::Result<i64, (usize, String)> {
-                cols.get(i)
-                    .and_then(|c| c.parse().ok())
-                    .ok_or((number, format!("column {} is not a number", i + 1)))
-            };
             match (cols[0], cols.len()) {
                 ("version", 2) if cols[1] == "1" => {}
                 ("version", _) => {
                     return Err((number, format!("unknown version `{}`", cols[1..].join(" "))))
                 }
                 ("notetype", 6) => {
+                    let int = |i: usize| {
+                        cols[i]
+                            .parse::<i64>()
+                            .map_err(|_| (number, format!("column {} is not a number", i + 1)))
+                    };
                     let record = NoteTypeRecord {
                         modified: int(2)?,
                         content: cols[3].to_string(),
                         schema: cols[4].to_string(),
                         name: cols[5].to_string(),
                     };
-                    lock.notetypes.insert(int(1)?, record);
+                    notetypes.insert(int(1)?, record);
                 }
                 ("note", 9) => {
-                    let clozes =
-                        parse_clozes(cols[7]).ok_or((number, "bad cloze list".to_string()))?;
-                    let record = NoteRecord {
-                        nid: int(2)?,
-                        modified: int(3)?,
-                        hash: cols[4].to_string(),
-                        notetype_id: int(5)?,
-                        deck: cols[6].to_string(),
-                        clozes,
-                        label: cols[8].to_string(),
-                    };
-                    lock.notes.insert(cols[1].to_string(), record);
+                    NoteRecord::parse(&cols).map_err(|message| (number, message))?;
+                    notes.push(LineIndex {
+                        start: line_start,
+                        guid_end: line_start + 5 + cols[1].len(),
+                        end: line_start + line.len(),
+                    });
                 }
                 _ => return Err((number, "unrecognised line".to_string())),
             }
         }
-        Ok(lock)
+        let guid = |i: &LineIndex| &text[i.start + 5..i.guid_end];
+        notes.sort_by(|a, b| guid(a).cmp(guid(b)));
+        Ok(Lock {
+            text,
+            notetypes,
+            notes,
+        })
     }
 
-    /// The file's text: one line a note, sorted by guid, so that diffs stay small.
-    pub fn to_text(&self) -> String {
-        let mut out = String::from(HEADER);
-        out.push_str("version\t1\n");
-        for (id, t) in &self.notetypes {
+    /// The lock's text as read.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// What the lock says of the note with `guid`.
+    pub fn note(&self, guid: &str) -> Option<NoteRecord<'_>> {
+        let index = self
+            .notes
+            .binary_search_by(|i| self.text[i.start + 5..i.guid_end].cmp(guid))
+            .ok()?;
+        self.record(self.notes[index])
+    }
+
+    /// Every note of the lock, by guid.
+    pub fn notes(&self) -> impl Iterator<Item = NoteRecord<'_>> {
+        self.notes.iter().filter_map(|&index| self.record(index))
+    }
+
+    fn record(&self, index: LineIndex) -> Option<NoteRecord<'_>> {
+        let mut cols = [""; 9];
+        for (col, text) in cols
+            .iter_mut()
+            .zip(self.text[index.start..index.end].split('\t'))
+        {
+            *col = text;
+        }
+        NoteRecord::parse(&cols).ok()
+    }
+}
+
+/// A lock's text as this build leaves it, in pieces: one for the note types, then one
+/// per batch of notes, in guid order. Joined only on the way to the file.
+#[derive(Debug, Default)]
+pub struct LockText {
+    pieces: Vec<String>,
+}
+
+impl LockText {
+    fn new(notetypes: &BTreeMap<i64, NoteTypeRecord>, notes: Vec<String>) -> LockText {
+        let mut head = String::from(HEADER);
+        for (id, t) in notetypes {
             let _ = writeln!(
-                out,
+                head,
                 "notetype\t{id}\t{}\t{}\t{}\t{}",
                 t.modified, t.content, t.schema, t.name
             );
         }
-        for (guid, n) in &self.notes {
-            let clozes = if n.clozes.is_empty() {
-                "-".to_string()
-            } else {
-                n.clozes
-                    .iter()
-                    .map(|(k, h)| format!("{k}:{h}"))
-                    .collect::<Vec<_>>()
-                    .join(",")
-            };
-            let _ = writeln!(
-                out,
-                "note\t{guid}\t{}\t{}\t{}\t{}\t{}\t{clozes}\t{}",
-                n.nid, n.modified, n.hash, n.notetype_id, n.deck, n.label
-            );
+        let mut pieces = vec![head];
+        pieces.extend(notes);
+        LockText { pieces }
+    }
+
+    /// Whether the lock reads `text` already.
+    pub fn is(&self, text: &str) -> bool {
+        let mut rest = text;
+        for piece in &self.pieces {
+            match rest.strip_prefix(piece.as_str()) {
+                Some(after) => rest = after,
+                None => return false,
+            }
         }
-        out
+        rest.is_empty()
+    }
+
+    /// The whole text.
+    pub fn text(&self) -> String {
+        self.pieces.concat()
     }
 
     /// Writes the lock atomically.
     pub fn write(&self, path: &Path) -> Result<()> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-        std::io::Write::write_all(&mut file, self.to_text().as_bytes())
-            .map_err(|e| Error::io(path, e))?;
+        let file = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+        let mut out = std::io::BufWriter::new(file);
+        for piece in &self.pieces {
+            std::io::Write::write_all(&mut out, piece.as_bytes())
+                .map_err(|e| Error::io(path, e))?;
+        }
+        let file = out
+            .into_inner()
+            .map_err(|e| Error::io(path, e.into_error()))?;
         file.persist(path).map_err(|e| Error::io(path, e.error))?;
         Ok(())
     }
 }
 
-fn parse_clozes(col: &str) -> Option<Vec<(u16, String)>> {
+fn parse_clozes(col: &str) -> Option<Vec<(u16, &str)>> {
     if col == "-" {
         return Some(Vec::new());
     }
     col.split(',')
         .map(|pair| {
             let (n, h) = pair.split_once(':')?;
-            Some((n.parse().ok()?, h.to_string()))
+            Some((n.parse().ok()?, h))
         })
         .collect()
 }
@@ -207,6 +309,7 @@ pub fn reconcile(
     let next_mod = |old: i64| now.max(old + 1);
 
     // Note types first: notes share them, so each is updated once and shared again.
+    let mut notetypes = BTreeMap::new();
     let mut updated: HashMap<i64, Arc<NoteType>> = HashMap::new();
     for source in notes.iter_mut() {
         let id = source.notetype.id;
@@ -230,7 +333,7 @@ pub fn reconcile(
             }
             None => now,
         };
-        out.lock.notetypes.insert(
+        notetypes.insert(
             id,
             NoteTypeRecord {
                 modified: nt.modified,
@@ -245,85 +348,149 @@ pub fn reconcile(
         updated.insert(id, nt);
     }
 
-    for source in notes.iter_mut() {
-        let note = &mut source.note;
-        let hash = short_hash(&format!(
-            "{}\u{1e}{}\u{1e}{}",
-            note.notetype_id,
-            note.fields.join("\u{1f}"),
-            note.tags.join(" ")
-        ));
-        let old = previous.notes.get(&note.guid);
-        // An unchanged note keeps what the lock knows of it; only changes are worked out.
-        let unchanged = old.filter(|r| r.hash == hash);
-        let clozes = match unchanged {
-            Some(r) => r.clozes.clone(),
-            None if source.notetype.kind == Kind::Cloze => cloze_hashes(&note.fields),
-            None => Vec::new(),
-        };
-        note.modified = match old {
-            Some(r) if r.hash == hash => r.modified,
-            Some(r) => next_mod(r.modified),
-            None => now,
-        };
-        if let Some(r) = old {
-            let place = |problem| warning(&source.file, source.line, problem);
-            if !r.deck.eq_ignore_ascii_case(&note.deck)
-                && r.deck.to_lowercase() != note.deck.to_lowercase()
-            {
-                let (from, to) = (r.deck.clone(), note.deck.clone());
-                out.warnings.push(place(Problem::MovedDeck {
-                    from,
-                    to,
-                    nid: r.nid,
-                }));
+    // Each note on its own, in parallel and in guid order (the lock's order): hashing the
+    // content is most of the work.
+    let mut order: Vec<usize> = (0..notes.len()).collect();
+    order.sort_unstable_by(|&a, &b| notes[a].note.guid.cmp(&notes[b].note.guid));
+    // Per batch: its lock lines, each note's mod, and warnings by note index.
+    type Batch = (String, Vec<i64>, Vec<(usize, Diagnostic)>);
+    let batches: Vec<Batch> = order
+        .par_chunks(1024)
+        .map(|batch| {
+            let mut text = String::new();
+            let mut mods = Vec::with_capacity(batch.len());
+            let mut warnings = Vec::new();
+            for &i in batch {
+                let (modified, found) = reconcile_note(previous, &notes[i], now, &mut text);
+                mods.push(modified);
+                warnings.extend(found.into_iter().map(|w| (i, w)));
             }
-            if r.notetype_id != note.notetype_id {
-                let name = |id: i64| {
-                    previous
-                        .notetypes
-                        .get(&id)
-                        .map_or_else(|| id.to_string(), |t| t.name.clone())
-                };
-                let to = source.notetype.name.clone();
-                out.warnings.push(place(Problem::NoteTypeChanged {
-                    from: name(r.notetype_id),
-                    to,
-                }));
-            } else if r.hash != hash {
-                out.warnings
-                    .extend(cloze_changes(&r.clozes, &clozes).into_iter().map(place));
-            }
-        }
-        out.timestamp = out.timestamp.max(note.modified);
-        let label = unchanged.map_or_else(|| label(&note.fields[0]), |r| r.label.clone());
-        let nid = old.map_or_else(|| ids::note_id(&note.guid), |r| r.nid);
-        let record = NoteRecord {
-            nid,
-            modified: note.modified,
-            hash,
-            notetype_id: note.notetype_id,
-            deck: note.deck.clone(),
-            clozes,
-            label,
-        };
-        out.lock.notes.insert(note.guid.clone(), record);
-    }
-
-    out.removed = previous
-        .notes
-        .iter()
-        .filter(|(guid, _)| !out.lock.notes.contains_key(*guid))
-        .map(|(guid, r)| RemovedNote {
-            guid: guid.clone(),
-            nid: r.nid,
-            label: r.label.clone(),
+            (text, mods, warnings)
         })
         .collect();
+    let mut pieces = Vec::with_capacity(batches.len());
+    let mut warnings = Vec::new();
+    for (batch, (text, mods, found)) in order.chunks(1024).zip(batches) {
+        for (&i, modified) in batch.iter().zip(mods) {
+            notes[i].note.modified = modified;
+            out.timestamp = out.timestamp.max(modified);
+        }
+        pieces.push(text);
+        warnings.extend(found);
+    }
+    // Warnings in the order of the sources.
+    warnings.sort_by_key(|(i, _)| *i);
+    out.warnings.extend(warnings.into_iter().map(|(_, w)| w));
+    out.lock = LockText::new(&notetypes, pieces);
+
+    // Both sides are in guid order.
+    let mut current = order
+        .iter()
+        .map(|&i| notes[i].note.guid.as_str())
+        .peekable();
+    for r in previous.notes() {
+        while current.next_if(|guid| *guid < r.guid).is_some() {}
+        if current.peek() != Some(&r.guid) {
+            out.removed.push(RemovedNote {
+                guid: r.guid.to_string(),
+                nid: r.nid,
+                label: r.label.to_string(),
+            });
+        }
+    }
     if out.timestamp == i64::MIN {
         out.timestamp = now;
     }
     out
+}
+
+/// Sets one note's `modified`; returns its lock line and what Anki will not follow.
+fn reconcile_note(
+    previous: &Lock,
+    source: &SourceNote,
+    now: i64,
+    lock: &mut String,
+) -> (i64, Vec<Diagnostic>) {
+    let note = &source.note;
+    let notetype_id = note.notetype_id.to_string();
+    let hash = short_hash_of(
+        [notetype_id.as_str(), "\u{1e}"]
+            .into_iter()
+            .chain(joined(&note.fields, "\u{1f}"))
+            .chain(["\u{1e}"])
+            .chain(joined(&note.tags, " ")),
+    );
+    let old = previous.note(&note.guid);
+    // An unchanged note keeps what the lock knows of it; only changes are worked out.
+    let unchanged = old.filter(|r| r.hash == hash);
+    let clozes = match unchanged {
+        Some(r) => r.clozes.to_string(),
+        None if source.notetype.kind == Kind::Cloze => cloze_column(&cloze_hashes(&note.fields)),
+        None => "-".to_string(),
+    };
+    let modified = match old {
+        Some(r) if r.hash == hash => r.modified,
+        Some(r) => now.max(r.modified + 1),
+        None => now,
+    };
+    let mut warnings = Vec::new();
+    if let Some(r) = old {
+        let place = |problem| warning(&source.file, source.line, problem);
+        if !r.deck.eq_ignore_ascii_case(&note.deck)
+            && r.deck.to_lowercase() != note.deck.to_lowercase()
+        {
+            let (from, to) = (r.deck.to_string(), note.deck.clone());
+            warnings.push(place(Problem::MovedDeck {
+                from,
+                to,
+                nid: r.nid,
+            }));
+        }
+        if r.notetype_id != note.notetype_id {
+            let name = |id: i64| {
+                previous
+                    .notetypes
+                    .get(&id)
+                    .map_or_else(|| id.to_string(), |t| t.name.clone())
+            };
+            let to = source.notetype.name.clone();
+            warnings.push(place(Problem::NoteTypeChanged {
+                from: name(r.notetype_id),
+                to,
+            }));
+        } else if r.hash != hash {
+            let new = parse_clozes(&clozes).unwrap_or_default();
+            warnings.extend(cloze_changes(&r.clozes(), &new).into_iter().map(place));
+        }
+    }
+    let label = unchanged.map_or_else(|| label(&note.fields[0]), |r| r.label.to_string());
+    let nid = old.map_or_else(|| ids::note_id(&note.guid), |r| r.nid);
+    let _ = writeln!(
+        lock,
+        "note\t{}\t{nid}\t{modified}\t{hash}\t{notetype_id}\t{}\t{clozes}\t{label}",
+        note.guid, note.deck
+    );
+    (modified, warnings)
+}
+
+/// `items` with `separator` between them, as parts to hash.
+fn joined<'a>(items: &'a [String], separator: &'a str) -> impl Iterator<Item = &'a str> {
+    items
+        .iter()
+        .enumerate()
+        .flat_map(move |(i, item)| [if i > 0 { separator } else { "" }, item.as_str()])
+}
+
+/// The lock's cloze column: `1:hash,2:hash`, or `-` for none.
+fn cloze_column(clozes: &[(u16, String)]) -> String {
+    if clozes.is_empty() {
+        return "-".to_string();
+    }
+    clozes
+        .iter()
+        .map(|(k, h)| format!("{k}:{h}"))
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 fn warning(file: &Path, line: usize, problem: Problem) -> Diagnostic {
@@ -345,7 +512,7 @@ fn cloze_hashes(fields: &[String]) -> Vec<(u16, String)> {
 }
 
 /// Warnings for deletions that moved to another number or disappeared.
-fn cloze_changes(old: &[(u16, String)], new: &[(u16, String)]) -> Vec<Problem> {
+fn cloze_changes(old: &[(u16, &str)], new: &[(u16, &str)]) -> Vec<Problem> {
     let mut moves = Vec::new();
     let mut removed = Vec::new();
     for (n, hash) in old {
@@ -385,8 +552,8 @@ mod tests {
 
     #[test]
     fn lock_text_round_trips() {
-        let mut lock = Lock::default();
-        lock.notetypes.insert(
+        let mut notetypes = BTreeMap::new();
+        notetypes.insert(
             5,
             NoteTypeRecord {
                 modified: 9,
@@ -395,22 +562,36 @@ mod tests {
                 name: "Basic".into(),
             },
         );
-        lock.notes.insert(
-            "g#1".into(),
-            NoteRecord {
-                nid: 1,
-                modified: 2,
-                hash: "h".into(),
-                notetype_id: 5,
-                deck: "A::B 中".into(),
-                clozes: vec![(1, "x".into()), (3, "y".into())],
-                label: "What is it?".into(),
-            },
+        // Lines out of guid order read as well.
+        let lines = vec![
+            "note\tz\t3\t4\th2\t5\tD\t-\tLast\n".to_string(),
+            "note\tg#1\t1\t2\th\t5\tA::B 中\t1:x,3:y\tWhat is it?\n".to_string(),
+        ];
+        let written = LockText::new(&notetypes, lines);
+        let text = written.text();
+        assert!(written.is(&text) && !written.is(&text[1..]) && !written.is(&(text.clone() + "x")));
+        let lock = Lock::parse(text.clone()).unwrap();
+        assert_eq!(lock.text(), text);
+        assert_eq!(lock.notetypes, notetypes);
+        let note = lock.note("g#1").unwrap();
+        assert_eq!(
+            (note.nid, note.modified, note.hash, note.deck, note.label),
+            (1, 2, "h", "A::B 中", "What is it?")
         );
-        let text = lock.to_text();
-        assert_eq!(Lock::parse(&text).unwrap(), lock);
-        assert!(Lock::parse("version\t2\n").is_err());
-        assert_eq!(Lock::parse("version\t1\nnote\tx\n").unwrap_err().0, 2);
+        assert_eq!(note.clozes(), [(1, "x"), (3, "y")]);
+        assert!(lock.note("g#2").is_none());
+        let guids: Vec<&str> = lock.notes().map(|n| n.guid).collect();
+        assert_eq!(guids, ["g#1", "z"], "sorted by guid");
+        // Line ends a checkout may have changed read the same.
+        let crlf = Lock::parse(text.replace('\n', "\r\n")).unwrap();
+        assert_eq!(crlf.text(), text);
+        assert!(Lock::parse("version\t2\n".into()).is_err());
+        assert_eq!(
+            Lock::parse("version\t1\nnote\tx\n".into()).unwrap_err().0,
+            2
+        );
+        let bad_cloze = "note\tg\t1\t2\th\t5\tD\t1x\tL\n";
+        assert_eq!(Lock::parse(bad_cloze.into()).unwrap_err().0, 1);
     }
 
     fn source_note(notetype: NoteType, fields: &[&str]) -> SourceNote {
@@ -425,6 +606,7 @@ mod tests {
         SourceNote {
             note,
             notetype: Arc::new(notetype),
+            ords: vec![0],
             file: Arc::from(Path::new("a.md")),
             line: 1,
         }
@@ -435,6 +617,7 @@ mod tests {
         let basic = crate::Stock::Basic.notetype();
         let mut notes = vec![source_note(basic.clone(), &["q", "a"])];
         let first = reconcile(&Lock::default(), &mut notes, 100, Path::new("lock"));
+        let first_lock = Lock::parse(first.lock.text()).unwrap();
         assert_eq!(
             (
                 notes[0].note.modified,
@@ -446,27 +629,27 @@ mod tests {
 
         // Unchanged: the recorded mods, even at a later time.
         let mut same = vec![source_note(basic.clone(), &["q", "a"])];
-        let again = reconcile(&first.lock, &mut same, 500, Path::new("lock"));
+        let again = reconcile(&first_lock, &mut same, 500, Path::new("lock"));
         assert_eq!((same[0].note.modified, again.timestamp), (100, 100));
-        assert_eq!(again.lock, first.lock);
+        assert_eq!(again.lock.text(), first.lock.text());
 
         // An edited field: the build time, or one past the old mod if the clock is behind.
         let mut edited = vec![source_note(basic.clone(), &["q", "b"])];
-        reconcile(&first.lock, &mut edited, 50, Path::new("lock"));
+        reconcile(&first_lock, &mut edited, 50, Path::new("lock"));
         assert_eq!(edited[0].note.modified, 101);
 
         // Note type: new CSS updates it; a renamed field also warns.
         let mut styled = basic.clone();
         styled.css.push_str(".x {}");
         let mut notes = vec![source_note(styled, &["q", "a"])];
-        let restyled = reconcile(&first.lock, &mut notes, 300, Path::new("lock"));
+        let restyled = reconcile(&first_lock, &mut notes, 300, Path::new("lock"));
         assert_eq!(notes[0].notetype.modified, 300);
         assert!(restyled.warnings.is_empty());
         // A rename that keeps the field's id is what Anki updates in place: no warning.
         let mut renamed = basic.clone();
         renamed.fields[1].name = "Answer".into();
         let mut notes = vec![source_note(renamed, &["q", "a"])];
-        let quiet = reconcile(&first.lock, &mut notes, 300, Path::new("lock"));
+        let quiet = reconcile(&first_lock, &mut notes, 300, Path::new("lock"));
         assert!(quiet.warnings.is_empty());
         assert_eq!(
             notes[0].notetype.modified, 300,
@@ -476,7 +659,7 @@ mod tests {
         let mut reshaped = basic;
         reshaped.fields[1].id += 1;
         let mut notes = vec![source_note(reshaped, &["q", "a"])];
-        let warned = reconcile(&first.lock, &mut notes, 300, Path::new("lock"));
+        let warned = reconcile(&first_lock, &mut notes, 300, Path::new("lock"));
         assert!(matches!(
             warned.warnings[..],
             [Diagnostic {
@@ -487,13 +670,37 @@ mod tests {
     }
 
     #[test]
+    fn removed_notes_are_the_lock_notes_not_built() {
+        let basic = crate::Stock::Basic.notetype();
+        let notes_with = |guids: &[&str]| -> Vec<SourceNote> {
+            guids
+                .iter()
+                .map(|g| {
+                    let mut note = source_note(basic.clone(), &[g, "a"]);
+                    note.note.guid = g.to_string();
+                    note
+                })
+                .collect()
+        };
+        let mut before = notes_with(&["e", "a", "c", "g"]);
+        let first = reconcile(&Lock::default(), &mut before, 100, Path::new("lock"));
+        assert!(first.removed.is_empty());
+        let lock = Lock::parse(first.lock.text()).unwrap();
+        let mut after = notes_with(&["f", "c", "b"]);
+        let second = reconcile(&lock, &mut after, 200, Path::new("lock"));
+        let removed: Vec<(&str, &str)> = second
+            .removed
+            .iter()
+            .map(|r| (r.guid.as_str(), r.label.as_str()))
+            .collect();
+        assert_eq!(removed, [("a", "a"), ("e", "e"), ("g", "g")]);
+        assert_eq!(second.removed[0].nid, ids::note_id("a"));
+    }
+
+    #[test]
     fn cloze_changes_are_named() {
-        let old = vec![
-            (1, "a".to_string()),
-            (2, "b".to_string()),
-            (3, "c".to_string()),
-        ];
-        let new = vec![(1, "b".to_string()), (2, "a".to_string())];
+        let old = vec![(1, "a"), (2, "b"), (3, "c")];
+        let new = vec![(1, "b"), (2, "a")];
         assert_eq!(
             cloze_changes(&old, &new),
             vec![
@@ -506,6 +713,6 @@ mod tests {
             ]
         );
         // An edited deletion under the same number is an ordinary update.
-        assert!(cloze_changes(&old[..1], &[(1, "z".to_string())]).is_empty());
+        assert!(cloze_changes(&old[..1], &[(1, "z")]).is_empty());
     }
 }
