@@ -150,11 +150,20 @@ impl Package {
             .card_ordinals(&note.fields, !note.tags.is_empty())
             .map_err(|e| wrong(e.into()))?;
         let count = ords.len();
+        self.add_checked_note(note, ords, notetype);
+        Ok(count)
+    }
+
+    /// Adds a note whose fields, deck, tags and cards (`ords`) were checked already.
+    pub(crate) fn add_checked_note(&mut self, note: Note, ords: Vec<u16>, notetype: &NoteType) {
         self.notetypes
             .entry(notetype.id)
             .or_insert_with(|| notetype.clone());
         self.notes.push((note, ords));
-        Ok(count)
+    }
+
+    pub(crate) fn reserve(&mut self, notes: usize) {
+        self.notes.reserve_exact(notes);
     }
 
     /// Adds a media file under `name`, the name notes refer to it by.
@@ -255,17 +264,24 @@ pub fn media_name(original_file_name: &str, sha1_hex: &str) -> String {
 
 /// The ids the package gives each note and card, made unique deterministically.
 pub(crate) fn assign_ids(notes: &[(Note, Vec<u16>)]) -> Vec<(i64, Vec<i64>)> {
-    let mut note_ids = std::collections::HashSet::new();
-    let mut card_ids = std::collections::HashSet::new();
-    notes
-        .iter()
+    use rayon::prelude::*;
+    // Hashing is the work, and needs nothing from other notes.
+    let hashed: Vec<(i64, Vec<i64>)> = notes
+        .par_iter()
         .map(|(note, ords)| {
-            let nid = ids::unique(ids::note_id(&note.guid), &mut note_ids);
-            let cids = ords
-                .iter()
-                .map(|&ord| ids::unique(ids::card_id(&note.guid, ord), &mut card_ids))
-                .collect();
-            (nid, cids)
+            let cids = ords.iter().map(|&ord| ids::card_id(&note.guid, ord));
+            (ids::note_id(&note.guid), cids.collect())
+        })
+        .collect();
+    // Made unique in note order, so that threads do not change the outcome.
+    let mut note_ids = std::collections::HashSet::with_capacity(notes.len());
+    let mut card_ids = std::collections::HashSet::with_capacity(notes.len());
+    hashed
+        .into_iter()
+        .map(|(nid, cids)| {
+            let cids = cids.into_iter();
+            let cids = cids.map(|cid| ids::unique(cid, &mut card_ids)).collect();
+            (ids::unique(nid, &mut note_ids), cids)
         })
         .collect()
 }

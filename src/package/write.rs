@@ -16,7 +16,7 @@ use crate::{ids, text};
 use rusqlite::{params, Connection};
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, Write};
 use std::path::Path;
@@ -294,6 +294,36 @@ fn dummy_package(timestamp: i64) -> Result<Package> {
     Ok(package)
 }
 
+/// The columns of a note's row that take work to compute.
+struct NoteRow {
+    fields: String,
+    tags: String,
+    sort_field: String,
+    checksum: i64,
+}
+
+impl NoteRow {
+    fn new(package: &Package, index: usize) -> NoteRow {
+        let (note, _) = &package.notes[index];
+        let notetype = &package.notetypes[&note.notetype_id];
+        let tags = if note.tags.is_empty() {
+            String::new()
+        } else {
+            format!(" {} ", note.tags.join(" "))
+        };
+        let sort_field = note
+            .fields
+            .get(notetype.sort_field)
+            .map_or("", String::as_str);
+        NoteRow {
+            fields: note.fields.join("\x1f"),
+            tags,
+            sort_field: text::strip_html_preserving_media_filenames(sort_field),
+            checksum: text::field_checksum(&note.fields[0]),
+        }
+    }
+}
+
 /// Counts media files and bytes for [`Progress::Media`].
 struct MediaProgress {
     done: usize,
@@ -387,9 +417,16 @@ fn write_collection(
     // ignoring case, and so do deck ids: the first spelling met names the deck.
     let mut decks: BTreeMap<i64, &str> = BTreeMap::new();
     decks.insert(1, "Default");
+    // Notes share decks; each name is hashed once.
+    let mut deck_ids: HashMap<&str, i64> = HashMap::new();
     for (note, _) in &package.notes {
+        if deck_ids.contains_key(note.deck.as_str()) {
+            continue;
+        }
         for name in deck_and_parents(&note.deck) {
-            decks.entry(ids::deck_id(name)).or_insert(name);
+            let id = ids::deck_id(name);
+            deck_ids.insert(name, id);
+            decks.entry(id).or_insert(name);
         }
     }
     for name in package.deck_settings.keys() {
@@ -454,52 +491,51 @@ fn write_collection(
     {
         let mut insert_note =
             tx.prepare("INSERT INTO notes VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, 0, '')")?;
-        let mut fields = String::new();
-        for (done, &index) in order.iter().enumerate() {
-            if done % 1024 == 0 {
-                crate::cancel::check()?;
-            }
-            let ((note, ords), (nid, cids)) = (&package.notes[index], &ids[index]);
-            let notetype = &package.notetypes[&note.notetype_id];
-            let tags = if note.tags.is_empty() {
-                String::new()
-            } else {
-                format!(" {} ", note.tags.join(" "))
-            };
-            let sort_field = note
-                .fields
-                .get(notetype.sort_field)
-                .map_or("", String::as_str);
-            fields.clear();
-            for (i, field) in note.fields.iter().enumerate() {
-                if i > 0 {
-                    fields.push('\x1f');
+        // Another thread works out the rows' text while this one inserts them.
+        const BATCH: usize = 512;
+        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<NoteRow>>(4);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                for batch in order.chunks(BATCH) {
+                    let rows = batch.iter().map(|&i| NoteRow::new(package, i)).collect();
+                    if sender.send(rows).is_err() {
+                        break; // the writer stopped
+                    }
                 }
-                fields.push_str(field);
+                drop(sender);
+            });
+            // Owned here, so that stopping early drops it and ends the sender's wait.
+            let rows = batches.into_iter().flatten();
+            for (done, (&index, row)) in order.iter().zip(rows).enumerate() {
+                if done % 1024 == 0 {
+                    crate::cancel::check()?;
+                }
+                let ((note, ords), (nid, cids)) = (&package.notes[index], &ids[index]);
+                insert_note.execute(params![
+                    nid,
+                    note.guid,
+                    note.notetype_id,
+                    note.modified,
+                    row.tags,
+                    row.fields,
+                    row.sort_field,
+                    row.checksum,
+                ])?;
+                let did = deck_ids[note.deck.as_str()];
+                // `due` is the note's position in the sources: new cards come in that order.
+                let due = index as i64 + 1;
+                for (&ord, &cid) in ords.iter().zip(cids) {
+                    cards.push((cid, *nid, did, ord, note.modified, due));
+                }
+                if (done + 1) % 1000 == 0 {
+                    progress(Progress::Notes {
+                        done: done + 1,
+                        total,
+                    });
+                }
             }
-            insert_note.execute(params![
-                nid,
-                note.guid,
-                note.notetype_id,
-                note.modified,
-                tags,
-                fields,
-                text::strip_html_preserving_media_filenames(sort_field),
-                text::field_checksum(&note.fields[0]),
-            ])?;
-            let did = ids::deck_id(&note.deck);
-            // `due` is the note's position in the sources: new cards come in that order.
-            let due = index as i64 + 1;
-            for (&ord, &cid) in ords.iter().zip(cids) {
-                cards.push((cid, *nid, did, ord, note.modified, due));
-            }
-            if (done + 1) % 1000 == 0 {
-                progress(Progress::Notes {
-                    done: done + 1,
-                    total,
-                });
-            }
-        }
+            Ok::<_, Error>(())
+        })?;
         cards.sort_unstable_by_key(|card| card.0);
         let mut insert_card =
             tx.prepare("INSERT INTO cards VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, 0, 0, 0, 0, 0, 0, 0, 0, '')")?;

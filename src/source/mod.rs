@@ -39,6 +39,8 @@ const LARGE_MEDIA_BYTES: u64 = 20 * 1024 * 1024;
 pub struct SourceNote {
     pub note: Note,
     pub notetype: Arc<NoteType>,
+    /// The ordinals of the cards the note makes, checked when it was read.
+    pub ords: Vec<u16>,
     /// Shared by the notes of a file.
     pub file: Arc<Path>,
     pub line: usize,
@@ -83,17 +85,28 @@ impl Sources {
         reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
         let files = source_files(root, &mut reader.diagnostics);
         // Loading and rendering Markdown is most of the work and needs nothing from other
-        // files, so it runs in parallel, a batch of files at a time (to bound memory);
-        // everything that must be in order (media names, identities, diagnostics) happens
-        // after, file by file.
-        for batch in files.cards.chunks(32) {
-            use rayon::prelude::*;
-            let loaded: Vec<Loaded> = batch.par_iter().map(|path| Loaded::new(path)).collect();
-            for file in loaded {
+        // files, so it runs in parallel, a batch of files at a time, while this thread
+        // takes the batches before in order and does what must be in order (media names,
+        // identities, diagnostics). At most two batches wait, which bounds memory.
+        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Loaded>>(2);
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                use rayon::prelude::*;
+                for batch in files.cards.chunks(32) {
+                    let loaded = batch.par_iter().map(|path| Loaded::new(path)).collect();
+                    if sender.send(loaded).is_err() {
+                        break; // the reader stopped
+                    }
+                }
+                drop(sender);
+            });
+            // Owned here, so that stopping early drops it and ends the sender's wait.
+            for file in batches.into_iter().flatten() {
                 crate::cancel::check()?;
                 reader.read_file(file);
             }
-        }
+            Ok::<_, Error>(())
+        })?;
         for file in files
             .others
             .iter()
@@ -116,18 +129,10 @@ impl Sources {
     /// Puts the notes and media into a package.
     pub fn into_package(self, timestamp: i64) -> Result<Package> {
         let mut package = Package::new(timestamp);
-        let mut diagnostics = Vec::new();
+        package.reserve(self.notes.len());
         for source in self.notes {
-            if let Err(e) = package.add_note(source.note, &source.notetype) {
-                let problem = match e {
-                    Error::Note { problem, .. } => problem,
-                    other => return Err(other),
-                };
-                diagnostics.push(Diagnostic::new(&*source.file, source.line, problem));
-            }
-        }
-        if !diagnostics.is_empty() {
-            return Err(Error::Input(diagnostics));
+            // Checked as they were read, cards included.
+            package.add_checked_note(source.note, source.ords, &source.notetype);
         }
         for (name, path) in self.media {
             package.add_media(&name, MediaSource::File(path))?;
@@ -585,15 +590,18 @@ impl<'a> Reader<'a> {
             Some(id) => ids::guid_for_id(&id.text),
             None => ids::guid_for_first_field(&raw.heading.text),
         };
-        if problems.is_empty() {
-            if let Err(e) = notetype.card_ordinals(&fields, !tags.is_empty()) {
-                problems.push((raw.heading.line, e.into()));
-            }
-        }
         // Warnings ride along with a good note; errors reject it.
-        let (errors, warnings): (Vec<_>, Vec<_>) = problems
+        let (mut errors, warnings): (Vec<_>, Vec<_>) = problems
             .into_iter()
             .partition(|(_, p)| p.severity() == Severity::Error);
+        let ords = match errors.is_empty() {
+            true => notetype.card_ordinals(&fields, !tags.is_empty()),
+            false => Ok(Vec::new()),
+        };
+        let ords = ords.unwrap_or_else(|e| {
+            errors.push((raw.heading.line, e.into()));
+            Vec::new()
+        });
         if !errors.is_empty() {
             return Err(errors.into_iter().chain(warnings).collect());
         }
@@ -611,6 +619,7 @@ impl<'a> Reader<'a> {
         Ok(SourceNote {
             note,
             notetype,
+            ords,
             file: Arc::clone(&self.current_file),
             line: raw.heading.line,
         })

@@ -340,7 +340,15 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
             "" => ids::guid(&format!("text:{}\u{1f}{}", notetype.id, raw[0])),
             given => given.to_string(),
         };
+        let ords = match notetype.card_ordinals(&fields, !tags.is_empty()) {
+            Ok(ords) => ords,
+            Err(e) => {
+                problems.push((line, e.into()));
+                continue;
+            }
+        };
         let source = SourceNote {
+            ords,
             note: Note {
                 guid: guid.clone(),
                 notetype_id: notetype.id,
