@@ -3,7 +3,7 @@
 use crate::error::{Diagnostic, Error, Problem, Result, Severity};
 use crate::package::{Format, Progress, Summary};
 use crate::source::Sources;
-use crate::state::{self, Lock, Reconciled, RemovedNote};
+use crate::state::{self, Lock, LockWriter, Reconciled, RemovedNote, StagedLock};
 use std::path::Path;
 
 /// How to build.
@@ -57,16 +57,25 @@ struct Plan {
     sources: Sources,
     reconciled: Reconciled,
     lock_changed: bool,
+    /// The new lock, written beside the old one when staging and changed.
+    staged: Option<StagedLock>,
     lock_path: std::path::PathBuf,
     warnings: Vec<Diagnostic>,
 }
 
-fn plan(source: &Path, options: Options) -> Result<Plan> {
+/// Reads and checks everything; with `stage`, also writes the new lock beside the old.
+fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
     let mut sources = Sources::read(source)?;
     let lock_path = source.join(state::FILE_NAME);
     let previous = Lock::read(&lock_path)?;
-    let reconciled = state::reconcile(&previous, &mut sources.notes, options.now, &lock_path);
-    let lock_changed = !reconciled.lock.is(previous.text());
+    let mut writer = match stage {
+        true => LockWriter::staging(previous.text(), &lock_path)?,
+        false => LockWriter::comparing(previous.text()),
+    };
+    let notes = &mut sources.notes;
+    let reconciled = state::reconcile(&previous, notes, options.now, &lock_path, &mut writer);
+    let (lock_changed, staged) = writer.finish()?;
+    let staged = staged.filter(|_| lock_changed);
     let mut warnings = std::mem::take(&mut sources.warnings);
     warnings.extend(reconciled.warnings.iter().cloned());
     let mut errors = Vec::new();
@@ -84,6 +93,7 @@ fn plan(source: &Path, options: Options) -> Result<Plan> {
         sources,
         reconciled,
         lock_changed,
+        staged,
         lock_path,
         warnings,
     })
@@ -92,12 +102,12 @@ fn plan(source: &Path, options: Options) -> Result<Plan> {
 /// Every problem in the sources, without writing anything: the warnings when there is no
 /// error, else [`Error::Input`] with all of them.
 pub fn check(source: &Path, options: Options) -> Result<Vec<Diagnostic>> {
-    let plan = plan(source, options)?;
+    let plan = plan(source, options, false)?;
     debug_assert!(plan
         .warnings
         .iter()
         .all(|w| w.problem.severity() == Severity::Warning));
-    // Building the package checks what only the package knows (cards per note).
+    // Assembling the package checks what only the package knows (media names).
     plan.sources.into_package(plan.reconciled.timestamp)?;
     Ok(plan.warnings)
 }
@@ -116,11 +126,13 @@ pub fn build_with(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome> {
     progress(Progress::Reading);
-    let plan = plan(source, options)?;
+    // The new lock is written beside the old one while it is worked out, so that its
+    // text is never held; it replaces the old one only after the package.
+    let plan = plan(source, options, true)?;
     let package = plan.sources.into_package(plan.reconciled.timestamp)?;
     let summary = package.write_reporting(output, options.format, progress)?;
-    if plan.lock_changed {
-        plan.reconciled.lock.write(&plan.lock_path)?;
+    if let Some(staged) = plan.staged {
+        staged.persist(&plan.lock_path)?;
     }
     Ok(Outcome {
         summary,

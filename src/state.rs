@@ -112,8 +112,6 @@ pub struct RemovedNote {
 /// The outcome of comparing this build with the lock.
 #[derive(Debug, Default)]
 pub struct Reconciled {
-    /// The lock after this build.
-    pub lock: LockText,
     pub warnings: Vec<Diagnostic>,
     pub removed: Vec<RemovedNote>,
     /// The newest `mod` of anything in the package: the package's own timestamp.
@@ -226,58 +224,111 @@ impl Lock {
     }
 }
 
-/// A lock's text as this build leaves it, in pieces: one for the note types, then one
-/// per batch of notes, in guid order. Joined only on the way to the file.
-#[derive(Debug, Default)]
-pub struct LockText {
-    pieces: Vec<String>,
+/// Takes the new lock's text piece by piece, in order, so that it is never held whole:
+/// tells whether it differs from the old lock and, when staging, writes it to a hidden
+/// file beside the lock (which card reading skips).
+pub struct LockWriter<'a> {
+    /// What is left of the old lock's text to compare with.
+    old: &'a str,
+    same: bool,
+    sink: Sink,
 }
 
-impl LockText {
-    fn new(notetypes: &BTreeMap<i64, NoteTypeRecord>, notes: Vec<String>) -> LockText {
-        let mut head = String::from(HEADER);
-        for (id, t) in notetypes {
-            let _ = writeln!(
-                head,
-                "notetype\t{id}\t{}\t{}\t{}\t{}",
-                t.modified, t.content, t.schema, t.name
-            );
+enum Sink {
+    Nowhere,
+    File(std::io::BufWriter<tempfile::NamedTempFile>, PathBuf),
+    /// The first write error, reported by [`LockWriter::finish`].
+    Failed(Error),
+    #[cfg(test)]
+    Text(String),
+}
+
+impl<'a> LockWriter<'a> {
+    /// Only compares with `old`.
+    pub fn comparing(old: &'a str) -> LockWriter<'a> {
+        LockWriter {
+            old,
+            same: true,
+            sink: Sink::Nowhere,
         }
-        let mut pieces = vec![head];
-        pieces.extend(notes);
-        LockText { pieces }
     }
 
-    /// Whether the lock reads `text` already.
-    pub fn is(&self, text: &str) -> bool {
-        let mut rest = text;
-        for piece in &self.pieces {
-            match rest.strip_prefix(piece.as_str()) {
-                Some(after) => rest = after,
-                None => return false,
-            }
-        }
-        rest.is_empty()
-    }
-
-    /// The whole text.
-    pub fn text(&self) -> String {
-        self.pieces.concat()
-    }
-
-    /// Writes the lock atomically.
-    pub fn write(&self, path: &Path) -> Result<()> {
+    /// Compares with `old` and stages the text beside `path` for [`StagedLock::persist`].
+    pub fn staging(old: &'a str, path: &Path) -> Result<LockWriter<'a>> {
         let dir = path.parent().unwrap_or(Path::new("."));
-        let file = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-        let mut out = std::io::BufWriter::new(file);
-        for piece in &self.pieces {
-            std::io::Write::write_all(&mut out, piece.as_bytes())
-                .map_err(|e| Error::io(path, e))?;
+        let file = tempfile::Builder::new()
+            .prefix(".ankideck.lock.")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(dir, e))?;
+        let sink = Sink::File(std::io::BufWriter::new(file), path.to_path_buf());
+        Ok(LockWriter {
+            old,
+            same: true,
+            sink,
+        })
+    }
+
+    fn push(&mut self, piece: &str) {
+        match self.old.strip_prefix(piece) {
+            Some(rest) if self.same => self.old = rest,
+            _ => self.same = false,
         }
-        let file = out
-            .into_inner()
-            .map_err(|e| Error::io(path, e.into_error()))?;
-        file.persist(path).map_err(|e| Error::io(path, e.error))?;
+        match &mut self.sink {
+            Sink::File(out, path) => {
+                if let Err(e) = std::io::Write::write_all(out, piece.as_bytes()) {
+                    self.sink = Sink::Failed(Error::io(path.as_path(), e));
+                }
+            }
+            #[cfg(test)]
+            Sink::Text(text) => text.push_str(piece),
+            Sink::Nowhere | Sink::Failed(_) => {}
+        }
+    }
+
+    /// Whether the lock changed, and the staged lock if staging.
+    pub fn finish(self) -> Result<(bool, Option<StagedLock>)> {
+        let changed = !(self.same && self.old.is_empty());
+        match self.sink {
+            Sink::File(out, path) => {
+                let file = out
+                    .into_inner()
+                    .map_err(|e| Error::io(&path, e.into_error()))?;
+                Ok((changed, Some(StagedLock(file))))
+            }
+            Sink::Failed(e) => Err(e),
+            #[cfg(test)]
+            Sink::Text(_) => Ok((changed, None)),
+            Sink::Nowhere => Ok((changed, None)),
+        }
+    }
+
+    /// Collects the text, for tests.
+    #[cfg(test)]
+    fn collecting(old: &'a str) -> LockWriter<'a> {
+        LockWriter {
+            old,
+            same: true,
+            sink: Sink::Text(String::new()),
+        }
+    }
+
+    #[cfg(test)]
+    fn text(&self) -> &str {
+        match &self.sink {
+            Sink::Text(text) => text,
+            _ => unreachable!("only collecting writers have text"),
+        }
+    }
+}
+
+/// A lock written beside the one it replaces; removed if dropped before
+/// [`StagedLock::persist`].
+pub struct StagedLock(tempfile::NamedTempFile);
+
+impl StagedLock {
+    /// Replaces the lock at `path` with this one, atomically.
+    pub fn persist(self, path: &Path) -> Result<()> {
+        self.0.persist(path).map_err(|e| Error::io(path, e.error))?;
         Ok(())
     }
 }
@@ -295,12 +346,14 @@ fn parse_clozes(col: &str) -> Option<Vec<(u16, &str)>> {
 }
 
 /// Sets every note's and note type's `modified` from `previous` and `now`, and says what
-/// Anki will not follow. `lock_path` names the lock in warnings about note types.
+/// Anki will not follow; the new lock goes to `lock`. `lock_path` names the lock in
+/// warnings about note types.
 pub fn reconcile(
     previous: &Lock,
     notes: &mut [SourceNote],
     now: i64,
     lock_path: &Path,
+    lock: &mut LockWriter<'_>,
 ) -> Reconciled {
     let mut out = Reconciled {
         timestamp: i64::MIN,
@@ -348,40 +401,52 @@ pub fn reconcile(
         updated.insert(id, nt);
     }
 
+    let mut head = String::from(HEADER);
+    for (id, t) in &notetypes {
+        let _ = writeln!(
+            head,
+            "notetype\t{id}\t{}\t{}\t{}\t{}",
+            t.modified, t.content, t.schema, t.name
+        );
+    }
+    lock.push(&head);
+
     // Each note on its own, in parallel and in guid order (the lock's order): hashing the
-    // content is most of the work.
+    // content is most of the work. A window of batches at a time, so that only its lock
+    // lines are held.
+    const BATCH: usize = 1024;
     let mut order: Vec<usize> = (0..notes.len()).collect();
     order.sort_unstable_by(|&a, &b| notes[a].note.guid.cmp(&notes[b].note.guid));
-    // Per batch: its lock lines, each note's mod, and warnings by note index.
-    type Batch = (String, Vec<i64>, Vec<(usize, Diagnostic)>);
-    let batches: Vec<Batch> = order
-        .par_chunks(1024)
-        .map(|batch| {
-            let mut text = String::new();
-            let mut mods = Vec::with_capacity(batch.len());
-            let mut warnings = Vec::new();
-            for &i in batch {
-                let (modified, found) = reconcile_note(previous, &notes[i], now, &mut text);
-                mods.push(modified);
-                warnings.extend(found.into_iter().map(|w| (i, w)));
-            }
-            (text, mods, warnings)
-        })
-        .collect();
-    let mut pieces = Vec::with_capacity(batches.len());
     let mut warnings = Vec::new();
-    for (batch, (text, mods, found)) in order.chunks(1024).zip(batches) {
-        for (&i, modified) in batch.iter().zip(mods) {
-            notes[i].note.modified = modified;
-            out.timestamp = out.timestamp.max(modified);
+    for window in order.chunks(BATCH * 16) {
+        // Per batch: its lock lines, each note's mod, and warnings by note index.
+        type Batch = (String, Vec<i64>, Vec<(usize, Diagnostic)>);
+        let batches: Vec<Batch> = window
+            .par_chunks(BATCH)
+            .map(|batch| {
+                let mut text = String::new();
+                let mut mods = Vec::with_capacity(batch.len());
+                let mut found = Vec::new();
+                for &i in batch {
+                    let (modified, w) = reconcile_note(previous, &notes[i], now, &mut text);
+                    mods.push(modified);
+                    found.extend(w.into_iter().map(|w| (i, w)));
+                }
+                (text, mods, found)
+            })
+            .collect();
+        for (batch, (text, mods, found)) in window.chunks(BATCH).zip(batches) {
+            for (&i, modified) in batch.iter().zip(mods) {
+                notes[i].note.modified = modified;
+                out.timestamp = out.timestamp.max(modified);
+            }
+            lock.push(&text);
+            warnings.extend(found);
         }
-        pieces.push(text);
-        warnings.extend(found);
     }
     // Warnings in the order of the sources.
     warnings.sort_by_key(|(i, _)| *i);
     out.warnings.extend(warnings.into_iter().map(|(_, w)| w));
-    out.lock = LockText::new(&notetypes, pieces);
 
     // Both sides are in guid order.
     let mut current = order
@@ -563,13 +628,11 @@ mod tests {
             },
         );
         // Lines out of guid order read as well.
-        let lines = vec![
-            "note\tz\t3\t4\th2\t5\tD\t-\tLast\n".to_string(),
-            "note\tg#1\t1\t2\th\t5\tA::B 中\t1:x,3:y\tWhat is it?\n".to_string(),
+        let lines = [
+            "note\tz\t3\t4\th2\t5\tD\t-\tLast\n",
+            "note\tg#1\t1\t2\th\t5\tA::B 中\t1:x,3:y\tWhat is it?\n",
         ];
-        let written = LockText::new(&notetypes, lines);
-        let text = written.text();
-        assert!(written.is(&text) && !written.is(&text[1..]) && !written.is(&(text.clone() + "x")));
+        let text = format!("{HEADER}notetype\t5\t9\tab\tcd\tBasic\n{}", lines.concat());
         let lock = Lock::parse(text.clone()).unwrap();
         assert_eq!(lock.text(), text);
         assert_eq!(lock.notetypes, notetypes);
@@ -594,6 +657,43 @@ mod tests {
         assert_eq!(Lock::parse(bad_cloze.into()).unwrap_err().0, 1);
     }
 
+    #[test]
+    fn the_writer_tells_whether_the_lock_changed() {
+        let changed = |old: &str, pieces: &[&str]| {
+            let mut writer = LockWriter::comparing(old);
+            for piece in pieces {
+                writer.push(piece);
+            }
+            writer.finish().unwrap().0
+        };
+        assert!(!changed("ab\ncd\n", &["ab\n", "cd\n"]));
+        assert!(!changed("", &[]));
+        assert!(changed("ab\ncd\n", &["ab\n"]), "shorter");
+        assert!(changed("ab\n", &["ab\n", "cd\n"]), "longer");
+        assert!(changed("ab\ncd\n", &["ab\n", "cx\n"]));
+        assert!(changed("ab\ncd\n", &["x", "ab\ncd\n"]));
+        // Staging writes the same text to a hidden file beside the lock.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let mut writer = LockWriter::staging("old", &path).unwrap();
+        writer.push("new ");
+        writer.push("text");
+        let (changed, staged) = writer.finish().unwrap();
+        assert!(changed);
+        assert!(!path.exists(), "staged, not in place");
+        staged.unwrap().persist(&path).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "new text");
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// Reconciles, returning the new lock's text too.
+    fn run(previous: &Lock, notes: &mut [SourceNote], now: i64) -> (Reconciled, String) {
+        let mut writer = LockWriter::collecting(previous.text());
+        let out = reconcile(previous, notes, now, Path::new("lock"), &mut writer);
+        let text = writer.text().to_string();
+        (out, text)
+    }
+
     fn source_note(notetype: NoteType, fields: &[&str]) -> SourceNote {
         let note = crate::Note {
             guid: "g".into(),
@@ -616,8 +716,8 @@ mod tests {
     fn mods_rise_exactly_when_content_changes() {
         let basic = crate::Stock::Basic.notetype();
         let mut notes = vec![source_note(basic.clone(), &["q", "a"])];
-        let first = reconcile(&Lock::default(), &mut notes, 100, Path::new("lock"));
-        let first_lock = Lock::parse(first.lock.text()).unwrap();
+        let (first, first_text) = run(&Lock::default(), &mut notes, 100);
+        let first_lock = Lock::parse(first_text.clone()).unwrap();
         assert_eq!(
             (
                 notes[0].note.modified,
@@ -629,27 +729,27 @@ mod tests {
 
         // Unchanged: the recorded mods, even at a later time.
         let mut same = vec![source_note(basic.clone(), &["q", "a"])];
-        let again = reconcile(&first_lock, &mut same, 500, Path::new("lock"));
+        let (again, again_text) = run(&first_lock, &mut same, 500);
         assert_eq!((same[0].note.modified, again.timestamp), (100, 100));
-        assert_eq!(again.lock.text(), first.lock.text());
+        assert_eq!(again_text, first_text);
 
         // An edited field: the build time, or one past the old mod if the clock is behind.
         let mut edited = vec![source_note(basic.clone(), &["q", "b"])];
-        reconcile(&first_lock, &mut edited, 50, Path::new("lock"));
+        run(&first_lock, &mut edited, 50);
         assert_eq!(edited[0].note.modified, 101);
 
         // Note type: new CSS updates it; a renamed field also warns.
         let mut styled = basic.clone();
         styled.css.push_str(".x {}");
         let mut notes = vec![source_note(styled, &["q", "a"])];
-        let restyled = reconcile(&first_lock, &mut notes, 300, Path::new("lock"));
+        let (restyled, _) = run(&first_lock, &mut notes, 300);
         assert_eq!(notes[0].notetype.modified, 300);
         assert!(restyled.warnings.is_empty());
         // A rename that keeps the field's id is what Anki updates in place: no warning.
         let mut renamed = basic.clone();
         renamed.fields[1].name = "Answer".into();
         let mut notes = vec![source_note(renamed, &["q", "a"])];
-        let quiet = reconcile(&first_lock, &mut notes, 300, Path::new("lock"));
+        let (quiet, _) = run(&first_lock, &mut notes, 300);
         assert!(quiet.warnings.is_empty());
         assert_eq!(
             notes[0].notetype.modified, 300,
@@ -659,7 +759,7 @@ mod tests {
         let mut reshaped = basic;
         reshaped.fields[1].id += 1;
         let mut notes = vec![source_note(reshaped, &["q", "a"])];
-        let warned = reconcile(&first_lock, &mut notes, 300, Path::new("lock"));
+        let (warned, _) = run(&first_lock, &mut notes, 300);
         assert!(matches!(
             warned.warnings[..],
             [Diagnostic {
@@ -683,11 +783,11 @@ mod tests {
                 .collect()
         };
         let mut before = notes_with(&["e", "a", "c", "g"]);
-        let first = reconcile(&Lock::default(), &mut before, 100, Path::new("lock"));
+        let (first, text) = run(&Lock::default(), &mut before, 100);
         assert!(first.removed.is_empty());
-        let lock = Lock::parse(first.lock.text()).unwrap();
+        let lock = Lock::parse(text).unwrap();
         let mut after = notes_with(&["f", "c", "b"]);
-        let second = reconcile(&lock, &mut after, 200, Path::new("lock"));
+        let (second, _) = run(&lock, &mut after, 200);
         let removed: Vec<(&str, &str)> = second
             .removed
             .iter()

@@ -102,6 +102,12 @@ fn ctrl_c_stops_cleanly_without_leftovers() {
         !dir.join("src/ankideck.lock").exists(),
         "the lock was written for a package that was not"
     );
+    let staged_locks: Vec<_> = fs::read_dir(dir.join("src"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".ankideck.lock"))
+        .collect();
+    assert!(staged_locks.is_empty(), "left behind: {staged_locks:?}");
 }
 
 #[test]
