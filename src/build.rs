@@ -68,14 +68,22 @@ fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
     let mut sources = Sources::read(source)?;
     let lock_path = source.join(state::FILE_NAME);
     let previous = Lock::read(&lock_path)?;
-    let mut writer = match stage {
-        true => LockWriter::staging(previous.text(), &lock_path)?,
-        false => LockWriter::comparing(previous.text()),
-    };
+    // A source folder that cannot be written to is fine as long as the lock stays.
+    let mut cannot_stage = None;
+    let mut writer = LockWriter::comparing(previous.text());
+    if stage && !options.locked {
+        match LockWriter::staging(previous.text(), &lock_path) {
+            Ok(staging) => writer = staging,
+            Err(e) => cannot_stage = Some(e),
+        }
+    }
     let notes = &mut sources.notes;
     let reconciled = state::reconcile(&previous, notes, options.now, &lock_path, &mut writer);
     let (lock_changed, staged) = writer.finish()?;
     let staged = staged.filter(|_| lock_changed);
+    if let Some(e) = cannot_stage.filter(|_| lock_changed) {
+        return Err(e);
+    }
     let mut warnings = std::mem::take(&mut sources.warnings);
     warnings.extend(reconciled.warnings.iter().cloned());
     let mut errors = Vec::new();

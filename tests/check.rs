@@ -239,6 +239,22 @@ const CASES: &[Case] = &[
         fragment: "U+001B",
     },
     Case {
+        name: "C1 control character among Chinese text",
+        files: &[("a.md", "## 问题\n\n答案\u{85}x\n".as_bytes())],
+        severity: "error",
+        code: "control-character",
+        place: ("a.md", 3, 3),
+        fragment: "U+0085",
+    },
+    Case {
+        name: "delete character",
+        files: &[("a.md", b"## Q\n\nA\x7f\n")],
+        severity: "error",
+        code: "control-character",
+        place: ("a.md", 3, 2),
+        fragment: "U+007F",
+    },
+    Case {
         name: "no notes at all",
         files: &[("a.md", b"# Just a title\n")],
         severity: "error",
