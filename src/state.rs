@@ -153,8 +153,9 @@ impl Lock {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let cols: Vec<&str> = line.split('\t').collect();
-            match (cols[0], cols.len()) {
+            let (cols, count) = columns(line);
+            let cols = &cols[..count.min(cols.len())];
+            match (cols[0], count) {
                 ("version", 2) if cols[1] == "1" => {}
                 ("version", _) => {
                     return Err((number, format!("unknown version `{}`", cols[1..].join(" "))))
@@ -174,7 +175,7 @@ impl Lock {
                     notetypes.insert(int(1)?, record);
                 }
                 ("note", 9) => {
-                    NoteRecord::parse(&cols).map_err(|message| (number, message))?;
+                    NoteRecord::parse(cols).map_err(|message| (number, message))?;
                     notes.push(LineIndex {
                         start: line_start,
                         guid_end: line_start + 5 + cols[1].len(),
@@ -213,13 +214,7 @@ impl Lock {
     }
 
     fn record(&self, index: LineIndex) -> Option<NoteRecord<'_>> {
-        let mut cols = [""; 9];
-        for (col, text) in cols
-            .iter_mut()
-            .zip(self.text[index.start..index.end].split('\t'))
-        {
-            *col = text;
-        }
+        let (cols, _) = columns(&self.text[index.start..index.end]);
         NoteRecord::parse(&cols).ok()
     }
 }
@@ -319,6 +314,20 @@ impl<'a> LockWriter<'a> {
             _ => unreachable!("only collecting writers have text"),
         }
     }
+}
+
+/// The first nine tab-separated columns of a line (`""` where there are fewer), and how
+/// many columns it has.
+fn columns(line: &str) -> ([&str; 9], usize) {
+    let mut cols = [""; 9];
+    let mut count = 0;
+    for (i, col) in line.split('\t').enumerate() {
+        if let Some(slot) = cols.get_mut(i) {
+            *slot = col;
+        }
+        count = i + 1;
+    }
+    (cols, count)
 }
 
 /// A lock written beside the one it replaces; removed if dropped before

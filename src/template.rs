@@ -204,6 +204,9 @@ pub fn cloze_texts(text: &str) -> Vec<(u16, String)> {
 
 /// Whether `text` contains the start of a cloze deletion.
 pub fn has_cloze(text: &str) -> bool {
+    if !text.contains("{{c") {
+        return false;
+    }
     CLOZE_TOKEN.captures_iter(text).any(|c| {
         c.get(1)
             .is_some_and(|n| n.as_str().split(',').any(|n| n.parse::<u16>().is_ok()))

@@ -353,6 +353,11 @@ fn protect_math(source: &str) -> (String, Vec<Formula>) {
 
 /// Math in text that holds no code block: skips `code spans` and `\` escapes.
 fn protect_inline(text: &str, out: &mut String, formulas: &mut Vec<Formula>) {
+    // Without a `$` the text comes out as it went in.
+    if !text.contains('$') {
+        out.push_str(text);
+        return;
+    }
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
