@@ -241,6 +241,54 @@ fn guids_survive_reordering_and_moving_notes() {
 }
 
 #[test]
+fn locked_builds_pass_only_with_an_up_to_date_lock() {
+    let dir = temp_dir("build-locked");
+    let src = dir.join("src");
+    let out = dir.join("deck.apkg");
+    write_files(&src, &[("a.md", "## Q1\n\nA1\n\n## Q2\n\nA2\n")]);
+    assert_success(&build(&src, &out));
+    let lock = src.join("ankideck.lock");
+    let locked = |extra: &[&str]| {
+        let mut args = vec![
+            "build",
+            common::path_str(&src),
+            "-o",
+            common::path_str(&out),
+        ];
+        args.extend(extra);
+        ankideck(&args)
+    };
+    // Up to date, also after a checkout turned the line ends into CRLF.
+    assert_success(&locked(&["--locked"]));
+    let crlf = fs::read_to_string(&lock).unwrap().replace('\n', "\r\n");
+    fs::write(&lock, &crlf).unwrap();
+    assert_success(&locked(&["--locked"]));
+    assert_success(&locked(&[]));
+    assert_eq!(
+        fs::read_to_string(&lock).unwrap(),
+        crlf,
+        "an unchanged lock is left alone"
+    );
+
+    // A changed note: refused, and neither the lock nor the package is touched.
+    let package = fs::read(&out).unwrap();
+    write_files(&src, &[("a.md", "## Q1\n\nA1 changed\n\n## Q2\n\nA2\n")]);
+    let refused = locked(&["--locked"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("the lock file is out of date"));
+    assert_eq!(fs::read_to_string(&lock).unwrap(), crlf);
+    assert_eq!(fs::read(&out).unwrap(), package);
+    // Without --locked the lock is rewritten, and no staged copy stays beside it.
+    assert_success(&locked(&[]));
+    assert_ne!(fs::read_to_string(&lock).unwrap(), crlf);
+    let names: Vec<String> = fs::read_dir(&src)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(names.len(), 2, "{names:?}");
+}
+
+#[test]
 fn default_output_is_named_after_the_source_folder() {
     let dir = temp_dir("build-default-name");
     fs::create_dir_all(dir.join("cards")).unwrap();
