@@ -64,7 +64,10 @@ impl Rendered {
     }
 
     /// The HTML with each reference replaced by what `media` names it, in order.
-    pub fn resolve(&self, media: &mut MediaResolver) -> Result<String, Problem> {
+    pub fn resolve(self, media: &mut MediaResolver) -> Result<String, Problem> {
+        if self.references.is_empty() && !self.html.contains(MEDIA_MARK) {
+            return Ok(self.html); // most fields: nothing to replace
+        }
         let names = self
             .references
             .iter()
@@ -91,7 +94,9 @@ impl Rendered {
 
 /// Renders a block of Markdown (a note body or section).
 pub fn render_block(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
-    render(source, media).map(|html| html.trim_end().to_string())
+    let mut html = render(source, media)?;
+    html.truncate(html.trim_end().len());
+    Ok(html)
 }
 
 /// Renders a heading: inline Markdown only, so `1. Why…` stays a sentence, not a list.

@@ -307,7 +307,7 @@ impl<'a> Reader<'a> {
         self.diagnostics.push(Diagnostic::new(file, line, problem));
     }
 
-    fn read_file(&mut self, loaded: Loaded) {
+    fn read_file(&mut self, mut loaded: Loaded) {
         let path = loaded.path.as_path();
         self.files += 1;
         self.current_file = Arc::from(path);
@@ -322,7 +322,7 @@ impl<'a> Reader<'a> {
         }
         if let Some(defaults) = self.file_defaults(path, &parsed.front_matter) {
             for raw in &parsed.notes {
-                self.add_note(path, raw, &defaults, &loaded.rendered);
+                self.add_note(path, raw, &defaults, &mut loaded.rendered);
             }
         }
         // Columns come from the text, which only this function has at hand.
@@ -434,7 +434,7 @@ impl<'a> Reader<'a> {
         path: &Path,
         raw: &RawNote,
         defaults: &FileDefaults,
-        rendered: &Prerendered,
+        rendered: &mut Prerendered,
     ) {
         match self.note(path, raw, defaults, rendered) {
             Ok(source) => {
@@ -479,7 +479,7 @@ impl<'a> Reader<'a> {
         path: &Path,
         raw: &RawNote,
         defaults: &FileDefaults,
-        prerendered: &Prerendered,
+        prerendered: &mut Prerendered,
     ) -> Result<SourceNote, Vec<(usize, Problem)>> {
         let mut problems = Vec::new();
         let setting = |key: &str| raw.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v);
@@ -548,7 +548,7 @@ impl<'a> Reader<'a> {
             let mut resolve =
                 |reference: &str| self.media.resolve(&self.canonical_root, &dir, reference);
             let inline = index == 0;
-            let rendered = match (html, prerendered.get(&(source.line, inline))) {
+            let rendered = match (html, prerendered.remove(&(source.line, inline))) {
                 (true, _) => markdown::rewrite_html_media(&source.text, &mut resolve),
                 (false, Some(done)) => done.resolve(&mut resolve),
                 (false, None) if inline => markdown::render_inline(&source.text, &mut resolve),
