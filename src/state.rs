@@ -281,16 +281,17 @@ impl<'a> LockWriter<'a> {
     }
 
     /// Whether the lock changed, and the staged lock if staging.
+    /// A failure to write the staged copy matters only when the lock changed.
     pub fn finish(self) -> Result<(bool, Option<StagedLock>)> {
         let changed = !(self.same && self.old.is_empty());
         match self.sink {
-            Sink::File(out, path) => {
-                let file = out
-                    .into_inner()
-                    .map_err(|e| Error::io(&path, e.into_error()))?;
-                Ok((changed, Some(StagedLock(file))))
-            }
-            Sink::Failed(e) => Err(e),
+            Sink::File(out, path) => match out.into_inner() {
+                Ok(file) => Ok((changed, Some(StagedLock(file)))),
+                Err(e) if changed => Err(Error::io(&path, e.into_error())),
+                Err(_) => Ok((changed, None)),
+            },
+            Sink::Failed(e) if changed => Err(e),
+            Sink::Failed(_) => Ok((changed, None)),
             #[cfg(test)]
             Sink::Text(_) => Ok((changed, None)),
             Sink::Nowhere => Ok((changed, None)),
