@@ -12,6 +12,7 @@ pub mod ids;
 pub mod note;
 pub mod notetype;
 pub mod package;
+mod pipeline;
 pub mod source;
 pub mod state;
 pub mod template;

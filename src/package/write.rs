@@ -493,20 +493,11 @@ fn write_collection(
         let mut insert_note =
             tx.prepare("INSERT INTO notes VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, 0, '')")?;
         // Another thread works out the rows' text while this one inserts them.
-        const BATCH: usize = 512;
-        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<NoteRow>>(4);
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                for batch in order.chunks(BATCH) {
-                    let rows = batch.iter().map(|&i| NoteRow::new(package, i)).collect();
-                    if sender.send(rows).is_err() {
-                        break; // the writer stopped
-                    }
-                }
-                drop(sender);
-            });
-            // Owned here, so that stopping early drops it and ends the sender's wait.
-            let rows = batches.into_iter().flatten();
+        let rows = |batch: &[usize]| -> Vec<NoteRow> {
+            batch.iter().map(|&i| NoteRow::new(package, i)).collect()
+        };
+        crate::pipeline::ahead(order.chunks(512), 4, rows, |batches| {
+            let rows = batches.flatten();
             for (done, (&index, row)) in order.iter().zip(rows).enumerate() {
                 if done % 1024 == 0 {
                     crate::cancel::check()?;

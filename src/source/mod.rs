@@ -88,20 +88,12 @@ impl Sources {
         // files, so it runs in parallel, a batch of files at a time, while this thread
         // takes the batches before in order and does what must be in order (media names,
         // identities, diagnostics). At most two batches wait, which bounds memory.
-        let (sender, batches) = std::sync::mpsc::sync_channel::<Vec<Loaded>>(2);
-        std::thread::scope(|scope| {
-            scope.spawn(|| {
-                use rayon::prelude::*;
-                for batch in files.cards.chunks(32) {
-                    let loaded = batch.par_iter().map(|path| Loaded::new(path)).collect();
-                    if sender.send(loaded).is_err() {
-                        break; // the reader stopped
-                    }
-                }
-                drop(sender);
-            });
-            // Owned here, so that stopping early drops it and ends the sender's wait.
-            for file in batches.into_iter().flatten() {
+        let render = |batch: &[PathBuf]| -> Vec<Loaded> {
+            use rayon::prelude::*;
+            batch.par_iter().map(|path| Loaded::new(path)).collect()
+        };
+        crate::pipeline::ahead(files.cards.chunks(32), 2, render, |batches| {
+            for file in batches.flatten() {
                 crate::cancel::check()?;
                 reader.read_file(file);
             }
