@@ -37,10 +37,15 @@ pub fn short_hash_of<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     for part in parts {
         hasher.update(part.as_bytes());
     }
-    const HEX: &[u8; 16] = b"0123456789abcdef";
-    hasher.finalize()[..8]
+    hex(&hasher.finalize()[..8])
+}
+
+/// Lowercase hex digits of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    bytes
         .iter()
-        .flat_map(|b| [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]])
+        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
         .map(char::from)
         .collect()
 }
@@ -71,8 +76,7 @@ pub fn guid_for_id(id: &str) -> String {
 pub fn derived_id(first_field_source: &str) -> String {
     let folded: Vec<&str> = first_field_source.split_whitespace().collect();
     let digest = Sha1::digest(folded.join(" ").as_bytes());
-    let hex: String = digest[..5].iter().map(|b| format!("{b:02x}")).collect();
-    format!("h{hex}")
+    format!("h{}", hex(&digest[..5]))
 }
 
 /// The guid of a note without `id:`; the same as if its [`derived_id`] were written.

@@ -93,12 +93,21 @@ pub struct Lock {
     notes: Vec<LineIndex>,
 }
 
-/// Where a note line is in a lock's text: `start..end`, its guid `start + 5..guid_end`.
+/// How a note line starts; its guid follows.
+const NOTE_PREFIX: &str = "note\t";
+
+/// Where a note line is in a lock's text: `start..end`, its guid ending at `guid_end`.
 #[derive(Debug, Clone, Copy)]
 struct LineIndex {
     start: usize,
     guid_end: usize,
     end: usize,
+}
+
+impl LineIndex {
+    fn guid<'t>(&self, text: &'t str) -> &'t str {
+        &text[self.start + NOTE_PREFIX.len()..self.guid_end]
+    }
 }
 
 /// A note the last build had and this one does not; Anki keeps it.
@@ -178,15 +187,14 @@ impl Lock {
                     NoteRecord::parse(cols).map_err(|message| (number, message))?;
                     notes.push(LineIndex {
                         start: line_start,
-                        guid_end: line_start + 5 + cols[1].len(),
+                        guid_end: line_start + NOTE_PREFIX.len() + cols[1].len(),
                         end: line_start + line.len(),
                     });
                 }
                 _ => return Err((number, "unrecognised line".to_string())),
             }
         }
-        let guid = |i: &LineIndex| &text[i.start + 5..i.guid_end];
-        notes.sort_by(|a, b| guid(a).cmp(guid(b)));
+        notes.sort_by(|a, b| a.guid(&text).cmp(b.guid(&text)));
         Ok(Lock {
             text,
             notetypes,
@@ -203,7 +211,7 @@ impl Lock {
     pub fn note(&self, guid: &str) -> Option<NoteRecord<'_>> {
         let index = self
             .notes
-            .binary_search_by(|i| self.text[i.start + 5..i.guid_end].cmp(guid))
+            .binary_search_by(|i| i.guid(&self.text).cmp(guid))
             .ok()?;
         self.record(self.notes[index])
     }
@@ -369,7 +377,6 @@ pub fn reconcile(
         timestamp: i64::MIN,
         ..Reconciled::default()
     };
-    let next_mod = |old: i64| now.max(old + 1);
 
     // Note types first: notes share them, so each is updated once and shared again.
     let mut notetypes = BTreeMap::new();
@@ -392,7 +399,7 @@ pub fn reconcile(
                         Problem::NoteTypeSchemaChanged(nt.name.clone()),
                     ));
                 }
-                next_mod(r.modified)
+                next_mod(r.modified, now)
             }
             None => now,
         };
@@ -505,7 +512,7 @@ fn reconcile_note(
     };
     let modified = match old {
         Some(r) if r.hash == hash => r.modified,
-        Some(r) => now.max(r.modified + 1),
+        Some(r) => next_mod(r.modified, now),
         None => now,
     };
     let mut warnings = Vec::new();
@@ -566,6 +573,12 @@ fn cloze_column(clozes: &[(u16, String)]) -> String {
         .map(|(k, h)| format!("{k}:{h}"))
         .collect::<Vec<_>>()
         .join(",")
+}
+
+/// A changed note's or note type's `mod`: the build time, or one past the old one when
+/// the clock is behind it, so that Anki sees it as newer.
+fn next_mod(old: i64, now: i64) -> i64 {
+    now.max(old + 1)
 }
 
 fn warning(file: &Path, line: usize, problem: Problem) -> Diagnostic {

@@ -788,12 +788,5 @@ fn sha1_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha1::new();
     let mut file = crate::cancel::Cancellable(std::fs::File::open(path)?);
     let size = std::io::copy(&mut file, &mut hasher)?;
-    Ok((
-        hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect(),
-        size,
-    ))
+    Ok((ids::hex(&hasher.finalize()), size))
 }
