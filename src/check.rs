@@ -15,8 +15,7 @@ pub fn lint(notes: &[SourceNote]) -> Vec<Diagnostic> {
     // compared only when hashes meet, so that little is held per note.
     let mut first_fields: HashMap<(i64, i64, i64), Vec<&SourceNote>> = HashMap::new();
     let mut shown: HashMap<i64, BTreeSet<String>> = HashMap::new();
-    // Notes share decks; each deck name is hashed once.
-    let mut deck_ids: HashMap<&str, i64> = HashMap::new();
+    let mut deck_ids = crate::ids::DeckIds::default();
     for source in notes {
         let note = &source.note;
         let warn = |problem| Diagnostic::at_line_start(&*source.file, source.line, problem);
@@ -29,11 +28,8 @@ pub fn lint(notes: &[SourceNote]) -> Vec<Diagnostic> {
             text.hash(&mut hasher);
             hasher.finish() as i64
         };
-        let deck_id = *deck_ids
-            .entry(&note.deck)
-            .or_insert_with(|| crate::ids::deck_id(&note.deck));
         let same_sum = first_fields
-            .entry((note.notetype_id, deck_id, sum))
+            .entry((note.notetype_id, deck_ids.get(&note.deck), sum))
             .or_default();
         match same_sum
             .iter()

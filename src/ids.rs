@@ -110,6 +110,21 @@ pub fn deck_id(name: &str) -> i64 {
     stable_id("deck", &name.to_lowercase())
 }
 
+/// Deck ids for names met again and again (every note names its deck): each name is
+/// hashed once.
+#[derive(Default)]
+pub(crate) struct DeckIds<'a>(std::collections::HashMap<&'a str, i64>);
+
+impl<'a> DeckIds<'a> {
+    pub(crate) fn get(&mut self, name: &'a str) -> i64 {
+        *self.0.entry(name).or_insert_with(|| deck_id(name))
+    }
+
+    pub(crate) fn knows(&self, name: &str) -> bool {
+        self.0.contains_key(name)
+    }
+}
+
 /// Id of a note, from its guid.
 pub fn note_id(guid: &str) -> i64 {
     stable_id("note", guid)

@@ -16,7 +16,7 @@ use crate::{ids, text};
 use rusqlite::{params, Connection};
 use serde_json::{Map, Value};
 use sha1::{Digest, Sha1};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, Write};
 use std::path::Path;
@@ -418,16 +418,13 @@ fn write_collection(
     // ignoring case, and so do deck ids: the first spelling met names the deck.
     let mut decks: BTreeMap<i64, &str> = BTreeMap::new();
     decks.insert(1, "Default");
-    // Notes share decks; each name is hashed once.
-    let mut deck_ids: HashMap<&str, i64> = HashMap::new();
+    let mut deck_ids = ids::DeckIds::default();
     for (note, _) in &package.notes {
-        if deck_ids.contains_key(note.deck.as_str()) {
+        if deck_ids.knows(&note.deck) {
             continue;
         }
         for name in deck_and_parents(&note.deck) {
-            let id = ids::deck_id(name);
-            deck_ids.insert(name, id);
-            decks.entry(id).or_insert(name);
+            decks.entry(deck_ids.get(name)).or_insert(name);
         }
     }
     for name in package.deck_settings.keys() {
@@ -513,7 +510,7 @@ fn write_collection(
                     row.sort_field,
                     row.checksum,
                 ])?;
-                let did = deck_ids[note.deck.as_str()];
+                let did = deck_ids.get(&note.deck);
                 // `due` is the note's position in the sources: new cards come in that order.
                 let due = index as i64 + 1;
                 for (&ord, &cid) in ords.iter().zip(cids) {
