@@ -53,6 +53,7 @@
 
 mod common;
 
+use ankideck::source::parse::{closes_fence, opens_fence};
 use ankideck::Stock;
 use common::files::{fresh_dir, temp_dir, write_file};
 use common::run::ankideck_command;
@@ -244,8 +245,8 @@ fn blocks(doc: &str) -> Vec<Block> {
     let mut found = Vec::new();
     let mut i = 0;
     while i < lines.len() {
-        let Some((marker, len, info)) = fence_open(lines[i]) else {
-            // CommonMark (and fence_open) refuse a backtick fence whose info string holds a
+        let Some((marker, len, info)) = opens_fence(lines[i]) else {
+            // CommonMark (and opens_fence) refuse a backtick fence whose info string holds a
             // backtick: such an "example" would silently not be one.
             let line = lines[i].trim_start();
             assert!(
@@ -259,7 +260,7 @@ fn blocks(doc: &str) -> Vec<Block> {
         };
         let doc_line = i + 1;
         let close = (i + 1..lines.len())
-            .find(|&j| fence_closes(lines[j], marker, len))
+            .find(|&j| closes_fence(lines[j], (marker, len)))
             .unwrap_or_else(|| panic!("FORMAT.md:{doc_line}: code block is never closed"));
         let (lang, attrs) = info.split_once(char::is_whitespace).unwrap_or((info, ""));
         if !attrs.trim().is_empty() {
@@ -343,26 +344,6 @@ fn is_text_file(path: &str) -> bool {
         .is_some_and(|(_, ext)| ["csv", "tsv", "txt"].contains(&ext.to_ascii_lowercase().as_str()))
 }
 
-/// An opening code fence: (character, length, info string).
-fn fence_open(line: &str) -> Option<(char, usize, &str)> {
-    let indent = line.len() - line.trim_start_matches(' ').len();
-    if indent > 3 {
-        return None;
-    }
-    let rest = &line[indent..];
-    let c = rest.chars().next().filter(|c| *c == '`' || *c == '~')?;
-    let len = rest.chars().take_while(|&x| x == c).count();
-    let info = rest[len..].trim();
-    (len >= 3 && !(c == '`' && info.contains('`'))).then_some((c, len, info))
-}
-
-fn fence_closes(line: &str, c: char, len: usize) -> bool {
-    let indent = line.len() - line.trim_start_matches(' ').len();
-    let rest = &line[indent..];
-    let run = rest.chars().take_while(|&x| x == c).count();
-    indent <= 3 && run >= len && rest[run..].trim().is_empty()
-}
-
 /// The notes a card file should give: `## ` headings outside front matter and code.
 fn heading_count(text: &str) -> usize {
     let mut lines = text.lines().peekable();
@@ -378,10 +359,10 @@ fn heading_count(text: &str) -> usize {
     let mut count = 0;
     for line in lines {
         if let Some((c, len)) = fence {
-            if fence_closes(line, c, len) {
+            if closes_fence(line, (c, len)) {
                 fence = None;
             }
-        } else if let Some((c, len, _)) = fence_open(line) {
+        } else if let Some((c, len, _)) = opens_fence(line) {
             fence = Some((c, len));
         } else if line == "##" || line.starts_with("## ") || line.starts_with("##\t") {
             count += 1;

@@ -171,8 +171,8 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
             push_line(&mut current, line, number);
             continue;
         }
-        if let Some(open) = opens_fence(line) {
-            fence = Some(open);
+        if let Some((marker, len, _)) = opens_fence(line) {
+            fence = Some((marker, len));
             if current.is_none() && !reported_outside {
                 problems.push((number, Problem::TextOutsideNote));
                 reported_outside = true;
@@ -346,8 +346,10 @@ fn is_comment(line: &str) -> bool {
     t.starts_with("<!--") && t.ends_with("-->")
 }
 
-/// A code fence opener: up to three spaces, then three or more backticks or tildes.
-pub(crate) fn opens_fence(line: &str) -> Option<(char, usize)> {
+/// A code fence opener, as CommonMark has it: up to three spaces, then three or more
+/// backticks or tildes, then the info string (which may not hold a backtick after
+/// backticks). Returns the fence character, its count and the trimmed info string.
+pub fn opens_fence(line: &str) -> Option<(char, usize, &str)> {
     let indent = line.len() - line.trim_start_matches(' ').len();
     if indent > 3 {
         return None;
@@ -358,10 +360,11 @@ pub(crate) fn opens_fence(line: &str) -> Option<(char, usize)> {
     if len < 3 || (c == '`' && rest[len..].contains('`')) {
         return None;
     }
-    Some((c, len))
+    Some((c, len, rest[len..].trim()))
 }
 
-pub(crate) fn closes_fence(line: &str, (c, len): (char, usize)) -> bool {
+/// Whether `line` closes a fence opened with `len` of `c`.
+pub fn closes_fence(line: &str, (c, len): (char, usize)) -> bool {
     let indent = line.len() - line.trim_start_matches(' ').len();
     let rest = &line[indent..];
     let run = rest.chars().take_while(|&x| x == c).count();
