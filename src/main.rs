@@ -1,5 +1,11 @@
 //! The `ankideck` command: a thin layer over the library.
 
+/// mimalloc instead of the system allocator: building a large deck makes and frees
+/// millions of small strings on several threads, and glibc's malloc spent a quarter of
+/// the time on them (`docs/PERFORMANCE.md`).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use ankideck::build::{self, Options};
 use ankideck::{source, Diagnostic, Error, Format, Progress, Severity};
 use clap::{Parser, Subcommand, ValueEnum};

@@ -156,14 +156,26 @@ impl Package {
 
     /// Adds a note whose fields, deck, tags and cards (`ords`) were checked already.
     pub(crate) fn add_checked_note(&mut self, note: Note, ords: Vec<u16>, notetype: &NoteType) {
-        self.notetypes
-            .entry(notetype.id)
-            .or_insert_with(|| notetype.clone());
+        self.add_notetype(notetype);
         self.notes.push((note, ords));
     }
 
-    pub(crate) fn reserve(&mut self, notes: usize) {
-        self.notes.reserve_exact(notes);
+    /// [`Package::add_checked_note`] for many notes, whose note types were added.
+    pub(crate) fn add_checked_notes(&mut self, mut notes: Vec<(Note, Vec<u16>)>) {
+        debug_assert!(notes
+            .iter()
+            .all(|(n, _)| self.notetypes.contains_key(&n.notetype_id)));
+        if self.notes.is_empty() {
+            self.notes = notes;
+        } else {
+            self.notes.append(&mut notes);
+        }
+    }
+
+    pub(crate) fn add_notetype(&mut self, notetype: &NoteType) {
+        self.notetypes
+            .entry(notetype.id)
+            .or_insert_with(|| notetype.clone());
     }
 
     /// Adds a media file under `name`, the name notes refer to it by.

@@ -121,11 +121,12 @@ impl Sources {
     /// Puts the notes and media into a package.
     pub fn into_package(self, timestamp: i64) -> Result<Package> {
         let mut package = Package::new(timestamp);
-        package.reserve(self.notes.len());
-        for source in self.notes {
-            // Checked as they were read, cards included.
-            package.add_checked_note(source.note, source.ords, &source.notetype);
+        for source in &self.notes {
+            package.add_notetype(&source.notetype);
         }
+        // Checked as they were read, cards included. Collected in place: the notes are
+        // most of a build's memory, and are never held twice.
+        package.add_checked_notes(self.notes.into_iter().map(|s| (s.note, s.ords)).collect());
         for (name, path) in self.media {
             package.add_media(&name, MediaSource::File(path))?;
         }
@@ -547,10 +548,10 @@ impl<'a> Reader<'a> {
                 (false, None) => markdown::render_block(&source.text, &mut resolve),
             };
             match rendered {
-                Ok(mut field) => {
-                    // Rendering leaves spare capacity; every note is held until the end.
-                    field.shrink_to_fit();
-                    fields.push(field)
+                Ok(field) => {
+                    // Every note is held until the end: copied to its exact size, on this
+                    // thread, rather than kept where rendering left it.
+                    fields.push(field.as_str().to_owned())
                 }
                 Err(problem) => {
                     problems.push((
