@@ -70,15 +70,19 @@ fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
     let previous = Lock::read(&lock_path)?;
     // A source folder that cannot be written to is fine as long as the lock stays.
     let mut cannot_stage = None;
-    let mut writer = LockWriter::comparing(previous.text());
+    let mut staging = None;
     if stage && !options.locked {
-        match LockWriter::staging(previous.text(), &lock_path) {
-            Ok(staging) => writer = staging,
+        match LockWriter::staging(previous.text()?, &lock_path) {
+            Ok(writer) => staging = Some(writer),
             Err(e) => cannot_stage = Some(e),
         }
     }
+    let mut writer = match staging {
+        Some(writer) => writer,
+        None => LockWriter::comparing(previous.text()?),
+    };
     let notes = &mut sources.notes;
-    let reconciled = state::reconcile(&previous, notes, options.now, &lock_path, &mut writer);
+    let reconciled = state::reconcile(&previous, notes, options.now, &lock_path, &mut writer)?;
     let (lock_changed, staged) = writer.finish()?;
     let staged = staged.filter(|_| lock_changed);
     if let Some(e) = cannot_stage.filter(|_| lock_changed) {

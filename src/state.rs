@@ -17,6 +17,8 @@ use crate::{ids, template, text};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -83,14 +85,25 @@ pub struct NoteTypeRecord {
     pub name: String,
 }
 
-/// A lock as read: its text, and the note lines in it by guid. The notes stay text
-/// until looked up: a lock of 100,000 notes then costs little more memory than its file.
+/// A lock as read: its note types, and where to read its note lines in guid order.
+/// A lock file in guid order (as builds write it) is read again as it is needed, a
+/// line at a time, rather than held: for 100,000 notes it is some 18 MB.
 #[derive(Debug, Default)]
 pub struct Lock {
-    text: String,
     notetypes: BTreeMap<i64, NoteTypeRecord>,
-    /// The note lines in `text`, sorted by guid.
-    notes: Vec<LineIndex>,
+    notes: NoteSource,
+}
+
+#[derive(Debug, Default)]
+enum NoteSource {
+    /// No lock yet.
+    #[default]
+    None,
+    /// A lock file whose note lines are in guid order.
+    File(PathBuf),
+    /// A lock's text held, with its note lines indexed in guid order: a lock merged or
+    /// edited out of order, or one given as text.
+    Text { text: String, index: Vec<LineIndex> },
 }
 
 /// How a note line starts; its guid follows.
@@ -108,6 +121,62 @@ impl LineIndex {
     fn guid<'t>(&self, text: &'t str) -> &'t str {
         &text[self.start + NOTE_PREFIX.len()..self.guid_end]
     }
+}
+
+/// One line of a lock, checked.
+enum Line<'a> {
+    /// A comment, a blank line or the version.
+    Other,
+    NoteType(i64, NoteTypeRecord),
+    /// A note line, and its guid.
+    Note(&'a str),
+}
+
+impl<'a> Line<'a> {
+    /// Checks one line (without its line end); errors are messages for [`Problem::BadLock`].
+    fn parse(line: &'a str) -> std::result::Result<Line<'a>, String> {
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(Line::Other);
+        }
+        let (cols, count) = columns(line);
+        let cols = &cols[..count.min(cols.len())];
+        match (cols[0], count) {
+            ("version", 2) if cols[1] == "1" => Ok(Line::Other),
+            ("version", _) => Err(format!("unknown version `{}`", cols[1..].join(" "))),
+            ("notetype", 6) => {
+                let int = |i: usize| {
+                    cols[i]
+                        .parse::<i64>()
+                        .map_err(|_| format!("column {} is not a number", i + 1))
+                };
+                let record = NoteTypeRecord {
+                    modified: int(2)?,
+                    content: cols[3].to_string(),
+                    schema: cols[4].to_string(),
+                    name: cols[5].to_string(),
+                };
+                Ok(Line::NoteType(int(1)?, record))
+            }
+            ("note", 9) => Ok(Line::Note(NoteRecord::parse(cols)?.guid)),
+            _ => Err("unrecognised line".to_string()),
+        }
+    }
+}
+
+/// Reads `reader` a line at a time into `line`, without its line end (a checkout may
+/// have made it CRLF); false at the end.
+fn next_line(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<bool> {
+    line.clear();
+    if reader.read_line(line)? == 0 {
+        return Ok(false);
+    }
+    if line.ends_with('\n') {
+        line.pop();
+        if line.ends_with('\r') {
+            line.pop();
+        }
+    }
+    Ok(true)
 }
 
 /// A note the last build had and this one does not; Anki keeps it.
@@ -128,19 +197,45 @@ pub struct Reconciled {
 }
 
 impl Lock {
-    /// Reads the lock at `path`; a missing file is an empty lock.
+    /// Reads the lock at `path`, checking every line; a missing file is an empty lock.
     pub fn read(path: &Path) -> Result<Lock> {
-        match std::fs::read_to_string(path) {
-            Ok(text) => Lock::parse(text).map_err(|(line, message)| {
-                Error::Input(vec![Diagnostic::new(
-                    path.to_path_buf(),
-                    line,
-                    Problem::BadLock(message),
-                )])
-            }),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Lock::default()),
-            Err(e) => Err(Error::io(path, e)),
+        let file = match File::open(path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lock::default()),
+            Err(e) => return Err(Error::io(path, e)),
+        };
+        let bad = |line, message| {
+            Error::Input(vec![Diagnostic::new(
+                path.to_path_buf(),
+                line,
+                Problem::BadLock(message),
+            )])
+        };
+        let mut reader = BufReader::new(file);
+        let (mut line, mut last_guid) = (String::new(), String::new());
+        let (mut number, mut in_order) = (0, true);
+        let mut notetypes = BTreeMap::new();
+        while next_line(&mut reader, &mut line).map_err(|e| Error::io(path, e))? {
+            number += 1;
+            match Line::parse(&line).map_err(|message| bad(number, message))? {
+                Line::Other => {}
+                Line::NoteType(id, record) => {
+                    notetypes.insert(id, record);
+                }
+                Line::Note(guid) => {
+                    in_order &= last_guid.is_empty() || guid > last_guid.as_str();
+                    last_guid.replace_range(.., guid);
+                }
+            }
         }
+        if !in_order {
+            let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+            return Lock::parse(text).map_err(|(line, message)| bad(line, message));
+        }
+        Ok(Lock {
+            notetypes,
+            notes: NoteSource::File(path.to_path_buf()),
+        })
     }
 
     /// Checks every line of a lock's text and indexes its notes.
@@ -152,89 +247,143 @@ impl Lock {
             text
         };
         let mut notetypes = BTreeMap::new();
-        let mut notes = Vec::new();
+        let mut index = Vec::new();
         let mut start = 0;
-        for (index, line) in text.split_inclusive('\n').enumerate() {
+        for (number, line) in text.split_inclusive('\n').enumerate() {
             let line_start = start;
             start += line.len();
             let line = line.trim_end_matches('\n');
-            let number = index + 1;
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let (cols, count) = columns(line);
-            let cols = &cols[..count.min(cols.len())];
-            match (cols[0], count) {
-                ("version", 2) if cols[1] == "1" => {}
-                ("version", _) => {
-                    return Err((number, format!("unknown version `{}`", cols[1..].join(" "))))
+            match Line::parse(line).map_err(|message| (number + 1, message))? {
+                Line::Other => {}
+                Line::NoteType(id, record) => {
+                    notetypes.insert(id, record);
                 }
-                ("notetype", 6) => {
-                    let int = |i: usize| {
-                        cols[i]
-                            .parse::<i64>()
-                            .map_err(|_| (number, format!("column {} is not a number", i + 1)))
-                    };
-                    let record = NoteTypeRecord {
-                        modified: int(2)?,
-                        content: cols[3].to_string(),
-                        schema: cols[4].to_string(),
-                        name: cols[5].to_string(),
-                    };
-                    notetypes.insert(int(1)?, record);
-                }
-                ("note", 9) => {
-                    NoteRecord::parse(cols).map_err(|message| (number, message))?;
-                    notes.push(LineIndex {
-                        start: line_start,
-                        guid_end: line_start + NOTE_PREFIX.len() + cols[1].len(),
-                        end: line_start + line.len(),
-                    });
-                }
-                _ => return Err((number, "unrecognised line".to_string())),
+                Line::Note(guid) => index.push(LineIndex {
+                    start: line_start,
+                    guid_end: line_start + NOTE_PREFIX.len() + guid.len(),
+                    end: line_start + line.len(),
+                }),
             }
         }
-        notes.sort_by(|a, b| a.guid(&text).cmp(b.guid(&text)));
+        index.sort_by(|a, b| a.guid(&text).cmp(b.guid(&text)));
         Ok(Lock {
-            text,
             notetypes,
-            notes,
+            notes: NoteSource::Text { text, index },
         })
     }
 
-    /// The lock's text as read.
-    pub fn text(&self) -> &str {
-        &self.text
+    /// The lock's text, from the start, to compare the new one with; `None` when the
+    /// new lock differs anyway (this one is out of guid order).
+    pub fn text(&self) -> Result<Option<Box<dyn BufRead + Send + '_>>> {
+        Ok(match &self.notes {
+            NoteSource::None => Some(Box::new(std::io::empty())),
+            NoteSource::File(path) => Some(Box::new(BufReader::new(
+                File::open(path).map_err(|e| Error::io(path, e))?,
+            ))),
+            NoteSource::Text { text, index } => {
+                let sorted = index.windows(2).all(|w| w[0].start < w[1].start);
+                sorted.then(|| Box::new(text.as_bytes()) as Box<dyn BufRead + Send>)
+            }
+        })
     }
 
-    /// What the lock says of the note with `guid`.
-    pub fn note(&self, guid: &str) -> Option<NoteRecord<'_>> {
-        let index = self
-            .notes
-            .binary_search_by(|i| i.guid(&self.text).cmp(guid))
-            .ok()?;
-        self.record(self.notes[index])
+    /// The lock's note lines, in guid order.
+    fn note_lines(&self) -> Result<NoteLines<'_>> {
+        Ok(match &self.notes {
+            NoteSource::None => NoteLines::Held(&[], ""),
+            NoteSource::File(path) => NoteLines::File {
+                path,
+                reader: BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?),
+                line: String::new(),
+            },
+            NoteSource::Text { text, index } => NoteLines::Held(index, text),
+        })
     }
 
-    /// Every note of the lock, by guid.
-    pub fn notes(&self) -> impl Iterator<Item = NoteRecord<'_>> {
-        self.notes.iter().filter_map(|&index| self.record(index))
+    /// The note lines, in guid order, for tests.
+    #[cfg(test)]
+    fn note_line_texts(&self) -> Vec<String> {
+        let mut lines = self.note_lines().unwrap();
+        let mut texts = Vec::new();
+        while let Some(line) = lines.next().unwrap() {
+            texts.push(line.to_string());
+        }
+        texts
     }
+}
 
-    fn record(&self, index: LineIndex) -> Option<NoteRecord<'_>> {
-        let (cols, _) = columns(&self.text[index.start..index.end]);
-        NoteRecord::parse(&cols).ok()
+/// A lock's note lines, read forward in guid order.
+enum NoteLines<'a> {
+    File {
+        path: &'a Path,
+        reader: BufReader<File>,
+        line: String,
+    },
+    Held(&'a [LineIndex], &'a str),
+}
+
+impl NoteLines<'_> {
+    /// The next note line, or `None` at the end.
+    fn next(&mut self) -> Result<Option<&str>> {
+        match self {
+            NoteLines::File { path, reader, line } => loop {
+                if !next_line(reader, line).map_err(|e| Error::io(*path, e))? {
+                    return Ok(None);
+                }
+                if line.starts_with(NOTE_PREFIX) {
+                    return Ok(Some(line.as_str()));
+                }
+            },
+            NoteLines::Held(index, text) => match index.split_first() {
+                None => Ok(None),
+                Some((first, rest)) => {
+                    *index = rest;
+                    Ok(Some(&text[first.start..first.end]))
+                }
+            },
+        }
     }
 }
 
 /// Takes the new lock's text piece by piece, in order, so that it is never held whole:
-/// tells whether it differs from the old lock and, when staging, writes it to a hidden
-/// file beside the lock (which card reading skips).
+/// tells whether it differs from the old lock (read alongside, also a piece at a time)
+/// and, when staging, writes it to a hidden file beside the lock (which card reading
+/// skips).
 pub struct LockWriter<'a> {
-    /// What is left of the old lock's text to compare with.
-    old: &'a str,
-    same: bool,
+    /// The old lock's text not compared yet; `None` once it differs.
+    old: Option<OldText<'a>>,
     sink: Sink,
+}
+
+/// The old lock's text as it is read: the rest of the file, and what was read of it
+/// beyond what has been compared (with LF line ends).
+struct OldText<'a> {
+    reader: Box<dyn BufRead + Send + 'a>,
+    pending: String,
+}
+
+impl OldText<'_> {
+    /// Whether the old text goes on with `piece`; if so, consumes it.
+    fn take(&mut self, piece: &str) -> bool {
+        while self.pending.len() < piece.len() {
+            match self.reader.read_line(&mut self.pending) {
+                Ok(0) | Err(_) => break,
+                Ok(_) if self.pending.ends_with("\r\n") => {
+                    self.pending.truncate(self.pending.len() - 2);
+                    self.pending.push('\n');
+                }
+                Ok(_) => {}
+            }
+        }
+        let same = self.pending.starts_with(piece);
+        self.pending.drain(..piece.len().min(self.pending.len()));
+        same
+    }
+
+    /// Whether all of the old text was compared.
+    fn is_done(&mut self) -> bool {
+        self.pending.is_empty() && self.reader.fill_buf().is_ok_and(|rest| rest.is_empty())
+    }
 }
 
 enum Sink {
@@ -247,34 +396,35 @@ enum Sink {
 }
 
 impl<'a> LockWriter<'a> {
-    /// Only compares with `old`.
-    pub fn comparing(old: &'a str) -> LockWriter<'a> {
+    /// Only compares with `old` (see [`Lock::text`]).
+    pub fn comparing(old: Option<Box<dyn BufRead + Send + 'a>>) -> LockWriter<'a> {
         LockWriter {
-            old,
-            same: true,
+            old: old.map(|reader| OldText {
+                reader,
+                pending: String::new(),
+            }),
             sink: Sink::Nowhere,
         }
     }
 
     /// Compares with `old` and stages the text beside `path` for [`StagedLock::persist`].
-    pub fn staging(old: &'a str, path: &Path) -> Result<LockWriter<'a>> {
+    pub fn staging(
+        old: Option<Box<dyn BufRead + Send + 'a>>,
+        path: &Path,
+    ) -> Result<LockWriter<'a>> {
         let dir = path.parent().unwrap_or(Path::new("."));
         let file = tempfile::Builder::new()
             .prefix(".ankideck.lock.")
             .tempfile_in(dir)
             .map_err(|e| Error::io(dir, e))?;
-        let sink = Sink::File(std::io::BufWriter::new(file), path.to_path_buf());
-        Ok(LockWriter {
-            old,
-            same: true,
-            sink,
-        })
+        let mut writer = LockWriter::comparing(old);
+        writer.sink = Sink::File(std::io::BufWriter::new(file), path.to_path_buf());
+        Ok(writer)
     }
 
     fn push(&mut self, piece: &str) {
-        match self.old.strip_prefix(piece) {
-            Some(rest) if self.same => self.old = rest,
-            _ => self.same = false,
+        if self.old.as_mut().is_some_and(|old| !old.take(piece)) {
+            self.old = None;
         }
         match &mut self.sink {
             Sink::File(out, path) => {
@@ -291,7 +441,7 @@ impl<'a> LockWriter<'a> {
     /// Whether the lock changed, and the staged lock if staging.
     /// A failure to write the staged copy matters only when the lock changed.
     pub fn finish(self) -> Result<(bool, Option<StagedLock>)> {
-        let changed = !(self.same && self.old.is_empty());
+        let changed = !self.old.is_some_and(|mut old| old.is_done());
         match self.sink {
             Sink::File(out, path) => match out.into_inner() {
                 Ok(file) => Ok((changed, Some(StagedLock(file)))),
@@ -308,12 +458,10 @@ impl<'a> LockWriter<'a> {
 
     /// Collects the text, for tests.
     #[cfg(test)]
-    fn collecting(old: &'a str) -> LockWriter<'a> {
-        LockWriter {
-            old,
-            same: true,
-            sink: Sink::Text(String::new()),
-        }
+    fn collecting(old: Option<Box<dyn BufRead + Send + 'a>>) -> LockWriter<'a> {
+        let mut writer = LockWriter::comparing(old);
+        writer.sink = Sink::Text(String::new());
+        writer
     }
 
     #[cfg(test)]
@@ -372,7 +520,7 @@ pub fn reconcile(
     now: i64,
     lock_path: &Path,
     lock: &mut LockWriter<'_>,
-) -> Reconciled {
+) -> Result<Reconciled> {
     let mut out = Reconciled {
         timestamp: i64::MIN,
         ..Reconciled::default()
@@ -430,22 +578,76 @@ pub fn reconcile(
 
     // Each note on its own, in parallel and in guid order (the lock's order): hashing the
     // content is most of the work. A window of batches at a time, so that only its lock
-    // lines are held.
+    // lines, old and new, are held.
     const BATCH: usize = 1024;
     let mut order: Vec<usize> = (0..notes.len()).collect();
     order.sort_unstable_by(|&a, &b| notes[a].note.guid.cmp(&notes[b].note.guid));
     let mut warnings = Vec::new();
+    let mut old_lines = previous.note_lines()?;
+    // The next old line not yet matched with a note, and where its guid ends.
+    let advance = |lines: &mut NoteLines<'_>| -> Result<Option<(String, usize)>> {
+        let Some(line) = lines.next()? else {
+            return Ok(None);
+        };
+        let (cols, _) = columns(line);
+        let record = NoteRecord::parse(&cols).map_err(|message| {
+            Error::Input(vec![Diagnostic::new(
+                lock_path.to_path_buf(),
+                0,
+                Problem::BadLock(format!("changed while read: {message}")),
+            )])
+        })?;
+        Ok(Some((
+            line.to_string(),
+            NOTE_PREFIX.len() + record.guid.len(),
+        )))
+    };
+    let mut next_old = advance(&mut old_lines)?;
+    let removed = |line: &str, out: &mut Reconciled| {
+        let (cols, _) = columns(line);
+        let r = NoteRecord::parse(&cols).expect("checked when read");
+        out.removed.push(RemovedNote {
+            guid: r.guid.to_string(),
+            nid: r.nid,
+            label: r.label.to_string(),
+        });
+    };
     for window in order.chunks(BATCH * 16) {
+        // Both sides are in guid order: each note's old line, if any, and the old lines
+        // of notes no longer built.
+        let mut olds: Vec<Option<String>> = Vec::with_capacity(window.len());
+        for &i in window {
+            let guid = notes[i].note.guid.as_str();
+            let mut old = None;
+            while let Some((line, guid_end)) = &next_old {
+                let old_guid = &line[NOTE_PREFIX.len()..*guid_end];
+                if old_guid > guid {
+                    break;
+                }
+                if old_guid < guid {
+                    removed(line, &mut out);
+                } else if old.is_none() {
+                    old = next_old.take().map(|(line, _)| line);
+                }
+                next_old = advance(&mut old_lines)?;
+            }
+            olds.push(old);
+        }
         // Per batch: its lock lines, each note's mod, and warnings by note index.
         type Batch = (String, Vec<i64>, Vec<(usize, Diagnostic)>);
         let batches: Vec<Batch> = window
             .par_chunks(BATCH)
-            .map(|batch| {
+            .zip(olds.par_chunks(BATCH))
+            .map(|(batch, olds)| {
                 let mut text = String::new();
                 let mut mods = Vec::with_capacity(batch.len());
                 let mut found = Vec::new();
-                for &i in batch {
-                    let (modified, w) = reconcile_note(previous, &notes[i], now, &mut text);
+                for (&i, old) in batch.iter().zip(olds) {
+                    let old = old.as_deref().map(|line| {
+                        let (cols, _) = columns(line);
+                        NoteRecord::parse(&cols).expect("checked when read")
+                    });
+                    let (modified, w) = reconcile_note(previous, old, &notes[i], now, &mut text);
                     mods.push(modified);
                     found.extend(w.into_iter().map(|w| (i, w)));
                 }
@@ -461,34 +663,24 @@ pub fn reconcile(
             warnings.extend(found);
         }
     }
+    while let Some((line, _)) = next_old {
+        removed(&line, &mut out);
+        next_old = advance(&mut old_lines)?;
+    }
     // Warnings in the order of the sources.
     warnings.sort_by_key(|(i, _)| *i);
     out.warnings.extend(warnings.into_iter().map(|(_, w)| w));
 
-    // Both sides are in guid order.
-    let mut current = order
-        .iter()
-        .map(|&i| notes[i].note.guid.as_str())
-        .peekable();
-    for r in previous.notes() {
-        while current.next_if(|guid| *guid < r.guid).is_some() {}
-        if current.peek() != Some(&r.guid) {
-            out.removed.push(RemovedNote {
-                guid: r.guid.to_string(),
-                nid: r.nid,
-                label: r.label.to_string(),
-            });
-        }
-    }
     if out.timestamp == i64::MIN {
         out.timestamp = now;
     }
-    out
+    Ok(out)
 }
 
 /// Sets one note's `modified`; returns its lock line and what Anki will not follow.
 fn reconcile_note(
     previous: &Lock,
+    old: Option<NoteRecord<'_>>,
     source: &SourceNote,
     now: i64,
     lock: &mut String,
@@ -502,7 +694,6 @@ fn reconcile_note(
             .chain(["\u{1e}"])
             .chain(joined(&note.tags, " ")),
     );
-    let old = previous.note(&note.guid);
     // An unchanged note keeps what the lock knows of it; only changes are worked out.
     let unchanged = old.filter(|r| r.hash == hash);
     let clozes = match unchanged {
@@ -638,8 +829,15 @@ fn label(first_field: &str) -> String {
 mod tests {
     use super::*;
 
+    /// All of what [`Lock::text`] gives, if anything.
+    fn text_of(lock: &Lock) -> Option<String> {
+        let mut text = String::new();
+        lock.text().unwrap()?.read_to_string(&mut text).unwrap();
+        Some(text)
+    }
+
     #[test]
-    fn lock_text_round_trips() {
+    fn locks_read_from_text_and_files() {
         let mut notetypes = BTreeMap::new();
         notetypes.insert(
             5,
@@ -650,27 +848,52 @@ mod tests {
                 name: "Basic".into(),
             },
         );
-        // Lines out of guid order read as well.
-        let lines = [
-            "note\tz\t3\t4\th2\t5\tD\t-\tLast\n",
+        let (first, last) = (
             "note\tg#1\t1\t2\th\t5\tA::B 中\t1:x,3:y\tWhat is it?\n",
-        ];
-        let text = format!("{HEADER}notetype\t5\t9\tab\tcd\tBasic\n{}", lines.concat());
-        let lock = Lock::parse(text.clone()).unwrap();
-        assert_eq!(lock.text(), text);
-        assert_eq!(lock.notetypes, notetypes);
-        let note = lock.note("g#1").unwrap();
+            "note\tz\t3\t4\th2\t5\tD\t-\tLast\n",
+        );
+        let head = format!("{HEADER}notetype\t5\t9\tab\tcd\tBasic\n");
+        let sorted = format!("{head}{first}{last}");
+        let unsorted = format!("{head}{last}{first}");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let from_file = |text: &str| {
+            std::fs::write(&path, text).unwrap();
+            Lock::read(&path)
+        };
+        for (lock, streamed, text) in [
+            (Lock::parse(sorted.clone()).unwrap(), false, Some(&sorted)),
+            (Lock::parse(unsorted.clone()).unwrap(), false, None),
+            (from_file(&sorted).unwrap(), true, Some(&sorted)),
+            (from_file(&unsorted).unwrap(), false, None),
+            // Line ends a checkout may have changed read the same.
+            (
+                from_file(&sorted.replace('\n', "\r\n")).unwrap(),
+                true,
+                None,
+            ),
+            (
+                Lock::parse(sorted.replace('\n', "\r\n")).unwrap(),
+                false,
+                Some(&sorted),
+            ),
+        ] {
+            assert_eq!(lock.notetypes, notetypes);
+            assert_eq!(lock.note_line_texts(), [first, last].map(|l| l.trim_end()));
+            assert_eq!(matches!(lock.notes, NoteSource::File(_)), streamed);
+            if !streamed {
+                // Out of order, the new lock differs anyway: nothing to compare with.
+                assert_eq!(text_of(&lock).as_ref(), text);
+            }
+        }
+        let (cols, _) = columns(first.trim_end());
+        let note = NoteRecord::parse(&cols).unwrap();
         assert_eq!(
             (note.nid, note.modified, note.hash, note.deck, note.label),
             (1, 2, "h", "A::B 中", "What is it?")
         );
         assert_eq!(note.clozes(), [(1, "x"), (3, "y")]);
-        assert!(lock.note("g#2").is_none());
-        let guids: Vec<&str> = lock.notes().map(|n| n.guid).collect();
-        assert_eq!(guids, ["g#1", "z"], "sorted by guid");
-        // Line ends a checkout may have changed read the same.
-        let crlf = Lock::parse(text.replace('\n', "\r\n")).unwrap();
-        assert_eq!(crlf.text(), text);
+
         assert!(Lock::parse("version\t2\n".into()).is_err());
         assert_eq!(
             Lock::parse("version\t1\nnote\tx\n".into()).unwrap_err().0,
@@ -678,27 +901,38 @@ mod tests {
         );
         let bad_cloze = "note\tg\t1\t2\th\t5\tD\t1x\tL\n";
         assert_eq!(Lock::parse(bad_cloze.into()).unwrap_err().0, 1);
+        match from_file(&format!("{sorted}note\tx\n")) {
+            Err(Error::Input(d)) => assert_eq!((d[0].line, d.len()), (7, 1)),
+            other => panic!("{other:?}"),
+        }
+        std::fs::remove_file(&path).unwrap();
+        assert!(Lock::read(&path).unwrap().note_line_texts().is_empty());
     }
 
     #[test]
     fn the_writer_tells_whether_the_lock_changed() {
-        let changed = |old: &str, pieces: &[&str]| {
+        let changed = |old: Option<&str>, pieces: &[&str]| {
+            let old = old.map(|old| Box::new(old.as_bytes()) as Box<dyn BufRead + Send>);
             let mut writer = LockWriter::comparing(old);
             for piece in pieces {
                 writer.push(piece);
             }
             writer.finish().unwrap().0
         };
-        assert!(!changed("ab\ncd\n", &["ab\n", "cd\n"]));
-        assert!(!changed("", &[]));
-        assert!(changed("ab\ncd\n", &["ab\n"]), "shorter");
-        assert!(changed("ab\n", &["ab\n", "cd\n"]), "longer");
-        assert!(changed("ab\ncd\n", &["ab\n", "cx\n"]));
-        assert!(changed("ab\ncd\n", &["x", "ab\ncd\n"]));
+        assert!(!changed(Some("ab\ncd\n"), &["ab\n", "cd\n"]));
+        assert!(!changed(Some("ab\ncd\n"), &["a", "b\nc", "d\n"]));
+        assert!(!changed(Some("ab\r\ncd\r\n"), &["ab\n", "cd\n"]), "CRLF");
+        assert!(!changed(Some(""), &[]));
+        assert!(changed(None, &[]), "nothing to compare with");
+        assert!(changed(Some("ab\ncd\n"), &["ab\n"]), "shorter");
+        assert!(changed(Some("ab\n"), &["ab\n", "cd\n"]), "longer");
+        assert!(changed(Some("ab\ncd"), &["ab\ncd\n"]), "no line end");
+        assert!(changed(Some("ab\ncd\n"), &["ab\n", "cx\n"]));
+        assert!(changed(Some("ab\ncd\n"), &["x", "ab\ncd\n"]));
         // Staging writes the same text to a hidden file beside the lock.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
-        let mut writer = LockWriter::staging("old", &path).unwrap();
+        let mut writer = LockWriter::staging(Some(Box::new(&b"old"[..])), &path).unwrap();
         writer.push("new ");
         writer.push("text");
         let (changed, staged) = writer.finish().unwrap();
@@ -711,8 +945,8 @@ mod tests {
 
     /// Reconciles, returning the new lock's text too.
     fn run(previous: &Lock, notes: &mut [SourceNote], now: i64) -> (Reconciled, String) {
-        let mut writer = LockWriter::collecting(previous.text());
-        let out = reconcile(previous, notes, now, Path::new("lock"), &mut writer);
+        let mut writer = LockWriter::collecting(previous.text().unwrap());
+        let out = reconcile(previous, notes, now, Path::new("lock"), &mut writer).unwrap();
         let text = writer.text().to_string();
         (out, text)
     }
@@ -808,16 +1042,32 @@ mod tests {
         let mut before = notes_with(&["e", "a", "c", "g"]);
         let (first, text) = run(&Lock::default(), &mut before, 100);
         assert!(first.removed.is_empty());
-        let lock = Lock::parse(text).unwrap();
-        let mut after = notes_with(&["f", "c", "b"]);
-        let (second, _) = run(&lock, &mut after, 200);
-        let removed: Vec<(&str, &str)> = second
-            .removed
-            .iter()
-            .map(|r| (r.guid.as_str(), r.label.as_str()))
-            .collect();
-        assert_eq!(removed, [("a", "a"), ("e", "e"), ("g", "g")]);
-        assert_eq!(second.removed[0].nid, ids::note_id("a"));
+        // The same from the lock's text and from its file, which is read as it goes.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, &text).unwrap();
+        for lock in [
+            Lock::parse(text.clone()).unwrap(),
+            Lock::read(&path).unwrap(),
+        ] {
+            let mut after = notes_with(&["f", "c", "b"]);
+            let (second, _) = run(&lock, &mut after, 200);
+            let removed: Vec<(&str, &str)> = second
+                .removed
+                .iter()
+                .map(|r| (r.guid.as_str(), r.label.as_str()))
+                .collect();
+            assert_eq!(removed, [("a", "a"), ("e", "e"), ("g", "g")]);
+            assert_eq!(second.removed[0].nid, ids::note_id("a"));
+            let modified: Vec<i64> = after.iter().map(|n| n.note.modified).collect();
+            assert_eq!(modified, [200, 100, 200], "c kept its mod");
+            // Built again from the new lock, nothing changes.
+            let (_, new_text) = run(&lock, &mut after, 200);
+            let new_path = dir.path().join("new.lock");
+            std::fs::write(&new_path, &new_text).unwrap();
+            let (third, again) = run(&Lock::read(&new_path).unwrap(), &mut after, 300);
+            assert_eq!((again, third.removed.len()), (new_text, 0));
+        }
     }
 
     #[test]
