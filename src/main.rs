@@ -6,6 +6,23 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// mimalloc 3 gives freed memory back to the system after a second; a build frees large
+/// buffers (the lock, the SQLite cache) while the package is still growing, so it would
+/// peak about 20 MB higher than with mimalloc 2's 10 ms, which this restores. Only when
+/// the option still has mimalloc 3's default: not when `MIMALLOC_PURGE_DELAY` is set, nor
+/// if a future mimalloc numbers its options differently.
+fn shorten_purge_delay() {
+    use libmimalloc_sys::{mi_option_get, mi_option_set, mi_option_t};
+    /// `mi_option_purge_delay` in mimalloc 3's `mimalloc.h`.
+    const PURGE_DELAY: mi_option_t = 15;
+    // SAFETY: reading and setting an option takes no pointers.
+    unsafe {
+        if mi_option_get(PURGE_DELAY) == 1000 {
+            mi_option_set(PURGE_DELAY, 10);
+        }
+    }
+}
+
 use ankideck::build::{self, Options};
 use ankideck::{source, Diagnostic, Error, Format, Progress, Severity};
 use clap::{Parser, Subcommand, ValueEnum};
@@ -108,6 +125,7 @@ impl From<FormatArg> for Format {
 }
 
 fn main() -> ExitCode {
+    shorten_purge_delay();
     let cli = Cli::parse();
     // First Ctrl-C: stop cleanly (temporary files are removed); a second one exits at once.
     let _ = ctrlc::set_handler(|| {
