@@ -291,11 +291,16 @@ impl Lock {
     fn note_lines(&self) -> Result<NoteLines<'_>> {
         Ok(match &self.notes {
             NoteSource::None => NoteLines::Held(&[], ""),
-            NoteSource::File(path) => NoteLines::File {
-                path,
-                reader: BufReader::new(File::open(path).map_err(|e| Error::io(path, e))?),
-                line: String::new(),
-            },
+            NoteSource::File(path) => {
+                let file = File::open(path).map_err(|e| Error::io(path, e))?;
+                let mut lines = NoteLines::File {
+                    path,
+                    reader: BufReader::new(file),
+                    line: Some(String::new()),
+                };
+                lines.advance()?;
+                lines
+            }
             NoteSource::Text { text, index } => NoteLines::Held(index, text),
         })
     }
@@ -305,44 +310,56 @@ impl Lock {
     fn note_line_texts(&self) -> Vec<String> {
         let mut lines = self.note_lines().unwrap();
         let mut texts = Vec::new();
-        while let Some(line) = lines.next().unwrap() {
+        while let Some(line) = lines.current() {
             texts.push(line.to_string());
+            lines.advance().unwrap();
         }
         texts
     }
 }
 
-/// A lock's note lines, read forward in guid order.
+/// A lock's note lines, read forward in guid order: one line at a time.
 enum NoteLines<'a> {
     File {
         path: &'a Path,
         reader: BufReader<File>,
-        line: String,
+        /// The current line; `None` at the end.
+        line: Option<String>,
     },
     Held(&'a [LineIndex], &'a str),
 }
 
 impl NoteLines<'_> {
-    /// The next note line, or `None` at the end.
-    fn next(&mut self) -> Result<Option<&str>> {
+    /// The current note line, or `None` at the end.
+    fn current(&self) -> Option<&str> {
         match self {
-            NoteLines::File { path, reader, line } => loop {
-                if !next_line(reader, line).map_err(|e| Error::io(*path, e))? {
-                    return Ok(None);
-                }
-                if line.starts_with(NOTE_PREFIX) {
-                    return Ok(Some(line.as_str()));
-                }
-            },
-            NoteLines::Held(index, text) => match index.split_first() {
-                None => Ok(None),
-                Some((first, rest)) => {
-                    *index = rest;
-                    Ok(Some(&text[first.start..first.end]))
-                }
-            },
+            NoteLines::File { line, .. } => line.as_deref(),
+            NoteLines::Held(index, text) => index.first().map(|i| &text[i.start..i.end]),
         }
     }
+
+    /// Moves on to the next note line.
+    fn advance(&mut self) -> Result<()> {
+        match self {
+            NoteLines::File { path, reader, line } => {
+                while let Some(text) = line {
+                    if !next_line(reader, text).map_err(|e| Error::io(*path, e))? {
+                        *line = None;
+                    } else if text.starts_with(NOTE_PREFIX) {
+                        break;
+                    }
+                }
+            }
+            NoteLines::Held(index, _) => *index = index.get(1..).unwrap_or_default(),
+        }
+        Ok(())
+    }
+}
+
+/// The guid of a note line.
+fn line_guid(line: &str) -> &str {
+    let rest = &line[NOTE_PREFIX.len()..];
+    &rest[..rest.find('\t').unwrap_or(rest.len())]
 }
 
 /// Takes the new lock's text piece by piece, in order, so that it is never held whole:
@@ -584,58 +601,52 @@ pub fn reconcile(
     order.sort_unstable_by(|&a, &b| notes[a].note.guid.cmp(&notes[b].note.guid));
     let mut warnings = Vec::new();
     let mut old_lines = previous.note_lines()?;
-    // The next old line not yet matched with a note, and where its guid ends.
-    let advance = |lines: &mut NoteLines<'_>| -> Result<Option<(String, usize)>> {
-        let Some(line) = lines.next()? else {
-            return Ok(None);
-        };
-        let (cols, _) = columns(line);
-        let record = NoteRecord::parse(&cols).map_err(|message| {
-            Error::Input(vec![Diagnostic::new(
-                lock_path.to_path_buf(),
-                0,
-                Problem::BadLock(format!("changed while read: {message}")),
-            )])
-        })?;
-        Ok(Some((
-            line.to_string(),
-            NOTE_PREFIX.len() + record.guid.len(),
-        )))
+    // A lock line that no longer parses: the file changed since it was read.
+    let changed = |message: String| {
+        Error::Input(vec![Diagnostic::new(
+            lock_path.to_path_buf(),
+            0,
+            Problem::BadLock(format!("changed while read: {message}")),
+        )])
     };
-    let mut next_old = advance(&mut old_lines)?;
-    let removed = |line: &str, out: &mut Reconciled| {
+    let removed = |line: &str| {
         let (cols, _) = columns(line);
-        let r = NoteRecord::parse(&cols).expect("checked when read");
-        out.removed.push(RemovedNote {
+        NoteRecord::parse(&cols).map(|r| RemovedNote {
             guid: r.guid.to_string(),
             nid: r.nid,
             label: r.label.to_string(),
-        });
+        })
     };
+    // The old lines of the notes of a window, and where each note's is.
+    let mut old_text = String::new();
+    let mut olds: Vec<Option<std::ops::Range<usize>>> = Vec::new();
     for window in order.chunks(BATCH * 16) {
         // Both sides are in guid order: each note's old line, if any, and the old lines
         // of notes no longer built.
-        let mut olds: Vec<Option<String>> = Vec::with_capacity(window.len());
+        old_text.clear();
+        olds.clear();
         for &i in window {
             let guid = notes[i].note.guid.as_str();
             let mut old = None;
-            while let Some((line, guid_end)) = &next_old {
-                let old_guid = &line[NOTE_PREFIX.len()..*guid_end];
+            while let Some(line) = old_lines.current() {
+                let old_guid = line_guid(line);
                 if old_guid > guid {
                     break;
                 }
                 if old_guid < guid {
-                    removed(line, &mut out);
+                    out.removed.push(removed(line).map_err(changed)?);
                 } else if old.is_none() {
-                    old = next_old.take().map(|(line, _)| line);
+                    let start = old_text.len();
+                    old_text.push_str(line);
+                    old = Some(start..old_text.len());
                 }
-                next_old = advance(&mut old_lines)?;
+                old_lines.advance()?;
             }
             olds.push(old);
         }
         // Per batch: its lock lines, each note's mod, and warnings by note index.
         type Batch = (String, Vec<i64>, Vec<(usize, Diagnostic)>);
-        let batches: Vec<Batch> = window
+        let batches = window
             .par_chunks(BATCH)
             .zip(olds.par_chunks(BATCH))
             .map(|(batch, olds)| {
@@ -643,17 +654,21 @@ pub fn reconcile(
                 let mut mods = Vec::with_capacity(batch.len());
                 let mut found = Vec::new();
                 for (&i, old) in batch.iter().zip(olds) {
-                    let old = old.as_deref().map(|line| {
-                        let (cols, _) = columns(line);
-                        NoteRecord::parse(&cols).expect("checked when read")
-                    });
+                    let old = match old {
+                        Some(range) => {
+                            let (cols, _) = columns(&old_text[range.clone()]);
+                            Some(NoteRecord::parse(&cols)?)
+                        }
+                        None => None,
+                    };
                     let (modified, w) = reconcile_note(previous, old, &notes[i], now, &mut text);
                     mods.push(modified);
                     found.extend(w.into_iter().map(|w| (i, w)));
                 }
-                (text, mods, found)
+                Ok((text, mods, found))
             })
-            .collect();
+            .collect::<std::result::Result<Vec<Batch>, String>>()
+            .map_err(changed)?;
         for (batch, (text, mods, found)) in window.chunks(BATCH).zip(batches) {
             for (&i, modified) in batch.iter().zip(mods) {
                 notes[i].note.modified = modified;
@@ -663,9 +678,9 @@ pub fn reconcile(
             warnings.extend(found);
         }
     }
-    while let Some((line, _)) = next_old {
-        removed(&line, &mut out);
-        next_old = advance(&mut old_lines)?;
+    while let Some(line) = old_lines.current() {
+        out.removed.push(removed(line).map_err(changed)?);
+        old_lines.advance()?;
     }
     // Warnings in the order of the sources.
     warnings.sort_by_key(|(i, _)| *i);
@@ -1067,6 +1082,31 @@ mod tests {
             std::fs::write(&new_path, &new_text).unwrap();
             let (third, again) = run(&Lock::read(&new_path).unwrap(), &mut after, 300);
             assert_eq!((again, third.removed.len()), (new_text, 0));
+        }
+    }
+
+    #[test]
+    fn a_lock_changed_while_read_is_an_error() {
+        let basic = crate::Stock::Basic.notetype();
+        let mut notes = vec![source_note(basic, &["q", "a"])];
+        let (_, text) = run(&Lock::default(), &mut notes, 100);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, &text).unwrap();
+        let lock = Lock::read(&path).unwrap();
+        // Another program rewrites it between reading and reconciling.
+        std::fs::write(
+            &path,
+            text.replace("\tq\n", "\tq\textra\n")
+                .replace("\t100\t", "\tx\t"),
+        )
+        .unwrap();
+        let mut writer = LockWriter::comparing(lock.text().unwrap());
+        match reconcile(&lock, &mut notes, 200, &path, &mut writer) {
+            Err(Error::Input(d)) => assert!(
+                matches!(&d[0].problem, Problem::BadLock(m) if m.contains("changed while read"))
+            ),
+            other => panic!("{other:?}"),
         }
     }
 
