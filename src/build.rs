@@ -65,9 +65,17 @@ struct Plan {
 
 /// Reads and checks everything; with `stage`, also writes the new lock beside the old.
 fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
-    let mut sources = Sources::read(source)?;
     let lock_path = source.join(state::FILE_NAME);
-    let previous = Lock::read(&lock_path)?;
+    // Checking the lock's lines needs nothing from the sources: done alongside.
+    let (sources, previous) = std::thread::scope(|scope| {
+        let previous = scope.spawn(|| Lock::read(&lock_path));
+        let sources = Sources::read(source);
+        let previous = previous
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (sources, previous)
+    });
+    let (mut sources, previous) = (sources?, previous?);
     // A source folder that cannot be written to is fine as long as the lock stays.
     let mut cannot_stage = None;
     let mut staging = None;
