@@ -18,9 +18,10 @@
 use crate::text::escape_attr;
 use regex::Regex;
 use std::sync::LazyLock;
-use syntect::easy::HighlightLines;
-use syntect::highlighting::{Color, FontStyle, Theme, ThemeSet};
-use syntect::parsing::SyntaxSet;
+use syntect::highlighting::{
+    Color, FontStyle, HighlightState, Highlighter, RangedHighlightIterator, Style, Theme, ThemeSet,
+};
+use syntect::parsing::{ParseState, ScopeStack, SyntaxSet};
 use syntect::util::LinesWithEndings;
 
 /// The theme every code block uses: dark background, light text.
@@ -33,6 +34,8 @@ static THEME_SET: LazyLock<Theme> = LazyLock::new(|| {
         .remove(THEME)
         .expect("syntect ships the theme")
 });
+/// The theme's scope selectors, worked out once rather than for every block.
+static HIGHLIGHTER: LazyLock<Highlighter<'static>> = LazyLock::new(|| Highlighter::new(&THEME_SET));
 static CLOZE_OPEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\{\{c[0-9,]*[0-9][0-9,]*::").unwrap());
 
@@ -76,20 +79,34 @@ pub fn highlighted_block(lang: &str, code: &str, cloze_note: bool) -> Option<Str
     let background = theme.settings.background.unwrap_or(Color::BLACK);
     let foreground = theme.settings.foreground.unwrap_or(Color::WHITE);
 
-    // (start, end, style) regions over `plain`, same-looking neighbours merged.
-    let mut regions: Vec<(usize, usize, Option<String>)> = Vec::new();
-    let mut highlighter = HighlightLines::new(syntax, theme);
+    // (start, end, css) regions over `plain`, same-looking neighbours merged; the css is
+    // an index into `csses`, which holds each distinct one once.
+    let mut csses: Vec<Option<String>> = Vec::new();
+    let mut seen: Vec<(Style, usize)> = Vec::new();
+    let mut css_of = |style: Style| {
+        if let Some(&(_, i)) = seen.iter().find(|(s, _)| *s == style) {
+            return i;
+        }
+        let css = span_style(style.foreground, style.font_style, foreground);
+        let i = csses.iter().position(|c| *c == css).unwrap_or_else(|| {
+            csses.push(css);
+            csses.len() - 1
+        });
+        seen.push((style, i));
+        i
+    };
+    let mut regions: Vec<(usize, usize, usize)> = Vec::new();
+    let mut parse = ParseState::new(syntax);
+    let mut state = HighlightState::new(&HIGHLIGHTER, ScopeStack::new());
     let mut offset = 0;
     for line in LinesWithEndings::from(&plain) {
-        let ranges = highlighter.highlight_line(line, &SYNTAXES).ok()?;
-        for (style, text) in ranges {
-            let css = span_style(style.foreground, style.font_style, foreground);
+        let ops = parse.parse_line(line, &SYNTAXES).ok()?;
+        for (style, text, _) in RangedHighlightIterator::new(&mut state, &ops, line, &HIGHLIGHTER) {
             let end = offset + text.len();
             // Whitespace looks the same in any colour: fold it into its neighbour.
-            let css = if text.trim().is_empty() {
-                regions.last().map_or(css, |r| r.2.clone())
-            } else {
-                css
+            let css = match regions.last() {
+                Some(last) if text.trim().is_empty() => last.2,
+                _ => css_of(style),
             };
             match regions.last_mut() {
                 Some(last) if last.2 == css => last.1 = end,
@@ -107,6 +124,7 @@ pub fn highlighted_block(lang: &str, code: &str, cloze_note: bool) -> Option<Str
     );
     let mut markers = markers.into_iter().peekable();
     for (start, end, css) in regions {
+        let css = &csses[css];
         let mut at = start;
         while at < end || markers.peek().is_some_and(|m| m.at == at && at == end) {
             let cut = markers
