@@ -397,8 +397,14 @@ fn add_file<W: Write + Seek>(
     Ok(())
 }
 
+/// The collection's page size. Anki's own is SQLite's default of 4096; every SQLite reads
+/// any size, and with 16 KiB pages SQLite writes a quarter as many pages and splits fewer:
+/// 100k notes build in about 8% less time, for a package 1% smaller; a deck of a few
+/// notes gets a package about 1.5 KB larger.
+const PAGE_SIZE: u32 = 16384;
+
 /// Writes the schema 11 collection of `package` to `db_path`. `page_size` shrinks the
-/// file when it holds almost nothing (the dummy collection).
+/// file when it holds almost nothing (the dummy collection); else [`PAGE_SIZE`].
 fn write_collection(
     package: &Package,
     db_path: &Path,
@@ -406,9 +412,8 @@ fn write_collection(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary> {
     let mut db = Connection::open(db_path)?;
-    if let Some(size) = page_size {
-        db.execute_batch(&format!("PRAGMA page_size = {size};"))?;
-    }
+    let page_size = page_size.unwrap_or(PAGE_SIZE);
+    db.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
     db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")?;
     let ts = package.timestamp;
     let tx = db.transaction()?;
