@@ -10,56 +10,80 @@ use std::collections::{BTreeSet, HashMap};
 
 /// Warnings about `notes`, in note order.
 pub fn lint(notes: &[SourceNote]) -> Vec<Diagnostic> {
-    let mut out = Vec::new();
-    // Keyed by note type, deck and a hash of the stripped first field; the texts are
-    // compared only when hashes meet, so that little is held per note.
-    let mut first_fields: HashMap<(i64, i64, i64), Vec<&SourceNote>> = HashMap::new();
+    use rayon::prelude::*;
     let mut shown: HashMap<i64, BTreeSet<String>> = HashMap::new();
-    let mut deck_ids = crate::ids::DeckIds::default();
     for source in notes {
-        let note = &source.note;
-        let warn = |problem| Diagnostic::at_line_start(&*source.file, source.line, problem);
+        shown
+            .entry(source.note.notetype_id)
+            .or_insert_with(|| always_shown(&source.notetype));
+    }
+    // Each note on its own, in parallel: a hash of its stripped first field, and the
+    // warnings that need no other note.
+    let checked: Vec<(i64, Vec<Diagnostic>)> = notes
+        .par_iter()
+        .map(|source| {
+            let note = &source.note;
+            let warn = |problem| Diagnostic::at_line_start(&*source.file, source.line, problem);
+            let mut warnings = Vec::new();
+            let shown = &shown[&note.notetype_id];
+            for (field, value) in source.notetype.fields.iter().zip(&note.fields) {
+                if shown.contains(&field.name) && field_is_empty(value) {
+                    warnings.push(warn(Problem::EmptyField(field.name.clone())));
+                }
+            }
+            for (field, value) in source.notetype.fields.iter().zip(&note.fields) {
+                if let Some(detail) = unbalanced(value) {
+                    warnings.push(warn(Problem::UnbalancedHtml {
+                        field: field.name.clone(),
+                        detail,
+                    }));
+                }
+            }
+            (first_field_hash(note), warnings)
+        })
+        .collect();
 
-        // Anki's duplicate check: same note type, same stripped first field.
-        let text = strip_html_preserving_media_filenames(&note.fields[0]);
-        let sum = {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            text.hash(&mut hasher);
-            hasher.finish() as i64
-        };
+    // Anki's duplicate check: same note type, same stripped first field. In note order,
+    // keyed by note type, deck and the hash; texts are compared only when hashes meet.
+    let mut out = Vec::new();
+    let mut first_fields: HashMap<(i64, i64, i64), Vec<&SourceNote>> = HashMap::new();
+    let mut deck_ids = crate::ids::DeckIds::default();
+    for (source, (sum, warnings)) in notes.iter().zip(checked) {
+        let note = &source.note;
         let same_sum = first_fields
             .entry((note.notetype_id, deck_ids.get(&note.deck), sum))
             .or_default();
-        match same_sum
-            .iter()
-            .find(|other| strip_html_preserving_media_filenames(&other.note.fields[0]) == text)
-        {
+        let first =
+            |source: &SourceNote| strip_html_preserving_media_filenames(&source.note.fields[0]);
+        let duplicate = match same_sum.is_empty() {
+            true => None,
+            false => {
+                let text = first(source);
+                same_sum.iter().find(|other| first(other) == text)
+            }
+        };
+        match duplicate {
             Some(other) => {
                 let other = format!("{}:{}", other.file.display(), other.line);
-                out.push(warn(Problem::DuplicateFirstField { other }));
+                out.push(Diagnostic::at_line_start(
+                    &*source.file,
+                    source.line,
+                    Problem::DuplicateFirstField { other },
+                ));
             }
             None => same_sum.push(source),
         }
-
-        let shown = shown
-            .entry(note.notetype_id)
-            .or_insert_with(|| always_shown(&source.notetype));
-        for (field, value) in source.notetype.fields.iter().zip(&note.fields) {
-            if shown.contains(&field.name) && field_is_empty(value) {
-                out.push(warn(Problem::EmptyField(field.name.clone())));
-            }
-        }
-        for (field, value) in source.notetype.fields.iter().zip(&note.fields) {
-            if let Some(detail) = unbalanced(value) {
-                out.push(warn(Problem::UnbalancedHtml {
-                    field: field.name.clone(),
-                    detail,
-                }));
-            }
-        }
+        out.extend(warnings);
     }
     out
+}
+
+/// A hash of a note's first field as Anki compares it for duplicates.
+fn first_field_hash(note: &crate::Note) -> i64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    strip_html_preserving_media_filenames(&note.fields[0]).hash(&mut hasher);
+    hasher.finish() as i64
 }
 
 /// Fields a standard note type's templates show whatever the note holds (outside any

@@ -466,9 +466,12 @@ fn write_collection(
         .collect();
     let mut tags = std::collections::BTreeSet::new();
     for (note, _) in &package.notes {
-        tags.extend(note.tags.iter().cloned());
+        tags.extend(note.tags.iter().map(String::as_str));
     }
-    let tags_json: Map<String, Value> = tags.into_iter().map(|t| (t, Value::from(0))).collect();
+    let tags_json: Map<String, Value> = tags
+        .into_iter()
+        .map(|t| (t.to_string(), Value::from(0)))
+        .collect();
 
     tx.execute(
         "INSERT INTO col VALUES (1, ?1, ?2, ?2, ?3, 0, 0, 0, ?4, ?5, ?6, ?7, ?8)",
