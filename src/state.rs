@@ -212,7 +212,7 @@ impl Lock {
             )])
         };
         let mut reader = BufReader::new(file);
-        let (mut line, mut last_guid) = (String::new(), String::new());
+        let (mut line, mut last_guid) = (String::new(), None::<String>);
         let (mut number, mut in_order) = (0, true);
         let mut notetypes = BTreeMap::new();
         while next_line(&mut reader, &mut line).map_err(|e| Error::io(path, e))? {
@@ -223,8 +223,9 @@ impl Lock {
                     notetypes.insert(id, record);
                 }
                 Line::Note(guid) => {
-                    in_order &= last_guid.is_empty() || guid > last_guid.as_str();
-                    last_guid.replace_range(.., guid);
+                    in_order &= last_guid.as_deref().is_none_or(|last| guid > last);
+                    let last = last_guid.get_or_insert_with(String::new);
+                    last.replace_range(.., guid);
                 }
             }
         }
@@ -393,7 +394,9 @@ impl OldText<'_> {
             }
         }
         let same = self.pending.starts_with(piece);
-        self.pending.drain(..piece.len().min(self.pending.len()));
+        if same {
+            self.pending.drain(..piece.len());
+        }
         same
     }
 
@@ -944,6 +947,10 @@ mod tests {
         assert!(changed(Some("ab\ncd"), &["ab\ncd\n"]), "no line end");
         assert!(changed(Some("ab\ncd\n"), &["ab\n", "cx\n"]));
         assert!(changed(Some("ab\ncd\n"), &["x", "ab\ncd\n"]));
+        assert!(
+            changed(Some("中\n"), &["a", "中\n"]),
+            "a piece ending inside a character"
+        );
         // Staging writes the same text to a hidden file beside the lock.
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
