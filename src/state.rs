@@ -19,6 +19,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -101,27 +102,16 @@ enum NoteSource {
     None,
     /// A lock file whose note lines are in guid order.
     File(PathBuf),
-    /// A lock's text held, with its note lines indexed in guid order: a lock merged or
-    /// edited out of order, or one given as text.
-    Text { text: String, index: Vec<LineIndex> },
+    /// A lock's text held, with where its note lines are, in guid order: a lock merged
+    /// or edited out of order, or one given as text.
+    Text {
+        text: String,
+        index: Vec<Range<usize>>,
+    },
 }
 
 /// How a note line starts; its guid follows.
 const NOTE_PREFIX: &str = "note\t";
-
-/// Where a note line is in a lock's text: `start..end`, its guid ending at `guid_end`.
-#[derive(Debug, Clone, Copy)]
-struct LineIndex {
-    start: usize,
-    guid_end: usize,
-    end: usize,
-}
-
-impl LineIndex {
-    fn guid<'t>(&self, text: &'t str) -> &'t str {
-        &text[self.start + NOTE_PREFIX.len()..self.guid_end]
-    }
-}
 
 /// One line of a lock, checked.
 enum Line<'a> {
@@ -259,14 +249,10 @@ impl Lock {
                 Line::NoteType(id, record) => {
                     notetypes.insert(id, record);
                 }
-                Line::Note(guid) => index.push(LineIndex {
-                    start: line_start,
-                    guid_end: line_start + NOTE_PREFIX.len() + guid.len(),
-                    end: line_start + line.len(),
-                }),
+                Line::Note(_) => index.push(line_start..line_start + line.len()),
             }
         }
-        index.sort_by(|a, b| a.guid(&text).cmp(b.guid(&text)));
+        index.sort_by(|a, b| line_guid(&text[a.clone()]).cmp(line_guid(&text[b.clone()])));
         Ok(Lock {
             notetypes,
             notes: NoteSource::Text { text, index },
@@ -327,7 +313,7 @@ enum NoteLines<'a> {
         /// The current line; `None` at the end.
         line: Option<String>,
     },
-    Held(&'a [LineIndex], &'a str),
+    Held(&'a [Range<usize>], &'a str),
 }
 
 impl NoteLines<'_> {
@@ -335,7 +321,7 @@ impl NoteLines<'_> {
     fn current(&self) -> Option<&str> {
         match self {
             NoteLines::File { line, .. } => line.as_deref(),
-            NoteLines::Held(index, text) => index.first().map(|i| &text[i.start..i.end]),
+            NoteLines::Held(index, text) => index.first().map(|line| &text[line.clone()]),
         }
     }
 
@@ -605,7 +591,7 @@ pub fn reconcile(
     let mut warnings = Vec::new();
     let mut old_lines = previous.note_lines()?;
     // A lock line that no longer parses: the file changed since it was read.
-    let changed = |message: String| {
+    let changed_while_read = |message: String| {
         Error::Input(vec![Diagnostic::new(
             lock_path.to_path_buf(),
             0,
@@ -622,7 +608,7 @@ pub fn reconcile(
     };
     // The old lines of the notes of a window, and where each note's is.
     let mut old_text = String::new();
-    let mut olds: Vec<Option<std::ops::Range<usize>>> = Vec::new();
+    let mut olds: Vec<Option<Range<usize>>> = Vec::new();
     for window in order.chunks(BATCH * 16) {
         // Both sides are in guid order: each note's old line, if any, and the old lines
         // of notes no longer built.
@@ -637,7 +623,7 @@ pub fn reconcile(
                     break;
                 }
                 if old_guid < guid {
-                    out.removed.push(removed(line).map_err(changed)?);
+                    out.removed.push(removed(line).map_err(changed_while_read)?);
                 } else if old.is_none() {
                     let start = old_text.len();
                     old_text.push_str(line);
@@ -671,7 +657,7 @@ pub fn reconcile(
                 Ok((text, mods, found))
             })
             .collect::<std::result::Result<Vec<Batch>, String>>()
-            .map_err(changed)?;
+            .map_err(changed_while_read)?;
         for (batch, (text, mods, found)) in window.chunks(BATCH).zip(batches) {
             for (&i, modified) in batch.iter().zip(mods) {
                 notes[i].note.modified = modified;
@@ -682,7 +668,7 @@ pub fn reconcile(
         }
     }
     while let Some(line) = old_lines.current() {
-        out.removed.push(removed(line).map_err(changed)?);
+        out.removed.push(removed(line).map_err(changed_while_read)?);
         old_lines.advance()?;
     }
     // Warnings in the order of the sources.
