@@ -16,12 +16,17 @@ fn build_rich_deck() -> PathBuf {
     repo_package("tests/decks/rich", &[])
 }
 
+/// The rich deck imported into a fresh collection in `temp_dir(name)`: every note new,
+/// nothing for `fix_integrity()` to repair.
+fn import_rich_deck(name: &str) -> Value {
+    let report = import(Backend::Current, &temp_dir(name), &build_rich_deck());
+    assert_clean_first_import(&report, 14);
+    report
+}
+
 #[test]
 fn highlighted_code_renders_in_anki() {
-    let package = build_rich_deck();
-    let collection = temp_dir("rich-code");
-    let report = import(Backend::Current, &collection, &package);
-    assert_clean_first_import(&report, 14);
+    let report = import_rich_deck("rich-code");
 
     let (_, answer) = sides(card(&report, "What does this Rust program print?", 0));
     assert!(
@@ -69,10 +74,7 @@ fn highlighted_code_renders_in_anki() {
 
 #[test]
 fn custom_note_types_from_files_render_in_anki() {
-    let package = build_rich_deck();
-    let collection = temp_dir("rich-notetypes");
-    let report = import(Backend::Current, &collection, &package);
-    assert_clean_first_import(&report, 14);
+    let report = import_rich_deck("rich-notetypes");
 
     let vocab = report["notetypes"]
         .as_array()
@@ -205,10 +207,7 @@ fn renaming_a_field_with_an_id_keeps_the_note_type() {
 
 #[test]
 fn anki_text_files_import_with_the_notes_decks_and_tags_their_header_says() {
-    let package = build_rich_deck();
-    let collection = temp_dir("rich-text");
-    let report = import(Backend::Current, &collection, &package);
-    assert_clean_first_import(&report, 14);
+    let report = import_rich_deck("rich-text");
     let by_guid = |guid: &str| {
         notes(&report)
             .iter()
