@@ -422,6 +422,19 @@ impl<'a> Reader<'a> {
             .or_else(|| self.custom.find_id(id))
     }
 
+    /// Keeps a note read from a file of any kind, unless an earlier note has its
+    /// identity: then the problem, naming where that one is.
+    fn keep_note(&mut self, source: SourceNote) -> Result<(), Problem> {
+        if let Some((file, line)) = self.seen.get(&source.note.guid) {
+            let other = format!("{}:{}", file.display(), line);
+            return Err(Problem::DuplicateNote { other });
+        }
+        self.seen
+            .insert(source.note.guid.clone(), (source.file.clone(), source.line));
+        self.notes.push(source);
+        Ok(())
+    }
+
     fn add_note(
         &mut self,
         path: &Path,
@@ -437,13 +450,8 @@ impl<'a> Reader<'a> {
                 {
                     return self.problem(path, raw.heading.line, problem);
                 }
-                if let Some((file, line)) = self.seen.get(&source.note.guid) {
-                    let other = format!("{}:{}", file.display(), line);
-                    self.problem(path, raw.heading.line, Problem::DuplicateNote { other });
-                } else {
-                    self.seen
-                        .insert(source.note.guid.clone(), (source.file.clone(), source.line));
-                    self.notes.push(source);
+                if let Err(problem) = self.keep_note(source) {
+                    self.problem(path, raw.heading.line, problem);
                 }
             }
             Err(problems) => {

@@ -350,7 +350,7 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
         let source = SourceNote {
             ords,
             note: Note {
-                guid: guid.clone(),
+                guid,
                 notetype_id: notetype.id,
                 fields,
                 tags,
@@ -361,15 +361,9 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
             file: Arc::clone(&reader.current_file),
             line,
         };
-        if let Some((file, other_line)) = reader.seen.get(&guid) {
-            let other = format!("{}:{}", file.display(), other_line);
-            problems.push((line, Problem::DuplicateNote { other }));
-            continue;
+        if let Err(problem) = reader.keep_note(source) {
+            problems.push((line, problem));
         }
-        reader
-            .seen
-            .insert(guid, (Arc::clone(&reader.current_file), line));
-        reader.notes.push(source);
     }
     for (line, problem) in problems {
         reader.problem(path, line, problem);
