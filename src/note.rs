@@ -57,13 +57,14 @@ pub fn deck_and_parents(name: &str) -> impl Iterator<Item = &str> {
         .chain(std::iter::once(name))
 }
 
-/// Adds tags, skipping ones already present (Anki compares tags case-insensitively).
-pub fn merge_tags<'a>(tags: &mut Vec<String>, new: impl IntoIterator<Item = &'a str>) {
-    for tag in new {
-        if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
-            tags.push(tag.to_string());
-        }
+/// Adds a tag after [`check_tag`], unless it is already present (Anki compares tags
+/// case-insensitively).
+pub fn add_tag(tags: &mut Vec<String>, tag: &str) -> Result<(), NameError> {
+    let tag = check_tag(tag)?;
+    if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
+        tags.push(tag.to_string());
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -77,8 +78,12 @@ mod tests {
         assert!(check_tag("a b").is_err());
         assert!(check_tag("a::").is_err());
         let mut tags = vec!["Nlp".to_string()];
-        merge_tags(&mut tags, ["nlp", "公式", "公式", "Émile", "émile"]);
+        for tag in ["nlp", "公式", "公式", "Émile", "émile"] {
+            add_tag(&mut tags, tag).unwrap();
+        }
         assert_eq!(tags, ["Nlp", "公式", "Émile"]);
+        assert!(add_tag(&mut tags, "a b").is_err());
+        assert_eq!(tags, ["Nlp", "公式", "Émile"], "a bad tag is not added");
     }
 
     #[test]

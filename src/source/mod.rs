@@ -11,7 +11,7 @@ mod write_ids;
 pub use write_ids::write_ids;
 
 use crate::error::{Diagnostic, Error, Problem, Result, Severity};
-use crate::note::{check_tag, merge_tags, normalize_deck_name, Note};
+use crate::note::{add_tag, normalize_deck_name, Note};
 use crate::notetype::{Kind, NoteType, Stock};
 use crate::package::{media_name, MediaSource, Package};
 use crate::{ids, template};
@@ -350,12 +350,9 @@ impl<'a> Reader<'a> {
             .map(parse::Tags::to_vec)
             .unwrap_or_default()
         {
-            match check_tag(&tag) {
-                Ok(tag) => merge_tags(&mut tags, [tag]),
-                Err(e) => {
-                    self.problem(path, fm.line_of("tags"), e.into());
-                    ok = false;
-                }
+            if let Err(e) = add_tag(&mut tags, &tag) {
+                self.problem(path, fm.line_of("tags"), e.into());
+                ok = false;
             }
         }
         let deck = match &fm.deck {
@@ -577,9 +574,8 @@ impl<'a> Reader<'a> {
         let mut tags = defaults.tags.clone();
         if let Some(v) = setting("tags") {
             for tag in v.text.split_whitespace() {
-                match check_tag(tag) {
-                    Ok(tag) => merge_tags(&mut tags, [tag]),
-                    Err(e) => problems.push((v.line, e.into())),
+                if let Err(e) = add_tag(&mut tags, tag) {
+                    problems.push((v.line, e.into()));
                 }
             }
         }

@@ -7,7 +7,7 @@
 
 use super::{Reader, SourceNote};
 use crate::error::Problem;
-use crate::note::{check_tag, merge_tags, normalize_deck_name, Note};
+use crate::note::{add_tag, normalize_deck_name, Note};
 use crate::source::markdown;
 use crate::source::notetypes::RichProblem;
 use crate::{ids, Stock};
@@ -223,9 +223,8 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
     };
     let mut file_tags = Vec::new();
     for (tag, line) in &header.tags {
-        match check_tag(tag) {
-            Ok(tag) => merge_tags(&mut file_tags, [tag]),
-            Err(e) => problems.push((*line, e.into())),
+        if let Err(e) = add_tag(&mut file_tags, tag) {
+            problems.push((*line, e.into()));
         }
     }
     let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
@@ -310,12 +309,9 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
         }
         let mut tags = file_tags.clone();
         for tag in cell(tags_column).split_whitespace() {
-            match check_tag(tag) {
-                Ok(tag) => merge_tags(&mut tags, [tag]),
-                Err(e) => {
-                    problems.push((line, e.into()));
-                    failed = true;
-                }
+            if let Err(e) = add_tag(&mut tags, tag) {
+                problems.push((line, e.into()));
+                failed = true;
             }
         }
         let deck = match header.deck_column.map(|c| cell(Some(c))) {
