@@ -15,7 +15,7 @@
 //! early or start a hint: the browser shows the same characters, Anki's cloze parser
 //! sees none.
 
-use crate::text::escape_attr;
+use crate::text::{escape_attr, escape_html};
 use regex::Regex;
 use std::sync::LazyLock;
 use syntect::highlighting::{
@@ -184,16 +184,13 @@ fn span_style(color: Color, font: FontStyle, default: Color) -> Option<String> {
 }
 
 fn hex(c: Color) -> String {
-    format!("#{:02x}{:02x}{:02x}", c.r, c.g, c.b)
+    format!("#{}", crate::ids::hex(&[c.r, c.g, c.b]))
 }
 
 /// HTML-escapes code text; in cloze notes also hides `}}` and `::` from Anki's cloze
 /// parser with a character reference that the browser shows as the same character.
 fn escape_code(s: &str, cloze_note: bool) -> String {
-    let escaped = s
-        .replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;");
+    let escaped = escape_html(s);
     if !cloze_note {
         return escaped;
     }
