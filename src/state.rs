@@ -153,6 +153,15 @@ impl<'a> Line<'a> {
     }
 }
 
+/// The error for a lock that cannot be read: `message` about its line `line`.
+fn bad_lock(path: &Path, line: usize, message: String) -> Error {
+    Error::Input(vec![Diagnostic::new(
+        path.to_path_buf(),
+        line,
+        Problem::BadLock(message),
+    )])
+}
+
 /// Reads `reader` a line at a time into `line`, without its line end (a checkout may
 /// have made it CRLF); false at the end.
 fn next_line(reader: &mut impl BufRead, line: &mut String) -> std::io::Result<bool> {
@@ -194,13 +203,7 @@ impl Lock {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Lock::default()),
             Err(e) => return Err(Error::io(path, e)),
         };
-        let bad = |line, message| {
-            Error::Input(vec![Diagnostic::new(
-                path.to_path_buf(),
-                line,
-                Problem::BadLock(message),
-            )])
-        };
+        let bad = |line, message| bad_lock(path, line, message);
         let mut reader = BufReader::new(file);
         let (mut line, mut last_guid) = (String::new(), None::<String>);
         let (mut number, mut in_order) = (0, true);
@@ -591,13 +594,8 @@ pub fn reconcile(
     let mut warnings = Vec::new();
     let mut old_lines = previous.note_lines()?;
     // A lock line that no longer parses: the file changed since it was read.
-    let changed_while_read = |message: String| {
-        Error::Input(vec![Diagnostic::new(
-            lock_path.to_path_buf(),
-            0,
-            Problem::BadLock(format!("changed while read: {message}")),
-        )])
-    };
+    let changed_while_read =
+        |message: String| bad_lock(lock_path, 0, format!("changed while read: {message}"));
     let removed = |line: &str| {
         let (cols, _) = columns(line);
         NoteRecord::parse(&cols).map(|r| RemovedNote {
