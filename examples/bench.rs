@@ -823,7 +823,7 @@ mod tests {
             .notes
             .iter()
             .any(|n| n.note.fields[1].contains("<code>")));
-        let package = sources.into_package(1_700_000_000).unwrap();
+        let package = ankideck::build::assemble(sources, 1_700_000_000).unwrap();
         for format in [Format::Legacy1, Format::Latest] {
             let summary = package.write_with(dir.join("out.apkg"), format).unwrap();
             assert_eq!((summary.notes, summary.media), (50, 6));

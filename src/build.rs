@@ -1,7 +1,7 @@
 //! The whole pipeline: a source folder in, a package file (and an updated lock) out.
 
-use crate::error::{Diagnostic, Error, Problem, Result, Severity};
-use crate::package::{Format, Progress, Summary};
+use crate::error::{self, Diagnostic, Error, Problem, Result, Severity};
+use crate::package::{Format, MediaSource, Package, Progress, Summary};
 use crate::source::Sources;
 use crate::state::{self, Lock, LockWriter, Reconciled, RemovedNote, StagedLock};
 use std::path::Path;
@@ -69,7 +69,7 @@ fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
     // Checking the lock's lines needs nothing from the sources: done alongside.
     let (sources, previous) = std::thread::scope(|scope| {
         let previous = scope.spawn(|| Lock::read(&lock_path));
-        let sources = Sources::read(source);
+        let sources = read_and_lint(source);
         let previous = previous
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -119,6 +119,39 @@ fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
     })
 }
 
+/// Reads the sources and adds the lint's warnings: every problem of the sources, errors
+/// and warnings together, in file order.
+fn read_and_lint(source: &Path) -> Result<Sources> {
+    let mut sources = Sources::read_lenient(source)?;
+    sources.warnings.extend(crate::lint::lint(&sources.notes));
+    error::sort_diagnostics(&mut sources.warnings);
+    sources.warnings = Error::unless_errors(std::mem::take(&mut sources.warnings))?;
+    Ok(sources)
+}
+
+/// Puts the notes, media and deck settings read from the sources into a package.
+pub fn assemble(sources: Sources, timestamp: i64) -> Result<Package> {
+    let mut package = Package::new(timestamp);
+    for source in &sources.notes {
+        package.add_notetype(&source.notetype);
+    }
+    // Checked as they were read, cards included. Collected in place: the notes are most
+    // of a build's memory, and are never held twice.
+    let notes = sources
+        .notes
+        .into_iter()
+        .map(|s| (s.note, s.ords))
+        .collect();
+    package.add_checked_notes(notes);
+    for (name, path) in sources.media {
+        package.add_media(&name, MediaSource::File(path))?;
+    }
+    for (deck, settings) in sources.decks {
+        package.set_deck_settings(&deck, settings);
+    }
+    Ok(package)
+}
+
 /// Every problem in the sources, without writing anything: the warnings when there is no
 /// error, else [`Error::Input`] with all of them.
 pub fn check(source: &Path, options: Options) -> Result<Vec<Diagnostic>> {
@@ -128,7 +161,7 @@ pub fn check(source: &Path, options: Options) -> Result<Vec<Diagnostic>> {
         .iter()
         .all(|w| w.problem.severity() == Severity::Warning));
     // Assembling the package checks what only the package knows (media names).
-    plan.sources.into_package(plan.reconciled.timestamp)?;
+    assemble(plan.sources, plan.reconciled.timestamp)?;
     Ok(plan.warnings)
 }
 
@@ -149,7 +182,7 @@ pub fn build_with(
     // The new lock is written beside the old one while it is worked out, so that its
     // text is never held; it replaces the old one only after the package.
     let plan = plan(source, options, true)?;
-    let package = plan.sources.into_package(plan.reconciled.timestamp)?;
+    let package = assemble(plan.sources, plan.reconciled.timestamp)?;
     let summary = package.write_reporting(output, options.format, progress)?;
     if let Some(staged) = plan.staged {
         staged.persist(&plan.lock_path)?;

@@ -73,6 +73,11 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Orders diagnostics by file, line and column, keeping the order of those at one place.
+pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
+    diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+}
+
 /// What is wrong in the sources. Each variant's [`Problem::hint`] says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Problem {
@@ -109,7 +114,7 @@ pub enum Problem {
     #[error("{0}")]
     Cards(#[from] crate::notetype::CardError),
     #[error("{0}")]
-    Name(#[from] crate::note::NameError),
+    Name(#[from] crate::deck::NameError),
     #[error("media file `{reference}` not found (looked for {path})")]
     MissingMedia { reference: String, path: PathBuf },
     #[error("media file `{0}` lies outside the source folder")]
@@ -130,7 +135,7 @@ pub enum Problem {
     LockOutdated,
     /// Custom note types, CSV files and deck settings (see `source::notetypes`).
     #[error("{0}")]
-    Rich(Box<crate::source::notetypes::RichProblem>),
+    Rich(Box<RichProblem>),
     // Warnings: things Anki will not do on re-import.
     #[error("note moved from deck `{from}` to `{to}`; Anki keeps its existing cards in `{from}` (find them with `nid:{nid}`)")]
     MovedDeck { from: String, to: String, nid: i64 },
@@ -210,7 +215,7 @@ impl Problem {
             | Problem::MediaOutsideSource(reference)
             | Problem::UnreadableMedia { reference, .. }
             | Problem::LargeMedia { reference, .. } => reference.clone(),
-            Problem::Name(crate::note::NameError::BadTag(tag)) => tag.clone(),
+            Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
     }
@@ -288,10 +293,87 @@ impl Error {
             source,
         }
     }
+
+    /// The diagnostics back when none is an error, else all of them as [`Error::Input`].
+    pub fn unless_errors(diagnostics: Vec<Diagnostic>) -> Result<Vec<Diagnostic>> {
+        match diagnostics
+            .iter()
+            .any(|d| d.problem.severity() == Severity::Error)
+        {
+            true => Err(Error::Input(diagnostics)),
+            false => Ok(diagnostics),
+        }
+    }
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 fn char_name(c: char) -> String {
     format!("U+{:04X}", c as u32)
+}
+
+/// Problems that only custom note types, CSV files and deck settings have.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RichProblem {
+    #[error("{0}")]
+    Toml(String),
+    #[error("note type `{notetype}`: {message}")]
+    BadNoteType { notetype: String, message: String },
+    #[error("template `{template}` of note type `{notetype}` uses field `{field}`, which the note type does not have (its fields: {fields})")]
+    UnknownTemplateField {
+        notetype: String,
+        template: String,
+        field: String,
+        fields: String,
+    },
+    #[error("note type `{notetype}` requires field `{field}`, which this note leaves empty")]
+    MissingField { notetype: String, field: String },
+    #[error(
+        "asset `{0}` in a note type folder must be named with a leading `_`, so that Anki keeps it"
+    )]
+    AssetName(String),
+    #[error("asset `{name}` differs from the file of the same name in {other}")]
+    AssetClash { name: String, other: String },
+    #[error("note type `{0}` is defined twice")]
+    DuplicateNoteType(String),
+    #[error("note type `{0}` has the name of a built-in type")]
+    StockName(String),
+    #[error("note type `{name}` has the same `id` as note type `{other}`")]
+    SameId { name: String, other: String },
+    #[error("{0}")]
+    Csv(String),
+    #[error("{0}")]
+    DeckSettings(String),
+}
+
+impl RichProblem {
+    pub fn hint(&self) -> &'static str {
+        match self {
+            RichProblem::Toml(_) => {
+                "see the custom note types and deck settings sections of docs/FORMAT.md for the keys notetype.toml and _deck.toml take"
+            }
+            RichProblem::BadNoteType { .. } => "fix notetype.toml or the template files beside it",
+            RichProblem::UnknownTemplateField { .. } => {
+                "add the field to notetype.toml or fix the name in the template"
+            }
+            RichProblem::MissingField { .. } => {
+                "add a `### ` section for the field, or drop `required = true` from notetype.toml"
+            }
+            RichProblem::AssetName(_) => {
+                "rename the file with a leading `_` and refer to it by that name"
+            }
+            RichProblem::AssetClash { .. } => "give one of the files another name",
+            RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
+            RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them) are taken",
+            RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
+            RichProblem::Csv(_) => "see the Anki text files section of docs/FORMAT.md",
+            RichProblem::DeckSettings(_) => "see the deck settings section of docs/FORMAT.md",
+        }
+    }
+}
+
+impl From<RichProblem> for Problem {
+    fn from(p: RichProblem) -> Problem {
+        Problem::Rich(Box::new(p))
+    }
 }

@@ -107,7 +107,13 @@ pub fn deck_id(name: &str) -> i64 {
     if name.eq_ignore_ascii_case("Default") {
         return 1;
     }
-    stable_id("deck", &name.to_lowercase())
+    stable_id("deck", &crate::deck::key(name))
+}
+
+/// Id of a deck options group (preset), from its name: decks naming the same group
+/// share it.
+pub fn deck_options_id(name: &str) -> i64 {
+    stable_id("deck-options", name)
 }
 
 /// Deck ids for names met again and again (every note names its deck): each name is

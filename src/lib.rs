@@ -6,16 +6,17 @@
 
 pub mod build;
 pub mod cancel;
-pub mod check;
+pub mod deck;
 pub mod error;
 pub mod ids;
+pub mod lint;
+pub mod media;
 pub mod note;
 pub mod notetype;
 pub mod package;
 mod pipeline;
 pub mod source;
 pub mod state;
-pub mod template;
 pub mod text;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity};

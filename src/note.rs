@@ -1,4 +1,10 @@
-//! Notes as Anki stores them, and the rules for their tags and deck names.
+//! Notes as Anki stores them (and as read from the sources, with their place), and the
+//! rules for their tags.
+
+use crate::deck::NameError;
+use crate::notetype::NoteType;
+use std::path::Path;
+use std::sync::Arc;
 
 /// One note: field values (HTML), tags, deck, identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,15 +22,16 @@ pub struct Note {
     pub modified: i64,
 }
 
-/// Why a tag or deck name is not acceptable to Anki.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NameError {
-    #[error("tag `{0}` is not allowed: tags are single words without control characters or empty `::` levels")]
-    BadTag(String),
-    #[error("deck name `{0}` has an empty level (check for a leading, trailing or doubled `::`)")]
-    EmptyDeckLevel(String),
-    #[error("deck name `{0}` contains a control character")]
-    BadDeckName(String),
+/// A note read from the sources, with where it was written.
+#[derive(Debug, Clone)]
+pub struct SourceNote {
+    pub note: Note,
+    pub notetype: Arc<NoteType>,
+    /// The ordinals of the cards the note makes, checked when it was read.
+    pub ords: Vec<u16>,
+    /// Shared by the notes of a file.
+    pub file: Arc<Path>,
+    pub line: usize,
 }
 
 /// Checks a tag as Anki would accept it; returns it unchanged.
@@ -36,25 +43,6 @@ pub fn check_tag(tag: &str) -> Result<&str, NameError> {
         return Err(NameError::BadTag(tag.to_string()));
     }
     Ok(tag)
-}
-
-/// Trims each level of a deck name, as Anki does, and rejects empty levels.
-pub fn normalize_deck_name(name: &str) -> Result<String, NameError> {
-    if name.chars().any(char::is_control) {
-        return Err(NameError::BadDeckName(name.to_string()));
-    }
-    let levels: Vec<&str> = name.split("::").map(str::trim).collect();
-    if levels.iter().any(|l| l.is_empty()) {
-        return Err(NameError::EmptyDeckLevel(name.to_string()));
-    }
-    Ok(levels.join("::"))
-}
-
-/// A deck and all its parents, outermost first: `a::b::c` → `a`, `a::b`, `a::b::c`.
-pub fn deck_and_parents(name: &str) -> impl Iterator<Item = &str> {
-    name.match_indices("::")
-        .map(|(i, _)| &name[..i])
-        .chain(std::iter::once(name))
 }
 
 /// Adds a tag after [`check_tag`], unless it is already present (Anki compares tags
@@ -84,15 +72,5 @@ mod tests {
         assert_eq!(tags, ["Nlp", "公式", "Émile"]);
         assert!(add_tag(&mut tags, "a b").is_err());
         assert_eq!(tags, ["Nlp", "公式", "Émile"], "a bad tag is not added");
-    }
-
-    #[test]
-    fn deck_names() {
-        assert_eq!(normalize_deck_name(" a :: b ").unwrap(), "a::b");
-        assert!(normalize_deck_name("a::::b").is_err());
-        assert_eq!(
-            deck_and_parents("a::b::c").collect::<Vec<_>>(),
-            ["a", "a::b", "a::b::c"]
-        );
     }
 }

@@ -11,9 +11,10 @@
 
 use crate::error::{Diagnostic, Error, Problem, Result};
 use crate::ids::{short_hash, short_hash_of};
+use crate::note::SourceNote;
+use crate::notetype::cloze;
 use crate::notetype::{Kind, NoteType};
-use crate::source::SourceNote;
-use crate::{ids, template, text};
+use crate::{ids, text};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
@@ -782,7 +783,7 @@ fn warning(file: &Path, line: usize, problem: Problem) -> Diagnostic {
 fn cloze_hashes(fields: &[String]) -> Vec<(u16, String)> {
     let mut texts: BTreeMap<u16, String> = BTreeMap::new();
     for field in fields {
-        for (n, text) in template::cloze_texts(field) {
+        for (n, text) in cloze::cloze_texts(field) {
             texts.entry(n).or_default().push_str(&text);
         }
     }

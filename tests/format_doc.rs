@@ -687,7 +687,7 @@ fn the_format_doc_quotes_every_hint() {
     // `Problem::hint`, and `RichProblem::hint` that it defers to for `Problem::Rich`.
     for (file, item, at_least) in [
         ("src/error.rs", "impl Problem {", 15),
-        ("src/source/notetypes.rs", "impl RichProblem {", 5),
+        ("src/error.rs", "impl RichProblem {", 5),
     ] {
         let (hints, messages) = hints_and_fixed_messages_in(&source_file(file), item);
         assert!(
@@ -743,16 +743,14 @@ fn the_format_doc_names_every_problem_code() {
         .map(|c| kebab(&c[1]))
         .filter(|code| code != "rich")
         .collect();
-    let rich = source_file("src/source/notetypes.rs");
-    let rich_body = enum_body(&rich, "src/source/notetypes.rs", "RichProblem");
+    let rich = source_file("src/error.rs");
+    let rich_body = enum_body(&rich, "src/error.rs", "RichProblem");
     codes.extend(
         variant
             .captures_iter(rich_body)
             .map(|c| format!("rich-{}", kebab(&c[1]))),
     );
-    let sample = ankideck::Problem::Rich(Box::new(ankideck::source::notetypes::RichProblem::Csv(
-        "x".into(),
-    )));
+    let sample = ankideck::Problem::Rich(Box::new(ankideck::error::RichProblem::Csv("x".into())));
     assert_eq!(sample.code(), "rich-csv", "rich codes follow Problem::code");
     assert!(
         codes.len() >= 20,

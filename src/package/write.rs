@@ -10,8 +10,8 @@
 //!   Every entry is Stored, as Anki writes it.
 
 use super::{schema, Format, MediaSource, Package, Progress, Summary};
+use crate::deck;
 use crate::error::{Error, Result};
-use crate::note::deck_and_parents;
 use crate::{ids, text};
 use rusqlite::{params, Connection};
 use serde_json::{Map, Value};
@@ -428,12 +428,12 @@ fn write_collection(
         if deck_ids.knows(&note.deck) {
             continue;
         }
-        for name in deck_and_parents(&note.deck) {
+        for name in deck::with_parents(&note.deck) {
             decks.entry(deck_ids.get(name)).or_insert(name);
         }
     }
     for name in package.deck_settings.keys() {
-        for name in deck_and_parents(name) {
+        for name in deck::with_parents(name) {
             decks.entry(ids::deck_id(name)).or_insert(name);
         }
     }
@@ -452,8 +452,8 @@ fn write_collection(
                 if let Some(options) = &settings.options {
                     let base = &dconf[schema::DEFAULT_DECK_CONF.to_string()];
                     let conf = options.to_json(base, ts);
-                    deck["conf"] = options.id().into();
-                    dconf[options.id().to_string()] = conf;
+                    deck["conf"] = ids::deck_options_id(&options.name).into();
+                    dconf[ids::deck_options_id(&options.name).to_string()] = conf;
                 }
             }
             (id.to_string(), deck)

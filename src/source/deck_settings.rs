@@ -13,10 +13,11 @@
 //! ```
 
 use super::markdown;
-use super::notetypes::{parse_toml, RichProblem};
+use super::notetypes::parse_toml;
+use crate::deck;
+use crate::deck::{DeckOptions, DeckSettings};
+use crate::error::RichProblem;
 use crate::error::{Diagnostic, Problem};
-use crate::note::normalize_deck_name;
-use crate::package::{DeckOptions, DeckSettings};
 use serde::Deserialize;
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -99,7 +100,7 @@ pub(super) fn load(
             }
             None => folder_deck.join("::"),
         };
-        let deck = match normalize_deck_name(&deck) {
+        let deck = match deck::normalize_name(&deck) {
             Ok(d) => d,
             Err(e) => {
                 problem(line_of("deck"), e.into());
@@ -171,7 +172,7 @@ pub(super) fn load(
                 })
             }
         };
-        if let Some(other) = decks_seen.get(&deck.to_lowercase()) {
+        if let Some(other) = decks_seen.get(&deck::key(&deck)) {
             let message = format!("deck `{deck}` already has settings in {}", other.display());
             problem(1, RichProblem::DeckSettings(message).into());
             continue;
@@ -193,7 +194,7 @@ pub(super) fn load(
                 }
             }
         }
-        decks_seen.insert(deck.to_lowercase(), path.clone());
+        decks_seen.insert(deck::key(&deck), path.clone());
         out.insert(
             deck,
             (

@@ -132,7 +132,7 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     let mut image: Option<(String, String)> = None;
     // A code block being collected: its opening tag and its text.
     let mut code_block: Option<(Tag, String)> = None;
-    let cloze_note = crate::template::has_cloze(source);
+    let cloze_note = crate::notetype::cloze::has_cloze(source);
     for event in events {
         if let Some((_, code)) = code_block.as_mut() {
             match event {

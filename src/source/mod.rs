@@ -10,11 +10,12 @@ mod write_ids;
 
 pub use write_ids::write_ids;
 
+use crate::deck;
 use crate::error::{Diagnostic, Error, Problem, Result, Severity};
-use crate::note::{add_tag, normalize_deck_name, Note};
+use crate::ids;
+use crate::note::{add_tag, Note, SourceNote};
+use crate::notetype::cloze;
 use crate::notetype::{Kind, NoteType, Stock};
-use crate::package::{media_name, MediaSource, Package};
-use crate::{ids, template};
 use parse::{Located, RawNote};
 use sha1::{Digest, Sha1};
 use std::collections::{HashMap, HashSet};
@@ -34,18 +35,6 @@ const MEDIA_EXTENSIONS: &[&str] = &[
 /// Media above this size get a warning: phones sync them slowly.
 const LARGE_MEDIA_BYTES: u64 = 20 * 1024 * 1024;
 
-/// A note read from the sources, with where it was written.
-#[derive(Debug, Clone)]
-pub struct SourceNote {
-    pub note: Note,
-    pub notetype: Arc<NoteType>,
-    /// The ordinals of the cards the note makes, checked when it was read.
-    pub ords: Vec<u16>,
-    /// Shared by the notes of a file.
-    pub file: Arc<Path>,
-    pub line: usize,
-}
-
 /// Everything read from a source folder.
 #[derive(Debug, Default)]
 pub struct Sources {
@@ -57,23 +46,17 @@ pub struct Sources {
     /// Problems that do not stop a build.
     pub warnings: Vec<Diagnostic>,
     /// Deck descriptions and options from `_deck.toml` files, by deck name.
-    pub decks: Vec<(String, crate::package::DeckSettings)>,
+    pub decks: Vec<(String, crate::deck::DeckSettings)>,
 }
 
 impl Sources {
-    /// Reads every Markdown file below `root`. Problems are collected: with any error they
+    /// Reads every card source below `root`. Problems are collected: with any error they
     /// all come back as [`Error::Input`] (warnings included); otherwise the warnings
-    /// travel with the sources. Notes come with `modified` 0; [`crate::state::reconcile`]
-    /// sets it.
+    /// travel with the sources. Notes come with `modified` 0; the lock sets it. The lint
+    /// ([`crate::lint`]) is a stage of its own: [`crate::build`] runs it after this.
     pub fn read(root: &Path) -> Result<Sources> {
-        let sources = Sources::read_lenient(root)?;
-        if sources
-            .warnings
-            .iter()
-            .any(|d| d.problem.severity() == Severity::Error)
-        {
-            return Err(Error::Input(sources.warnings));
-        }
+        let mut sources = Sources::read_lenient(root)?;
+        sources.warnings = Error::unless_errors(std::mem::take(&mut sources.warnings))?;
         Ok(sources)
     }
 
@@ -116,24 +99,6 @@ impl Sources {
         // A media file's hashing stopped by a cancel shows up as unreadable media.
         crate::cancel::check()?;
         Ok(reader.finish(&files.others))
-    }
-
-    /// Puts the notes and media into a package.
-    pub fn into_package(self, timestamp: i64) -> Result<Package> {
-        let mut package = Package::new(timestamp);
-        for source in &self.notes {
-            package.add_notetype(&source.notetype);
-        }
-        // Checked as they were read, cards included. Collected in place: the notes are
-        // most of a build's memory, and are never held twice.
-        package.add_checked_notes(self.notes.into_iter().map(|s| (s.note, s.ords)).collect());
-        for (name, path) in self.media {
-            package.add_media(&name, MediaSource::File(path))?;
-        }
-        for (deck, settings) in self.decks {
-            package.set_deck_settings(&deck, settings);
-        }
-        Ok(package)
     }
 }
 
@@ -217,7 +182,7 @@ struct Reader<'a> {
     stock: Vec<Arc<NoteType>>,
     /// Note types from `_notetypes/`.
     custom: notetypes::CustomTypes,
-    decks: Vec<(String, crate::package::DeckSettings)>,
+    decks: Vec<(String, crate::deck::DeckSettings)>,
 }
 
 #[derive(Default)]
@@ -282,9 +247,7 @@ impl<'a> Reader<'a> {
                 self.problem(file, 0, Problem::UnusedMedia(name));
             }
         }
-        self.diagnostics.extend(crate::check::lint(&self.notes));
-        self.diagnostics
-            .sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+        crate::error::sort_diagnostics(&mut self.diagnostics);
         let mut media = self.media.files;
         media.extend(self.custom.media);
         Sources {
@@ -359,7 +322,7 @@ impl<'a> Reader<'a> {
             Some(deck) => deck.text(),
             None => self.deck_from_path(path),
         };
-        let deck = match normalize_deck_name(&deck) {
+        let deck = match deck::normalize_name(&deck) {
             Ok(deck) => deck,
             Err(e) => {
                 self.problem(path, fm.line_of("deck"), e.into());
@@ -492,7 +455,7 @@ impl<'a> Reader<'a> {
                 Some(notetype) => notetype,
                 None => return Err(vec![(v.line, Problem::UnknownNoteType(v.text.clone()))]),
             },
-            None if template::has_cloze(&raw.heading.text) => {
+            None if cloze::has_cloze(&raw.heading.text) => {
                 Arc::clone(&self.stock[Stock::Cloze as usize])
             }
             None => defaults
@@ -504,8 +467,8 @@ impl<'a> Reader<'a> {
             let texts = std::iter::once(&raw.heading)
                 .chain(std::iter::once(&raw.body))
                 .chain(raw.sections.iter().map(|(_, t)| t));
-            if let Some(t) = texts.into_iter().find(|t| template::has_cloze(&t.text)) {
-                let line = t.line + t.text.lines().position(template::has_cloze).unwrap_or(0);
+            if let Some(t) = texts.into_iter().find(|t| cloze::has_cloze(&t.text)) {
+                let line = t.line + t.text.lines().position(cloze::has_cloze).unwrap_or(0);
                 problems.push((line, Problem::ClozeInNonCloze(notetype.name.clone())));
             }
         }
@@ -580,7 +543,7 @@ impl<'a> Reader<'a> {
             }
         }
         let deck = match setting("deck") {
-            Some(v) => normalize_deck_name(&v.text).unwrap_or_else(|e| {
+            Some(v) => deck::normalize_name(&v.text).unwrap_or_else(|e| {
                 problems.push((v.line, e.into()));
                 String::new()
             }),
@@ -759,7 +722,7 @@ impl MediaIndex {
                 let file_name = canonical
                     .file_name()
                     .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-                let name = media_name(&file_name, &hash);
+                let name = crate::media::packaged_name(&file_name, &hash);
                 self.by_hash.insert(hash, name.clone());
                 self.files.push((name.clone(), canonical.clone()));
                 name

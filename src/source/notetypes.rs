@@ -14,9 +14,10 @@
 //! field's and template's from their own `id` (default: their name). Give a field an `id`
 //! before renaming it and Anki sees the renamed field as the same field.
 
-use crate::error::{Diagnostic, Problem};
+use crate::error::{Diagnostic, Problem, RichProblem};
+use crate::notetype::template;
 use crate::notetype::{CardTemplate, Field, Kind, NoteType};
-use crate::{ids, template, text};
+use crate::{ids, text};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -27,72 +28,6 @@ pub const FOLDER: &str = "_notetypes";
 /// The description file in each note type folder.
 pub const FILE: &str = "notetype.toml";
 const CSS_FILE: &str = "style.css";
-
-/// Problems that only custom note types, CSV files and deck settings have.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum RichProblem {
-    #[error("{0}")]
-    Toml(String),
-    #[error("note type `{notetype}`: {message}")]
-    BadNoteType { notetype: String, message: String },
-    #[error("template `{template}` of note type `{notetype}` uses field `{field}`, which the note type does not have (its fields: {fields})")]
-    UnknownTemplateField {
-        notetype: String,
-        template: String,
-        field: String,
-        fields: String,
-    },
-    #[error("note type `{notetype}` requires field `{field}`, which this note leaves empty")]
-    MissingField { notetype: String, field: String },
-    #[error(
-        "asset `{0}` in a note type folder must be named with a leading `_`, so that Anki keeps it"
-    )]
-    AssetName(String),
-    #[error("asset `{name}` differs from the file of the same name in {other}")]
-    AssetClash { name: String, other: String },
-    #[error("note type `{0}` is defined twice")]
-    DuplicateNoteType(String),
-    #[error("note type `{0}` has the name of a built-in type")]
-    StockName(String),
-    #[error("note type `{name}` has the same `id` as note type `{other}`")]
-    SameId { name: String, other: String },
-    #[error("{0}")]
-    Csv(String),
-    #[error("{0}")]
-    DeckSettings(String),
-}
-
-impl RichProblem {
-    pub fn hint(&self) -> &'static str {
-        match self {
-            RichProblem::Toml(_) => {
-                "see the custom note types and deck settings sections of docs/FORMAT.md for the keys notetype.toml and _deck.toml take"
-            }
-            RichProblem::BadNoteType { .. } => "fix notetype.toml or the template files beside it",
-            RichProblem::UnknownTemplateField { .. } => {
-                "add the field to notetype.toml or fix the name in the template"
-            }
-            RichProblem::MissingField { .. } => {
-                "add a `### ` section for the field, or drop `required = true` from notetype.toml"
-            }
-            RichProblem::AssetName(_) => {
-                "rename the file with a leading `_` and refer to it by that name"
-            }
-            RichProblem::AssetClash { .. } => "give one of the files another name",
-            RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
-            RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them) are taken",
-            RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
-            RichProblem::Csv(_) => "see the Anki text files section of docs/FORMAT.md",
-            RichProblem::DeckSettings(_) => "see the deck settings section of docs/FORMAT.md",
-        }
-    }
-}
-
-impl From<RichProblem> for Problem {
-    fn from(p: RichProblem) -> Problem {
-        Problem::Rich(Box::new(p))
-    }
-}
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]

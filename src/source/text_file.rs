@@ -5,11 +5,13 @@
 //! Where Anki would ask the user (which note type, which deck), the defaults are those
 //! of Markdown card files: the `Basic` note type and the deck named after the file's path.
 
-use super::{Reader, SourceNote};
+use super::Reader;
+use crate::deck;
 use crate::error::Problem;
-use crate::note::{add_tag, normalize_deck_name, Note};
+use crate::error::RichProblem;
+use crate::note::SourceNote;
+use crate::note::{add_tag, Note};
 use crate::source::markdown;
-use crate::source::notetypes::RichProblem;
 use crate::{ids, Stock};
 use regex::Regex;
 use std::collections::HashSet;
@@ -318,7 +320,7 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
             Some(deck) if !deck.is_empty() => deck.to_string(),
             _ => file_deck.clone(),
         };
-        let deck = match normalize_deck_name(&deck) {
+        let deck = match deck::normalize_name(&deck) {
             Ok(d) => d,
             Err(e) => {
                 problems.push((line, e.into()));

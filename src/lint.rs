@@ -2,9 +2,9 @@
 //! duplicates, empty fields the cards show, HTML left open.
 
 use crate::error::{Diagnostic, Problem};
+use crate::note::SourceNote;
+use crate::notetype::template::{self, Node};
 use crate::notetype::{Kind, NoteType};
-use crate::source::SourceNote;
-use crate::template::{self, Node};
 use crate::text::{field_is_empty, strip_html_preserving_media_filenames};
 use std::collections::{BTreeSet, HashMap};
 

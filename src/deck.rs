@@ -1,0 +1,73 @@
+//! Decks: the rules for their names, and what a deck carries besides its cards.
+
+/// Why a tag or deck name is not acceptable to Anki.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    #[error("tag `{0}` is not allowed: tags are single words without control characters or empty `::` levels")]
+    BadTag(String),
+    #[error("deck name `{0}` has an empty level (check for a leading, trailing or doubled `::`)")]
+    EmptyDeckLevel(String),
+    #[error("deck name `{0}` contains a control character")]
+    BadDeckName(String),
+}
+
+/// Trims each level of a deck name, as Anki does, and rejects empty levels.
+pub fn normalize_name(name: &str) -> Result<String, NameError> {
+    if name.chars().any(char::is_control) {
+        return Err(NameError::BadDeckName(name.to_string()));
+    }
+    let levels: Vec<&str> = name.split("::").map(str::trim).collect();
+    if levels.iter().any(|l| l.is_empty()) {
+        return Err(NameError::EmptyDeckLevel(name.to_string()));
+    }
+    Ok(levels.join("::"))
+}
+
+/// A deck and all its parents, outermost first: `a::b::c` → `a`, `a::b`, `a::b::c`.
+pub fn with_parents(name: &str) -> impl Iterator<Item = &str> {
+    name.match_indices("::")
+        .map(|(i, _)| &name[..i])
+        .chain(std::iter::once(name))
+}
+
+/// The key under which Anki considers two deck names the same deck: it compares names
+/// case-insensitively. Every comparison of deck names goes through this.
+pub fn key(name: &str) -> String {
+    name.to_lowercase()
+}
+
+/// What a deck carries besides its cards.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeckSettings {
+    /// HTML shown on the deck's overview screen.
+    pub description: String,
+    pub options: Option<DeckOptions>,
+}
+
+/// A deck options group; unset values keep Anki's defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct DeckOptions {
+    /// The group's name in Anki; decks naming the same group share it.
+    pub name: String,
+    pub new_per_day: Option<u32>,
+    pub reviews_per_day: Option<u32>,
+    /// Learning steps in minutes.
+    pub learning_steps: Option<Vec<f64>>,
+    /// Maximum interval in days.
+    pub maximum_interval: Option<u32>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deck_names() {
+        assert_eq!(normalize_name(" a :: b ").unwrap(), "a::b");
+        assert!(normalize_name("a::::b").is_err());
+        assert_eq!(
+            with_parents("a::b::c").collect::<Vec<_>>(),
+            ["a", "a::b", "a::b::c"]
+        );
+    }
+}

@@ -1,0 +1,120 @@
+//! Which cards a note has, decided as Anki decides it.
+
+use super::template::{self, Node, TemplateError};
+use super::{cloze, Kind, NoteType};
+use std::collections::{BTreeSet, HashSet};
+
+/// Anki's `req` entry for one template: `(ord, "any" | "all" | "none", field ords)`.
+pub type Requirement = (u16, &'static str, Vec<usize>);
+
+/// Why a note has no cards or a note type is unusable.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CardError {
+    #[error("template `{template}` of note type `{notetype}`: {error}")]
+    Template {
+        notetype: String,
+        template: String,
+        error: TemplateError,
+    },
+    #[error("the note would have no cards: every field its card fronts show is empty")]
+    NoCards,
+    #[error("a cloze note needs at least one deletion such as `{{{{c1::answer}}}}`")]
+    NoClozes,
+}
+
+impl NoteType {
+    fn parsed_fronts(&self) -> Result<Vec<std::rc::Rc<Vec<Node>>>, CardError> {
+        self.templates
+            .iter()
+            .map(|t| {
+                template::parse_cached(&t.front).map_err(|error| CardError::Template {
+                    notetype: self.name.clone(),
+                    template: t.name.clone(),
+                    error,
+                })
+            })
+            .collect()
+    }
+
+    /// The ordinals of the cards Anki would generate for these field values.
+    pub fn card_ordinals(&self, fields: &[String], has_tags: bool) -> Result<Vec<u16>, CardError> {
+        let fronts = self.parsed_fronts()?;
+        match self.kind {
+            Kind::Standard => {
+                let mut nonempty: HashSet<&str> = self
+                    .fields
+                    .iter()
+                    .zip(fields)
+                    .filter(|(_, value)| !crate::text::field_is_empty(value))
+                    .map(|(f, _)| f.name.as_str())
+                    .collect();
+                if has_tags {
+                    nonempty.insert("Tags");
+                }
+                let ords: Vec<u16> = fronts
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, nodes)| template::renders_with_fields(nodes, &nonempty))
+                    .map(|(i, _)| i as u16)
+                    .collect();
+                if ords.is_empty() {
+                    return Err(CardError::NoCards);
+                }
+                Ok(ords)
+            }
+            Kind::Cloze => {
+                // Anki counts deletions in every field, not only those the template shows.
+                let numbers: BTreeSet<u16> = fields
+                    .iter()
+                    .flat_map(|value| cloze::cloze_numbers(value))
+                    .collect();
+                if numbers.is_empty() {
+                    return Err(CardError::NoClozes);
+                }
+                Ok(numbers
+                    .into_iter()
+                    .map(|n| n.min(500) - 1)
+                    .collect::<BTreeSet<_>>()
+                    .into_iter()
+                    .collect())
+            }
+        }
+    }
+
+    /// Anki's `req` for old clients: per template, which fields make it non-empty.
+    pub fn requirements(&self) -> Result<Vec<Requirement>, CardError> {
+        let fronts = self.parsed_fronts()?;
+        if self.kind == Kind::Cloze {
+            return Ok(vec![(0, "any", vec![0])]);
+        }
+        let names = self.field_names();
+        Ok(fronts
+            .iter()
+            .enumerate()
+            .map(|(ord, nodes)| {
+                let all: HashSet<&str> = names.iter().copied().collect();
+                if !template::renders_with_fields(nodes, &all) {
+                    return (ord as u16, "none", vec![]);
+                }
+                // As current Anki computes it: "any" when some field alone shows the card,
+                // otherwise "all" with the fields the card cannot do without.
+                let any: Vec<usize> = (0..names.len())
+                    .filter(|&i| {
+                        template::renders_with_fields(nodes, &std::iter::once(names[i]).collect())
+                    })
+                    .collect();
+                if !any.is_empty() {
+                    return (ord as u16, "any", any);
+                }
+                let all_needed: Vec<usize> = (0..names.len())
+                    .filter(|&i| {
+                        let mut without = all.clone();
+                        without.remove(names[i]);
+                        !template::renders_with_fields(nodes, &without)
+                    })
+                    .collect();
+                (ord as u16, "all", all_needed)
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,180 @@
+//! Note types: the data every note type carries, the stock ones Anki ships, and the
+//! rules that decide a note's cards.
+//!
+//! - [`template`]: Anki's template language, parsed once;
+//! - [`cloze`]: the cloze-deletion grammar;
+//! - `cardgen`: which cards a note has (and Anki's `req` for old clients);
+//! - `stock`: Basic, reversed, type-in and Cloze as Anki ships them.
+
+mod cardgen;
+pub mod cloze;
+mod stock;
+pub mod template;
+
+pub use cardgen::{CardError, Requirement};
+pub use stock::Stock;
+
+/// Standard note types make one card per template; cloze types one card per cloze number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Standard,
+    Cloze,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    /// Stable id, so Anki sees a renamed field as the same field.
+    pub id: i64,
+    pub font: String,
+    pub size: u32,
+    /// Anki's marker for the cloze type's fields (`Text` 0, `Back Extra` 1).
+    pub tag: Option<u32>,
+    /// Set on a cloze type's `Text`, which Anki will not let the user delete.
+    pub prevent_deletion: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CardTemplate {
+    pub name: String,
+    pub id: i64,
+    pub front: String,
+    pub back: String,
+}
+
+/// A note type as Anki stores it: fields, card templates and styling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoteType {
+    pub id: i64,
+    pub name: String,
+    pub kind: Kind,
+    pub fields: Vec<Field>,
+    pub templates: Vec<CardTemplate>,
+    pub css: String,
+    /// Index of the field Anki sorts the browser by and strips into `sfld`.
+    pub sort_field: usize,
+    /// Which stock type this one started as (Anki's `originalStockKind`; 0 for none).
+    pub original_stock_kind: u8,
+    /// Last change, in seconds; Anki updates its copy on import only when this is newer.
+    pub modified: i64,
+}
+
+impl NoteType {
+    pub fn field_index(&self, name: &str) -> Option<usize> {
+        self.fields.iter().position(|f| f.name == name)
+    }
+
+    /// Hashes of what Anki compares on import: everything (`content`), and the
+    /// fields and templates by id and name (`schema`), whose change makes Anki add a copy.
+    pub fn fingerprints(&self) -> (String, String) {
+        let mut schema = String::new();
+        for f in &self.fields {
+            // Anki matches fields and templates by id: a rename that keeps the id is no
+            // change of schema.
+            schema.push_str(&format!("f{}\u{1f}", f.id));
+        }
+        for t in &self.templates {
+            schema.push_str(&format!("t{}\u{1f}", t.id));
+        }
+        let names: Vec<&str> = self
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .chain(self.templates.iter().map(|t| t.name.as_str()))
+            .collect();
+        let mut content = format!("{}\u{1f}", names.join("\u{1f}"));
+        content += &format!(
+            "{}\u{1f}{:?}\u{1f}{}\u{1f}{}\u{1f}{schema}",
+            self.name, self.kind, self.css, self.sort_field
+        );
+        for f in &self.fields {
+            content.push_str(&format!("{}:{}\u{1f}", f.font, f.size));
+        }
+        for t in &self.templates {
+            content.push_str(&format!("{}\u{1f}{}\u{1f}", t.front, t.back));
+        }
+        (
+            crate::ids::short_hash(&content),
+            crate::ids::short_hash(&schema),
+        )
+    }
+
+    pub fn field_names(&self) -> Vec<&str> {
+        self.fields.iter().map(|f| f.name.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeSet;
+
+    fn fields(values: &[&str]) -> Vec<String> {
+        values.iter().map(|v| v.to_string()).collect()
+    }
+
+    #[test]
+    fn stock_cards() {
+        let rev = Stock::Reversed.notetype();
+        assert_eq!(
+            rev.card_ordinals(&fields(&["q", "a"]), false).unwrap(),
+            vec![0, 1]
+        );
+        assert_eq!(
+            rev.card_ordinals(&fields(&["q", ""]), false).unwrap(),
+            vec![0]
+        );
+        let opt = Stock::OptionalReversed.notetype();
+        assert_eq!(
+            opt.card_ordinals(&fields(&["q", "a", ""]), false).unwrap(),
+            vec![0]
+        );
+        assert_eq!(
+            opt.card_ordinals(&fields(&["q", "a", "y"]), false).unwrap(),
+            vec![0, 1]
+        );
+        let basic = Stock::Basic.notetype();
+        assert_eq!(
+            basic.card_ordinals(&fields(&["<br>", "a"]), false),
+            Err(CardError::NoCards)
+        );
+        let cloze = Stock::Cloze.notetype();
+        assert_eq!(
+            cloze
+                .card_ordinals(&fields(&["{{c3::a}} {{c1::b}}", ""]), false)
+                .unwrap(),
+            vec![0, 2]
+        );
+        // Like Anki, deletions count in any field.
+        assert_eq!(
+            cloze
+                .card_ordinals(&fields(&["none", "{{c1::x}}"]), false)
+                .unwrap(),
+            vec![0]
+        );
+        assert_eq!(
+            cloze.card_ordinals(&fields(&["none", ""]), false),
+            Err(CardError::NoClozes)
+        );
+    }
+
+    #[test]
+    fn requirements_match_anki() {
+        let opt = Stock::OptionalReversed.notetype();
+        assert_eq!(
+            opt.requirements().unwrap(),
+            vec![(0, "any", vec![0]), (1, "all", vec![1, 2])]
+        );
+        let type_in = Stock::TypeIn.notetype();
+        assert_eq!(
+            type_in.requirements().unwrap(),
+            vec![(0, "any", vec![0, 1])]
+        );
+    }
+
+    #[test]
+    fn stock_ids_are_distinct() {
+        let ids: BTreeSet<i64> = Stock::ALL.iter().map(|s| s.notetype().id).collect();
+        assert_eq!(ids.len(), Stock::ALL.len());
+    }
+}

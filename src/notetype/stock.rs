@@ -1,0 +1,161 @@
+//! The note types Anki ships, as ankideck writes them.
+
+use super::{CardTemplate, Field, Kind, NoteType};
+use crate::ids;
+
+/// The note types Anki ships, under the names users write in `type:`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stock {
+    Basic,
+    Reversed,
+    OptionalReversed,
+    TypeIn,
+    Cloze,
+}
+
+const CSS: &str = ".card {\n    font-family: arial;\n    font-size: 20px;\n    line-height: 1.5;\n    text-align: center;\n    color: black;\n    background-color: white;\n}\n";
+const CLOZE_CSS: &str =
+    "\n.cloze {\n    font-weight: bold;\n    color: blue;\n}\n.nightMode .cloze {\n    color: lightblue;\n}\n";
+/// A template's name, front and back.
+type TemplateText = (&'static str, String, String);
+
+const ANSWER_SEP: &str = "{{FrontSide}}\n\n<hr id=answer>\n\n";
+
+impl Stock {
+    pub const ALL: [Stock; 5] = [
+        Stock::Basic,
+        Stock::Reversed,
+        Stock::OptionalReversed,
+        Stock::TypeIn,
+        Stock::Cloze,
+    ];
+
+    /// The name used in sources (`type: reversed`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Stock::Basic => "basic",
+            Stock::Reversed => "reversed",
+            Stock::OptionalReversed => "optional-reversed",
+            Stock::TypeIn => "type-in",
+            Stock::Cloze => "cloze",
+        }
+    }
+
+    /// Anki's English name for the note type.
+    pub fn anki_name(self) -> &'static str {
+        match self {
+            Stock::Basic => "Basic",
+            Stock::Reversed => "Basic (and reversed card)",
+            Stock::OptionalReversed => "Basic (optional reversed card)",
+            Stock::TypeIn => "Basic (type in the answer)",
+            Stock::Cloze => "Cloze",
+        }
+    }
+
+    /// Looks a stock type up by its source key or its Anki name.
+    pub fn find(name: &str) -> Option<Stock> {
+        Stock::ALL
+            .into_iter()
+            .find(|s| s.key() == name || s.anki_name() == name)
+    }
+
+    pub fn notetype(self) -> NoteType {
+        let key = format!("stock:{}", self.key());
+        let (fields, templates, kind): (&[&str], Vec<TemplateText>, Kind) = match self {
+            Stock::Basic => (
+                &["Front", "Back"],
+                vec![(
+                    "Card 1",
+                    "{{Front}}".into(),
+                    format!("{ANSWER_SEP}{{{{Back}}}}"),
+                )],
+                Kind::Standard,
+            ),
+            Stock::Reversed => (
+                &["Front", "Back"],
+                vec![
+                    (
+                        "Card 1",
+                        "{{Front}}".into(),
+                        format!("{ANSWER_SEP}{{{{Back}}}}"),
+                    ),
+                    (
+                        "Card 2",
+                        "{{Back}}".into(),
+                        format!("{ANSWER_SEP}{{{{Front}}}}"),
+                    ),
+                ],
+                Kind::Standard,
+            ),
+            Stock::OptionalReversed => (
+                &["Front", "Back", "Add Reverse"],
+                vec![
+                    (
+                        "Card 1",
+                        "{{Front}}".into(),
+                        format!("{ANSWER_SEP}{{{{Back}}}}"),
+                    ),
+                    (
+                        "Card 2",
+                        "{{#Add Reverse}}{{Back}}{{/Add Reverse}}".into(),
+                        format!("{ANSWER_SEP}{{{{Front}}}}"),
+                    ),
+                ],
+                Kind::Standard,
+            ),
+            Stock::TypeIn => (
+                &["Front", "Back"],
+                vec![(
+                    "Card 1",
+                    "{{Front}}\n\n{{type:Back}}".into(),
+                    "{{Front}}\n\n<hr id=answer>\n\n{{type:Back}}".into(),
+                )],
+                Kind::Standard,
+            ),
+            Stock::Cloze => (
+                &["Text", "Back Extra"],
+                vec![(
+                    "Cloze",
+                    "{{cloze:Text}}".into(),
+                    "{{cloze:Text}}<br>\n{{Back Extra}}".into(),
+                )],
+                Kind::Cloze,
+            ),
+        };
+        let css = if kind == Kind::Cloze {
+            format!("{CSS}{CLOZE_CSS}")
+        } else {
+            CSS.to_string()
+        };
+        NoteType {
+            id: ids::notetype_id(&key),
+            name: self.anki_name().to_string(),
+            kind,
+            fields: fields
+                .iter()
+                .enumerate()
+                .map(|(ord, name)| Field {
+                    name: name.to_string(),
+                    id: ids::part_id(&key, &format!("field:{name}")),
+                    font: "Arial".into(),
+                    size: 20,
+                    tag: (kind == Kind::Cloze).then_some(ord as u32),
+                    prevent_deletion: kind == Kind::Cloze && ord == 0,
+                })
+                .collect(),
+            templates: templates
+                .into_iter()
+                .map(|(name, front, back)| CardTemplate {
+                    id: ids::part_id(&key, &format!("template:{name}")),
+                    name: name.to_string(),
+                    front,
+                    back,
+                })
+                .collect(),
+            css,
+            sort_field: 0,
+            original_stock_kind: self as u8 + 1,
+            modified: 0,
+        }
+    }
+}
