@@ -5,16 +5,31 @@ use regex::Regex;
 use sha1::{Digest, Sha1};
 use std::sync::LazyLock;
 
+/// Comments, style and script elements, and tags: what Anki strips from HTML.
 static HTML: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?si)<!--.*?-->|<style.*?>.*?</style>|<script.*?>.*?</script>|<.*?>").unwrap()
 });
-/// Tags whose `src` (or `data`) names a media file, as Anki looks for them.
-pub(crate) static MEDIA_TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(
-        r#"(?i)<(?:img|audio|video|object|source)\b[^>]*?\b(?:src|data)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^ >]+))[^>]*>"#,
-    )
-    .unwrap()
+/// The media references in a field, one grammar for every reader: a media tag …
+pub(crate) static MEDIA_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?i)<(?:img|audio|video|object|source)\b[^>]*>").unwrap());
+/// … and in it, each `src` or `data` attribute (group 1: up to the value), whose value
+/// (see [`media_attr_value`]) names a file. `data-src` and the like are not one.
+pub(crate) static MEDIA_ATTR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(\s(?:src|data)\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s>"']+))"#).unwrap()
 });
+/// … and `[sound:name]` (group 1: the name).
+pub(crate) static SOUND_TAG: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\[sound:([^\]]+)\]").unwrap());
+
+/// In a [`MEDIA_ATTR`] match, the value as written and its quote (`""` when unquoted).
+pub(crate) fn media_attr_value<'t>(attr: &regex::Captures<'t>) -> (&'t str, &'static str) {
+    match (attr.get(2), attr.get(3), attr.get(4)) {
+        (Some(value), _, _) => (value.as_str(), "\""),
+        (_, Some(value), _) => (value.as_str(), "'"),
+        (_, _, value) => (value.map_or("", |v| v.as_str()), ""),
+    }
+}
+
 static EMPTY_HTML: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"(?i)^(?:\s|</?(?:br|div) ?/?>)*$").unwrap());
 
@@ -30,6 +45,12 @@ pub(crate) fn escape_attr(s: &str) -> String {
     escape_html(s).replace('"', "&quot;")
 }
 
+/// Whether `text` holds anything [`strip_html`] would remove: Anki's test for a text
+/// file whose header does not say `#html:`.
+pub fn contains_html(text: &str) -> bool {
+    HTML.is_match(text)
+}
+
 /// Removes comments, scripts, styles and tags, then decodes entities, as Anki does.
 pub fn strip_html(html: &str) -> String {
     decode_entities(&HTML.replace_all(html, ""))
@@ -38,13 +59,11 @@ pub fn strip_html(html: &str) -> String {
 /// Like [`strip_html`], but an `<img>` leaves its file name behind, as Anki does for
 /// the sort field and checksum.
 pub fn strip_html_preserving_media_filenames(html: &str) -> String {
-    let with_names = MEDIA_TAG.replace_all(html, |c: &regex::Captures| {
-        let src = c
-            .get(1)
-            .or(c.get(2))
-            .or(c.get(3))
-            .map_or("", |m| m.as_str());
-        format!(" {src} ")
+    let with_names = MEDIA_TAG.replace_all(html, |tag: &regex::Captures| {
+        match MEDIA_ATTR.captures(&tag[0]) {
+            Some(attr) => format!(" {} ", media_attr_value(&attr).0),
+            None => tag[0].to_string(),
+        }
     });
     strip_html(&with_names)
 }
@@ -120,6 +139,12 @@ mod tests {
             strip_html_preserving_media_filenames(r#"a<img src="x.png">b &amp; <!-- c -->"#),
             "a x.png b & "
         );
+        // The same grammar as the renderer's: `data-src` is no reference, unquoted is.
+        assert_eq!(
+            strip_html_preserving_media_filenames(r#"<img data-src="x.png" src=y.png><audio>"#),
+            " y.png "
+        );
+        assert!(contains_html("a<br>b") && !contains_html("a < b"));
         assert_eq!(strip_html("<p>1 &lt; 2</p>"), "1 < 2");
         // Like Anki: one undecodable `&` leaves every entity as it is.
         assert_eq!(strip_html("a &amp; b & c"), "a &amp; b & c");

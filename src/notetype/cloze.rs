@@ -4,8 +4,27 @@ use regex::Regex;
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
+/// A deletion's opening marker (`{{c1::`, `{{c1,2::`) or a closing `}}`.
 static CLOZE_TOKEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\{\{c([0-9,]*)::|\}\}").unwrap());
+static OPENER_AT_START: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\{\{c([0-9,]*)::").unwrap());
+
+/// The cloze numbers an opener's `1,2` names. A marker naming none (`{{c::`, `{{c,::`)
+/// opens no deletion.
+fn opener_numbers(numbers: &str) -> Vec<u16> {
+    numbers.split(',').filter_map(|n| n.parse().ok()).collect()
+}
+
+/// The length in bytes of the deletion opener `text` starts with, if it starts with one.
+/// Renderers use it to keep deletions whole around math and code.
+pub fn opener_len(text: &str) -> Option<usize> {
+    if !text.starts_with("{{c") {
+        return None;
+    }
+    let m = OPENER_AT_START.captures(text)?;
+    (!opener_numbers(&m[1]).is_empty()).then(|| m[0].len())
+}
 
 /// The cloze numbers of the deletions in `text` (`{{c3::…}}` → 3, `{{c1,2::…}}` → 1 and 2),
 /// read as Anki reads them: deletions may nest, one never closed does not count, `c0`
@@ -23,11 +42,7 @@ pub fn cloze_texts(text: &str) -> Vec<(u16, String)> {
         let whole = token.get(0).expect("group 0");
         match token.get(1) {
             Some(numbers) => {
-                let numbers: Vec<u16> = numbers
-                    .as_str()
-                    .split(',')
-                    .filter_map(|n| n.parse().ok())
-                    .collect();
+                let numbers = opener_numbers(numbers.as_str());
                 if !numbers.is_empty() && open.len() < 10 {
                     open.push((numbers, whole.end()));
                 }
@@ -51,7 +66,7 @@ pub fn has_cloze(text: &str) -> bool {
     }
     CLOZE_TOKEN.captures_iter(text).any(|c| {
         c.get(1)
-            .is_some_and(|n| n.as_str().split(',').any(|n| n.parse::<u16>().is_ok()))
+            .is_some_and(|n| !opener_numbers(n.as_str()).is_empty())
     })
 }
 
@@ -80,5 +95,14 @@ mod tests {
         );
         assert!(has_cloze("x {{c10::y}}"));
         assert!(!has_cloze("{{c::y}} {c1::y}"));
+    }
+
+    #[test]
+    fn openers_are_the_markers_that_open_a_deletion() {
+        assert_eq!(opener_len("{{c1::x}}"), Some(6));
+        assert_eq!(opener_len("{{c1,12::x}}"), Some(9));
+        for not_one in ["{{c::x}}", "{{c,::x}}", "x{{c1::", "{{c1:x", "{{C1::x"] {
+            assert_eq!(opener_len(not_one), None, "{not_one}");
+        }
     }
 }

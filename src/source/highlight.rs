@@ -15,8 +15,8 @@
 //! early or start a hint: the browser shows the same characters, Anki's cloze parser
 //! sees none.
 
+use crate::notetype::cloze;
 use crate::text::{escape_attr, escape_html};
-use regex::Regex;
 use std::sync::LazyLock;
 use syntect::highlighting::{
     Color, FontStyle, HighlightState, Highlighter, RangedHighlightIterator, Style, Theme, ThemeSet,
@@ -36,8 +36,6 @@ static THEME_SET: LazyLock<Theme> = LazyLock::new(|| {
 });
 /// The theme's scope selectors, worked out once rather than for every block.
 static HIGHLIGHTER: LazyLock<Highlighter<'static>> = LazyLock::new(|| Highlighter::new(&THEME_SET));
-static CLOZE_OPEN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^\{\{c[0-9,]*[0-9][0-9,]*::").unwrap());
 
 /// A cloze marker cut out of code: inserted again, unescaped, at byte `at` of the code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -225,13 +223,13 @@ fn split_clozes(code: &str) -> (String, Vec<Marker>) {
     let mut open: Vec<(usize, usize)> = Vec::new();
     let mut rest = code;
     while let Some(c) = rest.chars().next() {
-        if let Some(m) = CLOZE_OPEN.find(rest) {
+        if let Some(len) = cloze::opener_len(rest) {
             open.push((markers.len(), plain.len()));
             markers.push(Marker {
                 at: plain.len(),
-                text: m.as_str().to_string(),
+                text: rest[..len].to_string(),
             });
-            rest = &rest[m.end()..];
+            rest = &rest[len..];
         } else if !open.is_empty() && rest.starts_with("}}") {
             open.pop();
             markers.push(Marker {

@@ -5,8 +5,9 @@
 //! references are handed to a callback that returns the name the file has in the package.
 
 use crate::error::Problem;
+use crate::notetype::cloze;
 use crate::source::highlight;
-use crate::text::{escape_attr, escape_html};
+use crate::text::{escape_attr, escape_html, media_attr_value, MEDIA_ATTR, MEDIA_TAG, SOUND_TAG};
 use pulldown_cmark::{
     html, CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream,
 };
@@ -18,16 +19,8 @@ use std::sync::LazyLock;
 const MATH_START: char = '\u{10FFFD}';
 const MATH_END: char = '\u{10FFFC}';
 
-static SOUND: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\[sound:([^\]]+)\]").unwrap());
-/// The tags whose `src`/`data` Anki treats as media, as Anki finds them.
-static MEDIA_TAG: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)<(?:img|audio|video|object|source)\b[^>]*>").unwrap());
-static SRC_ATTR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(\s(?:src|data)\s*=\s*)(?:"([^"]*)"|'([^']*)'|([^\s>"']+))"#).unwrap()
-});
 static MATH_MARK: LazyLock<Regex> =
     LazyLock::new(|| Regex::new("\u{10FFFD}([0-9]+)\u{10FFFC}").unwrap());
-static CLOZE_OPEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^\{\{c[0-9,]*::").unwrap());
 
 /// Resolves a media reference as written to the name it has in the package.
 pub type MediaResolver<'a> = dyn FnMut(&str) -> Result<String, Problem> + 'a;
@@ -175,7 +168,7 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
             Event::Code(code) if cloze_note => out_events.push(Event::InlineHtml(CowStr::from(
                 format!("<code>{}</code>", highlight::plain_code(&code, true)),
             ))),
-            Event::Text(text) if SOUND.is_match(&text) => {
+            Event::Text(text) if SOUND_TAG.is_match(&text) => {
                 // Escape the text ourselves, then let the [sound:…] tags through as HTML.
                 let escaped = escape_html(&text);
                 out_events.push(Event::InlineHtml(CowStr::from(rewrite_sounds(
@@ -228,12 +221,8 @@ fn code_block_events(start: Tag, code: String, cloze_note: bool) -> Vec<Event> {
 
 fn rewrite_src_attributes(html: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     replace_fallible(&MEDIA_TAG, html, |tag| {
-        replace_fallible(&SRC_ATTR, &tag[0], |c| {
-            let (value, quote) = match (c.get(2), c.get(3)) {
-                (Some(v), _) => (v.as_str(), "\""),
-                (_, Some(v)) => (v.as_str(), "'"),
-                _ => (c.get(4).map_or("", |v| v.as_str()), ""),
-            };
+        replace_fallible(&MEDIA_ATTR, &tag[0], |attr| {
+            let (value, quote) = media_attr_value(attr);
             // Like Anki: entities are decoded, percent escapes are not.
             let reference = value.replace("&amp;", "&");
             let new = if is_external(&reference) {
@@ -242,13 +231,13 @@ fn rewrite_src_attributes(html: &str, media: &mut MediaResolver) -> Result<Strin
                 escape_attr(&media(&reference)?)
             };
             let quote = if quote.is_empty() { "\"" } else { quote };
-            Ok(format!("{}{quote}{new}{quote}", &c[1]))
+            Ok(format!("{}{quote}{new}{quote}", &attr[1]))
         })
     })
 }
 
 fn rewrite_sounds(text: &str, media: &mut MediaResolver) -> Result<String, Problem> {
-    replace_fallible(&SOUND, text, |c| {
+    replace_fallible(&SOUND_TAG, text, |c| {
         let reference = c[1].replace("&amp;", "&");
         if is_external(&reference) {
             return Ok(c[0].to_string());
@@ -481,10 +470,10 @@ fn keep_clozes_closed(tex: &str) -> String {
     let mut depth = 0usize;
     let mut rest = tex;
     while let Some(c) = rest.chars().next() {
-        if let Some(open) = CLOZE_OPEN.find(rest).filter(|m| m.start() == 0) {
+        if let Some(len) = cloze::opener_len(rest) {
             depth += 1;
-            out.push_str(open.as_str());
-            rest = &rest[open.end()..];
+            out.push_str(&rest[..len]);
+            rest = &rest[len..];
         } else if rest.starts_with("}}") && depth > 0 {
             depth -= 1;
             out.push_str("}}");
