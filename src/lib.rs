@@ -9,12 +9,12 @@ pub mod cancel;
 pub mod check;
 pub mod error;
 pub mod ids;
+pub mod lock;
 pub mod note;
 pub mod notetype;
 pub mod package;
 mod pipeline;
 pub mod source;
-pub mod state;
 pub mod template;
 pub mod text;
 

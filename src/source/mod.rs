@@ -63,8 +63,8 @@ pub struct Sources {
 impl Sources {
     /// Reads every Markdown file below `root`. Problems are collected: with any error they
     /// all come back as [`Error::Input`] (warnings included); otherwise the warnings
-    /// travel with the sources. Notes come with `modified` 0; [`crate::state::reconcile`]
-    /// sets it.
+    /// travel with the sources. Notes come with `modified` 0;
+    /// [`crate::lock::Update::reconcile`] sets it.
     pub fn read(root: &Path) -> Result<Sources> {
         let sources = Sources::read_lenient(root)?;
         if sources
