@@ -1,9 +1,9 @@
 //! The whole pipeline: a source folder in, a package file (and an updated lock) out.
 
 use crate::error::{self, Diagnostic, Error, Problem, Result, Severity};
+use crate::lock::{self, Lock, NewLock, Reconciled, RemovedNote};
 use crate::package::{Format, MediaSource, Package, Progress, Summary};
 use crate::source::Sources;
-use crate::state::{self, Lock, LockWriter, Reconciled, RemovedNote, StagedLock};
 use std::path::Path;
 
 /// How to build.
@@ -56,16 +56,14 @@ pub struct Outcome {
 struct Plan {
     sources: Sources,
     reconciled: Reconciled,
-    lock_changed: bool,
     /// The new lock, written beside the old one when staging and changed.
-    staged: Option<StagedLock>,
-    lock_path: std::path::PathBuf,
+    lock: NewLock,
     warnings: Vec<Diagnostic>,
 }
 
 /// Reads and checks everything; with `stage`, also writes the new lock beside the old.
 fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
-    let lock_path = source.join(state::FILE_NAME);
+    let lock_path = source.join(lock::FILE_NAME);
     // Checking the lock's lines needs nothing from the sources: done alongside.
     let (sources, previous) = std::thread::scope(|scope| {
         let previous = scope.spawn(|| Lock::read(&lock_path));
@@ -76,30 +74,13 @@ fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
         (sources, previous)
     });
     let (mut sources, previous) = (sources?, previous?);
-    // A source folder that cannot be written to is fine as long as the lock stays.
-    let mut cannot_stage = None;
-    let mut staging = None;
-    if stage && !options.locked {
-        match LockWriter::staging(previous.text()?, &lock_path) {
-            Ok(writer) => staging = Some(writer),
-            Err(e) => cannot_stage = Some(e),
-        }
-    }
-    let mut writer = match staging {
-        Some(writer) => writer,
-        None => LockWriter::comparing(previous.text()?),
-    };
-    let notes = &mut sources.notes;
-    let reconciled = state::reconcile(&previous, notes, options.now, &lock_path, &mut writer)?;
-    let (lock_changed, staged) = writer.finish()?;
-    let staged = staged.filter(|_| lock_changed);
-    if let Some(e) = cannot_stage.filter(|_| lock_changed) {
-        return Err(e);
-    }
+    let mut update = lock::Update::begin(&lock_path, &previous, stage && !options.locked)?;
+    let reconciled = update.reconcile(&mut sources.notes, options.now)?;
+    let new_lock = update.finish()?;
     let mut warnings = std::mem::take(&mut sources.warnings);
     warnings.extend(reconciled.warnings.iter().cloned());
     let mut errors = Vec::new();
-    if options.locked && lock_changed {
+    if options.locked && new_lock.changed() {
         errors.push(Diagnostic::new(&lock_path, 0, Problem::LockOutdated));
     }
     if options.deny_warnings && !warnings.is_empty() {
@@ -112,9 +93,7 @@ fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
     Ok(Plan {
         sources,
         reconciled,
-        lock_changed,
-        staged,
-        lock_path,
+        lock: new_lock,
         warnings,
     })
 }
@@ -184,13 +163,12 @@ pub fn build_with(
     let plan = plan(source, options, true)?;
     let package = assemble(plan.sources, plan.reconciled.timestamp)?;
     let summary = package.write_reporting(output, options.format, progress)?;
-    if let Some(staged) = plan.staged {
-        staged.persist(&plan.lock_path)?;
-    }
+    let lock_updated = plan.lock.changed();
+    plan.lock.put_in_place()?;
     Ok(Outcome {
         summary,
         warnings: plan.warnings,
         removed: plan.reconciled.removed,
-        lock_updated: plan.lock_changed,
+        lock_updated,
     })
 }

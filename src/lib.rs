@@ -10,13 +10,13 @@ pub mod deck;
 pub mod error;
 pub mod ids;
 pub mod lint;
+pub mod lock;
 pub mod media;
 pub mod note;
 pub mod notetype;
 pub mod package;
 mod pipeline;
 pub mod source;
-pub mod state;
 pub mod text;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity};

@@ -1,0 +1,306 @@
+//! The one owner of the lock's text: its header, its lines and their columns, read and
+//! written here and nowhere else.
+//!
+//! A lock is lines of tab-separated columns: comments (`#`), `version 1`, one `notetype`
+//! line per note type and one `note` line per note, in guid order. There is no escaping:
+//! no column can hold a tab or a line end (guids are base91, deck names and tags refuse
+//! control characters, hashes are hex, and a note's label is made one line by [`label`]).
+
+use crate::text;
+use std::fmt::Write as _;
+
+/// How every lock starts, byte for byte.
+pub(super) const HEADER: &str =
+    "# ankideck.lock: what the last build put into its package, so that the next build can tell
+# Anki exactly which notes changed. Commit it with your cards; do not edit it by hand.
+version\t1
+";
+
+/// How a note line starts; its guid follows.
+const NOTE_PREFIX: &str = "note\t";
+
+/// What the lock remembers of a note: one `note` line, read in place.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NoteRecord<'a> {
+    pub guid: &'a str,
+    pub nid: i64,
+    pub modified: i64,
+    /// Hash of note type, fields and tags.
+    pub hash: &'a str,
+    pub notetype_id: i64,
+    pub deck: &'a str,
+    /// For cloze notes: each cloze number with a hash of its deletions' text, as written
+    /// (`1:hash,2:hash`, or `-`); see [`cloze_column`].
+    pub clozes: &'a str,
+    /// The start of the first field, to name the note if it disappears; see [`label`].
+    pub label: &'a str,
+}
+
+impl<'a> NoteRecord<'a> {
+    /// Reads a note line (without its line end), or says what is wrong with it.
+    pub fn parse(line: &'a str) -> Result<NoteRecord<'a>, String> {
+        NoteRecord::from_columns(&columns(line).0)
+    }
+
+    /// The record of a note line's columns; missing columns are empty.
+    fn from_columns(cols: &[&'a str; 9]) -> Result<NoteRecord<'a>, String> {
+        let record = NoteRecord {
+            guid: cols[1],
+            nid: number(cols, 2)?,
+            modified: number(cols, 3)?,
+            hash: cols[4],
+            notetype_id: number(cols, 5)?,
+            deck: cols[6],
+            clozes: cols[7],
+            label: cols[8],
+        };
+        parse_clozes(record.clozes).ok_or("bad cloze list")?;
+        Ok(record)
+    }
+
+    /// Appends this record's line, with its line end.
+    pub fn write(&self, out: &mut String) {
+        let NoteRecord {
+            guid,
+            nid,
+            modified,
+            hash,
+            notetype_id,
+            deck,
+            clozes,
+            label,
+        } = self;
+        let _ = writeln!(
+            out,
+            "{NOTE_PREFIX}{guid}\t{nid}\t{modified}\t{hash}\t{notetype_id}\t{deck}\t{clozes}\t{label}"
+        );
+    }
+
+    /// Each cloze number with the hash of its text.
+    pub fn clozes(&self) -> Vec<(u16, &'a str)> {
+        parse_clozes(self.clozes).unwrap_or_default()
+    }
+}
+
+/// What the lock remembers of a note type: one `notetype` line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct NoteTypeRecord {
+    pub id: i64,
+    pub modified: i64,
+    /// [`crate::NoteType::fingerprints`]: all of it, and its fields and templates by id.
+    pub content: String,
+    pub schema: String,
+    pub name: String,
+}
+
+impl NoteTypeRecord {
+    /// The record of a note type line's columns.
+    fn from_columns(cols: &[&str; 9]) -> Result<NoteTypeRecord, String> {
+        Ok(NoteTypeRecord {
+            id: number(cols, 1)?,
+            modified: number(cols, 2)?,
+            content: cols[3].to_string(),
+            schema: cols[4].to_string(),
+            name: cols[5].to_string(),
+        })
+    }
+
+    /// Appends this record's line, with its line end.
+    pub fn write(&self, out: &mut String) {
+        let NoteTypeRecord {
+            id,
+            modified,
+            content,
+            schema,
+            name,
+        } = self;
+        let _ = writeln!(
+            out,
+            "notetype\t{id}\t{modified}\t{content}\t{schema}\t{name}"
+        );
+    }
+}
+
+/// One line of a lock, checked.
+pub(super) enum Line<'a> {
+    /// A comment, a blank line or the version.
+    Other,
+    NoteType(NoteTypeRecord),
+    Note(NoteRecord<'a>),
+}
+
+impl<'a> Line<'a> {
+    /// Checks one line (without its line end); errors are messages for
+    /// [`crate::Problem::BadLock`].
+    pub fn parse(line: &'a str) -> Result<Line<'a>, String> {
+        if line.is_empty() || line.starts_with('#') {
+            return Ok(Line::Other);
+        }
+        let (cols, count) = columns(line);
+        match (cols[0], count) {
+            ("version", 2) if cols[1] == "1" => Ok(Line::Other),
+            ("version", _) => {
+                let version = &cols[1..count.min(cols.len())];
+                Err(format!("unknown version `{}`", version.join(" ")))
+            }
+            ("notetype", 6) => Ok(Line::NoteType(NoteTypeRecord::from_columns(&cols)?)),
+            ("note", 9) => Ok(Line::Note(NoteRecord::from_columns(&cols)?)),
+            _ => Err("unrecognised line".to_string()),
+        }
+    }
+}
+
+/// Whether `line` is a note line.
+pub(super) fn is_note_line(line: &str) -> bool {
+    line.starts_with(NOTE_PREFIX)
+}
+
+/// The guid of a note line, without reading the rest of it.
+pub(super) fn note_line_guid(line: &str) -> &str {
+    let rest = &line[NOTE_PREFIX.len()..];
+    &rest[..rest.find('\t').unwrap_or(rest.len())]
+}
+
+/// The first nine tab-separated columns of a line (`""` where there are fewer), and how
+/// many columns it has.
+fn columns(line: &str) -> ([&str; 9], usize) {
+    let mut cols = [""; 9];
+    let mut count = 0;
+    for (i, col) in line.split('\t').enumerate() {
+        if let Some(slot) = cols.get_mut(i) {
+            *slot = col;
+        }
+        count = i + 1;
+    }
+    (cols, count)
+}
+
+/// Column `i` as a number.
+fn number(cols: &[&str; 9], i: usize) -> Result<i64, String> {
+    cols[i]
+        .parse()
+        .map_err(|_| format!("column {} is not a number", i + 1))
+}
+
+/// The cloze column: `1:hash,2:hash`, or `-` for none.
+pub(super) fn cloze_column(clozes: &[(u16, String)]) -> String {
+    if clozes.is_empty() {
+        return "-".to_string();
+    }
+    clozes
+        .iter()
+        .map(|(k, h)| format!("{k}:{h}"))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// Reads a cloze column; `None` if it is not one.
+pub(super) fn parse_clozes(col: &str) -> Option<Vec<(u16, &str)>> {
+    if col == "-" {
+        return Some(Vec::new());
+    }
+    col.split(',')
+        .map(|pair| {
+            let (n, h) = pair.split_once(':')?;
+            Some((n.parse().ok()?, h))
+        })
+        .collect()
+}
+
+/// A note's label column: its first field as plain text, short, on one line, without
+/// tabs.
+pub(super) fn label(first_field: &str) -> String {
+    let plain = text::strip_html(first_field);
+    let words: Vec<&str> = plain.split_whitespace().collect();
+    words.join(" ").chars().take(60).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOTE: &str = "note\tg#1\t1\t2\th\t5\tA::B 中\t1:x,3:y\tWhat is it?\n";
+    const NOTETYPE: &str = "notetype\t5\t9\tab\tcd\tBasic\n";
+
+    fn note_record() -> NoteRecord<'static> {
+        NoteRecord {
+            guid: "g#1",
+            nid: 1,
+            modified: 2,
+            hash: "h",
+            notetype_id: 5,
+            deck: "A::B 中",
+            clozes: "1:x,3:y",
+            label: "What is it?",
+        }
+    }
+
+    #[test]
+    fn note_lines_read_what_they_wrote() {
+        let record = note_record();
+        let mut text = String::new();
+        record.write(&mut text);
+        assert_eq!(text, NOTE, "the exact text");
+        let line = text.trim_end();
+        assert_eq!(NoteRecord::parse(line), Ok(record));
+        assert!(matches!(Line::parse(line), Ok(Line::Note(r)) if r == record));
+        assert_eq!(record.clozes(), [(1, "x"), (3, "y")]);
+        assert!((is_note_line(line), note_line_guid(line)) == (true, "g#1"));
+
+        let none = NoteRecord {
+            clozes: "-",
+            ..record
+        };
+        let mut text = String::new();
+        none.write(&mut text);
+        assert_eq!(NoteRecord::parse(text.trim_end()), Ok(none));
+        assert!(none.clozes().is_empty());
+    }
+
+    #[test]
+    fn notetype_lines_read_what_they_wrote() {
+        let record = NoteTypeRecord {
+            id: 5,
+            modified: 9,
+            content: "ab".into(),
+            schema: "cd".into(),
+            name: "Basic".into(),
+        };
+        let mut text = String::new();
+        record.write(&mut text);
+        assert_eq!(text, NOTETYPE, "the exact text");
+        assert!(matches!(Line::parse(text.trim_end()), Ok(Line::NoteType(r)) if r == record));
+        assert!(!is_note_line(&text));
+    }
+
+    #[test]
+    fn the_header_and_bad_lines() {
+        for line in HEADER.lines().chain([""]) {
+            assert!(matches!(Line::parse(line), Ok(Line::Other)), "{line}");
+        }
+        let error = |line| Line::parse(line).err();
+        assert_eq!(error("version\t2").unwrap(), "unknown version `2`");
+        assert_eq!(error("version\t1\tx").unwrap(), "unknown version `1 x`");
+        assert_eq!(error("note\tx").unwrap(), "unrecognised line");
+        assert_eq!(
+            error("notetype\t5\tx\ta\tb\tc").unwrap(),
+            "column 3 is not a number"
+        );
+        let bad_cloze = "note\tg\t1\t2\th\t5\tD\t1x\tL";
+        assert_eq!(error(bad_cloze).unwrap(), "bad cloze list");
+        assert_eq!(NoteRecord::parse(bad_cloze).unwrap_err(), "bad cloze list");
+    }
+
+    #[test]
+    fn cloze_columns_and_labels() {
+        let clozes = [(1, "ab".to_string()), (12, "cd".to_string())];
+        let column = cloze_column(&clozes);
+        assert_eq!(column, "1:ab,12:cd");
+        assert_eq!(parse_clozes(&column), Some(vec![(1, "ab"), (12, "cd")]));
+        assert_eq!(cloze_column(&[]), "-");
+        assert_eq!(parse_clozes("-"), Some(vec![]));
+        assert_eq!(parse_clozes("1:a,b"), None);
+        assert_eq!(label("<b>What</b>\tis\n it?"), "What is it?");
+        assert_eq!(label(&"x".repeat(100)).len(), 60);
+    }
+}

@@ -1,0 +1,173 @@
+//! `ankideck.lock`: what the last build put into its package, kept beside the sources and
+//! committed with them, like a lock file.
+//!
+//! Anki updates a note on re-import only when the package's `mod` for it is newer than
+//! its own copy, and never moves cards or renumbers them. So each build needs to know,
+//! for every note, whether its content changed since the last build (then its `mod`
+//! rises to the build time) and what Anki will not follow (a deck move, renumbered
+//! clozes, a changed note type), and which notes disappeared. Unchanged notes keep their
+//! recorded `mod`, which keeps builds reproducible: the same sources and lock give the
+//! same package on any machine.
+//!
+//! `format.rs` owns the file's text, `stream.rs` reads and writes it without holding it,
+//! `reconcile.rs` holds the update rules. A build reads the old lock with [`Lock::read`],
+//! then [`Update::begin`], [`Update::reconcile`], [`Update::finish`], and after the
+//! package [`NewLock::put_in_place`].
+
+mod format;
+mod reconcile;
+mod stream;
+
+pub use stream::Lock;
+
+use crate::error::{Diagnostic, Error, Problem, Result};
+use crate::note::SourceNote;
+use std::path::{Path, PathBuf};
+use stream::{LockWriter, StagedLock};
+
+/// The lock's file name, in the root of the source folder.
+pub const FILE_NAME: &str = "ankideck.lock";
+
+/// The error for a lock that cannot be read: `message` about its line `line`.
+fn bad_lock(path: &Path, line: usize, message: String) -> Error {
+    Error::Input(vec![Diagnostic::new(
+        path.to_path_buf(),
+        line,
+        Problem::BadLock(message),
+    )])
+}
+
+/// A note the last build had and this one does not; Anki keeps it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemovedNote {
+    pub guid: String,
+    pub nid: i64,
+    pub label: String,
+}
+
+/// The outcome of comparing this build with the lock.
+#[derive(Debug, Default)]
+pub struct Reconciled {
+    pub warnings: Vec<Diagnostic>,
+    pub removed: Vec<RemovedNote>,
+    /// The newest `mod` of anything in the package: the package's own timestamp.
+    pub timestamp: i64,
+}
+
+/// A new lock being worked out from the old one: compared with it as it is written and,
+/// when staging, written to a hidden file beside it, so that it is never held whole.
+pub struct Update<'a> {
+    previous: &'a Lock,
+    path: PathBuf,
+    writer: LockWriter<'a>,
+    /// Why the new lock could not be staged: only an error if the lock changes, since a
+    /// source folder that cannot be written to is fine as long as the lock stays.
+    cannot_stage: Option<Error>,
+}
+
+impl<'a> Update<'a> {
+    /// Starts the lock that replaces `previous`, read from `path`; with `stage`, the new
+    /// text is kept for [`NewLock::put_in_place`], else it is only compared.
+    pub fn begin(path: &Path, previous: &'a Lock, stage: bool) -> Result<Update<'a>> {
+        let (file, cannot_stage) = match stage.then(|| stream::stage_beside(path)) {
+            Some(Ok(file)) => (Some(file), None),
+            Some(Err(e)) => (None, Some(e)),
+            None => (None, None),
+        };
+        Ok(Update {
+            previous,
+            path: path.to_path_buf(),
+            writer: LockWriter::new(previous.text()?, file.map(|file| (file, path))),
+            cannot_stage,
+        })
+    }
+
+    /// Sets every note's and note type's `modified` from the old lock and `now`, says
+    /// what Anki will not follow, and writes the new lock's lines.
+    pub fn reconcile(&mut self, notes: &mut [SourceNote], now: i64) -> Result<Reconciled> {
+        reconcile::reconcile(self.previous, notes, now, &self.path, &mut self.writer)
+    }
+
+    /// Whether the lock changed, with the new one staged if asked for and changed.
+    pub fn finish(self) -> Result<NewLock> {
+        let (changed, staged) = self.writer.finish()?;
+        if let Some(e) = self.cannot_stage.filter(|_| changed) {
+            return Err(e);
+        }
+        Ok(NewLock {
+            changed,
+            staged: staged.filter(|_| changed),
+            path: self.path,
+        })
+    }
+}
+
+/// The outcome of an [`Update`]: whether the lock changed, and the new one if staged.
+pub struct NewLock {
+    changed: bool,
+    staged: Option<StagedLock>,
+    path: PathBuf,
+}
+
+impl NewLock {
+    /// Whether the new lock differs from the old one.
+    pub fn changed(&self) -> bool {
+        self.changed
+    }
+
+    /// Replaces the old lock with the new one, atomically, if it changed and was staged;
+    /// dropped instead, the staged file is removed.
+    pub fn put_in_place(self) -> Result<()> {
+        match self.staged {
+            Some(staged) => staged.persist(&self.path),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_lock_that_cannot_be_staged_matters_only_if_it_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing").join(FILE_NAME);
+        let update = |previous: &Lock, stage| {
+            let mut update = Update::begin(&path, previous, stage).unwrap();
+            update.reconcile(&mut [], 100).unwrap();
+            update.finish()
+        };
+        let unchanged = Lock::parse(format::HEADER.to_string()).unwrap();
+        assert!(!update(&unchanged, true).unwrap().changed());
+        assert!(matches!(
+            update(&Lock::default(), true),
+            Err(Error::Io { .. })
+        ));
+        // Only compared, it needs no folder.
+        let compared = update(&Lock::default(), false).unwrap();
+        assert!(compared.changed());
+        compared.put_in_place().unwrap();
+        assert!(!path.exists());
+    }
+
+    #[test]
+    fn a_staged_lock_is_put_in_place_only_if_it_changed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        for expected in [true, false] {
+            let previous = Lock::read(&path).unwrap();
+            let mut update = Update::begin(&path, &previous, true).unwrap();
+            update.reconcile(&mut [], 100).unwrap();
+            let new_lock = update.finish().unwrap();
+            assert_eq!(new_lock.changed(), expected);
+            new_lock.put_in_place().unwrap();
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), format::HEADER);
+            assert_eq!(
+                std::fs::read_dir(dir.path()).unwrap().count(),
+                1,
+                "no staged file left"
+            );
+        }
+    }
+}

@@ -1,0 +1,629 @@
+//! The update rules: which notes changed since the last build, their `mod`, what Anki
+//! will not follow on re-import, and which notes were removed.
+
+use super::bad_lock;
+use super::format::{
+    cloze_column, label, note_line_guid, parse_clozes, NoteRecord, NoteTypeRecord, HEADER,
+};
+use super::stream::{Lock, LockWriter, NoteLines};
+use super::{Reconciled, RemovedNote};
+use crate::error::{Diagnostic, Error, Problem, Result};
+use crate::ids::{short_hash, short_hash_of};
+use crate::note::SourceNote;
+use crate::notetype::cloze;
+use crate::notetype::{Kind, NoteType};
+use crate::{deck, ids};
+use rayon::prelude::*;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Notes reconciled in parallel at a time; a window of 16 batches is matched with the
+/// old lock's lines at a time, so that only its lock lines, old and new, are held.
+const BATCH: usize = 1024;
+const WINDOW: usize = BATCH * 16;
+
+/// Sets every note's and note type's `modified` from `previous` and `now`, and says what
+/// Anki will not follow; the new lock goes to `lock`. `lock_path` names the lock in
+/// warnings about note types.
+pub(super) fn reconcile(
+    previous: &Lock,
+    notes: &mut [SourceNote],
+    now: i64,
+    lock_path: &Path,
+    lock: &mut LockWriter<'_>,
+) -> Result<Reconciled> {
+    let mut out = Reconciled {
+        timestamp: i64::MIN,
+        ..Reconciled::default()
+    };
+    let mut head = String::from(HEADER);
+    for record in reconcile_notetypes(previous, notes, now, lock_path, &mut out).values() {
+        record.write(&mut head);
+    }
+    lock.push(&head);
+
+    // In guid order, the lock's order: each note's old line is found by merging.
+    let mut order: Vec<usize> = (0..notes.len()).collect();
+    order.sort_unstable_by(|&a, &b| notes[a].note.guid.cmp(&notes[b].note.guid));
+    let mut old_lines = previous.note_lines()?;
+    let mut old = OldLines::default();
+    let mut warnings = Vec::new();
+    for window in order.chunks(WINDOW) {
+        let guids = window.iter().map(|&i| notes[i].note.guid.as_str());
+        old.match_notes(guids, &mut old_lines, &mut out.removed, lock_path)?;
+        let batches = reconcile_window(previous, notes, window, &old, now)
+            .map_err(|message| changed_while_read(lock_path, message))?;
+        for (batch, (text, mods, found)) in window.chunks(BATCH).zip(batches) {
+            for (&i, modified) in batch.iter().zip(mods) {
+                notes[i].note.modified = modified;
+                out.timestamp = out.timestamp.max(modified);
+            }
+            lock.push(&text);
+            warnings.extend(found);
+        }
+    }
+    while let Some(line) = old_lines.current() {
+        out.removed.push(removed(line, lock_path)?);
+        old_lines.advance()?;
+    }
+    // Warnings in the order of the sources.
+    warnings.sort_by_key(|(i, _)| *i);
+    out.warnings.extend(warnings.into_iter().map(|(_, w)| w));
+    if out.timestamp == i64::MIN {
+        out.timestamp = now;
+    }
+    Ok(out)
+}
+
+/// Sets each note type's `modified` (once: notes share them, so each is updated once and
+/// shared again) and warns of new schemas; returns their lock records by id.
+fn reconcile_notetypes(
+    previous: &Lock,
+    notes: &mut [SourceNote],
+    now: i64,
+    lock_path: &Path,
+    out: &mut Reconciled,
+) -> BTreeMap<i64, NoteTypeRecord> {
+    let mut records = BTreeMap::new();
+    let mut updated: HashMap<i64, Arc<NoteType>> = HashMap::new();
+    for source in notes.iter_mut() {
+        let id = source.notetype.id;
+        if let Some(nt) = updated.get(&id) {
+            source.notetype = Arc::clone(nt);
+            continue;
+        }
+        let mut nt = (*source.notetype).clone();
+        let (content, schema) = nt.fingerprints();
+        nt.modified = match previous.notetype(id) {
+            Some(r) if r.content == content => r.modified,
+            Some(r) => {
+                if r.schema != schema {
+                    let problem = Problem::NoteTypeSchemaChanged(nt.name.clone());
+                    out.warnings.push(warning(lock_path, 0, problem));
+                }
+                next_mod(r.modified, now)
+            }
+            None => now,
+        };
+        let name = nt.name.clone();
+        let (modified, nt) = (nt.modified, Arc::new(nt));
+        records.insert(
+            id,
+            NoteTypeRecord {
+                id,
+                modified,
+                content,
+                schema,
+                name,
+            },
+        );
+        out.timestamp = out.timestamp.max(modified);
+        source.notetype = Arc::clone(&nt);
+        updated.insert(id, nt);
+    }
+    records
+}
+
+/// The old lock's lines of the notes of a window, and where each note's is.
+#[derive(Default)]
+struct OldLines {
+    text: String,
+    of_note: Vec<Option<Range<usize>>>,
+}
+
+impl OldLines {
+    /// Identity matching: a note is the lock's note with its guid. Both `guids` and the
+    /// lock's lines are in guid order; lock notes passed over are not built any more.
+    /// A guid the lock has twice (a merge resolved by hand) matches the first line.
+    fn match_notes<'g>(
+        &mut self,
+        guids: impl Iterator<Item = &'g str>,
+        lines: &mut NoteLines<'_>,
+        removed_notes: &mut Vec<RemovedNote>,
+        lock_path: &Path,
+    ) -> Result<()> {
+        self.text.clear();
+        self.of_note.clear();
+        for guid in guids {
+            let mut old = None;
+            while let Some(line) = lines.current() {
+                let old_guid = note_line_guid(line);
+                if old_guid > guid {
+                    break;
+                }
+                if old_guid < guid {
+                    removed_notes.push(removed(line, lock_path)?);
+                } else if old.is_none() {
+                    let start = self.text.len();
+                    self.text.push_str(line);
+                    old = Some(start..self.text.len());
+                }
+                lines.advance()?;
+            }
+            self.of_note.push(old);
+        }
+        Ok(())
+    }
+}
+
+/// A batch's new lock lines, each note's `mod`, and warnings by note index.
+type Batch = (String, Vec<i64>, Vec<(usize, Diagnostic)>);
+
+/// Reconciles each note of `window` on its own, in parallel by batches and in order:
+/// hashing the content is most of the work. An error is an old line that did not parse.
+fn reconcile_window(
+    previous: &Lock,
+    notes: &[SourceNote],
+    window: &[usize],
+    old: &OldLines,
+    now: i64,
+) -> std::result::Result<Vec<Batch>, String> {
+    window
+        .par_chunks(BATCH)
+        .zip(old.of_note.par_chunks(BATCH))
+        .map(|(batch, olds)| {
+            let mut text = String::new();
+            let mut mods = Vec::with_capacity(batch.len());
+            let mut found = Vec::new();
+            for (&i, range) in batch.iter().zip(olds) {
+                let record = match range {
+                    Some(range) => Some(NoteRecord::parse(&old.text[range.clone()])?),
+                    None => None,
+                };
+                let (modified, w) = reconcile_note(previous, record, &notes[i], now, &mut text);
+                mods.push(modified);
+                found.extend(w.into_iter().map(|w| (i, w)));
+            }
+            Ok((text, mods, found))
+        })
+        .collect()
+}
+
+/// The lock line of a note not built any more, as a [`RemovedNote`].
+fn removed(line: &str, lock_path: &Path) -> Result<RemovedNote> {
+    let record = NoteRecord::parse(line).map_err(|m| changed_while_read(lock_path, m))?;
+    Ok(RemovedNote {
+        guid: record.guid.to_string(),
+        nid: record.nid,
+        label: record.label.to_string(),
+    })
+}
+
+/// A lock line that no longer parses: the file changed since it was read.
+fn changed_while_read(lock_path: &Path, message: String) -> Error {
+    bad_lock(lock_path, 0, format!("changed while read: {message}"))
+}
+
+/// Sets one note's `modified`; writes its lock line and returns what Anki will not
+/// follow.
+fn reconcile_note(
+    previous: &Lock,
+    old: Option<NoteRecord<'_>>,
+    source: &SourceNote,
+    now: i64,
+    lock: &mut String,
+) -> (i64, Vec<Diagnostic>) {
+    let note = &source.note;
+    let hash = content_hash(note);
+    // An unchanged note keeps what the lock knows of it; only changes are worked out.
+    let unchanged = old.filter(|r| r.hash == hash);
+    let clozes = match unchanged {
+        Some(r) => r.clozes.to_string(),
+        None if source.notetype.kind == Kind::Cloze => cloze_column(&cloze_hashes(&note.fields)),
+        None => "-".to_string(),
+    };
+    let modified = match old {
+        Some(r) if r.hash == hash => r.modified,
+        Some(r) => next_mod(r.modified, now),
+        None => now,
+    };
+    let warnings = old.map_or_else(Vec::new, |r| {
+        not_followed(previous, r, source, &hash, &clozes)
+    });
+    let label = unchanged.map_or_else(|| label(&note.fields[0]), |r| r.label.to_string());
+    let record = NoteRecord {
+        guid: &note.guid,
+        nid: old.map_or_else(|| ids::note_id(&note.guid), |r| r.nid),
+        modified,
+        hash: &hash,
+        notetype_id: note.notetype_id,
+        deck: &note.deck,
+        clozes: &clozes,
+        label: &label,
+    };
+    record.write(lock);
+    (modified, warnings)
+}
+
+/// What a note's `mod` follows: its note type, fields and tags.
+fn content_hash(note: &crate::Note) -> String {
+    let notetype_id = note.notetype_id.to_string();
+    short_hash_of(
+        [notetype_id.as_str(), "\u{1e}"]
+            .into_iter()
+            .chain(joined(&note.fields, "\u{1f}"))
+            .chain(["\u{1e}"])
+            .chain(joined(&note.tags, " ")),
+    )
+}
+
+/// What Anki will not follow of a note's change since the lock's record `old` of it: a
+/// move to another deck, another note type, clozes renumbered or removed. `hash` and
+/// `clozes` are the note's new lock columns.
+fn not_followed(
+    previous: &Lock,
+    old: NoteRecord<'_>,
+    source: &SourceNote,
+    hash: &str,
+    clozes: &str,
+) -> Vec<Diagnostic> {
+    let note = &source.note;
+    let place = |problem| warning(&source.file, source.line, problem);
+    let mut warnings = Vec::new();
+    if moved_deck(old.deck, &note.deck) {
+        let (from, to) = (old.deck.to_string(), note.deck.clone());
+        let nid = old.nid;
+        warnings.push(place(Problem::MovedDeck { from, to, nid }));
+    }
+    if old.notetype_id != note.notetype_id {
+        let name = |id: i64| {
+            previous
+                .notetype(id)
+                .map_or_else(|| id.to_string(), |t| t.name.clone())
+        };
+        let to = source.notetype.name.clone();
+        let from = name(old.notetype_id);
+        warnings.push(place(Problem::NoteTypeChanged { from, to }));
+    } else if old.hash != hash {
+        let new = parse_clozes(clozes).unwrap_or_default();
+        warnings.extend(cloze_changes(&old.clozes(), &new).into_iter().map(place));
+    }
+    warnings
+}
+
+/// Whether a note moved to another deck, as Anki compares deck names.
+fn moved_deck(old: &str, new: &str) -> bool {
+    old != new && deck::key(old) != deck::key(new)
+}
+
+/// `items` with `separator` between them, as parts to hash.
+fn joined<'a>(items: &'a [String], separator: &'a str) -> impl Iterator<Item = &'a str> {
+    items
+        .iter()
+        .enumerate()
+        .flat_map(move |(i, item)| [if i > 0 { separator } else { "" }, item.as_str()])
+}
+
+/// A changed note's or note type's `mod`: the build time, or one past the old one when
+/// the clock is behind it, so that Anki sees it as newer.
+fn next_mod(old: i64, now: i64) -> i64 {
+    now.max(old + 1)
+}
+
+fn warning(file: &Path, line: usize, problem: Problem) -> Diagnostic {
+    Diagnostic::at_line_start(PathBuf::from(file), line, problem)
+}
+
+/// Each cloze number of a note with a hash of the text of its deletions.
+fn cloze_hashes(fields: &[String]) -> Vec<(u16, String)> {
+    let mut texts: BTreeMap<u16, String> = BTreeMap::new();
+    for field in fields {
+        for (n, text) in cloze::cloze_texts(field) {
+            texts.entry(n).or_default().push_str(&text);
+        }
+    }
+    texts
+        .into_iter()
+        .map(|(n, t)| (n, short_hash(&t)[..8].to_string()))
+        .collect()
+}
+
+/// Warnings for deletions that moved to another number or disappeared.
+fn cloze_changes(old: &[(u16, &str)], new: &[(u16, &str)]) -> Vec<Problem> {
+    let mut moves = Vec::new();
+    let mut removed = Vec::new();
+    for (n, hash) in old {
+        if new.iter().any(|(m, h)| m == n && h == hash) {
+            continue;
+        }
+        match new.iter().find(|(m, h)| h == hash && m != n) {
+            Some((m, _)) => moves.push(format!("c{n} → c{m}")),
+            None if !new.iter().any(|(m, _)| m == n) => removed.push(format!("c{n}")),
+            None => {}
+        }
+    }
+    let mut problems = Vec::new();
+    if !moves.is_empty() {
+        problems.push(Problem::ClozeRenumbered {
+            moves: moves.join(", "),
+        });
+    }
+    if !removed.is_empty() {
+        problems.push(Problem::ClozeRemoved {
+            numbers: removed.join(", "),
+        });
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::FILE_NAME;
+    use super::*;
+
+    /// Reconciles, returning the new lock's text too.
+    fn run(previous: &Lock, notes: &mut [SourceNote], now: i64) -> (Reconciled, String) {
+        let mut writer = LockWriter::collecting(previous.text().unwrap());
+        let out = reconcile(previous, notes, now, Path::new("lock"), &mut writer).unwrap();
+        let text = writer.text().to_string();
+        (out, text)
+    }
+
+    fn source_note(notetype: NoteType, fields: &[&str]) -> SourceNote {
+        let note = crate::Note {
+            guid: "g".into(),
+            notetype_id: notetype.id,
+            fields: fields.iter().map(|f| f.to_string()).collect(),
+            tags: vec![],
+            deck: "D".into(),
+            modified: 0,
+        };
+        SourceNote {
+            note,
+            notetype: Arc::new(notetype),
+            ords: vec![0],
+            file: Arc::from(Path::new("a.md")),
+            line: 1,
+        }
+    }
+
+    /// The problems of `warnings`.
+    fn problems(out: &Reconciled) -> Vec<&Problem> {
+        out.warnings.iter().map(|w| &w.problem).collect()
+    }
+
+    #[test]
+    fn the_next_mod_is_newer_than_the_old_one() {
+        assert_eq!(next_mod(100, 300), 300, "the build time");
+        assert_eq!(next_mod(100, 50), 101, "the clock is behind");
+        assert_eq!(next_mod(100, 100), 101, "the same second");
+    }
+
+    #[test]
+    fn mods_rise_exactly_when_content_changes() {
+        let basic = crate::Stock::Basic.notetype();
+        let mut notes = vec![source_note(basic.clone(), &["q", "a"])];
+        let (first, first_text) = run(&Lock::default(), &mut notes, 100);
+        let first_lock = Lock::parse(first_text.clone()).unwrap();
+        let mods = (notes[0].note.modified, notes[0].notetype.modified);
+        assert_eq!((mods, first.timestamp), ((100, 100), 100));
+
+        // Unchanged: the recorded mods, even at a later time.
+        let mut same = vec![source_note(basic.clone(), &["q", "a"])];
+        let (again, again_text) = run(&first_lock, &mut same, 500);
+        assert_eq!((same[0].note.modified, again.timestamp), (100, 100));
+        assert_eq!(again_text, first_text);
+
+        // An edited field or tag: the build time, or one past the old mod if the clock
+        // is behind.
+        let mut edited = vec![source_note(basic.clone(), &["q", "b"])];
+        run(&first_lock, &mut edited, 50);
+        assert_eq!(edited[0].note.modified, 101);
+        let mut tagged = vec![source_note(basic.clone(), &["q", "a"])];
+        tagged[0].note.tags.push("t".into());
+        run(&first_lock, &mut tagged, 300);
+        assert_eq!(tagged[0].note.modified, 300);
+
+        // Note type: new CSS updates it; a renamed field also warns.
+        let mut styled = basic.clone();
+        styled.css.push_str(".x {}");
+        let mut notes = vec![source_note(styled, &["q", "a"])];
+        let (restyled, _) = run(&first_lock, &mut notes, 300);
+        assert_eq!(notes[0].notetype.modified, 300);
+        assert!(restyled.warnings.is_empty());
+        // A rename that keeps the field's id is what Anki updates in place: no warning.
+        let mut renamed = basic.clone();
+        renamed.fields[1].name = "Answer".into();
+        let mut notes = vec![source_note(renamed, &["q", "a"])];
+        let (quiet, _) = run(&first_lock, &mut notes, 300);
+        assert!(quiet.warnings.is_empty());
+        assert_eq!(
+            notes[0].notetype.modified, 300,
+            "but the new name reaches Anki"
+        );
+        // A field with a new id is a new schema.
+        let mut reshaped = basic;
+        reshaped.fields[1].id += 1;
+        let mut notes = vec![source_note(reshaped, &["q", "a"])];
+        let (warned, _) = run(&first_lock, &mut notes, 300);
+        assert!(matches!(
+            problems(&warned)[..],
+            [Problem::NoteTypeSchemaChanged(_)]
+        ));
+    }
+
+    #[test]
+    fn notes_match_the_lock_by_guid() {
+        let lock = Lock::parse(
+            ["a", "c", "c", "e"]
+                .iter()
+                .enumerate()
+                .map(|(i, g)| format!("note\t{g}\t{i}\t1\th\t5\tD\t-\t{g}{i}\n"))
+                .collect(),
+        )
+        .unwrap();
+        let mut lines = lock.note_lines().unwrap();
+        let (mut old, mut removed_notes) = (OldLines::default(), Vec::new());
+        let path = Path::new("lock");
+        old.match_notes(["b", "c"].into_iter(), &mut lines, &mut removed_notes, path)
+            .unwrap();
+        let texts: Vec<_> = old
+            .of_note
+            .iter()
+            .map(|r| r.clone().map(|r| &old.text[r]))
+            .collect();
+        // A guid twice in the lock is the first line.
+        assert_eq!(texts, [None, Some("note\tc\t1\t1\th\t5\tD\t-\tc1")]);
+        assert_eq!(
+            lines.current().map(note_line_guid),
+            Some("e"),
+            "not passed yet"
+        );
+        old.match_notes(["f"].into_iter(), &mut lines, &mut removed_notes, path)
+            .unwrap();
+        assert_eq!(old.of_note, [None]);
+        let removed: Vec<_> = removed_notes
+            .iter()
+            .map(|r| (r.guid.as_str(), r.nid))
+            .collect();
+        assert_eq!(removed, [("a", 0), ("e", 3)]);
+        assert!(lines.current().is_none());
+    }
+
+    #[test]
+    fn removed_notes_are_the_lock_notes_not_built() {
+        let basic = crate::Stock::Basic.notetype();
+        let notes_with = |guids: &[&str]| -> Vec<SourceNote> {
+            guids
+                .iter()
+                .map(|g| {
+                    let mut note = source_note(basic.clone(), &[g, "a"]);
+                    note.note.guid = g.to_string();
+                    note
+                })
+                .collect()
+        };
+        let mut before = notes_with(&["e", "a", "c", "g"]);
+        let (first, text) = run(&Lock::default(), &mut before, 100);
+        assert!(first.removed.is_empty());
+        // The same from the lock's text and from its file, which is read as it goes.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, &text).unwrap();
+        for lock in [
+            Lock::parse(text.clone()).unwrap(),
+            Lock::read(&path).unwrap(),
+        ] {
+            let mut after = notes_with(&["f", "c", "b"]);
+            let (second, _) = run(&lock, &mut after, 200);
+            let removed: Vec<(&str, &str)> = second
+                .removed
+                .iter()
+                .map(|r| (r.guid.as_str(), r.label.as_str()))
+                .collect();
+            assert_eq!(removed, [("a", "a"), ("e", "e"), ("g", "g")]);
+            assert_eq!(second.removed[0].nid, ids::note_id("a"));
+            let modified: Vec<i64> = after.iter().map(|n| n.note.modified).collect();
+            assert_eq!(modified, [200, 100, 200], "c kept its mod");
+            // Built again from the new lock, nothing changes.
+            let (_, new_text) = run(&lock, &mut after, 200);
+            let new_path = dir.path().join("new.lock");
+            std::fs::write(&new_path, &new_text).unwrap();
+            let (third, again) = run(&Lock::read(&new_path).unwrap(), &mut after, 300);
+            assert_eq!((again, third.removed.len()), (new_text, 0));
+        }
+    }
+
+    #[test]
+    fn moved_decks_are_named() {
+        let basic = crate::Stock::Basic.notetype();
+        let mut notes = vec![source_note(basic.clone(), &["q", "a"])];
+        let (_, text) = run(&Lock::default(), &mut notes, 100);
+        let lock = Lock::parse(text).unwrap();
+        let mut moved = vec![source_note(basic.clone(), &["q", "a"])];
+        moved[0].note.deck = "E".into();
+        let (out, _) = run(&lock, &mut moved, 200);
+        let nid = ids::note_id("g");
+        let (from, to) = ("D".to_string(), "E".to_string());
+        assert_eq!(problems(&out), [&Problem::MovedDeck { from, to, nid }]);
+        assert_eq!(moved[0].note.modified, 100, "the content is the same");
+        let (line, column) = (out.warnings[0].line, out.warnings[0].column);
+        assert_eq!((line, column), (1, 1), "at the note");
+        // Anki's deck names ignore case.
+        let mut recased = vec![source_note(basic, &["q", "a"])];
+        recased[0].note.deck = "d".into();
+        assert!(run(&lock, &mut recased, 200).0.warnings.is_empty());
+        assert!(!moved_deck("Ä::B", "ä::b"));
+        assert!(moved_deck("A::B", "A::C"));
+    }
+
+    #[test]
+    fn renumbered_clozes_are_named() {
+        let cloze = crate::Stock::Cloze.notetype();
+        let mut notes = vec![source_note(cloze.clone(), &["{{c1::x}} {{c2::y}}", ""])];
+        let (_, text) = run(&Lock::default(), &mut notes, 100);
+        assert!(text.contains(&format!("\t{}\t", notes[0].notetype.id)));
+        let lock = Lock::parse(text).unwrap();
+        let mut swapped = vec![source_note(cloze, &["{{c2::x}} {{c1::y}}", ""])];
+        let (out, _) = run(&lock, &mut swapped, 200);
+        let moves = "c1 → c2, c2 → c1".to_string();
+        assert_eq!(problems(&out), [&Problem::ClozeRenumbered { moves }]);
+        assert_eq!(swapped[0].note.modified, 200);
+    }
+
+    #[test]
+    fn a_lock_changed_while_read_is_an_error() {
+        let basic = crate::Stock::Basic.notetype();
+        let mut notes = vec![source_note(basic, &["q", "a"])];
+        let (_, text) = run(&Lock::default(), &mut notes, 100);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, &text).unwrap();
+        let lock = Lock::read(&path).unwrap();
+        // Another program rewrites it between reading and reconciling.
+        std::fs::write(
+            &path,
+            text.replace("\tq\n", "\tq\textra\n")
+                .replace("\t100\t", "\tx\t"),
+        )
+        .unwrap();
+        let mut writer = LockWriter::new(lock.text().unwrap(), None);
+        match reconcile(&lock, &mut notes, 200, &path, &mut writer) {
+            Err(Error::Input(d)) => assert!(
+                matches!(&d[0].problem, Problem::BadLock(m) if m.contains("changed while read"))
+            ),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn cloze_changes_are_named() {
+        let old = vec![(1, "a"), (2, "b"), (3, "c")];
+        let new = vec![(1, "b"), (2, "a")];
+        assert_eq!(
+            cloze_changes(&old, &new),
+            vec![
+                Problem::ClozeRenumbered {
+                    moves: "c1 → c2, c2 → c1".into()
+                },
+                Problem::ClozeRemoved {
+                    numbers: "c3".into()
+                }
+            ]
+        );
+        // An edited deletion under the same number is an ordinary update.
+        assert!(cloze_changes(&old[..1], &[(1, "z")]).is_empty());
+    }
+}
