@@ -2,6 +2,7 @@
 
 use ankideck::build::{self, Options};
 use ankideck::{source, Diagnostic, Error, Format, Progress, Severity};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -72,8 +73,8 @@ enum Command {
         deny_warnings: bool,
         /// Package format: `legacy` imports everywhere; `latest` is smaller but needs
         /// Anki 2.1.50+ (AnkiDroid 2.16+), as Anki 23.10+ exports by default.
-        #[arg(long, value_enum, default_value_t = FormatArg::Legacy)]
-        format: FormatArg,
+        #[arg(long, default_value_t = Format::default(), value_parser = choice(&Format::ALL, Format::name, format_help))]
+        format: Format,
     },
     /// Report every problem in the sources, without writing anything.
     #[command(after_help = format!("Example:\n  ankideck check cards --format json\n\n{EXIT_STATUS}"))]
@@ -108,21 +109,26 @@ enum OutputFormat {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    /// Legacy 1 (`collection.anki2`): every Anki, AnkiDroid and AnkiMobile.
-    Legacy,
-    /// Latest (zstd, `collection.anki21b`): Anki 2.1.50+, AnkiDroid 2.16+.
-    Latest,
+/// Parses one of the library's choices by the names the library gives them.
+fn choice<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    help: fn(T) -> Option<&'static str>,
+) -> impl TypedValueParser<Value = T> {
+    let values = all
+        .iter()
+        .map(move |&v| PossibleValue::new(name(v)).help(help(v)));
+    PossibleValuesParser::new(values).map(move |s| {
+        let found = all.iter().find(|&&v| name(v) == s);
+        *found.expect("clap accepts only the possible values")
+    })
 }
 
-impl From<FormatArg> for Format {
-    fn from(arg: FormatArg) -> Format {
-        match arg {
-            FormatArg::Legacy => Format::Legacy1,
-            FormatArg::Latest => Format::Latest,
-        }
-    }
+fn format_help(format: Format) -> Option<&'static str> {
+    Some(match format {
+        Format::Legacy1 => "Legacy 1 (`collection.anki2`): every Anki, AnkiDroid and AnkiMobile",
+        Format::Latest => "Latest (zstd, `collection.anki21b`): Anki 2.1.50+, AnkiDroid 2.16+",
+    })
 }
 
 fn main() -> ExitCode {
@@ -146,7 +152,7 @@ fn main() -> ExitCode {
         } => {
             let output = output.unwrap_or_else(|| default_output(&source));
             Options::from_env().and_then(|options| {
-                let options = Options { locked, deny_warnings, format: format.into(), ..options };
+                let options = Options { locked, deny_warnings, format, ..options };
                 let bar = ProgressReport::start();
                 let outcome = build::build_with(&source, &output, options, &mut |p| bar.update(p));
                 bar.finish();
