@@ -19,6 +19,9 @@ pub struct Diagnostic {
     pub line: usize,
     /// 1-based column (in characters); 0 when unknown.
     pub column: usize,
+    /// How many characters from `column` the offending text spans; 0 when unknown, so
+    /// that a renderer marks the one column.
+    pub len: usize,
     pub problem: Problem,
 }
 
@@ -28,6 +31,7 @@ impl Diagnostic {
             file: file.into(),
             line,
             column: 0,
+            len: 0,
             problem,
         }
     }
@@ -38,12 +42,13 @@ impl Diagnostic {
             file: file.into(),
             line,
             column: usize::from(line > 0),
+            len: 0,
             problem,
         }
     }
 
-    /// Fills in the column from the text of the file the problem is in: where the
-    /// problem's subject (a key, a reference, a character) stands on its line.
+    /// Fills in the column and span from the text of the file the problem is in: where
+    /// the problem's subject (a key, a reference, a character) stands on its line.
     pub fn locate(&mut self, file_text: &str) {
         if self.line == 0 || self.column > 0 {
             return;
@@ -51,9 +56,10 @@ impl Diagnostic {
         let Some(line) = file_text.lines().nth(self.line - 1) else {
             return;
         };
-        self.column = match self.problem.needle().and_then(|n| line.find(n.as_str())) {
-            Some(byte) => line[..byte].chars().count() + 1,
-            None => 1,
+        let needle = self.problem.needle();
+        (self.column, self.len) = match needle.as_deref().and_then(|n| Some((n, line.find(n)?))) {
+            Some((needle, byte)) => (line[..byte].chars().count() + 1, needle.chars().count()),
+            None => (1, 0),
         };
     }
 
@@ -482,5 +488,16 @@ mod tests {
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), all.len(), "two problems share a code");
+    }
+
+    #[test]
+    fn locating_finds_the_column_and_span() {
+        let text = "## Q\ntype: flashcard\n";
+        let mut d = Diagnostic::new("a.md", 2, Problem::UnknownNoteType("flashcard".into()));
+        d.locate(text);
+        assert_eq!((d.column, d.len), (7, 9));
+        let mut d = Diagnostic::new("a.md", 1, Problem::EmptyHeading);
+        d.locate(text);
+        assert_eq!((d.column, d.len), (1, 0));
     }
 }
