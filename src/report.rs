@@ -15,7 +15,9 @@ pub enum Color {
     /// On a terminal, unless the `NO_COLOR` environment variable is set and not empty.
     #[default]
     Auto,
+    /// Also when piped (say, to a pager that shows colours).
     Always,
+    /// Never, for logs and tools.
     Never,
 }
 
@@ -61,6 +63,7 @@ pub struct Human {
 }
 
 impl Human {
+    /// With `color`, messages carry ANSI colour codes; see [`Color::enabled`].
     pub fn new(color: bool) -> Human {
         Human { color }
     }
