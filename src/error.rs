@@ -19,6 +19,9 @@ pub struct Diagnostic {
     pub line: usize,
     /// 1-based column (in characters); 0 when unknown.
     pub column: usize,
+    /// How many characters from `column` the offending text spans; 0 when unknown, so
+    /// that a renderer marks the one column.
+    pub len: usize,
     pub problem: Problem,
 }
 
@@ -28,6 +31,7 @@ impl Diagnostic {
             file: file.into(),
             line,
             column: 0,
+            len: 0,
             problem,
         }
     }
@@ -38,12 +42,13 @@ impl Diagnostic {
             file: file.into(),
             line,
             column: usize::from(line > 0),
+            len: 0,
             problem,
         }
     }
 
-    /// Fills in the column from the text of the file the problem is in: where the
-    /// problem's subject (a key, a reference, a character) stands on its line.
+    /// Fills in the column and span from the text of the file the problem is in: where
+    /// the problem's subject (a key, a reference, a character) stands on its line.
     pub fn locate(&mut self, file_text: &str) {
         if self.line == 0 || self.column > 0 {
             return;
@@ -51,9 +56,10 @@ impl Diagnostic {
         let Some(line) = file_text.lines().nth(self.line - 1) else {
             return;
         };
-        self.column = match self.problem.needle().and_then(|n| line.find(n.as_str())) {
-            Some(byte) => line[..byte].chars().count() + 1,
-            None => 1,
+        let needle = self.problem.needle();
+        (self.column, self.len) = match needle.as_deref().and_then(|n| Some((n, line.find(n)?))) {
+            Some((needle, byte)) => (line[..byte].chars().count() + 1, needle.chars().count()),
+            None => (1, 0),
         };
     }
 
@@ -177,29 +183,46 @@ impl Problem {
         }
     }
 
-    /// A stable kebab-case name for tools: `MissingMedia` → `missing-media`.
-    pub fn code(&self) -> String {
-        let debug = format!("{self:?}");
-        // `Rich(Csv(..))` is named after the inner problem: `rich-csv`.
-        let name = match debug.strip_prefix("Rich(") {
-            Some(inner) => format!(
-                "Rich{}",
-                inner.split([' ', '(', '{']).next().unwrap_or_default()
-            ),
-            None => debug
-                .split([' ', '(', '{'])
-                .next()
-                .unwrap_or_default()
-                .to_string(),
-        };
-        let mut code = String::new();
-        for (i, c) in name.chars().enumerate() {
-            if c.is_uppercase() && i > 0 {
-                code.push('-');
-            }
-            code.push(c.to_ascii_lowercase());
+    /// A stable kebab-case name for tools (`check --format json` prints it), spelled out
+    /// for each variant so that renaming one does not change it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Problem::InvalidUtf8(_) => "invalid-utf8",
+            Problem::ControlCharacter(_) => "control-character",
+            Problem::FrontMatter(_) => "front-matter",
+            Problem::UnclosedFrontMatter => "unclosed-front-matter",
+            Problem::TextOutsideNote => "text-outside-note",
+            Problem::EmptyHeading => "empty-heading",
+            Problem::UnknownSetting(_) => "unknown-setting",
+            Problem::DuplicateSetting(_) => "duplicate-setting",
+            Problem::UnknownNoteType(_) => "unknown-note-type",
+            Problem::UnknownFormat(_) => "unknown-format",
+            Problem::UnknownField { .. } => "unknown-field",
+            Problem::DuplicateField(_) => "duplicate-field",
+            Problem::ClozeInNonCloze(_) => "cloze-in-non-cloze",
+            Problem::Cards(_) => "cards",
+            Problem::Name(_) => "name",
+            Problem::MissingMedia { .. } => "missing-media",
+            Problem::MediaOutsideSource(_) => "media-outside-source",
+            Problem::UnreadableMedia { .. } => "unreadable-media",
+            Problem::DuplicateNote { .. } => "duplicate-note",
+            Problem::Unreadable(_) => "unreadable",
+            Problem::NoNotes => "no-notes",
+            Problem::EmptyId => "empty-id",
+            Problem::BadLock(_) => "bad-lock",
+            Problem::LockOutdated => "lock-outdated",
+            Problem::Rich(rich) => rich_code(rich),
+            Problem::MovedDeck { .. } => "moved-deck",
+            Problem::ClozeRenumbered { .. } => "cloze-renumbered",
+            Problem::ClozeRemoved { .. } => "cloze-removed",
+            Problem::NoteTypeChanged { .. } => "note-type-changed",
+            Problem::DuplicateFirstField { .. } => "duplicate-first-field",
+            Problem::EmptyField(_) => "empty-field",
+            Problem::UnbalancedHtml { .. } => "unbalanced-html",
+            Problem::UnusedMedia(_) => "unused-media",
+            Problem::LargeMedia { .. } => "large-media",
+            Problem::NoteTypeSchemaChanged(_) => "note-type-schema-changed",
         }
-        code
     }
 
     /// The text on the problem's line that the column should point at.
@@ -308,6 +331,25 @@ impl Error {
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// The codes of the problems in custom note types, CSV files and deck settings:
+/// `rich-` and the variant's name.
+fn rich_code(problem: &RichProblem) -> &'static str {
+    use RichProblem as R;
+    match problem {
+        R::Toml(_) => "rich-toml",
+        R::BadNoteType { .. } => "rich-bad-note-type",
+        R::UnknownTemplateField { .. } => "rich-unknown-template-field",
+        R::MissingField { .. } => "rich-missing-field",
+        R::AssetName(_) => "rich-asset-name",
+        R::AssetClash { .. } => "rich-asset-clash",
+        R::DuplicateNoteType(_) => "rich-duplicate-note-type",
+        R::StockName(_) => "rich-stock-name",
+        R::SameId { .. } => "rich-same-id",
+        R::Csv(_) => "rich-csv",
+        R::DeckSettings(_) => "rich-deck-settings",
+    }
+}
+
 fn char_name(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
@@ -375,5 +417,169 @@ impl RichProblem {
 impl From<RichProblem> for Problem {
     fn from(p: RichProblem) -> Problem {
         Problem::Rich(Box::new(p))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::deck::NameError;
+    use crate::notetype::CardError;
+    use RichProblem as R;
+
+    /// Every problem with the code tools see. The codes are a public contract: a change
+    /// here must be deliberate (and mentioned in docs/FORMAT.md).
+    #[test]
+    fn every_problem_has_its_code() {
+        let s = String::new;
+        let all: Vec<(Problem, &str)> = vec![
+            (Problem::InvalidUtf8(0), "invalid-utf8"),
+            (Problem::ControlCharacter('\0'), "control-character"),
+            (Problem::FrontMatter(s()), "front-matter"),
+            (Problem::UnclosedFrontMatter, "unclosed-front-matter"),
+            (Problem::TextOutsideNote, "text-outside-note"),
+            (Problem::EmptyHeading, "empty-heading"),
+            (Problem::UnknownSetting(s()), "unknown-setting"),
+            (Problem::DuplicateSetting(s()), "duplicate-setting"),
+            (Problem::UnknownNoteType(s()), "unknown-note-type"),
+            (Problem::UnknownFormat(s()), "unknown-format"),
+            (
+                Problem::UnknownField {
+                    notetype: s(),
+                    field: s(),
+                    fields: s(),
+                },
+                "unknown-field",
+            ),
+            (Problem::DuplicateField(s()), "duplicate-field"),
+            (Problem::ClozeInNonCloze(s()), "cloze-in-non-cloze"),
+            (Problem::Cards(CardError::NoCards), "cards"),
+            (Problem::Name(NameError::BadTag(s())), "name"),
+            (
+                Problem::MissingMedia {
+                    reference: s(),
+                    path: PathBuf::new(),
+                },
+                "missing-media",
+            ),
+            (Problem::MediaOutsideSource(s()), "media-outside-source"),
+            (
+                Problem::UnreadableMedia {
+                    reference: s(),
+                    message: s(),
+                },
+                "unreadable-media",
+            ),
+            (Problem::DuplicateNote { other: s() }, "duplicate-note"),
+            (Problem::Unreadable(s()), "unreadable"),
+            (Problem::NoNotes, "no-notes"),
+            (Problem::EmptyId, "empty-id"),
+            (Problem::BadLock(s()), "bad-lock"),
+            (Problem::LockOutdated, "lock-outdated"),
+            (R::Toml(s()).into(), "rich-toml"),
+            (
+                R::BadNoteType {
+                    notetype: s(),
+                    message: s(),
+                }
+                .into(),
+                "rich-bad-note-type",
+            ),
+            (
+                R::UnknownTemplateField {
+                    notetype: s(),
+                    template: s(),
+                    field: s(),
+                    fields: s(),
+                }
+                .into(),
+                "rich-unknown-template-field",
+            ),
+            (
+                R::MissingField {
+                    notetype: s(),
+                    field: s(),
+                }
+                .into(),
+                "rich-missing-field",
+            ),
+            (R::AssetName(s()).into(), "rich-asset-name"),
+            (
+                R::AssetClash {
+                    name: s(),
+                    other: s(),
+                }
+                .into(),
+                "rich-asset-clash",
+            ),
+            (R::DuplicateNoteType(s()).into(), "rich-duplicate-note-type"),
+            (R::StockName(s()).into(), "rich-stock-name"),
+            (
+                R::SameId {
+                    name: s(),
+                    other: s(),
+                }
+                .into(),
+                "rich-same-id",
+            ),
+            (R::Csv(s()).into(), "rich-csv"),
+            (R::DeckSettings(s()).into(), "rich-deck-settings"),
+            (
+                Problem::MovedDeck {
+                    from: s(),
+                    to: s(),
+                    nid: 0,
+                },
+                "moved-deck",
+            ),
+            (Problem::ClozeRenumbered { moves: s() }, "cloze-renumbered"),
+            (Problem::ClozeRemoved { numbers: s() }, "cloze-removed"),
+            (
+                Problem::NoteTypeChanged { from: s(), to: s() },
+                "note-type-changed",
+            ),
+            (
+                Problem::DuplicateFirstField { other: s() },
+                "duplicate-first-field",
+            ),
+            (Problem::EmptyField(s()), "empty-field"),
+            (
+                Problem::UnbalancedHtml {
+                    field: s(),
+                    detail: s(),
+                },
+                "unbalanced-html",
+            ),
+            (Problem::UnusedMedia(s()), "unused-media"),
+            (
+                Problem::LargeMedia {
+                    reference: s(),
+                    megabytes: 0,
+                },
+                "large-media",
+            ),
+            (
+                Problem::NoteTypeSchemaChanged(s()),
+                "note-type-schema-changed",
+            ),
+        ];
+        for (problem, code) in &all {
+            assert_eq!(problem.code(), *code, "{problem:?}");
+        }
+        let mut codes: Vec<&str> = all.iter().map(|(_, code)| *code).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), all.len(), "two problems share a code");
+    }
+
+    #[test]
+    fn locating_finds_the_column_and_span() {
+        let text = "## Q\ntype: flashcard\n";
+        let mut d = Diagnostic::new("a.md", 2, Problem::UnknownNoteType("flashcard".into()));
+        d.locate(text);
+        assert_eq!((d.column, d.len), (7, 9));
+        let mut d = Diagnostic::new("a.md", 1, Problem::EmptyHeading);
+        d.locate(text);
+        assert_eq!((d.column, d.len), (1, 0));
     }
 }

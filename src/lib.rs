@@ -16,6 +16,7 @@ pub mod note;
 pub mod notetype;
 pub mod package;
 mod pipeline;
+pub mod report;
 pub mod source;
 pub mod text;
 

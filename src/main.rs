@@ -1,7 +1,9 @@
 //! The `ankideck` command: a thin layer over the library.
 
 use ankideck::build::{self, Options};
-use ankideck::{source, Diagnostic, Error, Format, Progress, Severity};
+use ankideck::report::{self, Color, Human};
+use ankideck::{source, Error, Format, Progress};
+use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
@@ -45,6 +47,9 @@ const EXIT_STATUS: &str = "Exit status: 0 success, 1 problems in the card source
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// When to colour messages; `auto`: on a terminal, unless NO_COLOR is set.
+    #[arg(long, global = true, default_value_t = Color::Auto, value_parser = choice(&Color::ALL, Color::name, |_| None))]
+    color: Color,
 }
 
 #[derive(Subcommand)]
@@ -72,8 +77,8 @@ enum Command {
         deny_warnings: bool,
         /// Package format: `legacy` imports everywhere; `latest` is smaller but needs
         /// Anki 2.1.50+ (AnkiDroid 2.16+), as Anki 23.10+ exports by default.
-        #[arg(long, value_enum, default_value_t = FormatArg::Legacy)]
-        format: FormatArg,
+        #[arg(long, default_value_t = Format::default(), value_parser = choice(&Format::ALL, Format::name, format_help))]
+        format: Format,
     },
     /// Report every problem in the sources, without writing anything.
     #[command(after_help = format!("Example:\n  ankideck check cards --format json\n\n{EXIT_STATUS}"))]
@@ -108,21 +113,26 @@ enum OutputFormat {
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
-enum FormatArg {
-    /// Legacy 1 (`collection.anki2`): every Anki, AnkiDroid and AnkiMobile.
-    Legacy,
-    /// Latest (zstd, `collection.anki21b`): Anki 2.1.50+, AnkiDroid 2.16+.
-    Latest,
+/// Parses one of the library's choices by the names the library gives them.
+fn choice<T: Copy + Send + Sync + 'static>(
+    all: &'static [T],
+    name: fn(T) -> &'static str,
+    help: fn(T) -> Option<&'static str>,
+) -> impl TypedValueParser<Value = T> {
+    let values = all
+        .iter()
+        .map(move |&v| PossibleValue::new(name(v)).help(help(v)));
+    PossibleValuesParser::new(values).map(move |s| {
+        let found = all.iter().find(|&&v| name(v) == s);
+        *found.expect("clap accepts only the possible values")
+    })
 }
 
-impl From<FormatArg> for Format {
-    fn from(arg: FormatArg) -> Format {
-        match arg {
-            FormatArg::Legacy => Format::Legacy1,
-            FormatArg::Latest => Format::Latest,
-        }
-    }
+fn format_help(format: Format) -> Option<&'static str> {
+    Some(match format {
+        Format::Legacy1 => "Legacy 1 (`collection.anki2`): every Anki, AnkiDroid and AnkiMobile",
+        Format::Latest => "Latest (zstd, `collection.anki21b`): Anki 2.1.50+, AnkiDroid 2.16+",
+    })
 }
 
 fn main() -> ExitCode {
@@ -135,8 +145,8 @@ fn main() -> ExitCode {
         }
         ankideck::cancel::cancel();
     });
-    let mut output_format = OutputFormat::Human;
-    let result = match cli.command {
+    let human = Human::new(cli.color.enabled(std::io::stderr().is_terminal()));
+    let (result, json) = match cli.command {
         Command::Build {
             source,
             output,
@@ -144,94 +154,88 @@ fn main() -> ExitCode {
             deny_warnings,
             format,
         } => {
+            let options = |o| Options {
+                locked,
+                deny_warnings,
+                format,
+                ..o
+            };
             let output = output.unwrap_or_else(|| default_output(&source));
-            Options::from_env().and_then(|options| {
-                let options = Options { locked, deny_warnings, format: format.into(), ..options };
-                let bar = ProgressReport::start();
-                let outcome = build::build_with(&source, &output, options, &mut |p| bar.update(p));
-                bar.finish();
-                let outcome = outcome?;
-                for warning in &outcome.warnings {
-                    eprintln!("{}", render(warning));
-                }
-                if !outcome.removed.is_empty() {
-                    eprintln!(
-                        "note: {} notes are gone from the sources since the last build; Anki keeps them:",
-                        outcome.removed.len()
-                    );
-                    for removed in &outcome.removed {
-                        eprintln!("  - {}", removed.label);
-                    }
-                    let nids: Vec<String> = outcome.removed.iter().map(|r| r.nid.to_string()).collect();
-                    eprintln!("  to find them in Anki's browser, search for: nid:{}", nids.join(","));
-                }
-                let s = outcome.summary;
-                println!(
-                    "wrote {}: {} notes, {} cards, {} decks, {} media files{}{}",
-                    output.display(),
-                    s.notes,
-                    s.cards,
-                    s.decks,
-                    s.media,
-                    plural_warnings(outcome.warnings.len()),
-                    if outcome.lock_updated { "; updated ankideck.lock" } else { "" }
-                );
-                Ok(())
-            })
+            (build(&source, &output, options, human), false)
         }
         Command::Check {
             source,
             format,
             deny_warnings,
         } => {
-            output_format = format;
-            Options::from_env().and_then(|options| {
-                let warnings = build::check(
-                    &source,
-                    Options {
-                        deny_warnings,
-                        ..options
-                    },
-                )?;
-                for warning in &warnings {
-                    emit(warning, output_format);
-                }
-                if output_format == OutputFormat::Human {
-                    println!("no errors{}", plural_warnings(warnings.len()));
-                }
-                Ok(())
-            })
+            let json = format == OutputFormat::Json;
+            (check(&source, deny_warnings, json, human), json)
         }
-        Command::Ids { source } => source::write_ids(&source).map(|changed| {
-            for (file, added) in &changed {
-                println!("{}: added {added} id lines", file.display());
-            }
-            if changed.is_empty() {
-                println!("every note already has an id");
-            }
-        }),
+        Command::Ids { source } => (ids(&source), false),
     };
+    exit_status(result, json, human)
+}
+
+/// `ankideck build`: warnings and removed notes on stderr, the summary on stdout.
+fn build(
+    source: &Path,
+    output: &Path,
+    options: impl FnOnce(Options) -> Options,
+    human: Human,
+) -> Result<(), Error> {
+    let options = options(Options::from_env()?);
+    let bar = ProgressReport::start();
+    let outcome = build::build_with(source, output, options, &mut |p| bar.update(p));
+    bar.finish();
+    let outcome = outcome?;
+    eprint!("{}", human.diagnostics(&outcome.warnings));
+    eprint!("{}", human.removed(&outcome));
+    println!("{}", report::built(output, &outcome));
+    Ok(())
+}
+
+/// `ankideck check`: warnings for people on stderr, or for tools as JSON on stdout.
+fn check(source: &Path, deny_warnings: bool, json: bool, human: Human) -> Result<(), Error> {
+    let options = Options {
+        deny_warnings,
+        ..Options::from_env()?
+    };
+    let warnings = build::check(source, options)?;
+    if json {
+        warnings
+            .iter()
+            .for_each(|w| println!("{}", report::json(w)));
+    } else {
+        eprint!("{}", human.diagnostics(&warnings));
+        println!("{}", report::checked(warnings.len()));
+    }
+    Ok(())
+}
+
+/// `ankideck ids`: one line per file changed.
+fn ids(source: &Path) -> Result<(), Error> {
+    let changed = source::write_ids(source)?;
+    for (file, added) in &changed {
+        println!("{}: added {added} id lines", file.display());
+    }
+    if changed.is_empty() {
+        println!("every note already has an id");
+    }
+    Ok(())
+}
+
+/// Prints why a command failed and says so in the exit status.
+fn exit_status(result: Result<(), Error>, json: bool, human: Human) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Input(diagnostics)) => {
-            for d in &diagnostics {
-                emit(d, output_format);
-            }
-            let errors = diagnostics
-                .iter()
-                .filter(|d| d.problem.severity() == Severity::Error)
-                .count();
-            if output_format == OutputFormat::Human {
-                // With --deny-warnings there may be no errors, only refused warnings.
-                let (n, what) = if errors > 0 {
-                    (errors, "problem")
-                } else {
-                    (diagnostics.len(), "denied warning")
-                };
-                eprintln!(
-                    "error: {n} {what}{} in the card sources; nothing was written",
-                    plural(n)
-                );
+            if json {
+                diagnostics
+                    .iter()
+                    .for_each(|d| println!("{}", report::json(d)));
+            } else {
+                eprint!("{}", human.diagnostics(&diagnostics));
+                eprint!("{}", human.refused(&diagnostics));
             }
             ExitCode::from(1)
         }
@@ -240,25 +244,9 @@ fn main() -> ExitCode {
             ExitCode::from(130)
         }
         Err(other) => {
-            eprintln!("error: {other}");
+            eprint!("{}", human.error(&other));
             ExitCode::from(2)
         }
-    }
-}
-
-fn plural(n: usize) -> &'static str {
-    if n == 1 {
-        ""
-    } else {
-        "s"
-    }
-}
-
-fn plural_warnings(n: usize) -> String {
-    if n == 0 {
-        String::new()
-    } else {
-        format!(", {n} warning{}", plural(n))
     }
 }
 
@@ -355,59 +343,6 @@ fn default_output(source: &Path) -> PathBuf {
         .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .unwrap_or_else(|| "deck".into());
     PathBuf::from(format!("{name}.apkg"))
-}
-
-/// Diagnostics go to stderr for people, to stdout as JSON lines for tools.
-fn emit(d: &Diagnostic, format: OutputFormat) {
-    match format {
-        OutputFormat::Human => eprintln!("{}", render(d)),
-        OutputFormat::Json => println!("{}", json(d)),
-    }
-}
-
-fn severity(d: &Diagnostic) -> &'static str {
-    match d.problem.severity() {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-    }
-}
-
-fn json(d: &Diagnostic) -> serde_json::Value {
-    serde_json::json!({
-        "severity": severity(d),
-        "code": d.problem.code(),
-        "file": d.file,
-        "line": d.line,
-        "column": d.column,
-        "message": d.problem.to_string(),
-        "hint": d.problem.hint(),
-    })
-}
-
-/// rustc-style: the message, the place, the source line with a marker, and a hint.
-fn render(d: &Diagnostic) -> String {
-    let mut out = format!("{}: {}\n  --> {}\n", severity(d), d.problem, d.place());
-    let line_text = (d.line > 0)
-        .then(|| std::fs::read_to_string(&d.file).ok())
-        .flatten()
-        .and_then(|text| text.lines().nth(d.line - 1).map(str::to_string));
-    if let Some(line_text) = line_text {
-        let width = d.line.to_string().len();
-        // Pad by display width, so the marker sits under wide (CJK) characters too.
-        let before: String = line_text.chars().take(d.column.saturating_sub(1)).collect();
-        let marker = format!(
-            "{}^",
-            " ".repeat(unicode_width::UnicodeWidthStr::width(before.as_str()))
-        );
-        out.push_str(&format!(
-            "{:width$} |\n{} | {}\n{:width$} | {marker}\n",
-            "", d.line, line_text, ""
-        ));
-    }
-    if let Some(hint) = d.problem.hint() {
-        out.push_str(&format!("  = help: {hint}\n"));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -366,6 +366,11 @@ fn every_problem_is_reported_where_it_is() {
             case.name
         );
         assert!(
+            found["end_column"].as_u64().unwrap() as usize >= column,
+            "{}: the span ends before it starts: {found}",
+            case.name
+        );
+        assert!(
             found["hint"].as_str().is_some_and(|h| !h.is_empty()),
             "{}: no hint",
             case.name
@@ -387,37 +392,137 @@ fn every_problem_is_reported_where_it_is() {
     }
 }
 
+/// The JSON diagnostic with `code`.
+fn find<'a>(diagnostics: &'a [Value], code: &str) -> &'a Value {
+    let found = diagnostics.iter().find(|d| d["code"] == code);
+    found.unwrap_or_else(|| panic!("no `{code}` in {diagnostics:#?}"))
+}
+
 #[test]
-fn human_output_points_at_the_column() {
+fn human_output_marks_the_offending_text() {
     let dir = temp_dir("check-human");
-    write_files(
-        &dir.join("src"),
-        &[("a.md", b"## Q\ntype: flashcard\n\nA\n")],
-    );
-    let out = ankideck(&["check", dir.join("src").to_str().unwrap()]);
+    let src = dir.join("src");
+    write_files(&src, &[("a.md", b"## Q\ntype: flashcard\n\nA\n")]);
+    let out = ankideck(&["check", src.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         stderr.contains("error: unknown note type `flashcard`"),
         "{stderr}"
     );
-    assert!(stderr.contains("a.md:2:7"), "{stderr}");
     assert!(
-        stderr.contains("2 | type: flashcard\n  |       ^"),
+        stderr.contains("--> ") && stderr.contains("a.md:2:7"),
+        "{stderr}"
+    );
+    // The marker spans the whole unknown name, as the JSON's columns do.
+    assert!(
+        stderr.contains("2 | type: flashcard\n  |       ^^^^^^^^^\n"),
         "{stderr}"
     );
     assert!(stderr.contains("= help: use one of basic"), "{stderr}");
+    let (_, diagnostics) = check(&src, &[]);
+    let d = find(&diagnostics, "unknown-note-type");
+    assert_eq!(
+        (&d["line"], &d["column"], &d["end_column"]),
+        (&2.into(), &7.into(), &16.into())
+    );
 
     // Wide characters take two columns; the marker still sits under the problem.
     write_files(
-        &dir.join("src"),
+        &src,
         &[("a.md", "## 中文问题 ![图](缺失.png)\n\nA\n".as_bytes())],
     );
-    let out = ankideck(&["check", dir.join("src").to_str().unwrap()]);
+    let out = ankideck(&["check", src.to_str().unwrap()]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("1 | ## 中文问题 ![图](缺失.png)\n  |                   ^"),
+        stderr.contains("1 | ## 中文问题 ![图](缺失.png)\n  |                   ^^^^^^^^\n"),
         "{stderr}"
     );
+    let (_, diagnostics) = check(&src, &[]);
+    let d = find(&diagnostics, "missing-media");
+    assert_eq!(
+        (&d["line"], &d["column"], &d["end_column"]),
+        (&1.into(), &14.into(), &20.into())
+    );
+}
+
+/// Whether `check` coloured its messages on stderr.
+fn coloured(output: &std::process::Output) -> bool {
+    output.stderr.contains(&b'\x1b') || output.stdout.contains(&b'\x1b')
+}
+
+#[test]
+fn colour_only_on_terminals_or_when_asked() {
+    let dir = temp_dir("check-colour");
+    let src = dir.join("src");
+    write_files(&src, &[("a.md", b"## Q\ntype: flashcard\n\nA\n")]);
+    let src = src.to_str().unwrap();
+    let run = |args: &[&str], no_color: Option<&str>| {
+        let mut command = common::run::ankideck_command();
+        command
+            .args(["check", src])
+            .args(args)
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            command.env("NO_COLOR", value);
+        }
+        command.output().unwrap()
+    };
+    // Piped: no colour unless asked for, whatever NO_COLOR says.
+    assert!(!coloured(&run(&[], None)));
+    assert!(!coloured(&run(&["--color", "auto"], None)));
+    assert!(!coloured(&run(&["--color", "never"], None)));
+    assert!(coloured(&run(&["--color", "always"], None)));
+    assert!(coloured(&run(&["--color", "always"], Some("1"))));
+    // The flag is global: it may come before the subcommand too.
+    let before = common::run::ankideck(&["--color", "always", "check", src]);
+    assert!(coloured(&before));
+    // JSON is never coloured.
+    assert!(!coloured(&run(
+        &["--format", "json", "--color", "always"],
+        None
+    )));
+}
+
+/// On a terminal (a pseudo-terminal made by util-linux `script`), `auto` colours unless
+/// NO_COLOR is set to something.
+#[test]
+#[cfg(target_os = "linux")]
+fn no_color_beats_auto_on_a_terminal() {
+    if std::process::Command::new("script")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("skipped: no `script` to make a terminal");
+        return;
+    }
+    let dir = temp_dir("check-terminal");
+    let src = dir.join("src");
+    write_files(&src, &[("a.md", b"## Q\ntype: flashcard\n\nA\n")]);
+    let command = format!(
+        "'{}' check '{}'",
+        env!("CARGO_BIN_EXE_ankideck"),
+        src.display()
+    );
+    let on_terminal = |no_color: Option<&str>| {
+        let mut script = std::process::Command::new("script");
+        script.args(["-qec", &command, "/dev/null"]);
+        script
+            .stdin(std::process::Stdio::null())
+            .env_remove("NO_COLOR");
+        if let Some(value) = no_color {
+            script.env("NO_COLOR", value);
+        }
+        let output = script.output().unwrap();
+        assert_eq!(output.status.code(), Some(1), "{output:?}");
+        output
+    };
+    assert!(coloured(&on_terminal(None)));
+    assert!(
+        coloured(&on_terminal(Some(""))),
+        "an empty NO_COLOR counts as unset"
+    );
+    assert!(!coloured(&on_terminal(Some("1"))));
 }
 
 #[test]

@@ -43,15 +43,31 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order `ankideck build --format` lists them.
+    pub const ALL: [Format; 2] = [Format::Legacy1, Format::Latest];
+
     /// The names accepted by `ankideck build --format`.
-    pub const NAMES: [&'static str; 2] = ["legacy", "latest"];
+    pub const NAMES: [&'static str; 2] = [Format::Legacy1.name(), Format::Latest.name()];
+
+    /// The format's name on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Format::Legacy1 => "legacy",
+            Format::Latest => "latest",
+        }
+    }
 
     pub fn from_name(name: &str) -> Option<Format> {
         match name {
-            "legacy" | "legacy1" => Some(Format::Legacy1),
-            "latest" => Some(Format::Latest),
-            _ => None,
+            "legacy1" => Some(Format::Legacy1),
+            _ => Format::ALL.into_iter().find(|f| f.name() == name),
         }
+    }
+}
+
+impl std::fmt::Display for Format {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -237,4 +253,20 @@ pub(crate) fn assign_ids(notes: &[(Note, Vec<u16>)]) -> Vec<(i64, Vec<i64>)> {
             (ids::unique(nid, &mut note_ids), cids)
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_are_found_by_their_names() {
+        for format in Format::ALL {
+            assert_eq!(Format::from_name(format.name()), Some(format));
+            assert_eq!(format.to_string(), format.name());
+        }
+        assert_eq!(Format::NAMES, Format::ALL.map(Format::name));
+        assert_eq!(Format::from_name("legacy1"), Some(Format::Legacy1));
+        assert_eq!(Format::default().name(), "legacy");
+    }
 }

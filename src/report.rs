@@ -1,0 +1,301 @@
+//! What the command-line tool prints, rendered by the library so that other front ends
+//! print the same: diagnostics for people (like rustc, with `annotate-snippets`) and for
+//! tools (one JSON object a line), and the summaries around them.
+
+use crate::build::Outcome;
+use crate::{Diagnostic, Severity};
+use annotate_snippets::{AnnotationKind, Group, Level, Origin, Renderer, Snippet, Title};
+use std::ffi::OsString;
+use std::fmt::Display;
+use std::path::Path;
+
+/// When to colour what people read (`--color`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Color {
+    /// On a terminal, unless the `NO_COLOR` environment variable is set and not empty.
+    #[default]
+    Auto,
+    /// Also when piped (say, to a pager that shows colours).
+    Always,
+    /// Never, for logs and tools.
+    Never,
+}
+
+impl Color {
+    /// Every choice, in the order `--color` lists them.
+    pub const ALL: [Color; 3] = [Color::Auto, Color::Always, Color::Never];
+
+    /// The choice's name on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Color::Auto => "auto",
+            Color::Always => "always",
+            Color::Never => "never",
+        }
+    }
+
+    /// Whether to colour a stream that `is_terminal` or not; reads `NO_COLOR`
+    /// (<https://no-color.org>).
+    pub fn enabled(self, is_terminal: bool) -> bool {
+        self.enabled_with(is_terminal, std::env::var_os("NO_COLOR"))
+    }
+
+    fn enabled_with(self, is_terminal: bool, no_color: Option<OsString>) -> bool {
+        match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+impl std::fmt::Display for Color {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Renders for people: each diagnostic as rustc would, with its source line and a
+/// marker under the offending text, coloured or not.
+#[derive(Debug, Clone, Copy)]
+pub struct Human {
+    color: bool,
+}
+
+impl Human {
+    /// With `color`, messages carry ANSI colour codes; see [`Color::enabled`].
+    pub fn new(color: bool) -> Human {
+        Human { color }
+    }
+
+    fn renderer(&self) -> Renderer {
+        if self.color {
+            Renderer::styled()
+        } else {
+            Renderer::plain()
+        }
+    }
+
+    /// Each diagnostic followed by a blank line, reading the lines they point at from
+    /// their files (each file once for a run of diagnostics in it).
+    pub fn diagnostics(&self, diagnostics: &[Diagnostic]) -> String {
+        let mut out = String::new();
+        let mut file: Option<(&Path, Option<String>)> = None;
+        for d in diagnostics {
+            if d.line > 0 && file.as_ref().is_none_or(|(path, _)| *path != d.file) {
+                file = Some((&d.file, std::fs::read_to_string(&d.file).ok()));
+            }
+            let text = file
+                .as_ref()
+                .filter(|(path, _)| *path == d.file)
+                .and_then(|(_, text)| text.as_deref());
+            out.push_str(&self.diagnostic_in(d, text));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// One diagnostic; `file_text` is the text of its file, if it could be read.
+    pub fn diagnostic_in(&self, d: &Diagnostic, file_text: Option<&str>) -> String {
+        let line = (d.line > 0)
+            .then_some(file_text)
+            .flatten()
+            .and_then(|text| text.lines().nth(d.line - 1))
+            .map(|line| line.strip_prefix('\u{feff}').unwrap_or(line));
+        let message = d.problem.to_string();
+        let place = d.file.display().to_string();
+        let title = level(d.problem.severity()).primary_title(&message);
+        let mut group = match line {
+            Some(line) => title.element(
+                Snippet::source(line)
+                    .line_start(d.line)
+                    .path(&place)
+                    .annotation(AnnotationKind::Primary.span(span(line, d.column, d.len))),
+            ),
+            None => title.element(origin(d, &place)),
+        };
+        if let Some(hint) = d.problem.hint() {
+            group = group.element(Level::HELP.message(hint));
+        }
+        self.renderer().render(&[group]) + "\n"
+    }
+
+    /// `error: MESSAGE`, for failures that are not about the sources.
+    pub fn error(&self, message: &dyn Display) -> String {
+        self.title(Level::ERROR.primary_title(message.to_string()))
+    }
+
+    /// The last line when the sources have errors (or, with `--deny-warnings`, warnings).
+    pub fn refused(&self, diagnostics: &[Diagnostic]) -> String {
+        let errors = diagnostics
+            .iter()
+            .filter(|d| d.problem.severity() == Severity::Error)
+            .count();
+        // With --deny-warnings there may be no errors, only refused warnings.
+        let (n, what) = if errors > 0 {
+            (errors, "problem")
+        } else {
+            (diagnostics.len(), "denied warning")
+        };
+        self.error(&format!(
+            "{n} {what}{} in the card sources; nothing was written",
+            plural(n)
+        ))
+    }
+
+    /// The notes a build no longer has, and how to find them in Anki; empty if none.
+    pub fn removed(&self, outcome: &Outcome) -> String {
+        if outcome.removed.is_empty() {
+            return String::new();
+        }
+        let mut out = self.title(Level::NOTE.primary_title(format!(
+            "{} notes are gone from the sources since the last build; Anki keeps them:",
+            outcome.removed.len()
+        )));
+        for removed in &outcome.removed {
+            out.push_str(&format!("  - {}\n", removed.label));
+        }
+        let nids: Vec<String> = outcome.removed.iter().map(|r| r.nid.to_string()).collect();
+        out.push_str(&format!(
+            "  to find them in Anki's browser, search for: nid:{}\n",
+            nids.join(",")
+        ));
+        out
+    }
+
+    fn title(&self, title: Title<'_>) -> String {
+        self.renderer().render(&[Group::with_title(title)]) + "\n"
+    }
+}
+
+fn level(severity: Severity) -> Level<'static> {
+    match severity {
+        Severity::Error => Level::ERROR,
+        Severity::Warning => Level::WARNING,
+    }
+}
+
+/// `--> FILE`, `FILE:LINE` or `FILE:LINE:COLUMN` when the line cannot be shown.
+fn origin<'a>(d: &Diagnostic, place: &'a str) -> Origin<'a> {
+    let origin = Origin::path(place);
+    match (d.line, d.column) {
+        (0, _) => origin,
+        (line, 0) => origin.line(line),
+        (line, column) => origin.line(line).char_column(column),
+    }
+}
+
+/// The bytes of `line` from character `column` (1-based), `len` characters long; one
+/// character when the length is unknown.
+fn span(line: &str, column: usize, len: usize) -> std::ops::Range<usize> {
+    let byte = |chars: usize| {
+        line.char_indices()
+            .nth(chars)
+            .map_or(line.len(), |(byte, _)| byte)
+    };
+    let start = column.saturating_sub(1);
+    byte(start)..byte(start + len.max(1))
+}
+
+/// The line `check --format json` prints for a diagnostic. `end_column` is the column
+/// just after the offending text (the same as `column` when its length is unknown).
+pub fn json(d: &Diagnostic) -> String {
+    serde_json::json!({
+        "severity": severity_name(d.problem.severity()),
+        "code": d.problem.code(),
+        "file": d.file,
+        "line": d.line,
+        "column": d.column,
+        "end_column": d.column + d.len,
+        "message": d.problem.to_string(),
+        "hint": d.problem.hint(),
+    })
+    .to_string()
+}
+
+fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+    }
+}
+
+/// `wrote OUTPUT: N notes, …`, the line a successful build ends with.
+pub fn built(output: &Path, outcome: &Outcome) -> String {
+    let s = &outcome.summary;
+    format!(
+        "wrote {}: {} notes, {} cards, {} decks, {} media files{}{}",
+        output.display(),
+        s.notes,
+        s.cards,
+        s.decks,
+        s.media,
+        warnings(outcome.warnings.len()),
+        if outcome.lock_updated {
+            "; updated ankideck.lock"
+        } else {
+            ""
+        }
+    )
+}
+
+/// `no errors`, and how many warnings: what `check` ends with.
+pub fn checked(warning_count: usize) -> String {
+    format!("no errors{}", warnings(warning_count))
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
+fn warnings(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(", {n} warning{}", plural(n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Problem;
+
+    #[test]
+    fn auto_colours_only_terminals_without_no_color() {
+        assert!(Color::Auto.enabled_with(true, None));
+        assert!(Color::Auto.enabled_with(true, Some("".into())));
+        assert!(!Color::Auto.enabled_with(true, Some("1".into())));
+        assert!(!Color::Auto.enabled_with(false, None));
+        assert!(Color::Always.enabled_with(false, Some("1".into())));
+        assert!(!Color::Never.enabled_with(true, None));
+    }
+
+    #[test]
+    fn spans_count_characters() {
+        assert_eq!(span("type: flashcard", 7, 9), 6..15);
+        assert_eq!(span("中文 x", 2, 0), 3..6);
+        assert_eq!(span("", 1, 0), 0..0);
+        assert_eq!(span("ab", 9, 3), 2..2);
+    }
+
+    #[test]
+    fn the_marker_spans_the_offending_text() {
+        let mut d = Diagnostic::new("a.md", 2, Problem::UnknownNoteType("flashcard".into()));
+        let text = "## Q\ntype: flashcard\n";
+        d.locate(text);
+        let out = Human::new(false).diagnostic_in(&d, Some(text));
+        assert_eq!(
+            out,
+            "error: unknown note type `flashcard`\n --> a.md:2:7\n  |\n2 | type: flashcard\n  |       ^^^^^^^^^\n  |\n  = help: use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/\n"
+        );
+        assert!(!out.contains('\u{1b}'));
+        assert!(Human::new(true)
+            .diagnostic_in(&d, Some(text))
+            .contains('\u{1b}'));
+    }
+}
