@@ -51,6 +51,15 @@ impl Diagnostic {
         let Some(line) = file_text.lines().nth(self.line - 1) else {
             return;
         };
+        if let Problem::FrontMatter {
+            column: column @ 1..,
+            ..
+        } = self.problem
+        {
+            // The YAML parser's column: front matter lines are the file's lines.
+            self.column = column;
+            return;
+        }
         self.column = match self.problem.needle().and_then(|n| line.find(n.as_str())) {
             Some(byte) => line[..byte].chars().count() + 1,
             None => 1,
@@ -80,8 +89,9 @@ pub enum Problem {
     InvalidUtf8(usize),
     #[error("control character {} is not allowed in Anki fields", char_name(*.0))]
     ControlCharacter(char),
-    #[error("front matter is not valid: {0}")]
-    FrontMatter(String),
+    /// `column` is 1-based on the problem's line, 0 when the parser gave none.
+    #[error("front matter is not valid: {message}")]
+    FrontMatter { message: String, column: usize },
     #[error("front matter starts with `---` but is never closed")]
     UnclosedFrontMatter,
     #[error("text before the first `## ` heading belongs to no note")]
@@ -225,7 +235,7 @@ impl Problem {
             Problem::UnbalancedHtml { .. } => "close every HTML tag you open in the field",
             Problem::UnusedMedia(_) => "reference the file from a note, or delete it",
             Problem::LargeMedia { .. } => "shrink the file (lower resolution or bitrate) if you can",
-            Problem::FrontMatter(_) => "front matter takes `deck: Name`, `tags: [a, b]`, `type: basic` and `format: markdown|html`",
+            Problem::FrontMatter { .. } => "front matter takes `deck: Name`, `tags: [a, b]`, `type: basic` and `format: markdown|html`",
             Problem::UnclosedFrontMatter => "end the front matter with a line `---`",
             Problem::TextOutsideNote => "move the text under a `## ` heading, make it a `# ` title, or delete it",
             Problem::EmptyHeading => "write the question (the first field) after `## `",
