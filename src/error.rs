@@ -56,6 +56,15 @@ impl Diagnostic {
         let Some(line) = file_text.lines().nth(self.line - 1) else {
             return;
         };
+        if let Problem::FrontMatter {
+            column: column @ 1..,
+            ..
+        } = self.problem
+        {
+            // The YAML parser's column: front matter lines are the file's lines.
+            self.column = column;
+            return;
+        }
         let needle = self.problem.needle();
         (self.column, self.len) = match needle.as_deref().and_then(|n| Some((n, line.find(n)?))) {
             Some((needle, byte)) => (line[..byte].chars().count() + 1, needle.chars().count()),
@@ -91,8 +100,9 @@ pub enum Problem {
     InvalidUtf8(usize),
     #[error("control character {} is not allowed in Anki fields", char_name(*.0))]
     ControlCharacter(char),
-    #[error("front matter is not valid: {0}")]
-    FrontMatter(String),
+    /// `column` is 1-based on the problem's line, 0 when the parser gave none.
+    #[error("front matter is not valid: {message}")]
+    FrontMatter { message: String, column: usize },
     #[error("front matter starts with `---` but is never closed")]
     UnclosedFrontMatter,
     #[error("text before the first `## ` heading belongs to no note")]
@@ -189,7 +199,7 @@ impl Problem {
         match self {
             Problem::InvalidUtf8(_) => "invalid-utf8",
             Problem::ControlCharacter(_) => "control-character",
-            Problem::FrontMatter(_) => "front-matter",
+            Problem::FrontMatter { .. } => "front-matter",
             Problem::UnclosedFrontMatter => "unclosed-front-matter",
             Problem::TextOutsideNote => "text-outside-note",
             Problem::EmptyHeading => "empty-heading",
@@ -253,7 +263,7 @@ impl Problem {
             Problem::UnbalancedHtml { .. } => "close every HTML tag you open in the field",
             Problem::UnusedMedia(_) => "reference the file from a note, or delete it",
             Problem::LargeMedia { .. } => "shrink the file (lower resolution or bitrate) if you can",
-            Problem::FrontMatter(_) => "front matter takes `deck: Name`, `tags: [a, b]`, `type: basic` and `format: markdown|html`",
+            Problem::FrontMatter { .. } => "front matter takes `deck: Name`, `tags: [a, b]`, `type: basic` and `format: markdown|html`",
             Problem::UnclosedFrontMatter => "end the front matter with a line `---`",
             Problem::TextOutsideNote => "move the text under a `## ` heading, make it a `# ` title, or delete it",
             Problem::EmptyHeading => "write the question (the first field) after `## `",
@@ -435,7 +445,13 @@ mod tests {
         let all: Vec<(Problem, &str)> = vec![
             (Problem::InvalidUtf8(0), "invalid-utf8"),
             (Problem::ControlCharacter('\0'), "control-character"),
-            (Problem::FrontMatter(s()), "front-matter"),
+            (
+                Problem::FrontMatter {
+                    message: s(),
+                    column: 1,
+                },
+                "front-matter",
+            ),
             (Problem::UnclosedFrontMatter, "unclosed-front-matter"),
             (Problem::TextOutsideNote, "text-outside-note"),
             (Problem::EmptyHeading, "empty-heading"),

@@ -37,7 +37,8 @@ const CASES: &[Case] = &[
         files: &[("a.md", b"---\ndeck: [a\n---\n## Q\n\nA\n")],
         severity: "error",
         code: "front-matter",
-        place: ("a.md", 3, 1),
+        // At the `[` left open, not at the closing `---` where the parser stopped.
+        place: ("a.md", 2, 7),
         fragment: "front matter is not valid",
     },
     Case {

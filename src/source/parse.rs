@@ -109,55 +109,10 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
     let mut problems = Vec::new();
     let lines: Vec<&str> = text.split('\n').collect();
     let mut parsed = ParsedFile::default();
-    let mut start = 0;
-    if lines.first().map(|l| l.trim_end()) == Some("---") {
-        match lines
-            .iter()
-            .skip(1)
-            .position(|l| matches!(l.trim_end(), "---" | "..."))
-        {
-            Some(end) => {
-                let yaml = lines[1..=end].join("\n");
-                if !yaml.trim().is_empty() {
-                    match serde_yaml::from_str::<FrontMatter>(&yaml) {
-                        Ok(mut fm) => {
-                            fm.lines = lines[1..=end]
-                                .iter()
-                                .enumerate()
-                                .filter_map(|(i, l)| {
-                                    l.split_once(':')
-                                        .map(|(k, _)| (k.trim().to_string(), i + 2))
-                                })
-                                .collect();
-                            parsed.front_matter = fm;
-                        }
-                        Err(e) => {
-                            let line = e.location().map_or(1, |l| l.line() + 1);
-                            let message = e.to_string();
-                            // serde_yaml appends " at line X column Y"; we give the line ourselves.
-                            let message = message.split(" at line ").next().unwrap_or(&message);
-                            // serde's wording for our lenient types, in the user's terms.
-                            let message = message
-                                .replace(
-                                    "data did not match any variant of untagged enum Scalar",
-                                    "expected a single value",
-                                )
-                                .replace(
-                                    "data did not match any variant of untagged enum Tags",
-                                    "expected a list of tags or a space-separated string",
-                                );
-                            problems.push((line, Problem::FrontMatter(message)));
-                        }
-                    }
-                }
-                start = end + 2;
-            }
-            None => {
-                problems.push((1, Problem::UnclosedFrontMatter));
-                return (parsed, problems);
-            }
-        }
-    }
+    let Some(start) = front_matter_end(&lines, &mut parsed, &mut problems) else {
+        problems.push((1, Problem::UnclosedFrontMatter));
+        return (parsed, problems);
+    };
 
     let mut fence: Option<(char, usize)> = None;
     let mut current: Option<NoteBuilder> = None;
@@ -239,6 +194,137 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
         parsed.notes.push(done.finish());
     }
     (parsed, problems)
+}
+
+/// File line of the front matter's first line (the one after `---`).
+const FIRST_LINE: usize = 2;
+
+/// Reads the front matter, if the file starts with one, into `parsed`: the index of the
+/// line after it (0 without one), or `None` when it is never closed.
+fn front_matter_end(
+    lines: &[&str],
+    parsed: &mut ParsedFile,
+    problems: &mut Vec<(usize, Problem)>,
+) -> Option<usize> {
+    if lines.first().map(|l| l.trim_end()) != Some("---") {
+        return Some(0);
+    }
+    let end = lines
+        .iter()
+        .skip(1)
+        .position(|l| matches!(l.trim_end(), "---" | "..."))?;
+    let block = &lines[1..=end];
+    if !block.iter().all(|l| l.trim().is_empty()) {
+        match front_matter(block) {
+            Ok(fm) => parsed.front_matter = fm,
+            Err(problem) => problems.push(problem),
+        }
+    }
+    Some(end + 2)
+}
+
+/// Reads the front matter's lines (those between the `---` lines).
+fn front_matter(block: &[&str]) -> Result<FrontMatter, (usize, Problem)> {
+    match yaml_serde::from_str::<FrontMatter>(&block.join("\n")) {
+        Ok(mut fm) => {
+            fm.lines = block
+                .iter()
+                .enumerate()
+                .filter_map(|(i, l)| {
+                    l.split_once(':')
+                        .map(|(k, _)| (k.trim().to_string(), i + FIRST_LINE))
+                })
+                .collect();
+            Ok(fm)
+        }
+        Err(e) => Err(front_matter_problem(&e, block)),
+    }
+}
+
+/// The problem for a YAML error, at the file line (and column) to look at.
+fn front_matter_problem(e: &yaml_serde::Error, block: &[&str]) -> (usize, Problem) {
+    let full = e.to_string();
+    // The parser appends " at line L column C": where it stopped.
+    let message = full.split(" at line ").next().unwrap_or(&full);
+    let mut place = e.location().map(|l| (l.line(), l.column()));
+    // ", while parsing a flow sequence at line L column C": where the construct it was
+    // in opened. An unclosed `[` or quote is only noticed lines later (often at the end
+    // of the block), so the line where it opened is the one to fix.
+    if let Some(opened) = context_mark(&full) {
+        if message.ends_with("end of stream") || place.is_none_or(|(line, _)| opened.0 < line) {
+            place = Some(opened);
+        }
+    }
+    // Errors about a key's value as a whole come with the place of the whole block.
+    if let Some(found) =
+        key_error(message).and_then(|(key, nth, at)| key_place(block, key, nth, at))
+    {
+        place = Some(found);
+    }
+    // serde's wording for our lenient types, in the user's terms.
+    let message = message
+        .replace(
+            "data did not match any variant of untagged enum Scalar",
+            "expected a single value",
+        )
+        .replace(
+            "data did not match any variant of untagged enum Tags",
+            "expected a list of tags or a space-separated string",
+        );
+    // Past the last line with text (often at the closing `---`): the text ran out at
+    // the end of that line.
+    let last = block.iter().rposition(|l| !l.trim().is_empty());
+    if let (Some((line, _)), Some(last)) = (place, last) {
+        if line > last + 1 {
+            place = Some((last + 1, block[last].trim_end().chars().count() + 1));
+        }
+    }
+    let (line, column) = match place {
+        Some((line, column)) => (line + FIRST_LINE - 1, column),
+        None => (1, 0),
+    };
+    (line, Problem::FrontMatter { message, column })
+}
+
+/// `(line, column)` of the last " at line L column C" in a ", while …" context.
+fn context_mark(message: &str) -> Option<(usize, usize)> {
+    let context = &message[message.find(", while ")?..];
+    let (_, mark) = context.rsplit_once(" at line ")?;
+    let (line, column) = mark.split_once(" column ")?;
+    Some((line.parse().ok()?, column.parse().ok()?))
+}
+
+/// For an error about one key: the key, which of its occurrences (0-based), and
+/// whether to point at its value rather than the key itself.
+fn key_error(message: &str) -> Option<(&str, usize, bool)> {
+    if message.ends_with("untagged enum Scalar") {
+        Some(("deck", 0, true))
+    } else if message.ends_with("untagged enum Tags") {
+        Some(("tags", 0, true))
+    } else {
+        let key = message
+            .strip_prefix("duplicate field `")?
+            .strip_suffix('`')?;
+        Some((key, 1, false))
+    }
+}
+
+/// `(line, column)` in the block of the `nth` line `key:`, at the key or at its value.
+fn key_place(block: &[&str], key: &str, nth: usize, at_value: bool) -> Option<(usize, usize)> {
+    let (index, line) = block
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| l.split_once(':').is_some_and(|(k, _)| k.trim() == key))
+        .nth(nth)?;
+    let key_start = line.len() - line.trim_start().len();
+    let value =
+        line[key_start + key.len()..].trim_start_matches(|c: char| c.is_whitespace() || c == ':');
+    let byte = if at_value && !value.trim().is_empty() {
+        line.len() - value.len()
+    } else {
+        key_start
+    };
+    Some((index + 1, line[..byte].chars().count() + 1))
 }
 
 struct NoteBuilder {
@@ -424,7 +510,7 @@ mod tests {
     fn reports_problems_with_lines() {
         let (_, problems) = parse("---\ndeck: [unclosed\n---\n");
         assert!(
-            matches!(problems[..], [(2..=3, Problem::FrontMatter(_))]),
+            matches!(problems[..], [(2, Problem::FrontMatter { column: 7, .. })]),
             "{problems:?}"
         );
         let (parsed, _) = parse("## Q\nidd: x\nid: kept\n\nA\n");
@@ -451,7 +537,8 @@ mod tests {
         assert_eq!(problems, vec![(1, Problem::UnclosedFrontMatter)]);
         let (_, problems) = parse("---\ncolour: red\n---\n");
         assert!(
-            matches!(&problems[..], [(2, Problem::FrontMatter(m))] if m.contains("colour")),
+            matches!(&problems[..], [(2, Problem::FrontMatter { message, column: 1 })]
+                if message.contains("colour")),
             "{problems:?}"
         );
     }
@@ -462,5 +549,146 @@ mod tests {
         assert_eq!(setting("see http://x"), None);
         assert_eq!(setting("Note: capitalised is body text"), None);
         assert_eq!(setting("http://example.com"), None);
+    }
+
+    /// The front matter of `yaml`'s lines, or the problem.
+    fn front(yaml: &str) -> Result<FrontMatter, (usize, Problem)> {
+        let (parsed, mut problems) = parse(&format!("---\n{yaml}\n---\n"));
+        match problems.pop() {
+            None => Ok(parsed.front_matter),
+            Some(problem) => Err(problem),
+        }
+    }
+
+    fn deck(yaml: &str) -> String {
+        front(yaml)
+            .unwrap()
+            .deck
+            .map(|d| d.text())
+            .unwrap_or_default()
+    }
+
+    fn tags(yaml: &str) -> Vec<String> {
+        front(yaml)
+            .unwrap()
+            .tags
+            .map(|t| t.to_vec())
+            .unwrap_or_default()
+    }
+
+    /// YAML 1.1 booleans, octals, dates and the like stay the text written (YAML 1.2
+    /// core schema); numbers and booleans it does resolve are read back as their value.
+    #[test]
+    fn front_matter_scalars_keep_their_meaning() {
+        for text in [
+            "no",
+            "yes",
+            "on",
+            "off",
+            "y",
+            "n",
+            "Yes",
+            "NO",
+            "017",
+            "00",
+            "08",
+            "1_000",
+            "0x",
+            "2024-01-01",
+            "12:30",
+            "+",
+            "A::B",
+        ] {
+            assert_eq!(deck(&format!("deck: {text}")), text);
+            assert_eq!(tags(&format!("tags: [{text}]")), [text]);
+        }
+        for (written, read) in [
+            ("1.10", "1.1"),
+            ("1.0", "1"),
+            ("2024", "2024"),
+            ("0o17", "15"),
+            ("0x1F", "31"),
+            ("+1", "1"),
+            ("1e3", "1000"),
+            (".5", "0.5"),
+            ("true", "true"),
+            ("True", "true"),
+            ("FALSE", "false"),
+            (".inf", "inf"),
+            ("-.inf", "-inf"),
+            ("'1.10'", "1.10"),
+            ("\"no\"", "no"),
+            ("!!str 1.10", "1.10"),
+            ("|\n  block", "block"),
+            ("", ""),
+            ("~", ""),
+            ("null", ""),
+        ] {
+            assert_eq!(deck(&format!("deck: {written}")), read, "deck: {written}");
+        }
+        assert_eq!(deck("deck: 1,000"), "1,000");
+        assert_eq!(tags("tags: [1,000]"), ["1", "000"]);
+        assert_eq!(tags("tags: no 1.10 yes"), ["no", "1.10", "yes"]);
+        assert_eq!(tags("tags: 1.10"), ["1.1"]);
+        assert_eq!(
+            tags("tags:\n  - a\n  - 1.10\n  - no\n  - true"),
+            ["a", "1.1", "no", "true"]
+        );
+        assert_eq!(tags("tags: [-, x]"), ["-", "x"]);
+        let fm = front("type: 1.10\nformat: no").unwrap();
+        assert_eq!(fm.notetype.as_deref(), Some("1.10"));
+        assert_eq!(fm.format.as_deref(), Some("no"));
+        assert_eq!(deck("deck: &a x\ntags: *a"), "x");
+    }
+
+    /// Errors point at the line (and column) to fix, in the file's coordinates.
+    #[test]
+    fn front_matter_errors_have_places() {
+        let place = |yaml: &str| match front(yaml) {
+            Err((line, Problem::FrontMatter { message, column })) => (line, column, message),
+            other => panic!("{yaml:?}: {other:?}"),
+        };
+        let cases: &[(&str, (usize, usize), &str)] = &[
+            // An unclosed bracket or quote: where it opened, not at the closing `---`.
+            (
+                "deck: x\ntags: [chinese",
+                (3, 7),
+                "did not find expected ','",
+            ),
+            (
+                "tags: [chinese\ndeck: x",
+                (2, 7),
+                "did not find expected ','",
+            ),
+            ("deck: 'unclosed", (2, 7), "found unexpected end"),
+            // On one line the parser's own place is the more precise.
+            ("deck: \"\\x\"", (2, 10), "did not find expected hex"),
+            ("deck: x\n  bad: indent", (3, 6), "mapping values are not"),
+            ("deck: @x", (2, 7), "found character that"),
+            ("dek: a", (2, 1), "unknown field `dek`"),
+            ("deck: a\ncolour: red", (3, 1), "unknown field `colour`"),
+            ("type: [a]", (2, 7), "type: invalid type"),
+            // Text that ends too soon: at its end, not at the closing `---`.
+            ("deck: {\n", (2, 8), "did not find expected node"),
+            ("tags: [#x, x]", (2, 14), "did not find expected node"),
+            // Columns count characters.
+            ("deck: \"中\\x\"", (2, 11), "did not find expected hex"),
+            ("tags: [中文, {\n", (2, 13), "did not find expected node"),
+            // Values of the wrong kind are at the key's value, a repeated key at its repeat.
+            ("tags: a\ndeck: [a]", (3, 7), "expected a single value"),
+            ("deck: a\ntags: [[a]]", (3, 7), "expected a list of tags"),
+            ("deck: a\ntags:\n  - [a]", (3, 1), "expected a list of tags"),
+            (
+                "deck: a\ntags: b\ndeck: c",
+                (4, 1),
+                "duplicate field `deck`",
+            ),
+        ];
+        for &(yaml, (line, column), start) in cases {
+            let (l, c, message) = place(yaml);
+            assert_eq!((l, c), (line, column), "{yaml:?}: {message}");
+            assert!(message.starts_with(start), "{yaml:?}: {message}");
+            assert!(!message.contains(" at line "), "{message}");
+        }
     }
 }
