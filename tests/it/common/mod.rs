@@ -1,5 +1,4 @@
-//! Helpers shared by the integration tests. Use from a test with `mod common;`; each
-//! test binary uses a subset, hence `allow(dead_code)`.
+//! Helpers shared by the integration tests (`use crate::common;` in a test module).
 //!
 //! - this file: run the official Anki backend (PyPI `anki`) as a judge ([`judge`]);
 //! - [`anki`]: import into and sync through the judge, read and assert on its reports;
@@ -10,12 +9,10 @@
 //! The Python side of the judge lives in `tests/anki/` (`judge.py` for the current Anki,
 //! `judge_legacy.py` for the old 2.1.49 importer). Each backend gets its own virtualenv
 //! under `target/anki-venv/`, built once (pip install from the pinned requirement files)
-//! and then reused by every test binary and thread.
+//! and then reused by every test process and thread.
 //!
 //! These helpers never skip: if Python or PyPI is unusable they panic with the
 //! reason, so a broken judge fails CI instead of passing silently.
-
-#![allow(dead_code)]
 
 pub mod anki;
 pub mod files;
