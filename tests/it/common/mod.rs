@@ -85,15 +85,31 @@ fn target_dir() -> PathBuf {
 /// as ready only when its marker file holds the exact requirement file it was
 /// built from, so a half-built venv or a changed pin is rebuilt. Creation is
 /// serialized across processes with a lock directory and within a process by
-/// a `OnceLock`. Panics with the reason if the venv cannot be made.
+/// a `OnceLock`. Panics with the reason if the venv cannot be made; a failure is kept,
+/// so the other tests of the process fail with it at once instead of each trying again.
 pub fn python(kind: Backend) -> PathBuf {
-    static CURRENT: OnceLock<PathBuf> = OnceLock::new();
-    static LEGACY: OnceLock<PathBuf> = OnceLock::new();
+    static CURRENT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    static LEGACY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let cell = match kind {
         Backend::Current => &CURRENT,
         Backend::Legacy => &LEGACY,
     };
-    cell.get_or_init(|| ensure_venv(kind)).clone()
+    let venv = cell.get_or_init(|| {
+        std::panic::catch_unwind(|| ensure_venv(kind)).map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        })
+    });
+    match venv {
+        Ok(python) => python.clone(),
+        Err(reason) => panic!(
+            "the {} judge's venv could not be made: {reason}",
+            kind.label()
+        ),
+    }
 }
 
 /// Run the judge of `kind` with `args` (e.g. `["import", "--collection", dir, pkg]`)
