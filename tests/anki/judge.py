@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -237,29 +238,36 @@ def cmd_export_apkg(args: argparse.Namespace) -> dict[str, Any]:
 # sync
 
 
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+# The sync server's log line once it listens, "... INFO listening addr=127.0.0.1:40123",
+# read without its colour codes and only once the whole line is written.
+LISTENING = re.compile(r"listening\b.*\baddr=127\.0\.0\.1:(\d+)\r?\n")
+COLOUR = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def wait_listening(proc: subprocess.Popen, port: int, log_path: str, timeout: float) -> None:
+def wait_listening(proc: subprocess.Popen, log_path: str, timeout: float) -> int:
+    """Wait until the server, started on port 0, logs the port the system gave it.
+
+    The server binds the port itself, so no other test's server can be given the same one
+    (choosing a free port first and passing it on leaves a gap in which it can be taken).
+    """
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        match = LISTENING.search(COLOUR.sub("", read_tail(log_path, limit=None)))
+        if match:
+            port = int(match.group(1))
+            with socket.create_connection(("127.0.0.1", port), timeout=5):
+                return port
         if proc.poll() is not None:
             jc.fail(f"sync server exited with {proc.returncode}: {read_tail(log_path)}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.1)
-    jc.fail(f"sync server did not listen on 127.0.0.1:{port} within {timeout}s: {read_tail(log_path)}")
+        time.sleep(0.05)
+    jc.fail(f"sync server did not say where it listens within {timeout}s: {read_tail(log_path)}")
 
 
-def read_tail(path: str, limit: int = 4000) -> str:
+def read_tail(path: str, limit: int | None = 4000) -> str:
     try:
         with open(path, "r", errors="replace") as f:
-            return f.read()[-limit:]
+            text = f.read()
+            return text if limit is None else text[-limit:]
     except OSError:
         return "<no log>"
 
@@ -330,14 +338,12 @@ def side_report(col: Collection, with_questions: bool) -> dict[str, Any]:
 def cmd_sync(args: argparse.Namespace) -> dict[str, Any]:
     workdir = os.path.abspath(args.workdir)
     os.makedirs(workdir, exist_ok=True)
-    port = free_port()
-    endpoint = f"http://127.0.0.1:{port}/"
     env = dict(os.environ)
     env.update(
         SYNC_USER1=f"{SYNC_USER}:{SYNC_PASS}",
         SYNC_BASE=os.path.join(workdir, "server"),
         SYNC_HOST="127.0.0.1",
-        SYNC_PORT=str(port),
+        SYNC_PORT="0",  # any free port: see wait_listening
     )
     log_path = os.path.join(workdir, "server.log")
     started = time.monotonic()
@@ -347,8 +353,9 @@ def cmd_sync(args: argparse.Namespace) -> dict[str, Any]:
             env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
         )
     try:
-        wait_listening(proc, port, log_path, args.timeout)
+        port = wait_listening(proc, log_path, args.timeout)
         server_ready = time.monotonic() - started
+        endpoint = f"http://127.0.0.1:{port}/"
 
         desktop = open_collection(os.path.join(workdir, "desktop"))
         try:

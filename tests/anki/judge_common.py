@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import contextlib
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -81,12 +83,49 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("packages", nargs="+", metavar="PKG")
 
 
-def cli(parse_args: Callable[[], argparse.Namespace]) -> None:
-    """A judge's main: parse the command line, run the subcommand, print its JSON."""
+def cli(parse_args: Callable[..., argparse.Namespace]) -> None:
+    """A judge's main: parse the command line, run the subcommand, print its JSON.
+
+    `judge.py serve` (either judge) instead answers one command after another, see
+    `serve`.
+    """
+    if sys.argv[1:] == ["serve"]:
+        serve(parse_args)
+        return
     args = parse_args()
     # absolute paths first: old anki versions chdir into the media folder
     absolutize_paths(args)
     run_main(lambda: args.func(args))
+
+
+def serve(parse_args: Callable[..., argparse.Namespace]) -> None:
+    """Run one command per line of stdin until it closes, in this one process.
+
+    A line is a JSON list of the command's arguments. For each, one JSON line answers on
+    stdout: {"status": exit status, "stdout": the JSON the command printed, "stderr": its
+    messages}, as running the judge with those arguments would have. Starting Python and
+    importing anki is most of a short command's time, and the tests run dozens.
+    """
+    answers = os.fdopen(os.dup(1), "w", encoding="utf-8")
+    os.dup2(2, 1)  # whatever else reaches stdout, from Python or the backend, goes to stderr
+    start = os.getcwd()
+    for line in sys.stdin:
+        out, err = io.StringIO(), io.StringIO()
+        status = 0
+        try:
+            with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+                args = parse_args(json.loads(line))
+                absolutize_paths(args)
+                run_main(lambda: args.func(args))
+        except SystemExit as stop:
+            status = stop.code if isinstance(stop.code, int) else 0 if stop.code is None else 1
+            if isinstance(stop.code, str):
+                err.write(stop.code + "\n")
+        finally:
+            os.chdir(start)  # old anki versions chdir into the media folder
+        answers.write(json.dumps({"status": status, "stdout": out.getvalue(), "stderr": err.getvalue()}))
+        answers.write("\n")
+        answers.flush()
 
 
 def absolutize_paths(args: Any) -> None:

@@ -1,9 +1,10 @@
-//! Running the `ankideck` binary that cargo built for the tests.
+//! Running the `ankideck` binary that cargo built for the tests, and running a test in a
+//! process of its own.
 
 use super::files::temp_dir;
 use super::{path_str, workspace};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// A `Command` for the `ankideck` binary, run in the crate root. Add arguments and
 /// settings, then spawn or run it.
@@ -61,4 +62,35 @@ pub fn repo_package(source: &str, extra: &[&str]) -> PathBuf {
     let out = temp_dir("repo-build").join("deck.apkg");
     assert_success(&build_repo_deck(source, &out, extra));
     out
+}
+
+/// Set in the child process of [`alone_in_process`] to the name of the test it runs.
+const ALONE: &str = "ANKIDECK_TEST_ALONE";
+
+/// Whether the calling test should run its body here, for a test that changes
+/// process-wide state for good (such as cancelling every build). `name` is the test as
+/// libtest names it (`module::function`). In the test binary this runs the binary again
+/// with that test alone, panics with its output unless it passed, and returns false; in
+/// that child it returns true.
+#[track_caller]
+pub fn alone_in_process(name: &str) -> bool {
+    if std::env::var(ALONE).is_ok_and(|alone| alone == name) {
+        return true;
+    }
+    let exe = std::env::current_exe().unwrap();
+    let out = Command::new(&exe)
+        .args([name, "--exact", "--test-threads=1"])
+        .env(ALONE, name)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", exe.display()));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    // `--exact` with a name that matches nothing runs nothing and succeeds.
+    assert!(
+        out.status.success() && stdout.contains("test result: ok. 1 passed"),
+        "{name} in a process of its own: {}\n--- stdout ---\n{stdout}\n--- stderr ---\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    false
 }

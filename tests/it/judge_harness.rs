@@ -1,9 +1,9 @@
-//! End-to-end check of the Anki judge harness itself (tests/common, tests/anki).
+//! End-to-end check of the Anki judge harness itself (tests/it/common, tests/anki).
 //!
 //! Uses only packages made by the official Anki backend, never this crate, so a
 //! failure here means the harness (or the judge's Python environment) is broken.
 
-mod common;
+use crate::common;
 
 use common::anki::{assert_check_database_clean, assert_synced, cards, import, sync};
 use common::files::temp_dir;
@@ -13,7 +13,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-/// A legacy .apkg exported by current Anki, made once per test binary.
+/// A legacy .apkg exported by current Anki, made once per test process.
 fn anki_made_package() -> &'static (PathBuf, Value) {
     static PKG: OnceLock<(PathBuf, Value)> = OnceLock::new();
     PKG.get_or_init(|| {

@@ -2,7 +2,7 @@
 //! official backend (clean import, Check Database, media, rendering, re-import, sync), the
 //! same notes as the legacy format, and what the old 2.1.49 importer makes of it.
 
-mod common;
+use crate::common;
 
 use common::anki::{
     assert_clean_first_import, assert_reimport_is_all_duplicates, assert_synced, card, cards,
@@ -196,7 +196,7 @@ fn feature_deck_imports_cleanly_like_the_legacy_package() {
         source_media_sha1s("tests/decks/features")
     );
 
-    // Rendering, as the legacy package renders (tests/anki_judge.rs checks these in detail).
+    // Rendering, as the legacy package renders (tests/it/anki_judge.rs checks these in detail).
     let powerhouse = card(&report, "The {{c1::mitochondria}}", 1);
     assert!(text(powerhouse, "question").contains(">[what?]</span>"));
     assert!(text(card(&report, "Listen to this", 0), "answer").contains("[anki:play:a:0]"));

@@ -2,7 +2,7 @@
 //! Check Database, render every card, re-import, the old 2.1.49 importer, and a sync to
 //! a second collection playing the phone.
 
-mod common;
+use crate::common;
 
 use common::anki::{
     assert_clean_first_import, assert_reimport_is_all_duplicates, assert_synced, card, cards,

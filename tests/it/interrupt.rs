@@ -3,7 +3,7 @@
 
 #![cfg(unix)]
 
-mod common;
+use crate::common;
 
 use common::files::temp_dir;
 use common::path_str;
@@ -11,7 +11,19 @@ use common::run::{ankideck_command, build};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
+
+/// Held by the tests that stop a build midway, so that they run one at a time. They
+/// depend on timing: each polls every 5 ms until its build is writing the 300 MB file,
+/// then stops it while it writes; the two large builds should not also slow each other
+/// down on top of the rest of the suite running beside them.
+static MIDWAY: Mutex<()> = Mutex::new(());
+
+/// Takes [`MIDWAY`] for the rest of the calling test (also after another one failed).
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    MIDWAY.lock().unwrap_or_else(PoisonError::into_inner)
+}
 
 /// A fresh scratch directory with an empty `src` folder for the deck.
 fn scratch(name: &str) -> PathBuf {
@@ -57,6 +69,7 @@ fn start_build(dir: &Path) -> Child {
 
 #[test]
 fn killed_build_leaves_the_old_package_intact() {
+    let _midway = one_at_a_time();
     let dir = scratch("kill");
     slow_deck(&dir);
     fs::write(dir.join("deck.apkg"), b"the previous package").unwrap();
@@ -72,6 +85,7 @@ fn killed_build_leaves_the_old_package_intact() {
 
 #[test]
 fn ctrl_c_stops_cleanly_without_leftovers() {
+    let _midway = one_at_a_time();
     let dir = scratch("sigint");
     slow_deck(&dir);
     fs::write(dir.join("deck.apkg"), b"the previous package").unwrap();

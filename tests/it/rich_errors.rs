@@ -1,7 +1,7 @@
 //! Bad custom note types, CSV files and deck settings are refused with file and line,
 //! and nothing is written.
 
-mod common;
+use crate::common;
 
 use common::files::{temp_dir, write_files};
 use common::run::build;

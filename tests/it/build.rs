@@ -1,7 +1,7 @@
 //! The `ankideck build` command end to end, without Anki: what lands in the package,
 //! reproducibility, and how bad input is refused.
 
-mod common;
+use crate::common;
 
 use common::files::{temp_dir, write_files, zip_entries};
 use common::run::{ankideck, ankideck_in, assert_success, build, build_repo_deck};

@@ -12,7 +12,7 @@ use std::sync::OnceLock;
 /// The first call in a process removes the directories of earlier test runs
 /// whose process is gone, so the files of the last run stay for inspection.
 /// The directories of running processes are never touched, so a test may leave
-/// work in its directory to a child process (tests/interrupt.rs) or keep using it
+/// work in its directory to a child process (tests/it/interrupt.rs) or keep using it
 /// until it ends.
 pub fn temp_dir(name: &str) -> PathBuf {
     static COUNTER: AtomicUsize = AtomicUsize::new(0);

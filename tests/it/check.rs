@@ -1,7 +1,7 @@
 //! `ankideck check`: one case per error and warning, with the place it is reported at;
 //! plus robustness against odd input (BOM, CRLF, control characters, link loops).
 
-mod common;
+use crate::common;
 
 use common::files::{temp_dir, write_files};
 use common::run::{ankideck, assert_success, build};

@@ -51,7 +51,7 @@
 //! and deck settings included), that it holds the example from the original feature
 //! request, and examples of a custom note type, a text file and deck settings.
 
-mod common;
+use crate::common;
 
 use ankideck::source::parse::{closes_fence, opens_fence};
 use ankideck::Stock;

@@ -1,9 +1,10 @@
 //! Cancelling stops the threads of a build's pipelines (rendering ahead of the reader,
 //! preparing rows ahead of SQLite) instead of leaving one waiting for the other.
 //!
-//! Cancelling is process-wide and cannot be undone, hence a test binary of its own.
+//! Cancelling is process-wide and cannot be undone, hence a process of its own
+//! ([`common::run::alone_in_process`]).
 
-mod common;
+use crate::common;
 
 use ankideck::{Error, Note, Package, Stock};
 use common::files::temp_dir;
@@ -23,6 +24,9 @@ fn within_a_minute<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) ->
 
 #[test]
 fn cancelled_reading_and_writing_stop_and_say_so() {
+    if !common::run::alone_in_process("cancel::cancelled_reading_and_writing_stop_and_say_so") {
+        return;
+    }
     // Enough files and notes that each producer would fill its channel and wait.
     let dir = temp_dir("cancel-pipelines");
     for file in 0..200 {

@@ -1,7 +1,7 @@
 //! Property tests: no input panics the reader, and every `## ` heading outside code
 //! fences ends up as a note or is reported as a problem, never dropped silently.
 
-mod common;
+use crate::common;
 
 use ankideck::source::{markdown, parse, Sources};
 use ankideck::{Diagnostic, Error, Problem, Severity};
@@ -91,6 +91,11 @@ proptest! {
     // 300 cases by default; PROPTEST_CASES=20000 for a longer run.
     #![proptest_config(ProptestConfig {
         cases: std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(300),
+        // Failing cases are kept in properties.proptest-regressions beside this file
+        // (proptest's default would be tests/proptest-regressions/, as main.rs is here).
+        failure_persistence: Some(Box::new(
+            proptest::test_runner::FileFailurePersistence::WithSource("proptest-regressions"),
+        )),
         ..ProptestConfig::default()
     })]
 

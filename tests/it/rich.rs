@@ -1,7 +1,7 @@
 //! Rich cards judged by the official Anki backend: highlighted code, custom note types
 //! from files, Anki's CSV/TSV text format as input, and deck options.
 
-mod common;
+use crate::common;
 
 use common::anki::{assert_clean_first_import, card, import, import_with, note, notes, sides};
 use common::files::{copy_dir, temp_dir};

@@ -2,7 +2,7 @@
 //! import into the same collection. Edited notes update in place, progress is kept,
 //! nothing is duplicated, and what Anki will not follow is reported by the build.
 
-mod common;
+use crate::common;
 
 use common::anki::{first_field, import, notes};
 use common::files::{copy_dir, files_under, temp_dir};

@@ -1,5 +1,4 @@
-//! Helpers shared by the integration tests. Use from a test with `mod common;`; each
-//! test binary uses a subset, hence `allow(dead_code)`.
+//! Helpers shared by the integration tests (`use crate::common;` in a test module).
 //!
 //! - this file: run the official Anki backend (PyPI `anki`) as a judge ([`judge`]);
 //! - [`anki`]: import into and sync through the judge, read and assert on its reports;
@@ -10,22 +9,20 @@
 //! The Python side of the judge lives in `tests/anki/` (`judge.py` for the current Anki,
 //! `judge_legacy.py` for the old 2.1.49 importer). Each backend gets its own virtualenv
 //! under `target/anki-venv/`, built once (pip install from the pinned requirement files)
-//! and then reused by every test binary and thread.
+//! and then reused by every test process and thread.
 //!
 //! These helpers never skip: if Python or PyPI is unusable they panic with the
 //! reason, so a broken judge fails CI instead of passing silently.
-
-#![allow(dead_code)]
 
 pub mod anki;
 pub mod files;
 pub mod run;
 
 use std::fs;
-use std::io::ErrorKind;
+use std::io::{BufRead, BufReader, ErrorKind, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::OnceLock;
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::{Mutex, OnceLock, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
 /// Which Anki judges a package.
@@ -88,15 +85,31 @@ fn target_dir() -> PathBuf {
 /// as ready only when its marker file holds the exact requirement file it was
 /// built from, so a half-built venv or a changed pin is rebuilt. Creation is
 /// serialized across processes with a lock directory and within a process by
-/// a `OnceLock`. Panics with the reason if the venv cannot be made.
+/// a `OnceLock`. Panics with the reason if the venv cannot be made; a failure is kept,
+/// so the other tests of the process fail with it at once instead of each trying again.
 pub fn python(kind: Backend) -> PathBuf {
-    static CURRENT: OnceLock<PathBuf> = OnceLock::new();
-    static LEGACY: OnceLock<PathBuf> = OnceLock::new();
+    static CURRENT: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    static LEGACY: OnceLock<Result<PathBuf, String>> = OnceLock::new();
     let cell = match kind {
         Backend::Current => &CURRENT,
         Backend::Legacy => &LEGACY,
     };
-    cell.get_or_init(|| ensure_venv(kind)).clone()
+    let venv = cell.get_or_init(|| {
+        std::panic::catch_unwind(|| ensure_venv(kind)).map_err(|panic| {
+            panic
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default()
+        })
+    });
+    match venv {
+        Ok(python) => python.clone(),
+        Err(reason) => panic!(
+            "the {} judge's venv could not be made: {reason}",
+            kind.label()
+        ),
+    }
 }
 
 /// Run the judge of `kind` with `args` (e.g. `["import", "--collection", dir, pkg]`)
@@ -104,46 +117,119 @@ pub fn python(kind: Backend) -> PathBuf {
 /// script exits non-zero or prints something that is not JSON.
 pub fn judge(kind: Backend, args: &[&str]) -> serde_json::Value {
     let out = judge_output(kind, args);
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
+    let (stdout, stderr) = (&out.stdout, &out.stderr);
+    if out.status != 0 {
         panic!(
-            "{} judge failed ({}) for args {:?}\n--- stderr ---\n{}\n--- stdout ---\n{}",
+            "{} judge failed (exit status {}) for args {:?}\n--- stderr ---\n{}\n--- stdout ---\n{}",
             kind.label(),
             out.status,
             args,
             stderr,
-            truncate(&stdout, 4000)
+            truncate(stdout, 4000)
         );
     }
-    serde_json::from_str(&stdout).unwrap_or_else(|e| {
+    serde_json::from_str(stdout).unwrap_or_else(|e| {
         panic!(
             "{} judge printed invalid JSON for args {:?}: {e}\n--- stdout ---\n{}\n--- stderr ---\n{}",
             kind.label(),
             args,
-            truncate(&stdout, 4000),
+            truncate(stdout, 4000),
             stderr
         )
     })
 }
 
+/// What a judge command answered: what running the script with its arguments would
+/// have exited with and printed.
+#[derive(serde::Deserialize)]
+pub struct JudgeOutput {
+    pub status: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
 /// Run the judge of `kind` and return its raw output, whatever the exit status.
 /// For tests that expect the judge itself to fail.
-pub fn judge_output(kind: Backend, args: &[&str]) -> Output {
-    let py = python(kind);
-    let script = kind.script();
-    Command::new(&py)
-        .arg(&script)
-        .args(args)
-        .current_dir(workspace())
-        // keep tests/anki/ free of __pycache__ and the judge free of outside Python settings
-        .env("PYTHONDONTWRITEBYTECODE", "1")
-        .env("PYTHONIOENCODING", "utf-8")
-        .env_remove("PYTHONPATH")
-        .env_remove("PYTHONHOME")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap_or_else(|e| panic!("cannot run {} {}: {e}", py.display(), script.display()))
+///
+/// The command runs in a judge process that stays to answer later commands
+/// (`judge.py serve`): starting Python and importing anki is most of a short command's
+/// time. Each process answers one test at a time; a test takes an idle one of its
+/// backend or starts another, so there are as many as tests ask at once.
+pub fn judge_output(kind: Backend, args: &[&str]) -> JudgeOutput {
+    static IDLE: Mutex<Vec<(Backend, JudgeServer)>> = Mutex::new(Vec::new());
+    let idle = {
+        let mut idle = IDLE.lock().unwrap_or_else(PoisonError::into_inner);
+        let found = idle.iter().position(|(k, _)| *k == kind);
+        found.map(|i| idle.swap_remove(i).1)
+    };
+    let mut server = idle.unwrap_or_else(|| JudgeServer::start(kind));
+    let out = server.ask(args);
+    IDLE.lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push((kind, server));
+    out
+}
+
+/// A judge process run as `judge.py serve`: it reads a JSON list of arguments per line
+/// and answers each with a line of [`JudgeOutput`].
+struct JudgeServer {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<ChildStdout>,
+    /// Where the process's own stderr goes (the backend's logs, a crash).
+    log: PathBuf,
+}
+
+impl JudgeServer {
+    fn start(kind: Backend) -> JudgeServer {
+        let py = python(kind);
+        let script = kind.script();
+        let log = files::temp_dir("judge-server").join("stderr.log");
+        let log_file = fs::File::create(&log)
+            .unwrap_or_else(|e| panic!("cannot create {}: {e}", log.display()));
+        let mut child = Command::new(&py)
+            .arg(&script)
+            .arg("serve")
+            .current_dir(workspace())
+            // keep tests/anki/ free of __pycache__ and the judge free of outside Python settings
+            .env("PYTHONDONTWRITEBYTECODE", "1")
+            .env("PYTHONIOENCODING", "utf-8")
+            .env_remove("PYTHONPATH")
+            .env_remove("PYTHONHOME")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(log_file)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot run {} {}: {e}", py.display(), script.display()));
+        JudgeServer {
+            stdin: child.stdin.take().unwrap(),
+            stdout: BufReader::new(child.stdout.take().unwrap()),
+            child,
+            log,
+        }
+    }
+
+    /// Runs one command; panics with the process's stderr if it does not answer.
+    fn ask(&mut self, args: &[&str]) -> JudgeOutput {
+        let mut request = serde_json::to_string(args).unwrap();
+        request.push('\n');
+        let mut answer = String::new();
+        let asked = self
+            .stdin
+            .write_all(request.as_bytes())
+            .and_then(|()| self.stdin.flush())
+            .and_then(|()| self.stdout.read_line(&mut answer));
+        match asked {
+            Ok(n) if n > 0 => serde_json::from_str(&answer)
+                .unwrap_or_else(|e| panic!("judge answered {answer:?} for {args:?}: {e}")),
+            _ => panic!(
+                "judge process ended without answering {args:?} ({:?}, {:?})\n--- stderr ---\n{}",
+                asked,
+                self.child.try_wait(),
+                fs::read_to_string(&self.log).unwrap_or_default()
+            ),
+        }
+    }
 }
 
 /// Convert a path to `&str` for [`judge`] and `ankideck` arguments (panics on non-UTF-8

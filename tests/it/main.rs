@@ -1,0 +1,23 @@
+//! The integration tests, one module per area, in one test binary: one link instead of
+//! one per file, and libtest runs the Anki-judged tests of every module side by side
+//! instead of one file after another. `cargo test --test it MODULE::` runs one area.
+//!
+//! Tests share this process, so whatever is process-wide must not leak from one to
+//! another: scratch directories are unique per call ([`common::files::temp_dir`]), each
+//! sync server gets its own port, and a test that changes process-wide state runs in a
+//! process of its own ([`common::run::alone_in_process`]).
+
+mod common;
+
+mod anki_judge;
+mod build;
+mod cancel;
+mod check;
+mod format_doc;
+mod interrupt;
+mod judge_harness;
+mod latest_format;
+mod properties;
+mod reimport;
+mod rich;
+mod rich_errors;
