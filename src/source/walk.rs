@@ -88,4 +88,35 @@ mod tests {
         assert!(!has_extension(Path::new("b.md.txt"), MARKDOWN_EXTENSIONS));
         assert!(!has_extension(Path::new("md"), MARKDOWN_EXTENSIONS));
     }
+
+    #[test]
+    fn hidden_and_special_folders_are_skipped_and_files_come_sorted() {
+        let root = std::env::temp_dir().join(format!("ankideck-walk-{}", std::process::id()));
+        for file in [
+            "b/c.md",
+            "a.md",
+            "_underscore.md",
+            "_notetypes/t.md",
+            ".git/x.md",
+            ".hidden.md",
+            "b/pic.png",
+        ] {
+            let path = root.join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, "").unwrap();
+        }
+        // A file reached again through a link is read once, where it is met first.
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(root.join("a.md"), root.join("b/link.md")).unwrap();
+        let mut diagnostics = Vec::new();
+        let files = source_files(&root, &mut diagnostics);
+        let relative = |paths: &[PathBuf]| -> Vec<String> {
+            let names = paths.iter().map(|p| p.strip_prefix(&root).unwrap());
+            names.map(|p| p.display().to_string()).collect()
+        };
+        assert_eq!(relative(&files.cards), ["_underscore.md", "a.md", "b/c.md"]);
+        assert_eq!(relative(&files.others), ["b/pic.png"]);
+        assert!(diagnostics.is_empty());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }
