@@ -93,6 +93,13 @@ pub struct RawNote {
     pub sections: Vec<(Located, Located)>,
 }
 
+impl RawNote {
+    /// The value of the setting `key` under the heading, if there is one.
+    pub fn setting(&self, key: &str) -> Option<&Located> {
+        self.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
 /// A parsed card file.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ParsedFile {
@@ -114,83 +121,13 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
         return (parsed, problems);
     };
 
-    let mut fence: Option<(char, usize)> = None;
-    let mut current: Option<NoteBuilder> = None;
-    let mut reported_outside = false;
+    let mut notes = NotesReader::default();
     for (index, &line) in lines.iter().enumerate().skip(start) {
-        let number = index + 1;
-        if let Some(open) = fence {
-            if closes_fence(line, open) {
-                fence = None;
-            }
-            push_line(&mut current, line, number);
-            continue;
-        }
-        if let Some((marker, len, _)) = opens_fence(line) {
-            fence = Some((marker, len));
-            if current.is_none() && !reported_outside {
-                problems.push((number, Problem::TextOutsideNote));
-                reported_outside = true;
-            }
-        } else if let Some(heading) = heading_text(line, "##") {
-            if let Some(done) = current.take() {
-                parsed.notes.push(done.finish());
-            }
-            if heading.is_empty() {
-                problems.push((number, Problem::EmptyHeading));
-            }
-            current = Some(NoteBuilder::new(heading, number));
-            continue;
-        } else if let Some(note) = current.as_mut() {
-            if let Some(name) = heading_text(line, "###") {
-                note.sections.push((
-                    Located {
-                        text: name.to_string(),
-                        line: number,
-                    },
-                    Vec::new(),
-                    number + 1,
-                ));
-                note.in_settings = false;
-                continue;
-            }
-            if note.in_settings {
-                if let Some((key, value)) = setting(line) {
-                    if !SETTINGS.contains(&key) {
-                        // Probably a typo: keep the line as answer text, say so, and go on
-                        // reading settings (so a later `id:` still counts).
-                        problems.push((number, Problem::UnknownSetting(key.to_string())));
-                        if note.body.is_empty() {
-                            note.body_line = number;
-                        }
-                        note.body.push(line.to_string());
-                        continue;
-                    } else if note.settings.iter().any(|(k, _)| k == key) {
-                        problems.push((number, Problem::DuplicateSetting(key.to_string())));
-                    } else {
-                        note.settings.push((
-                            key.to_string(),
-                            Located {
-                                text: value.to_string(),
-                                line: number,
-                            },
-                        ));
-                    }
-                    continue;
-                }
-                note.in_settings = false;
-            }
-        } else if !line.trim().is_empty()
-            && heading_text(line, "#").is_none()
-            && !is_comment(line)
-            && !reported_outside
-        {
-            problems.push((number, Problem::TextOutsideNote));
-            reported_outside = true;
-        }
-        push_line(&mut current, line, number);
+        notes.line(line, index + 1);
     }
-    if let Some(done) = current.take() {
+    problems.extend(notes.problems);
+    parsed.notes = notes.notes;
+    if let Some(done) = notes.current {
         parsed.notes.push(done.finish());
     }
     (parsed, problems)
@@ -327,6 +264,65 @@ fn key_place(block: &[&str], key: &str, nth: usize, at_value: bool) -> Option<(u
     Some((index + 1, line[..byte].chars().count() + 1))
 }
 
+/// The notes after the front matter, read line by line.
+#[derive(Default)]
+struct NotesReader {
+    notes: Vec<RawNote>,
+    problems: Vec<(usize, Problem)>,
+    /// The note being read.
+    current: Option<NoteBuilder>,
+    /// The open code fence, if any: its character and length.
+    fence: Option<(char, usize)>,
+    /// Text outside a note is reported once a file.
+    reported_outside: bool,
+}
+
+impl NotesReader {
+    /// Takes line `number`: code, a note's heading, a section heading, a setting or text.
+    fn line(&mut self, line: &str, number: usize) {
+        if let Some(open) = self.fence {
+            if closes_fence(line, open) {
+                self.fence = None;
+            }
+            return push_line(&mut self.current, line, number);
+        }
+        if let Some((marker, len, _)) = opens_fence(line) {
+            self.fence = Some((marker, len));
+            if self.current.is_none() {
+                self.outside_note(number);
+            }
+        } else if let Some(heading) = heading_text(line, "##") {
+            return self.start_note(heading, number);
+        } else if let Some(note) = self.current.as_mut() {
+            if note.take_header_line(line, number, &mut self.problems) {
+                return;
+            }
+        } else if !line.trim().is_empty() && heading_text(line, "#").is_none() && !is_comment(line)
+        {
+            self.outside_note(number);
+        }
+        push_line(&mut self.current, line, number);
+    }
+
+    fn start_note(&mut self, heading: &str, number: usize) {
+        if let Some(done) = self.current.take() {
+            self.notes.push(done.finish());
+        }
+        if heading.is_empty() {
+            self.problems.push((number, Problem::EmptyHeading));
+        }
+        self.current = Some(NoteBuilder::new(heading, number));
+    }
+
+    /// Text before the first note: a problem, reported for the first such line only.
+    fn outside_note(&mut self, number: usize) {
+        if !self.reported_outside {
+            self.problems.push((number, Problem::TextOutsideNote));
+            self.reported_outside = true;
+        }
+    }
+}
+
 struct NoteBuilder {
     heading: Located,
     settings: Vec<(String, Located)>,
@@ -362,6 +358,52 @@ impl NoteBuilder {
                 .map(|(name, lines, line)| (name, block(lines, line)))
                 .collect(),
         }
+    }
+}
+
+impl NoteBuilder {
+    /// Takes `line` when it starts a `### ` section or, right under the heading, is a
+    /// `key: value` setting; `false` leaves it to be text.
+    fn take_header_line(
+        &mut self,
+        line: &str,
+        number: usize,
+        problems: &mut Vec<(usize, Problem)>,
+    ) -> bool {
+        if let Some(name) = heading_text(line, "###") {
+            let name = Located {
+                text: name.to_string(),
+                line: number,
+            };
+            self.sections.push((name, Vec::new(), number + 1));
+            self.in_settings = false;
+            return true;
+        }
+        if !self.in_settings {
+            return false;
+        }
+        let Some((key, value)) = setting(line) else {
+            self.in_settings = false;
+            return false;
+        };
+        if !SETTINGS.contains(&key) {
+            // Probably a typo: keep the line as answer text, say so, and go on reading
+            // settings (so a later `id:` still counts).
+            problems.push((number, Problem::UnknownSetting(key.to_string())));
+            if self.body.is_empty() {
+                self.body_line = number;
+            }
+            self.body.push(line.to_string());
+        } else if self.settings.iter().any(|(k, _)| k == key) {
+            problems.push((number, Problem::DuplicateSetting(key.to_string())));
+        } else {
+            let value = Located {
+                text: value.to_string(),
+                line: number,
+            };
+            self.settings.push((key.to_string(), value));
+        }
+        true
     }
 }
 
@@ -541,6 +583,27 @@ mod tests {
                 if message.contains("colour")),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn settings_stand_right_under_the_heading() {
+        let (parsed, problems) = parse("## Q\nid: a\nid: b\n\ntags: late\n### Back\ntype: x\n");
+        assert_eq!(problems, vec![(3, Problem::DuplicateSetting("id".into()))]);
+        let q = &parsed.notes[0];
+        assert_eq!(q.setting("id").map(|v| v.text.as_str()), Some("a"));
+        assert_eq!(q.setting("tags"), None, "a blank line ends the settings");
+        assert_eq!(q.body.text, "tags: late");
+        assert_eq!(q.sections[0].1.text, "type: x", "a section has no settings");
+    }
+
+    #[test]
+    fn headings_and_fences_outside_notes() {
+        let (parsed, problems) =
+            parse("# Title\n<!-- note -->\n## C# ##\n##\n~~~~\n## code\n~~~\n~~~~\n");
+        assert_eq!(problems, vec![(4, Problem::EmptyHeading)]);
+        assert_eq!(parsed.notes.len(), 2);
+        assert_eq!(parsed.notes[0].heading.text, "C#");
+        assert_eq!(parsed.notes[1].body.text, "~~~~\n## code\n~~~\n~~~~");
     }
 
     #[test]

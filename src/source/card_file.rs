@@ -1,0 +1,482 @@
+//! Markdown card files into [`SourceNote`]s: the front matter gives each file's
+//! defaults, and each note's rules (its note type, which text fills which field, its
+//! identity, tags and deck) are functions of their own below.
+
+use super::load::{Loaded, Prerendered};
+use super::media::line_offset_of;
+use super::parse::{self, Located, RawNote};
+use super::{markdown, Reader};
+use crate::deck;
+use crate::error::{Problem, Severity};
+use crate::ids;
+use crate::note::{add_tag, Note, SourceNote};
+use crate::notetype::{cloze, Kind, NoteType, Stock};
+use std::path::Path;
+use std::sync::Arc;
+
+/// A problem and the 1-based line it is on.
+type LineProblem = (usize, Problem);
+
+/// What a file's front matter sets for its notes.
+struct FileDefaults {
+    deck: String,
+    tags: Vec<String>,
+    notetype: Option<Arc<NoteType>>,
+    html: bool,
+}
+
+impl Reader<'_> {
+    /// Takes one loaded card file's notes and problems, in file order.
+    pub(super) fn read_file(&mut self, mut loaded: Loaded) {
+        let path = loaded.path.as_path();
+        self.files += 1;
+        self.current_file = Arc::from(path);
+        let (text, parsed, problems) = match loaded.content {
+            Ok(content) => content,
+            Err(diagnostic) => return self.diagnostics.push(*diagnostic),
+        };
+        let first_new = self.diagnostics.len();
+        self.check_characters(path, &text);
+        for (line, problem) in problems {
+            self.problem(path, line, problem);
+        }
+        if let Some(defaults) = self.file_defaults(path, &parsed.front_matter) {
+            for raw in &parsed.notes {
+                self.add_note(path, raw, &defaults, &mut loaded.rendered);
+            }
+        }
+        // Columns come from the text, which only this function has at hand.
+        for d in &mut self.diagnostics[first_new..] {
+            d.locate(&text);
+        }
+    }
+
+    /// The file's defaults, or `None` (with diagnostics) when the front matter is unusable.
+    fn file_defaults(&mut self, path: &Path, fm: &parse::FrontMatter) -> Option<FileDefaults> {
+        let mut problems = Vec::new();
+        let mut tags = Vec::new();
+        for tag in fm
+            .tags
+            .as_ref()
+            .map(parse::Tags::to_vec)
+            .unwrap_or_default()
+        {
+            if let Err(e) = add_tag(&mut tags, &tag) {
+                problems.push((fm.line_of("tags"), e.into()));
+            }
+        }
+        let deck = match &fm.deck {
+            Some(deck) => deck.text(),
+            None => self.deck_from_path(path),
+        };
+        let deck = deck::normalize_name(&deck).unwrap_or_else(|e| {
+            problems.push((fm.line_of("deck"), e.into()));
+            deck
+        });
+        let notetype = fm.notetype.as_deref().and_then(|name| {
+            let found = self.find_notetype(name);
+            if found.is_none() {
+                let problem = Problem::UnknownNoteType(name.to_string());
+                problems.push((fm.line_of("type"), problem));
+            }
+            found
+        });
+        let html = fm.format.as_deref().map_or(Ok(false), format_is_html);
+        let html = html.unwrap_or_else(|problem| {
+            problems.push((fm.line_of("format"), problem));
+            false
+        });
+        let usable = problems.is_empty();
+        for (line, problem) in problems {
+            self.problem(path, line, problem);
+        }
+        usable.then_some(FileDefaults {
+            deck,
+            tags,
+            notetype,
+            html,
+        })
+    }
+
+    /// Keeps the note `raw` if it is good: its fields complete for its note type and its
+    /// identity unused. Otherwise its problems become diagnostics.
+    fn add_note(
+        &mut self,
+        path: &Path,
+        raw: &RawNote,
+        defaults: &FileDefaults,
+        rendered: &mut Prerendered,
+    ) {
+        match self.note(path, raw, defaults, rendered) {
+            Ok(source) => {
+                if let Some(problem) = self
+                    .custom
+                    .missing_required(&source.notetype, &source.note.fields)
+                {
+                    return self.problem(path, raw.heading.line, problem);
+                }
+                if let Err(problem) = self.keep_note(source) {
+                    self.problem(path, raw.heading.line, problem);
+                }
+            }
+            Err(problems) => {
+                for (line, problem) in problems {
+                    self.problem(path, line, problem);
+                }
+            }
+        }
+    }
+
+    /// The note `raw` stands for, or every problem with it when one is an error. Its
+    /// warnings become diagnostics when it is good.
+    fn note(
+        &mut self,
+        path: &Path,
+        raw: &RawNote,
+        defaults: &FileDefaults,
+        prerendered: &mut Prerendered,
+    ) -> Result<SourceNote, Vec<LineProblem>> {
+        if raw.heading.text.is_empty() {
+            return Err(Vec::new()); // reported by the parser
+        }
+        let notetype = self.note_type(raw, defaults).map_err(|p| vec![p])?;
+        let mut problems: Vec<LineProblem> =
+            cloze_outside_cloze(&notetype, raw).into_iter().collect();
+        let html = match raw.setting("format") {
+            None => defaults.html,
+            Some(v) => format_is_html(&v.text).map_err(|problem| vec![(v.line, problem)])?,
+        };
+        let sources = field_sources(&notetype, raw, &mut problems);
+        let fields = self.render_fields(path, html, &sources, prerendered, &mut problems);
+        for large in self.media.take_large_warnings() {
+            problems.push((raw.heading.line, large));
+        }
+        let tags = note_tags(&defaults.tags, raw.setting("tags"), &mut problems);
+        let deck = note_deck(raw.setting("deck"), &defaults.deck).unwrap_or_else(|problem| {
+            problems.push(problem);
+            String::new()
+        });
+        let guid = identity(raw.setting("id"), &raw.heading.text).unwrap_or_else(|problem| {
+            problems.push(problem);
+            String::new()
+        });
+        let note = Note {
+            guid,
+            notetype_id: notetype.id,
+            fields,
+            tags,
+            deck,
+            modified: 0,
+        };
+        self.accept(path, raw.heading.line, note, notetype, problems)
+    }
+
+    /// Warnings ride along with a good note; errors reject it. A note with no errors
+    /// must still make at least one card, from templates that work.
+    fn accept(
+        &mut self,
+        path: &Path,
+        line: usize,
+        note: Note,
+        notetype: Arc<NoteType>,
+        problems: Vec<LineProblem>,
+    ) -> Result<SourceNote, Vec<LineProblem>> {
+        let (mut errors, warnings): (Vec<_>, Vec<_>) = problems
+            .into_iter()
+            .partition(|(_, p)| p.severity() == Severity::Error);
+        if errors.is_empty() {
+            match notetype.card_ordinals(&note.fields, !note.tags.is_empty()) {
+                Ok(ords) => {
+                    for (line, warning) in warnings {
+                        self.problem(path, line, warning);
+                    }
+                    return Ok(SourceNote {
+                        note,
+                        notetype,
+                        ords,
+                        file: Arc::clone(&self.current_file),
+                        line,
+                    });
+                }
+                Err(e) => errors.push((line, e.into())),
+            }
+        }
+        Err(errors.into_iter().chain(warnings).collect())
+    }
+
+    /// The note's type: named on the note, else cloze when the heading has deletions,
+    /// else the file's default, else basic.
+    fn note_type(
+        &self,
+        raw: &RawNote,
+        defaults: &FileDefaults,
+    ) -> Result<Arc<NoteType>, LineProblem> {
+        match raw.setting("type") {
+            Some(v) => self
+                .find_notetype(&v.text)
+                .ok_or_else(|| (v.line, Problem::UnknownNoteType(v.text.clone()))),
+            None if cloze::has_cloze(&raw.heading.text) => Ok(self.stock(Stock::Cloze)),
+            None => Ok(defaults
+                .notetype
+                .clone()
+                .unwrap_or_else(|| self.stock(Stock::Basic))),
+        }
+    }
+
+    /// Each field's text rendered (Markdown, or HTML as written) with its media
+    /// references resolved; a field that fails is left empty and its problem noted.
+    fn render_fields(
+        &mut self,
+        path: &Path,
+        html: bool,
+        sources: &[Option<&Located>],
+        prerendered: &mut Prerendered,
+        problems: &mut Vec<LineProblem>,
+    ) -> Vec<String> {
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let mut fields = Vec::with_capacity(sources.len());
+        for (index, source) in sources.iter().enumerate() {
+            let Some(source) = source else {
+                fields.push(String::new());
+                continue;
+            };
+            let mut resolve =
+                |reference: &str| self.media.resolve(&self.canonical_root, &dir, reference);
+            let inline = index == 0;
+            let rendered = match (html, prerendered.remove(&(source.line, inline))) {
+                (true, _) => markdown::rewrite_html_media(&source.text, &mut resolve),
+                (false, Some(done)) => done.resolve(&mut resolve),
+                (false, None) if inline => markdown::render_inline(&source.text, &mut resolve),
+                (false, None) => markdown::render_block(&source.text, &mut resolve),
+            };
+            match rendered {
+                Ok(field) => {
+                    // Every note is held until the end: copied to its exact size, on this
+                    // thread, rather than kept where rendering left it.
+                    fields.push(field.as_str().to_owned())
+                }
+                Err(problem) => {
+                    let line = source.line + line_offset_of(&source.text, &problem);
+                    problems.push((line, problem));
+                    fields.push(String::new());
+                }
+            }
+        }
+        fields
+    }
+}
+
+/// A non-cloze note with a cloze deletion anywhere: the line of the first one.
+fn cloze_outside_cloze(notetype: &NoteType, raw: &RawNote) -> Option<LineProblem> {
+    if notetype.kind == Kind::Cloze {
+        return None;
+    }
+    let texts = std::iter::once(&raw.heading)
+        .chain(std::iter::once(&raw.body))
+        .chain(raw.sections.iter().map(|(_, t)| t));
+    let t = texts.into_iter().find(|t| cloze::has_cloze(&t.text))?;
+    let line = t.line + t.text.lines().position(cloze::has_cloze).unwrap_or(0);
+    Some((line, Problem::ClozeInNonCloze(notetype.name.clone())))
+}
+
+/// Which source text fills which field: the heading the first, the text under it the
+/// second, and each `### Name` section the field of that name.
+fn field_sources<'r>(
+    notetype: &NoteType,
+    raw: &'r RawNote,
+    problems: &mut Vec<LineProblem>,
+) -> Vec<Option<&'r Located>> {
+    let mut sources: Vec<Option<&Located>> = vec![None; notetype.fields.len()];
+    sources[0] = Some(&raw.heading);
+    if !raw.body.text.is_empty() {
+        match sources.get_mut(1) {
+            Some(slot) => *slot = Some(&raw.body),
+            None => problems.push((raw.body.line, unknown_field(notetype, "(answer text)"))),
+        }
+    }
+    for (name, content) in &raw.sections {
+        match notetype.field_index(&name.text) {
+            None => problems.push((name.line, unknown_field(notetype, &name.text))),
+            Some(i) if sources[i].is_some() => {
+                problems.push((name.line, Problem::DuplicateField(name.text.clone())))
+            }
+            Some(i) => sources[i] = Some(content),
+        }
+    }
+    sources
+}
+
+/// The file's tags and those of the note's `tags:` setting.
+fn note_tags(
+    defaults: &[String],
+    setting: Option<&Located>,
+    problems: &mut Vec<LineProblem>,
+) -> Vec<String> {
+    let mut tags = defaults.to_vec();
+    if let Some(v) = setting {
+        for tag in v.text.split_whitespace() {
+            if let Err(e) = add_tag(&mut tags, tag) {
+                problems.push((v.line, e.into()));
+            }
+        }
+    }
+    tags
+}
+
+/// The note's `deck:` setting, else the file's deck.
+fn note_deck(setting: Option<&Located>, default: &str) -> Result<String, LineProblem> {
+    match setting {
+        Some(v) => deck::normalize_name(&v.text).map_err(|e| (v.line, e.into())),
+        None => Ok(default.to_string()),
+    }
+}
+
+/// The note's guid: from its `id:` when it has one, else from its heading's text.
+fn identity(id: Option<&Located>, heading: &str) -> Result<String, LineProblem> {
+    match id {
+        Some(id) if id.text.is_empty() => Err((id.line, Problem::EmptyId)),
+        Some(id) => Ok(ids::guid_for_id(&id.text)),
+        None => Ok(ids::guid_for_first_field(heading)),
+    }
+}
+
+/// `format: markdown` or `format: html`.
+fn format_is_html(format: &str) -> Result<bool, Problem> {
+    match format {
+        "markdown" => Ok(false),
+        "html" => Ok(true),
+        other => Err(Problem::UnknownFormat(other.to_string())),
+    }
+}
+
+fn unknown_field(notetype: &NoteType, field: &str) -> Problem {
+    Problem::UnknownField {
+        notetype: notetype.name.clone(),
+        field: field.to_string(),
+        fields: notetype.field_names().join(", "),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(text: &str) -> RawNote {
+        let (mut parsed, problems) = parse::parse(text);
+        assert!(problems.is_empty(), "{problems:?}");
+        parsed.notes.remove(0)
+    }
+
+    fn located(text: &str, line: usize) -> Located {
+        Located {
+            text: text.to_string(),
+            line,
+        }
+    }
+
+    #[test]
+    fn identity_comes_from_the_id_else_the_heading() {
+        let id = located("q1", 2);
+        assert_eq!(identity(Some(&id), "Q?"), Ok(ids::guid_for_id("q1")));
+        assert_eq!(identity(None, "Q?"), Ok(ids::guid_for_first_field("Q?")));
+        assert_ne!(identity(None, "Q?"), identity(None, "Q!"));
+        assert_eq!(
+            identity(Some(&located("", 5)), "Q?"),
+            Err((5, Problem::EmptyId))
+        );
+    }
+
+    #[test]
+    fn format_is_markdown_or_html() {
+        assert_eq!(format_is_html("markdown"), Ok(false));
+        assert_eq!(format_is_html("html"), Ok(true));
+        assert_eq!(
+            format_is_html("HTML"),
+            Err(Problem::UnknownFormat("HTML".into()))
+        );
+    }
+
+    #[test]
+    fn the_deck_setting_overrides_the_file_deck() {
+        assert_eq!(note_deck(None, "File::Deck"), Ok("File::Deck".into()));
+        let setting = located("Other", 3);
+        assert_eq!(note_deck(Some(&setting), "File::Deck"), Ok("Other".into()));
+        let bad = located("Bad\u{1}", 4);
+        assert!(matches!(note_deck(Some(&bad), "D"), Err((4, _))));
+    }
+
+    #[test]
+    fn note_tags_add_to_the_file_tags_once() {
+        let mut problems = Vec::new();
+        let setting = located("b a c", 2);
+        let tags = note_tags(&["a".into()], Some(&setting), &mut problems);
+        assert_eq!(tags, ["a", "b", "c"]);
+        assert!(problems.is_empty());
+    }
+
+    #[test]
+    fn sections_fill_fields_by_name_and_unknown_ones_are_problems() {
+        let basic = Stock::Basic.notetype();
+        let note = raw("## Q\n\nA\n### Nope\nx\n### Back\ny\n");
+        let mut problems = Vec::new();
+        let sources = field_sources(&basic, &note, &mut problems);
+        assert_eq!(sources[0].map(|s| s.text.as_str()), Some("Q"));
+        assert_eq!(sources[1].map(|s| s.text.as_str()), Some("A"));
+        assert!(
+            matches!(&problems[..], [
+                (4, Problem::UnknownField { field, .. }),
+                (6, Problem::DuplicateField(back)),
+            ] if field == "Nope" && back == "Back"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn answer_text_needs_a_second_field() {
+        let mut one_field = Stock::Basic.notetype();
+        one_field.fields.truncate(1);
+        let mut problems = Vec::new();
+        field_sources(&one_field, &raw("## Q\n\nA\n"), &mut problems);
+        assert!(
+            matches!(&problems[..], [(3, Problem::UnknownField { field, .. })] if field == "(answer text)"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn cloze_deletions_need_a_cloze_note_type() {
+        let note = raw("## Q\n\nA\n\nsee {{c1::this}}\n");
+        let problem = cloze_outside_cloze(&Stock::Basic.notetype(), &note);
+        assert!(
+            matches!(problem, Some((5, Problem::ClozeInNonCloze(_)))),
+            "{problem:?}"
+        );
+        assert_eq!(cloze_outside_cloze(&Stock::Cloze.notetype(), &note), None);
+    }
+
+    #[test]
+    fn the_note_type_is_named_else_cloze_else_the_file_default() {
+        let reader = Reader::new(Path::new(".")).unwrap();
+        let defaults = FileDefaults {
+            deck: "D".into(),
+            tags: Vec::new(),
+            notetype: None,
+            html: false,
+        };
+        let name = |text: &str| reader.note_type(&raw(text), &defaults).map(|nt| nt.id);
+        let id = |stock: Stock| reader.stock(stock).id;
+        assert_eq!(name("## Q\n"), Ok(id(Stock::Basic)));
+        assert_eq!(name("## {{c1::Q}}\n"), Ok(id(Stock::Cloze)));
+        assert_eq!(name("## {{c1::Q}}\ntype: basic\n"), Ok(id(Stock::Basic)));
+        assert_eq!(
+            name("## Q\ntype: nope\n"),
+            Err((2, Problem::UnknownNoteType("nope".into())))
+        );
+        let reversed = FileDefaults {
+            notetype: Some(reader.stock(Stock::Reversed)),
+            ..defaults
+        };
+        let nt = reader.note_type(&raw("## Q\n"), &reversed).unwrap();
+        assert_eq!(nt.id, id(Stock::Reversed));
+    }
+}

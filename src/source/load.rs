@@ -1,0 +1,132 @@
+//! Loading a card file: its text (UTF-8, no byte order mark, `\n` line ends), its
+//! notes as parsed, and their Markdown rendered ahead, before anything that needs
+//! other files.
+
+use super::{markdown, parse};
+use crate::error::{Diagnostic, Problem};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// A card file read and its Markdown rendered, before anything that depends on other
+/// files: made in parallel, then taken in order by [`super::Reader::read_file`].
+pub(super) struct Loaded {
+    pub path: PathBuf,
+    /// The text, its notes and the problems parsing found; or why it could not be read.
+    pub content: Result<Content, Box<Diagnostic>>,
+    pub rendered: Prerendered,
+}
+
+/// A card file's text, its notes, and the problems parsing found.
+pub(super) type Content = (String, parse::ParsedFile, Vec<(usize, Problem)>);
+
+/// Markdown rendered ahead of time, by (line of the text, inline?).
+pub(super) type Prerendered = HashMap<(usize, bool), markdown::Rendered>;
+
+impl Loaded {
+    pub fn new(path: &Path) -> Loaded {
+        let content = read_text(path).map(|text| {
+            let (parsed, problems) = parse::parse(&text);
+            (text, parsed, problems)
+        });
+        let rendered = match &content {
+            Ok((_, parsed, _)) => prerender(parsed),
+            Err(_) => HashMap::new(),
+        };
+        Loaded {
+            path: path.to_path_buf(),
+            content,
+            rendered,
+        }
+    }
+}
+
+/// Every heading rendered inline and every non-empty block rendered as blocks.
+fn prerender(parsed: &parse::ParsedFile) -> Prerendered {
+    let mut rendered = HashMap::new();
+    for note in &parsed.notes {
+        let blocks = std::iter::once(&note.body).chain(note.sections.iter().map(|(_, t)| t));
+        rendered.insert(
+            (note.heading.line, true),
+            markdown::Rendered::inline(&note.heading.text),
+        );
+        for block in blocks.filter(|b| !b.text.is_empty()) {
+            rendered.insert((block.line, false), markdown::Rendered::block(&block.text));
+        }
+    }
+    rendered
+}
+
+/// A card file's text: UTF-8, without a byte order mark, with `\n` line ends.
+pub(super) fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
+    let unreadable =
+        |e: std::io::Error| Box::new(Diagnostic::new(path, 0, Problem::Unreadable(e.to_string())));
+    let bytes = std::fs::read(path).map_err(unreadable)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let before = &e.as_bytes()[..offset];
+        let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        let mut d = Diagnostic::new(path, line, Problem::InvalidUtf8(offset));
+        d.column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
+        Box::new(d)
+    })?;
+    Ok(text
+        .strip_prefix('\u{feff}')
+        .unwrap_or(&text)
+        .replace("\r\n", "\n"))
+}
+
+/// The first control character other than tab on each line that has one, by 1-based
+/// line: Anki allows none in fields.
+pub(super) fn control_characters(text: &str) -> Vec<(usize, Problem)> {
+    // Control characters are U+0000–U+001F and U+007F–U+009F: in UTF-8 a byte below
+    // 0x20, 0x7F, or a sequence starting 0xC2. Most files have none of these bytes
+    // and are cleared in one quick pass.
+    let suspect = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f || b == 0xc2;
+    if !text.bytes().any(suspect) {
+        return Vec::new();
+    }
+    text.lines()
+        .enumerate()
+        .filter_map(|(index, line)| {
+            let c = line.chars().find(|&c| c.is_control() && c != '\t')?;
+            Some((index + 1, Problem::ControlCharacter(c)))
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_found_per_line() {
+        assert!(control_characters("tab\tis fine\né too\n").is_empty());
+        assert_eq!(
+            control_characters("ok\nbell\u{7}\u{1}\nnbsp-free \u{85}\n"),
+            vec![
+                (2, Problem::ControlCharacter('\u{7}')),
+                (3, Problem::ControlCharacter('\u{85}'))
+            ]
+        );
+    }
+
+    #[test]
+    fn text_loses_its_byte_order_mark_and_carriage_returns() {
+        let dir = std::env::temp_dir().join(format!("ankideck-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("a.md");
+        std::fs::write(&file, "\u{feff}## Q\r\nA\r\n").unwrap();
+        assert_eq!(read_text(&file).unwrap(), "## Q\nA\n");
+        std::fs::write(&file, b"## Q\nA \xff\n").unwrap();
+        let d = read_text(&file).unwrap_err();
+        assert_eq!((d.line, d.column), (2, 3));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

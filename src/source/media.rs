@@ -1,0 +1,146 @@
+//! The media index: a reference in a note (relative to its file) becomes the name the
+//! file has in the package. Each file is hashed once; identical contents share a name.
+
+use super::walk::has_extension;
+use crate::error::Problem;
+use crate::ids;
+use sha1::{Digest, Sha1};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// Extensions of files that only make sense as card media; one that no note uses is
+/// probably a forgotten reference.
+const MEDIA_EXTENSIONS: &[&str] = &[
+    "png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "bmp", "mp3", "m4a", "ogg", "oga", "opus",
+    "wav", "flac", "mp4", "webm",
+];
+
+/// Media above this size get a warning: phones sync them slowly.
+const LARGE_MEDIA_BYTES: u64 = 20 * 1024 * 1024;
+
+#[derive(Default)]
+pub(super) struct MediaIndex {
+    /// Canonical path → packaged name.
+    by_path: HashMap<PathBuf, String>,
+    /// Content hash → packaged name.
+    by_hash: HashMap<String, String>,
+    /// (packaged name, file), each distinct content once, in the order first met.
+    files: Vec<(String, PathBuf)>,
+    /// Large files met since the last [`MediaIndex::take_large_warnings`].
+    large: Vec<PathBuf>,
+}
+
+impl MediaIndex {
+    /// The packaged name of the file `reference` (relative to `dir`) points at; it must
+    /// be inside `root` (canonical).
+    pub fn resolve(&mut self, root: &Path, dir: &Path, reference: &str) -> Result<String, Problem> {
+        let path = dir.join(reference);
+        if !path.is_file() {
+            return Err(Problem::MissingMedia {
+                reference: reference.to_string(),
+                path,
+            });
+        }
+        let unreadable = |e: std::io::Error| Problem::UnreadableMedia {
+            reference: reference.to_string(),
+            message: e.to_string(),
+        };
+        let canonical = path.canonicalize().map_err(unreadable)?;
+        if !canonical.starts_with(root) {
+            return Err(Problem::MediaOutsideSource(reference.to_string()));
+        }
+        if let Some(name) = self.by_path.get(&canonical) {
+            return Ok(name.clone());
+        }
+        let (hash, size) = sha1_file(&canonical).map_err(unreadable)?;
+        if size > LARGE_MEDIA_BYTES {
+            self.large.push(canonical.clone());
+        }
+        let name = match self.by_hash.get(&hash) {
+            Some(name) => name.clone(),
+            None => {
+                let file_name = canonical
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                let name = crate::media::packaged_name(&file_name, &hash);
+                self.by_hash.insert(hash, name.clone());
+                self.files.push((name.clone(), canonical.clone()));
+                name
+            }
+        };
+        self.by_path.insert(canonical, name.clone());
+        Ok(name)
+    }
+
+    /// Warnings for the large files met since the last call (each file is read once, so
+    /// each is reported once).
+    pub fn take_large_warnings(&mut self) -> Vec<Problem> {
+        self.large
+            .drain(..)
+            .map(|path| {
+                let megabytes = std::fs::metadata(&path).map_or(0, |m| m.len() / (1024 * 1024));
+                let reference = path
+                    .file_name()
+                    .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+                Problem::LargeMedia {
+                    reference,
+                    megabytes,
+                }
+            })
+            .collect()
+    }
+
+    /// Whether `file` has a media extension but no note refers to it.
+    pub fn is_unused(&self, file: &Path) -> bool {
+        let used = file
+            .canonicalize()
+            .is_ok_and(|c| self.by_path.contains_key(&c));
+        has_extension(file, MEDIA_EXTENSIONS) && !used
+    }
+
+    /// (packaged name, file) for every distinct file referred to.
+    pub fn into_files(self) -> Vec<(String, PathBuf)> {
+        self.files
+    }
+}
+
+/// Hex SHA-1 and size of a file, read in chunks.
+fn sha1_file(path: &Path) -> std::io::Result<(String, u64)> {
+    let mut hasher = Sha1::new();
+    let mut file = crate::cancel::Cancellable(std::fs::File::open(path)?);
+    let size = std::io::copy(&mut file, &mut hasher)?;
+    Ok((ids::hex(&hasher.finalize()), size))
+}
+
+/// For a problem about a media reference, how many lines into `text` the reference is.
+pub(super) fn line_offset_of(text: &str, problem: &Problem) -> usize {
+    let reference = match problem {
+        Problem::MissingMedia { reference, .. }
+        | Problem::MediaOutsideSource(reference)
+        | Problem::UnreadableMedia { reference, .. } => reference,
+        _ => return 0,
+    };
+    text.lines()
+        .position(|l| l.contains(reference.as_str()))
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_media_problem_points_at_the_line_of_its_reference() {
+        let missing = Problem::MediaOutsideSource("../x.png".into());
+        assert_eq!(line_offset_of("a\nb ![](../x.png)\n", &missing), 1);
+        assert_eq!(line_offset_of("a\nb\n", &missing), 0);
+        assert_eq!(line_offset_of("a\n../x.png", &Problem::EmptyId), 0);
+    }
+
+    #[test]
+    fn only_media_extensions_count_as_unused_media() {
+        let index = MediaIndex::default();
+        assert!(index.is_unused(Path::new("missing/photo.PNG")));
+        assert!(!index.is_unused(Path::new("missing/notes.pdf")));
+    }
+}

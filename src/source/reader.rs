@@ -1,0 +1,207 @@
+//! What reading the files of a source folder accumulates, in file order: notes and their
+//! identities, media, diagnostics, and the note types notes can use. Card files
+//! ([`super::card_file`]) and text files ([`super::text_file`]) add to it.
+
+use super::load::control_characters;
+use super::media::MediaIndex;
+use super::notetypes;
+use super::Sources;
+use crate::deck::DeckSettings;
+use crate::error::{Diagnostic, Error, Problem, Result};
+use crate::note::SourceNote;
+use crate::notetype::{NoteType, Stock};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub(super) struct Reader<'a> {
+    pub root: &'a Path,
+    pub canonical_root: PathBuf,
+    pub notes: Vec<SourceNote>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub media: MediaIndex,
+    pub files: usize,
+    /// guid → where the note with that guid was written.
+    seen: HashMap<String, (Arc<Path>, usize)>,
+    /// The file being read.
+    pub current_file: Arc<Path>,
+    /// The stock note types, indexed by [`Stock`], shared by the notes that use them.
+    pub stock: Vec<Arc<NoteType>>,
+    /// Note types from `_notetypes/`.
+    pub custom: notetypes::CustomTypes,
+    pub decks: Vec<(String, DeckSettings)>,
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(root: &'a Path) -> Result<Reader<'a>> {
+        let canonical_root = root.canonicalize().map_err(|e| Error::io(root, e))?;
+        if !canonical_root.is_dir() {
+            let not_a_folder =
+                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder");
+            return Err(Error::io(root, not_a_folder));
+        }
+        Ok(Reader {
+            root,
+            canonical_root,
+            notes: Vec::new(),
+            diagnostics: Vec::new(),
+            media: MediaIndex::default(),
+            files: 0,
+            seen: HashMap::new(),
+            current_file: Arc::from(root),
+            stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
+            custom: notetypes::CustomTypes::default(),
+            decks: Vec::new(),
+        })
+    }
+
+    /// The sources read, after the checks that need every file read: no notes at all,
+    /// media files no note uses.
+    pub fn finish(mut self, other_files: &[PathBuf]) -> Sources {
+        if self.notes.is_empty() && self.diagnostics.is_empty() {
+            self.problem(self.root, 0, Problem::NoNotes);
+        }
+        for file in other_files {
+            if self.media.is_unused(file) {
+                let name = file
+                    .strip_prefix(self.root)
+                    .unwrap_or(file)
+                    .display()
+                    .to_string();
+                self.problem(file, 0, Problem::UnusedMedia(name));
+            }
+        }
+        crate::error::sort_diagnostics(&mut self.diagnostics);
+        let mut media = self.media.into_files();
+        media.extend(self.custom.media);
+        Sources {
+            notes: self.notes,
+            media,
+            files: self.files,
+            warnings: self.diagnostics,
+            decks: self.decks,
+        }
+    }
+
+    pub fn problem(&mut self, file: &Path, line: usize, problem: Problem) {
+        self.diagnostics.push(Diagnostic::new(file, line, problem));
+    }
+
+    /// A stock note type, shared.
+    pub fn stock(&self, stock: Stock) -> Arc<NoteType> {
+        Arc::clone(&self.stock[stock as usize])
+    }
+
+    /// Control characters other than tab and newline are not allowed in Anki fields.
+    pub fn check_characters(&mut self, path: &Path, text: &str) {
+        for (line, problem) in control_characters(text) {
+            self.problem(path, line, problem);
+        }
+    }
+
+    /// A note type by name: one from `_notetypes/` first, then a stock one (by our key or
+    /// Anki's name), then, as Anki's text files may give it, by id.
+    pub fn find_notetype(&self, name: &str) -> Option<Arc<NoteType>> {
+        let name = name.trim();
+        if let Some(custom) = self.custom.find(name) {
+            return Some(custom);
+        }
+        if let Some(stock) = Stock::find(name) {
+            return Some(self.stock(stock));
+        }
+        let id: i64 = name.parse().ok()?;
+        self.stock
+            .iter()
+            .find(|nt| nt.id == id)
+            .cloned()
+            .or_else(|| self.custom.find_id(id))
+    }
+
+    /// Keeps a note read from a file of any kind, unless an earlier note has its
+    /// identity: then the problem, naming where that one is.
+    pub fn keep_note(&mut self, source: SourceNote) -> Result<(), Problem> {
+        if let Some((file, line)) = self.seen.get(&source.note.guid) {
+            let other = format!("{}:{}", file.display(), line);
+            return Err(Problem::DuplicateNote { other });
+        }
+        self.seen
+            .insert(source.note.guid.clone(), (source.file.clone(), source.line));
+        self.notes.push(source);
+        Ok(())
+    }
+
+    /// `nlp/basics.md` → `nlp::basics`.
+    pub fn deck_from_path(&self, path: &Path) -> String {
+        deck_from_path(self.root, path)
+    }
+}
+
+/// The deck a file's notes go to when nothing names one: its path below `root`, without
+/// the extension, folders as deck levels.
+fn deck_from_path(root: &Path, path: &Path) -> String {
+    let relative = path.strip_prefix(root).unwrap_or(path).with_extension("");
+    let levels: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    levels.join("::")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::note::Note;
+
+    #[test]
+    fn the_deck_follows_the_path_below_the_root() {
+        let root = Path::new("/cards");
+        assert_eq!(
+            deck_from_path(root, Path::new("/cards/nlp/basics.md")),
+            "nlp::basics"
+        );
+        assert_eq!(deck_from_path(root, Path::new("/cards/top.md")), "top");
+        assert_eq!(
+            deck_from_path(root, Path::new("/cards/a/b.c/v1.2.md")),
+            "a::b.c::v1.2",
+            "only the file's last extension goes"
+        );
+    }
+
+    #[test]
+    fn a_second_note_with_one_identity_names_the_first() {
+        let mut reader = Reader::new(Path::new(".")).unwrap();
+        let note = |line| SourceNote {
+            note: Note {
+                guid: "g".into(),
+                notetype_id: 1,
+                fields: vec!["Q".into()],
+                tags: Vec::new(),
+                deck: "D".into(),
+                modified: 0,
+            },
+            notetype: reader.stock(Stock::Basic),
+            ords: Vec::new(),
+            file: Arc::from(Path::new("a.md")),
+            line,
+        };
+        let (first, second) = (note(3), note(9));
+        assert_eq!(reader.keep_note(first), Ok(()));
+        assert_eq!(
+            reader.keep_note(second),
+            Err(Problem::DuplicateNote {
+                other: "a.md:3".into()
+            })
+        );
+        assert_eq!(reader.notes.len(), 1);
+    }
+
+    #[test]
+    fn note_types_are_found_by_key_name_or_id() {
+        let reader = Reader::new(Path::new(".")).unwrap();
+        let basic = reader.stock(Stock::Basic);
+        let by_id = reader.find_notetype(&format!(" {} ", basic.id)).unwrap();
+        assert_eq!(by_id.name, basic.name);
+        assert_eq!(reader.find_notetype(&basic.name).unwrap().id, basic.id);
+        assert!(reader.find_notetype("no such type").is_none());
+    }
+}
