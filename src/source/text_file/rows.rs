@@ -37,7 +37,8 @@ pub(super) fn read(
         .delimiter(separator)
         .from_reader(fed.as_bytes());
     let line_offset = usize::from(skip_first_line);
-    let line_at = |byte: Option<u64>| line_at(fed.as_bytes(), byte) + line_offset;
+    let mut lines = LineCounter::new(fed.as_bytes());
+    let mut line_at = |byte: Option<u64>| lines.line_at(byte) + line_offset;
     let mut rows: Vec<Row> = Vec::new();
     for record in csv.records() {
         match record {
@@ -51,17 +52,42 @@ pub(super) fn read(
     (rows, None)
 }
 
-/// The 1-based line of a record that the reader started looking for at `byte`: its
-/// position comes before the comment and blank lines it skipped, so step over those.
-fn line_at(bytes: &[u8], byte: Option<u64>) -> usize {
-    let mut at = (byte.unwrap_or(0) as usize).min(bytes.len());
-    while at < bytes.len() && matches!(bytes[at], b'#' | b'\n' | b'\r') {
-        at = bytes[at..]
-            .iter()
-            .position(|&b| b == b'\n')
-            .map_or(bytes.len(), |i| at + i + 1);
+/// Finds the lines of positions in a text; positions come in order, so the text is
+/// counted through once rather than from its start for every row.
+struct LineCounter<'t> {
+    bytes: &'t [u8],
+    /// A position counted up to, and its 1-based line.
+    at: usize,
+    line: usize,
+}
+
+impl<'t> LineCounter<'t> {
+    fn new(bytes: &'t [u8]) -> LineCounter<'t> {
+        LineCounter {
+            bytes,
+            at: 0,
+            line: 1,
+        }
     }
-    bytes[..at].iter().filter(|&&b| b == b'\n').count() + 1
+
+    /// The 1-based line of a record that the reader started looking for at `byte`: its
+    /// position comes before the comment and blank lines it skipped, so step over those.
+    fn line_at(&mut self, byte: Option<u64>) -> usize {
+        let bytes = self.bytes;
+        let mut at = (byte.unwrap_or(0) as usize).min(bytes.len());
+        while at < bytes.len() && matches!(bytes[at], b'#' | b'\n' | b'\r') {
+            at = bytes[at..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(bytes.len(), |i| at + i + 1);
+        }
+        if at < self.at {
+            (self.at, self.line) = (0, 1);
+        }
+        self.line += bytes[self.at..at].iter().filter(|&&b| b == b'\n').count();
+        self.at = at;
+        self.line
+    }
 }
 
 /// Whether fields hold HTML, as Anki guesses it when the file does not say: any tag
@@ -125,9 +151,21 @@ mod tests {
 
     #[test]
     fn a_position_steps_over_skipped_lines() {
+        let line_at = |bytes: &[u8], byte| LineCounter::new(bytes).line_at(byte);
         assert_eq!(line_at(b"a\n#b\n\nc", Some(2)), 4);
         assert_eq!(line_at(b"a\n", None), 1);
         assert_eq!(line_at(b"a\n#", Some(2)), 2);
+    }
+
+    #[test]
+    fn lines_are_counted_on_from_the_last_position_or_afresh() {
+        let mut lines = LineCounter::new(b"a\nb\n#c\nd\ne");
+        assert_eq!(lines.line_at(Some(2)), 2);
+        assert_eq!(lines.line_at(Some(4)), 4);
+        assert_eq!(lines.line_at(Some(4)), 4);
+        assert_eq!(lines.line_at(Some(9)), 5);
+        assert_eq!(lines.line_at(Some(0)), 1);
+        assert_eq!(lines.line_at(Some(99)), 5);
     }
 
     #[test]
