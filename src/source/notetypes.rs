@@ -97,6 +97,23 @@ impl CustomTypes {
             })
     }
 
+    /// Why `notetype` cannot join these: its name is taken, here or by a stock note
+    /// type (by our key or Anki's name), or its id is.
+    fn clash(&self, notetype: &NoteType) -> Option<RichProblem> {
+        let name = notetype.name.clone();
+        if self.by_name.contains_key(&name) {
+            Some(RichProblem::DuplicateNoteType(name))
+        } else if crate::Stock::find(&name).is_some() {
+            Some(RichProblem::StockName(name))
+        } else {
+            let same_id = self.by_name.values().find(|t| t.id == notetype.id);
+            same_id.map(|t| RichProblem::SameId {
+                name,
+                other: t.name.clone(),
+            })
+        }
+    }
+
     /// Reads every `_notetypes/*/notetype.toml` below `root`.
     pub fn load(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> CustomTypes {
         let mut types = CustomTypes::default();
@@ -139,19 +156,7 @@ impl CustomTypes {
                     }
                 }
             }
-            let name = notetype.name.clone();
-            let clash = if types.by_name.contains_key(&name) {
-                Some(RichProblem::DuplicateNoteType(name))
-            } else if crate::Stock::find(&name).is_some() {
-                Some(RichProblem::StockName(name))
-            } else {
-                let same_id = types.by_name.values().find(|t| t.id == notetype.id);
-                same_id.map(|t| RichProblem::SameId {
-                    name,
-                    other: t.name.clone(),
-                })
-            };
-            if let Some(clash) = clash {
+            if let Some(clash) = types.clash(&notetype) {
                 problem(&folder.join(FILE), 1, clash);
                 continue;
             }
@@ -227,201 +232,50 @@ fn read_one(
     result
 }
 
+/// One note type folder being read: its description and where its problems go.
+struct FolderReader<'a> {
+    folder: &'a Path,
+    toml_path: PathBuf,
+    /// The description file's text, to find the line a key is on.
+    text: String,
+    /// The note type's name, for messages.
+    name: String,
+    /// What its ids derive from.
+    key: String,
+    problem: &'a dyn Fn(&Path, usize, RichProblem),
+}
+
+/// The note type in `folder` and the indexes of its required fields, or `None` with its
+/// problems reported. Steps report in a fixed order: description, kind, fields,
+/// templates, CSS, sort field, then whether each template can make a card.
 fn read_one_inner(
     folder: &Path,
     problem: &dyn Fn(&Path, usize, RichProblem),
 ) -> Option<(NoteType, Vec<usize>)> {
-    let toml_path = folder.join(FILE);
-    let folder_name = folder.file_name()?.to_string_lossy().into_owned();
-    let text = match std::fs::read_to_string(&toml_path) {
-        Ok(t) => t,
-        Err(e) => {
-            problem(
-                &toml_path,
-                0,
-                RichProblem::BadNoteType {
-                    notetype: folder_name,
-                    message: format!("cannot read {FILE}: {e}"),
-                },
-            );
-            return None;
-        }
-    };
-    let description: Description = match parse_toml(&text) {
-        Ok(d) => d,
-        Err((line, p)) => {
-            problem(&toml_path, line, p);
-            return None;
-        }
-    };
-    let name = description.name.clone().unwrap_or(folder_name.clone());
-    let key = format!(
-        "custom:{}",
-        description.id.as_deref().unwrap_or(&folder_name)
-    );
-    let line_with = |needle: &str| text.find(needle).map_or(1, |at| line_of(&text, at));
-    let bad = |line: usize, message: String| {
-        problem(
-            &toml_path,
-            line,
-            RichProblem::BadNoteType {
-                notetype: name.clone(),
-                message,
-            },
-        )
-    };
-    let kind = match description.kind.as_deref() {
-        None | Some("standard") => Kind::Standard,
-        Some("cloze") => Kind::Cloze,
-        Some(other) => {
-            bad(
-                line_with("kind"),
-                format!("kind `{other}` is neither `standard` nor `cloze`"),
-            );
-            return None;
-        }
+    let (reader, description) = FolderReader::open(folder, problem)?;
+    let kind = match kind(description.kind.as_deref()) {
+        Ok(kind) => kind,
+        Err(message) => return reader.bad(reader.line_with("kind"), message),
     };
     if description.fields.is_empty() || description.templates.is_empty() {
-        bad(
-            1,
-            "needs at least one `[[fields]]` and one `[[templates]]`".into(),
-        );
-        return None;
+        let message = "needs at least one `[[fields]]` and one `[[templates]]`";
+        return reader.bad(1, message.into());
     }
-    let mut ok = true;
-    let mut seen = HashSet::new();
-    let mut fields = Vec::new();
-    let mut required = Vec::new();
-    for (ord, f) in description.fields.iter().enumerate() {
-        let id_key = f.id.as_deref().unwrap_or(&f.name);
-        if f.name.trim().is_empty()
-            || f.name.contains([':', '{', '}', '"'])
-            || f.name.starts_with(['#', '/', '^'])
-        {
-            bad(
-                line_with(&f.name),
-                format!("field name `{}` is not allowed by Anki", f.name),
-            );
-            ok = false;
-        }
-        if !seen.insert(("field", id_key.to_string())) || !seen.insert(("fname", f.name.clone())) {
-            bad(
-                line_with(&f.name),
-                format!("field `{}` (or its id) is given twice", f.name),
-            );
-            ok = false;
-        }
-        if f.required {
-            required.push(ord);
-        }
-        fields.push(Field {
-            name: f.name.clone(),
-            id: ids::part_id(&key, &format!("field:{id_key}")),
-            font: f.font.clone().unwrap_or_else(|| "Arial".into()),
-            size: f.size.unwrap_or(20),
-            tag: None,
-            prevent_deletion: false,
-        });
-    }
+    let (fields, required, mut ok) = reader.fields(&description.fields);
     if kind == Kind::Cloze && description.templates.len() != 1 {
-        bad(
-            line_with("[[templates]]"),
-            "a cloze note type has exactly one template".into(),
-        );
+        let message = "a cloze note type has exactly one template".into();
+        reader.report(reader.line_with("[[templates]]"), message);
         ok = false;
     }
-    let field_names: BTreeSet<&str> = fields.iter().map(|f| f.name.as_str()).collect();
-    let mut templates = Vec::new();
-    for t in &description.templates {
-        let id_key = t.id.as_deref().unwrap_or(&t.name);
-        if !seen.insert(("template", id_key.to_string())) || !seen.insert(("tname", t.name.clone()))
-        {
-            bad(
-                line_with(&t.name),
-                format!("template `{}` (or its id) is given twice", t.name),
-            );
-            ok = false;
-        }
-        let side = |file: Option<&String>, suffix: &str| -> Option<String> {
-            let file = folder.join(file.cloned().unwrap_or(format!("{}.{suffix}.html", t.name)));
-            match std::fs::read_to_string(&file) {
-                Ok(text) => {
-                    let text = text
-                        .strip_prefix('\u{feff}')
-                        .unwrap_or(&text)
-                        .replace("\r\n", "\n");
-                    let text = text.strip_suffix('\n').unwrap_or(&text).to_string();
-                    check_template(&text, &file, &name, &t.name, &field_names, problem)
-                        .then_some(text)
-                }
-                Err(e) => {
-                    problem(
-                        &file,
-                        0,
-                        RichProblem::BadNoteType {
-                            notetype: name.clone(),
-                            message: format!(
-                                "cannot read the {suffix} of template `{}`: {e}",
-                                t.name
-                            ),
-                        },
-                    );
-                    None
-                }
-            }
-        };
-        let front = side(t.front.as_ref(), "front");
-        let back = side(t.back.as_ref(), "back");
-        let (Some(front), Some(back)) = (front, back) else {
-            ok = false;
-            continue;
-        };
-        templates.push(CardTemplate {
-            name: t.name.clone(),
-            id: ids::part_id(&key, &format!("template:{id_key}")),
-            front,
-            back,
-        });
-    }
-    if !ok {
+    let templates = reader.templates(&description.templates, &fields);
+    let (true, Some(templates)) = (ok, templates) else {
         return None;
-    }
-    let css_file = folder.join(description.css.as_deref().unwrap_or(CSS_FILE));
-    let css = match std::fs::read_to_string(&css_file) {
-        Ok(css) => css.replace("\r\n", "\n"),
-        Err(_) if description.css.is_none() => String::new(),
-        Err(e) => {
-            problem(
-                &css_file,
-                0,
-                RichProblem::BadNoteType {
-                    notetype: name.clone(),
-                    message: format!("cannot read the CSS: {e}"),
-                },
-            );
-            return None;
-        }
     };
-    let sort_field = match &description.sort_field {
-        None => 0,
-        Some(s) => match fields.iter().position(|f| &f.name == s) {
-            Some(i) => i,
-            None => {
-                problem(
-                    &toml_path,
-                    line_with("sort_field"),
-                    RichProblem::BadNoteType {
-                        notetype: name.clone(),
-                        message: format!("sort_field `{s}` is not one of its fields"),
-                    },
-                );
-                return None;
-            }
-        },
-    };
+    let css = reader.css(description.css.as_deref())?;
+    let sort_field = reader.sort_field(description.sort_field.as_deref(), &fields)?;
     let notetype = NoteType {
-        id: ids::notetype_id(&key),
-        name: name.clone(),
+        id: ids::notetype_id(&reader.key),
+        name: reader.name.clone(),
         kind,
         fields,
         templates,
@@ -431,31 +285,265 @@ fn read_one_inner(
         modified: 0,
     };
     // Templates Anki could never show a card for.
+    if let Some((template, what)) = unshowable_template(&notetype) {
+        let file = folder.join(format!("{template}.front.html"));
+        return reader.bad_in(&file, 1, format!("template `{template}`: {what}"));
+    }
+    Some((notetype, required))
+}
+
+impl<'a> FolderReader<'a> {
+    /// Reads and parses the folder's description.
+    fn open(
+        folder: &'a Path,
+        problem: &'a dyn Fn(&Path, usize, RichProblem),
+    ) -> Option<(FolderReader<'a>, Description)> {
+        let toml_path = folder.join(FILE);
+        let folder_name = folder.file_name()?.to_string_lossy().into_owned();
+        let text = match std::fs::read_to_string(&toml_path) {
+            Ok(t) => t,
+            Err(e) => {
+                let message = format!("cannot read {FILE}: {e}");
+                let p = RichProblem::BadNoteType {
+                    notetype: folder_name,
+                    message,
+                };
+                problem(&toml_path, 0, p);
+                return None;
+            }
+        };
+        let description: Description = match parse_toml(&text) {
+            Ok(d) => d,
+            Err((line, p)) => {
+                problem(&toml_path, line, p);
+                return None;
+            }
+        };
+        let name = description.name.clone().unwrap_or(folder_name.clone());
+        let key = format!(
+            "custom:{}",
+            description.id.as_deref().unwrap_or(&folder_name)
+        );
+        let reader = FolderReader {
+            folder,
+            toml_path,
+            text,
+            name,
+            key,
+            problem,
+        };
+        Some((reader, description))
+    }
+
+    /// The line of the description where `needle` first occurs (1 if nowhere).
+    fn line_with(&self, needle: &str) -> usize {
+        self.text
+            .find(needle)
+            .map_or(1, |at| line_of(&self.text, at))
+    }
+
+    /// Reports a problem with the description.
+    fn report(&self, line: usize, message: String) {
+        self.report_in(&self.toml_path, line, message);
+    }
+
+    /// Reports a problem with one of the folder's files.
+    fn report_in(&self, file: &Path, line: usize, message: String) {
+        let notetype = self.name.clone();
+        (self.problem)(file, line, RichProblem::BadNoteType { notetype, message });
+    }
+
+    /// Reports a problem with the description; `None`, to return it.
+    fn bad<T>(&self, line: usize, message: String) -> Option<T> {
+        self.report(line, message);
+        None
+    }
+
+    /// Reports a problem with one of the folder's files; `None`, to return it.
+    fn bad_in<T>(&self, file: &Path, line: usize, message: String) -> Option<T> {
+        self.report_in(file, line, message);
+        None
+    }
+
+    /// The fields, the indexes of the required ones, and whether all are fine.
+    fn fields(&self, described: &[FieldDescription]) -> (Vec<Field>, Vec<usize>, bool) {
+        let mut ok = true;
+        let mut seen = HashSet::new();
+        let mut fields = Vec::new();
+        let mut required = Vec::new();
+        for (ord, f) in described.iter().enumerate() {
+            let id_key = f.id.as_deref().unwrap_or(&f.name);
+            if !field_name_allowed(&f.name) {
+                let message = format!("field name `{}` is not allowed by Anki", f.name);
+                self.report(self.line_with(&f.name), message);
+                ok = false;
+            }
+            if !seen.insert(("field", id_key.to_string()))
+                || !seen.insert(("fname", f.name.clone()))
+            {
+                let message = format!("field `{}` (or its id) is given twice", f.name);
+                self.report(self.line_with(&f.name), message);
+                ok = false;
+            }
+            if f.required {
+                required.push(ord);
+            }
+            fields.push(Field {
+                name: f.name.clone(),
+                id: ids::part_id(&self.key, &format!("field:{id_key}")),
+                font: f.font.clone().unwrap_or_else(|| "Arial".into()),
+                size: f.size.unwrap_or(20),
+                tag: None,
+                prevent_deletion: false,
+            });
+        }
+        (fields, required, ok)
+    }
+
+    /// The templates, each side read and checked against `fields`; `None` if any has a
+    /// problem (all are reported).
+    fn templates(
+        &self,
+        described: &[TemplateDescription],
+        fields: &[Field],
+    ) -> Option<Vec<CardTemplate>> {
+        let field_names: BTreeSet<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+        let mut ok = true;
+        let mut seen = HashSet::new();
+        let mut templates = Vec::new();
+        for t in described {
+            let id_key = t.id.as_deref().unwrap_or(&t.name);
+            if !seen.insert(("template", id_key.to_string()))
+                || !seen.insert(("tname", t.name.clone()))
+            {
+                let message = format!("template `{}` (or its id) is given twice", t.name);
+                self.report(self.line_with(&t.name), message);
+                ok = false;
+            }
+            let front = self.side(t, t.front.as_ref(), "front", &field_names);
+            let back = self.side(t, t.back.as_ref(), "back", &field_names);
+            let (Some(front), Some(back)) = (front, back) else {
+                ok = false;
+                continue;
+            };
+            templates.push(CardTemplate {
+                name: t.name.clone(),
+                id: ids::part_id(&self.key, &format!("template:{id_key}")),
+                front,
+                back,
+            });
+        }
+        ok.then_some(templates)
+    }
+
+    /// One side of a template: its file (by default `<Template>.<suffix>.html`), read
+    /// and checked.
+    fn side(
+        &self,
+        t: &TemplateDescription,
+        file: Option<&String>,
+        suffix: &str,
+        fields: &BTreeSet<&str>,
+    ) -> Option<String> {
+        let default = || format!("{}.{suffix}.html", t.name);
+        let file = self.folder.join(file.cloned().unwrap_or_else(default));
+        match std::fs::read_to_string(&file) {
+            Ok(text) => {
+                let text = template_text(&text);
+                check_template(&text, &file, &self.name, &t.name, fields, self.problem)
+                    .then_some(text)
+            }
+            Err(e) => {
+                let message = format!("cannot read the {suffix} of template `{}`: {e}", t.name);
+                self.bad_in(&file, 0, message)
+            }
+        }
+    }
+
+    /// The CSS: the file the description names, else `style.css` if there is one.
+    fn css(&self, named: Option<&str>) -> Option<String> {
+        let css_file = self.folder.join(named.unwrap_or(CSS_FILE));
+        match std::fs::read_to_string(&css_file) {
+            Ok(css) => Some(css.replace("\r\n", "\n")),
+            Err(_) if named.is_none() => Some(String::new()),
+            Err(e) => self.bad_in(&css_file, 0, format!("cannot read the CSS: {e}")),
+        }
+    }
+
+    /// The index of the sort field (the first if none is named).
+    fn sort_field(&self, named: Option<&str>, fields: &[Field]) -> Option<usize> {
+        let Some(s) = named else {
+            return Some(0);
+        };
+        match fields.iter().position(|f| f.name == s) {
+            Some(i) => Some(i),
+            None => {
+                let message = format!("sort_field `{s}` is not one of its fields");
+                self.bad(self.line_with("sort_field"), message)
+            }
+        }
+    }
+}
+
+/// The `kind` key's note type kind.
+fn kind(value: Option<&str>) -> Result<Kind, String> {
+    match value {
+        None | Some("standard") => Ok(Kind::Standard),
+        Some("cloze") => Ok(Kind::Cloze),
+        Some(other) => Err(format!("kind `{other}` is neither `standard` nor `cloze`")),
+    }
+}
+
+/// Field names Anki accepts: not blank, no `:{}"`, not starting like a template tag.
+fn field_name_allowed(name: &str) -> bool {
+    !(name.trim().is_empty()
+        || name.contains([':', '{', '}', '"'])
+        || name.starts_with(['#', '/', '^']))
+}
+
+/// A template file's text as stored: no byte order mark, `\n` line ends, and no final
+/// line end (editors add one that the template never meant).
+fn template_text(file: &str) -> String {
+    let text = file
+        .strip_prefix('\u{feff}')
+        .unwrap_or(file)
+        .replace("\r\n", "\n");
+    text.strip_suffix('\n').unwrap_or(&text).to_string()
+}
+
+/// The first template whose front can never make a card, and why: a standard front
+/// shows no field, or a cloze front has no `{{cloze:…}}`.
+fn unshowable_template(notetype: &NoteType) -> Option<(&str, &'static str)> {
     let all: HashSet<&str> = notetype.fields.iter().map(|f| f.name.as_str()).collect();
-    for t in &notetype.templates {
+    notetype.templates.iter().find_map(|t| {
         let nodes = template::parse(&t.front).unwrap_or_default();
-        let shows_field = match kind {
+        let shows_field = match notetype.kind {
             Kind::Standard => template::renders_with_fields(&nodes, &all),
             Kind::Cloze => t.front.contains("{{cloze:"),
         };
-        if !shows_field {
-            let what = if kind == Kind::Cloze {
-                "the front of a cloze template must show a field with `{{cloze:Field}}`"
-            } else {
-                "the front of the template shows no field, so it can never make a card"
-            };
-            problem(
-                &folder.join(format!("{}.front.html", t.name)),
-                1,
-                RichProblem::BadNoteType {
-                    notetype: name.clone(),
-                    message: format!("template `{}`: {what}", t.name),
-                },
-            );
-            return None;
-        }
-    }
-    Some((notetype, required))
+        let what = if notetype.kind == Kind::Cloze {
+            "the front of a cloze template must show a field with `{{cloze:Field}}`"
+        } else {
+            "the front of the template shows no field, so it can never make a card"
+        };
+        (!shows_field).then_some((t.name.as_str(), what))
+    })
+}
+
+/// The fields a template names that the note type lacks, each with the line it is
+/// first on (`Tags` is Anki's own); an error if the template does not parse.
+fn unknown_fields(text: &str, fields: &BTreeSet<&str>) -> Result<Vec<(usize, String)>, String> {
+    let nodes = template::parse(text).map_err(|e| e.to_string())?;
+    let mut used = BTreeSet::new();
+    template::referenced_fields(&nodes, &mut used);
+    let unknown = used
+        .into_iter()
+        .filter(|field| !fields.contains(field.as_str()) && field != "Tags")
+        .map(|field| {
+            let line = text.find(&field).map_or(0, |at| line_of(text, at));
+            (line, field)
+        });
+    Ok(unknown.collect())
 }
 
 /// Parses a template side and checks that every field it names exists.
@@ -467,8 +555,8 @@ fn check_template(
     fields: &BTreeSet<&str>,
     problem: &dyn Fn(&Path, usize, RichProblem),
 ) -> bool {
-    let nodes = match template::parse(text) {
-        Ok(n) => n,
+    let unknown = match unknown_fields(text, fields) {
+        Ok(unknown) => unknown,
         Err(error) => {
             problem(
                 file,
@@ -481,25 +569,231 @@ fn check_template(
             return false;
         }
     };
-    let mut used = BTreeSet::new();
-    template::referenced_fields(&nodes, &mut used);
-    let mut ok = true;
-    for field in used {
-        if fields.contains(field.as_str()) || field == "Tags" {
-            continue;
-        }
-        let line = text.find(&field).map_or(0, |at| line_of(text, at));
+    for (line, field) in &unknown {
         problem(
             file,
-            line,
+            *line,
             RichProblem::UnknownTemplateField {
                 notetype: notetype.to_string(),
                 template: template_name.to_string(),
-                field,
+                field: field.clone(),
                 fields: fields.iter().copied().collect::<Vec<_>>().join(", "),
             },
         );
-        ok = false;
     }
-    ok
+    unknown.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::RefCell;
+
+    /// A note type folder under the system's temporary folder, removed when dropped.
+    struct Scratch(PathBuf);
+
+    impl Scratch {
+        fn new(test: &str, files: &[(&str, &str)]) -> Scratch {
+            let root = std::env::temp_dir()
+                .join(format!("ankideck-notetypes-{}-{test}", std::process::id()));
+            let folder = root.join("Vocab");
+            std::fs::create_dir_all(&folder).unwrap();
+            for (name, text) in files {
+                std::fs::write(folder.join(name), text).unwrap();
+            }
+            Scratch(root)
+        }
+
+        fn folder(&self) -> PathBuf {
+            self.0.join("Vocab")
+        }
+    }
+
+    impl Drop for Scratch {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    /// Reads the folder: the note type, or the problems' messages.
+    fn read(scratch: &Scratch) -> Result<(NoteType, Vec<usize>), Vec<String>> {
+        let found = RefCell::new(Vec::new());
+        let result = read_one_inner(&scratch.folder(), &|_: &Path, line, p| {
+            found.borrow_mut().push(format!("{line}: {p}"))
+        });
+        result.ok_or(found.into_inner())
+    }
+
+    const VOCAB: &str = r#"
+fields = [{ name = "Word", id = "w" }, { name = "Meaning", required = true }]
+templates = [{ name = "Recognize" }]
+"#;
+
+    #[test]
+    fn ids_derive_from_the_given_ids_else_the_names() {
+        let scratch = Scratch::new(
+            "ids",
+            &[
+                (FILE, VOCAB),
+                ("Recognize.front.html", "{{Word}}\n"),
+                ("Recognize.back.html", "\u{feff}{{Meaning}}\r\n"),
+            ],
+        );
+        let (nt, required) = read(&scratch).unwrap();
+        assert_eq!(nt.name, "Vocab");
+        assert_eq!(nt.id, ids::notetype_id("custom:Vocab"));
+        assert_eq!(nt.fields[0].id, ids::part_id("custom:Vocab", "field:w"));
+        assert_eq!(
+            nt.fields[1].id,
+            ids::part_id("custom:Vocab", "field:Meaning")
+        );
+        let template_id = ids::part_id("custom:Vocab", "template:Recognize");
+        assert_eq!(nt.templates[0].id, template_id);
+        assert_eq!(nt.templates[0].front, "{{Word}}");
+        assert_eq!(nt.templates[0].back, "{{Meaning}}");
+        assert_eq!(required, [1]);
+        assert_eq!((nt.css.as_str(), nt.sort_field), ("", 0));
+    }
+
+    #[test]
+    fn a_renamed_field_with_an_id_keeps_it() {
+        let renamed = VOCAB
+            .replace("\"Word\"", "\"Term\"")
+            .replace("fields", "id = \"v\"\nfields");
+        let scratch = Scratch::new(
+            "rename",
+            &[
+                (FILE, &renamed),
+                ("Recognize.front.html", "{{Term}}"),
+                ("Recognize.back.html", "{{Meaning}}"),
+            ],
+        );
+        let (nt, _) = read(&scratch).unwrap();
+        assert_eq!(nt.id, ids::notetype_id("custom:v"));
+        assert_eq!(nt.fields[0].id, ids::part_id("custom:v", "field:w"));
+    }
+
+    #[test]
+    fn problems_are_reported_in_step_order() {
+        let description = r#"
+sort_field = "Nope"
+fields = [{ name = "Word" }, { name = "Wo:rd" }, { name = "Word" }]
+templates = [{ name = "Recognize" }, { name = "Recognize" }]
+"#;
+        let scratch = Scratch::new(
+            "order",
+            &[
+                (FILE, description),
+                ("Recognize.front.html", "{{Missing}}"),
+                ("Recognize.back.html", "{{Word}}"),
+            ],
+        );
+        let problems = read(&scratch).unwrap_err();
+        assert_eq!(problems.len(), 5, "{problems:#?}");
+        assert!(problems[0].contains("field name `Wo:rd` is not allowed"));
+        assert!(problems[1].contains("field `Word` (or its id) is given twice"));
+        assert!(problems[2].contains("uses field `Missing`"));
+        assert!(problems[3].contains("template `Recognize` (or its id) is given twice"));
+        assert!(problems[4].contains("uses field `Missing`"));
+        // The sort field is only checked once fields and templates are fine.
+        assert!(problems.iter().all(|p| !p.contains("sort_field")));
+    }
+
+    #[test]
+    fn kinds_are_standard_or_cloze() {
+        assert_eq!(kind(None), Ok(Kind::Standard));
+        assert_eq!(kind(Some("standard")), Ok(Kind::Standard));
+        assert_eq!(kind(Some("cloze")), Ok(Kind::Cloze));
+        assert!(kind(Some("Cloze")).unwrap_err().contains("kind `Cloze`"));
+    }
+
+    #[test]
+    fn field_names_follow_ankis_rules() {
+        for name in ["Word", "Front side", "a#b", "ü"] {
+            assert!(field_name_allowed(name), "{name}");
+        }
+        for name in ["", "  ", "a:b", "a{b", "a}b", "a\"b", "#a", "/a", "^a"] {
+            assert!(!field_name_allowed(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn template_files_lose_bom_crlf_and_one_final_newline() {
+        assert_eq!(template_text("\u{feff}a\r\nb\r\n"), "a\nb");
+        assert_eq!(template_text("a\n\n"), "a\n");
+        assert_eq!(template_text("a"), "a");
+    }
+
+    #[test]
+    fn templates_may_name_only_their_fields_and_tags() {
+        let fields: BTreeSet<&str> = ["Front", "Back"].into();
+        let text = "{{Front}}\n{{#Tags}}{{Tags}}{{/Tags}}\n{{type:Back}}\n{{hint:Extra}}";
+        assert_eq!(unknown_fields(text, &fields), Ok(vec![(4, "Extra".into())]));
+        assert_eq!(unknown_fields("{{Front}}", &fields), Ok(vec![]));
+        assert!(unknown_fields("{{#Front}}", &fields).is_err());
+    }
+
+    fn notetype(kind: Kind, fronts: &[&str]) -> NoteType {
+        let mut nt = crate::Stock::Basic.notetype();
+        nt.kind = kind;
+        nt.templates = fronts
+            .iter()
+            .enumerate()
+            .map(|(i, front)| CardTemplate {
+                name: format!("T{i}"),
+                id: 0,
+                front: front.to_string(),
+                back: String::new(),
+            })
+            .collect();
+        nt
+    }
+
+    #[test]
+    fn a_template_must_be_able_to_make_a_card() {
+        let shown = notetype(Kind::Standard, &["{{Front}}", "{{#Back}}{{Back}}{{/Back}}"]);
+        assert_eq!(unshowable_template(&shown), None);
+        let blank = notetype(Kind::Standard, &["{{Front}}", "text"]);
+        let (name, what) = unshowable_template(&blank).unwrap();
+        assert_eq!(name, "T1");
+        assert!(what.contains("shows no field"));
+        let cloze = notetype(Kind::Cloze, &["{{Front}}"]);
+        let (_, what) = unshowable_template(&cloze).unwrap();
+        assert!(what.contains("{{cloze:Field}}"));
+        assert_eq!(
+            unshowable_template(&notetype(Kind::Cloze, &["{{cloze:Front}}"])),
+            None
+        );
+    }
+
+    #[test]
+    fn names_and_ids_may_not_clash() {
+        let mut types = CustomTypes::default();
+        let mut vocab = crate::Stock::Basic.notetype();
+        vocab.name = "Vocab".into();
+        vocab.id = 7;
+        assert_eq!(types.clash(&vocab), None);
+        types
+            .by_name
+            .insert("Vocab".into(), Arc::new(vocab.clone()));
+        assert_eq!(
+            types.clash(&vocab),
+            Some(RichProblem::DuplicateNoteType("Vocab".into()))
+        );
+        for stock in ["Basic", "basic", "Cloze", "type-in"] {
+            vocab.name = stock.into();
+            assert_eq!(
+                types.clash(&vocab),
+                Some(RichProblem::StockName(stock.into()))
+            );
+        }
+        vocab.name = "Words".into();
+        let same_id = RichProblem::SameId {
+            name: "Words".into(),
+            other: "Vocab".into(),
+        };
+        assert_eq!(types.clash(&vocab), Some(same_id));
+        vocab.id = 8;
+        assert_eq!(types.clash(&vocab), None);
+    }
 }

@@ -1,0 +1,279 @@
+//! Anki's text import format as a source: `.csv`, `.tsv` and `.txt` files read the way
+//! Anki's own importer reads them (its header lines, separator detection, quoting and
+//! column mapping), so a file that imports into Anki builds here into the same notes.
+//!
+//! Where Anki would ask the user (which note type, which deck), the defaults are those
+//! of Markdown card files: the `Basic` note type and the deck named after the file's path.
+//!
+//! The rules live in one file each: [`header`] lines, the [`separator`], [`columns`]
+//! and [`rows`]; this file applies them to make notes.
+
+mod columns;
+mod header;
+mod rows;
+mod separator;
+
+use super::Reader;
+use crate::deck;
+use crate::error::Problem;
+use crate::error::RichProblem;
+use crate::note::SourceNote;
+use crate::note::{add_tag, Note};
+use crate::notetype::NoteType;
+use crate::source::markdown;
+use crate::Stock;
+use columns::{cell, Layout};
+use csv::StringRecord;
+use header::Header;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Extensions read as Anki text files.
+pub const EXTENSIONS: &[&str] = &["csv", "tsv", "txt"];
+
+/// Problems found in a file, with their lines, reported once it is read.
+type Problems = Vec<(usize, Problem)>;
+
+fn csv_problem(message: String) -> Problem {
+    RichProblem::Csv(message).into()
+}
+
+/// What holds for every row of one file.
+struct FileRules {
+    header: Header,
+    layout: Layout,
+    /// The note type for the whole file, if any.
+    notetype: Option<Arc<NoteType>>,
+    html: bool,
+    deck: String,
+    tags: Vec<String>,
+    /// The folder media references are relative to.
+    dir: PathBuf,
+}
+
+/// Reads one text file's notes into `reader`.
+pub(super) fn read(reader: &mut Reader, path: &Path) {
+    reader.files += 1;
+    reader.current_file = Arc::from(path);
+    let text = match super::read_text(path) {
+        Ok(text) => text,
+        Err(diagnostic) => return reader.diagnostics.push(*diagnostic),
+    };
+    let first_new = reader.diagnostics.len();
+    // Anki allows no control characters in fields, whatever file they come from.
+    reader.check_characters(path, &text);
+    let text = text.as_str();
+
+    let parsed = header::parse(text);
+    let mut problems: Problems = (parsed.problems.into_iter())
+        .map(|(line, message)| (line, csv_problem(message)))
+        .collect();
+    let mut header = parsed.header;
+    let separator =
+        (header.separator).unwrap_or_else(|| separator::detect(&text[parsed.body_start..]));
+    header.split_columns(separator);
+    let (rows, error) = rows::read(text, parsed.skip_first_line, separator);
+    if let Some((line, message)) = error {
+        problems.push((line, csv_problem(message)));
+    }
+    let rules = FileRules::new(reader, path, header, &rows, &mut problems);
+    for (line, record) in &rows {
+        read_row(reader, &rules, *line, record, &mut problems);
+    }
+    for (line, problem) in problems {
+        reader.problem(path, line, problem);
+    }
+    for d in &mut reader.diagnostics[first_new..] {
+        d.locate(text);
+    }
+}
+
+impl FileRules {
+    fn new(
+        reader: &Reader,
+        path: &Path,
+        header: Header,
+        rows: &[rows::Row],
+        problems: &mut Problems,
+    ) -> FileRules {
+        let html = header.html.unwrap_or_else(|| rows::looks_like_html(rows));
+        let notetype = match &header.notetype {
+            Some((name, line)) => match reader.find_notetype(name) {
+                Some(nt) => Some(nt),
+                None => {
+                    problems.push((*line, Problem::UnknownNoteType(name.clone())));
+                    None
+                }
+            },
+            None if header.notetype_column.is_none() => {
+                Some(Arc::clone(&reader.stock[Stock::Basic as usize]))
+            }
+            None => None,
+        };
+        let field_names: Option<Vec<&str>> =
+            (notetype.as_ref()).map(|nt| nt.fields.iter().map(|f| f.name.as_str()).collect());
+        let first_row_len = rows.first().map(|(_, r)| r.len());
+        let layout = Layout::new(&header, first_row_len, field_names.as_deref());
+        let deck = match &header.deck {
+            Some((deck, _)) => deck.clone(),
+            None => reader.deck_from_path(path),
+        };
+        let mut tags = Vec::new();
+        for (tag, line) in &header.tags {
+            if let Err(e) = add_tag(&mut tags, tag) {
+                problems.push((*line, e.into()));
+            }
+        }
+        FileRules {
+            header,
+            layout,
+            notetype,
+            html,
+            deck,
+            tags,
+            dir: path.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        }
+    }
+
+    /// The row's note type: the file's, or the one its note type column names. `None`
+    /// when there is none to use (the problem, if new, is in `problems`).
+    fn notetype(
+        &self,
+        reader: &Reader,
+        line: usize,
+        record: &StringRecord,
+        problems: &mut Problems,
+    ) -> Option<Arc<NoteType>> {
+        if let Some(nt) = &self.notetype {
+            return Some(Arc::clone(nt));
+        }
+        if self.header.notetype.is_some() {
+            return None; // unknown, and reported once for the file
+        }
+        let name = cell(record, self.header.notetype_column);
+        let found = reader.find_notetype(name);
+        if found.is_none() {
+            problems.push((line, Problem::UnknownNoteType(name.to_string())));
+        }
+        found
+    }
+
+    /// The row's tags: the file's and its tags column's.
+    fn tags(
+        &self,
+        line: usize,
+        record: &StringRecord,
+        problems: &mut Problems,
+    ) -> Option<Vec<String>> {
+        let mut tags = self.tags.clone();
+        let mut ok = true;
+        for tag in cell(record, self.layout.tags).split_whitespace() {
+            if let Err(e) = add_tag(&mut tags, tag) {
+                problems.push((line, e.into()));
+                ok = false;
+            }
+        }
+        ok.then_some(tags)
+    }
+
+    /// The row's deck: its deck column's, else the file's.
+    fn deck(&self, line: usize, record: &StringRecord, problems: &mut Problems) -> Option<String> {
+        let deck = match self.header.deck_column.map(|c| cell(record, Some(c))) {
+            Some(deck) if !deck.is_empty() => deck.to_string(),
+            _ => self.deck.clone(),
+        };
+        deck::normalize_name(&deck)
+            .map_err(|e| problems.push((line, e.into())))
+            .ok()
+    }
+}
+
+/// Makes a note of one row and keeps it in `reader`, or adds why not to `problems`.
+fn read_row(
+    reader: &mut Reader,
+    rules: &FileRules,
+    line: usize,
+    record: &StringRecord,
+    problems: &mut Problems,
+) {
+    let Some(notetype) = rules.notetype(reader, line, record, problems) else {
+        return;
+    };
+    let raw = rules.layout.values(record);
+    let field_count = notetype.fields.len();
+    if let Some(message) = rules
+        .layout
+        .check(record, &raw, &notetype.name, field_count)
+    {
+        return problems.push((line, csv_problem(message)));
+    }
+    // Every field, tag and deck problem of the row is reported, not just the first.
+    let fields = render_fields(reader, rules, &raw, field_count, line, problems);
+    let tags = rules.tags(line, record, problems);
+    let Some(deck) = rules.deck(line, record, problems) else {
+        return;
+    };
+    let (Some(fields), Some(tags)) = (fields, tags) else {
+        return;
+    };
+    if let Some(p) = reader.custom.missing_required(&notetype, &fields) {
+        return problems.push((line, p));
+    }
+    let guid = rows::guid(notetype.id, raw[0], cell(record, rules.header.guid_column));
+    let ords = match notetype.card_ordinals(&fields, !tags.is_empty()) {
+        Ok(ords) => ords,
+        Err(e) => return problems.push((line, e.into())),
+    };
+    let source = SourceNote {
+        ords,
+        note: Note {
+            guid,
+            notetype_id: notetype.id,
+            fields,
+            tags,
+            deck,
+            modified: 0,
+        },
+        notetype,
+        file: Arc::clone(&reader.current_file),
+        line,
+    };
+    if let Err(problem) = reader.keep_note(source) {
+        problems.push((line, problem));
+    }
+}
+
+/// The row's fields as stored: plain text escaped, media references resolved. `None`
+/// if any field has a problem.
+fn render_fields(
+    reader: &mut Reader,
+    rules: &FileRules,
+    raw: &[&str],
+    field_count: usize,
+    line: usize,
+    problems: &mut Problems,
+) -> Option<Vec<String>> {
+    let mut fields = Vec::with_capacity(field_count);
+    let mut ok = true;
+    for index in 0..field_count {
+        let value = raw.get(index).copied().unwrap_or("");
+        let mut resolve = |reference: &str| {
+            reader
+                .media
+                .resolve(&reader.canonical_root, &rules.dir, reference)
+        };
+        let rendered = if rules.html {
+            markdown::rewrite_html_media(value, &mut resolve)
+        } else {
+            markdown::rewrite_html_media(&rows::escape_text(value), &mut resolve)
+        };
+        match rendered {
+            Ok(f) => fields.push(f),
+            Err(p) => {
+                problems.push((line, p));
+                ok = false;
+            }
+        }
+    }
+    ok.then_some(fields)
+}

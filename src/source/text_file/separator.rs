@@ -1,0 +1,77 @@
+//! The field separator: named by `#separator:`, or guessed from the body as Anki does.
+
+/// Separators in the order Anki tries them when the file names none.
+const SEPARATORS: &[(&str, u8)] = &[
+    ("tab", b'\t'),
+    ("pipe", b'|'),
+    ("semicolon", b';'),
+    ("colon", b':'),
+    ("comma", b','),
+    ("space", b' '),
+];
+
+/// Anki looks only this far into the body when it guesses.
+const SAMPLE_BYTES: usize = 8 * 1024;
+
+/// The separator a `#separator:` value names: by name (any case, spaces around allowed)
+/// or as the character itself (exactly, so a lone space stays a space).
+pub(super) fn named(value: &str) -> Option<u8> {
+    let lower = value.to_ascii_lowercase();
+    SEPARATORS
+        .iter()
+        .find(|(name, byte)| lower.trim() == *name || lower.as_bytes() == [*byte])
+        .map(|(_, byte)| *byte)
+}
+
+/// The first separator, in Anki's order, found in the start of the body; a space if none.
+pub(super) fn detect(body: &str) -> u8 {
+    let sample = &body.as_bytes()[..body.len().min(SAMPLE_BYTES)];
+    SEPARATORS
+        .iter()
+        .find(|(_, b)| sample.contains(b))
+        .map_or(b' ', |(_, b)| *b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_and_characters_name_separators() {
+        assert_eq!(named("tab"), Some(b'\t'));
+        assert_eq!(named(" Comma "), Some(b','));
+        assert_eq!(named("PIPE"), Some(b'|'));
+        assert_eq!(named(";"), Some(b';'));
+        assert_eq!(named(" "), Some(b' '));
+        assert_eq!(named("\t"), Some(b'\t'));
+        assert_eq!(named("space"), Some(b' '));
+    }
+
+    #[test]
+    fn unknown_separators_are_none() {
+        assert_eq!(named("dash"), None);
+        assert_eq!(named("-"), None);
+        assert_eq!(named(" ;"), None, "a character is taken exactly");
+        assert_eq!(named(""), None);
+    }
+
+    #[test]
+    fn detection_follows_ankis_order() {
+        assert_eq!(detect("a\tb,c\n"), b'\t');
+        assert_eq!(detect("a|b;c\n"), b'|');
+        assert_eq!(detect("a;b:c,d\n"), b';');
+        assert_eq!(detect("a:b,c\n"), b':');
+        assert_eq!(detect("a,b c\n"), b',');
+        assert_eq!(detect("a b\n"), b' ');
+        assert_eq!(detect("ab\n"), b' ', "no separator at all: a space");
+        assert_eq!(detect(""), b' ');
+    }
+
+    #[test]
+    fn detection_reads_only_the_start() {
+        let body = format!("{}\t", "a,".repeat(SAMPLE_BYTES));
+        assert_eq!(detect(&body), b',');
+        let body = format!("{}\t", "a".repeat(SAMPLE_BYTES - 1));
+        assert_eq!(detect(&body), b'\t');
+    }
+}
