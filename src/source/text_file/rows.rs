@@ -1,18 +1,10 @@
 //! The rows of an Anki text file: CSV records with their line numbers, whether their
 //! fields are HTML, and the identity of the note a row makes.
 
-use crate::ids;
-use regex::Regex;
-use std::sync::LazyLock;
+use crate::{ids, text};
 
 /// A record and the line it starts on.
 pub(super) type Row = (usize, csv::StringRecord);
-
-/// Anki's HTML detector, used when the file does not say `#html:`.
-static HTML: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?si)(<!--.*?-->)|(<style.*?>.*?</style>)|(<script.*?>.*?</script>)|(<.*?>)")
-        .unwrap()
-});
 
 /// Anki reads this many rows to guess whether fields are HTML.
 const PREVIEW_ROWS: usize = 5;
@@ -95,7 +87,7 @@ impl<'t> LineCounter<'t> {
 pub(super) fn looks_like_html(rows: &[Row]) -> bool {
     rows.iter()
         .take(PREVIEW_ROWS)
-        .any(|(_, r)| r.iter().any(|f| HTML.is_match(f)))
+        .any(|(_, r)| r.iter().any(|f| text::contains_html(f)))
 }
 
 /// Plain text as Anki stores it: HTML-escaped, line breaks as `<br>`.
