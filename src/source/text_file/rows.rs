@@ -87,7 +87,7 @@ impl<'t> LineCounter<'t> {
 pub(super) fn looks_like_html(rows: &[Row]) -> bool {
     rows.iter()
         .take(PREVIEW_ROWS)
-        .any(|(_, r)| r.iter().any(|f| text::contains_html(f)))
+        .any(|(_, r)| r.iter().any(text::contains_html))
 }
 
 /// Plain text as Anki stores it: HTML-escaped, line breaks as `<br>`.
