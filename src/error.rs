@@ -275,6 +275,9 @@ pub enum Error {
     BadSourceDateEpoch(String),
     #[error("note type `{0}` was not added to the package")]
     MissingNoteType(i64),
+    /// A note type that cannot work in Anki.
+    #[error("{0}")]
+    NoteType(#[from] crate::notetype::NoteTypeError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
