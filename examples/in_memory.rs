@@ -1,55 +1,60 @@
 //! Building a package from notes made in code, as one would with genanki.
 //!
-//! Run with `cargo run --example in_memory -- out.apkg`.
+//! Run with `cargo run --example in_memory -- out.apkg`. A second run after editing an
+//! answer updates that note in Anki: the lock `in-memory.lock` beside the package
+//! remembers each note's content and modification time.
 
-use ankideck::{ids, MediaSource, Note, Package, Stock};
+use ankideck::{build, ids, Format, Note, Package, Stock};
+use std::path::PathBuf;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let out = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| "in-memory.apkg".into());
+    let out = PathBuf::from(
+        std::env::args()
+            .nth(1)
+            .unwrap_or_else(|| "in-memory.apkg".into()),
+    );
     let basic = Stock::Basic.notetype();
     let cloze = Stock::Cloze.notetype();
-    // The time written into the package; a fixed value keeps builds reproducible.
-    let now = 1_700_000_000;
-    let mut package = Package::new(now);
+    // The build time (or SOURCE_DATE_EPOCH): what changed notes are stamped with.
+    let mut package = Package::new(build::build_time()?);
 
     package.add_note(
-        Note {
-            // Stable identity: rebuilding updates this note in Anki instead of duplicating it.
-            guid: ids::guid_for_id("capital-of-france"),
-            notetype_id: basic.id,
-            fields: vec![
-                "Capital of France?".into(),
-                r#"Paris <img src="paris.svg">"#.into(),
-            ],
-            tags: vec!["geography".into()],
-            deck: "Examples::Geography".into(),
-            modified: now,
-        },
-        &basic,
+        Note::new(
+            &basic,
+            ["Capital of France?", r#"Paris <img src="paris.svg">"#],
+        )
+        .deck("Examples::Geography")
+        .tags(["geography"])
+        // Stable identity: rebuilding updates this note in Anki instead of duplicating
+        // it, even after the question is reworded.
+        .guid(ids::guid_for(&["capital-of-france"])),
     )?;
     package.add_note(
-        Note {
-            guid: ids::guid_for_id("speed-of-light"),
-            notetype_id: cloze.id,
-            fields: vec![
-                "Light travels about {{c1::300 000}} km per {{c2::second}}.".into(),
-                String::new(),
+        Note::new(
+            &cloze,
+            [
+                "Light travels about {{c1::300 000}} km per {{c2::second}}.",
+                "",
             ],
-            tags: vec!["physics".into()],
-            deck: "Examples::Physics".into(),
-            modified: now,
-        },
-        &cloze,
+        )
+        .deck("Examples::Physics")
+        .tags(["physics"]),
     )?;
     let svg = br#"<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"><rect width="10" height="10"/></svg>"#;
-    package.add_media("paris.svg", MediaSource::Bytes(svg.to_vec()))?;
+    package.add_media("paris.svg", ankideck::MediaSource::Bytes(svg.to_vec()))?;
 
-    let summary = package.write(&out)?;
+    // Unchanged notes keep the time the lock recorded: the same notes give the same
+    // bytes, and Anki updates exactly the notes that changed.
+    let lock = out.with_extension("lock");
+    let outcome = build::write_locked(&mut package, &out, &lock, Format::default())?;
+    for warning in &outcome.warnings {
+        eprintln!("warning: {warning}");
+    }
     println!(
-        "wrote {out}: {} notes, {} cards",
-        summary.notes, summary.cards
+        "wrote {}: {} notes, {} cards",
+        out.display(),
+        outcome.summary.notes,
+        outcome.summary.cards
     );
     Ok(())
 }

@@ -112,7 +112,7 @@ fn read_and_lint(source: &Path) -> Result<Sources> {
 pub fn assemble(sources: Sources, timestamp: i64) -> Result<Package> {
     let mut package = Package::new(timestamp);
     for source in &sources.notes {
-        package.add_notetype(&source.notetype);
+        package.add_checked_notetype(&source.notetype);
     }
     // Checked as they were read, cards included. Collected in place: the notes are most
     // of a build's memory, and are never held twice.
@@ -170,5 +170,46 @@ pub fn build_with(
         warnings: plan.warnings,
         removed: plan.reconciled.removed,
         lock_updated,
+    })
+}
+
+/// The build time in seconds: `SOURCE_DATE_EPOCH` if set, else the clock. Give it to
+/// [`Package::new`] so that Anki updates edited notes on re-import.
+pub fn build_time() -> Result<i64> {
+    Options::from_env().map(|options| options.now)
+}
+
+/// Writes a package made in code as `ankideck build` writes its packages: the lock at
+/// `lock_path` (an `ankideck.lock`, created if missing) keeps each note's modification
+/// time, which rises to the package's timestamp only when the note changed. So Anki
+/// updates edited notes on re-import, while rebuilding unchanged notes gives the same
+/// bytes. Commit the lock beside the code that makes the notes.
+///
+/// Sets every note's and used note type's `modified`, and the package's timestamp to the
+/// newest of them. The warnings say what Anki will not follow (a note moved to another
+/// deck, renumbered clozes…), each naming its note by guid; the lock is updated only
+/// after the package is written.
+pub fn write_locked(
+    package: &mut Package,
+    output: &Path,
+    lock_path: &Path,
+    format: Format,
+) -> Result<Outcome> {
+    let previous = Lock::read(lock_path)?;
+    let mut update = lock::Update::begin(lock_path, &previous, true)?;
+    let mut notes = package.take_notes();
+    let reconciled = update.reconcile(&mut notes, package.timestamp());
+    package.restore_notes(notes);
+    let reconciled = reconciled?;
+    let new_lock = update.finish()?;
+    package.set_timestamp(reconciled.timestamp);
+    let summary = package.write_with(output, format)?;
+    let lock_changed = new_lock.changed();
+    new_lock.put_in_place()?;
+    Ok(Outcome {
+        summary,
+        warnings: reconciled.warnings,
+        removed: reconciled.removed,
+        lock_updated: lock_changed,
     })
 }

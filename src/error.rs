@@ -295,6 +295,7 @@ impl Problem {
 
 /// Everything that can go wrong in the library.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     #[error("{} problem{} in the card sources", .0.len(), if .0.len() == 1 { "" } else { "s" })]
     Input(Vec<Diagnostic>),
@@ -306,8 +307,37 @@ pub enum Error {
     Cancelled,
     #[error("SOURCE_DATE_EPOCH is `{0}`, not a number of seconds")]
     BadSourceDateEpoch(String),
-    #[error("note type `{0}` was not added to the package")]
+    /// A note of a note type the package does not know.
+    #[error("the note type with id {0} was not added to the package (add it with `Package::add_notetype` before its notes)")]
     MissingNoteType(i64),
+    /// A note with more or fewer values than its note type has fields.
+    #[error("note `{guid}` has {given} field values, but note type `{notetype}` has {} fields ({})", .fields.len(), .fields.join(", "))]
+    FieldCount {
+        /// The note's guid.
+        guid: String,
+        /// The note type's name.
+        notetype: String,
+        /// The note type's field names.
+        fields: Vec<String>,
+        /// How many values the note has.
+        given: usize,
+    },
+    /// Two notes with one guid, which Anki would import as one.
+    #[error("two notes have guid `{0}`; give each note its own guid")]
+    DuplicateGuid(String),
+    /// A note type that cannot work in Anki.
+    #[error("{0}")]
+    NoteType(#[from] crate::notetype::NoteTypeError),
+    /// Two different note types with one id, which Anki would take for one.
+    #[error("note type `{name}` has id {id}, already used by a different note type `{other}` (give one of them another id key)")]
+    NoteTypeIdTaken {
+        /// The id.
+        id: i64,
+        /// The note type added second.
+        name: String,
+        /// The note type added first.
+        other: String,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,

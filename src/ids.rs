@@ -70,6 +70,16 @@ pub fn guid_for_id(id: &str) -> String {
     guid(&format!("id:{id}"))
 }
 
+/// A guid from values that identify a note, the idea of genanki's `guid_for` (not its
+/// hash: the guids differ from genanki's). Choose values that do not change when the
+/// note is edited, such as a key of your own, so that Anki updates the note on
+/// re-import. One value gives the guid [`guid_for_id`] gives: that of a card file's
+/// note with the same `id:`.
+pub fn guid_for<S: AsRef<str>>(values: &[S]) -> String {
+    let values: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
+    guid_for_id(&values.join("\u{1f}"))
+}
+
 /// The id a note without `id:` gets: a hash of its first field as written, whitespace
 /// folded, so that moving or reordering notes keeps their identity. `ankideck ids` writes
 /// it into the source, after which editing the first field no longer changes the guid.
@@ -94,11 +104,28 @@ pub fn notetype_id(key: &str) -> i64 {
     stable_id("notetype", key)
 }
 
+/// The key a custom note type's ids derive from, given its own key (its `id`, else its
+/// folder's name or, built in code, its name).
+pub fn custom_notetype_key(key: &str) -> String {
+    format!("custom:{key}")
+}
+
 /// Id of a field or template within a note type; Anki uses these to recognise a renamed
 /// field as the same field, so they come from a key that survives renames.
 pub fn part_id(notetype_key: &str, part: &str) -> i64 {
     // Anki stores these as signed 64-bit; any value is fine, keep them positive.
     (hash64("part", &format!("{notetype_key}\0{part}")) >> 1) as i64
+}
+
+/// Id of a field from its note type's key and its own key (its name unless given).
+pub fn field_id(notetype_key: &str, field_key: &str) -> i64 {
+    part_id(notetype_key, &format!("field:{field_key}"))
+}
+
+/// Id of a card template from its note type's key and its own key (its name unless
+/// given).
+pub fn template_id(notetype_key: &str, template_key: &str) -> i64 {
+    part_id(notetype_key, &format!("template:{template_key}"))
 }
 
 /// Id of a deck, from its name. Anki matches decks by name case-insensitively, so the
@@ -167,6 +194,9 @@ mod tests {
         assert_eq!(guid_for_id("batch-size-small"), "zkW:NLZD%W");
         assert_eq!(derived_id("深度学习中, batch size\n太小?"), "h962bf3124a");
         assert_eq!(guid_for_first_field("q"), guid_for_id(&derived_id("q")));
+        assert_eq!(guid_for(&["batch-size-small"]), "zkW:NLZD%W");
+        assert_ne!(guid_for(&["a", "b"]), guid_for(&["ab"]));
+        assert_ne!(guid_for(&["a", "b"]), guid_for(&["b", "a"]));
     }
 
     #[test]

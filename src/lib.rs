@@ -22,7 +22,7 @@ pub mod text;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity};
 pub use note::Note;
-pub use notetype::{Kind, NoteType, Stock};
+pub use notetype::{Kind, NoteType, NoteTypeBuilder, NoteTypeError, Stock};
 pub use package::{Format, MediaSource, Package, Progress, Summary};
 
 /// The README's library example is compiled as a doctest.

@@ -6,8 +6,19 @@ use crate::notetype::NoteType;
 use std::path::Path;
 use std::sync::Arc;
 
-/// One note: field values (HTML), tags, deck, identity.
+/// One note: field values (HTML), tags, deck, identity. Made with [`Note::new`].
+///
+/// ```
+/// use ankideck::{ids, Note, Stock};
+/// let basic = Stock::Basic.notetype();
+/// let note = Note::new(&basic, ["Capital of France?", "Paris"])
+///     .deck("Geography::Europe")
+///     .tags(["geography"])
+///     .guid(ids::guid_for(&["capital-of-france"]));
+/// assert_eq!(note.fields[1], "Paris");
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Note {
     /// Matches the note across imports; see [`crate::ids`].
     pub guid: String,
@@ -15,22 +26,81 @@ pub struct Note {
     pub notetype_id: i64,
     /// Field values in the note type's field order, as HTML.
     pub fields: Vec<String>,
+    /// Tags, without spaces; `::` separates levels.
     pub tags: Vec<String>,
     /// Full deck name, levels separated by `::`.
     pub deck: String,
-    /// Last modification, in seconds. Anki updates a note on import only when this is newer.
+    /// Last modification, in seconds. Anki updates a note on import only when this is
+    /// newer than its copy. 0 (as [`Note::new`] makes it) stands for the package's
+    /// timestamp; [`crate::build::write_locked`] sets it from a lock.
     pub modified: i64,
+}
+
+impl Note {
+    /// A note of `notetype` with these field values (HTML, in the note type's field
+    /// order), in deck `Default`, without tags.
+    ///
+    /// Its guid follows the first field, as for a card file's note without `id:`:
+    /// editing the other fields updates the note in Anki, editing the first one makes a
+    /// new note. Give it a [`Note::guid`] of its own (see [`crate::ids::guid_for`]) to
+    /// keep the note through such edits.
+    pub fn new<S: Into<String>>(
+        notetype: &crate::NoteType,
+        fields: impl IntoIterator<Item = S>,
+    ) -> Note {
+        let fields: Vec<String> = fields.into_iter().map(Into::into).collect();
+        let guid = crate::ids::guid_for_first_field(fields.first().map_or("", String::as_str));
+        Note {
+            guid,
+            notetype_id: notetype.id,
+            fields,
+            tags: Vec::new(),
+            deck: "Default".to_string(),
+            modified: 0,
+        }
+    }
+
+    /// Puts the note into deck `name` (levels separated by `::`).
+    #[must_use]
+    pub fn deck(mut self, name: impl Into<String>) -> Note {
+        self.deck = name.into();
+        self
+    }
+
+    /// Sets the note's tags.
+    #[must_use]
+    pub fn tags<S: Into<String>>(mut self, tags: impl IntoIterator<Item = S>) -> Note {
+        self.tags = tags.into_iter().map(Into::into).collect();
+        self
+    }
+
+    /// Sets the note's guid, its identity across imports.
+    #[must_use]
+    pub fn guid(mut self, guid: impl Into<String>) -> Note {
+        self.guid = guid.into();
+        self
+    }
+
+    /// Sets the note's modification time in seconds (see [`Note::modified`]).
+    #[must_use]
+    pub fn modified(mut self, seconds: i64) -> Note {
+        self.modified = seconds;
+        self
+    }
 }
 
 /// A note read from the sources, with where it was written.
 #[derive(Debug, Clone)]
 pub struct SourceNote {
+    /// The note as it goes into the package.
     pub note: Note,
+    /// Its note type.
     pub notetype: Arc<NoteType>,
     /// The ordinals of the cards the note makes, checked when it was read.
     pub ords: Vec<u16>,
     /// Shared by the notes of a file.
     pub file: Arc<Path>,
+    /// 1-based line of the note's heading or row.
     pub line: usize,
 }
 

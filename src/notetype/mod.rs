@@ -4,29 +4,39 @@
 //! - [`template`]: Anki's template language, parsed once;
 //! - [`cloze`]: the cloze-deletion grammar;
 //! - `cardgen`: which cards a note has (and Anki's `req` for old clients);
-//! - `stock`: Basic, reversed, type-in and Cloze as Anki ships them.
+//! - `stock`: Basic, reversed, type-in and Cloze as Anki ships them;
+//! - `builder`: note types defined in code, and the checks every note type passes.
 
+mod builder;
 mod cardgen;
 pub mod cloze;
 mod stock;
 pub mod template;
 
+pub use builder::{NoteTypeBuilder, NoteTypeError};
 pub use cardgen::{CardError, Requirement};
 pub use stock::Stock;
 
 /// Standard note types make one card per template; cloze types one card per cloze number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// One card per template whose front shows a non-empty field.
     Standard,
+    /// One card per cloze number, from the one template.
     Cloze,
 }
 
+/// A field of a note type; [`NoteType::builder`] makes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Field {
+    /// What templates call it, as `{{Name}}`.
     pub name: String,
     /// Stable id, so Anki sees a renamed field as the same field.
     pub id: i64,
+    /// The editor's font for the field.
     pub font: String,
+    /// The editor's font size for the field.
     pub size: u32,
     /// Anki's marker for the cloze type's fields (`Text` 0, `Back Extra` 1).
     pub tag: Option<u32>,
@@ -34,32 +44,49 @@ pub struct Field {
     pub prevent_deletion: bool,
 }
 
+/// A card template of a note type; [`NoteType::builder`] makes them.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct CardTemplate {
+    /// Shown in Anki's card list.
     pub name: String,
+    /// Stable id, so Anki sees a renamed template as the same template.
     pub id: i64,
+    /// The question side, in Anki's template language.
     pub front: String,
+    /// The answer side; `{{FrontSide}}` shows the question.
     pub back: String,
 }
 
-/// A note type as Anki stores it: fields, card templates and styling.
+/// A note type as Anki stores it: fields, card templates and styling. Get one from
+/// [`Stock::notetype`] or [`NoteType::builder`].
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct NoteType {
+    /// Anki's identity of the note type: notes of a note type with the same id import
+    /// into the same note type.
     pub id: i64,
+    /// The name Anki shows.
     pub name: String,
+    /// Standard or cloze.
     pub kind: Kind,
+    /// The fields, in the order of a note's values.
     pub fields: Vec<Field>,
+    /// The card templates, in card order.
     pub templates: Vec<CardTemplate>,
+    /// The styling shared by its cards.
     pub css: String,
     /// Index of the field Anki sorts the browser by and strips into `sfld`.
     pub sort_field: usize,
     /// Which stock type this one started as (Anki's `originalStockKind`; 0 for none).
     pub original_stock_kind: u8,
     /// Last change, in seconds; Anki updates its copy on import only when this is newer.
+    /// 0 (as built) stands for the package's timestamp.
     pub modified: i64,
 }
 
 impl NoteType {
+    /// The index of the field named `name`.
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
     }
@@ -99,6 +126,7 @@ impl NoteType {
         )
     }
 
+    /// The names of the fields, in order.
     pub fn field_names(&self) -> Vec<&str> {
         self.fields.iter().map(|f| f.name.as_str()).collect()
     }

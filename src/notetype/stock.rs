@@ -136,7 +136,7 @@ impl Stock {
                 .enumerate()
                 .map(|(ord, name)| Field {
                     name: name.to_string(),
-                    id: ids::part_id(&key, &format!("field:{name}")),
+                    id: ids::field_id(&key, name),
                     font: "Arial".into(),
                     size: 20,
                     tag: (kind == Kind::Cloze).then_some(ord as u32),
@@ -146,7 +146,7 @@ impl Stock {
             templates: templates
                 .into_iter()
                 .map(|(name, front, back)| CardTemplate {
-                    id: ids::part_id(&key, &format!("template:{name}")),
+                    id: ids::template_id(&key, name),
                     name: name.to_string(),
                     front,
                     back,

@@ -281,17 +281,15 @@ mod protobuf {
 fn dummy_package(timestamp: i64) -> Result<Package> {
     let basic = crate::Stock::Basic.notetype();
     let mut package = Package::new(timestamp);
-    package.add_note(
-        crate::Note {
-            guid: ids::guid_for_id("ankideck: please update Anki"),
-            notetype_id: basic.id,
-            fields: vec![UPDATE_ANKI_MESSAGE.to_string(), String::new()],
-            tags: Vec::new(),
-            deck: "Default".into(),
-            modified: timestamp,
-        },
-        &basic,
-    )?;
+    package.add_checked_notetype(&basic);
+    package.add_note(crate::Note {
+        guid: ids::guid_for_id("ankideck: please update Anki"),
+        notetype_id: basic.id,
+        fields: vec![UPDATE_ANKI_MESSAGE.to_string(), String::new()],
+        tags: Vec::new(),
+        deck: "Default".into(),
+        modified: timestamp,
+    })?;
     Ok(package)
 }
 

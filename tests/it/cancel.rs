@@ -38,15 +38,10 @@ fn cancelled_reading_and_writing_stop_and_say_so() {
     let basic = Stock::Basic.notetype();
     let mut package = Package::new(1_700_000_000);
     for n in 0..5000 {
-        let note = Note {
-            guid: ankideck::ids::guid_for_id(&n.to_string()),
-            notetype_id: basic.id,
-            fields: vec![format!("Q{n}"), "A".into()],
-            tags: Vec::new(),
-            deck: "Deck".into(),
-            modified: 1_700_000_000,
-        };
-        package.add_note(note, &basic).unwrap();
+        let note = Note::new(&basic, [format!("Q{n}"), "A".into()])
+            .guid(ankideck::ids::guid_for_id(&n.to_string()))
+            .deck("Deck");
+        package.add_note(note).unwrap();
     }
 
     ankideck::cancel::cancel();

@@ -17,6 +17,7 @@ mod format_doc;
 mod interrupt;
 mod judge_harness;
 mod latest_format;
+mod library;
 mod properties;
 mod reimport;
 mod rich;
