@@ -1,8 +1,11 @@
 //! The package on disk: notes, note types and media in, an `.apkg` file out.
 
 mod deck_options;
+pub mod meta;
 mod schema;
 mod write;
+
+pub use meta::Format;
 
 use crate::deck::DeckSettings;
 
@@ -26,33 +29,6 @@ pub enum MediaSource {
 pub struct Media {
     pub name: String,
     pub source: MediaSource,
-}
-
-/// Which kind of `.apkg` to write.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// `collection.anki2` (schema 11) with deflated entries and a JSON media map: what
-    /// Anki 2.1.49 and older, old AnkiDroid and every other Anki client reads.
-    #[default]
-    Legacy1,
-    /// What Anki 23.10+ exports by default: a `meta` entry (version 3), the collection
-    /// zstd-compressed as `collection.anki21b`, zstd-compressed media with a protobuf
-    /// media list, and a dummy `collection.anki2` that tells old clients to update.
-    /// Smaller packages; needs Anki 2.1.50+, AnkiDroid 2.16+ or a recent AnkiMobile.
-    Latest,
-}
-
-impl Format {
-    /// The names accepted by `ankideck build --format`.
-    pub const NAMES: [&'static str; 2] = ["legacy", "latest"];
-
-    pub fn from_name(name: &str) -> Option<Format> {
-        match name {
-            "legacy" | "legacy1" => Some(Format::Legacy1),
-            "latest" => Some(Format::Latest),
-            _ => None,
-        }
-    }
 }
 
 /// How far [`Package::write_reporting`] has got, for a progress bar.

@@ -9,7 +9,8 @@
 //!   and a zstd-compressed protobuf `media` list with each file's name, size and SHA-1.
 //!   Every entry is Stored, as Anki writes it.
 
-use super::{schema, Format, MediaSource, Package, Progress, Summary};
+use super::meta::{self, Compression, Format, MediaEntry, Version};
+use super::{schema, MediaSource, Package, Progress, Summary};
 use crate::deck;
 use crate::error::{Error, Result};
 use crate::{ids, text};
@@ -23,29 +24,10 @@ use std::path::Path;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-/// Media types that are compressed already; deflating them again only costs time.
-const COMPRESSED_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "png", "gif", "webp", "avif", "heic", "mp3", "m4a", "aac", "ogg", "oga", "opus",
-    "flac", "mp4", "m4v", "webm", "mkv", "mov", "zip", "gz", "woff", "woff2",
-];
-
-/// Deflate level of the legacy format: the fastest. On 100k generated notes the 91 MB
-/// collection deflated in 0.56 s at level 1 against 0.76 s at level 2 (zlib's default 6
-/// took 1.7 s longer than 2), for packages of 31.1, 26.7 and 24.1 MB; genanki stores it.
-const DEFLATE_LEVEL: i64 = 1;
-
-/// zstd level for the collection and compressible media (Anki uses zstd's default, 3).
-const ZSTD_LEVEL: i32 = 3;
-/// zstd level for media that is compressed already: the fastest, since it cannot shrink.
-const ZSTD_LEVEL_COMPRESSED: i32 = 1;
-
 /// The text of the dummy note old clients see in a [`Format::Latest`] package: Anki's own
 /// English message (`exporting-colpkg-too-new`).
 pub const UPDATE_ANKI_MESSAGE: &str =
     "Please update to the latest Anki version, then import the .colpkg/.apkg file again.";
-
-/// `PackageMetadata { version: LATEST (3) }`, protobuf-encoded.
-const META_LATEST: [u8; 2] = [0x08, 0x03];
 
 pub(super) fn write(
     package: &Package,
@@ -105,18 +87,13 @@ fn write_legacy<W: Write + Seek>(
     path: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
-    add_file(
-        zip,
-        "collection.anki2",
-        db_path,
-        CompressionMethod::Deflated,
-    )?;
-    let mut map = Map::new();
+    let format = Format::Legacy1;
+    let collection = format.collection_compression();
+    add_file(zip, meta::COLLECTION_LEGACY1, db_path, collection)?;
     let mut media_progress = MediaProgress::new(package);
     for (index, media) in package.media.iter().enumerate() {
-        let entry = index.to_string();
-        let method = compression_for(&media.name);
-        zip.start_file(entry.as_str(), options(method))?;
+        let compression = format.media_compression(&media.name);
+        zip.start_file(meta::media_entry(index), options(compression))?;
         let size = match &media.source {
             MediaSource::File(file) => {
                 let mut reader =
@@ -129,11 +106,11 @@ fn write_legacy<W: Write + Seek>(
                 bytes.len() as u64
             }
         };
-        map.insert(entry, Value::String(media.name.clone()));
         media_progress.file_done(size, progress);
     }
-    zip.start_file("media", options(CompressionMethod::Deflated))?;
-    zip.write_all(Value::Object(map).to_string().as_bytes())
+    zip.start_file(meta::MEDIA, options(format.media_list_compression()))?;
+    let list = meta::legacy_media_json(package.media.iter().map(|m| m.name.as_str()));
+    zip.write_all(list.as_bytes())
         .map_err(|e| Error::io(path, e))?;
     Ok(())
 }
@@ -146,40 +123,41 @@ fn write_latest<W: Write + Seek>(
     path: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
-    let stored = options(CompressionMethod::Stored);
-    zip.start_file("meta", stored)?;
-    zip.write_all(&META_LATEST)
+    let format = Format::Latest;
+    zip.start_file(meta::META, options(meta::META_COMPRESSION))?;
+    zip.write_all(&Version::Latest.meta_bytes())
         .map_err(|e| Error::io(path, e))?;
 
-    zip.start_file("collection.anki21b", stored)?;
+    let collection = format.collection_compression();
+    zip.start_file(meta::COLLECTION_LATEST, options(collection))?;
     let mut db = File::open(db_path).map_err(|e| Error::io(db_path, e))?;
-    let mut encoder =
-        zstd::stream::write::Encoder::new(&mut *zip, ZSTD_LEVEL).map_err(|e| Error::io(path, e))?;
+    let mut encoder = zstd::stream::write::Encoder::new(&mut *zip, zstd_level(collection))
+        .map_err(|e| Error::io(path, e))?;
     std::io::copy(&mut db, &mut encoder).map_err(|e| Error::io(db_path, e))?;
     encoder.finish().map_err(|e| Error::io(path, e))?;
 
-    add_file(
-        zip,
-        "collection.anki2",
-        dummy_path,
-        CompressionMethod::Stored,
-    )?;
+    let dummy = meta::DUMMY_COLLECTION_COMPRESSION;
+    add_file(zip, meta::COLLECTION_LEGACY1, dummy_path, dummy)?;
 
     // One compression context per level, reused for every file.
-    let new_encoder =
-        |level| zstd::stream::raw::Encoder::new(level).map_err(|e| Error::io(path, e));
-    let mut encoders = [
-        new_encoder(ZSTD_LEVEL_COMPRESSED)?,
-        new_encoder(ZSTD_LEVEL)?,
-    ]
-    .map(Some);
+    let mut encoders: Vec<(i32, Option<zstd::stream::raw::Encoder<'static>>)> = Vec::new();
     let mut buffer = vec![0; 1 << 16];
     let mut list = Vec::new();
     let mut media_progress = MediaProgress::new(package);
     for (index, media) in package.media.iter().enumerate() {
-        zip.start_file(index.to_string(), stored)?;
-        let slot = usize::from(compression_for(&media.name) != CompressionMethod::Stored);
+        let compression = format.media_compression(&media.name);
+        zip.start_file(meta::media_entry(index), options(compression))?;
+        let level = zstd_level(compression);
+        let slot = match encoders.iter().position(|(l, _)| *l == level) {
+            Some(slot) => slot,
+            None => {
+                let encoder = zstd::stream::raw::Encoder::new(level);
+                encoders.push((level, Some(encoder.map_err(|e| Error::io(path, e))?)));
+                encoders.len() - 1
+            }
+        };
         let encoder = encoders[slot]
+            .1
             .take()
             .expect("encoder put back after each file");
         let mut writer = zstd::stream::zio::Writer::new(&mut *zip, encoder);
@@ -196,7 +174,7 @@ fn write_latest<W: Write + Seek>(
             }
         };
         writer.finish().map_err(|e| Error::io(path, e))?;
-        encoders[slot] = Some(writer.into_inner().1);
+        encoders[slot].1 = Some(writer.into_inner().1);
         let size = u32::try_from(size).map_err(|_| {
             let message = format!("media file {} is 4 GiB or larger", media.name);
             Error::io(
@@ -204,14 +182,32 @@ fn write_latest<W: Write + Seek>(
                 std::io::Error::new(std::io::ErrorKind::InvalidData, message),
             )
         })?;
-        protobuf::media_entry(&mut list, &media.name, size, &sha1);
+        let name = media.name.clone();
+        let legacy_zip_filename = None;
+        MediaEntry {
+            name,
+            size,
+            sha1,
+            legacy_zip_filename,
+        }
+        .encode(&mut list);
         media_progress.file_done(u64::from(size), progress);
     }
 
-    zip.start_file("media", stored)?;
-    let list = zstd::encode_all(list.as_slice(), ZSTD_LEVEL).map_err(|e| Error::io(path, e))?;
+    let compression = format.media_list_compression();
+    zip.start_file(meta::MEDIA, options(compression))?;
+    let list = zstd::encode_all(list.as_slice(), zstd_level(compression))
+        .map_err(|e| Error::io(path, e))?;
     zip.write_all(&list).map_err(|e| Error::io(path, e))?;
     Ok(())
+}
+
+/// The level of a zstd-compressed entry.
+fn zstd_level(compression: Compression) -> i32 {
+    match compression {
+        Compression::Zstd(level) => level,
+        other => unreachable!("a latest package's entry compressed as {other:?}"),
+    }
 }
 
 /// Copies everything from `reader` to `writer`; returns the byte count and SHA-1.
@@ -234,47 +230,6 @@ fn copy_hashing(
         size += n as u64;
     }
     Ok((size, hasher.finalize().into()))
-}
-
-/// The hand-written protobuf of the latest format's `media` list.
-mod protobuf {
-    fn varint(out: &mut Vec<u8>, mut value: u64) {
-        while value >= 0x80 {
-            out.push((value as u8) | 0x80);
-            value >>= 7;
-        }
-        out.push(value as u8);
-    }
-
-    fn bytes_field(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
-        varint(out, field << 3 | 2);
-        varint(out, bytes.len() as u64);
-        out.extend_from_slice(bytes);
-    }
-
-    /// Appends `entries { name = 1; size = 2; sha1 = 3 }` (field 1 of `MediaEntries`).
-    pub(super) fn media_entry(out: &mut Vec<u8>, name: &str, size: u32, sha1: &[u8; 20]) {
-        let mut entry = Vec::with_capacity(name.len() + 32);
-        bytes_field(&mut entry, 1, name.as_bytes());
-        if size != 0 {
-            varint(&mut entry, 2 << 3);
-            varint(&mut entry, u64::from(size));
-        }
-        bytes_field(&mut entry, 3, sha1);
-        bytes_field(out, 1, &entry);
-    }
-
-    #[cfg(test)]
-    #[test]
-    fn encoding() {
-        let mut out = Vec::new();
-        media_entry(&mut out, "a.png", 300, &[7; 20]);
-        let mut expected = vec![0x0a, 32, 0x0a, 5];
-        expected.extend_from_slice(b"a.png");
-        expected.extend_from_slice(&[0x10, 0xac, 0x02, 0x1a, 20]);
-        expected.extend_from_slice(&[7; 20]);
-        assert_eq!(out, expected);
-    }
 }
 
 /// The one-note collection old clients find in a [`Format::Latest`] package.
@@ -363,8 +318,13 @@ impl MediaProgress {
     }
 }
 
-fn options(method: CompressionMethod) -> SimpleFileOptions {
-    let level = (method == CompressionMethod::Deflated).then_some(DEFLATE_LEVEL);
+/// The zip options of an entry compressed as `compression`.
+fn options(compression: Compression) -> SimpleFileOptions {
+    let (method, level) = match compression {
+        // zstd output is stored: zip cannot shrink it further.
+        Compression::Stored | Compression::Zstd(_) => (CompressionMethod::Stored, None),
+        Compression::Deflate(level) => (CompressionMethod::Deflated, Some(level)),
+    };
     // A fixed timestamp keeps the zip byte-identical across builds.
     SimpleFileOptions::default()
         .compression_method(method)
@@ -373,26 +333,14 @@ fn options(method: CompressionMethod) -> SimpleFileOptions {
         .unix_permissions(0o644)
 }
 
-fn compression_for(name: &str) -> CompressionMethod {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    if COMPRESSED_EXTENSIONS.contains(&ext.as_str()) {
-        CompressionMethod::Stored
-    } else {
-        CompressionMethod::Deflated
-    }
-}
-
 fn add_file<W: Write + Seek>(
     zip: &mut ZipWriter<W>,
     entry: &str,
     file: &Path,
-    method: CompressionMethod,
+    compression: Compression,
 ) -> Result<()> {
     let mut reader = crate::cancel::Cancellable(File::open(file).map_err(|e| Error::io(file, e))?);
-    zip.start_file(entry, options(method))?;
+    zip.start_file(entry, options(compression))?;
     std::io::copy(&mut reader, zip).map_err(|e| crate::cancel::or_cancelled(Error::io(file, e)))?;
     Ok(())
 }
