@@ -61,6 +61,7 @@ impl Format {
     /// The names accepted by `ankideck build --format`.
     pub const NAMES: [&'static str; 2] = ["legacy", "latest"];
 
+    /// The format named `name` on the command line (`legacy1` is an alias of `legacy`).
     pub fn from_name(name: &str) -> Option<Format> {
         match name {
             "legacy" | "legacy1" => Some(Format::Legacy1),
@@ -131,8 +132,12 @@ pub enum Compression {
 /// The container layouts of `.apkg` files, numbered as Anki's `PackageMetadata.Version`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Version {
+    /// `collection.anki2`, what Anki 2.1.49 and older write and ankideck's legacy format.
     Legacy1 = 1,
+    /// `collection.anki21` beside a dummy `collection.anki2`, as Anki 2.1 versions before
+    /// the latest format export it; read only.
     Legacy2 = 2,
+    /// `collection.anki21b` with a `meta` entry: [`Format::Latest`].
     Latest = 3,
 }
 
@@ -169,6 +174,7 @@ impl Version {
         self == Version::Latest
     }
 
+    /// How the `media` entry lists the media files.
     pub fn media_list(self) -> MediaListEncoding {
         match self {
             Version::Legacy1 | Version::Legacy2 => MediaListEncoding::Json,
