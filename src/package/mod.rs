@@ -1,8 +1,11 @@
 //! The package on disk: notes, note types and media in, an `.apkg` file out.
 
 mod deck_options;
+pub mod meta;
 mod schema;
 mod write;
+
+pub use meta::Format;
 
 use crate::deck::DeckSettings;
 
@@ -31,50 +34,6 @@ pub struct Media {
     pub name: String,
     /// Where its bytes come from.
     pub source: MediaSource,
-}
-
-/// Which kind of `.apkg` to write.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
-pub enum Format {
-    /// `collection.anki2` (schema 11) with deflated entries and a JSON media map: what
-    /// Anki 2.1.49 and older, old AnkiDroid and every other Anki client reads.
-    #[default]
-    Legacy1,
-    /// What Anki 23.10+ exports by default: a `meta` entry (version 3), the collection
-    /// zstd-compressed as `collection.anki21b`, zstd-compressed media with a protobuf
-    /// media list, and a dummy `collection.anki2` that tells old clients to update.
-    /// Smaller packages; needs Anki 2.1.50+, AnkiDroid 2.16+ or a recent AnkiMobile.
-    Latest,
-}
-
-impl Format {
-    /// Every format, in the order `ankideck build --format` lists them.
-    pub const ALL: [Format; 2] = [Format::Legacy1, Format::Latest];
-
-    /// The names accepted by `ankideck build --format`.
-    pub const NAMES: [&'static str; 2] = [Format::Legacy1.name(), Format::Latest.name()];
-
-    /// The format's name on the command line.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Format::Legacy1 => "legacy",
-            Format::Latest => "latest",
-        }
-    }
-
-    /// The format named `name` (one of [`Format::NAMES`], or `legacy1`).
-    pub fn from_name(name: &str) -> Option<Format> {
-        match name {
-            "legacy1" => Some(Format::Legacy1),
-            _ => Format::ALL.into_iter().find(|f| f.name() == name),
-        }
-    }
-}
-
-impl std::fmt::Display for Format {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// How far [`Package::write_reporting`] has got, for a progress bar.

@@ -1,21 +1,19 @@
 //! Writing a [`Package`] as an `.apkg`, zipped reproducibly and atomically.
 //!
-//! Both formats hold the same schema 11 collection, built by [`write_collection`]:
-//! - [`Format::Legacy1`]: `collection.anki2` deflated, media files as entries `0`, `1`, …
-//!   (deflated unless already compressed), and a JSON `media` map.
-//! - [`Format::Latest`]: a `meta` entry (protobuf, version 3), the collection as
-//!   `collection.anki21b` compressed with zstd, a dummy `collection.anki2` holding one
-//!   "please update Anki" note for old clients, media files zstd-compressed as `0`, `1`, …
-//!   and a zstd-compressed protobuf `media` list with each file's name, size and SHA-1.
-//!   Every entry is Stored, as Anki writes it.
+//! Both formats hold the same schema 11 collection, built by [`write_collection`] from
+//! the rows and JSON types of [`schema`]. Which entries each format has and how each is
+//! compressed is [`meta`]'s to say: in short, [`Format::Legacy1`] deflates, and
+//! [`Format::Latest`] compresses with zstd and stores every entry, as Anki writes it.
 
-use super::{schema, Format, MediaSource, Package, Progress, Summary};
+use super::meta::{self, Compression, Format, MediaEntry, Version};
+use super::{schema, Media, MediaSource, Package, Progress, Summary};
 use crate::deck;
 use crate::error::{Error, Result};
 use crate::{ids, text};
-use rusqlite::{params, Connection};
-use serde_json::{Map, Value};
+use rusqlite::Connection;
+use schema::{ById, CardRow, ColRow, DeckConfig, DeckJson, NoteRow, NotetypeJson, TableRow};
 use sha1::{Digest, Sha1};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, Write};
@@ -23,29 +21,10 @@ use std::path::Path;
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
-/// Media types that are compressed already; deflating them again only costs time.
-const COMPRESSED_EXTENSIONS: &[&str] = &[
-    "jpg", "jpeg", "png", "gif", "webp", "avif", "heic", "mp3", "m4a", "aac", "ogg", "oga", "opus",
-    "flac", "mp4", "m4v", "webm", "mkv", "mov", "zip", "gz", "woff", "woff2",
-];
-
-/// Deflate level of the legacy format: the fastest. On 100k generated notes the 91 MB
-/// collection deflated in 0.56 s at level 1 against 0.76 s at level 2 (zlib's default 6
-/// took 1.7 s longer than 2), for packages of 31.1, 26.7 and 24.1 MB; genanki stores it.
-const DEFLATE_LEVEL: i64 = 1;
-
-/// zstd level for the collection and compressible media (Anki uses zstd's default, 3).
-const ZSTD_LEVEL: i32 = 3;
-/// zstd level for media that is compressed already: the fastest, since it cannot shrink.
-const ZSTD_LEVEL_COMPRESSED: i32 = 1;
-
 /// The text of the dummy note old clients see in a [`Format::Latest`] package: Anki's own
 /// English message (`exporting-colpkg-too-new`).
 pub const UPDATE_ANKI_MESSAGE: &str =
     "Please update to the latest Anki version, then import the .colpkg/.apkg file again.";
-
-/// `PackageMetadata { version: LATEST (3) }`, protobuf-encoded.
-const META_LATEST: [u8; 2] = [0x08, 0x03];
 
 pub(super) fn write(
     package: &Package,
@@ -105,18 +84,13 @@ fn write_legacy<W: Write + Seek>(
     path: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
-    add_file(
-        zip,
-        "collection.anki2",
-        db_path,
-        CompressionMethod::Deflated,
-    )?;
-    let mut map = Map::new();
+    let format = Format::Legacy1;
+    let collection = format.collection_compression();
+    add_file(zip, meta::COLLECTION_LEGACY1, db_path, collection)?;
     let mut media_progress = MediaProgress::new(package);
     for (index, media) in package.media.iter().enumerate() {
-        let entry = index.to_string();
-        let method = compression_for(&media.name);
-        zip.start_file(entry.as_str(), options(method))?;
+        let compression = format.media_compression(&media.name);
+        zip.start_file(meta::media_entry(index), options(compression))?;
         let size = match &media.source {
             MediaSource::File(file) => {
                 let mut reader =
@@ -129,11 +103,11 @@ fn write_legacy<W: Write + Seek>(
                 bytes.len() as u64
             }
         };
-        map.insert(entry, Value::String(media.name.clone()));
         media_progress.file_done(size, progress);
     }
-    zip.start_file("media", options(CompressionMethod::Deflated))?;
-    zip.write_all(Value::Object(map).to_string().as_bytes())
+    zip.start_file(meta::MEDIA, options(format.media_list_compression()))?;
+    let list = meta::legacy_media_json(package.media.iter().map(|m| m.name.as_str()));
+    zip.write_all(list.as_bytes())
         .map_err(|e| Error::io(path, e))?;
     Ok(())
 }
@@ -146,72 +120,105 @@ fn write_latest<W: Write + Seek>(
     path: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<()> {
-    let stored = options(CompressionMethod::Stored);
-    zip.start_file("meta", stored)?;
-    zip.write_all(&META_LATEST)
+    let format = Format::Latest;
+    zip.start_file(meta::META, options(meta::META_COMPRESSION))?;
+    zip.write_all(&Version::Latest.meta_bytes())
         .map_err(|e| Error::io(path, e))?;
 
-    zip.start_file("collection.anki21b", stored)?;
+    let collection = format.collection_compression();
+    zip.start_file(meta::COLLECTION_LATEST, options(collection))?;
     let mut db = File::open(db_path).map_err(|e| Error::io(db_path, e))?;
-    let mut encoder =
-        zstd::stream::write::Encoder::new(&mut *zip, ZSTD_LEVEL).map_err(|e| Error::io(path, e))?;
+    let mut encoder = zstd::stream::write::Encoder::new(&mut *zip, zstd_level(collection))
+        .map_err(|e| Error::io(path, e))?;
     std::io::copy(&mut db, &mut encoder).map_err(|e| Error::io(db_path, e))?;
     encoder.finish().map_err(|e| Error::io(path, e))?;
 
-    add_file(
-        zip,
-        "collection.anki2",
-        dummy_path,
-        CompressionMethod::Stored,
-    )?;
+    let dummy = meta::DUMMY_COLLECTION_COMPRESSION;
+    add_file(zip, meta::COLLECTION_LEGACY1, dummy_path, dummy)?;
 
-    // One compression context per level, reused for every file.
-    let new_encoder =
-        |level| zstd::stream::raw::Encoder::new(level).map_err(|e| Error::io(path, e));
-    let mut encoders = [
-        new_encoder(ZSTD_LEVEL_COMPRESSED)?,
-        new_encoder(ZSTD_LEVEL)?,
-    ]
-    .map(Some);
-    let mut buffer = vec![0; 1 << 16];
+    let mut compressor = MediaCompressor::default();
     let mut list = Vec::new();
     let mut media_progress = MediaProgress::new(package);
     for (index, media) in package.media.iter().enumerate() {
-        zip.start_file(index.to_string(), stored)?;
-        let slot = usize::from(compression_for(&media.name) != CompressionMethod::Stored);
-        let encoder = encoders[slot]
-            .take()
-            .expect("encoder put back after each file");
-        let mut writer = zstd::stream::zio::Writer::new(&mut *zip, encoder);
+        let compression = format.media_compression(&media.name);
+        zip.start_file(meta::media_entry(index), options(compression))?;
+        let entry = compressor.write(zip, media, zstd_level(compression), path)?;
+        entry.encode(&mut list);
+        media_progress.file_done(u64::from(entry.size), progress);
+    }
+
+    let compression = format.media_list_compression();
+    zip.start_file(meta::MEDIA, options(compression))?;
+    let list = zstd::encode_all(list.as_slice(), zstd_level(compression))
+        .map_err(|e| Error::io(path, e))?;
+    zip.write_all(&list).map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
+/// The level of a zstd-compressed entry.
+fn zstd_level(compression: Compression) -> i32 {
+    match compression {
+        Compression::Zstd(level) => level,
+        other => unreachable!("a latest package's entry compressed as {other:?}"),
+    }
+}
+
+/// Compresses media files with zstd, with one compression context per level reused for
+/// every file.
+#[derive(Default)]
+struct MediaCompressor {
+    encoders: Vec<(i32, Option<zstd::stream::raw::Encoder<'static>>)>,
+    buffer: Vec<u8>,
+}
+
+impl MediaCompressor {
+    /// Writes `media` compressed at `level` into the current entry of `zip` and
+    /// returns its media list entry.
+    fn write<W: Write + Seek>(
+        &mut self,
+        zip: &mut ZipWriter<W>,
+        media: &Media,
+        level: i32,
+        path: &Path,
+    ) -> Result<MediaEntry> {
+        self.buffer.resize(1 << 16, 0);
+        let slot = match self.encoders.iter().position(|(l, _)| *l == level) {
+            Some(slot) => slot,
+            None => {
+                let encoder = zstd::stream::raw::Encoder::new(level);
+                let encoder = encoder.map_err(|e| Error::io(path, e))?;
+                self.encoders.push((level, Some(encoder)));
+                self.encoders.len() - 1
+            }
+        };
+        let encoder = self.encoders[slot].1.take();
+        let encoder = encoder.expect("encoder put back after each file");
+        let mut writer = zstd::stream::zio::Writer::new(zip, encoder);
+        let buffer = &mut self.buffer;
         let (size, sha1) = match &media.source {
             MediaSource::File(file) => {
                 let mut reader =
                     crate::cancel::Cancellable(File::open(file).map_err(|e| Error::io(file, e))?);
-                copy_hashing(&mut reader, &mut writer, &mut buffer)
+                copy_hashing(&mut reader, &mut writer, buffer)
                     .map_err(|e| crate::cancel::or_cancelled(Error::io(file, e)))?
             }
-            MediaSource::Bytes(bytes) => {
-                copy_hashing(&mut bytes.as_slice(), &mut writer, &mut buffer)
-                    .map_err(|e| Error::io(path, e))?
-            }
+            MediaSource::Bytes(bytes) => copy_hashing(&mut bytes.as_slice(), &mut writer, buffer)
+                .map_err(|e| Error::io(path, e))?,
         };
         writer.finish().map_err(|e| Error::io(path, e))?;
-        encoders[slot] = Some(writer.into_inner().1);
+        self.encoders[slot].1 = Some(writer.into_inner().1);
         let size = u32::try_from(size).map_err(|_| {
             let message = format!("media file {} is 4 GiB or larger", media.name);
-            Error::io(
-                path,
-                std::io::Error::new(std::io::ErrorKind::InvalidData, message),
-            )
+            let error = std::io::Error::new(std::io::ErrorKind::InvalidData, message);
+            Error::io(path, error)
         })?;
-        protobuf::media_entry(&mut list, &media.name, size, &sha1);
-        media_progress.file_done(u64::from(size), progress);
+        Ok(MediaEntry {
+            name: media.name.clone(),
+            size,
+            sha1,
+            legacy_zip_filename: None,
+        })
     }
-
-    zip.start_file("media", stored)?;
-    let list = zstd::encode_all(list.as_slice(), ZSTD_LEVEL).map_err(|e| Error::io(path, e))?;
-    zip.write_all(&list).map_err(|e| Error::io(path, e))?;
-    Ok(())
 }
 
 /// Copies everything from `reader` to `writer`; returns the byte count and SHA-1.
@@ -236,47 +243,6 @@ fn copy_hashing(
     Ok((size, hasher.finalize().into()))
 }
 
-/// The hand-written protobuf of the latest format's `media` list.
-mod protobuf {
-    fn varint(out: &mut Vec<u8>, mut value: u64) {
-        while value >= 0x80 {
-            out.push((value as u8) | 0x80);
-            value >>= 7;
-        }
-        out.push(value as u8);
-    }
-
-    fn bytes_field(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
-        varint(out, field << 3 | 2);
-        varint(out, bytes.len() as u64);
-        out.extend_from_slice(bytes);
-    }
-
-    /// Appends `entries { name = 1; size = 2; sha1 = 3 }` (field 1 of `MediaEntries`).
-    pub(super) fn media_entry(out: &mut Vec<u8>, name: &str, size: u32, sha1: &[u8; 20]) {
-        let mut entry = Vec::with_capacity(name.len() + 32);
-        bytes_field(&mut entry, 1, name.as_bytes());
-        if size != 0 {
-            varint(&mut entry, 2 << 3);
-            varint(&mut entry, u64::from(size));
-        }
-        bytes_field(&mut entry, 3, sha1);
-        bytes_field(out, 1, &entry);
-    }
-
-    #[cfg(test)]
-    #[test]
-    fn encoding() {
-        let mut out = Vec::new();
-        media_entry(&mut out, "a.png", 300, &[7; 20]);
-        let mut expected = vec![0x0a, 32, 0x0a, 5];
-        expected.extend_from_slice(b"a.png");
-        expected.extend_from_slice(&[0x10, 0xac, 0x02, 0x1a, 20]);
-        expected.extend_from_slice(&[7; 20]);
-        assert_eq!(out, expected);
-    }
-}
-
 /// The one-note collection old clients find in a [`Format::Latest`] package.
 fn dummy_package(timestamp: i64) -> Result<Package> {
     let basic = crate::Stock::Basic.notetype();
@@ -291,36 +257,6 @@ fn dummy_package(timestamp: i64) -> Result<Package> {
         modified: timestamp,
     })?;
     Ok(package)
-}
-
-/// The columns of a note's row that take work to compute.
-struct NoteRow {
-    fields: String,
-    tags: String,
-    sort_field: String,
-    checksum: i64,
-}
-
-impl NoteRow {
-    fn new(package: &Package, index: usize) -> NoteRow {
-        let (note, _) = &package.notes[index];
-        let notetype = &package.notetypes[&note.notetype_id];
-        let tags = if note.tags.is_empty() {
-            String::new()
-        } else {
-            format!(" {} ", note.tags.join(" "))
-        };
-        let sort_field = note
-            .fields
-            .get(notetype.sort_field)
-            .map_or("", String::as_str);
-        NoteRow {
-            fields: note.fields.join("\x1f"),
-            tags,
-            sort_field: text::strip_html_preserving_media_filenames(sort_field),
-            checksum: text::field_checksum(&note.fields[0]),
-        }
-    }
 }
 
 /// Counts media files and bytes for [`Progress::Media`].
@@ -361,8 +297,13 @@ impl MediaProgress {
     }
 }
 
-fn options(method: CompressionMethod) -> SimpleFileOptions {
-    let level = (method == CompressionMethod::Deflated).then_some(DEFLATE_LEVEL);
+/// The zip options of an entry compressed as `compression`.
+fn options(compression: Compression) -> SimpleFileOptions {
+    let (method, level) = match compression {
+        // zstd output is stored: zip cannot shrink it further.
+        Compression::Stored | Compression::Zstd(_) => (CompressionMethod::Stored, None),
+        Compression::Deflate(level) => (CompressionMethod::Deflated, Some(level)),
+    };
     // A fixed timestamp keeps the zip byte-identical across builds.
     SimpleFileOptions::default()
         .compression_method(method)
@@ -371,26 +312,14 @@ fn options(method: CompressionMethod) -> SimpleFileOptions {
         .unix_permissions(0o644)
 }
 
-fn compression_for(name: &str) -> CompressionMethod {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_lowercase())
-        .unwrap_or_default();
-    if COMPRESSED_EXTENSIONS.contains(&ext.as_str()) {
-        CompressionMethod::Stored
-    } else {
-        CompressionMethod::Deflated
-    }
-}
-
 fn add_file<W: Write + Seek>(
     zip: &mut ZipWriter<W>,
     entry: &str,
     file: &Path,
-    method: CompressionMethod,
+    compression: Compression,
 ) -> Result<()> {
     let mut reader = crate::cancel::Cancellable(File::open(file).map_err(|e| Error::io(file, e))?);
-    zip.start_file(entry, options(method))?;
+    zip.start_file(entry, options(compression))?;
     std::io::copy(&mut reader, zip).map_err(|e| crate::cancel::or_cancelled(Error::io(file, e)))?;
     Ok(())
 }
@@ -413,12 +342,34 @@ fn write_collection(
     let page_size = page_size.unwrap_or(PAGE_SIZE);
     db.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
     db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")?;
-    let ts = package.timestamp;
     let tx = db.transaction()?;
     tx.execute_batch(schema::DDL_TABLES)?;
+    let (decks, mut deck_ids) = all_decks(package);
+    col_row(package, &decks).insert(&mut tx.prepare(&ColRow::insert_sql())?)?;
+    let cards = insert_notes(&tx, package, &mut deck_ids, progress)?;
+    let mut insert_card = tx.prepare(&CardRow::insert_sql())?;
+    for card in &cards {
+        card.insert(&mut insert_card)?;
+    }
+    drop(insert_card);
+    tx.execute_batch(schema::DDL_INDEXES)?;
+    tx.commit()?;
+    let total = package.notes.len();
+    progress(Progress::Notes { done: total, total });
+    db.execute_batch("PRAGMA journal_mode = DELETE;")?;
+    db.close().map_err(|(_, e)| e)?;
+    Ok(Summary {
+        notes: total,
+        cards: cards.len(),
+        decks: decks.len(),
+        media: 0,
+    })
+}
 
-    // Decks: every note's deck and its parents, plus Default. Anki matches deck names
-    // ignoring case, and so do deck ids: the first spelling met names the deck.
+/// Every deck, by id: each note's deck and its parents, the decks given settings and
+/// their parents, and Default. Anki matches deck names ignoring case, and so do deck
+/// ids: the first spelling met names the deck. Also the ids of the notes' decks.
+fn all_decks(package: &Package) -> (BTreeMap<i64, &str>, ids::DeckIds<'_>) {
     let mut decks: BTreeMap<i64, &str> = BTreeMap::new();
     decks.insert(1, "Default");
     let mut deck_ids = ids::DeckIds::default();
@@ -435,118 +386,120 @@ fn write_collection(
             decks.entry(ids::deck_id(name)).or_insert(name);
         }
     }
+    (decks, deck_ids)
+}
+
+/// The `col` row: note types, decks with their options groups, and tags.
+fn col_row(package: &Package, decks: &BTreeMap<i64, &str>) -> ColRow {
+    let ts = package.timestamp;
     let settings_by_id: BTreeMap<i64, _> = package
         .deck_settings
         .iter()
         .map(|(name, settings)| (ids::deck_id(name), settings))
         .collect();
-    let mut dconf = schema::deck_conf(ts);
-    let decks_json: Map<String, Value> = decks
+    let default_conf = DeckConfig::anki_default(ts);
+    let mut dconf = ById::new();
+    dconf.insert(schema::DEFAULT_DECK_CONF.to_string(), default_conf.clone());
+    let decks_json: ById<DeckJson> = decks
         .iter()
         .map(|(&id, name)| {
-            let mut deck = schema::deck(id, name, ts);
+            let mut deck = DeckJson::new(id, name, ts);
             if let Some(settings) = settings_by_id.get(&id) {
-                deck["desc"] = settings.description.clone().into();
+                deck.desc = settings.description.clone();
                 if let Some(options) = &settings.options {
-                    let base = &dconf[schema::DEFAULT_DECK_CONF.to_string()];
-                    let conf = options.to_json(base, ts);
-                    deck["conf"] = ids::deck_options_id(&options.name).into();
-                    dconf[ids::deck_options_id(&options.name).to_string()] = conf;
+                    let conf = DeckConfig::with_options(&default_conf, options, ts);
+                    deck.conf = conf.id;
+                    dconf.insert(conf.id.to_string(), conf);
                 }
             }
             (id.to_string(), deck)
         })
         .collect();
-    let models_json: Map<String, Value> = package
+    let models: ById<NotetypeJson> = package
         .notetypes
         .values()
-        .map(|nt| (nt.id.to_string(), schema::notetype(nt)))
+        .map(|nt| (nt.id.to_string(), NotetypeJson::from(nt)))
         .collect();
-    let mut tags = std::collections::BTreeSet::new();
-    for (note, _) in &package.notes {
-        tags.extend(note.tags.iter().map(String::as_str));
-    }
-    let tags_json: Map<String, Value> = tags
-        .into_iter()
-        .map(|t| (t.to_string(), Value::from(0)))
+    let tags: BTreeMap<&str, i64> = package
+        .notes
+        .iter()
+        .flat_map(|(note, _)| note.tags.iter().map(|t| (t.as_str(), 0)))
         .collect();
+    use schema::to_json;
+    let (models, decks, dconf) = (to_json(&models), to_json(&decks_json), to_json(&dconf));
+    ColRow::new(ts, models, decks, dconf, to_json(&tags))
+}
 
-    tx.execute(
-        "INSERT INTO col VALUES (1, ?1, ?2, ?2, ?3, 0, 0, 0, ?4, ?5, ?6, ?7, ?8)",
-        params![
-            ts - ts.rem_euclid(86_400),
-            ts * 1000,
-            schema::SCHEMA_VERSION,
-            schema::conf().to_string(),
-            Value::Object(models_json).to_string(),
-            Value::Object(decks_json).to_string(),
-            dconf.to_string(),
-            Value::Object(tags_json).to_string(),
-        ],
-    )?;
-
+/// Inserts the notes in id order and returns their cards, in id order too: SQLite then
+/// appends to full pages instead of splitting half-empty ones, which is faster and
+/// makes a smaller file.
+fn insert_notes<'a>(
+    tx: &rusqlite::Transaction,
+    package: &'a Package,
+    deck_ids: &mut ids::DeckIds<'a>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Vec<CardRow>> {
     let ids = super::assign_ids(&package.notes);
-    // Rows go in in id order: SQLite then appends to full pages instead of splitting
-    // half-empty ones, which is faster and makes a smaller file.
     let mut order: Vec<usize> = (0..package.notes.len()).collect();
     order.sort_unstable_by_key(|&i| ids[i].0);
     let total = package.notes.len();
     let mut cards = Vec::new();
-    {
-        let mut insert_note =
-            tx.prepare("INSERT INTO notes VALUES (?1, ?2, ?3, ?4, 0, ?5, ?6, ?7, ?8, 0, '')")?;
-        // Another thread works out the rows' text while this one inserts them.
-        let rows = |batch: &[usize]| -> Vec<NoteRow> {
-            batch.iter().map(|&i| NoteRow::new(package, i)).collect()
-        };
-        crate::pipeline::ahead(order.chunks(512), 4, rows, |batches| {
-            let rows = batches.flatten();
-            for (done, (&index, row)) in order.iter().zip(rows).enumerate() {
-                if done % 1024 == 0 {
-                    crate::cancel::check()?;
-                }
-                let ((note, ords), (nid, cids)) = (&package.notes[index], &ids[index]);
-                insert_note.execute(params![
-                    nid,
-                    note.guid,
-                    note.notetype_id,
-                    note.modified,
-                    row.tags,
-                    row.fields,
-                    row.sort_field,
-                    row.checksum,
-                ])?;
-                let did = deck_ids.get(&note.deck);
-                // `due` is the note's position in the sources: new cards come in that order.
-                let due = index as i64 + 1;
-                for (&ord, &cid) in ords.iter().zip(cids) {
-                    cards.push((cid, *nid, did, ord, note.modified, due));
-                }
-                if (done + 1) % 1000 == 0 {
-                    progress(Progress::Notes {
-                        done: done + 1,
-                        total,
-                    });
-                }
+    let mut insert_note = tx.prepare(&NoteRow::insert_sql())?;
+    // Another thread works out the rows' text while this one inserts them.
+    let rows = |batch: &[usize]| -> Vec<NoteRow<'a>> {
+        let row = |&i: &usize| note_row(package, i, ids[i].0);
+        batch.iter().map(row).collect()
+    };
+    crate::pipeline::ahead(order.chunks(512), 4, rows, |batches| {
+        for (done, (&index, row)) in order.iter().zip(batches.flatten()).enumerate() {
+            if done % 1024 == 0 {
+                crate::cancel::check()?;
             }
-            Ok::<_, Error>(())
-        })?;
-        cards.sort_unstable_by_key(|card| card.0);
-        let mut insert_card =
-            tx.prepare("INSERT INTO cards VALUES (?1, ?2, ?3, ?4, ?5, 0, 0, 0, ?6, 0, 0, 0, 0, 0, 0, 0, 0, '')")?;
-        for (cid, nid, did, ord, modified, due) in &cards {
-            insert_card.execute(params![cid, nid, did, ord, modified, due])?;
+            row.insert(&mut insert_note)?;
+            let ((note, ords), (nid, cids)) = (&package.notes[index], &ids[index]);
+            let did = deck_ids.get(&note.deck);
+            // `due` is the note's position in the sources: new cards come in that order.
+            let due = index as i64 + 1;
+            for (&ord, &cid) in ords.iter().zip(cids) {
+                let ord = i64::from(ord);
+                cards.push(CardRow::new_card(cid, *nid, did, ord, note.modified, due));
+            }
+            if (done + 1) % 1000 == 0 {
+                let done = done + 1;
+                progress(Progress::Notes { done, total });
+            }
         }
+        Ok::<_, Error>(())
+    })?;
+    cards.sort_unstable_by_key(|card| card.id);
+    Ok(cards)
+}
+
+/// The `notes` row of the note at `index`.
+fn note_row(package: &Package, index: usize, id: i64) -> NoteRow<'_> {
+    let (note, _) = &package.notes[index];
+    let notetype = &package.notetypes[&note.notetype_id];
+    let tags = if note.tags.is_empty() {
+        String::new()
+    } else {
+        format!(" {} ", note.tags.join(" "))
+    };
+    let sort_field = note
+        .fields
+        .get(notetype.sort_field)
+        .map_or("", String::as_str);
+    let separator = schema::FIELD_SEPARATOR.to_string();
+    NoteRow {
+        id,
+        guid: Cow::Borrowed(&note.guid),
+        mid: note.notetype_id,
+        modified: note.modified,
+        usn: 0,
+        tags: Cow::Owned(tags),
+        fields: Cow::Owned(note.fields.join(&separator)),
+        sort_field: Cow::Owned(text::strip_html_preserving_media_filenames(sort_field)),
+        checksum: text::field_checksum(&note.fields[0]),
+        flags: 0,
+        data: Cow::Borrowed(""),
     }
-    tx.execute_batch(schema::DDL_INDEXES)?;
-    tx.commit()?;
-    progress(Progress::Notes { done: total, total });
-    db.execute_batch("PRAGMA journal_mode = DELETE;")?;
-    db.close().map_err(|(_, e)| e)?;
-    Ok(Summary {
-        notes: package.notes.len(),
-        cards: cards.len(),
-        decks: decks.len(),
-        media: 0,
-    })
 }
