@@ -110,9 +110,20 @@ pub fn custom_notetype_key(key: &str) -> String {
     format!("custom:{key}")
 }
 
+/// The key of a stock note type (`basic`, `cloze`, …), from which its ids come.
+pub fn stock_notetype_key(key: &str) -> String {
+    format!("stock:{key}")
+}
+
+/// The guid of a row of an Anki text file that has no guid column: from its note type
+/// and first field, so that it stays while the first field does.
+pub fn text_row_guid(notetype_id: i64, first_field: &str) -> String {
+    guid(&format!("text:{notetype_id}\u{1f}{first_field}"))
+}
+
 /// Id of a field or template within a note type; Anki uses these to recognise a renamed
 /// field as the same field, so they come from a key that survives renames.
-pub fn part_id(notetype_key: &str, part: &str) -> i64 {
+fn part_id(notetype_key: &str, part: &str) -> i64 {
     // Anki stores these as signed 64-bit; any value is fine, keep them positive.
     (hash64("part", &format!("{notetype_key}\0{part}")) >> 1) as i64
 }

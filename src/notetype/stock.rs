@@ -60,7 +60,7 @@ impl Stock {
     }
 
     pub fn notetype(self) -> NoteType {
-        let key = format!("stock:{}", self.key());
+        let key = ids::stock_notetype_key(self.key());
         let (fields, templates, kind): (&[&str], Vec<TemplateText>, Kind) = match self {
             Stock::Basic => (
                 &["Front", "Back"],

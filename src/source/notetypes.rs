@@ -320,10 +320,7 @@ impl<'a> FolderReader<'a> {
             }
         };
         let name = description.name.clone().unwrap_or(folder_name.clone());
-        let key = format!(
-            "custom:{}",
-            description.id.as_deref().unwrap_or(&folder_name)
-        );
+        let key = ids::custom_notetype_key(description.id.as_deref().unwrap_or(&folder_name));
         let reader = FolderReader {
             folder,
             toml_path,
@@ -390,7 +387,7 @@ impl<'a> FolderReader<'a> {
             }
             fields.push(Field {
                 name: f.name.clone(),
-                id: ids::part_id(&self.key, &format!("field:{id_key}")),
+                id: ids::field_id(&self.key, &id_key),
                 font: f.font.clone().unwrap_or_else(|| "Arial".into()),
                 size: f.size.unwrap_or(20),
                 tag: None,
@@ -428,7 +425,7 @@ impl<'a> FolderReader<'a> {
             };
             templates.push(CardTemplate {
                 name: t.name.clone(),
-                id: ids::part_id(&self.key, &format!("template:{id_key}")),
+                id: ids::template_id(&self.key, &id_key),
                 front,
                 back,
             });
@@ -642,12 +639,9 @@ templates = [{ name = "Recognize" }]
         let (nt, required) = read(&scratch).unwrap();
         assert_eq!(nt.name, "Vocab");
         assert_eq!(nt.id, ids::notetype_id("custom:Vocab"));
-        assert_eq!(nt.fields[0].id, ids::part_id("custom:Vocab", "field:w"));
-        assert_eq!(
-            nt.fields[1].id,
-            ids::part_id("custom:Vocab", "field:Meaning")
-        );
-        let template_id = ids::part_id("custom:Vocab", "template:Recognize");
+        assert_eq!(nt.fields[0].id, ids::field_id("custom:Vocab", "w"));
+        assert_eq!(nt.fields[1].id, ids::field_id("custom:Vocab", "Meaning"));
+        let template_id = ids::template_id("custom:Vocab", "Recognize");
         assert_eq!(nt.templates[0].id, template_id);
         assert_eq!(nt.templates[0].front, "{{Word}}");
         assert_eq!(nt.templates[0].back, "{{Meaning}}");
@@ -670,7 +664,7 @@ templates = [{ name = "Recognize" }]
         );
         let (nt, _) = read(&scratch).unwrap();
         assert_eq!(nt.id, ids::notetype_id("custom:v"));
-        assert_eq!(nt.fields[0].id, ids::part_id("custom:v", "field:w"));
+        assert_eq!(nt.fields[0].id, ids::field_id("custom:v", "w"));
     }
 
     #[test]

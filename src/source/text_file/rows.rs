@@ -101,7 +101,7 @@ pub(super) fn escape_text(s: &str) -> String {
 /// and the first field, so that editing other fields keeps the note.
 pub(super) fn guid(notetype_id: i64, first_field: &str, given: &str) -> String {
     match given {
-        "" => ids::guid(&format!("text:{}\u{1f}{}", notetype_id, first_field)),
+        "" => ids::text_row_guid(notetype_id, first_field),
         given => given.to_string(),
     }
 }
