@@ -387,7 +387,7 @@ impl<'a> FolderReader<'a> {
             }
             fields.push(Field {
                 name: f.name.clone(),
-                id: ids::field_id(&self.key, &id_key),
+                id: ids::field_id(&self.key, id_key),
                 font: f.font.clone().unwrap_or_else(|| "Arial".into()),
                 size: f.size.unwrap_or(20),
                 tag: None,
@@ -425,7 +425,7 @@ impl<'a> FolderReader<'a> {
             };
             templates.push(CardTemplate {
                 name: t.name.clone(),
-                id: ids::template_id(&self.key, &id_key),
+                id: ids::template_id(&self.key, id_key),
                 front,
                 back,
             });
