@@ -6,7 +6,7 @@
 //! note type, field or template as the same one.
 
 use super::template::{self, TemplateError};
-use super::{CardTemplate, Field, Kind, NoteType};
+use super::{field_name_allowed, CardTemplate, Field, Kind, NoteType};
 use crate::ids;
 use std::collections::{BTreeSet, HashSet};
 
@@ -287,13 +287,6 @@ impl NoteTypeBuilder {
     }
 }
 
-/// Anki's rule for field names: it would mistake these for template syntax.
-fn field_name_allowed(name: &str) -> bool {
-    !(name.trim().is_empty()
-        || name.contains([':', '{', '}', '"'])
-        || name.starts_with(['#', '/', '^']))
-}
-
 fn duplicate(notetype: &NoteType, part: &'static str, name: &str) -> NoteTypeError {
     NoteTypeError::Duplicate {
         notetype: notetype.name.clone(),
@@ -325,19 +318,13 @@ fn check_template(
     t: &CardTemplate,
     fields: &BTreeSet<&str>,
 ) -> Result<(), NoteTypeError> {
-    let mut front = Vec::new();
     for side in [&t.front, &t.back] {
         let nodes = template::parse(side).map_err(|error| NoteTypeError::Template {
             notetype: notetype.name.clone(),
             template: t.name.clone(),
             error,
         })?;
-        let mut used = BTreeSet::new();
-        template::referenced_fields(&nodes, &mut used);
-        if let Some(field) = used
-            .into_iter()
-            .find(|f| !fields.contains(f.as_str()) && f != "Tags")
-        {
+        if let Some(field) = template::unknown_fields(&nodes, fields).into_iter().next() {
             return Err(NoteTypeError::UnknownField {
                 notetype: notetype.name.clone(),
                 template: t.name.clone(),
@@ -345,18 +332,8 @@ fn check_template(
                 fields: notetype.field_names().join(", "),
             });
         }
-        if front.is_empty() {
-            front = nodes;
-        }
     }
-    let shown = match notetype.kind {
-        Kind::Standard => {
-            let all: HashSet<&str> = fields.iter().copied().collect();
-            template::renders_with_fields(&front, &all)
-        }
-        Kind::Cloze => t.front.contains("{{cloze:"),
-    };
-    if !shown {
+    if !notetype.can_show(t) {
         return Err(NoteTypeError::NeverShown {
             notetype: notetype.name.clone(),
             template: t.name.clone(),

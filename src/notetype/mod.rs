@@ -17,6 +17,8 @@ pub use builder::{NoteTypeBuilder, NoteTypeError};
 pub use cardgen::{CardError, Requirement};
 pub use stock::Stock;
 
+use std::collections::HashSet;
+
 /// Standard note types make one card per template; cloze types one card per cloze number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -130,6 +132,31 @@ impl NoteType {
     pub fn field_names(&self) -> Vec<&str> {
         self.fields.iter().map(|f| f.name.as_str()).collect()
     }
+
+    /// Whether `template`'s front can make a card at all: a standard front must show a
+    /// field, a cloze front needs `{{cloze:…}}`.
+    pub fn can_show(&self, template: &CardTemplate) -> bool {
+        match self.kind {
+            Kind::Standard => {
+                let all: HashSet<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
+                let nodes = template::parse(&template.front).unwrap_or_default();
+                template::renders_with_fields(&nodes, &all)
+            }
+            Kind::Cloze => template.front.contains("{{cloze:"),
+        }
+    }
+
+    /// The first template whose front can never make a card (see [`NoteType::can_show`]).
+    pub fn never_shown(&self) -> Option<&CardTemplate> {
+        self.templates.iter().find(|t| !self.can_show(t))
+    }
+}
+
+/// Anki's rule for field names: it would mistake these for template syntax.
+pub fn field_name_allowed(name: &str) -> bool {
+    !(name.trim().is_empty()
+        || name.contains([':', '{', '}', '"'])
+        || name.starts_with(['#', '/', '^']))
 }
 
 #[cfg(test)]
@@ -204,5 +231,15 @@ mod tests {
     fn stock_ids_are_distinct() {
         let ids: BTreeSet<i64> = Stock::ALL.iter().map(|s| s.notetype().id).collect();
         assert_eq!(ids.len(), Stock::ALL.len());
+    }
+
+    #[test]
+    fn field_names_follow_ankis_rules() {
+        for name in ["Word", "Front side", "a#b", "ü"] {
+            assert!(field_name_allowed(name), "{name}");
+        }
+        for name in ["", "  ", "a:b", "a{b", "a}b", "a\"b", "#a", "/a", "^a"] {
+            assert!(!field_name_allowed(name), "{name}");
+        }
     }
 }

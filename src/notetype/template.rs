@@ -160,6 +160,15 @@ pub fn referenced_fields(nodes: &[Node], out: &mut BTreeSet<String>) {
     }
 }
 
+/// The fields `nodes` name that are not among `fields` (nor `Tags`, which every note has).
+pub fn unknown_fields(nodes: &[Node], fields: &BTreeSet<&str>) -> Vec<String> {
+    let mut used = BTreeSet::new();
+    referenced_fields(nodes, &mut used);
+    used.into_iter()
+        .filter(|field| !fields.contains(field.as_str()) && field != "Tags")
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -16,7 +16,7 @@
 
 use crate::error::{Diagnostic, Problem, RichProblem};
 use crate::notetype::template;
-use crate::notetype::{CardTemplate, Field, Kind, NoteType};
+use crate::notetype::{field_name_allowed, CardTemplate, Field, Kind, NoteType};
 use crate::{ids, text};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -491,13 +491,6 @@ fn kind(value: Option<&str>) -> Result<Kind, String> {
     }
 }
 
-/// Field names Anki accepts: not blank, no `:{}"`, not starting like a template tag.
-fn field_name_allowed(name: &str) -> bool {
-    !(name.trim().is_empty()
-        || name.contains([':', '{', '}', '"'])
-        || name.starts_with(['#', '/', '^']))
-}
-
 /// A template file's text as stored: no byte order mark, `\n` line ends, and no final
 /// line end (editors add one that the template never meant).
 fn template_text(file: &str) -> String {
@@ -508,34 +501,20 @@ fn template_text(file: &str) -> String {
     text.strip_suffix('\n').unwrap_or(&text).to_string()
 }
 
-/// The first template whose front can never make a card, and why: a standard front
-/// shows no field, or a cloze front has no `{{cloze:…}}`.
+/// The first template whose front can never make a card, and why.
 fn unshowable_template(notetype: &NoteType) -> Option<(&str, &'static str)> {
-    let all: HashSet<&str> = notetype.fields.iter().map(|f| f.name.as_str()).collect();
-    notetype.templates.iter().find_map(|t| {
-        let nodes = template::parse(&t.front).unwrap_or_default();
-        let shows_field = match notetype.kind {
-            Kind::Standard => template::renders_with_fields(&nodes, &all),
-            Kind::Cloze => t.front.contains("{{cloze:"),
-        };
-        let what = if notetype.kind == Kind::Cloze {
-            "the front of a cloze template must show a field with `{{cloze:Field}}`"
-        } else {
-            "the front of the template shows no field, so it can never make a card"
-        };
-        (!shows_field).then_some((t.name.as_str(), what))
-    })
+    let what = match notetype.kind {
+        Kind::Cloze => "the front of a cloze template must show a field with `{{cloze:Field}}`",
+        Kind::Standard => "the front of the template shows no field, so it can never make a card",
+    };
+    notetype.never_shown().map(|t| (t.name.as_str(), what))
 }
-
 /// The fields a template names that the note type lacks, each with the line it is
 /// first on (`Tags` is Anki's own); an error if the template does not parse.
 fn unknown_fields(text: &str, fields: &BTreeSet<&str>) -> Result<Vec<(usize, String)>, String> {
     let nodes = template::parse(text).map_err(|e| e.to_string())?;
-    let mut used = BTreeSet::new();
-    template::referenced_fields(&nodes, &mut used);
-    let unknown = used
+    let unknown = template::unknown_fields(&nodes, fields)
         .into_iter()
-        .filter(|field| !fields.contains(field.as_str()) && field != "Tags")
         .map(|field| {
             let line = text.find(&field).map_or(0, |at| line_of(text, at));
             (line, field)
@@ -699,16 +678,6 @@ templates = [{ name = "Recognize" }, { name = "Recognize" }]
         assert_eq!(kind(Some("standard")), Ok(Kind::Standard));
         assert_eq!(kind(Some("cloze")), Ok(Kind::Cloze));
         assert!(kind(Some("Cloze")).unwrap_err().contains("kind `Cloze`"));
-    }
-
-    #[test]
-    fn field_names_follow_ankis_rules() {
-        for name in ["Word", "Front side", "a#b", "ü"] {
-            assert!(field_name_allowed(name), "{name}");
-        }
-        for name in ["", "  ", "a:b", "a{b", "a}b", "a\"b", "#a", "/a", "^a"] {
-            assert!(!field_name_allowed(name), "{name}");
-        }
     }
 
     #[test]
