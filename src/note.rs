@@ -32,7 +32,7 @@ pub struct Note {
     pub deck: String,
     /// Last modification, in seconds. Anki updates a note on import only when this is
     /// newer than its copy. 0 (as [`Note::new`] makes it) stands for the package's
-    /// timestamp; [`crate::build::write_locked`] sets it from a lock.
+    /// timestamp; `build::write_locked` sets it from a lock.
     pub modified: i64,
 }
 

@@ -39,7 +39,7 @@ pub struct Media {
 /// How far [`Package::write_reporting`] has got, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
-    /// Reading and rendering the sources (reported by [`crate::build`], once, at the start).
+    /// Reading and rendering the sources (reported by `build`, once, at the start).
     Reading,
     /// Notes inserted into the collection so far.
     Notes {
@@ -123,9 +123,9 @@ impl Package {
     /// modification time of every note and note type that has none of its own (as
     /// [`Note::new`] and [`NoteType::builder`] make them). Anki updates a note on
     /// re-import only when that time is newer than its copy's, so pass the build time
-    /// ([`crate::build::build_time`]) for edited notes to update. A constant gives the
+    /// (`build::build_time`) for edited notes to update. A constant gives the
     /// same bytes on every build but Anki then skips edited notes; to have both, write
-    /// with [`crate::build::write_locked`], which keeps each note's time in a lock.
+    /// with `build::write_locked`, which keeps each note's time in a lock.
     pub fn new(timestamp: i64) -> Package {
         Package {
             notetypes: BTreeMap::new(),
