@@ -14,7 +14,7 @@ mod stock;
 pub mod template;
 
 pub use builder::{NoteTypeBuilder, NoteTypeError};
-pub use cardgen::{CardError, Requirement};
+pub use cardgen::{CardError, ClozeDisplay, Requirement};
 pub use stock::Stock;
 
 /// Standard note types make one card per template; cloze types one card per cloze number.
