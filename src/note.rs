@@ -130,7 +130,23 @@ pub fn split_tag_list(text: &str) -> Vec<String> {
             .collect();
     };
     let list = list.strip_suffix(']').unwrap_or(list);
-    list.split(',')
+    // Items end at commas outside quotes.
+    let mut items = Vec::new();
+    let (mut start, mut quote) = (0, None);
+    for (i, c) in list.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, ',') => {
+                items.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&list[start..]);
+    items
+        .into_iter()
         .map(|item| {
             let item = item.trim();
             ['"', '\'']
@@ -185,6 +201,7 @@ mod tests {
                 &["ml", "machine learning", "x"],
             ),
             ("[a b]", &["a b"]),
+            ("[\"a,b\", c]", &["a,b", "c"]),
             ("[]", &[]),
             ("  ", &[]),
             ("c++ c# a::b", &["c++", "c#", "a::b"]),
