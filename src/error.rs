@@ -65,8 +65,12 @@ impl Diagnostic {
             self.column = column;
             return;
         }
-        let needle = self.problem.needle();
-        (self.column, self.len) = match needle.as_deref().and_then(|n| Some((n, line.find(n)?))) {
+        let (needle, nth) = match self.problem.spot() {
+            Some(spot) => (Some(spot.text.clone()), spot.nth),
+            None => (self.problem.needle(), 0),
+        };
+        let at = |n: &str| line.match_indices(n).nth(nth).map(|(byte, _)| byte);
+        (self.column, self.len) = match needle.as_deref().and_then(|n| Some((n, at(n)?))) {
             Some((needle, byte)) => (line[..byte].chars().count() + 1, needle.chars().count()),
             None => (1, 0),
         };
@@ -91,6 +95,14 @@ impl fmt::Display for Diagnostic {
 /// Orders diagnostics by file, line and column, keeping the order of those at one place.
 pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
+}
+
+/// Where on its line a problem's subject stands: the `nth` (from 0) occurrence of `text`
+/// on the line, for text that may stand there more than once (`{{c1::` say).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Spot {
+    pub text: String,
+    pub nth: usize,
 }
 
 /// What is wrong in the sources. Each variant's [`Problem::hint`] says what to do.
@@ -127,6 +139,18 @@ pub enum Problem {
     DuplicateField(String),
     #[error("cloze deletion `{{{{c…::}}}}` in a note of type `{0}`, which is not a cloze type")]
     ClozeInNonCloze(String),
+    #[error("unclosed cloze deletion: `{}` has no `}}}}`, so Anki would drop it and the text after it", .0.text)]
+    UnclosedCloze(Spot),
+    #[error("`{}` is not a cloze deletion (it has one colon after the number); Anki shows it as written", .0.text)]
+    SingleColonCloze(Spot),
+    #[error("cloze deletion c{number} is only in field `{field}`, which the card's front does not show: Anki would make card {number} with an empty front")]
+    ClozeNotOnFront {
+        number: u16,
+        field: String,
+        at: Spot,
+    },
+    #[error("cloze deletion in field `{field}`, which the card shows as written: Anki would show its `{{{{c…::` and `}}}}`")]
+    ClozeShownAsWritten { field: String, at: Spot },
     #[error("{0}")]
     Cards(#[from] crate::notetype::CardError),
     #[error("{0}")]
@@ -179,6 +203,8 @@ impl Problem {
     pub fn severity(&self) -> Severity {
         match self {
             Problem::UnknownSetting(_)
+            | Problem::SingleColonCloze(_)
+            | Problem::ClozeShownAsWritten { .. }
             | Problem::DuplicateFirstField { .. }
             | Problem::EmptyField(_)
             | Problem::UnbalancedHtml { .. }
@@ -210,6 +236,10 @@ impl Problem {
             Problem::UnknownField { .. } => "unknown-field",
             Problem::DuplicateField(_) => "duplicate-field",
             Problem::ClozeInNonCloze(_) => "cloze-in-non-cloze",
+            Problem::UnclosedCloze(_) => "unclosed-cloze",
+            Problem::SingleColonCloze(_) => "single-colon-cloze",
+            Problem::ClozeNotOnFront { .. } => "cloze-not-on-front",
+            Problem::ClozeShownAsWritten { .. } => "cloze-shown-as-written",
             Problem::Cards(_) => "cards",
             Problem::Name(_) => "name",
             Problem::MissingMedia { .. } => "missing-media",
@@ -232,6 +262,17 @@ impl Problem {
             Problem::UnusedMedia(_) => "unused-media",
             Problem::LargeMedia { .. } => "large-media",
             Problem::NoteTypeSchemaChanged(_) => "note-type-schema-changed",
+        }
+    }
+
+    /// The place of a subject that may stand more than once on its line.
+    fn spot(&self) -> Option<&Spot> {
+        match self {
+            Problem::UnclosedCloze(at)
+            | Problem::SingleColonCloze(at)
+            | Problem::ClozeNotOnFront { at, .. }
+            | Problem::ClozeShownAsWritten { at, .. } => Some(at),
+            _ => None,
         }
     }
 
@@ -273,6 +314,10 @@ impl Problem {
             Problem::UnknownFormat(_) => "use `format: markdown` or `format: html`",
             Problem::UnknownField { .. } => "rename the `### ` section to one of the fields, or use `####` for a heading inside the answer",
             Problem::ClozeInNonCloze(_) => "use `type: cloze` (a heading with `{{c1::…}}` is a cloze note by itself), or write the braces as `&#123;&#123;` to show them literally",
+            Problem::UnclosedCloze(_) => "close the deletion with `}}`; to show the braces as text, write them as `&#123;&#123;`",
+            Problem::SingleColonCloze(_) => "write two colons after the number, as in `{{c1::answer}}`",
+            Problem::ClozeNotOnFront { .. } => "put the deletion in the field the card's front shows: for the Cloze type, the heading (the body is `Back Extra`, shown on the back as written)",
+            Problem::ClozeShownAsWritten { .. } => "put deletions only in the heading (for the Cloze type, the one field whose deletions Anki hides), or write the braces as `&#123;&#123;` to show them as text",
             Problem::Cards(_) => "fill in the field the card's front shows, or add a cloze deletion",
             Problem::Name(_) => "rename it",
             Problem::MissingMedia { .. } => "check the path; it is relative to the card file",
@@ -473,6 +518,7 @@ mod tests {
     #[expect(clippy::too_many_lines, reason = "a table, one row per problem")]
     fn every_problem_has_its_code() {
         let s = String::new;
+        let spot = || Spot { text: s(), nth: 0 };
         let all: Vec<(Problem, &str)> = vec![
             (Problem::InvalidUtf8(0), "invalid-utf8"),
             (Problem::ControlCharacter('\0'), "control-character"),
@@ -500,6 +546,23 @@ mod tests {
             ),
             (Problem::DuplicateField(s()), "duplicate-field"),
             (Problem::ClozeInNonCloze(s()), "cloze-in-non-cloze"),
+            (Problem::UnclosedCloze(spot()), "unclosed-cloze"),
+            (Problem::SingleColonCloze(spot()), "single-colon-cloze"),
+            (
+                Problem::ClozeNotOnFront {
+                    number: 1,
+                    field: s(),
+                    at: spot(),
+                },
+                "cloze-not-on-front",
+            ),
+            (
+                Problem::ClozeShownAsWritten {
+                    field: s(),
+                    at: spot(),
+                },
+                "cloze-shown-as-written",
+            ),
             (Problem::Cards(CardError::NoCards), "cards"),
             (Problem::Name(NameError::BadTag(s())), "name"),
             (
@@ -628,5 +691,14 @@ mod tests {
         let mut d = Diagnostic::new("a.md", 1, Problem::EmptyHeading);
         d.locate(text);
         assert_eq!((d.column, d.len), (1, 0));
+        // The second `{{c1::` on the line.
+        let text = "## {{c1::a}} é {{c1::b\n";
+        let spot = Spot {
+            text: "{{c1::".into(),
+            nth: 1,
+        };
+        let mut d = Diagnostic::new("a.md", 1, Problem::UnclosedCloze(spot));
+        d.locate(text);
+        assert_eq!((d.column, d.len), (16, 6));
     }
 }

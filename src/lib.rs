@@ -20,7 +20,7 @@ pub mod report;
 pub mod source;
 pub mod text;
 
-pub use error::{Diagnostic, Error, Problem, Result, Severity};
+pub use error::{Diagnostic, Error, Problem, Result, Severity, Spot};
 pub use note::Note;
 pub use notetype::{Kind, NoteType, NoteTypeBuilder, NoteTypeError, Stock};
 pub use package::{Format, MediaSource, Package, Progress, Summary};

@@ -115,6 +115,50 @@ pub fn check_tag(tag: &str) -> Result<&str, NameError> {
     Ok(tag)
 }
 
+/// Splits a tag list written as text, the one grammar of a note's `tags:` setting and of
+/// the front matter's `tags:` when it is not a YAML list. `[a, b]` is a list as in YAML:
+/// one tag per comma-separated item, quotes around an item dropped (so `[a b]` is the one
+/// tag `a b`, which [`check_tag`] refuses, as in front matter). Without brackets, white
+/// space and commas both separate tags: `a b`, `a, b` and `a,b` are the tags `a` and `b`.
+pub fn split_tag_list(text: &str) -> Vec<String> {
+    let text = text.trim();
+    let Some(list) = text.strip_prefix('[') else {
+        return text
+            .split(|c: char| c.is_whitespace() || c == ',')
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+    };
+    let list = list.strip_suffix(']').unwrap_or(list);
+    // Items end at commas outside quotes.
+    let mut items = Vec::new();
+    let (mut start, mut quote) = (0, None);
+    for (i, c) in list.char_indices() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), _) if c == q => quote = None,
+            (None, ',') => {
+                items.push(&list[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&list[start..]);
+    items
+        .into_iter()
+        .map(|item| {
+            let item = item.trim();
+            ['"', '\'']
+                .iter()
+                .find_map(|&q| item.strip_prefix(q)?.strip_suffix(q))
+                .unwrap_or(item)
+        })
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
 /// Adds a tag after [`check_tag`], unless it is already present (Anki compares tags
 /// case-insensitively).
 pub fn add_tag(tags: &mut Vec<String>, tag: &str) -> Result<(), NameError> {
@@ -142,5 +186,27 @@ mod tests {
         assert_eq!(tags, ["Nlp", "公式", "Émile"]);
         assert!(add_tag(&mut tags, "a b").is_err());
         assert_eq!(tags, ["Nlp", "公式", "Émile"], "a bad tag is not added");
+    }
+
+    #[test]
+    fn tag_lists_split_as_written_in_either_place() {
+        for (text, tags) in [
+            ("verb irregular", &["verb", "irregular"][..]),
+            ("verb, irregular", &["verb", "irregular"]),
+            ("verb,irregular ,x", &["verb", "irregular", "x"]),
+            ("[verb, irregular]", &["verb", "irregular"]),
+            ("[verb,irregular,]", &["verb", "irregular"]),
+            (
+                "[ml, \"machine learning\", 'x']",
+                &["ml", "machine learning", "x"],
+            ),
+            ("[a b]", &["a b"]),
+            ("[\"a,b\", c]", &["a,b", "c"]),
+            ("[]", &[]),
+            ("  ", &[]),
+            ("c++ c# a::b", &["c++", "c#", "a::b"]),
+        ] {
+            assert_eq!(split_tag_list(text), tags, "{text:?}");
+        }
     }
 }

@@ -7,6 +7,13 @@ use std::collections::{BTreeSet, HashSet};
 /// Anki's `req` entry for one template: `(ord, "any" | "all" | "none", field ords)`.
 pub type Requirement = (u16, &'static str, Vec<usize>);
 
+/// See [`NoteType::cloze_display`]: field indexes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClozeDisplay {
+    pub on_front: BTreeSet<usize>,
+    pub as_written: BTreeSet<usize>,
+}
+
 /// Why a note has no cards or a note type is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CardError {
@@ -78,6 +85,46 @@ impl NoteType {
                     .into_iter()
                     .collect())
             }
+        }
+    }
+
+    /// Where a cloze note type's cards show each field: the fields a front shows through
+    /// `{{cloze:…}}`, which hides the card's deletions, and the fields a template shows
+    /// without that filter, where Anki shows a deletion as written, braces and all.
+    pub fn cloze_display(&self) -> ClozeDisplay {
+        fn walk(nodes: &[Node], cloze: &mut BTreeSet<String>, plain: &mut BTreeSet<String>) {
+            for node in nodes {
+                match node {
+                    Node::Text(_) => {}
+                    Node::Replacement { field, filters } => {
+                        match filters.iter().any(|f| f == "cloze") {
+                            true => cloze.insert(field.clone()),
+                            false => plain.insert(field.clone()),
+                        };
+                    }
+                    Node::Section { children, .. } => walk(children, cloze, plain),
+                }
+            }
+        }
+        let (mut on_front, mut as_written) = (BTreeSet::new(), BTreeSet::new());
+        let mut on_back = BTreeSet::new();
+        for t in &self.templates {
+            if let Ok(front) = template::parse_cached(&t.front) {
+                walk(&front, &mut on_front, &mut as_written);
+            }
+            if let Ok(back) = template::parse_cached(&t.back) {
+                walk(&back, &mut on_back, &mut as_written);
+            }
+        }
+        let indexes = |names: BTreeSet<String>| {
+            names
+                .iter()
+                .filter_map(|name| self.field_index(name))
+                .collect()
+        };
+        ClozeDisplay {
+            on_front: indexes(on_front),
+            as_written: indexes(as_written),
         }
     }
 

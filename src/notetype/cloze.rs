@@ -10,6 +10,8 @@ static CLOZE_TOKEN: LazyLock<Regex> =
 static OPENER_AT_START: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^\{\{c([0-9,]*)::").unwrap());
 
+static SINGLE_COLON: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{c[0-9][0-9,]*:").unwrap());
+
 /// The cloze numbers an opener's `1,2` names. A marker naming none (`{{c::`, `{{c,::`)
 /// opens no deletion.
 fn opener_numbers(numbers: &str) -> Vec<u16> {
@@ -36,27 +38,76 @@ pub fn cloze_numbers(text: &str) -> BTreeSet<u16> {
 /// The text inside each cloze number's deletions, in order (nested deletions included in
 /// their parent's text).
 pub fn cloze_texts(text: &str) -> Vec<(u16, String)> {
-    let mut open: Vec<(Vec<u16>, usize)> = Vec::new();
     let mut found = Vec::new();
+    for d in deletions(text) {
+        if let Some(end) = d.close {
+            for &n in d.numbers.iter().filter(|&&n| n > 0) {
+                found.push((end, n, text[d.start + d.opener_len..end].to_string()));
+            }
+        }
+    }
+    // In the order the deletions close, an inner one before the one around it.
+    found.sort_by_key(|&(end, _, _)| end);
+    found.into_iter().map(|(_, n, t)| (n, t)).collect()
+}
+
+/// A deletion's opener as Anki's parser meets it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deletion {
+    /// Byte offset of its `{{`.
+    pub start: usize,
+    /// The length of `{{c1::`.
+    pub opener_len: usize,
+    pub numbers: Vec<u16>,
+    /// Byte offset of the `}}` that closes it; `None` when nothing does, and then Anki
+    /// drops the deletion and its text on both sides of the card.
+    pub close: Option<usize>,
+}
+
+/// The deletions opened in `text`, in the order their openers stand, each with the `}}`
+/// that closes it if one does. Deletions may nest (up to 10 deep, as Anki reads them).
+pub fn deletions(text: &str) -> Vec<Deletion> {
+    if !text.contains("{{c") {
+        return Vec::new();
+    }
+    let mut all: Vec<Deletion> = Vec::new();
+    let mut open: Vec<usize> = Vec::new();
     for token in CLOZE_TOKEN.captures_iter(text) {
         let whole = token.get(0).expect("group 0");
         match token.get(1) {
             Some(numbers) => {
                 let numbers = opener_numbers(numbers.as_str());
                 if !numbers.is_empty() && open.len() < 10 {
-                    open.push((numbers, whole.end()));
+                    open.push(all.len());
+                    all.push(Deletion {
+                        start: whole.start(),
+                        opener_len: whole.len(),
+                        numbers,
+                        close: None,
+                    });
                 }
             }
             None => {
-                if let Some((numbers, start)) = open.pop() {
-                    for n in numbers.into_iter().filter(|&n| n > 0) {
-                        found.push((n, text[start..whole.start()].to_string()));
-                    }
+                if let Some(index) = open.pop() {
+                    all[index].close = Some(whole.start());
                 }
             }
         }
     }
-    found
+    all
+}
+
+/// `{{c1:` followed by anything but a second `:`: a deletion written with one colon,
+/// which Anki shows as written. The byte ranges of those `{{c1:`.
+pub fn single_colon_openers(text: &str) -> Vec<std::ops::Range<usize>> {
+    if !text.contains("{{c") {
+        return Vec::new();
+    }
+    SINGLE_COLON
+        .find_iter(text)
+        .filter(|m| !text[m.end()..].starts_with(':'))
+        .map(|m| m.range())
+        .collect()
 }
 
 /// Whether `text` contains the start of a cloze deletion.
@@ -95,6 +146,33 @@ mod tests {
         );
         assert!(has_cloze("x {{c10::y}}"));
         assert!(!has_cloze("{{c::y}} {c1::y}"));
+    }
+
+    #[test]
+    fn deletions_know_whether_they_close() {
+        let text = "{{c1::Paris}} is the capital of {{c2::France";
+        let found = deletions(text);
+        assert_eq!(found.len(), 2);
+        assert_eq!((found[0].start, found[0].close), (0, Some(11)));
+        assert_eq!((found[1].start, found[1].numbers.clone()), (32, vec![2]));
+        assert_eq!(found[1].close, None);
+        // The inner one closes; the outer one is left open.
+        let nested = deletions("{{c1::a {{c2::b}} c");
+        assert_eq!(nested[0].close, None);
+        assert_eq!(nested[1].close, Some(15));
+        assert!(deletions("{{c::x {{c0::y}}")
+            .iter()
+            .all(|d| d.numbers == [0]));
+        assert!(deletions("no braces }}").is_empty());
+    }
+
+    #[test]
+    fn single_colons_are_found() {
+        assert_eq!(single_colon_openers("x {{c1:Germany}}"), vec![2..7]);
+        assert_eq!(single_colon_openers("{{c1,2:a}} {{c3:"), vec![0..7, 11..16]);
+        for fine in ["{{c1::x}}", "{{c1:::x}}", "{{c:x}}", "{{cx:y}}", "{c1:x}"] {
+            assert!(single_colon_openers(fine).is_empty(), "{fine}");
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ mod stock;
 pub mod template;
 
 pub use builder::{NoteTypeBuilder, NoteTypeError};
-pub use cardgen::{CardError, Requirement};
+pub use cardgen::{CardError, ClozeDisplay, Requirement};
 pub use stock::Stock;
 
 use std::collections::HashSet;

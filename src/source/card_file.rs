@@ -7,9 +7,9 @@ use super::media::line_offset_of;
 use super::parse::{self, Located, RawNote};
 use super::{markdown, Reader};
 use crate::deck;
-use crate::error::{Problem, Severity};
+use crate::error::{Problem, Severity, Spot};
 use crate::ids;
-use crate::note::{add_tag, Note, SourceNote};
+use crate::note::{add_tag, split_tag_list, Note, SourceNote};
 use crate::notetype::{cloze, Kind, NoteType, Stock};
 use std::path::Path;
 use std::sync::Arc;
@@ -148,6 +148,7 @@ impl Reader<'_> {
         };
         let sources = field_sources(&notetype, raw, &mut problems);
         let fields = self.render_fields(path, html, &sources, prerendered, &mut problems);
+        problems.extend(deletion_problems(&notetype, &sources, &fields));
         for large in self.media.take_large_warnings() {
             problems.push((raw.heading.line, large));
         }
@@ -266,17 +267,132 @@ impl Reader<'_> {
     }
 }
 
-/// A non-cloze note with a cloze deletion anywhere: the line of the first one.
+/// A non-cloze note with a (closed) cloze deletion anywhere: the line of the first one.
+/// One never closed is reported by [`deletion_problems`].
 fn cloze_outside_cloze(notetype: &NoteType, raw: &RawNote) -> Option<LineProblem> {
     if notetype.kind == Kind::Cloze {
         return None;
     }
+    let closed = |text: &str| cloze::deletions(text).iter().any(|d| d.close.is_some());
     let texts = std::iter::once(&raw.heading)
         .chain(std::iter::once(&raw.body))
         .chain(raw.sections.iter().map(|(_, t)| t));
-    let t = texts.into_iter().find(|t| cloze::has_cloze(&t.text))?;
-    let line = t.line + t.text.lines().position(cloze::has_cloze).unwrap_or(0);
+    let t = texts.into_iter().find(|t| closed(&t.text))?;
+    let first = cloze::deletions(&t.text)
+        .into_iter()
+        .find(|d| d.close.is_some())?;
+    let line = t.line + t.text[..first.start].matches('\n').count();
     Some((line, Problem::ClozeInNonCloze(notetype.name.clone())))
+}
+
+/// Deletions Anki would not show as the author meant, each at its `{{` in the source:
+/// one never closed (in a note of any type), `{{c1:` with one colon, and, in a cloze
+/// note, deletions in a field whose deletions the cards do not hide.
+fn deletion_problems(
+    notetype: &NoteType,
+    sources: &[Option<&Located>],
+    fields: &[String],
+) -> Vec<LineProblem> {
+    let mut problems = Vec::new();
+    for (source, field) in sources.iter().zip(fields) {
+        let Some(source) = source else { continue };
+        for (start, len) in unclosed(source, field) {
+            let (line, at) = spot(source, start..start + len);
+            problems.push((line, Problem::UnclosedCloze(at)));
+        }
+        for range in cloze::single_colon_openers(&source.text) {
+            let (line, at) = spot(source, range);
+            problems.push((line, Problem::SingleColonCloze(at)));
+        }
+    }
+    // A deletion left open already explains what is wrong with the cards.
+    if notetype.kind == Kind::Cloze
+        && !problems
+            .iter()
+            .any(|(_, p)| p.severity() == Severity::Error)
+    {
+        problems.extend(misplaced_deletions(notetype, sources, fields));
+    }
+    problems
+}
+
+/// The deletions Anki would find never closed in the field rendered from `source`, as
+/// `(byte offset, length)` of their openers in the source. Rendering keeps openers as
+/// written but may change what closes them (a `}}` in math or code); when it changed
+/// their number, the source alone decides.
+fn unclosed(source: &Located, rendered: &str) -> Vec<(usize, usize)> {
+    let written = cloze::deletions(&source.text);
+    if written.is_empty() {
+        return Vec::new();
+    }
+    let stored = cloze::deletions(rendered);
+    let open = |d: &cloze::Deletion| d.close.is_none();
+    match stored.len() == written.len() {
+        true => written
+            .iter()
+            .zip(&stored)
+            .filter(|(_, s)| open(s))
+            .map(|(w, _)| (w.start, w.opener_len))
+            .collect(),
+        false => written
+            .iter()
+            .filter(|w| open(w))
+            .map(|w| (w.start, w.opener_len))
+            .collect(),
+    }
+}
+
+/// In a cloze note: a deletion whose number no field on the card's front has (its card
+/// would show an empty front) is an error; one in a field the card shows as written, a
+/// warning. One problem per field, at its first such deletion.
+fn misplaced_deletions(
+    notetype: &NoteType,
+    sources: &[Option<&Located>],
+    fields: &[String],
+) -> Vec<LineProblem> {
+    let display = notetype.cloze_display();
+    let on_front: std::collections::BTreeSet<u16> = display
+        .on_front
+        .iter()
+        .filter_map(|&i| fields.get(i))
+        .flat_map(|f| cloze::cloze_numbers(f))
+        .collect();
+    let mut problems = Vec::new();
+    for (i, (source, field)) in sources.iter().zip(fields).enumerate() {
+        let (Some(source), false) = (source, display.on_front.contains(&i)) else {
+            continue;
+        };
+        let numbers = cloze::cloze_numbers(field);
+        let missing = numbers.iter().find(|n| !on_front.contains(n)).copied();
+        let written = cloze::deletions(&source.text);
+        let first = match missing {
+            Some(n) => written.iter().find(|d| d.numbers.contains(&n)),
+            None => written.first(),
+        };
+        let Some(first) = first.or(written.first()) else {
+            continue;
+        };
+        let (line, at) = spot(source, first.start..first.start + first.opener_len);
+        let field = notetype.fields[i].name.clone();
+        match missing {
+            Some(number) => problems.push((line, Problem::ClozeNotOnFront { number, field, at })),
+            None if !numbers.is_empty() && display.as_written.contains(&i) => {
+                problems.push((line, Problem::ClozeShownAsWritten { field, at }))
+            }
+            None => {}
+        }
+    }
+    problems
+}
+
+/// The file line of `range` in `source`, and where on that line its text stands.
+fn spot(source: &Located, range: std::ops::Range<usize>) -> (usize, Spot) {
+    let before = &source.text[..range.start];
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let text = source.text[range].to_string();
+    let nth = before[line_start..].matches(text.as_str()).count();
+    let line = source.line + before.matches('\n').count();
+    (line, Spot { text, nth })
 }
 
 /// Which source text fills which field: the heading the first, the text under it the
@@ -314,8 +430,8 @@ fn note_tags(
 ) -> Vec<String> {
     let mut tags = defaults.to_vec();
     if let Some(v) = setting {
-        for tag in v.text.split_whitespace() {
-            if let Err(e) = add_tag(&mut tags, tag) {
+        for tag in split_tag_list(&v.text) {
+            if let Err(e) = add_tag(&mut tags, &tag) {
                 problems.push((v.line, e.into()));
             }
         }

@@ -52,7 +52,8 @@ impl Scalar {
     }
 }
 
-/// Tags in front matter: a YAML list, or one string of space-separated tags.
+/// Tags in front matter: a YAML list (one tag an item), or a string read as a note's
+/// `tags:` setting is ([`crate::note::split_tag_list`]).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(untagged)]
 pub enum Tags {
@@ -64,11 +65,7 @@ impl Tags {
     pub fn to_vec(&self) -> Vec<String> {
         match self {
             Tags::List(list) => list.iter().map(Scalar::text).collect(),
-            Tags::Words(words) => words
-                .text()
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
+            Tags::Words(words) => crate::note::split_tag_list(&words.text()),
         }
     }
 }
@@ -698,6 +695,8 @@ mod tests {
             ["a", "1.1", "no", "true"]
         );
         assert_eq!(tags("tags: [-, x]"), ["-", "x"]);
+        assert_eq!(tags("tags: verb, irregular"), ["verb", "irregular"]);
+        assert_eq!(tags("tags: '[verb, irregular]'"), ["verb", "irregular"]);
         let fm = front("type: 1.10\nformat: no").unwrap();
         assert_eq!(fm.notetype.as_deref(), Some("1.10"));
         assert_eq!(fm.format.as_deref(), Some("no"));
