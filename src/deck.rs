@@ -56,9 +56,9 @@ pub struct DeckSettings {
 pub struct DeckOptions {
     /// The group's name in Anki; decks naming the same group share it.
     pub name: String,
-    /// New cards a day.
+    /// New cards shown a day at most.
     pub new_per_day: Option<u32>,
-    /// Reviews a day at most.
+    /// Reviews shown a day at most.
     pub reviews_per_day: Option<u32>,
     /// Learning steps in minutes.
     pub learning_steps: Option<Vec<f64>>,
