@@ -8,6 +8,7 @@ use std::path::Path;
 
 /// How to build.
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct Options {
     /// The build time in seconds: the `mod` of notes that changed since the last build.
     pub now: i64,
@@ -20,7 +21,19 @@ pub struct Options {
 }
 
 impl Options {
-    /// `SOURCE_DATE_EPOCH` if set (the reproducible-builds convention), else the clock.
+    /// A build at `now` (seconds): the lock may change, warnings do not stop it, and the
+    /// package has the default format. Set the fields to change that.
+    pub fn new(now: i64) -> Options {
+        Options {
+            now,
+            locked: false,
+            deny_warnings: false,
+            format: Format::default(),
+        }
+    }
+
+    /// [`Options::new`] at `SOURCE_DATE_EPOCH` if set (the reproducible-builds
+    /// convention), else at the clock's time.
     pub fn from_env() -> Result<Options> {
         let now = match std::env::var("SOURCE_DATE_EPOCH") {
             Ok(value) => value
@@ -31,18 +44,15 @@ impl Options {
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs() as i64),
         };
-        Ok(Options {
-            now,
-            locked: false,
-            deny_warnings: false,
-            format: Format::default(),
-        })
+        Ok(Options::new(now))
     }
 }
 
 /// What a build did.
 #[derive(Debug)]
+#[non_exhaustive]
 pub struct Outcome {
+    /// What the package holds.
     pub summary: Summary,
     /// Problems that did not stop the build, such as things Anki will not do on re-import.
     pub warnings: Vec<Diagnostic>,

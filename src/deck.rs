@@ -2,17 +2,21 @@
 
 /// Why a tag or deck name is not acceptable to Anki.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum NameError {
+    /// A tag with whitespace, a control character or an empty `::` level.
     #[error("tag `{0}` is not allowed: tags are single words without control characters or empty `::` levels")]
     BadTag(String),
+    /// A deck name with an empty level.
     #[error("deck name `{0}` has an empty level (check for a leading, trailing or doubled `::`)")]
     EmptyDeckLevel(String),
+    /// A deck name with a control character.
     #[error("deck name `{0}` contains a control character")]
     BadDeckName(String),
 }
 
 /// Trims each level of a deck name, as Anki does, and rejects empty levels.
-pub fn normalize_name(name: &str) -> Result<String, NameError> {
+pub(crate) fn normalize_name(name: &str) -> Result<String, NameError> {
     if name.chars().any(char::is_control) {
         return Err(NameError::BadDeckName(name.to_string()));
     }
@@ -24,7 +28,7 @@ pub fn normalize_name(name: &str) -> Result<String, NameError> {
 }
 
 /// A deck and all its parents, outermost first: `a::b::c` → `a`, `a::b`, `a::b::c`.
-pub fn with_parents(name: &str) -> impl Iterator<Item = &str> {
+pub(crate) fn with_parents(name: &str) -> impl Iterator<Item = &str> {
     name.match_indices("::")
         .map(|(i, _)| &name[..i])
         .chain(std::iter::once(name))
@@ -32,24 +36,29 @@ pub fn with_parents(name: &str) -> impl Iterator<Item = &str> {
 
 /// The key under which Anki considers two deck names the same deck: it compares names
 /// case-insensitively. Every comparison of deck names goes through this.
-pub fn key(name: &str) -> String {
+pub(crate) fn key(name: &str) -> String {
     name.to_lowercase()
 }
 
 /// What a deck carries besides its cards.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct DeckSettings {
     /// HTML shown on the deck's overview screen.
     pub description: String,
+    /// Its options group, if not Anki's default one.
     pub options: Option<DeckOptions>,
 }
 
 /// A deck options group; unset values keep Anki's defaults.
 #[derive(Debug, Clone, Default, PartialEq)]
+#[non_exhaustive]
 pub struct DeckOptions {
     /// The group's name in Anki; decks naming the same group share it.
     pub name: String,
+    /// New cards shown a day at most.
     pub new_per_day: Option<u32>,
+    /// Reviews shown a day at most.
     pub reviews_per_day: Option<u32>,
     /// Learning steps in minutes.
     pub learning_steps: Option<Vec<f64>>,

@@ -7,13 +7,17 @@ use std::path::PathBuf;
 /// How bad a [`Problem`] is: errors stop the build, warnings are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Severity {
+    /// The build stops; nothing is written.
     Error,
+    /// Reported; the build goes on (unless warnings are denied).
     Warning,
 }
 
 /// A problem in the card sources, with the place it was found.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Diagnostic {
+    /// The file the problem is in (the source folder or a lock for some).
     pub file: PathBuf,
     /// 1-based line number; 0 when the problem concerns the whole file.
     pub line: usize,
@@ -22,10 +26,13 @@ pub struct Diagnostic {
     /// How many characters from `column` the offending text spans; 0 when unknown, so
     /// that a renderer marks the one column.
     pub len: usize,
+    /// What is wrong.
     pub problem: Problem,
 }
 
 impl Diagnostic {
+    /// A problem at `line` of `file` (0 for the whole file), column unknown until
+    /// [`Diagnostic::locate`].
     pub fn new(file: impl Into<PathBuf>, line: usize, problem: Problem) -> Diagnostic {
         Diagnostic {
             file: file.into(),
@@ -93,7 +100,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Orders diagnostics by file, line and column, keeping the order of those at one place.
-pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
+pub(crate) fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
     diagnostics.sort_by(|a, b| (&a.file, a.line, a.column).cmp(&(&b.file, b.line, b.column)));
 }
 
@@ -101,12 +108,20 @@ pub fn sort_diagnostics(diagnostics: &mut [Diagnostic]) {
 /// on the line, for text that may stand there more than once (`{{c1::` say).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Spot {
+    /// The text as it stands on the line.
     pub text: String,
+    /// Which of its occurrences on the line, from 0.
     pub nth: usize,
 }
 
 /// What is wrong in the sources. Each variant's [`Problem::hint`] says what to do.
+///
+/// A variant's message (its `Display`) says what it means, and docs/FORMAT.md lists each
+/// by its [`Problem::code`] with its hint; so the variants carry no doc comments of
+/// their own, and new ones are added without.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[allow(missing_docs)]
 pub enum Problem {
     #[error("file is not valid UTF-8 (first bad byte at offset {0})")]
     InvalidUtf8(usize),
@@ -200,6 +215,7 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// Whether the problem stops the build.
     pub fn severity(&self) -> Severity {
         match self {
             Problem::UnknownSetting(_)
@@ -342,14 +358,26 @@ impl Problem {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// Problems in the sources (errors, with the warnings found beside them), in file
+    /// order.
     #[error("{} problem{} in the card sources", .0.len(), if .0.len() == 1 { "" } else { "s" })]
     Input(Vec<Diagnostic>),
+    /// A note given to [`crate::Package::add_note`] that Anki could not use: a bad deck
+    /// name or tag, or no cards.
     #[error("note `{guid}`: {problem}")]
-    Note { guid: String, problem: Problem },
+    Note {
+        /// The note's guid.
+        guid: String,
+        /// What is wrong with it.
+        problem: Problem,
+    },
+    /// A media name Anki would refuse.
     #[error("media name `{0}` is not allowed by Anki (no path separators, control characters or any of \\ / : * ? \" < > | [ ] ^, no Windows device name like CON, no trailing dot or space, at most 120 bytes)")]
     MediaName(String),
+    /// [`crate::cancel::cancel`] stopped the work; nothing was left half-written.
     #[error("interrupted")]
     Cancelled,
+    /// `SOURCE_DATE_EPOCH` set to something other than whole seconds.
     #[error("SOURCE_DATE_EPOCH is `{0}`, not a number of seconds")]
     BadSourceDateEpoch(String),
     /// A note of a note type the package does not know.
@@ -383,13 +411,18 @@ pub enum Error {
         /// The note type added first.
         other: String,
     },
+    /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// Why.
         source: std::io::Error,
     },
+    /// SQLite failed while writing the collection.
     #[error("writing the collection database: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// Writing the zip archive failed.
     #[error("writing the zip archive: {0}")]
     Zip(#[from] zip::result::ZipError),
 }
@@ -403,7 +436,7 @@ impl Error {
     }
 
     /// The diagnostics back when none is an error, else all of them as [`Error::Input`].
-    pub fn unless_errors(diagnostics: Vec<Diagnostic>) -> Result<Vec<Diagnostic>> {
+    pub(crate) fn unless_errors(diagnostics: Vec<Diagnostic>) -> Result<Vec<Diagnostic>> {
         match diagnostics
             .iter()
             .any(|d| d.problem.severity() == Severity::Error)
@@ -414,6 +447,7 @@ impl Error {
     }
 }
 
+/// The library's result: [`Error`] unless said otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The codes of the problems in custom note types, CSV files and deck settings:
@@ -439,8 +473,11 @@ fn char_name(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
 
-/// Problems that only custom note types, CSV files and deck settings have.
+/// Problems that only custom note types, CSV files and deck settings have. Like
+/// [`Problem`]'s, the variants are documented by their messages and by docs/FORMAT.md.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+#[allow(missing_docs)]
 pub enum RichProblem {
     #[error("{0}")]
     Toml(String),
@@ -474,6 +511,7 @@ pub enum RichProblem {
 }
 
 impl RichProblem {
+    /// What to do about it; [`Problem::hint`] gives it for [`Problem::Rich`].
     pub fn hint(&self) -> &'static str {
         match self {
             RichProblem::Toml(_) => {

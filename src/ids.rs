@@ -27,12 +27,12 @@ fn hash64(namespace: &str, key: &str) -> u64 {
 }
 
 /// 16 hex digits of SHA-1: enough to tell whether some content changed.
-pub fn short_hash(content: &str) -> String {
+pub(crate) fn short_hash(content: &str) -> String {
     short_hash_of([content])
 }
 
 /// [`short_hash`] of the concatenation of `parts`, without building it.
-pub fn short_hash_of<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn short_hash_of<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
     let mut hasher = Sha1::new();
     for part in parts {
         hasher.update(part.as_bytes());
@@ -51,7 +51,7 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
 }
 
 /// Anki-style guid (base91 text) derived from `key`.
-pub fn guid(key: &str) -> String {
+pub(crate) fn guid(key: &str) -> String {
     let mut n = hash64("guid", key);
     let mut out = Vec::new();
     loop {
@@ -95,7 +95,7 @@ pub fn guid_for_first_field(source: &str) -> String {
 }
 
 /// A timestamp-like id in the past, stable for `(namespace, key)`.
-pub fn stable_id(namespace: &str, key: &str) -> i64 {
+pub(crate) fn stable_id(namespace: &str, key: &str) -> i64 {
     ID_WINDOW_START + (hash64(namespace, key) % ID_WINDOW_LEN) as i64
 }
 
@@ -106,7 +106,7 @@ pub fn notetype_id(key: &str) -> i64 {
 
 /// The key a custom note type's ids derive from, given its own key (its `id`, else its
 /// folder's name or, built in code, its name).
-pub fn custom_notetype_key(key: &str) -> String {
+pub(crate) fn custom_notetype_key(key: &str) -> String {
     format!("custom:{key}")
 }
 
@@ -129,13 +129,13 @@ fn part_id(notetype_key: &str, part: &str) -> i64 {
 }
 
 /// Id of a field from its note type's key and its own key (its name unless given).
-pub fn field_id(notetype_key: &str, field_key: &str) -> i64 {
+pub(crate) fn field_id(notetype_key: &str, field_key: &str) -> i64 {
     part_id(notetype_key, &format!("field:{field_key}"))
 }
 
 /// Id of a card template from its note type's key and its own key (its name unless
 /// given).
-pub fn template_id(notetype_key: &str, template_key: &str) -> i64 {
+pub(crate) fn template_id(notetype_key: &str, template_key: &str) -> i64 {
     part_id(notetype_key, &format!("template:{template_key}"))
 }
 
@@ -181,7 +181,7 @@ pub fn card_id(guid: &str, ord: u16) -> i64 {
 
 /// Makes `id` unique among `taken` by stepping forward, so a (rare) hash collision
 /// still gives a valid package. Deterministic for a given insertion order.
-pub fn unique(mut id: i64, taken: &mut std::collections::HashSet<i64>) -> i64 {
+pub(crate) fn unique(mut id: i64, taken: &mut std::collections::HashSet<i64>) -> i64 {
     while !taken.insert(id) {
         id += 1;
     }

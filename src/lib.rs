@@ -1,24 +1,37 @@
-//! ankideck turns plain-text flashcards into Anki packages.
+//! ankideck turns plain-text flashcards into Anki packages (`.apkg`).
 //!
-//! Data flows through the modules in this order: [`source`] reads Markdown card files
-//! into [`Note`]s of some [`NoteType`]; [`notetype`] decides their cards; [`package`]
-//! writes the `.apkg`. [`build`] runs the whole pipeline for a folder of sources.
+//! Data flows through the stages in this order, each a module:
+//! - [`source`] reads a folder of card files, Anki text files and custom note types into
+//!   [`Note`]s of some [`NoteType`] ([`source::Sources`]), with [`Diagnostic`]s;
+//! - the lint checks the notes' fields (warnings only), run by [`build::check`];
+//! - [`lock`] compares the notes with `ankideck.lock`, giving changed notes a new time;
+//! - [`package`] writes the `.apkg` ([`Package`]);
+//! - [`build`] runs them all for a folder; [`report`] renders what they found.
+//!
+//! Below them the model: [`note`], [`notetype`] (with the stock types, [`Stock`]),
+//! [`deck`], [`ids`] (every id and guid rule) and [`error`]. Reading packages back
+//! (`unpack`) and previewing cards will be stages beside [`package`].
+//!
+//! Notes made in code go straight into a [`Package`], as with genanki; see the README's
+//! library section and `examples/`.
+
+#![warn(missing_docs)]
 
 pub mod build;
 pub mod cancel;
 pub mod deck;
 pub mod error;
 pub mod ids;
-pub mod lint;
+mod lint;
 pub mod lock;
-pub mod media;
+mod media;
 pub mod note;
 pub mod notetype;
 pub mod package;
 mod pipeline;
 pub mod report;
 pub mod source;
-pub mod text;
+mod text;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity, Spot};
 pub use note::Note;

@@ -154,11 +154,9 @@ fn main() -> ExitCode {
             deny_warnings,
             format,
         } => {
-            let options = |o| Options {
-                locked,
-                deny_warnings,
-                format,
-                ..o
+            let options = move |mut o: Options| {
+                (o.locked, o.deny_warnings, o.format) = (locked, deny_warnings, format);
+                o
             };
             let output = output.unwrap_or_else(|| default_output(&source));
             (build(&source, &output, options, human), false)
@@ -196,10 +194,8 @@ fn build(
 
 /// `ankideck check`: warnings for people on stderr, or for tools as JSON on stdout.
 fn check(source: &Path, deny_warnings: bool, json: bool, human: Human) -> Result<(), Error> {
-    let options = Options {
-        deny_warnings,
-        ..Options::from_env()?
-    };
+    let mut options = Options::from_env()?;
+    options.deny_warnings = deny_warnings;
     let warnings = build::check(source, options)?;
     if json {
         warnings
@@ -327,6 +323,7 @@ impl ProgressReport {
                     total_bytes,
                 );
             }
+            _ => spinner("working"),
         }
     }
 

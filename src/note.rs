@@ -91,6 +91,7 @@ impl Note {
 
 /// A note read from the sources, with where it was written.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct SourceNote {
     /// The note as it goes into the package.
     pub note: Note,
@@ -105,7 +106,7 @@ pub struct SourceNote {
 }
 
 /// Checks a tag as Anki would accept it; returns it unchanged.
-pub fn check_tag(tag: &str) -> Result<&str, NameError> {
+pub(crate) fn check_tag(tag: &str) -> Result<&str, NameError> {
     if tag.is_empty() || tag.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(NameError::BadTag(tag.to_string()));
     }
@@ -161,7 +162,7 @@ pub fn split_tag_list(text: &str) -> Vec<String> {
 
 /// Adds a tag after [`check_tag`], unless it is already present (Anki compares tags
 /// case-insensitively).
-pub fn add_tag(tags: &mut Vec<String>, tag: &str) -> Result<(), NameError> {
+pub(crate) fn add_tag(tags: &mut Vec<String>, tag: &str) -> Result<(), NameError> {
     let tag = check_tag(tag)?;
     if !tags.iter().any(|t| t.to_lowercase() == tag.to_lowercase()) {
         tags.push(tag.to_string());

@@ -10,15 +10,16 @@
 //! same package on any machine.
 //!
 //! `format.rs` owns the file's text, `stream.rs` reads and writes it without holding it,
-//! `reconcile.rs` holds the update rules. A build reads the old lock with [`Lock::read`],
-//! then [`Update::begin`], [`Update::reconcile`], [`Update::finish`], and after the
-//! package [`NewLock::put_in_place`].
+//! `reconcile.rs` holds the update rules. A build reads the old lock with `Lock::read`,
+//! then `Update::begin`, `Update::reconcile`, `Update::finish`, and after the package
+//! `NewLock::put_in_place`. Library users reach these rules through
+//! [`crate::build::build`] and [`crate::build::write_locked`].
 
 mod format;
 mod reconcile;
 mod stream;
 
-pub use stream::Lock;
+pub(crate) use stream::Lock;
 
 use crate::error::{Diagnostic, Error, Problem, Result};
 use crate::note::SourceNote;
@@ -39,15 +40,19 @@ fn bad_lock(path: &Path, line: usize, message: String) -> Error {
 
 /// A note the last build had and this one does not; Anki keeps it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct RemovedNote {
+    /// Its guid.
     pub guid: String,
+    /// Its note id, to find it in Anki's browser with `nid:`.
     pub nid: i64,
+    /// The start of its first field as the lock recorded it, to tell people which note.
     pub label: String,
 }
 
 /// The outcome of comparing this build with the lock.
 #[derive(Debug, Default)]
-pub struct Reconciled {
+pub(crate) struct Reconciled {
     pub warnings: Vec<Diagnostic>,
     pub removed: Vec<RemovedNote>,
     /// The newest `mod` of anything in the package: the package's own timestamp.
@@ -56,7 +61,7 @@ pub struct Reconciled {
 
 /// A new lock being worked out from the old one: compared with it as it is written and,
 /// when staging, written to a hidden file beside it, so that it is never held whole.
-pub struct Update<'a> {
+pub(crate) struct Update<'a> {
     previous: &'a Lock,
     path: PathBuf,
     writer: LockWriter<'a>,
@@ -68,7 +73,7 @@ pub struct Update<'a> {
 impl<'a> Update<'a> {
     /// Starts the lock that replaces `previous`, read from `path`; with `stage`, the new
     /// text is kept for [`NewLock::put_in_place`], else it is only compared.
-    pub fn begin(path: &Path, previous: &'a Lock, stage: bool) -> Result<Update<'a>> {
+    pub(crate) fn begin(path: &Path, previous: &'a Lock, stage: bool) -> Result<Update<'a>> {
         let (file, cannot_stage) = match stage.then(|| stream::stage_beside(path)) {
             Some(Ok(file)) => (Some(file), None),
             Some(Err(e)) => (None, Some(e)),
@@ -84,12 +89,12 @@ impl<'a> Update<'a> {
 
     /// Sets every note's and note type's `modified` from the old lock and `now`, says
     /// what Anki will not follow, and writes the new lock's lines.
-    pub fn reconcile(&mut self, notes: &mut [SourceNote], now: i64) -> Result<Reconciled> {
+    pub(crate) fn reconcile(&mut self, notes: &mut [SourceNote], now: i64) -> Result<Reconciled> {
         reconcile::reconcile(self.previous, notes, now, &self.path, &mut self.writer)
     }
 
     /// Whether the lock changed, with the new one staged if asked for and changed.
-    pub fn finish(self) -> Result<NewLock> {
+    pub(crate) fn finish(self) -> Result<NewLock> {
         let (changed, staged) = self.writer.finish()?;
         if let Some(e) = self.cannot_stage.filter(|_| changed) {
             return Err(e);
@@ -103,7 +108,7 @@ impl<'a> Update<'a> {
 }
 
 /// The outcome of an [`Update`]: whether the lock changed, and the new one if staged.
-pub struct NewLock {
+pub(crate) struct NewLock {
     changed: bool,
     staged: Option<StagedLock>,
     path: PathBuf,
@@ -111,13 +116,13 @@ pub struct NewLock {
 
 impl NewLock {
     /// Whether the new lock differs from the old one.
-    pub fn changed(&self) -> bool {
+    pub(crate) fn changed(&self) -> bool {
         self.changed
     }
 
     /// Replaces the old lock with the new one, atomically, if it changed and was staged;
     /// dropped instead, the staged file is removed.
-    pub fn put_in_place(self) -> Result<()> {
+    pub(crate) fn put_in_place(self) -> Result<()> {
         match self.staged {
             Some(staged) => staged.persist(&self.path),
             None => Ok(()),

@@ -5,26 +5,35 @@ use super::{cloze, Kind, NoteType};
 use std::collections::{BTreeSet, HashSet};
 
 /// Anki's `req` entry for one template: `(ord, "any" | "all" | "none", field ords)`.
-pub type Requirement = (u16, &'static str, Vec<usize>);
+pub(crate) type Requirement = (u16, &'static str, Vec<usize>);
 
 /// See [`NoteType::cloze_display`]: field indexes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ClozeDisplay {
+    /// Fields whose deletions a card's front shows through `{{cloze:…}}`.
     pub on_front: BTreeSet<usize>,
+    /// Fields a template shows as plain text, deletions and all.
     pub as_written: BTreeSet<usize>,
 }
 
 /// Why a note has no cards or a note type is unusable.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum CardError {
+    /// A card front that Anki's template language cannot parse.
     #[error("template `{template}` of note type `{notetype}`: {error}")]
     Template {
+        /// The note type's name.
         notetype: String,
+        /// The template's name.
         template: String,
+        /// What is wrong with it.
         error: TemplateError,
     },
+    /// Every card front would be empty, so Anki would make no card.
     #[error("the note would have no cards: every field its card fronts show is empty")]
     NoCards,
+    /// A note of a cloze type without a cloze deletion.
     #[error("a cloze note needs at least one deletion such as `{{{{c1::answer}}}}`")]
     NoClozes,
 }
@@ -129,7 +138,7 @@ impl NoteType {
     }
 
     /// Anki's `req` for old clients: per template, which fields make it non-empty.
-    pub fn requirements(&self) -> Result<Vec<Requirement>, CardError> {
+    pub(crate) fn requirements(&self) -> Result<Vec<Requirement>, CardError> {
         let fronts = self.parsed_fronts()?;
         if self.kind == Kind::Cloze {
             return Ok(vec![(0, "any", vec![0])]);

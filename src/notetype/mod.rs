@@ -1,21 +1,22 @@
 //! Note types: the data every note type carries, the stock ones Anki ships, and the
 //! rules that decide a note's cards.
 //!
-//! - [`template`]: Anki's template language, parsed once;
-//! - [`cloze`]: the cloze-deletion grammar;
+//! - `template`: Anki's template language, parsed once;
+//! - `cloze`: the cloze-deletion grammar;
 //! - `cardgen`: which cards a note has (and Anki's `req` for old clients);
 //! - `stock`: Basic, reversed, type-in and Cloze as Anki ships them;
 //! - `builder`: note types defined in code, and the checks every note type passes.
 
 mod builder;
 mod cardgen;
-pub mod cloze;
+pub(crate) mod cloze;
 mod stock;
-pub mod template;
+pub(crate) mod template;
 
 pub use builder::{NoteTypeBuilder, NoteTypeError};
-pub use cardgen::{CardError, ClozeDisplay, Requirement};
+pub use cardgen::{CardError, ClozeDisplay};
 pub use stock::Stock;
+pub use template::TemplateError;
 
 use std::collections::HashSet;
 
@@ -95,7 +96,7 @@ impl NoteType {
 
     /// Hashes of what Anki compares on import: everything (`content`), and the
     /// fields and templates by id and name (`schema`), whose change makes Anki add a copy.
-    pub fn fingerprints(&self) -> (String, String) {
+    pub(crate) fn fingerprints(&self) -> (String, String) {
         let mut schema = String::new();
         for f in &self.fields {
             // Anki matches fields and templates by id: a rename that keeps the id is no

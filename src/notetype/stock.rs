@@ -5,11 +5,17 @@ use crate::ids;
 
 /// The note types Anki ships, under the names users write in `type:`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Stock {
+    /// `basic`: Front and Back, one card.
     Basic,
+    /// `reversed`: Basic (and reversed card), a card each way.
     Reversed,
+    /// `optional-reversed`: a reverse card only when `Add Reverse` is filled.
     OptionalReversed,
+    /// `type-in`: the answer is typed in and compared.
     TypeIn,
+    /// `cloze`: a card per cloze number in `Text`.
     Cloze,
 }
 
@@ -22,6 +28,7 @@ type TemplateText = (&'static str, String, String);
 const ANSWER_SEP: &str = "{{FrontSide}}\n\n<hr id=answer>\n\n";
 
 impl Stock {
+    /// Every stock type, Basic first.
     pub const ALL: [Stock; 5] = [
         Stock::Basic,
         Stock::Reversed,
@@ -59,6 +66,7 @@ impl Stock {
             .find(|s| s.key() == name || s.anki_name() == name)
     }
 
+    /// The note type as Anki ships it, with ids that stay the same in every package.
     pub fn notetype(self) -> NoteType {
         let key = ids::stock_notetype_key(self.key());
         let (fields, templates, kind): (&[&str], Vec<TemplateText>, Kind) = match self {

@@ -22,15 +22,25 @@ pub enum Node {
 
 /// What went wrong parsing a template.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
 pub enum TemplateError {
+    /// A section `{{#Field}}` (or `{{^Field}}`) without its `{{/Field}}`.
     #[error("`{{{{{0}}}}}` is never closed")]
     Unclosed(String),
+    /// `{{/Field}}` closing another section than the innermost open one.
     #[error(
         "`{{{{/{found}}}}}` closes a section that is not open (expected `{{{{/{expected}}}}}`)"
     )]
-    Mismatched { found: String, expected: String },
+    Mismatched {
+        /// The field the tag closes.
+        found: String,
+        /// The field of the innermost open section.
+        expected: String,
+    },
+    /// `{{` with no `}}` after it.
     #[error("`{{{{` without a matching `}}}}`")]
     UnterminatedTag,
+    /// `{{/Field}}` with no section open.
     #[error("`{{{{/{0}}}}}` closes a section that was never opened")]
     Unopened(String),
 }

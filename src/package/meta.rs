@@ -81,7 +81,7 @@ impl Format {
     }
 
     /// The container layout this format writes.
-    pub fn version(self) -> Version {
+    pub(crate) fn version(self) -> Version {
         match self {
             Format::Legacy1 => Version::Legacy1,
             Format::Latest => Version::Latest,
@@ -89,7 +89,7 @@ impl Format {
     }
 
     /// How the entry of a media file named `name` is compressed.
-    pub fn media_compression(self, name: &str) -> Compression {
+    pub(crate) fn media_compression(self, name: &str) -> Compression {
         let compressed = is_compressed(name);
         match (self, compressed) {
             (Format::Legacy1, true) => Compression::Stored,
@@ -100,7 +100,7 @@ impl Format {
     }
 
     /// How the collection entry is compressed.
-    pub fn collection_compression(self) -> Compression {
+    pub(crate) fn collection_compression(self) -> Compression {
         match self {
             Format::Legacy1 => Compression::Deflate(DEFLATE_LEVEL),
             Format::Latest => Compression::Zstd(ZSTD_LEVEL),
@@ -108,7 +108,7 @@ impl Format {
     }
 
     /// How the `media` list is compressed.
-    pub fn media_list_compression(self) -> Compression {
+    pub(crate) fn media_list_compression(self) -> Compression {
         self.collection_compression()
     }
 }

@@ -1,7 +1,10 @@
 //! The package on disk: notes, note types and media in, an `.apkg` file out.
 
 mod deck_options;
-pub mod meta;
+// The decoders (and `Version::zstd`) are for the package reader to come (`unpack`);
+// only the tests use some of them yet.
+#[allow(dead_code)]
+pub(crate) mod meta;
 mod schema;
 mod write;
 
@@ -20,6 +23,7 @@ use std::sync::Arc;
 /// Where a media file's bytes come from. Files are read while the package is written,
 /// so large media never sit in memory all at once.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum MediaSource {
     /// A file, read when the package is written.
     File(PathBuf),
@@ -29,7 +33,7 @@ pub enum MediaSource {
 
 /// A media file as it will be named in Anki's media folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Media {
+pub(crate) struct Media {
     /// The name notes refer to it by.
     pub name: String,
     /// Where its bytes come from.
@@ -38,6 +42,7 @@ pub struct Media {
 
 /// How far [`Package::write_reporting`] has got, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Progress {
     /// Reading and rendering the sources (reported by `build`, once, at the start).
     Reading,

@@ -45,6 +45,7 @@ struct Marker {
 }
 
 /// Whether a code block's language is one we can highlight.
+#[cfg(test)]
 pub fn knows_language(lang: &str) -> bool {
     syntax_for(lang).is_some()
 }

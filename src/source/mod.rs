@@ -7,21 +7,24 @@
 
 mod card_file;
 mod deck_settings;
-pub mod highlight;
+pub(crate) mod highlight;
 mod load;
-pub mod markdown;
+pub(crate) mod markdown;
 mod media;
-pub mod notetypes;
-pub mod parse;
+pub(crate) mod notetypes;
+pub(crate) mod parse;
 mod reader;
 mod text_file;
 mod walk;
 mod write_ids;
 
+/// How card files tell fenced code blocks (CommonMark's rule), for tools that scan card
+/// files line by line for the `## ` headings that start notes, outside code.
+pub use parse::{closes_fence, opens_fence};
 pub(crate) use walk::markdown_files;
 pub use write_ids::write_ids;
 
-use crate::error::{Diagnostic, Error, Result};
+use crate::error::{Diagnostic, Error, Problem, Result};
 use crate::note::SourceNote;
 use load::{read_text, Loaded};
 use reader::Reader;
@@ -30,7 +33,9 @@ use walk::{has_extension, source_files};
 
 /// Everything read from a source folder.
 #[derive(Debug, Default)]
+#[non_exhaustive]
 pub struct Sources {
+    /// The notes, in file order, with where each was written.
     pub notes: Vec<SourceNote>,
     /// (packaged name, file on disk), each distinct file once.
     pub media: Vec<(String, PathBuf)>,
@@ -46,7 +51,7 @@ impl Sources {
     /// Reads every card source below `root`. Problems are collected: with any error they
     /// all come back as [`Error::Input`] (warnings included); otherwise the warnings
     /// travel with the sources. Notes come with `modified` 0; the lock sets it. The lint
-    /// ([`crate::lint`]) is a stage of its own: [`crate::build`] runs it after this.
+    /// (warnings about fields) is a stage of its own: [`crate::build`] runs it after this.
     pub fn read(root: &Path) -> Result<Sources> {
         let mut sources = Sources::read_lenient(root)?;
         sources.warnings = Error::unless_errors(std::mem::take(&mut sources.warnings))?;
@@ -93,4 +98,23 @@ impl Sources {
         crate::cancel::check()?;
         Ok(reader.finish(&files.others))
     }
+}
+
+/// Parses the text of one card file and renders each note's Markdown, `media` naming the
+/// media it refers to, and drops the result: all of a card file's parsing and rendering,
+/// without a folder. For the fuzz target and the property tests, which feed it arbitrary
+/// text to show that it never panics. Returns how many notes the text holds.
+pub fn parse_and_render(
+    text: &str,
+    media: &mut dyn FnMut(&str) -> Result<String, Problem>,
+) -> usize {
+    let (parsed, _problems) = parse::parse(text);
+    for note in &parsed.notes {
+        let _ = markdown::render_inline(&note.heading.text, media);
+        let _ = markdown::render_block(&note.body.text, media);
+        for (_, section) in &note.sections {
+            let _ = markdown::render_block(&section.text, media);
+        }
+    }
+    parsed.notes.len()
 }

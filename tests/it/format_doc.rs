@@ -53,7 +53,7 @@
 
 use crate::common;
 
-use ankideck::source::parse::{closes_fence, opens_fence};
+use ankideck::source::{closes_fence, opens_fence};
 use ankideck::Stock;
 use common::files::{fresh_dir, temp_dir, write_file};
 use common::run::ankideck_command;

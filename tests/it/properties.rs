@@ -3,7 +3,7 @@
 
 use crate::common;
 
-use ankideck::source::{markdown, parse, Sources};
+use ankideck::source::{self, Sources};
 use ankideck::{Diagnostic, Error, Problem, Severity};
 use common::files::temp_dir;
 use proptest::prelude::*;
@@ -102,12 +102,7 @@ proptest! {
     #[test]
     fn arbitrary_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
         let text = String::from_utf8_lossy(&bytes);
-        let (parsed, _) = parse::parse(&text);
-        for note in &parsed.notes {
-            let mut resolve = |r: &str| Ok(r.to_string());
-            let _ = markdown::render_inline(&note.heading.text, &mut resolve);
-            let _ = markdown::render_block(&note.body.text, &mut resolve);
-        }
+        source::parse_and_render(&text, &mut |r: &str| Ok(r.to_string()));
     }
 
     #[test]
