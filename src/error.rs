@@ -137,8 +137,9 @@ pub enum Problem {
     MediaOutsideSource(String),
     #[error("cannot read media file `{reference}`: {message}")]
     UnreadableMedia { reference: String, message: String },
-    #[error("this note has the same identity as the note at {other}")]
-    DuplicateNote { other: String },
+    /// `id` is the note's `id:` setting, when its identity comes from one.
+    #[error("{}", duplicate_note(.id.as_deref(), .other))]
+    DuplicateNote { other: String, id: Option<String> },
     #[error("cannot read file: {0}")]
     Unreadable(String),
     #[error("no notes found (no `## ` heading in a .md file and no row in a .csv, .tsv or .txt file below this folder)")]
@@ -390,6 +391,13 @@ fn rich_code(problem: &RichProblem) -> &'static str {
     }
 }
 
+fn duplicate_note(id: Option<&str>, other: &str) -> String {
+    match id {
+        Some(id) => format!("id `{id}` is already the identity of the note at {other}"),
+        None => format!("this note has the same identity as the note at {other}"),
+    }
+}
+
 fn char_name(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
@@ -517,7 +525,13 @@ mod tests {
                 },
                 "unreadable-media",
             ),
-            (Problem::DuplicateNote { other: s() }, "duplicate-note"),
+            (
+                Problem::DuplicateNote {
+                    other: s(),
+                    id: None,
+                },
+                "duplicate-note",
+            ),
             (Problem::Unreadable(s()), "unreadable"),
             (Problem::NoNotes, "no-notes"),
             (Problem::EmptyId, "empty-id"),

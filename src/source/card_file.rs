@@ -116,7 +116,8 @@ impl Reader<'_> {
                     return self.problem(path, raw.heading.line, problem);
                 }
                 if let Err(problem) = self.keep_note(source) {
-                    self.problem(path, raw.heading.line, problem);
+                    let (line, problem) = at_id_line(raw, problem);
+                    self.problem(path, line, problem);
                 }
             }
             Err(problems) => {
@@ -337,6 +338,21 @@ fn identity(id: Option<&Located>, heading: &str) -> Result<String, LineProblem> 
         Some(id) if id.text.is_empty() => Err((id.line, Problem::EmptyId)),
         Some(id) => Ok(ids::guid_for_id(&id.text)),
         None => Ok(ids::guid_for_first_field(heading)),
+    }
+}
+
+/// A note whose `id:` is taken is reported at that line, naming the id; one whose
+/// heading gives a taken identity at its heading.
+fn at_id_line(raw: &RawNote, problem: Problem) -> LineProblem {
+    match (problem, raw.setting("id")) {
+        (Problem::DuplicateNote { other, .. }, Some(id)) => {
+            let id_problem = Problem::DuplicateNote {
+                other,
+                id: Some(id.text.clone()),
+            };
+            (id.line, id_problem)
+        }
+        (problem, _) => (raw.heading.line, problem),
     }
 }
 

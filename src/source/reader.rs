@@ -122,7 +122,7 @@ impl<'a> Reader<'a> {
     pub fn keep_note(&mut self, source: SourceNote) -> Result<(), Problem> {
         if let Some((file, line)) = self.seen.get(&source.note.guid) {
             let other = format!("{}:{}", file.display(), line);
-            return Err(Problem::DuplicateNote { other });
+            return Err(Problem::DuplicateNote { other, id: None });
         }
         self.seen
             .insert(source.note.guid.clone(), (source.file.clone(), source.line));
@@ -189,7 +189,8 @@ mod tests {
         assert_eq!(
             reader.keep_note(second),
             Err(Problem::DuplicateNote {
-                other: "a.md:3".into()
+                other: "a.md:3".into(),
+                id: None
             })
         );
         assert_eq!(reader.notes.len(), 1);

@@ -14,6 +14,7 @@ mod build;
 mod cancel;
 mod check;
 mod format_doc;
+mod hints;
 mod interrupt;
 mod judge_harness;
 mod latest_format;
