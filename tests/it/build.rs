@@ -346,7 +346,7 @@ fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
             "unknown front matter key",
             &[("a.md", b"---\ndek: a\n---\n## Q\n")],
             "a.md:2",
-            "unknown field `dek`",
+            "unknown key `dek`; did you mean `deck`?",
         ),
         (
             "cloze in basic",

@@ -47,7 +47,7 @@ const CASES: &[Case] = &[
         severity: "error",
         code: "front-matter",
         place: ("a.md", 2, 1),
-        fragment: "unknown field `dek`",
+        fragment: "unknown key `dek`; did you mean `deck`?",
     },
     Case {
         name: "unclosed front matter",
