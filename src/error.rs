@@ -1,6 +1,7 @@
 //! The library's errors. Problems in what the user wrote are [`Diagnostic`]s that name the
 //! file and line; everything else is an I/O or package-writing failure.
 
+use crate::suggest::did_you_mean;
 use std::fmt;
 use std::path::PathBuf;
 
@@ -136,19 +137,26 @@ pub enum Problem {
     TextOutsideNote,
     #[error("the heading is empty")]
     EmptyHeading,
-    #[error("unknown setting `{0}` under the heading; the line is kept as answer text")]
-    UnknownSetting(String),
+    /// `meant` is the line with the setting it most likely stands for (`type: cloze`).
+    #[error("unknown setting `{key}` under the heading; the line is kept as answer text{}", did_you_mean(.meant.as_deref()))]
+    UnknownSetting { key: String, meant: Option<String> },
+    /// A line under the heading shaped almost like a setting (`type:reversed`,
+    /// `Tags: x`): `key` as written, `meant` the setting it most likely stands for.
+    #[error("this line looks like a setting but is not one, so it is kept as answer text; did you mean `{meant}`?")]
+    MisspelledSetting { key: String, meant: String },
     #[error("setting `{0}` is given twice")]
     DuplicateSetting(String),
-    #[error("unknown note type `{0}`")]
-    UnknownNoteType(String),
+    #[error("unknown note type `{name}`{}", did_you_mean(.meant.as_deref()))]
+    UnknownNoteType { name: String, meant: Option<String> },
     #[error("unknown format `{0}`")]
     UnknownFormat(String),
-    #[error("note type `{notetype}` has no field `{field}` (its fields: {fields})")]
+    #[error("note type `{notetype}` has no field `{field}` (its fields: {fields}){}", did_you_mean(.meant.as_deref()))]
     UnknownField {
         notetype: String,
         field: String,
         fields: String,
+        /// Boxed to keep `Problem` (and `Error`) small.
+        meant: Option<Box<str>>,
     },
     #[error("field `{0}` is given twice")]
     DuplicateField(String),
@@ -176,8 +184,9 @@ pub enum Problem {
     MediaOutsideSource(String),
     #[error("cannot read media file `{reference}`: {message}")]
     UnreadableMedia { reference: String, message: String },
-    #[error("this note has the same identity as the note at {other}")]
-    DuplicateNote { other: String },
+    /// `id` is the note's `id:` setting, when its identity comes from one.
+    #[error("{}", duplicate_note(.id.as_deref(), .other))]
+    DuplicateNote { other: String, id: Option<String> },
     #[error("cannot read file: {0}")]
     Unreadable(String),
     #[error("no notes found (no `## ` heading in a .md file and no row in a .csv, .tsv or .txt file below this folder)")]
@@ -218,7 +227,8 @@ impl Problem {
     /// Whether the problem stops the build.
     pub fn severity(&self) -> Severity {
         match self {
-            Problem::UnknownSetting(_)
+            Problem::UnknownSetting { .. }
+            | Problem::MisspelledSetting { .. }
             | Problem::SingleColonCloze(_)
             | Problem::ClozeShownAsWritten { .. }
             | Problem::DuplicateFirstField { .. }
@@ -245,9 +255,10 @@ impl Problem {
             Problem::UnclosedFrontMatter => "unclosed-front-matter",
             Problem::TextOutsideNote => "text-outside-note",
             Problem::EmptyHeading => "empty-heading",
-            Problem::UnknownSetting(_) => "unknown-setting",
+            Problem::UnknownSetting { .. } => "unknown-setting",
+            Problem::MisspelledSetting { .. } => "misspelled-setting",
             Problem::DuplicateSetting(_) => "duplicate-setting",
-            Problem::UnknownNoteType(_) => "unknown-note-type",
+            Problem::UnknownNoteType { .. } => "unknown-note-type",
             Problem::UnknownFormat(_) => "unknown-format",
             Problem::UnknownField { .. } => "unknown-field",
             Problem::DuplicateField(_) => "duplicate-field",
@@ -296,8 +307,9 @@ impl Problem {
     fn needle(&self) -> Option<String> {
         Some(match self {
             Problem::ControlCharacter(c) => c.to_string(),
-            Problem::UnknownSetting(key) => format!("{key}:"),
-            Problem::UnknownNoteType(name) | Problem::UnknownFormat(name) => name.clone(),
+            Problem::UnknownSetting { key, .. } => format!("{key}:"),
+            Problem::MisspelledSetting { key, .. } => key.clone(),
+            Problem::UnknownNoteType { name, .. } | Problem::UnknownFormat(name) => name.clone(),
             Problem::UnknownField { field, .. } => field.clone(),
             Problem::DuplicateField(field) => field.clone(),
             Problem::ClozeInNonCloze(_) => "{{c".into(),
@@ -320,13 +332,14 @@ impl Problem {
             Problem::UnbalancedHtml { .. } => "close every HTML tag you open in the field",
             Problem::UnusedMedia(_) => "reference the file from a note, or delete it",
             Problem::LargeMedia { .. } => "shrink the file (lower resolution or bitrate) if you can",
-            Problem::FrontMatter { .. } => "front matter takes `deck: Name`, `tags: [a, b]`, `type: basic` and `format: markdown|html`",
+            Problem::FrontMatter { .. } => "front matter takes `deck: Name`, `tags: [a, b]`, `type: basic` and `format: markdown|html`; put a value that holds `: ` in quotes (`deck: \"A :: B\"`)",
             Problem::UnclosedFrontMatter => "end the front matter with a line `---`",
             Problem::TextOutsideNote => "move the text under a `## ` heading, make it a `# ` title, or delete it",
             Problem::EmptyHeading => "write the question (the first field) after `## `",
-            Problem::UnknownSetting(_) => "settings under a heading are `id`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
+            Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
+            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
-            Problem::UnknownNoteType(_) => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
+            Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
             Problem::UnknownFormat(_) => "use `format: markdown` or `format: html`",
             Problem::UnknownField { .. } => "rename the `### ` section to one of the fields, or use `####` for a heading inside the answer",
             Problem::ClozeInNonCloze(_) => "use `type: cloze` (a heading with `{{c1::…}}` is a cloze note by itself), or write the braces as `&#123;&#123;` to show them literally",
@@ -469,6 +482,13 @@ fn rich_code(problem: &RichProblem) -> &'static str {
     }
 }
 
+fn duplicate_note(id: Option<&str>, other: &str) -> String {
+    match id {
+        Some(id) => format!("id `{id}` is already the identity of the note at {other}"),
+        None => format!("this note has the same identity as the note at {other}"),
+    }
+}
+
 fn char_name(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
@@ -570,15 +590,35 @@ mod tests {
             (Problem::UnclosedFrontMatter, "unclosed-front-matter"),
             (Problem::TextOutsideNote, "text-outside-note"),
             (Problem::EmptyHeading, "empty-heading"),
-            (Problem::UnknownSetting(s()), "unknown-setting"),
+            (
+                Problem::UnknownSetting {
+                    key: s(),
+                    meant: None,
+                },
+                "unknown-setting",
+            ),
+            (
+                Problem::MisspelledSetting {
+                    key: s(),
+                    meant: s(),
+                },
+                "misspelled-setting",
+            ),
             (Problem::DuplicateSetting(s()), "duplicate-setting"),
-            (Problem::UnknownNoteType(s()), "unknown-note-type"),
+            (
+                Problem::UnknownNoteType {
+                    name: s(),
+                    meant: None,
+                },
+                "unknown-note-type",
+            ),
             (Problem::UnknownFormat(s()), "unknown-format"),
             (
                 Problem::UnknownField {
                     notetype: s(),
                     field: s(),
                     fields: s(),
+                    meant: None,
                 },
                 "unknown-field",
             ),
@@ -618,7 +658,13 @@ mod tests {
                 },
                 "unreadable-media",
             ),
-            (Problem::DuplicateNote { other: s() }, "duplicate-note"),
+            (
+                Problem::DuplicateNote {
+                    other: s(),
+                    id: None,
+                },
+                "duplicate-note",
+            ),
             (Problem::Unreadable(s()), "unreadable"),
             (Problem::NoNotes, "no-notes"),
             (Problem::EmptyId, "empty-id"),
@@ -723,7 +769,11 @@ mod tests {
     #[test]
     fn locating_finds_the_column_and_span() {
         let text = "## Q\ntype: flashcard\n";
-        let mut d = Diagnostic::new("a.md", 2, Problem::UnknownNoteType("flashcard".into()));
+        let unknown = Problem::UnknownNoteType {
+            name: "flashcard".into(),
+            meant: None,
+        };
+        let mut d = Diagnostic::new("a.md", 2, unknown);
         d.locate(text);
         assert_eq!((d.column, d.len), (7, 9));
         let mut d = Diagnostic::new("a.md", 1, Problem::EmptyHeading);

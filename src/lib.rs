@@ -31,6 +31,7 @@ pub mod package;
 mod pipeline;
 pub mod report;
 pub mod source;
+mod suggest;
 mod text;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity, Spot};

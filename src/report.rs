@@ -285,7 +285,11 @@ mod tests {
 
     #[test]
     fn the_marker_spans_the_offending_text() {
-        let mut d = Diagnostic::new("a.md", 2, Problem::UnknownNoteType("flashcard".into()));
+        let unknown = Problem::UnknownNoteType {
+            name: "flashcard".into(),
+            meant: None,
+        };
+        let mut d = Diagnostic::new("a.md", 2, unknown);
         let text = "## Q\ntype: flashcard\n";
         d.locate(text);
         let out = Human::new(false).diagnostic_in(&d, Some(text));

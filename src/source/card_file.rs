@@ -11,6 +11,7 @@ use crate::error::{Problem, Severity, Spot};
 use crate::ids;
 use crate::note::{add_tag, split_tag_list, Note, SourceNote};
 use crate::notetype::{cloze, Kind, NoteType, Stock};
+use crate::suggest;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -76,7 +77,7 @@ impl Reader<'_> {
         let notetype = fm.notetype.as_deref().and_then(|name| {
             let found = self.find_notetype(name);
             if found.is_none() {
-                let problem = Problem::UnknownNoteType(name.to_string());
+                let problem = self.unknown_notetype(name);
                 problems.push((fm.line_of("type"), problem));
             }
             found
@@ -116,7 +117,8 @@ impl Reader<'_> {
                     return self.problem(path, raw.heading.line, problem);
                 }
                 if let Err(problem) = self.keep_note(source) {
-                    self.problem(path, raw.heading.line, problem);
+                    let (line, problem) = at_id_line(raw, problem);
+                    self.problem(path, line, problem);
                 }
             }
             Err(problems) => {
@@ -215,7 +217,7 @@ impl Reader<'_> {
         match raw.setting("type") {
             Some(v) => self
                 .find_notetype(&v.text)
-                .ok_or_else(|| (v.line, Problem::UnknownNoteType(v.text.clone()))),
+                .ok_or_else(|| (v.line, self.unknown_notetype(&v.text))),
             None if cloze::has_cloze(&raw.heading.text) => Ok(self.stock(Stock::Cloze)),
             None => Ok(defaults
                 .notetype
@@ -456,6 +458,21 @@ fn identity(id: Option<&Located>, heading: &str) -> Result<String, LineProblem> 
     }
 }
 
+/// A note whose `id:` is taken is reported at that line, naming the id; one whose
+/// heading gives a taken identity at its heading.
+fn at_id_line(raw: &RawNote, problem: Problem) -> LineProblem {
+    match (problem, raw.setting("id")) {
+        (Problem::DuplicateNote { other, .. }, Some(id)) => {
+            let id_problem = Problem::DuplicateNote {
+                other,
+                id: Some(id.text.clone()),
+            };
+            (id.line, id_problem)
+        }
+        (problem, _) => (raw.heading.line, problem),
+    }
+}
+
 /// `format: markdown` or `format: html`.
 fn format_is_html(format: &str) -> Result<bool, Problem> {
     match format {
@@ -466,10 +483,12 @@ fn format_is_html(format: &str) -> Result<bool, Problem> {
 }
 
 fn unknown_field(notetype: &NoteType, field: &str) -> Problem {
+    let names = notetype.field_names();
     Problem::UnknownField {
         notetype: notetype.name.clone(),
         field: field.to_string(),
-        fields: notetype.field_names().join(", "),
+        fields: names.join(", "),
+        meant: suggest::nearest(field, names.iter().copied()).map(Box::from),
     }
 }
 
@@ -586,7 +605,13 @@ mod tests {
         assert_eq!(name("## {{c1::Q}}\ntype: basic\n"), Ok(id(Stock::Basic)));
         assert_eq!(
             name("## Q\ntype: nope\n"),
-            Err((2, Problem::UnknownNoteType("nope".into())))
+            Err((
+                2,
+                Problem::UnknownNoteType {
+                    name: "nope".into(),
+                    meant: None
+                }
+            ))
         );
         let reversed = FileDefaults {
             notetype: Some(reader.stock(Stock::Reversed)),

@@ -17,7 +17,7 @@
 use crate::error::{Diagnostic, Problem, RichProblem};
 use crate::notetype::template;
 use crate::notetype::{field_name_allowed, CardTemplate, Field, Kind, NoteType};
-use crate::{ids, text};
+use crate::{ids, suggest, text};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -75,6 +75,11 @@ impl CustomTypes {
     /// The note type named `name` (as in `type: Vocab`).
     pub fn find(&self, name: &str) -> Option<Arc<NoteType>> {
         self.by_name.get(name).cloned()
+    }
+
+    /// The names of the note types, in no particular order.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.by_name.keys().map(String::as_str)
     }
 
     /// The note type with this id.
@@ -208,13 +213,18 @@ fn line_of(text: &str, offset: usize) -> usize {
     text[..offset.min(text.len())].matches('\n').count() + 1
 }
 
-/// Parses TOML, reporting errors with their line.
+/// Parses TOML, reporting errors with their line; an unknown key with the known one
+/// it most likely stands for.
 pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     text: &str,
 ) -> Result<T, (usize, RichProblem)> {
     toml::from_str(text).map_err(|e| {
         let line = e.span().map_or(1, |s| line_of(text, s.start));
-        (line, RichProblem::Toml(e.message().to_string()))
+        let mut message = e.message().to_string();
+        if let Some((_, meant @ Some(_))) = suggest::unknown_field(&message) {
+            message += &suggest::did_you_mean(meant);
+        }
+        (line, RichProblem::Toml(message))
     })
 }
 

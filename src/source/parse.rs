@@ -3,6 +3,7 @@
 //! Code fences are respected, so a `## ` inside code is just code.
 
 use crate::error::Problem;
+use crate::suggest;
 use serde::Deserialize;
 
 /// The YAML block at the top of a card file.
@@ -195,16 +196,6 @@ fn front_matter_problem(e: &yaml_serde::Error, block: &[&str]) -> (usize, Proble
     {
         place = Some(found);
     }
-    // serde's wording for our lenient types, in the user's terms.
-    let message = message
-        .replace(
-            "data did not match any variant of untagged enum Scalar",
-            "expected a single value",
-        )
-        .replace(
-            "data did not match any variant of untagged enum Tags",
-            "expected a list of tags or a space-separated string",
-        );
     // Past the last line with text (often at the closing `---`): the text ran out at
     // the end of that line.
     let last = block.iter().rposition(|l| !l.trim().is_empty());
@@ -213,11 +204,108 @@ fn front_matter_problem(e: &yaml_serde::Error, block: &[&str]) -> (usize, Proble
             place = Some((last + 1, block[last].trim_end().chars().count() + 1));
         }
     }
+    let here = place.and_then(|p| char_at(block, p)).unwrap_or(("", ' '));
+    let message = in_user_words(message, here);
     let (line, column) = match place {
         Some((line, column)) => (line + FIRST_LINE - 1, column),
         None => (1, 0),
     };
     (line, Problem::FrontMatter { message, column })
+}
+
+/// The keys front matter takes.
+const FRONT_MATTER_KEYS: [&str; 4] = ["deck", "tags", "type", "format"];
+
+/// The YAML parser's or serde's `message` in the terms of the card file, knowing the
+/// text at the error's place (its line, and the character there).
+fn in_user_words(message: &str, (line, at): (&str, char)) -> String {
+    let keys = FRONT_MATTER_KEYS.iter().copied();
+    if let Some((key, meant)) = suggest::unknown_field(message) {
+        return format!("unknown key `{key}`{}", suggest::did_you_mean(meant));
+    }
+    if let Some(key) = message
+        .strip_prefix("duplicate field `")
+        .and_then(|m| m.strip_suffix('`'))
+    {
+        return format!("key `{key}` is given twice");
+    }
+    if let Some(found) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|m| m.strip_suffix(", expected struct FrontMatter"))
+    {
+        return not_key_value_lines(found, keys);
+    }
+    if let Some((key, found)) = message
+        .split_once(": invalid type: ")
+        .and_then(|(key, rest)| Some((key, rest.strip_suffix(", expected a string")?)))
+    {
+        return format!("`{key}` takes a single value, not {}", kind_of(found));
+    }
+    if message.ends_with("untagged enum Scalar") {
+        return "`deck` takes a single value, not a list or a mapping".into();
+    }
+    if message.ends_with("untagged enum Tags") {
+        return "`tags` takes a list (`[a, b]`) or space-separated tags (`a b`), one word per tag"
+            .into();
+    }
+    if message.starts_with("mapping values are not allowed") {
+        return match line.split_once(':') {
+            Some((key, value)) if keys.clone().any(|k| k == key.trim()) => format!(
+                "`: ` in a value starts a new key in YAML; put the value in quotes: `{}: {:?}`",
+                key.trim(),
+                value.trim()
+            ),
+            _ => "`: ` in a value starts a new key in YAML; put the value in quotes".into(),
+        };
+    }
+    // The parser noticed only at the end that a list or quote was never closed; the
+    // place is where it opened.
+    match (at, message) {
+        ('[', "did not find expected ',' or ']'") => "this `[` is never closed with `]`".into(),
+        ('{', "did not find expected ',' or '}'") => "this `{` is never closed with `}`".into(),
+        ('\'' | '"', "found unexpected end of stream") => {
+            format!("this quote `{at}` is never closed")
+        }
+        _ => message.to_string(),
+    }
+}
+
+/// Front matter that is not `key: value` lines: `found` is serde's word for what it is.
+fn not_key_value_lines<'a>(found: &str, keys: impl Iterator<Item = &'a str> + Clone) -> String {
+    let Some(text) = found
+        .strip_prefix("string \"")
+        .and_then(|t| t.strip_suffix('"'))
+    else {
+        return format!("expected `key: value` lines, found {}", kind_of(found));
+    };
+    // `deck Test`: most likely a forgotten colon.
+    let meant = text.split_once(' ').and_then(|(word, rest)| {
+        let key = keys.clone().find(|k| *k == word);
+        key.or_else(|| suggest::nearest(word, keys))
+            .map(|k| format!("{k}: {rest}"))
+    });
+    format!(
+        "expected `key: value` lines, found the text `{text}`{}",
+        suggest::did_you_mean(meant.as_deref())
+    )
+}
+
+/// serde's name for a kind of value (`sequence`, `integer `5``) in the card file's terms.
+fn kind_of(found: &str) -> String {
+    match found.split_once(' ') {
+        _ if found == "sequence" => "a list".into(),
+        _ if found == "map" => "a mapping".into(),
+        Some((_, value)) => format!("the value {value}"),
+        None => found.to_string(),
+    }
+}
+
+/// The block's line at a 1-based `(line, column)`, and the character there (a space
+/// past its end).
+fn char_at<'a>(block: &[&'a str], (line, column): (usize, usize)) -> Option<(&'a str, char)> {
+    let text = block.get(line.checked_sub(1)?)?;
+    let at = text.chars().nth(column.saturating_sub(1)).unwrap_or(' ');
+    Some((text, at))
 }
 
 /// `(line, column)` of the last " at line L column C" in a ", while …" context.
@@ -380,17 +468,23 @@ impl NoteBuilder {
             return false;
         }
         let Some((key, value)) = setting(line) else {
-            self.in_settings = false;
-            return false;
+            let Some(problem) = misspelled_setting(line) else {
+                self.in_settings = false;
+                return false;
+            };
+            self.keep_typo(line, number, problem, problems);
+            return true;
         };
         if !SETTINGS.contains(&key) {
-            // Probably a typo: keep the line as answer text, say so, and go on reading
-            // settings (so a later `id:` still counts).
-            problems.push((number, Problem::UnknownSetting(key.to_string())));
-            if self.body.is_empty() {
-                self.body_line = number;
-            }
-            self.body.push(line.to_string());
+            let meant = suggest::nearest(key, SETTINGS.iter().copied());
+            let meant = meant.map(|meant| written_setting(meant, value));
+            let key = key.to_string();
+            self.keep_typo(
+                line,
+                number,
+                Problem::UnknownSetting { key, meant },
+                problems,
+            );
         } else if self.settings.iter().any(|(k, _)| k == key) {
             problems.push((number, Problem::DuplicateSetting(key.to_string())));
         } else {
@@ -401,6 +495,24 @@ impl NoteBuilder {
             self.settings.push((key.to_string(), value));
         }
         true
+    }
+}
+
+impl NoteBuilder {
+    /// A line that is probably a mistyped setting: kept as answer text, reported, and
+    /// the settings go on (so a later `id:` still counts).
+    fn keep_typo(
+        &mut self,
+        line: &str,
+        number: usize,
+        problem: Problem,
+        problems: &mut Vec<(usize, Problem)>,
+    ) {
+        problems.push((number, problem));
+        if self.body.is_empty() {
+            self.body_line = number;
+        }
+        self.body.push(line.to_string());
     }
 }
 
@@ -464,6 +576,38 @@ fn setting(line: &str) -> Option<(&str, &str)> {
             .chars()
             .all(|c| c.is_ascii_lowercase() || c == '-' || c == '_');
     (valid_key && (value.is_empty() || value.starts_with(' '))).then(|| (key, value.trim()))
+}
+
+/// A line shaped almost like a setting (`type:reversed`, `Tags: x`, `type : x`) whose
+/// key is, or is near, a setting's: the problem, naming the setting meant.
+fn misspelled_setting(line: &str) -> Option<Problem> {
+    let (written, value) = line.split_once(':')?;
+    let key = written.trim_end();
+    if key.is_empty()
+        || !key
+            .chars()
+            .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '_')
+    {
+        return None;
+    }
+    let known = SETTINGS.iter().copied();
+    let meant = SETTINGS
+        .iter()
+        .copied()
+        .find(|s| *s == key)
+        .or_else(|| suggest::nearest(key, known))?;
+    Some(Problem::MisspelledSetting {
+        key: key.to_string(),
+        meant: written_setting(meant, value.trim()),
+    })
+}
+
+/// `key: value` as a setting is written (`key:` without a value).
+fn written_setting(key: &str, value: &str) -> String {
+    match value {
+        "" => format!("{key}:"),
+        value => format!("{key}: {value}"),
+    }
 }
 
 fn is_comment(line: &str) -> bool {
@@ -563,7 +707,13 @@ mod tests {
             problems,
             vec![
                 (1, Problem::TextOutsideNote),
-                (3, Problem::UnknownSetting("idd".into()))
+                (
+                    3,
+                    Problem::UnknownSetting {
+                        key: "idd".into(),
+                        meant: Some("id: x".into())
+                    }
+                )
             ]
         );
         assert_eq!(
@@ -577,7 +727,7 @@ mod tests {
         let (_, problems) = parse("---\ncolour: red\n---\n");
         assert!(
             matches!(&problems[..], [(2, Problem::FrontMatter { message, column: 1 })]
-                if message.contains("colour")),
+                if message == "unknown key `colour`"),
             "{problems:?}"
         );
     }
@@ -601,6 +751,50 @@ mod tests {
         assert_eq!(parsed.notes.len(), 2);
         assert_eq!(parsed.notes[0].heading.text, "C#");
         assert_eq!(parsed.notes[1].body.text, "~~~~\n## code\n~~~\n~~~~");
+    }
+
+    /// Lines under the heading that are almost settings are kept as answer text, with
+    /// a warning naming the setting meant; the settings after them still count.
+    #[test]
+    fn near_miss_settings_say_what_was_meant() {
+        let misspelled = |key: &str, meant: &str| Problem::MisspelledSetting {
+            key: key.into(),
+            meant: meant.into(),
+        };
+        let unknown = |key: &str, meant: Option<&str>| Problem::UnknownSetting {
+            key: key.into(),
+            meant: meant.map(str::to_string),
+        };
+        let cases = [
+            ("type:reversed", misspelled("type", "type: reversed")),
+            ("Tags: x y", misspelled("Tags", "tags: x y")),
+            ("ID: q1", misspelled("ID", "id: q1")),
+            ("type : cloze", misspelled("type", "type: cloze")),
+            ("Tag:", misspelled("Tag", "tags:")),
+            ("tpye: cloze", unknown("tpye", Some("type: cloze"))),
+            ("tag: x", unknown("tag", Some("tags: x"))),
+            ("answer: 42", unknown("answer", None)),
+        ];
+        for (line, problem) in cases {
+            let (parsed, problems) = parse(&format!("## Q\n{line}\nid: kept\n\nA\n"));
+            assert_eq!(problems, [(2, problem)], "{line}");
+            let note = &parsed.notes[0];
+            assert_eq!(note.body.text, format!("{line}\n\nA"), "{line}");
+            assert_eq!(note.setting("id").map(|v| v.text.as_str()), Some("kept"));
+        }
+        for text in [
+            "Note: capitalised is body text",
+            "http://example.com",
+            "Answer:42",
+            "See: x",
+            "- tags: x",
+        ] {
+            let (parsed, problems) = parse(&format!("## Q\n{text}\nid: body\n"));
+            assert_eq!(problems, [], "{text}");
+            assert_eq!(parsed.notes[0].body.text, format!("{text}\nid: body"));
+        }
+        let (_, problems) = parse("## Q\n\nTags: x\n");
+        assert_eq!(problems, [], "after a blank line it is answer text");
     }
 
     #[test]
@@ -703,7 +897,12 @@ mod tests {
         assert_eq!(deck("deck: &a x\ntags: *a"), "x");
     }
 
-    /// Errors point at the line (and column) to fix, in the file's coordinates.
+    const TAGS: &str =
+        "`tags` takes a list (`[a, b]`) or space-separated tags (`a b`), one word per tag";
+
+    /// Errors point at the line (and column) to fix, in the file's coordinates, and say
+    /// what is wrong in the card file's terms (not serde's); the parser's own messages
+    /// about YAML syntax are kept where there is nothing better to say.
     #[test]
     fn front_matter_errors_have_places() {
         let place = |yaml: &str| match front(yaml) {
@@ -715,21 +914,41 @@ mod tests {
             (
                 "deck: x\ntags: [chinese",
                 (3, 7),
-                "did not find expected ','",
+                "this `[` is never closed with `]`",
             ),
             (
                 "tags: [chinese\ndeck: x",
                 (2, 7),
-                "did not find expected ','",
+                "this `[` is never closed with `]`",
             ),
-            ("deck: 'unclosed", (2, 7), "found unexpected end"),
+            ("deck: 'unclosed", (2, 7), "this quote `'` is never closed"),
+            ("deck: {a: 1", (2, 7), "this `{` is never closed with `}`"),
             // On one line the parser's own place is the more precise.
             ("deck: \"\\x\"", (2, 10), "did not find expected hex"),
-            ("deck: x\n  bad: indent", (3, 6), "mapping values are not"),
+            (
+                "deck: x\n  bad: indent",
+                (3, 6),
+                "`: ` in a value starts a new key in YAML; put the value in quotes",
+            ),
+            (
+                "deck: A :: B",
+                (2, 10),
+                "`: ` in a value starts a new key in YAML; put the value in quotes: `deck: \"A :: B\"`",
+            ),
             ("deck: @x", (2, 7), "found character that"),
-            ("dek: a", (2, 1), "unknown field `dek`"),
-            ("deck: a\ncolour: red", (3, 1), "unknown field `colour`"),
-            ("type: [a]", (2, 7), "type: invalid type"),
+            ("dek: a", (2, 1), "unknown key `dek`; did you mean `deck`?"),
+            ("deck: a\ncolour: red", (3, 1), "unknown key `colour`"),
+            ("Tags: a", (2, 1), "unknown key `Tags`; did you mean `tags`?"),
+            ("type: [a]", (2, 7), "`type` takes a single value, not a list"),
+            ("format: {a: b}", (2, 9), "`format` takes a single value, not a mapping"),
+            // Not `key: value` lines at all.
+            (
+                "deck Test",
+                (2, 1),
+                "expected `key: value` lines, found the text `deck Test`; did you mean `deck: Test`?",
+            ),
+            ("- deck: x", (2, 1), "expected `key: value` lines, found a list"),
+            ("2024", (2, 1), "expected `key: value` lines, found the value `2024`"),
             // Text that ends too soon: at its end, not at the closing `---`.
             ("deck: {\n", (2, 8), "did not find expected node"),
             ("tags: [#x, x]", (2, 14), "did not find expected node"),
@@ -737,19 +956,23 @@ mod tests {
             ("deck: \"中\\x\"", (2, 11), "did not find expected hex"),
             ("tags: [中文, {\n", (2, 13), "did not find expected node"),
             // Values of the wrong kind are at the key's value, a repeated key at its repeat.
-            ("tags: a\ndeck: [a]", (3, 7), "expected a single value"),
-            ("deck: a\ntags: [[a]]", (3, 7), "expected a list of tags"),
-            ("deck: a\ntags:\n  - [a]", (3, 1), "expected a list of tags"),
             (
-                "deck: a\ntags: b\ndeck: c",
-                (4, 1),
-                "duplicate field `deck`",
+                "tags: a\ndeck: [a]",
+                (3, 7),
+                "`deck` takes a single value, not a list or a mapping",
             ),
+            ("deck: a\ntags: [[a]]", (3, 7), TAGS),
+            ("deck: a\ntags:\n  - [a]", (3, 1), TAGS),
+            ("deck: a\ntags: b\ndeck: c", (4, 1), "key `deck` is given twice"),
         ];
-        for &(yaml, (line, column), start) in cases {
+        for &(yaml, (line, column), expected) in cases {
             let (l, c, message) = place(yaml);
             assert_eq!((l, c), (line, column), "{yaml:?}: {message}");
-            assert!(message.starts_with(start), "{yaml:?}: {message}");
+            let exact = expected.contains('`') || expected.ends_with("never closed");
+            match exact {
+                true => assert_eq!(message, expected, "{yaml:?}"),
+                false => assert!(message.starts_with(expected), "{yaml:?}: {message}"),
+            }
             assert!(!message.contains(" at line "), "{message}");
         }
     }

@@ -117,12 +117,28 @@ impl<'a> Reader<'a> {
             .or_else(|| self.custom.find_id(id))
     }
 
+    /// The problem for a note type `name` that [`Reader::find_notetype`] does not know,
+    /// suggesting the known name nearest to it: stock ones (our names first, then Anki's)
+    /// and custom ones.
+    pub fn unknown_notetype(&self, name: &str) -> Problem {
+        let name = name.trim();
+        let stock = Stock::ALL.iter().map(|s| s.key());
+        let anki = Stock::ALL.iter().map(|s| s.anki_name());
+        let mut custom: Vec<&str> = self.custom.names().collect();
+        custom.sort_unstable(); // the first of equally near names, whatever the hash order
+        let known = stock.chain(anki).chain(custom);
+        Problem::UnknownNoteType {
+            name: name.to_string(),
+            meant: crate::suggest::nearest(name, known).map(str::to_string),
+        }
+    }
+
     /// Keeps a note read from a file of any kind, unless an earlier note has its
     /// identity: then the problem, naming where that one is.
     pub fn keep_note(&mut self, source: SourceNote) -> Result<(), Problem> {
         if let Some((file, line)) = self.seen.get(&source.note.guid) {
             let other = format!("{}:{}", file.display(), line);
-            return Err(Problem::DuplicateNote { other });
+            return Err(Problem::DuplicateNote { other, id: None });
         }
         self.seen
             .insert(source.note.guid.clone(), (source.file.clone(), source.line));
@@ -189,7 +205,8 @@ mod tests {
         assert_eq!(
             reader.keep_note(second),
             Err(Problem::DuplicateNote {
-                other: "a.md:3".into()
+                other: "a.md:3".into(),
+                id: None
             })
         );
         assert_eq!(reader.notes.len(), 1);

@@ -346,7 +346,7 @@ fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
             "unknown front matter key",
             &[("a.md", b"---\ndek: a\n---\n## Q\n")],
             "a.md:2",
-            "unknown field `dek`",
+            "unknown key `dek`; did you mean `deck`?",
         ),
         (
             "cloze in basic",
@@ -369,8 +369,8 @@ fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
         (
             "duplicate id",
             &[("a.md", b"## Q1\nid: x\n\n## Q2\nid: x\n")],
-            "a.md:4",
-            "same identity as the note at",
+            "a.md:5",
+            "id `x` is already the identity of the note at",
         ),
         (
             "media outside source",

@@ -10,7 +10,7 @@ use serde_json::Value;
 use std::path::{Path, PathBuf};
 
 /// Runs `check --format json` and returns the exit code and the diagnostics.
-fn check(src: &Path, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
+pub(crate) fn check(src: &Path, extra: &[&str]) -> (Option<i32>, Vec<Value>) {
     let mut args = vec!["check", src.to_str().unwrap(), "--format", "json"];
     args.extend(extra);
     let out = ankideck(&args);
@@ -47,7 +47,7 @@ const CASES: &[Case] = &[
         severity: "error",
         code: "front-matter",
         place: ("a.md", 2, 1),
-        fragment: "unknown field `dek`",
+        fragment: "unknown key `dek`; did you mean `deck`?",
     },
     Case {
         name: "unclosed front matter",
@@ -94,8 +94,8 @@ const CASES: &[Case] = &[
         files: &[("a.md", b"## Q1\nid: x\n\nA\n\n## Q2\nid: x\n\nB\n")],
         severity: "error",
         code: "duplicate-note",
-        place: ("a.md", 6, 1),
-        fragment: "same identity as the note at",
+        place: ("a.md", 7, 1),
+        fragment: "id `x` is already the identity of the note at",
     },
     Case {
         name: "duplicate ids across files",
@@ -105,7 +105,7 @@ const CASES: &[Case] = &[
         ],
         severity: "error",
         code: "duplicate-note",
-        place: ("b.md", 1, 1),
+        place: ("b.md", 2, 1),
         fragment: "a.md:1",
     },
     Case {

@@ -15,6 +15,7 @@ mod cancel;
 mod check;
 mod cloze_tags;
 mod format_doc;
+mod hints;
 mod interrupt;
 mod judge_harness;
 mod latest_format;

@@ -308,5 +308,5 @@ fn ids_pins_identity_without_changing_anything_else() {
     .unwrap();
     let refused = ankideck(&["ids", path_str(&deck.src)]);
     assert_eq!(refused.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("same identity"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("id `twin` is already the identity"));
 }

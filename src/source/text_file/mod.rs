@@ -101,7 +101,7 @@ impl FileRules {
             Some((name, line)) => match reader.find_notetype(name) {
                 Some(nt) => Some(nt),
                 None => {
-                    problems.push((*line, Problem::UnknownNoteType(name.clone())));
+                    problems.push((*line, reader.unknown_notetype(name)));
                     None
                 }
             },
@@ -153,7 +153,7 @@ impl FileRules {
         let name = cell(record, self.header.notetype_column);
         let found = reader.find_notetype(name);
         if found.is_none() {
-            problems.push((line, Problem::UnknownNoteType(name.to_string())));
+            problems.push((line, reader.unknown_notetype(name)));
         }
         found
     }
