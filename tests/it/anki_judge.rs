@@ -147,6 +147,70 @@ fn old_python_importer_accepts_the_packages() {
     }
 }
 
+/// A fresh profile already has Anki's own `Basic`, `Cloze`, … under other ids: ours
+/// carry names of their own, so Anki keeps them as they are instead of adding a `+`.
+#[test]
+fn stock_note_types_arrive_under_their_own_names() {
+    let package = repo_package("tests/decks/features", &[]);
+    for backend in [Backend::Current, Backend::Legacy] {
+        let collection = temp_dir("stock-names");
+        let report = import(backend, &collection, &package);
+        let names: Vec<&str> = report["notetypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|nt| nt["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.ends_with('+')),
+            "{backend:?}: {names:?}"
+        );
+        for stock in ankideck::Stock::ALL {
+            assert!(names.contains(&stock.name()), "{backend:?}: {names:?}");
+            assert!(names.contains(&stock.anki_name()), "Anki's own: {names:?}");
+        }
+    }
+}
+
+/// A collection that got `Basic+` from a build before the stock types had names of
+/// their own: the next import renames it in place (the ids did not change), keeping
+/// its note.
+#[test]
+fn stock_note_types_of_older_builds_are_renamed_in_place() {
+    use ankideck::{Note, Package, Stock};
+    let dir = temp_dir("stock-rename");
+    let collection = dir.join("collection");
+    let write = |name: &str, notetype: &ankideck::NoteType, time: i64| {
+        let mut package = Package::new(time);
+        package.add_notetype(notetype).unwrap();
+        package
+            .add_note(Note::new(notetype, ["Capital of Peru?", "Lima"]))
+            .unwrap();
+        let path = dir.join(name);
+        package.write(&path).unwrap();
+        path
+    };
+    let mut older = Stock::Basic.notetype();
+    older.name = Stock::Basic.anki_name().to_string();
+    let report = import(
+        Backend::Current,
+        &collection,
+        &write("old.apkg", &older, 1_700_000_000),
+    );
+    let names = report["notetypes"].to_string();
+    assert!(names.contains("\"Basic+\""), "{names}");
+    let new = write("new.apkg", &Stock::Basic.notetype(), 1_800_000_000);
+    let report = import(Backend::Current, &collection, &new);
+    let names = report["notetypes"].to_string();
+    assert!(!names.contains("\"Basic+\""), "{names}");
+    assert!(names.contains("\"Basic (ankideck)\""), "{names}");
+    assert_eq!(notes(&report).len(), 1);
+    assert_eq!(
+        note(&report, "Capital of Peru")["notetype"],
+        "Basic (ankideck)"
+    );
+}
+
 #[test]
 fn sync_carries_notes_cards_decks_and_media_to_the_phone() {
     let package = repo_package("tests/decks/features", &[]);

@@ -107,7 +107,7 @@ fn bad_rich_input_is_refused_with_file_and_line() {
         Case {
             name: "csv too many values",
             files: &[("w.csv", "#separator:comma\n#notetype column:1\nBasic,a,b,c\n")],
-            expected: "w.csv:3: the row has 3 field values, but note type `Basic` has 2 fields",
+            expected: "w.csv:3: the row has 3 field values, but note type `Basic (ankideck)` has 2 fields",
         },
         Case {
             name: "csv empty first field",
