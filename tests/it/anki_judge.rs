@@ -211,6 +211,59 @@ fn stock_note_types_of_older_builds_are_renamed_in_place() {
     );
 }
 
+/// Anki folds deck names with full Unicode case folding: `Straße` and `STRASSE`, or
+/// `ΟΔΟΣ` and `οδοσ`, are one deck to it. They are one deck in the package too, named
+/// by the `_deck.toml` that names it, else by the first spelling in read order.
+#[test]
+fn deck_names_are_matched_as_anki_folds_them() {
+    let dir = temp_dir("deck-folding");
+    let source = dir.join("src");
+    let note = |deck: &str, heading: &str| format!("---\ndeck: {deck}\n---\n\n## {heading}\nx\n");
+    common::files::write_files(
+        &source,
+        &[
+            ("a.md", note("Straße::K1", "one")),
+            ("b.md", note("STRASSE::K1", "two")),
+            ("c.md", note("ΟΔΟΣ", "three")),
+            ("d.md", note("οδοσ::Ε", "four")),
+            (
+                "deck/_deck.toml",
+                "deck = \"strasse\"\ndescription = \"S\"\n".into(),
+            ),
+        ],
+    );
+    let package = dir.join("out.apkg");
+    common::run::assert_success(&common::run::build(&source, &package));
+    for backend in [Backend::Current, Backend::Legacy] {
+        let report = import(backend, &dir.join(format!("{backend:?}")), &package);
+        assert_clean_first_import(&report, 4);
+        let mut decks: Vec<&str> = report["decks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        decks.sort();
+        assert_eq!(
+            decks,
+            ["Default", "strasse", "strasse::K1", "ΟΔΟΣ", "ΟΔΟΣ::Ε"],
+            "{backend:?}"
+        );
+        let deck = |heading: &str| card(&report, heading, 0)["deck"].clone();
+        assert_eq!(
+            (deck("one"), deck("two")),
+            ("strasse::K1".into(), "strasse::K1".into())
+        );
+        assert_eq!(
+            (deck("three"), deck("four")),
+            ("ΟΔΟΣ".into(), "ΟΔΟΣ::Ε".into())
+        );
+        let details = report["deck_details"].as_array().unwrap();
+        let strasse = details.iter().find(|d| d["name"] == "strasse").unwrap();
+        assert_eq!(strasse["desc"], "<p>S</p>", "{backend:?}");
+    }
+}
+
 #[test]
 fn sync_carries_notes_cards_decks_and_media_to_the_phone() {
     let package = repo_package("tests/decks/features", &[]);
