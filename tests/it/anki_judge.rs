@@ -264,6 +264,54 @@ fn deck_names_are_matched_as_anki_folds_them() {
     }
 }
 
+/// A reference typed composed (NFC, `café`) finds a file stored decomposed (NFD, as
+/// macOS stores names), and the other way round; Anki gets the NFC name it looks up.
+#[test]
+fn media_references_match_files_regardless_of_normalisation() {
+    let dir = temp_dir("media-nfc");
+    let source = dir.join("src");
+    let (nfc, nfd) = ("caf\u{e9}", "cafe\u{301}");
+    let png = |byte: u8| [0x89, b'P', b'N', b'G', byte].to_vec();
+    common::files::write_files(
+        &source,
+        &[
+            (
+                "notes.md",
+                format!("## One\n![a]({nfc}.png)\n\n## Two\n![b]({nfd}-2.png)\n").into_bytes(),
+            ),
+            (&format!("{nfd}.png"), png(1)),
+            (&format!("{nfc}-2.png"), png(2)),
+        ],
+    );
+    let check = common::run::ankideck(&["check", common::path_str(&source)]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        check.status.success() && !stderr.contains("warning"),
+        "{stderr}"
+    );
+    let package = dir.join("out.apkg");
+    common::run::assert_success(&common::run::build(&source, &package));
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    assert_clean_first_import(&report, 2);
+    let files: Vec<&str> = report["media_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for (heading, stem) in [("One", format!("{nfc}-")), ("Two", format!("{nfc}-2-"))] {
+        let name = files
+            .iter()
+            .find(|f| f.starts_with(&stem) && f.len() == stem.len() + 12);
+        let answer = text(card(&report, heading, 0), "answer");
+        assert!(
+            answer.contains(&format!("src=\"{}\"", name.unwrap())),
+            "{answer} {files:?}"
+        );
+    }
+}
+
 #[test]
 fn sync_carries_notes_cards_decks_and_media_to_the_phone() {
     let package = repo_package("tests/decks/features", &[]);
