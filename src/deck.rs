@@ -34,10 +34,15 @@ pub(crate) fn with_parents(name: &str) -> impl Iterator<Item = &str> {
         .chain(std::iter::once(name))
 }
 
-/// The key under which Anki considers two deck names the same deck: it compares names
-/// case-insensitively. Every comparison of deck names goes through this.
+/// The key under which Anki considers two deck names the same deck. Anki compares deck
+/// names with full Unicode case folding (its `unicase` collation), so `Straße`,
+/// `STRASSE` and `strasse` are one deck, as are `ΟΔΟΣ` and `οδοσ`; and it stores them
+/// in NFC, so `café` typed either way is one deck too. Every comparison of deck names
+/// goes through this.
 pub(crate) fn key(name: &str) -> String {
-    name.to_lowercase()
+    use unicode_normalization::UnicodeNormalization;
+    let nfc: String = name.nfc().collect();
+    unicase::UniCase::new(nfc).to_folded_case()
 }
 
 /// What a deck carries besides its cards.
@@ -78,5 +83,24 @@ mod tests {
             with_parents("a::b::c").collect::<Vec<_>>(),
             ["a", "a::b", "a::b::c"]
         );
+    }
+
+    /// What the real Anki treats as one deck (checked with its `col.decks.id_for_name`).
+    #[test]
+    fn keys_fold_as_anki_does() {
+        let same = [
+            ("Straße::K1", "STRASSE::K1"),
+            ("ΟΔΟΣ", "οδοσ"),
+            ("ΟΔΟΣ", "οδος"),
+            ("Physics", "physics"),
+            ("ﬁ", "FI"),
+            ("K", "\u{212a}"),
+            ("café", "cafe\u{301}"),
+        ];
+        for (a, b) in same {
+            assert_eq!(key(a), key(b), "{a} {b}");
+        }
+        assert_ne!(key("Straße"), key("Strase"));
+        assert_eq!(key("ASCII::Only"), "ascii::only");
     }
 }

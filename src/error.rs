@@ -549,7 +549,7 @@ impl RichProblem {
             }
             RichProblem::AssetClash { .. } => "give one of the files another name",
             RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
-            RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them) are taken",
+            RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them, plain or with ` (ankideck)`) are taken",
             RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
             RichProblem::Csv(_) => "see the Anki text files section of docs/FORMAT.md",
             RichProblem::DeckSettings(_) => "see the deck settings section of docs/FORMAT.md",

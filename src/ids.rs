@@ -139,13 +139,17 @@ pub(crate) fn template_id(notetype_key: &str, template_key: &str) -> i64 {
     part_id(notetype_key, &format!("template:{template_key}"))
 }
 
-/// Id of a deck, from its name. Anki matches decks by name case-insensitively, so the
-/// id follows the lowercased name.
+/// Id of a deck, from its name: a hash of the lowercased name (`Default` is 1).
+///
+/// Anki matches deck names by a wider rule ([`crate::deck::key`]: full case folding,
+/// so `Straße` is `STRASSE`), which the ids keep apart. A package names each deck
+/// once, with the id of one spelling: [`DeckIds`] picks it. The ids stayed as they
+/// were before deck names were folded, so existing decks keep theirs.
 pub fn deck_id(name: &str) -> i64 {
     if name.eq_ignore_ascii_case("Default") {
         return 1;
     }
-    stable_id("deck", &crate::deck::key(name))
+    stable_id("deck", &name.to_lowercase())
 }
 
 /// Id of a deck options group (preset), from its name: decks naming the same group
@@ -154,18 +158,61 @@ pub fn deck_options_id(name: &str) -> i64 {
     stable_id("deck-options", name)
 }
 
-/// Deck ids for names met again and again (every note names its deck): each name is
-/// hashed once.
-#[derive(Default)]
-pub(crate) struct DeckIds<'a>(std::collections::HashMap<&'a str, i64>);
+/// The decks of a package: every spelling of one deck (names with the same
+/// [`crate::deck::key`], as Anki matches them) gets the id and the name of the first
+/// spelling given, and a deck's name starts with its parent's. Each name is resolved
+/// once, however often it is met (every note names its deck).
+pub(crate) struct DeckIds<'a> {
+    by_name: std::collections::HashMap<&'a str, i64>,
+    /// Deck key → id and the name the package gives the deck.
+    by_key: std::collections::HashMap<String, (i64, String)>,
+}
+
+impl Default for DeckIds<'_> {
+    fn default() -> Self {
+        let mut by_key = std::collections::HashMap::new();
+        by_key.insert(crate::deck::key("Default"), (1, "Default".to_string()));
+        DeckIds {
+            by_name: std::collections::HashMap::new(),
+            by_key,
+        }
+    }
+}
 
 impl<'a> DeckIds<'a> {
+    /// The id of the deck `name` spells, which becomes the deck's name if it is the
+    /// first spelling given.
     pub(crate) fn get(&mut self, name: &'a str) -> i64 {
-        *self.0.entry(name).or_insert_with(|| deck_id(name))
+        if let Some(&id) = self.by_name.get(name) {
+            return id;
+        }
+        let id = self.resolve(name).0;
+        self.by_name.insert(name, id);
+        id
     }
 
     pub(crate) fn knows(&self, name: &str) -> bool {
-        self.0.contains_key(name)
+        self.by_name.contains_key(name)
+    }
+
+    /// The name the package gives the deck `name` spells (after [`DeckIds::get`]).
+    pub(crate) fn name(&self, name: &str) -> Option<&str> {
+        let (_, shown) = self.by_key.get(&crate::deck::key(name))?;
+        Some(shown)
+    }
+
+    fn resolve(&mut self, name: &str) -> (i64, String) {
+        let key = crate::deck::key(name);
+        if let Some(known) = self.by_key.get(&key) {
+            return known.clone();
+        }
+        let shown = match name.rsplit_once("::") {
+            Some((parent, leaf)) => format!("{}::{leaf}", self.resolve(parent).1),
+            None => name.to_string(),
+        };
+        let resolved = (deck_id(&shown), shown);
+        self.by_key.insert(key, resolved.clone());
+        resolved
     }
 }
 
@@ -224,6 +271,28 @@ mod tests {
         }
         assert_eq!(deck_id("default"), 1);
         assert_eq!(deck_id("NLP::Basics"), deck_id("nlp::basics"));
+    }
+
+    /// Spellings Anki takes for one deck get one id and one name, the first given; the
+    /// ids are those of the lowercased name, as before deck names were folded.
+    #[test]
+    fn deck_ids_group_spellings_as_anki_does() {
+        // Pinned: a change here would move our users' decks.
+        assert_eq!(deck_id("Straße"), 1_150_923_023_052);
+        assert_eq!(deck_id("ΟΔΟΣ"), 1_287_182_580_943);
+        let mut decks = DeckIds::default();
+        let straße = decks.get("Straße");
+        assert_eq!(straße, deck_id("Straße"));
+        assert_eq!(decks.get("STRASSE"), straße);
+        assert_eq!(decks.get("strasse"), straße);
+        let child = decks.get("STRASSE::K1");
+        assert_eq!(child, deck_id("Straße::K1"));
+        assert_eq!(decks.name("strasse::k1"), Some("Straße::K1"));
+        assert_eq!(decks.get("οδοσ"), decks.get("ΟΔΟΣ"));
+        assert_eq!(decks.name("ΟΔΟΣ"), Some("οδοσ"));
+        assert_eq!(decks.get("DEFAULT::x"), deck_id("Default::x"));
+        assert_eq!(decks.name("default::X"), Some("Default::x"));
+        assert_ne!(decks.get("Strase"), straße);
     }
 
     #[test]

@@ -249,13 +249,26 @@ enum Sink {
     Text(String),
 }
 
-/// A hidden file beside the lock at `path`, to stage the new lock in.
+/// A hidden file beside the lock at `path`, to stage the new lock in. It gets the
+/// existing lock's permissions, or for a new lock those of any new file (the umask's
+/// default), not the private mode of a temporary file.
 pub(super) fn stage_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    tempfile::Builder::new()
-        .prefix(".ankideck.lock.")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(".ankideck.lock.");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        // Created with 0666, which the umask reduces as for any new file.
+        builder.permissions(std::fs::Permissions::from_mode(0o666));
+    }
+    let file = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    if let Ok(existing) = std::fs::metadata(path) {
+        file.as_file()
+            .set_permissions(existing.permissions())
+            .map_err(|e| Error::io(file.path(), e))?;
+    }
+    Ok(file)
 }
 
 impl<'a> LockWriter<'a> {
@@ -470,5 +483,38 @@ mod tests {
         staged.unwrap().persist(&path).unwrap();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "new text");
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    /// The lock keeps the existing file's permissions; a new one gets the umask's
+    /// default, not a temporary file's private 0600.
+    #[cfg(unix)]
+    #[test]
+    fn the_staged_lock_keeps_the_permissions() {
+        use std::os::unix::fs::PermissionsExt;
+        let mode_after = |existing: Option<u32>| {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join(FILE_NAME);
+            if let Some(mode) = existing {
+                std::fs::write(&path, "old").unwrap();
+                let permissions = std::fs::Permissions::from_mode(mode);
+                std::fs::set_permissions(&path, permissions).unwrap();
+            }
+            let staged = LockWriter::new(None, Some((stage_beside(&path).unwrap(), &path)));
+            staged.finish().unwrap().1.unwrap().persist(&path).unwrap();
+            std::fs::metadata(&path).unwrap().permissions().mode() & 0o7777
+        };
+        assert_eq!(mode_after(Some(0o644)), 0o644);
+        assert_eq!(mode_after(Some(0o664)), 0o664);
+        assert_eq!(mode_after(Some(0o600)), 0o600);
+        // A new lock: what the umask leaves of 0666, like any file the user creates.
+        let dir = tempfile::tempdir().unwrap();
+        let probe = dir.path().join("probe");
+        std::fs::File::create(&probe).unwrap();
+        let default = std::fs::metadata(&probe).unwrap().permissions().mode() & 0o7777;
+        assert_eq!(mode_after(None), default);
+        assert_ne!(
+            default, 0o600,
+            "this test needs a umask that leaves more than 0600"
+        );
     }
 }

@@ -59,11 +59,24 @@ impl Stock {
         }
     }
 
-    /// Looks a stock type up by its source key or its Anki name.
+    /// The name the package gives the note type: Anki's name marked as ours
+    /// (`Basic (ankideck)`), so that it never clashes with the collection's own types,
+    /// which have other ids (Anki would show ours as `Basic+`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Stock::Basic => "Basic (ankideck)",
+            Stock::Reversed => "Basic (and reversed card) (ankideck)",
+            Stock::OptionalReversed => "Basic (optional reversed card) (ankideck)",
+            Stock::TypeIn => "Basic (type in the answer) (ankideck)",
+            Stock::Cloze => "Cloze (ankideck)",
+        }
+    }
+
+    /// Looks a stock type up by its source key, Anki's name or the packaged name.
     pub fn find(name: &str) -> Option<Stock> {
         Stock::ALL
             .into_iter()
-            .find(|s| s.key() == name || s.anki_name() == name)
+            .find(|s| s.key() == name || s.anki_name() == name || s.name() == name)
     }
 
     /// The note type as Anki ships it, with ids that stay the same in every package.
@@ -137,7 +150,7 @@ impl Stock {
         };
         NoteType {
             id: ids::notetype_id(&key),
-            name: self.anki_name().to_string(),
+            name: self.name().to_string(),
             kind,
             fields: fields
                 .iter()

@@ -345,7 +345,7 @@ fn write_collection(
     let tx = db.transaction()?;
     tx.execute_batch(schema::DDL_TABLES)?;
     let (decks, mut deck_ids) = all_decks(package);
-    col_row(package, &decks).insert(&mut tx.prepare(&ColRow::insert_sql())?)?;
+    col_row(package, &decks, &mut deck_ids).insert(&mut tx.prepare(&ColRow::insert_sql())?)?;
     let cards = insert_notes(&tx, package, &mut deck_ids, progress)?;
     let mut insert_card = tx.prepare(&CardRow::insert_sql())?;
     for card in &cards {
@@ -366,36 +366,41 @@ fn write_collection(
     })
 }
 
-/// Every deck, by id: each note's deck and its parents, the decks given settings and
-/// their parents, and Default. Anki matches deck names ignoring case, and so do deck
-/// ids: the first spelling met names the deck. Also the ids of the notes' decks.
-fn all_decks(package: &Package) -> (BTreeMap<i64, &str>, ids::DeckIds<'_>) {
-    let mut decks: BTreeMap<i64, &str> = BTreeMap::new();
-    decks.insert(1, "Default");
+/// Every deck, by id: the decks given settings and their parents, each note's deck and
+/// its parents, and Default. Anki matches deck names as [`deck::key`] does: the
+/// spelling of a deck's settings names it, else the first spelling met (see
+/// [`ids::DeckIds`]). Also the ids of the notes' decks.
+fn all_decks(package: &Package) -> (BTreeMap<i64, String>, ids::DeckIds<'_>) {
+    let mut decks = BTreeMap::new();
+    decks.insert(1, "Default".to_string());
     let mut deck_ids = ids::DeckIds::default();
-    for (note, _) in &package.notes {
-        if deck_ids.knows(&note.deck) {
+    let settings = package.deck_settings.keys().map(String::as_str);
+    let notes = package.notes.iter().map(|(note, _)| note.deck.as_str());
+    for name in settings.chain(notes) {
+        if deck_ids.knows(name) {
             continue;
         }
-        for name in deck::with_parents(&note.deck) {
-            decks.entry(deck_ids.get(name)).or_insert(name);
-        }
-    }
-    for name in package.deck_settings.keys() {
         for name in deck::with_parents(name) {
-            decks.entry(ids::deck_id(name)).or_insert(name);
+            let id = deck_ids.get(name);
+            decks
+                .entry(id)
+                .or_insert_with(|| deck_ids.name(name).unwrap_or(name).to_string());
         }
     }
     (decks, deck_ids)
 }
 
 /// The `col` row: note types, decks with their options groups, and tags.
-fn col_row(package: &Package, decks: &BTreeMap<i64, &str>) -> ColRow {
+fn col_row<'a>(
+    package: &'a Package,
+    decks: &BTreeMap<i64, String>,
+    deck_ids: &mut ids::DeckIds<'a>,
+) -> ColRow {
     let ts = package.timestamp;
     let settings_by_id: BTreeMap<i64, _> = package
         .deck_settings
         .iter()
-        .map(|(name, settings)| (ids::deck_id(name), settings))
+        .map(|(name, settings)| (deck_ids.get(name), settings))
         .collect();
     let default_conf = DeckConfig::anki_default(ts);
     let mut dconf = ById::new();

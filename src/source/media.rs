@@ -6,7 +6,8 @@ use crate::error::Problem;
 use crate::ids;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::{Component, Path, PathBuf};
+use unicode_normalization::UnicodeNormalization;
 
 /// Extensions of files that only make sense as card media; one that no note uses is
 /// probably a forgotten reference.
@@ -34,13 +35,12 @@ impl MediaIndex {
     /// The packaged name of the file `reference` (relative to `dir`) points at; it must
     /// be inside `root` (canonical).
     pub fn resolve(&mut self, root: &Path, dir: &Path, reference: &str) -> Result<String, Problem> {
-        let path = dir.join(reference);
-        if !path.is_file() {
+        let Some(path) = find_file(dir, reference) else {
             return Err(Problem::MissingMedia {
                 reference: reference.to_string(),
-                path,
+                path: dir.join(reference),
             });
-        }
+        };
         let unreadable = |e: std::io::Error| Problem::UnreadableMedia {
             reference: reference.to_string(),
             message: e.to_string(),
@@ -104,6 +104,38 @@ impl MediaIndex {
     }
 }
 
+/// The file `reference` names under `dir`, each part of the path matched regardless of
+/// Unicode normalisation: macOS stores `café` decomposed (NFD), while people type it
+/// composed (NFC), or the other way round. A name spelled exactly as written wins; else
+/// the entry whose NFC form is the same (the first by name if several are).
+fn find_file(dir: &Path, reference: &str) -> Option<PathBuf> {
+    let exact = dir.join(reference);
+    if exact.is_file() {
+        return Some(exact);
+    }
+    let mut path = dir.to_path_buf();
+    for part in Path::new(reference).components() {
+        let Component::Normal(name) = part else {
+            path.push(part);
+            continue;
+        };
+        if path.join(name).exists() {
+            path.push(name);
+            continue;
+        }
+        let wanted: String = name.to_str()?.nfc().collect();
+        let same =
+            |entry: &std::ffi::OsString| entry.to_str().is_some_and(|e| e.nfc().eq(wanted.chars()));
+        let found = std::fs::read_dir(&path)
+            .ok()?
+            .filter_map(|entry| Some(entry.ok()?.file_name()))
+            .filter(same)
+            .min()?;
+        path.push(found);
+    }
+    path.is_file().then_some(path)
+}
+
 /// Hex SHA-1 and size of a file, read in chunks.
 fn sha1_file(path: &Path) -> std::io::Result<(String, u64)> {
     let mut hasher = Sha1::new();
@@ -135,6 +167,34 @@ mod tests {
         assert_eq!(line_offset_of("a\nb ![](../x.png)\n", &missing), 1);
         assert_eq!(line_offset_of("a\nb\n", &missing), 0);
         assert_eq!(line_offset_of("a\n../x.png", &Problem::EmptyId), 0);
+    }
+
+    /// References find their files whichever Unicode normalisation each side uses.
+    #[test]
+    fn references_find_files_regardless_of_normalisation() {
+        let dir = tempfile::tempdir().unwrap();
+        let (nfc, nfd) = ("caf\u{e9}", "cafe\u{301}");
+        std::fs::create_dir(dir.path().join(format!("{nfd} dir"))).unwrap();
+        std::fs::write(dir.path().join(format!("{nfd} dir/{nfd}.png")), "d").unwrap();
+        std::fs::write(dir.path().join(format!("{nfc}.png")), "c").unwrap();
+        let found = |reference: &str| {
+            let path = find_file(dir.path(), reference)?;
+            Some(path.strip_prefix(dir.path()).unwrap().to_str()?.to_string())
+        };
+        let stored_nfd = format!("{nfd} dir/{nfd}.png");
+        assert_eq!(
+            found(&format!("{nfc} dir/{nfc}.png")),
+            Some(stored_nfd.clone())
+        );
+        assert_eq!(
+            found(&format!("{nfd} dir/{nfc}.png")),
+            Some(stored_nfd.clone())
+        );
+        assert_eq!(found(&stored_nfd), Some(stored_nfd));
+        assert_eq!(found(&format!("{nfd}.png")), Some(format!("{nfc}.png")));
+        assert_eq!(found(&format!("./{nfd}.png")), Some(format!("{nfc}.png")));
+        assert_eq!(found("cafe.png"), None);
+        assert_eq!(found(&format!("{nfc} dir")), None, "a folder is no file");
     }
 
     #[test]

@@ -147,6 +147,171 @@ fn old_python_importer_accepts_the_packages() {
     }
 }
 
+/// A fresh profile already has Anki's own `Basic`, `Cloze`, … under other ids: ours
+/// carry names of their own, so Anki keeps them as they are instead of adding a `+`.
+#[test]
+fn stock_note_types_arrive_under_their_own_names() {
+    let package = repo_package("tests/decks/features", &[]);
+    for backend in [Backend::Current, Backend::Legacy] {
+        let collection = temp_dir("stock-names");
+        let report = import(backend, &collection, &package);
+        let names: Vec<&str> = report["notetypes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|nt| nt["name"].as_str().unwrap())
+            .collect();
+        assert!(
+            !names.iter().any(|n| n.ends_with('+')),
+            "{backend:?}: {names:?}"
+        );
+        for stock in ankideck::Stock::ALL {
+            assert!(names.contains(&stock.name()), "{backend:?}: {names:?}");
+            assert!(names.contains(&stock.anki_name()), "Anki's own: {names:?}");
+        }
+    }
+}
+
+/// A collection that got `Basic+` from a build before the stock types had names of
+/// their own: the next import renames it in place (the ids did not change), keeping
+/// its note.
+#[test]
+fn stock_note_types_of_older_builds_are_renamed_in_place() {
+    use ankideck::{Note, Package, Stock};
+    let dir = temp_dir("stock-rename");
+    let collection = dir.join("collection");
+    let write = |name: &str, notetype: &ankideck::NoteType, time: i64| {
+        let mut package = Package::new(time);
+        package.add_notetype(notetype).unwrap();
+        package
+            .add_note(Note::new(notetype, ["Capital of Peru?", "Lima"]))
+            .unwrap();
+        let path = dir.join(name);
+        package.write(&path).unwrap();
+        path
+    };
+    let mut older = Stock::Basic.notetype();
+    older.name = Stock::Basic.anki_name().to_string();
+    let report = import(
+        Backend::Current,
+        &collection,
+        &write("old.apkg", &older, 1_700_000_000),
+    );
+    let names = report["notetypes"].to_string();
+    assert!(names.contains("\"Basic+\""), "{names}");
+    let new = write("new.apkg", &Stock::Basic.notetype(), 1_800_000_000);
+    let report = import(Backend::Current, &collection, &new);
+    let names = report["notetypes"].to_string();
+    assert!(!names.contains("\"Basic+\""), "{names}");
+    assert!(names.contains("\"Basic (ankideck)\""), "{names}");
+    assert_eq!(notes(&report).len(), 1);
+    assert_eq!(
+        note(&report, "Capital of Peru")["notetype"],
+        "Basic (ankideck)"
+    );
+}
+
+/// Anki folds deck names with full Unicode case folding: `Straße` and `STRASSE`, or
+/// `ΟΔΟΣ` and `οδοσ`, are one deck to it. They are one deck in the package too, named
+/// by the `_deck.toml` that names it, else by the first spelling in read order.
+#[test]
+fn deck_names_are_matched_as_anki_folds_them() {
+    let dir = temp_dir("deck-folding");
+    let source = dir.join("src");
+    let note = |deck: &str, heading: &str| format!("---\ndeck: {deck}\n---\n\n## {heading}\nx\n");
+    common::files::write_files(
+        &source,
+        &[
+            ("a.md", note("Straße::K1", "one")),
+            ("b.md", note("STRASSE::K1", "two")),
+            ("c.md", note("ΟΔΟΣ", "three")),
+            ("d.md", note("οδοσ::Ε", "four")),
+            (
+                "deck/_deck.toml",
+                "deck = \"strasse\"\ndescription = \"S\"\n".into(),
+            ),
+        ],
+    );
+    let package = dir.join("out.apkg");
+    common::run::assert_success(&common::run::build(&source, &package));
+    for backend in [Backend::Current, Backend::Legacy] {
+        let report = import(backend, &dir.join(format!("{backend:?}")), &package);
+        assert_clean_first_import(&report, 4);
+        let mut decks: Vec<&str> = report["decks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        decks.sort();
+        assert_eq!(
+            decks,
+            ["Default", "strasse", "strasse::K1", "ΟΔΟΣ", "ΟΔΟΣ::Ε"],
+            "{backend:?}"
+        );
+        let deck = |heading: &str| card(&report, heading, 0)["deck"].clone();
+        assert_eq!(
+            (deck("one"), deck("two")),
+            ("strasse::K1".into(), "strasse::K1".into())
+        );
+        assert_eq!(
+            (deck("three"), deck("four")),
+            ("ΟΔΟΣ".into(), "ΟΔΟΣ::Ε".into())
+        );
+        let details = report["deck_details"].as_array().unwrap();
+        let strasse = details.iter().find(|d| d["name"] == "strasse").unwrap();
+        assert_eq!(strasse["desc"], "<p>S</p>", "{backend:?}");
+    }
+}
+
+/// A reference typed composed (NFC, `café`) finds a file stored decomposed (NFD, as
+/// macOS stores names), and the other way round; Anki gets the NFC name it looks up.
+#[test]
+fn media_references_match_files_regardless_of_normalisation() {
+    let dir = temp_dir("media-nfc");
+    let source = dir.join("src");
+    let (nfc, nfd) = ("caf\u{e9}", "cafe\u{301}");
+    let png = |byte: u8| [0x89, b'P', b'N', b'G', byte].to_vec();
+    common::files::write_files(
+        &source,
+        &[
+            (
+                "notes.md",
+                format!("## One\n![a]({nfc}.png)\n\n## Two\n![b]({nfd}-2.png)\n").into_bytes(),
+            ),
+            (&format!("{nfd}.png"), png(1)),
+            (&format!("{nfc}-2.png"), png(2)),
+        ],
+    );
+    let check = common::run::ankideck(&["check", common::path_str(&source)]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        check.status.success() && !stderr.contains("warning"),
+        "{stderr}"
+    );
+    let package = dir.join("out.apkg");
+    common::run::assert_success(&common::run::build(&source, &package));
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    assert_clean_first_import(&report, 2);
+    let files: Vec<&str> = report["media_files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 2, "{files:?}");
+    for (heading, stem) in [("One", format!("{nfc}-")), ("Two", format!("{nfc}-2-"))] {
+        let name = files
+            .iter()
+            .find(|f| f.starts_with(&stem) && f.len() == stem.len() + 12);
+        let answer = text(card(&report, heading, 0), "answer");
+        assert!(
+            answer.contains(&format!("src=\"{}\"", name.unwrap())),
+            "{answer} {files:?}"
+        );
+    }
+}
+
 #[test]
 fn sync_carries_notes_cards_decks_and_media_to_the_phone() {
     let package = repo_package("tests/decks/features", &[]);

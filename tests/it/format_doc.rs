@@ -627,7 +627,7 @@ fn the_format_doc_lists_every_stock_note_type() {
         let row = format!(
             "| `{}` | {} | {} |",
             stock.key(),
-            stock.anki_name(),
+            stock.name(),
             fields.join(", ")
         );
         assert!(

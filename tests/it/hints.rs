@@ -93,13 +93,13 @@ const CASES: &[Case] = &[
         files: &[("a.md", "## Q\n\n### Bakc\nA\n")],
         code: "unknown-field",
         place: ("a.md", 3, 5),
-        message: "note type `Basic` has no field `Bakc` (its fields: Front, Back); did you mean `Back`?",
+        message: "note type `Basic (ankideck)` has no field `Bakc` (its fields: Front, Back); did you mean `Back`?",
     },
     Case {
         files: &[("a.md", "## Q\n\nA\n\n### Extra\nx\n")],
         code: "unknown-field",
         place: ("a.md", 5, 5),
-        message: "note type `Basic` has no field `Extra` (its fields: Front, Back)",
+        message: "note type `Basic (ankideck)` has no field `Extra` (its fields: Front, Back)",
     },
     // Unknown keys of front matter, notetype.toml and _deck.toml.
     Case {

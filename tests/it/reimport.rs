@@ -202,7 +202,9 @@ fn what_anki_will_not_follow_is_reported() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("type changed from `Basic` to `Basic (and reversed card)`"),
+        stderr.contains(
+            "type changed from `Basic (ankideck)` to `Basic (and reversed card) (ankideck)`"
+        ),
         "{stderr}"
     );
     assert!(

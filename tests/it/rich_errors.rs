@@ -107,7 +107,7 @@ fn bad_rich_input_is_refused_with_file_and_line() {
         Case {
             name: "csv too many values",
             files: &[("w.csv", "#separator:comma\n#notetype column:1\nBasic,a,b,c\n")],
-            expected: "w.csv:3: the row has 3 field values, but note type `Basic` has 2 fields",
+            expected: "w.csv:3: the row has 3 field values, but note type `Basic (ankideck)` has 2 fields",
         },
         Case {
             name: "csv empty first field",
@@ -184,6 +184,15 @@ fn bad_rich_input_is_refused_with_file_and_line() {
                 ("_notetypes/Basic/Card 1.back.html", "{{Word}}"),
             ],
             expected: "notetype.toml:1: note type `Basic` has the name of a built-in type",
+        },
+        Case {
+            name: "a note type named like a stock one in the package",
+            files: &[
+                ("_notetypes/x/notetype.toml", "name = \"Cloze (ankideck)\"\n\n[[fields]]\nname = \"Word\"\n\n[[templates]]\nname = \"Card 1\"\n"),
+                ("_notetypes/x/Card 1.front.html", "{{Word}}"),
+                ("_notetypes/x/Card 1.back.html", "{{Word}}"),
+            ],
+            expected: "notetype.toml:1: note type `Cloze (ankideck)` has the name of a built-in type",
         },
         Case {
             name: "a value in a column no field takes",
