@@ -189,6 +189,9 @@ impl Problem {
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
             | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
+            Problem::Rich(rich) if matches!(**rich, RichProblem::CsvIgnored(_)) => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }
@@ -386,6 +389,7 @@ fn rich_code(problem: &RichProblem) -> &'static str {
         R::StockName(_) => "rich-stock-name",
         R::SameId { .. } => "rich-same-id",
         R::Csv(_) => "rich-csv",
+        R::CsvIgnored(_) => "rich-csv-ignored",
         R::DeckSettings(_) => "rich-deck-settings",
     }
 }
@@ -424,6 +428,10 @@ pub enum RichProblem {
     SameId { name: String, other: String },
     #[error("{0}")]
     Csv(String),
+    /// A warning: something in a text file that Anki's importer ignores or drops, and
+    /// so does the build.
+    #[error("{0}")]
+    CsvIgnored(String),
     #[error("{0}")]
     DeckSettings(String),
 }
@@ -449,6 +457,7 @@ impl RichProblem {
             RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them) are taken",
             RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
             RichProblem::Csv(_) => "see the Anki text files section of docs/FORMAT.md",
+            RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of docs/FORMAT.md)",
             RichProblem::DeckSettings(_) => "see the deck settings section of docs/FORMAT.md",
         }
     }
@@ -570,6 +579,7 @@ mod tests {
                 "rich-same-id",
             ),
             (R::Csv(s()).into(), "rich-csv"),
+            (R::CsvIgnored(s()).into(), "rich-csv-ignored"),
             (R::DeckSettings(s()).into(), "rich-deck-settings"),
             (
                 Problem::MovedDeck {

@@ -320,6 +320,49 @@ const CASES: &[Case] = &[
         place: ("img/forgotten.png", 0, 0),
         fragment: "not used by any note",
     },
+    Case {
+        name: "text file: a separator Anki does not know",
+        files: &[("w.csv", b"#separator:slash\na,b\n")],
+        severity: "warning",
+        code: "rich-csv-ignored",
+        place: ("w.csv", 1, 1),
+        fragment: "unknown separator `slash` (use tab, pipe, semicolon, colon, comma, space or the character itself); Anki ignores the line and guesses the separator from the rows",
+    },
+    Case {
+        name: "text file: a column number Anki does not read",
+        files: &[("w.csv", b"#separator:comma\n#guid column:0\na,b\n")],
+        severity: "warning",
+        code: "rich-csv-ignored",
+        place: ("w.csv", 2, 1),
+        fragment: "`#guid column:` takes a column number (1 is the first), not `0`; Anki ignores the line",
+    },
+    Case {
+        name: "text file: an empty first field",
+        files: &[("w.tsv", b"#separator:tab\nok\tfine\n\tno front\n")],
+        severity: "warning",
+        code: "rich-csv-ignored",
+        place: ("w.tsv", 3, 1),
+        fragment: "the first field is empty: Anki skips the row, and so does the build",
+    },
+    Case {
+        name: "text file: values in a column no field takes",
+        files: &[(
+            "w.csv",
+            b"#separator:comma\n#notetype:Basic\nchat,cat\nmouse,souris,extra\na,b,\nc,d,x\ne,f,y\ng,h,z\n",
+        )],
+        severity: "warning",
+        code: "rich-csv-ignored",
+        place: ("w.csv", 4, 1),
+        fragment: "column 3 has values that no field takes (the rows at lines 4, 6, 7, 1 more): Anki drops them, and so does the build",
+    },
+    Case {
+        name: "text file: more values than a note type column's type has fields",
+        files: &[("w.csv", b"#separator:comma\n#notetype column:1\nBasic,a,b,c\n")],
+        severity: "warning",
+        code: "rich-csv-ignored",
+        place: ("w.csv", 3, 1),
+        fragment: "column 4 has values that no field takes (the row at line 3): Anki drops them",
+    },
 ];
 
 #[test]

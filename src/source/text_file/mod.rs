@@ -25,6 +25,7 @@ use crate::Stock;
 use columns::{cell, Layout};
 use csv::StringRecord;
 use header::Header;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,6 +37,39 @@ type Problems = Vec<(usize, Problem)>;
 
 fn csv_problem(message: String) -> Problem {
     RichProblem::Csv(message).into()
+}
+
+/// Columns whose values no field takes, with the lines of the rows that have one.
+type Dropped = BTreeMap<usize, Vec<usize>>;
+
+/// How many lines a warning about dropped values names.
+const LINES_NAMED: usize = 3;
+
+/// One warning per column whose values are dropped, at the first row that has one.
+fn dropped_problems(dropped: Dropped) -> Problems {
+    let warning = |column: usize, lines: Vec<usize>| {
+        let mut named: Vec<String> = lines
+            .iter()
+            .take(LINES_NAMED)
+            .map(usize::to_string)
+            .collect();
+        if lines.len() > LINES_NAMED {
+            named.push(format!("{} more", lines.len() - LINES_NAMED));
+        }
+        let rows = if lines.len() == 1 {
+            "row at line"
+        } else {
+            "rows at lines"
+        };
+        let message = format!(
+            "column {column} has values that no field takes (the {rows} {}): Anki drops them, and so does the build",
+            named.join(", ")
+        );
+        (lines[0], RichProblem::CsvIgnored(message).into())
+    };
+    (dropped.into_iter())
+        .map(|(column, lines)| warning(column, lines))
+        .collect()
 }
 
 /// What holds for every row of one file.
@@ -66,7 +100,7 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
 
     let parsed = header::parse(text);
     let mut problems: Problems = (parsed.problems.into_iter())
-        .map(|(line, message)| (line, csv_problem(message)))
+        .map(|(line, message)| (line, RichProblem::CsvIgnored(message).into()))
         .collect();
     let mut header = parsed.header;
     let separator =
@@ -77,9 +111,11 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
         problems.push((line, csv_problem(message)));
     }
     let rules = FileRules::new(reader, path, header, &rows, &mut problems);
+    let mut dropped = Dropped::new();
     for (line, record) in &rows {
-        read_row(reader, &rules, *line, record, &mut problems);
+        read_row(reader, &rules, *line, record, &mut problems, &mut dropped);
     }
+    problems.extend(dropped_problems(dropped));
     for (line, problem) in problems {
         reader.problem(path, line, problem);
     }
@@ -195,17 +231,19 @@ fn read_row(
     line: usize,
     record: &StringRecord,
     problems: &mut Problems,
+    dropped: &mut Dropped,
 ) {
     let Some(notetype) = rules.notetype(reader, line, record, problems) else {
         return;
     };
     let raw = rules.layout.values(record);
     let field_count = notetype.fields.len();
-    if let Some(message) = rules
-        .layout
-        .check(record, &raw, &notetype.name, field_count)
-    {
-        return problems.push((line, csv_problem(message)));
+    for column in rules.layout.dropped(record, field_count) {
+        dropped.entry(column).or_default().push(line);
+    }
+    if raw.first().is_none_or(|f| f.is_empty()) {
+        let message = "the first field is empty: Anki skips the row, and so does the build";
+        return problems.push((line, RichProblem::CsvIgnored(message.into()).into()));
     }
     // Every field, tag and deck problem of the row is reported, not just the first.
     let fields = render_fields(reader, rules, &raw, field_count, line, problems);
