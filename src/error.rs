@@ -261,7 +261,7 @@ impl Problem {
         Some(match self {
             Problem::InvalidUtf8(_) => "save the file as UTF-8",
             Problem::ControlCharacter(_) => "delete the invisible character (your editor may show it as a box or `^@`)",
-            Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ",
+            Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ; in a text file, a guid column (`#guid column:`) gives each row an identity of its own",
             Problem::EmptyField(_) => "fill in the field, or remove the template part that shows it",
             Problem::UnbalancedHtml { .. } => "close every HTML tag you open in the field",
             Problem::UnusedMedia(_) => "reference the file from a note, or delete it",

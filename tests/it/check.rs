@@ -321,6 +321,14 @@ const CASES: &[Case] = &[
         fragment: "not used by any note",
     },
     Case {
+        name: "text file: the same first field twice makes two notes",
+        files: &[("w.csv", b"#separator:comma\nchat,cat\nchien,dog\nchat,tomcat\n")],
+        severity: "warning",
+        code: "duplicate-first-field",
+        place: ("w.csv", 4, 1),
+        fragment: "the first field duplicates the note at",
+    },
+    Case {
         name: "text file: a separator Anki does not know",
         files: &[("w.csv", b"#separator:slash\na,b\n")],
         severity: "warning",

@@ -25,7 +25,7 @@ use crate::Stock;
 use columns::{cell, Layout};
 use csv::StringRecord;
 use header::Header;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -41,6 +41,14 @@ fn csv_problem(message: String) -> Problem {
 
 /// Columns whose values no field takes, with the lines of the rows that have one.
 type Dropped = BTreeMap<usize, Vec<usize>>;
+
+/// What the rows of one file have shown so far.
+#[derive(Default)]
+struct Seen {
+    dropped: Dropped,
+    /// How many rows so far had each note type and first field.
+    first_fields: HashMap<(i64, String), usize>,
+}
 
 /// How many lines a warning about dropped values names.
 const LINES_NAMED: usize = 3;
@@ -111,11 +119,11 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
         problems.push((line, csv_problem(message)));
     }
     let rules = FileRules::new(reader, path, header, &rows, &mut problems);
-    let mut dropped = Dropped::new();
+    let mut seen = Seen::default();
     for (line, record) in &rows {
-        read_row(reader, &rules, *line, record, &mut problems, &mut dropped);
+        read_row(reader, &rules, *line, record, &mut problems, &mut seen);
     }
-    problems.extend(dropped_problems(dropped));
+    problems.extend(dropped_problems(seen.dropped));
     for (line, problem) in problems {
         reader.problem(path, line, problem);
     }
@@ -231,7 +239,7 @@ fn read_row(
     line: usize,
     record: &StringRecord,
     problems: &mut Problems,
-    dropped: &mut Dropped,
+    seen: &mut Seen,
 ) {
     let Some(notetype) = rules.notetype(reader, line, record, problems) else {
         return;
@@ -239,7 +247,7 @@ fn read_row(
     let raw = rules.layout.values(record);
     let field_count = notetype.fields.len();
     for column in rules.layout.dropped(record, field_count) {
-        dropped.entry(column).or_default().push(line);
+        seen.dropped.entry(column).or_default().push(line);
     }
     if raw.first().is_none_or(|f| f.is_empty()) {
         let message = "the first field is empty: Anki skips the row, and so does the build";
@@ -257,7 +265,18 @@ fn read_row(
     if let Some(p) = reader.custom.missing_required(&notetype, &fields) {
         return problems.push((line, p));
     }
-    let guid = rows::guid(notetype.id, raw[0], cell(record, rules.header.guid_column));
+    let given = cell(record, rules.header.guid_column);
+    let occurrence = match given {
+        "" => {
+            let count = (seen.first_fields)
+                .entry((notetype.id, raw[0].to_string()))
+                .or_default();
+            *count += 1;
+            *count
+        }
+        _ => 1,
+    };
+    let guid = rows::guid(notetype.id, raw[0], occurrence, given);
     let ords = match notetype.card_ordinals(&fields, !tags.is_empty()) {
         Ok(ords) => ords,
         Err(e) => return problems.push((line, e.into())),
