@@ -329,6 +329,14 @@ const CASES: &[Case] = &[
         fragment: "the first field duplicates the note at",
     },
     Case {
+        name: "text file: a row whose note has no card",
+        files: &[("w.csv", b"#separator:comma\n#notetype:Cloze\nno deletion,x\n")],
+        severity: "warning",
+        code: "rich-csv-ignored",
+        place: ("w.csv", 3, 1),
+        fragment: "a cloze note needs at least one deletion such as `{{c1::answer}}`; Anki's importer makes the note with its first card, which shows nothing to learn, and so does the build",
+    },
+    Case {
         name: "text file: a separator Anki does not know",
         files: &[("w.csv", b"#separator:slash\na,b\n")],
         severity: "warning",

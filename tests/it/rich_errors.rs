@@ -57,14 +57,6 @@ fn bad_rich_input_is_refused_with_file_and_line() {
             expected: "v.md:5: the note would have no cards",
         },
         Case {
-            name: "text-file row without cards",
-            files: &[
-                ("_notetypes/Vocab/Card 1.front.html", "{{#Extra}}{{Word}}{{/Extra}}"),
-                ("w.csv", "#separator:comma\n#notetype:Vocab\nchat,cat\n"),
-            ],
-            expected: "w.csv:3: the note would have no cards",
-        },
-        Case {
             name: "toml syntax",
             files: &[("_notetypes/Vocab/notetype.toml", "kind = \"standard\"\n[[fields]\nname = 1\n")],
             expected: "notetype.toml:2: ",

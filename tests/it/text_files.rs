@@ -110,6 +110,8 @@ const HEADERS: &[(&str, &str, &str)] = &[
     ("empty-first-field", "tsv", "#separator:tab\nok\tfine\n\tno front\n"),
     ("same-first-field", "csv", "chat,cat\nchat,tomcat\nchat,kitty\n"),
     ("old-tags-line", "txt", "tags:a b\nx\ty\n"),
+    ("empty-card", "csv", "#html:true\n#separator:comma\n<br/>,b\nok,fine\n"),
+    ("cloze-without-deletion", "csv", "#notetype:Cloze\n#separator:comma\nno deletion,x\n{{c1::yes}},y\n"),
 ];
 
 #[test]

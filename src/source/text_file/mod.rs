@@ -19,7 +19,7 @@ use crate::error::Problem;
 use crate::error::RichProblem;
 use crate::note::SourceNote;
 use crate::note::{add_tag, Note};
-use crate::notetype::NoteType;
+use crate::notetype::{CardError, NoteType};
 use crate::source::markdown;
 use crate::Stock;
 use columns::{cell, Layout};
@@ -279,6 +279,12 @@ fn read_row(
     let guid = rows::guid(notetype.id, raw[0], occurrence, given);
     let ords = match notetype.card_ordinals(&fields, !tags.is_empty()) {
         Ok(ords) => ords,
+        // Anki's text importer makes the note all the same, with its first card.
+        Err(e @ (CardError::NoCards | CardError::NoClozes)) => {
+            let message = format!("{e}; Anki's importer makes the note with its first card, which shows nothing to learn, and so does the build");
+            problems.push((line, RichProblem::CsvIgnored(message).into()));
+            vec![0]
+        }
         Err(e) => return problems.push((line, e.into())),
     };
     let source = SourceNote {
