@@ -110,6 +110,9 @@ const HEADERS: &[(&str, &str, &str)] = &[
     ("empty-first-field", "tsv", "#separator:tab\nok\tfine\n\tno front\n"),
     ("same-first-field", "csv", "chat,cat\nchat,tomcat\nchat,kitty\n"),
     ("old-tags-line", "txt", "tags:a b\nx\ty\n"),
+    ("deck-then-deck-column", "csv", "#deck:Foo\n#deck column:1\nD,a,b\n"),
+    ("deck-column-then-deck", "csv", "#deck column:1\n#deck:Foo\nD,a,b\nE,c,d\n"),
+    ("notetype-column-then-notetype", "csv", "#notetype column:1\n#notetype:Basic (and reversed card)\nBasic,a,b\n"),
     ("empty-card", "csv", "#html:true\n#separator:comma\n<br/>,b\nok,fine\n"),
     ("cloze-without-deletion", "csv", "#notetype:Cloze\n#separator:comma\nno deletion,x\n{{c1::yes}},y\n"),
 ];

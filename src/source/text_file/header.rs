@@ -93,13 +93,26 @@ impl Header {
             }
             // Kept whole; split once the separator is known.
             "columns" => self.columns = vec![value.to_string()],
-            // Empty, Anki names no note type or deck: the line is as good as absent.
-            "notetype" if value.trim().is_empty() => self.notetype = None,
-            "deck" if value.trim().is_empty() => self.deck = None,
-            "notetype" => self.notetype = Some((value.trim().to_string(), line)),
-            "deck" => self.deck = Some((value.trim().to_string(), line)),
-            "notetype column" => self.notetype_column = column(value)?,
-            "deck column" => self.deck_column = column(value)?,
+            // Empty, Anki finds no note type or deck: the line is as good as absent.
+            "notetype" | "deck" if value.trim().is_empty() => {}
+            // A note type (deck) for the file and a column of them are one choice to
+            // Anki: the later line wins.
+            "notetype" => {
+                self.notetype = Some((value.trim().to_string(), line));
+                self.notetype_column = None;
+            }
+            "deck" => {
+                self.deck = Some((value.trim().to_string(), line));
+                self.deck_column = None;
+            }
+            "notetype column" => {
+                self.notetype_column = column(value)?;
+                self.notetype = None;
+            }
+            "deck column" => {
+                self.deck_column = column(value)?;
+                self.deck = None;
+            }
             "tags column" => self.tags_column = column(value)?,
             "guid column" => self.guid_column = column(value)?,
             // Options of Anki's import dialog; they do not change the notes.
@@ -193,9 +206,9 @@ mod tests {
 
     #[test]
     fn keys_ignore_case_and_spaces_values_are_trimmed() {
-        let parsed = parse("# Notetype Column : 2\n#NOTETYPE: Basic \n#GUID column:4\n");
+        let parsed = parse("# Deck Column : 2\n#NOTETYPE: Basic \n#GUID column:4\n");
         let header = parsed.header;
-        assert_eq!(header.notetype_column, Some(2));
+        assert_eq!(header.deck_column, Some(2));
         assert_eq!(header.notetype, Some(("Basic".into(), 2)));
         assert_eq!(header.guid_column, Some(4));
     }
@@ -243,7 +256,20 @@ mod tests {
         let parsed = parse("#deck:\n#notetype: \nx\n");
         assert!(parsed.problems.is_empty());
         assert_eq!(parsed.header, Header::default());
-        assert_eq!(parse("#deck:A\n#deck:\n").header.deck, None);
+        assert_eq!(
+            parse("#deck:A\n#deck:\n").header.deck,
+            Some(("A".into(), 1))
+        );
+    }
+
+    #[test]
+    fn a_value_and_a_column_for_the_same_thing_the_later_line_wins() {
+        let header =
+            parse("#deck column:1\n#deck:Foo\n#notetype:Cloze\n#notetype column:2\n").header;
+        assert_eq!(header.deck, Some(("Foo".into(), 2)));
+        assert_eq!(header.deck_column, None);
+        assert_eq!(header.notetype, None);
+        assert_eq!(header.notetype_column, Some(2));
     }
 
     #[test]
