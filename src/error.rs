@@ -278,7 +278,7 @@ impl Problem {
             Problem::ClozeInNonCloze(_) => "use `type: cloze` (a heading with `{{c1::…}}` is a cloze note by itself), or write the braces as `&#123;&#123;` to show them literally",
             Problem::Cards(_) => "fill in the field the card's front shows, or add a cloze deletion",
             Problem::Name(_) => "rename it",
-            Problem::MissingMedia { .. } => "check the path; it is relative to the card file",
+            Problem::MissingMedia { .. } => "check the path; it is relative to the card file (for files in Anki's media folder, as in Anki's own text exports, build with `--media-dir PATH/TO/collection.media`)",
             Problem::MediaOutsideSource(_) => "copy the file into the source folder",
             Problem::UnreadableMedia { .. } | Problem::Unreadable(_) => "check the file's permissions, or for a link loop",
             Problem::NoNotes => "check the folder name; every `## ` heading in a .md file is a note",

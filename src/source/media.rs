@@ -28,18 +28,27 @@ pub(super) struct MediaIndex {
     files: Vec<(String, PathBuf)>,
     /// Large files met since the last [`MediaIndex::take_large_warnings`].
     large: Vec<PathBuf>,
+    /// A folder (canonical) where references the source does not hold are looked up
+    /// too, such as Anki's own `collection.media` (`--media-dir`).
+    pub media_dir: Option<PathBuf>,
 }
 
 impl MediaIndex {
     /// The packaged name of the file `reference` (relative to `dir`) points at; it must
     /// be inside `root` (canonical).
     pub fn resolve(&mut self, root: &Path, dir: &Path, reference: &str) -> Result<String, Problem> {
-        let path = dir.join(reference);
+        let mut path = dir.join(reference);
+        let mut root = root;
         if !path.is_file() {
-            return Err(Problem::MissingMedia {
-                reference: reference.to_string(),
-                path,
-            });
+            match self.media_dir.as_deref().map(|d| (d, d.join(reference))) {
+                Some((media_dir, found)) if found.is_file() => (path, root) = (found, media_dir),
+                _ => {
+                    return Err(Problem::MissingMedia {
+                        reference: reference.to_string(),
+                        path,
+                    })
+                }
+            }
         }
         let unreadable = |e: std::io::Error| Problem::UnreadableMedia {
             reference: reference.to_string(),

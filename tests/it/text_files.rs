@@ -123,3 +123,46 @@ fn header_and_spreadsheet_files_build_into_the_notes_anki_imports() {
         same_notes_as_anki(&format!("text-files-{name}"), ext, text.as_bytes(), false);
     }
 }
+
+/// An untouched Anki export refers to files in Anki's media folder: without
+/// `--media-dir` the build names the option; with it the files are packaged.
+#[test]
+fn media_of_an_anki_export_come_from_media_dir() {
+    let dir = temp_dir("text-files-media-dir");
+    let src = dir.join("src");
+    let media = dir.join("collection.media");
+    write_file(
+        &src.join("words.txt"),
+        b"#separator:tab\n#html:true\ncat\t<img src=\"cat.png\"> [sound:meow.mp3]\n",
+    );
+    write_file(&media.join("cat.png"), b"png bytes");
+    write_file(&media.join("meow.mp3"), b"mp3 bytes");
+    let out = dir.join("out.apkg");
+    let (src_arg, out_arg) = (path_str(&src), path_str(&out));
+    let refused = ankideck(&["build", src_arg, "-o", out_arg]);
+    assert_eq!(refused.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("media file `cat.png` not found")
+            && stderr.contains("build with `--media-dir PATH/TO/collection.media`"),
+        "{stderr}"
+    );
+    let checked = ankideck(&["check", src_arg, "--media-dir", path_str(&media)]);
+    assert_success(&checked);
+    let built = ankideck(&[
+        "build",
+        src_arg,
+        "-o",
+        out_arg,
+        "--media-dir",
+        path_str(&media),
+    ]);
+    assert_success(&built);
+    let report = import(Backend::Current, &dir.join("collection"), &out);
+    let back = notes(&report)[0]["fields"]["Back"].as_str().unwrap();
+    let files = report["media_files"].as_array().unwrap();
+    assert_eq!(files.len(), 2, "{report:#}");
+    for file in files {
+        assert!(back.contains(file.as_str().unwrap()), "{back} lacks {file}");
+    }
+}
