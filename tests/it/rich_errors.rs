@@ -84,12 +84,12 @@ fn bad_rich_input_is_refused_with_file_and_line() {
         Case {
             name: "csv unknown note type",
             files: &[("w.csv", "#separator:comma\n#notetype:Vocabulary\nchat,cat\n")],
-            expected: "w.csv:2: unknown note type `Vocabulary`",
+            expected: "w.csv:2: unknown note type `Vocabulary` in `#notetype:`; Anki's importer would ignore the line and use its default note type (usually Basic): to get that, remove the line",
         },
         Case {
             name: "csv unknown note type in a column",
             files: &[("w.csv", "#separator:comma\n#notetype column:1\nVocab,chat,cat\nNope,chien,dog\n")],
-            expected: "w.csv:4: unknown note type `Nope`",
+            expected: "w.csv:4: unknown note type `Nope` in the note type column; Anki's importer would skip the row: to get that, delete the row",
         },
         Case {
             name: "csv missing required field",

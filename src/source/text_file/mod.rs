@@ -145,7 +145,8 @@ impl FileRules {
             Some((name, line)) => match reader.find_notetype(name) {
                 Some(nt) => Some(nt),
                 None => {
-                    problems.push((*line, Problem::UnknownNoteType(name.clone())));
+                    let message = format!("unknown note type `{name}` in `#notetype:`; Anki's importer would ignore the line and use its default note type (usually Basic): to get that, remove the line");
+                    problems.push((*line, csv_problem(message)));
                     None
                 }
             },
@@ -197,7 +198,8 @@ impl FileRules {
         let name = cell(record, self.header.notetype_column);
         let found = reader.find_notetype(name);
         if found.is_none() {
-            problems.push((line, Problem::UnknownNoteType(name.to_string())));
+            let message = format!("unknown note type `{name}` in the note type column; Anki's importer would skip the row: to get that, delete the row");
+            problems.push((line, csv_problem(message)));
         }
         found
     }
