@@ -4,10 +4,10 @@ use crate::error::{self, Diagnostic, Error, Problem, Result, Severity};
 use crate::lock::{self, Lock, NewLock, Reconciled, RemovedNote};
 use crate::package::{Format, MediaSource, Package, Progress, Summary};
 use crate::source::Sources;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// How to build.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct Options {
     /// The build time in seconds: the `mod` of notes that changed since the last build.
@@ -18,6 +18,9 @@ pub struct Options {
     pub deny_warnings: bool,
     /// Which package format to write.
     pub format: Format,
+    /// A folder where media references the source does not hold are looked up too,
+    /// such as Anki's own `collection.media` (`--media-dir`).
+    pub media_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -29,6 +32,7 @@ impl Options {
             locked: false,
             deny_warnings: false,
             format: Format::default(),
+            media_dir: None,
         }
     }
 
@@ -72,12 +76,12 @@ struct Plan {
 }
 
 /// Reads and checks everything; with `stage`, also writes the new lock beside the old.
-fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
+fn plan(source: &Path, options: &Options, stage: bool) -> Result<Plan> {
     let lock_path = source.join(lock::FILE_NAME);
     // Checking the lock's lines needs nothing from the sources: done alongside.
     let (sources, previous) = std::thread::scope(|scope| {
         let previous = scope.spawn(|| Lock::read(&lock_path));
-        let sources = read_and_lint(source);
+        let sources = read_and_lint(source, options.media_dir.as_deref());
         let previous = previous
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -110,8 +114,8 @@ fn plan(source: &Path, options: Options, stage: bool) -> Result<Plan> {
 
 /// Reads the sources and adds the lint's warnings: every problem of the sources, errors
 /// and warnings together, in file order.
-fn read_and_lint(source: &Path) -> Result<Sources> {
-    let mut sources = Sources::read_lenient(source)?;
+fn read_and_lint(source: &Path, media_dir: Option<&Path>) -> Result<Sources> {
+    let mut sources = Sources::read_lenient_with_media_dir(source, media_dir)?;
     sources.warnings.extend(crate::lint::lint(&sources.notes));
     error::sort_diagnostics(&mut sources.warnings);
     sources.warnings = Error::unless_errors(std::mem::take(&mut sources.warnings))?;
@@ -144,7 +148,7 @@ pub fn assemble(sources: Sources, timestamp: i64) -> Result<Package> {
 /// Every problem in the sources, without writing anything: the warnings when there is no
 /// error, else [`Error::Input`] with all of them.
 pub fn check(source: &Path, options: Options) -> Result<Vec<Diagnostic>> {
-    let plan = plan(source, options, false)?;
+    let plan = plan(source, &options, false)?;
     debug_assert!(plan
         .warnings
         .iter()
@@ -170,7 +174,7 @@ pub fn build_with(
     progress(Progress::Reading);
     // The new lock is written beside the old one while it is worked out, so that its
     // text is never held; it replaces the old one only after the package.
-    let plan = plan(source, options, true)?;
+    let plan = plan(source, &options, true)?;
     let package = assemble(plan.sources, plan.reconciled.timestamp)?;
     let summary = package.write_reporting(output, options.format, progress)?;
     let lock_updated = plan.lock.changed();

@@ -241,6 +241,9 @@ impl Problem {
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
             | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
+            Problem::Rich(rich) if matches!(**rich, RichProblem::CsvIgnored(_)) => {
+                Severity::Warning
+            }
             _ => Severity::Error,
         }
     }
@@ -327,7 +330,7 @@ impl Problem {
         Some(match self {
             Problem::InvalidUtf8(_) => "save the file as UTF-8",
             Problem::ControlCharacter(_) => "delete the invisible character (your editor may show it as a box or `^@`)",
-            Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ",
+            Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ; in a text file, a guid column (`#guid column:`) gives each row an identity of its own",
             Problem::EmptyField(_) => "fill in the field, or remove the template part that shows it",
             Problem::UnbalancedHtml { .. } => "close every HTML tag you open in the field",
             Problem::UnusedMedia(_) => "reference the file from a note, or delete it",
@@ -349,7 +352,7 @@ impl Problem {
             Problem::ClozeShownAsWritten { .. } => "put deletions only in the heading (for the Cloze type, the one field whose deletions Anki hides), or write the braces as `&#123;&#123;` to show them as text",
             Problem::Cards(_) => "fill in the field the card's front shows, or add a cloze deletion",
             Problem::Name(_) => "rename it",
-            Problem::MissingMedia { .. } => "check the path; it is relative to the card file",
+            Problem::MissingMedia { .. } => "check the path; it is relative to the card file (for files in Anki's media folder, as in Anki's own text exports, build with `--media-dir PATH/TO/collection.media`)",
             Problem::MediaOutsideSource(_) => "copy the file into the source folder",
             Problem::UnreadableMedia { .. } | Problem::Unreadable(_) => "check the file's permissions, or for a link loop",
             Problem::NoNotes => "check the folder name; every `## ` heading in a .md file is a note",
@@ -478,6 +481,7 @@ fn rich_code(problem: &RichProblem) -> &'static str {
         R::StockName(_) => "rich-stock-name",
         R::SameId { .. } => "rich-same-id",
         R::Csv(_) => "rich-csv",
+        R::CsvIgnored(_) => "rich-csv-ignored",
         R::DeckSettings(_) => "rich-deck-settings",
     }
 }
@@ -526,6 +530,10 @@ pub enum RichProblem {
     SameId { name: String, other: String },
     #[error("{0}")]
     Csv(String),
+    /// A warning: something in a text file that Anki's importer ignores or drops, and
+    /// so does the build.
+    #[error("{0}")]
+    CsvIgnored(String),
     #[error("{0}")]
     DeckSettings(String),
 }
@@ -552,6 +560,7 @@ impl RichProblem {
             RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them, plain or with ` (ankideck)`) are taken",
             RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
             RichProblem::Csv(_) => "see the Anki text files section of docs/FORMAT.md",
+            RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of docs/FORMAT.md)",
             RichProblem::DeckSettings(_) => "see the deck settings section of docs/FORMAT.md",
         }
     }
@@ -717,6 +726,7 @@ mod tests {
                 "rich-same-id",
             ),
             (R::Csv(s()).into(), "rich-csv"),
+            (R::CsvIgnored(s()).into(), "rich-csv-ignored"),
             (R::DeckSettings(s()).into(), "rich-deck-settings"),
             (
                 Problem::MovedDeck {

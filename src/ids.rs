@@ -116,9 +116,14 @@ pub fn stock_notetype_key(key: &str) -> String {
 }
 
 /// The guid of a row of an Anki text file that has no guid column: from its note type
-/// and first field, so that it stays while the first field does.
-pub fn text_row_guid(notetype_id: i64, first_field: &str) -> String {
-    guid(&format!("text:{notetype_id}\u{1f}{first_field}"))
+/// and first field, so that it stays while the first field does. Rows with the same
+/// first field are told apart by `occurrence` (1, 2, … among them); the first keeps the
+/// guid it has alone.
+pub fn text_row_guid(notetype_id: i64, first_field: &str, occurrence: usize) -> String {
+    match occurrence {
+        0 | 1 => guid(&format!("text:{notetype_id}\u{1f}{first_field}")),
+        n => guid(&format!("text:{notetype_id}\u{1f}{first_field}\u{1f}{n}")),
+    }
 }
 
 /// Id of a field or template within a note type; Anki uses these to recognise a renamed

@@ -79,6 +79,10 @@ enum Command {
         /// Anki 2.1.50+ (AnkiDroid 2.16+), as Anki 23.10+ exports by default.
         #[arg(long, default_value_t = Format::default(), value_parser = choice(&Format::ALL, Format::name, format_help))]
         format: Format,
+        /// Also look up media references the source does not hold in this folder, such
+        /// as Anki's `collection.media` (for text files exported from Anki).
+        #[arg(long, value_name = "DIR")]
+        media_dir: Option<PathBuf>,
     },
     /// Report every problem in the sources, without writing anything.
     #[command(after_help = format!("Example:\n  ankideck check cards --format json\n\n{EXIT_STATUS}"))]
@@ -92,6 +96,10 @@ enum Command {
         /// Exit with 1 on warnings too.
         #[arg(long)]
         deny_warnings: bool,
+        /// Also look up media references the source does not hold in this folder, such
+        /// as Anki's `collection.media` (for text files exported from Anki).
+        #[arg(long, value_name = "DIR")]
+        media_dir: Option<PathBuf>,
     },
     /// Write each note's identity into its source as an `id:` line.
     ///
@@ -153,9 +161,11 @@ fn main() -> ExitCode {
             locked,
             deny_warnings,
             format,
+            media_dir,
         } => {
             let options = move |mut o: Options| {
                 (o.locked, o.deny_warnings, o.format) = (locked, deny_warnings, format);
+                o.media_dir = media_dir;
                 o
             };
             let output = output.unwrap_or_else(|| default_output(&source));
@@ -165,9 +175,14 @@ fn main() -> ExitCode {
             source,
             format,
             deny_warnings,
+            media_dir,
         } => {
             let json = format == OutputFormat::Json;
-            (check(&source, deny_warnings, json, human), json)
+            let options = move |mut o: Options| {
+                (o.deny_warnings, o.media_dir) = (deny_warnings, media_dir);
+                o
+            };
+            (check(&source, options, json, human), json)
         }
         Command::Ids { source } => (ids(&source), false),
     };
@@ -193,9 +208,13 @@ fn build(
 }
 
 /// `ankideck check`: warnings for people on stderr, or for tools as JSON on stdout.
-fn check(source: &Path, deny_warnings: bool, json: bool, human: Human) -> Result<(), Error> {
-    let mut options = Options::from_env()?;
-    options.deny_warnings = deny_warnings;
+fn check(
+    source: &Path,
+    options: impl FnOnce(Options) -> Options,
+    json: bool,
+    human: Human,
+) -> Result<(), Error> {
+    let options = options(Options::from_env()?);
     let warnings = build::check(source, options)?;
     if json {
         warnings

@@ -29,13 +29,23 @@ pub(super) struct MediaIndex {
     files: Vec<(String, PathBuf)>,
     /// Large files met since the last [`MediaIndex::take_large_warnings`].
     large: Vec<PathBuf>,
+    /// A folder (canonical) where references the source does not hold are looked up
+    /// too, such as Anki's own `collection.media` (`--media-dir`).
+    pub media_dir: Option<PathBuf>,
 }
 
 impl MediaIndex {
     /// The packaged name of the file `reference` (relative to `dir`) points at; it must
     /// be inside `root` (canonical).
     pub fn resolve(&mut self, root: &Path, dir: &Path, reference: &str) -> Result<String, Problem> {
-        let Some(path) = find_file(dir, reference) else {
+        let in_media_dir = || {
+            let media_dir = self.media_dir.as_deref()?;
+            Some((find_file(media_dir, reference)?, media_dir))
+        };
+        let Some((path, root)) = find_file(dir, reference)
+            .map(|path| (path, root))
+            .or_else(in_media_dir)
+        else {
             return Err(Problem::MissingMedia {
                 reference: reference.to_string(),
                 path: dir.join(reference),

@@ -62,7 +62,22 @@ impl Sources {
     /// have errors; `warnings` then holds every problem, errors included. For editors and
     /// for checking that nothing is dropped silently.
     pub fn read_lenient(root: &Path) -> Result<Sources> {
+        Sources::read_lenient_with_media_dir(root, None)
+    }
+
+    /// [`Sources::read_lenient`], also looking up the media references that the source
+    /// does not hold in `media_dir` (such as Anki's own `collection.media` folder).
+    pub fn read_lenient_with_media_dir(root: &Path, media_dir: Option<&Path>) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
+        if let Some(dir) = media_dir {
+            let canonical = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+            if !canonical.is_dir() {
+                let not_a_folder =
+                    std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder");
+                return Err(Error::io(dir, not_a_folder));
+            }
+            reader.media.media_dir = Some(canonical);
+        }
         reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
         let files = source_files(root, &mut reader.diagnostics);
         // Loading and rendering Markdown is most of the work and needs nothing from other

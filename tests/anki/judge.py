@@ -10,6 +10,8 @@ Subcommands:
   review       answer the first N new cards (v3 scheduler) to create history
   export-apkg  build a small collection with Anki itself and export a .apkg
   sync         round-trip a package through a local sync server (desktop -> phone)
+  export-csv   export sample notes as "Notes in Plain Text", every option combination
+  import-csv   import text files as Anki's File > Import does and dump the notes
 """
 
 from __future__ import annotations
@@ -235,6 +237,68 @@ def cmd_export_apkg(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
+# text files
+
+# Notes for export-csv: (note type, deck, fields, tags). Decks with `::`, HTML, quotes,
+# commas, semicolons, newlines, tabs, Chinese; the same first field twice; 2-3 fields.
+CSV_NOTES = [
+    ("Basic", "Spanish::Verbs", ["hola", "hello"], ["spanish", "greet::formal"]),
+    ("Basic", "Spanish", ['say "hi", then', "line one\nline two\twith a tab"], []),
+    ("Basic", "Spanish", ["hola", "hi, again"], ["dup"]),
+    ("Basic (and reversed card)", "Spanish", ["<b>bold</b> &amp; more", "x; y: z | w"], []),
+    ("Cloze", "Chinese", ["{{c1::北京}}是中国的{{c2::首都}}", "extra, with a comma"], ["中文"]),
+    ("Basic (optional reversed card)", "Chinese::Words", ["猫", "cat<br>chat", "y"], []),
+]
+
+
+def cmd_export_csv(args: argparse.Namespace) -> dict[str, Any]:
+    """Export CSV_NOTES with Anki's exporter, once per combination of its options."""
+    out_dir = os.path.abspath(args.dir)
+    os.makedirs(out_dir, exist_ok=True)
+    files = []
+    with tempfile.TemporaryDirectory(prefix="judge-csv-") as tmp:
+        col = open_collection(tmp)
+        try:
+            for notetype, deck, fields, tags in CSV_NOTES:
+                note = col.new_note(col.models.by_name(notetype))
+                for i, value in enumerate(fields):
+                    note.fields[i] = value
+                note.tags = tags
+                col.add_note(note, col.decks.id(deck))
+            names = ["html", "tags", "deck", "notetype", "guid"]
+            for bits in range(1 << len(names)):
+                on = {name: bool(bits >> i & 1) for i, name in enumerate(names)}
+                label = "-".join(n for n in names if on[n]) or "plain"
+                path = os.path.join(out_dir, f"{label}.txt")
+                col.export_note_csv(
+                    out_path=path, limit=None, with_html=on["html"], with_tags=on["tags"],
+                    with_deck=on["deck"], with_notetype=on["notetype"], with_guid=on["guid"],
+                )
+                files.append({"file": path, **on})
+        finally:
+            col.close()
+    return {"backend": "current", "anki_version": ANKI_VERSION, "files": files}
+
+
+def cmd_import_csv(args: argparse.Namespace) -> dict[str, Any]:
+    """Import each text file into a fresh collection, with the options its header and
+    Anki's defaults give, and dump its notes."""
+    from anki.import_export_pb2 import ImportCsvRequest
+
+    results = []
+    for path in args.files:
+        with tempfile.TemporaryDirectory(prefix="judge-csv-") as tmp:
+            col = open_collection(tmp)
+            try:
+                metadata = col.get_csv_metadata(os.path.abspath(path), None)
+                col.import_csv(ImportCsvRequest(path=os.path.abspath(path), metadata=metadata))
+                results.append({"file": path, "notes": jc.dump_notes(col)})
+            finally:
+                col.close()
+    return {"backend": "current", "anki_version": ANKI_VERSION, "imports": results}
+
+
+# ---------------------------------------------------------------------------
 # sync
 
 
@@ -426,6 +490,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     exp.add_argument("--out", required=True, metavar="FILE")
     exp.add_argument("--latest", action="store_true", help="latest format instead of legacy")
     exp.set_defaults(func=cmd_export_apkg)
+
+    ecsv = sub.add_parser("export-csv", help="export sample notes as text files")
+    ecsv.add_argument("--dir", required=True, metavar="DIR")
+    ecsv.set_defaults(func=cmd_export_csv)
+
+    icsv = sub.add_parser("import-csv", help="import text files, each into a fresh collection")
+    icsv.add_argument("files", nargs="+", metavar="FILE")
+    icsv.set_defaults(func=cmd_import_csv)
 
     syn = sub.add_parser("sync", help="desktop -> local sync server -> phone round trip")
     syn.add_argument("--workdir", required=True, metavar="DIR")

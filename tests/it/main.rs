@@ -24,3 +24,4 @@ mod properties;
 mod reimport;
 mod rich;
 mod rich_errors;
+mod text_files;

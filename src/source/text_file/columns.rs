@@ -92,39 +92,26 @@ impl Layout {
         }
     }
 
-    /// Why a row cannot make a note of a type with `field_count` fields, before its
-    /// fields are read: nothing the user wrote may vanish, and Anki skips a row whose
-    /// first field is empty.
-    pub fn check(
-        &self,
-        record: &StringRecord,
-        values: &[&str],
-        notetype: &str,
-        field_count: usize,
-    ) -> Option<String> {
-        if let Some(columns) = &self.fields {
-            let used = |c: usize| {
-                columns.contains(&Some(c)) || self.meta.contains(&c) || self.tags == Some(c)
-            };
-            let unused =
-                (1..=record.len()).find(|&c| !used(c) && !cell(record, Some(c)).is_empty());
-            if let Some(c) = unused {
-                let count = self.count;
-                return Some(format!(
-                    "the row has a value in column {c}, but no field takes that column (the file has {count} columns)"
-                ));
+    /// The columns of a row, for a note type with `field_count` fields, that hold a
+    /// value no field takes: Anki drops those values.
+    pub fn dropped(&self, record: &StringRecord, field_count: usize) -> Vec<usize> {
+        let filled = |c: &usize| !cell(record, Some(*c)).is_empty();
+        match &self.fields {
+            Some(columns) => {
+                let used = |c: usize| {
+                    columns.contains(&Some(c)) || self.meta.contains(&c) || self.tags == Some(c)
+                };
+                (1..=record.len())
+                    .filter(|&c| !used(c))
+                    .filter(filled)
+                    .collect()
             }
+            None => (1..=record.len())
+                .filter(|c| !self.meta.contains(c))
+                .skip(field_count)
+                .filter(filled)
+                .collect(),
         }
-        if values.len() > field_count && values[field_count..].iter().any(|v| !v.is_empty()) {
-            return Some(format!(
-                "the row has {} field values, but note type `{notetype}` has {field_count} fields",
-                values.len(),
-            ));
-        }
-        if values.first().is_none_or(|f| f.is_empty()) {
-            return Some("the first field is empty (Anki skips such rows)".into());
-        }
-        None
     }
 }
 
@@ -151,7 +138,7 @@ mod tests {
         assert_eq!(layout.tags, Some(4));
         let r = record(&["D", "q", "a", "t1 t2"]);
         assert_eq!(layout.values(&r), ["q", "a"]);
-        assert_eq!(layout.check(&r, &layout.values(&r), "Basic", 2), None);
+        assert!(layout.dropped(&r, 2).is_empty());
     }
 
     #[test]
@@ -163,9 +150,8 @@ mod tests {
         assert_eq!(layout.tags, None);
         let r = record(&["a", "t", "q"]);
         assert_eq!(layout.values(&r), ["q", "a"]);
-        let problem = layout.check(&r, &layout.values(&r), "Basic", 2).unwrap();
-        assert!(problem.contains("value in column 2"), "{problem}");
-        assert!(problem.contains("the file has 3 columns"), "{problem}");
+        assert_eq!(layout.dropped(&r, 2), [2]);
+        assert!(layout.dropped(&record(&["a", "", "q"]), 2).is_empty());
     }
 
     #[test]
@@ -190,24 +176,9 @@ mod tests {
         assert_eq!(layout.tags, None);
         let r = record(&["Basic", "q", "guid", "a", "extra"]);
         assert_eq!(layout.values(&r), ["q", "a", "extra"]);
-        let problem = layout.check(&r, &layout.values(&r), "Basic", 2).unwrap();
-        assert_eq!(
-            problem,
-            "the row has 3 field values, but note type `Basic` has 2 fields"
-        );
+        assert_eq!(layout.dropped(&r, 2), [5]);
         let r = record(&["Basic", "q", "guid", "a", ""]);
-        assert_eq!(layout.check(&r, &layout.values(&r), "Basic", 2), None);
-    }
-
-    #[test]
-    fn a_row_with_an_empty_first_field_is_refused() {
-        let layout = Layout::new(&header(""), Some(2), Some(BASIC));
-        let r = record(&["", "a"]);
-        let problem = layout.check(&r, &layout.values(&r), "Basic", 2).unwrap();
-        assert!(problem.starts_with("the first field is empty"));
-        let layout = Layout::new(&header("#notetype column:1\n"), Some(1), None);
-        let r = record(&["Basic"]);
-        assert!(layout.check(&r, &layout.values(&r), "Basic", 2).is_some());
+        assert!(layout.dropped(&r, 2).is_empty());
     }
 
     #[test]

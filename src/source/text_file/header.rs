@@ -64,25 +64,26 @@ pub(super) fn parse(text: &str) -> Parsed {
 }
 
 impl Header {
-    /// Takes one `#key:value` line; unknown keys are Anki's import options, ignored.
+    /// Takes one `#key:value` line; unknown keys are Anki's import options, ignored. A
+    /// value Anki does not understand is ignored as Anki ignores it, and reported.
     fn set(&mut self, key: &str, value: &str, line: usize) -> Result<(), String> {
+        // Anki reads a column number from the value or, failing that, from its token.
         let column = |value: &str| -> Result<Option<usize>, String> {
-            match value.trim().parse::<usize>() {
+            match (value.trim().parse::<usize>()).or_else(|_| token(value).parse::<usize>()) {
                 Ok(0) | Err(_) => Err(format!(
-                    "`#{key}:` takes a column number (1 is the first), not `{value}`"
+                    "`#{key}:` takes a column number (1 is the first), not `{value}`; Anki ignores the line"
                 )),
                 Ok(n) => Ok(Some(n)),
             }
         };
         match key.trim().to_ascii_lowercase().as_str() {
-            "separator" => match separator::named(value) {
+            "separator" => match separator::named(value).or_else(|| separator::named(token(value))) {
                 Some(byte) => self.separator = Some(byte),
-                None => return Err(format!("unknown separator `{value}` (use tab, pipe, semicolon, colon, comma, space or the character itself)")),
+                None => return Err(format!("unknown separator `{value}` (use tab, pipe, semicolon, colon, comma, space or the character itself); Anki ignores the line and guesses the separator from the rows")),
             },
-            "html" => match value.trim().to_ascii_lowercase().as_str() {
-                "true" => self.html = Some(true),
-                "false" => self.html = Some(false),
-                _ => return Err(format!("`#html:` takes true or false, not `{value}`")),
+            "html" => match parse_bool(value).or_else(|| parse_bool(token(value))) {
+                Some(html) => self.html = Some(html),
+                None => return Err(format!("`#html:` takes true or false, not `{value}`; Anki ignores the line and guesses from the rows")),
             },
             "tags" => {
                 self.tags = value
@@ -92,10 +93,26 @@ impl Header {
             }
             // Kept whole; split once the separator is known.
             "columns" => self.columns = vec![value.to_string()],
-            "notetype" => self.notetype = Some((value.trim().to_string(), line)),
-            "deck" => self.deck = Some((value.trim().to_string(), line)),
-            "notetype column" => self.notetype_column = column(value)?,
-            "deck column" => self.deck_column = column(value)?,
+            // Empty, Anki finds no note type or deck: the line is as good as absent.
+            "notetype" | "deck" if value.trim().is_empty() => {}
+            // A note type (deck) for the file and a column of them are one choice to
+            // Anki: the later line wins.
+            "notetype" => {
+                self.notetype = Some((value.trim().to_string(), line));
+                self.notetype_column = None;
+            }
+            "deck" => {
+                self.deck = Some((value.trim().to_string(), line));
+                self.deck_column = None;
+            }
+            "notetype column" => {
+                self.notetype_column = column(value)?;
+                self.notetype = None;
+            }
+            "deck column" => {
+                self.deck_column = column(value)?;
+                self.deck = None;
+            }
             "tags column" => self.tags_column = column(value)?,
             "guid column" => self.guid_column = column(value)?,
             // Options of Anki's import dialog; they do not change the notes.
@@ -105,8 +122,10 @@ impl Header {
         Ok(())
     }
 
-    /// Splits the `#columns:` line with the separator in force for the whole file, as
-    /// Anki does, which may come from a `#separator:` line after it.
+    /// Splits the `#columns:` line with the separator in force for the whole file, which
+    /// may come from a `#separator:` line after it. Anki splits it with the separator
+    /// known when it reads the line (tab before any `#separator:`), which merges labels;
+    /// ankideck deliberately does not (see docs/FORMAT.md).
     pub fn split_columns(&mut self, separator: u8) {
         if let Some(raw) = self
             .columns
@@ -117,6 +136,24 @@ impl Header {
             self.columns = split_record(&raw, separator);
         }
     }
+}
+
+/// What Anki reads of a header value that is not understood whole, so that the
+/// separators a spreadsheet leaves after it (`#separator:Pipe,,,,`, `#html:true|||`) do
+/// not count: its first character and the ASCII letters and digits right after it.
+fn token(value: &str) -> &str {
+    let Some(first) = value.chars().next() else {
+        return value;
+    };
+    let start = first.len_utf8();
+    let end = (value[start..].find(|c: char| !c.is_ascii_alphanumeric()))
+        .map_or(value.len(), |i| start + i);
+    &value[..end]
+}
+
+/// `true` or `false`, in any case, as Anki reads them: with no spaces around.
+fn parse_bool(value: &str) -> Option<bool> {
+    value.to_lowercase().parse().ok()
 }
 
 /// One CSV record's values, quoting as in the body.
@@ -169,9 +206,9 @@ mod tests {
 
     #[test]
     fn keys_ignore_case_and_spaces_values_are_trimmed() {
-        let parsed = parse("# Notetype Column : 2\n#NOTETYPE: Basic \n#GUID column:4\n");
+        let parsed = parse("# Deck Column : 2\n#NOTETYPE: Basic \n#GUID column:4\n");
         let header = parsed.header;
-        assert_eq!(header.notetype_column, Some(2));
+        assert_eq!(header.deck_column, Some(2));
         assert_eq!(header.notetype, Some(("Basic".into(), 2)));
         assert_eq!(header.guid_column, Some(4));
     }
@@ -189,6 +226,60 @@ mod tests {
             .1
             .contains("`#deck column:` takes a column number"));
         assert_eq!(parsed.header, Header::default());
+    }
+
+    #[test]
+    fn separators_a_spreadsheet_adds_after_a_value_are_ignored_as_anki_ignores_them() {
+        let parsed = parse("#separator:Pipe,,,,,,\n#html:true|||||\n#tags column:4;;\n");
+        assert!(parsed.problems.is_empty(), "{:?}", parsed.problems);
+        assert_eq!(parsed.header.separator, Some(b'|'));
+        assert_eq!(parsed.header.html, Some(true));
+        assert_eq!(parsed.header.tags_column, Some(4));
+        let sep = |line: &str| parse(line).header.separator;
+        assert_eq!(sep("#separator:\t|,:\n"), Some(b'\t'));
+        assert_eq!(sep("#separator:,;;;\n"), Some(b','));
+        assert_eq!(sep("#separator:  Pipe,,\n"), Some(b' '));
+        assert_eq!(sep("#separator: Pipe\n"), Some(b'|'));
+        assert_eq!(sep("#separator:Comma;x\n"), Some(b','));
+        assert_eq!(sep("#separator:Pipeline\n"), None);
+        let html = |line: &str| parse(line).header.html;
+        assert_eq!(html("#html:FALSE,,\n"), Some(false));
+        assert_eq!(html("#html:true x\n"), Some(true));
+        assert_eq!(html("#html:truex\n"), None);
+        assert_eq!(html("#html: true\n"), None, "Anki reads no space before");
+        assert_eq!(parse("#guid column:4x\n").header.guid_column, None);
+        assert_eq!(parse("#guid column:4 ,\n").header.guid_column, Some(4));
+    }
+
+    #[test]
+    fn empty_deck_and_notetype_lines_are_absent() {
+        let parsed = parse("#deck:\n#notetype: \nx\n");
+        assert!(parsed.problems.is_empty());
+        assert_eq!(parsed.header, Header::default());
+        assert_eq!(
+            parse("#deck:A\n#deck:\n").header.deck,
+            Some(("A".into(), 1))
+        );
+    }
+
+    #[test]
+    fn a_value_and_a_column_for_the_same_thing_the_later_line_wins() {
+        let header =
+            parse("#deck column:1\n#deck:Foo\n#notetype:Cloze\n#notetype column:2\n").header;
+        assert_eq!(header.deck, Some(("Foo".into(), 2)));
+        assert_eq!(header.deck_column, None);
+        assert_eq!(header.notetype, None);
+        assert_eq!(header.notetype_column, Some(2));
+    }
+
+    #[test]
+    fn token_is_the_first_character_and_the_letters_and_digits_after_it() {
+        assert_eq!(token("Pipe,,,"), "Pipe");
+        assert_eq!(token("\t|,:"), "\t");
+        assert_eq!(token("  x"), " ");
+        assert_eq!(token("Pipeé"), "Pipe");
+        assert_eq!(token("é1,"), "é1");
+        assert_eq!(token(""), "");
     }
 
     #[test]

@@ -19,12 +19,13 @@ use crate::error::Problem;
 use crate::error::RichProblem;
 use crate::note::SourceNote;
 use crate::note::{add_tag, Note};
-use crate::notetype::NoteType;
+use crate::notetype::{CardError, NoteType};
 use crate::source::markdown;
 use crate::Stock;
 use columns::{cell, Layout};
 use csv::StringRecord;
 use header::Header;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -36,6 +37,47 @@ type Problems = Vec<(usize, Problem)>;
 
 fn csv_problem(message: String) -> Problem {
     RichProblem::Csv(message).into()
+}
+
+/// Columns whose values no field takes, with the lines of the rows that have one.
+type Dropped = BTreeMap<usize, Vec<usize>>;
+
+/// What the rows of one file have shown so far.
+#[derive(Default)]
+struct Seen {
+    dropped: Dropped,
+    /// How many rows so far had each note type and first field.
+    first_fields: HashMap<(i64, String), usize>,
+}
+
+/// How many lines a warning about dropped values names.
+const LINES_NAMED: usize = 3;
+
+/// One warning per column whose values are dropped, at the first row that has one.
+fn dropped_problems(dropped: Dropped) -> Problems {
+    let warning = |column: usize, lines: Vec<usize>| {
+        let mut named: Vec<String> = lines
+            .iter()
+            .take(LINES_NAMED)
+            .map(usize::to_string)
+            .collect();
+        if lines.len() > LINES_NAMED {
+            named.push(format!("{} more", lines.len() - LINES_NAMED));
+        }
+        let rows = if lines.len() == 1 {
+            "row at line"
+        } else {
+            "rows at lines"
+        };
+        let message = format!(
+            "column {column} has values that no field takes (the {rows} {}): Anki drops them, and so does the build",
+            named.join(", ")
+        );
+        (lines[0], RichProblem::CsvIgnored(message).into())
+    };
+    (dropped.into_iter())
+        .map(|(column, lines)| warning(column, lines))
+        .collect()
 }
 
 /// What holds for every row of one file.
@@ -66,7 +108,7 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
 
     let parsed = header::parse(text);
     let mut problems: Problems = (parsed.problems.into_iter())
-        .map(|(line, message)| (line, csv_problem(message)))
+        .map(|(line, message)| (line, RichProblem::CsvIgnored(message).into()))
         .collect();
     let mut header = parsed.header;
     let separator =
@@ -77,9 +119,11 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
         problems.push((line, csv_problem(message)));
     }
     let rules = FileRules::new(reader, path, header, &rows, &mut problems);
+    let mut seen = Seen::default();
     for (line, record) in &rows {
-        read_row(reader, &rules, *line, record, &mut problems);
+        read_row(reader, &rules, *line, record, &mut problems, &mut seen);
     }
+    problems.extend(dropped_problems(seen.dropped));
     for (line, problem) in problems {
         reader.problem(path, line, problem);
     }
@@ -101,7 +145,8 @@ impl FileRules {
             Some((name, line)) => match reader.find_notetype(name) {
                 Some(nt) => Some(nt),
                 None => {
-                    problems.push((*line, reader.unknown_notetype(name)));
+                    let message = format!("unknown note type `{name}` in `#notetype:`; Anki's importer would ignore the line and use its default note type (usually Basic): to get that, remove the line");
+                    problems.push((*line, csv_problem(message)));
                     None
                 }
             },
@@ -153,7 +198,8 @@ impl FileRules {
         let name = cell(record, self.header.notetype_column);
         let found = reader.find_notetype(name);
         if found.is_none() {
-            problems.push((line, reader.unknown_notetype(name)));
+            let message = format!("unknown note type `{name}` in the note type column; Anki's importer would skip the row: to get that, delete the row");
+            problems.push((line, csv_problem(message)));
         }
         found
     }
@@ -195,17 +241,19 @@ fn read_row(
     line: usize,
     record: &StringRecord,
     problems: &mut Problems,
+    seen: &mut Seen,
 ) {
     let Some(notetype) = rules.notetype(reader, line, record, problems) else {
         return;
     };
     let raw = rules.layout.values(record);
     let field_count = notetype.fields.len();
-    if let Some(message) = rules
-        .layout
-        .check(record, &raw, &notetype.name, field_count)
-    {
-        return problems.push((line, csv_problem(message)));
+    for column in rules.layout.dropped(record, field_count) {
+        seen.dropped.entry(column).or_default().push(line);
+    }
+    if raw.first().is_none_or(|f| f.is_empty()) {
+        let message = "the first field is empty: Anki skips the row, and so does the build";
+        return problems.push((line, RichProblem::CsvIgnored(message.into()).into()));
     }
     // Every field, tag and deck problem of the row is reported, not just the first.
     let fields = render_fields(reader, rules, &raw, field_count, line, problems);
@@ -219,9 +267,26 @@ fn read_row(
     if let Some(p) = reader.custom.missing_required(&notetype, &fields) {
         return problems.push((line, p));
     }
-    let guid = rows::guid(notetype.id, raw[0], cell(record, rules.header.guid_column));
+    let given = cell(record, rules.header.guid_column);
+    let occurrence = match given {
+        "" => {
+            let count = (seen.first_fields)
+                .entry((notetype.id, raw[0].to_string()))
+                .or_default();
+            *count += 1;
+            *count
+        }
+        _ => 1,
+    };
+    let guid = rows::guid(notetype.id, raw[0], occurrence, given);
     let ords = match notetype.card_ordinals(&fields, !tags.is_empty()) {
         Ok(ords) => ords,
+        // Anki's text importer makes the note all the same, with its first card.
+        Err(e @ (CardError::NoCards | CardError::NoClozes)) => {
+            let message = format!("{e}; Anki's importer makes the note with its first card, which shows nothing to learn, and so does the build");
+            problems.push((line, RichProblem::CsvIgnored(message).into()));
+            vec![0]
+        }
         Err(e) => return problems.push((line, e.into())),
     };
     let source = SourceNote {

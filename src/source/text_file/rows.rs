@@ -98,10 +98,13 @@ pub(super) fn escape_text(s: &str) -> String {
 }
 
 /// A row's note identity: the guid column's value, or one derived from the note type
-/// and the first field, so that editing other fields keeps the note.
-pub(super) fn guid(notetype_id: i64, first_field: &str, given: &str) -> String {
+/// and the first field, so that editing other fields keeps the note. Anki makes a note
+/// of every row, so rows of one file with the same note type and first field are told
+/// apart by `occurrence`, their place (1, 2, …) among those rows: the first keeps the
+/// identity it has alone, and adding or moving other rows changes none of them.
+pub(super) fn guid(notetype_id: i64, first_field: &str, occurrence: usize, given: &str) -> String {
     match given {
-        "" => ids::text_row_guid(notetype_id, first_field),
+        "" => ids::text_row_guid(notetype_id, first_field, occurrence),
         given => given.to_string(),
     }
 }
@@ -188,11 +191,20 @@ mod tests {
 
     #[test]
     fn a_row_is_identified_by_note_type_and_first_field() {
-        let a = guid(1, "bonjour", "");
-        assert_eq!(a, guid(1, "bonjour", ""));
-        assert_ne!(a, guid(2, "bonjour", ""));
-        assert_ne!(a, guid(1, "bonsoir", ""));
+        let a = guid(1, "bonjour", 1, "");
+        assert_eq!(a, guid(1, "bonjour", 1, ""));
+        assert_ne!(a, guid(2, "bonjour", 1, ""));
+        assert_ne!(a, guid(1, "bonsoir", 1, ""));
         assert_eq!(a, ids::guid("text:1\u{1f}bonjour"));
-        assert_eq!(guid(1, "bonjour", "given"), "given");
+        assert_eq!(guid(1, "bonjour", 1, "given"), "given");
+        assert_eq!(guid(1, "bonjour", 2, "given"), "given");
+    }
+
+    #[test]
+    fn rows_with_the_same_first_field_are_told_apart_by_their_place_among_them() {
+        let second = guid(1, "bonjour", 2, "");
+        assert_ne!(second, guid(1, "bonjour", 1, ""));
+        assert_ne!(second, guid(1, "bonjour", 3, ""));
+        assert_eq!(second, ids::guid("text:1\u{1f}bonjour\u{1f}2"));
     }
 }
