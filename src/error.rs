@@ -297,7 +297,7 @@ impl Problem {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("{} problem{} in the card sources", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    #[error("{} in the card sources", crate::report::count(.0.len(), "problem"))]
     Input(Vec<Diagnostic>),
     #[error("note `{guid}`: {problem}")]
     Note { guid: String, problem: Problem },

@@ -146,6 +146,8 @@ fn main() -> ExitCode {
         ankideck::cancel::cancel();
     });
     let human = Human::new(cli.color.enabled(std::io::stderr().is_terminal()));
+    // `check` never writes; the others say that nothing was written when they fail.
+    let writes = !matches!(cli.command, Command::Check { .. });
     let (result, json) = match cli.command {
         Command::Build {
             source,
@@ -173,7 +175,7 @@ fn main() -> ExitCode {
         }
         Command::Ids { source } => (ids(&source), false),
     };
-    exit_status(result, json, human)
+    exit_status(result, json, writes, human)
 }
 
 /// `ankideck build`: warnings and removed notes on stderr, the summary on stdout.
@@ -216,7 +218,11 @@ fn check(source: &Path, deny_warnings: bool, json: bool, human: Human) -> Result
 fn ids(source: &Path) -> Result<(), Error> {
     let changed = source::write_ids(source)?;
     for (file, added) in &changed {
-        println!("{}: added {added} id lines", file.display());
+        println!(
+            "{}: added {}",
+            file.display(),
+            report::count(*added, "id line")
+        );
     }
     if changed.is_empty() {
         println!("every note already has an id");
@@ -225,7 +231,7 @@ fn ids(source: &Path) -> Result<(), Error> {
 }
 
 /// Prints why a command failed and says so in the exit status.
-fn exit_status(result: Result<(), Error>, json: bool, human: Human) -> ExitCode {
+fn exit_status(result: Result<(), Error>, json: bool, writes: bool, human: Human) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Input(diagnostics)) => {
@@ -235,12 +241,15 @@ fn exit_status(result: Result<(), Error>, json: bool, human: Human) -> ExitCode 
                     .for_each(|d| println!("{}", report::json(d)));
             } else {
                 eprint!("{}", human.diagnostics(&diagnostics));
-                eprint!("{}", human.refused(&diagnostics));
+                eprint!("{}", human.refused(&diagnostics, writes));
             }
             ExitCode::from(1)
         }
         Err(Error::Cancelled) => {
-            eprintln!("interrupted; nothing was written");
+            match writes {
+                true => eprintln!("interrupted; nothing was written"),
+                false => eprintln!("interrupted"),
+            }
             ExitCode::from(130)
         }
         Err(other) => {
