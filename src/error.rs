@@ -338,6 +338,12 @@ pub enum Error {
         /// The note type added first.
         other: String,
     },
+    /// A package cannot be written at `path` (checked before any work).
+    #[error("cannot write the package to `{}`: {problem}", .path.display())]
+    Output {
+        path: PathBuf,
+        problem: crate::package::OutputProblem,
+    },
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -354,6 +360,14 @@ impl Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// What to do about the error, where there is more to say than its message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Output { path, problem } => Some(problem.hint(path)),
+            _ => None,
         }
     }
 

@@ -253,7 +253,7 @@ fn exit_status(result: Result<(), Error>, json: bool, writes: bool, human: Human
             ExitCode::from(130)
         }
         Err(other) => {
-            eprint!("{}", human.error(&other));
+            eprint!("{}", human.failure(&other));
             ExitCode::from(2)
         }
     }

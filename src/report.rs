@@ -125,6 +125,17 @@ impl Human {
         self.title(Level::ERROR.primary_title(message.to_string()))
     }
 
+    /// `error: MESSAGE` and, where the error has one, `= help: HINT`.
+    pub fn failure(&self, error: &crate::Error) -> String {
+        let message = error.to_string();
+        let mut group = Group::with_title(Level::ERROR.primary_title(&message));
+        let hint = error.hint();
+        if let Some(hint) = &hint {
+            group = group.element(Level::HELP.message(hint));
+        }
+        self.renderer().render(&[group]) + "\n"
+    }
+
     /// The last line when the sources have errors (or, with `--deny-warnings`, warnings).
     /// `writes` says whether the command would have written something (`build`, `ids`),
     /// so that `check`, which never writes, does not say that nothing was written.

@@ -2,10 +2,12 @@
 
 mod deck_options;
 pub mod meta;
+mod output;
 mod schema;
 mod write;
 
 pub use meta::Format;
+pub use output::{check_output, OutputProblem};
 
 use crate::deck::DeckSettings;
 

@@ -2,7 +2,7 @@
 //! a missing source folder, `init`, the embedded format reference, completions and the
 //! man page.
 
-use crate::common::files::{temp_dir, write_files};
+use crate::common::files::{files_under, temp_dir, write_files};
 use crate::common::run::ankideck_in;
 use std::process::Output;
 
@@ -42,5 +42,44 @@ fn counts_and_summaries_read_as_english() {
         let last = stderr(&output);
         let last = last.trim_end().lines().rfind(|l| l.starts_with("error"));
         assert_eq!(last.unwrap_or(""), err, "{case}");
+    }
+}
+
+/// A package path that cannot work is refused before any work, naming the path and what
+/// to do, and nothing is written (no package, no temporary file, no lock):
+/// (`-o` argument, the error and its help).
+#[test]
+fn output_paths_that_cannot_work_are_refused_at_once() {
+    #[rustfmt::skip]
+    let cases = [
+        ("out/deck.apkg", "cannot write the package to `out/deck.apkg`: the folder `out` does not exist", "create it first (`mkdir -p out`), or write the package to an existing folder"),
+        (".", "cannot write the package to `.`: it is a folder, not a file name", "name the package file, such as `./deck.apkg`"),
+        ("dir/", "cannot write the package to `dir/`: it is a folder, not a file name", "name the package file, such as `dir/deck.apkg`"),
+        ("dir", "cannot write the package to `dir`: it is a folder, not a file name", "name the package file, such as `dir/deck.apkg`"),
+        ("new/", "cannot write the package to `new/`: it is a folder, not a file name", "name the package file, such as `new/deck.apkg`"),
+        ("deck.zip", "cannot write the package to `deck.zip`: Anki imports deck packages only from files named `.apkg`", "name the package `deck.apkg`"),
+        ("deck", "cannot write the package to `deck`: Anki imports deck packages only from files named `.apkg`", "name the package `deck.apkg`"),
+        ("deck.colpkg", "cannot write the package to `deck.colpkg`: a `.colpkg` is a whole Anki collection, which replaces everything in the profile that imports it", "name the package `deck.apkg`"),
+        ("file/deck.apkg", "cannot write the package to `file/deck.apkg`: `file` is a file, not a folder", "write the package to a folder"),
+    ];
+    for (output, message, help) in cases {
+        let dir = temp_dir("cli-output");
+        write_files(
+            &dir,
+            &[
+                ("cards/a.md", "## Q\n\nA\n"),
+                ("file", ""),
+                ("dir/keep", ""),
+            ],
+        );
+        let before = files_under(&dir);
+        let result = ankideck_in(&dir, &["build", "-o", output]);
+        assert_eq!(result.status.code(), Some(2), "{output}");
+        assert_eq!(
+            stderr(&result),
+            format!("error: {message}\n |\n = help: {help}\n"),
+            "{output}"
+        );
+        assert_eq!(files_under(&dir), before, "{output}: nothing is written");
     }
 }
