@@ -2,7 +2,7 @@
 //! file and line; everything else is an I/O or package-writing failure.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How bad a [`Problem`] is: errors stop the build, warnings are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -338,6 +338,12 @@ pub enum Error {
         /// The note type added first.
         other: String,
     },
+    /// The source folder does not exist.
+    #[error("there is no folder `{}` to read cards from", .0.display())]
+    NoSourceFolder(PathBuf),
+    /// The source is a file.
+    #[error("`{}` is a file; cards are read from a folder", .0.display())]
+    SourceNotAFolder(PathBuf),
     /// A package cannot be written at `path` (checked before any work).
     #[error("cannot write the package to `{}`: {problem}", .path.display())]
     Output {
@@ -367,6 +373,19 @@ impl Error {
     pub fn hint(&self) -> Option<String> {
         match self {
             Error::Output { path, problem } => Some(problem.hint(path)),
+            Error::NoSourceFolder(path) if path == Path::new("cards") => Some(
+                "start a deck with `ankideck init` (it writes a starter deck to `cards/`), or name the folder your cards are in, as in `ankideck build notes`".into(),
+            ),
+            Error::NoSourceFolder(path) => Some(format!(
+                "check the folder's name, or start a deck there with `ankideck init {}`",
+                path.display()
+            )),
+            Error::SourceNotAFolder(path) => Some(match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => {
+                    format!("name the folder that holds it: `{}`", parent.display())
+                }
+                _ => "name the folder that holds it, such as `.`".into(),
+            }),
             _ => None,
         }
     }

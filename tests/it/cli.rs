@@ -83,3 +83,35 @@ fn output_paths_that_cannot_work_are_refused_at_once() {
         assert_eq!(files_under(&dir), before, "{output}: nothing is written");
     }
 }
+
+/// A source folder that is missing or a file: what to do instead of a bare "No such
+/// file or directory", for every command that reads one: (arguments, error, help).
+#[test]
+fn a_missing_source_folder_says_what_to_do() {
+    let init = "start a deck with `ankideck init` (it writes a starter deck to `cards/`), or name the folder your cards are in, as in `ankideck build notes`";
+    #[rustfmt::skip]
+    let cases: [(&[&str], &str, &str); 6] = [
+        (&["build"], "there is no folder `cards` to read cards from", init),
+        (&["check"], "there is no folder `cards` to read cards from", init),
+        (&["ids"], "there is no folder `cards` to read cards from", init),
+        (&["build", "notes"], "there is no folder `notes` to read cards from", "check the folder's name, or start a deck there with `ankideck init notes`"),
+        (&["check", "deck/a.md"], "`deck/a.md` is a file; cards are read from a folder", "name the folder that holds it: `deck`"),
+        (&["build", "a.md", "-o", "a.apkg"], "`a.md` is a file; cards are read from a folder", "name the folder that holds it, such as `.`"),
+    ];
+    for (args, message, help) in cases {
+        let dir = temp_dir("cli-no-source");
+        write_files(
+            &dir,
+            &[("deck/a.md", "## Q\n\nA\n"), ("a.md", "## Q\n\nA\n")],
+        );
+        let before = files_under(&dir);
+        let result = ankideck_in(&dir, args);
+        assert_eq!(result.status.code(), Some(2), "{args:?}");
+        assert_eq!(
+            stderr(&result),
+            format!("error: {message}\n |\n = help: {help}\n"),
+            "{args:?}"
+        );
+        assert_eq!(files_under(&dir), before, "{args:?}: nothing is written");
+    }
+}
