@@ -344,6 +344,9 @@ pub enum Error {
     /// The source is a file.
     #[error("`{}` is a file; cards are read from a folder", .0.display())]
     SourceNotAFolder(PathBuf),
+    /// `ankideck init` into a folder that already holds something.
+    #[error("`{}` is not empty; `init` writes a starter deck only into a new or empty folder", .0.display())]
+    InitNotEmpty(PathBuf),
     /// A package cannot be written at `path` (checked before any work).
     #[error("cannot write the package to `{}`: {problem}", .path.display())]
     Output {
@@ -362,7 +365,8 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+    /// [`Error::Io`]: `source` happened on `path` (or on what `path` names).
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.into(),
             source,
@@ -380,6 +384,9 @@ impl Error {
                 "check the folder's name, or start a deck there with `ankideck init {}`",
                 path.display()
             )),
+            Error::InitNotEmpty(_) => {
+                Some("name a new folder, as in `ankideck init my-deck`".into())
+            }
             Error::SourceNotAFolder(path) => Some(match path.parent() {
                 Some(parent) if !parent.as_os_str().is_empty() => {
                     format!("name the folder that holds it: `{}`", parent.display())

@@ -9,6 +9,7 @@ pub mod cancel;
 pub mod deck;
 pub mod error;
 pub mod ids;
+pub mod init;
 pub mod lint;
 pub mod lock;
 pub mod media;

@@ -2,8 +2,10 @@
 //! a missing source folder, `init`, the embedded format reference, completions and the
 //! man page.
 
+use crate::common::anki::{assert_clean_first_import, cards, import, note};
 use crate::common::files::{files_under, temp_dir, write_files};
-use crate::common::run::ankideck_in;
+use crate::common::run::{ankideck, ankideck_in, assert_success};
+use crate::common::{workspace, Backend};
 use std::process::Output;
 
 fn stdout(output: &Output) -> String {
@@ -114,4 +116,127 @@ fn a_missing_source_folder_says_what_to_do() {
         );
         assert_eq!(files_under(&dir), before, "{args:?}: nothing is written");
     }
+}
+
+/// `ankideck init` writes a starter deck that builds as it is, without a warning, and
+/// that Anki imports clean: basic, reversed and cloze notes, a tag, a subdeck.
+#[test]
+fn the_starter_deck_builds_and_anki_imports_it_clean() {
+    let dir = temp_dir("cli-init");
+    let init = ankideck_in(&dir, &["init"]);
+    assert_success(&init);
+    assert_eq!(
+        stdout(&init),
+        "wrote a starter deck to cards:\n  cards/basics.md\n  cards/french.md\nbuild it with `ankideck build`; `ankideck help format` describes the format\n"
+    );
+    let built = ankideck_in(&dir, &["build"]);
+    assert_success(&built);
+    assert_eq!(stderr(&built), "", "no warning");
+    let report = import(
+        Backend::Current,
+        &temp_dir("cli-init-anki"),
+        &dir.join("cards.apkg"),
+    );
+    assert_clean_first_import(&report, 6);
+    assert_eq!(cards(&report).count(), 9);
+    let decks: Vec<&str> = report["decks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d.as_str().unwrap())
+        .collect();
+    assert!(
+        decks.contains(&"Starter") && decks.contains(&"Starter::French"),
+        "{decks:?}"
+    );
+    assert_eq!(
+        note(&report, "How do you give a note an extra tag?")["tags"],
+        serde_json::json!(["starter", "tags-example"])
+    );
+    let cloze = note(&report, "A heading with");
+    assert_eq!(cloze["cards"].as_array().unwrap().len(), 2, "{cloze}");
+    let reversed = note(&report, "le chat");
+    assert_eq!(reversed["cards"].as_array().unwrap().len(), 2, "{reversed}");
+}
+
+/// `init` never writes into a folder that holds anything: (folder, error, help).
+#[test]
+fn init_refuses_a_folder_that_is_not_empty() {
+    #[rustfmt::skip]
+    let cases = [
+        ("deck", "`deck` is not empty; `init` writes a starter deck only into a new or empty folder", "name a new folder, as in `ankideck init my-deck`"),
+        ("a.md", "`a.md` is a file; cards are read from a folder", "name the folder that holds it, such as `.`"),
+    ];
+    for (folder, message, help) in cases {
+        let dir = temp_dir("cli-init-refused");
+        write_files(&dir, &[("deck/notes.md", "## Q\n\nA\n"), ("a.md", "")]);
+        let before = files_under(&dir);
+        let result = ankideck_in(&dir, &["init", folder]);
+        assert_eq!(result.status.code(), Some(2), "{folder}");
+        assert_eq!(
+            stderr(&result),
+            format!("error: {message}\n |\n = help: {help}\n"),
+            "{folder}"
+        );
+        assert_eq!(files_under(&dir), before, "{folder}: nothing is written");
+    }
+}
+
+/// The reference is in the binary, as installed users have no docs/ folder; `--help`
+/// points at it; completions and the man page come from the command-line definition.
+#[test]
+fn the_format_reference_completions_and_man_page_come_from_the_binary() {
+    let reference = std::fs::read_to_string(workspace().join("docs/FORMAT.md")).unwrap();
+    for args in [&["help", "format"][..], &["format"]] {
+        let output = ankideck(args);
+        assert_success(&output);
+        assert_eq!(stdout(&output), reference, "{args:?}");
+    }
+    for args in [
+        &["--help"][..],
+        &["help"],
+        &["build", "--help"],
+        &["help", "build"],
+    ] {
+        let output = ankideck(args);
+        assert_success(&output);
+        let help = stdout(&output);
+        assert!(
+            !help.contains("docs/"),
+            "{args:?} names a path users lack: {help}"
+        );
+        assert!(help.contains("ankideck help format"), "{args:?}: {help}");
+    }
+    let build_help = stdout(&ankideck(&["help", "build"]));
+    assert!(
+        build_help.contains("Usage: ankideck build [OPTIONS] [SOURCE]"),
+        "{build_help}"
+    );
+    let unknown = ankideck(&["help", "nope"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(stderr(&unknown).contains("no help on `nope`: name a command (build, check, ids, init, format, help, completions, man) or `format`"), "{}", stderr(&unknown));
+    for (shell, marker) in [
+        ("bash", "complete -F _ankideck"),
+        ("zsh", "#compdef ankideck"),
+        ("fish", "complete -c ankideck"),
+    ] {
+        let output = ankideck(&["completions", shell]);
+        assert_success(&output);
+        let script = stdout(&output);
+        assert!(script.contains(marker), "{shell}: {script}");
+        assert!(
+            script.contains("deny-warnings") && script.contains("init"),
+            "{shell}"
+        );
+    }
+    let man = ankideck(&["man"]);
+    assert_success(&man);
+    let man = stdout(&man);
+    assert!(man.contains(".TH ankideck 1"), "{man}");
+    assert!(man.contains("ankideck\\-build(1)"), "{man}");
+    let build_page = stdout(&ankideck(&["man", "build"]));
+    assert!(
+        build_page.contains(".TH ankideck-build 1") && build_page.contains("deny\\-warnings"),
+        "{build_page}"
+    );
 }
