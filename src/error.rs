@@ -472,7 +472,7 @@ impl RichProblem {
     pub fn hint(&self) -> &'static str {
         match self {
             RichProblem::Toml(_) => {
-                "see the custom note types and deck settings sections of docs/FORMAT.md for the keys notetype.toml and _deck.toml take"
+                "see the custom note types and deck settings sections of the format reference (`ankideck help format`) for the keys notetype.toml and _deck.toml take"
             }
             RichProblem::BadNoteType { .. } => "fix notetype.toml or the template files beside it",
             RichProblem::UnknownTemplateField { .. } => {
@@ -488,8 +488,8 @@ impl RichProblem {
             RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
             RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them) are taken",
             RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
-            RichProblem::Csv(_) => "see the Anki text files section of docs/FORMAT.md",
-            RichProblem::DeckSettings(_) => "see the deck settings section of docs/FORMAT.md",
+            RichProblem::Csv(_) => "see the Anki text files section of the format reference (`ankideck help format`)",
+            RichProblem::DeckSettings(_) => "see the deck settings section of the format reference (`ankideck help format`)",
         }
     }
 }
