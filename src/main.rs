@@ -67,7 +67,8 @@ enum Command {
         /// Folder of card sources.
         #[arg(default_value = "cards")]
         source: PathBuf,
-        /// Package to write [default: <name of SOURCE>.apkg in the current folder].
+        /// Package to write: NAME.apkg in an existing folder [default: <name of SOURCE>.apkg
+        /// in the current folder].
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Fail instead of updating ankideck.lock (for CI: the lock must be committed).
