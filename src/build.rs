@@ -171,6 +171,7 @@ pub fn build_with(
     options: Options,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome> {
+    crate::package::check_output(output)?;
     progress(Progress::Reading);
     // The new lock is written beside the old one while it is worked out, so that its
     // text is never held; it replaces the old one only after the package.
@@ -209,6 +210,7 @@ pub fn write_locked(
     lock_path: &Path,
     format: Format,
 ) -> Result<Outcome> {
+    crate::package::check_output(output)?;
     let previous = Lock::read(lock_path)?;
     let mut update = lock::Update::begin(lock_path, &previous, true)?;
     let mut notes = package.take_notes();

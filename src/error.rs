@@ -3,7 +3,7 @@
 
 use crate::suggest::did_you_mean;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// How bad a [`Problem`] is: errors stop the build, warnings are reported.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -376,7 +376,7 @@ impl Problem {
 pub enum Error {
     /// Problems in the sources (errors, with the warnings found beside them), in file
     /// order.
-    #[error("{} problem{} in the card sources", .0.len(), if .0.len() == 1 { "" } else { "s" })]
+    #[error("{} in the card sources", crate::report::count(.0.len(), "problem"))]
     Input(Vec<Diagnostic>),
     /// A note given to [`crate::Package::add_note`] that Anki could not use: a bad deck
     /// name or tag, or no cards.
@@ -427,6 +427,23 @@ pub enum Error {
         /// The note type added first.
         other: String,
     },
+    /// The source folder does not exist.
+    #[error("there is no folder `{}` to read cards from", .0.display())]
+    NoSourceFolder(PathBuf),
+    /// The source is a file.
+    #[error("`{}` is a file; cards are read from a folder", .0.display())]
+    SourceNotAFolder(PathBuf),
+    /// `ankideck init` into a folder that already holds something.
+    #[error("`{}` is not empty; `init` writes a starter deck only into a new or empty folder", .0.display())]
+    InitNotEmpty(PathBuf),
+    /// A package cannot be written at `path` (checked before any work).
+    #[error("cannot write the package to `{}`: {problem}", .path.display())]
+    Output {
+        /// The path given for the package.
+        path: PathBuf,
+        /// What is wrong with it.
+        problem: crate::package::OutputProblem,
+    },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
     Io {
@@ -444,10 +461,35 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+    /// [`Error::Io`]: `source` happened on `path` (or on what `path` names).
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+
+    /// What to do about the error, where there is more to say than its message.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::Output { path, problem } => Some(problem.hint(path)),
+            Error::NoSourceFolder(path) if path == Path::new("cards") => Some(
+                "start a deck with `ankideck init` (it writes a starter deck to `cards/`), or name the folder your cards are in, as in `ankideck build notes`".into(),
+            ),
+            Error::NoSourceFolder(path) => Some(format!(
+                "check the folder's name, or start a deck there with `ankideck init {}`",
+                path.display()
+            )),
+            Error::InitNotEmpty(_) => {
+                Some("name a new folder, as in `ankideck init my-deck`".into())
+            }
+            Error::SourceNotAFolder(path) => Some(match path.parent() {
+                Some(parent) if !parent.as_os_str().is_empty() => {
+                    format!("name the folder that holds it: `{}`", parent.display())
+                }
+                _ => "name the folder that holds it, such as `.`".into(),
+            }),
+            _ => None,
         }
     }
 
@@ -543,7 +585,7 @@ impl RichProblem {
     pub fn hint(&self) -> &'static str {
         match self {
             RichProblem::Toml(_) => {
-                "see the custom note types and deck settings sections of docs/FORMAT.md for the keys notetype.toml and _deck.toml take"
+                "see the custom note types and deck settings sections of the format reference (`ankideck help format`) for the keys notetype.toml and _deck.toml take"
             }
             RichProblem::BadNoteType { .. } => "fix notetype.toml or the template files beside it",
             RichProblem::UnknownTemplateField { .. } => {
@@ -559,9 +601,9 @@ impl RichProblem {
             RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
             RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them, plain or with ` (ankideck)`) are taken",
             RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
-            RichProblem::Csv(_) => "see the Anki text files section of docs/FORMAT.md",
-            RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of docs/FORMAT.md)",
-            RichProblem::DeckSettings(_) => "see the deck settings section of docs/FORMAT.md",
+            RichProblem::Csv(_) => "see the Anki text files section of the format reference (`ankideck help format`)",
+            RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of the format reference, `ankideck help format`)",
+            RichProblem::DeckSettings(_) => "see the deck settings section of the format reference (`ankideck help format`)",
         }
     }
 }

@@ -22,6 +22,7 @@ pub mod cancel;
 pub mod deck;
 pub mod error;
 pub mod ids;
+pub mod init;
 mod lint;
 pub mod lock;
 mod media;

@@ -4,7 +4,7 @@ use ankideck::build::{self, Options};
 use ankideck::report::{self, Color, Human};
 use ankideck::{source, Error, Format, Progress};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -42,7 +42,8 @@ const EXIT_STATUS: &str = "Exit status: 0 success, 1 problems in the card source
 #[derive(Parser)]
 #[command(
     version,
-    after_help = format!("Examples:\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck check                    # report problems, write nothing\n  ankideck ids                      # pin every note's identity with an `id:` line\n\n{EXIT_STATUS}")
+    disable_help_subcommand = true,
+    after_help = format!("Examples:\n  ankideck init                     # a starter deck in ./cards\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck check                    # report problems, write nothing\n  ankideck ids                      # pin every note's identity with an `id:` line\n  ankideck help format              # the card format reference\n\n{EXIT_STATUS}")
 )]
 struct Cli {
     #[command(subcommand)]
@@ -60,13 +61,14 @@ enum Command {
     /// written to a temporary file and renamed into place, so an error never leaves a
     /// half-written package behind. SOURCE/ankideck.lock records what was built, so that
     /// the next build raises the modification time of exactly the notes you changed and
-    /// Anki updates them on import; commit it with your cards. See docs/FORMAT.md.
+    /// Anki updates them on import; commit it with your cards. `ankideck help format` describes the card format.
     #[command(after_help = format!("Example:\n  ankideck build cards -o nlp.apkg\n\nThe same sources and lock give the same bytes. SOURCE_DATE_EPOCH, if set, is used as the build time.\n\n{EXIT_STATUS}"))]
     Build {
         /// Folder of card sources.
         #[arg(default_value = "cards")]
         source: PathBuf,
-        /// Package to write [default: <name of SOURCE>.apkg in the current folder].
+        /// Package to write: NAME.apkg in an existing folder [default: <name of SOURCE>.apkg
+        /// in the current folder].
         #[arg(short, long)]
         output: Option<PathBuf>,
         /// Fail instead of updating ankideck.lock (for CI: the lock must be committed).
@@ -112,6 +114,38 @@ enum Command {
         #[arg(default_value = "cards")]
         source: PathBuf,
     },
+    /// Write a small starter deck, whose comments and cards teach the format.
+    ///
+    /// DIR must be new or empty. Build it with `ankideck build DIR` and import the package.
+    #[command(after_help = format!("Example:\n  ankideck init && ankideck build\n\n{EXIT_STATUS}"))]
+    Init {
+        /// Folder to write the deck to.
+        #[arg(default_value = "cards")]
+        dir: PathBuf,
+    },
+    /// Print the card format reference (FORMAT.md): the same as `ankideck help format`.
+    Format,
+    /// Print help for a command, or with `format` the card format reference.
+    Help {
+        /// A command, or `format`.
+        topic: Option<String>,
+    },
+    /// Print a shell completion script to stdout.
+    #[command(
+        after_help = "Examples:\n  ankideck completions bash > ~/.local/share/bash-completion/completions/ankideck\n  ankideck completions zsh > ~/.zfunc/_ankideck     # with fpath+=(~/.zfunc) in ~/.zshrc\n  ankideck completions fish > ~/.config/fish/completions/ankideck.fish"
+    )]
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout: ankideck(1), or with COMMAND ankideck-COMMAND(1).
+    #[command(
+        after_help = "Example:\n  ankideck man > ~/.local/share/man/man1/ankideck.1\n  ankideck man build > ~/.local/share/man/man1/ankideck-build.1"
+    )]
+    Man {
+        /// The command whose page to print.
+        command: Option<String>,
+    },
 }
 
 /// How `check` prints diagnostics.
@@ -154,6 +188,8 @@ fn main() -> ExitCode {
         ankideck::cancel::cancel();
     });
     let human = Human::new(cli.color.enabled(std::io::stderr().is_terminal()));
+    // Only `build` and `ids` say that nothing was written when they fail.
+    let writes = matches!(cli.command, Command::Build { .. } | Command::Ids { .. });
     let (result, json) = match cli.command {
         Command::Build {
             source,
@@ -185,8 +221,17 @@ fn main() -> ExitCode {
             (check(&source, options, json, human), json)
         }
         Command::Ids { source } => (ids(&source), false),
+        Command::Init { dir } => (init(&dir), false),
+        Command::Format => (print(FORMAT_REFERENCE.as_bytes()), false),
+        Command::Help { topic } => (help(topic.as_deref()), false),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "ankideck", &mut out);
+            (print(&out), false)
+        }
+        Command::Man { command } => (man(command.as_deref()), false),
     };
-    exit_status(result, json, human)
+    exit_status(result, json, writes, human)
 }
 
 /// `ankideck build`: warnings and removed notes on stderr, the summary on stdout.
@@ -231,7 +276,11 @@ fn check(
 fn ids(source: &Path) -> Result<(), Error> {
     let changed = source::write_ids(source)?;
     for (file, added) in &changed {
-        println!("{}: added {added} id lines", file.display());
+        println!(
+            "{}: added {}",
+            file.display(),
+            report::count(*added, "id line")
+        );
     }
     if changed.is_empty() {
         println!("every note already has an id");
@@ -239,8 +288,88 @@ fn ids(source: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+/// `ankideck init`: the files written, and what to do next.
+fn init(dir: &Path) -> Result<(), Error> {
+    let files = ankideck::init::init(dir)?;
+    println!("wrote a starter deck to {}:", dir.display());
+    for file in &files {
+        println!("  {}", file.display());
+    }
+    let build = match dir == Path::new("cards") {
+        true => "ankideck build".to_string(),
+        false => format!("ankideck build {}", dir.display()),
+    };
+    println!("build it with `{build}`; `ankideck help format` describes the format");
+    Ok(())
+}
+
+/// The card format reference, `docs/FORMAT.md`, for `ankideck help format`.
+const FORMAT_REFERENCE: &str = include_str!("../docs/FORMAT.md");
+
+/// `ankideck help [TOPIC]`: the format reference, a command's help or the overview.
+fn help(topic: Option<&str>) -> Result<(), Error> {
+    let mut cli = Cli::command();
+    // Built, so that each command's usage line starts with `ankideck`.
+    cli.build();
+    let text = match topic {
+        Some("format") => return print(FORMAT_REFERENCE.as_bytes()),
+        None => cli.render_long_help(),
+        Some(name) => match cli.find_subcommand_mut(name) {
+            Some(command) => command.render_long_help(),
+            None => {
+                let message = format!(
+                    "no help on `{name}`: name a command ({}) or `format`",
+                    command_names(&cli).join(", ")
+                );
+                cli.error(clap::error::ErrorKind::InvalidSubcommand, message)
+                    .exit()
+            }
+        },
+    };
+    print(text.to_string().as_bytes())
+}
+
+/// `ankideck man [COMMAND]`: the man page of the tool or of one of its commands.
+fn man(command: Option<&str>) -> Result<(), Error> {
+    let mut cli = Cli::command();
+    cli.build();
+    let page = match command {
+        None => cli,
+        Some(name) => match cli.find_subcommand(name) {
+            Some(sub) => sub.clone().version(env!("CARGO_PKG_VERSION")),
+            None => {
+                let message = format!(
+                    "no man page for `{name}`: name a command ({})",
+                    command_names(&cli).join(", ")
+                );
+                cli.error(clap::error::ErrorKind::InvalidSubcommand, message)
+                    .exit()
+            }
+        },
+    };
+    let mut out = Vec::new();
+    clap_mangen::Man::new(page)
+        .render(&mut out)
+        .map_err(|e| Error::io("man page", e))?;
+    print(&out)
+}
+
+fn command_names(cli: &clap::Command) -> Vec<&str> {
+    cli.get_subcommands().map(|c| c.get_name()).collect()
+}
+
+/// Writes `bytes` to stdout; a closed pipe (`| head`) is not an error.
+fn print(bytes: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("stdout", e)),
+        _ => Ok(()),
+    }
+}
+
 /// Prints why a command failed and says so in the exit status.
-fn exit_status(result: Result<(), Error>, json: bool, human: Human) -> ExitCode {
+fn exit_status(result: Result<(), Error>, json: bool, writes: bool, human: Human) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Error::Input(diagnostics)) => {
@@ -250,16 +379,19 @@ fn exit_status(result: Result<(), Error>, json: bool, human: Human) -> ExitCode 
                     .for_each(|d| println!("{}", report::json(d)));
             } else {
                 eprint!("{}", human.diagnostics(&diagnostics));
-                eprint!("{}", human.refused(&diagnostics));
+                eprint!("{}", human.refused(&diagnostics, writes));
             }
             ExitCode::from(1)
         }
         Err(Error::Cancelled) => {
-            eprintln!("interrupted; nothing was written");
+            match writes {
+                true => eprintln!("interrupted; nothing was written"),
+                false => eprintln!("interrupted"),
+            }
             ExitCode::from(130)
         }
         Err(other) => {
-            eprint!("{}", human.error(&other));
+            eprint!("{}", human.failure(&other));
             ExitCode::from(2)
         }
     }

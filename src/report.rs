@@ -125,8 +125,21 @@ impl Human {
         self.title(Level::ERROR.primary_title(message.to_string()))
     }
 
+    /// `error: MESSAGE` and, where the error has one, `= help: HINT`.
+    pub fn failure(&self, error: &crate::Error) -> String {
+        let message = error.to_string();
+        let mut group = Group::with_title(Level::ERROR.primary_title(&message));
+        let hint = error.hint();
+        if let Some(hint) = &hint {
+            group = group.element(Level::HELP.message(hint));
+        }
+        self.renderer().render(&[group]) + "\n"
+    }
+
     /// The last line when the sources have errors (or, with `--deny-warnings`, warnings).
-    pub fn refused(&self, diagnostics: &[Diagnostic]) -> String {
+    /// `writes` says whether the command would have written something (`build`, `ids`),
+    /// so that `check`, which never writes, does not say that nothing was written.
+    pub fn refused(&self, diagnostics: &[Diagnostic], writes: bool) -> String {
         let errors = diagnostics
             .iter()
             .filter(|d| d.problem.severity() == Severity::Error)
@@ -137,9 +150,10 @@ impl Human {
         } else {
             (diagnostics.len(), "denied warning")
         };
+        let nothing_written = if writes { "; nothing was written" } else { "" };
         self.error(&format!(
-            "{n} {what}{} in the card sources; nothing was written",
-            plural(n)
+            "{} in the card sources{nothing_written}",
+            count(n, what)
         ))
     }
 
@@ -148,9 +162,15 @@ impl Human {
         if outcome.removed.is_empty() {
             return String::new();
         }
+        let n = outcome.removed.len();
+        let (is, them) = if n == 1 {
+            ("is", "it")
+        } else {
+            ("are", "them")
+        };
         let mut out = self.title(Level::NOTE.primary_title(format!(
-            "{} notes are gone from the sources since the last build; Anki keeps them:",
-            outcome.removed.len()
+            "{} {is} gone from the sources since the last build; Anki keeps {them}:",
+            count(n, "note")
         )));
         for removed in &outcome.removed {
             out.push_str(&format!("  - {}\n", removed.label));
@@ -224,12 +244,12 @@ fn severity_name(severity: Severity) -> &'static str {
 pub fn built(output: &Path, outcome: &Outcome) -> String {
     let s = &outcome.summary;
     format!(
-        "wrote {}: {} notes, {} cards, {} decks, {} media files{}{}",
+        "wrote {}: {}, {}, {}, {}{}{}",
         output.display(),
-        s.notes,
-        s.cards,
-        s.decks,
-        s.media,
+        count(s.notes, "note"),
+        count(s.cards, "card"),
+        count(s.decks, "deck"),
+        count(s.media, "media file"),
         warnings(outcome.warnings.len()),
         if outcome.lock_updated {
             "; updated ankideck.lock"
@@ -244,11 +264,13 @@ pub fn checked(warning_count: usize) -> String {
     format!("no errors{}", warnings(warning_count))
 }
 
-fn plural(n: usize) -> &'static str {
+/// `1 note`, `2 notes`: `n` and the noun, plural unless `n` is one. Every count the
+/// command prints goes through here (the nouns it counts all take an `s`).
+pub fn count(n: usize, noun: &str) -> String {
     if n == 1 {
-        ""
+        format!("1 {noun}")
     } else {
-        "s"
+        format!("{n} {noun}s")
     }
 }
 
@@ -256,7 +278,7 @@ fn warnings(n: usize) -> String {
     if n == 0 {
         String::new()
     } else {
-        format!(", {n} warning{}", plural(n))
+        format!(", {}", count(n, "warning"))
     }
 }
 
@@ -273,6 +295,34 @@ mod tests {
         assert!(!Color::Auto.enabled_with(false, None));
         assert!(Color::Always.enabled_with(false, Some("1".into())));
         assert!(!Color::Never.enabled_with(true, None));
+    }
+
+    #[test]
+    fn counts_are_singular_only_for_one() {
+        assert_eq!(count(0, "note"), "0 notes");
+        assert_eq!(count(1, "media file"), "1 media file");
+        assert_eq!(count(2, "id line"), "2 id lines");
+        assert_eq!(checked(1), "no errors, 1 warning");
+        assert_eq!(checked(0), "no errors");
+    }
+
+    #[test]
+    fn only_commands_that_write_say_nothing_was_written() {
+        let d = Diagnostic::new(
+            "a.md",
+            0,
+            Problem::UnknownNoteType {
+                name: "x".into(),
+                meant: None,
+            },
+        );
+        let human = Human::new(false);
+        let refused = |writes| human.refused(std::slice::from_ref(&d), writes);
+        assert_eq!(
+            refused(true),
+            "error: 1 problem in the card sources; nothing was written\n"
+        );
+        assert_eq!(refused(false), "error: 1 problem in the card sources\n");
     }
 
     #[test]

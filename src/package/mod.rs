@@ -5,10 +5,12 @@ mod deck_options;
 // only the tests use some of them yet.
 #[allow(dead_code)]
 pub(crate) mod meta;
+mod output;
 mod schema;
 mod write;
 
 pub use meta::Format;
+pub use output::{check_output, OutputProblem};
 
 use crate::deck::DeckSettings;
 

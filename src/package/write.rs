@@ -32,6 +32,7 @@ pub(super) fn write(
     format: Format,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary> {
+    super::check_output(path)?;
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),

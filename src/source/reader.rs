@@ -34,11 +34,12 @@ pub(super) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(root: &'a Path) -> Result<Reader<'a>> {
-        let canonical_root = root.canonicalize().map_err(|e| Error::io(root, e))?;
+        let canonical_root = root.canonicalize().map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NoSourceFolder(root.to_path_buf()),
+            _ => Error::io(root, e),
+        })?;
         if !canonical_root.is_dir() {
-            let not_a_folder =
-                std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a folder");
-            return Err(Error::io(root, not_a_folder));
+            return Err(Error::SourceNotAFolder(root.to_path_buf()));
         }
         Ok(Reader {
             root,

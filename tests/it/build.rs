@@ -296,7 +296,9 @@ fn default_output_is_named_after_the_source_folder() {
     let result = ankideck_in(&dir, &["build"]);
     assert_success(&result);
     assert!(dir.join("cards.apkg").is_file());
-    assert!(String::from_utf8_lossy(&result.stdout).contains("1 notes, 1 cards"));
+    assert!(
+        String::from_utf8_lossy(&result.stdout).contains("1 note, 1 card, 2 decks, 0 media files")
+    );
 }
 
 #[test]

@@ -642,7 +642,7 @@ fn link_loops_and_unreadable_files_are_reported_not_fatal() {
     let out = dir.join("out.apkg");
     let result = build(&src, &out);
     assert!(
-        String::from_utf8_lossy(&result.stdout).contains("1 notes"),
+        String::from_utf8_lossy(&result.stdout).contains("1 note, 1 card,"),
         "{}",
         String::from_utf8_lossy(&result.stderr)
     );

@@ -13,6 +13,7 @@ mod anki_judge;
 mod build;
 mod cancel;
 mod check;
+mod cli;
 mod cloze_tags;
 mod format_doc;
 mod hints;

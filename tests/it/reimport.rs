@@ -208,7 +208,7 @@ fn what_anki_will_not_follow_is_reported() {
         "{stderr}"
     );
     assert!(
-        stderr.contains("1 notes are gone from the sources"),
+        stderr.contains("1 note is gone from the sources since the last build; Anki keeps it:"),
         "{stderr}"
     );
     assert!(stderr.contains("Q5 in another file"), "{stderr}");
