@@ -22,6 +22,9 @@ struct FileDefaults {
     deck: String,
     tags: Vec<String>,
     notetype: Option<Arc<NoteType>>,
+    /// The front matter names a note type that does not exist (reported once, for the
+    /// file): its notes without a type of their own get only the checks that need none.
+    unknown_type: bool,
     html: bool,
 }
 
@@ -33,17 +36,25 @@ impl Reader<'_> {
         self.current_file = Arc::from(path);
         let (text, parsed, problems) = match loaded.content {
             Ok(content) => content,
-            Err(diagnostic) => return self.diagnostics.push(*diagnostic),
+            Err(diagnostic) => {
+                self.media_uses_unknown = true;
+                return self.diagnostics.push(*diagnostic);
+            }
         };
+        if problems
+            .iter()
+            .any(|(_, p)| *p == Problem::UnclosedFrontMatter)
+        {
+            self.media_uses_unknown = true; // the whole file was taken for front matter
+        }
         let first_new = self.diagnostics.len();
         self.check_characters(path, &text);
         for (line, problem) in problems {
             self.problem(path, line, problem);
         }
-        if let Some(defaults) = self.file_defaults(path, &parsed.front_matter) {
-            for raw in &parsed.notes {
-                self.add_note(path, raw, &defaults, &mut loaded.rendered);
-            }
+        let defaults = self.file_defaults(path, &parsed.front_matter);
+        for raw in &parsed.notes {
+            self.add_note(path, raw, &defaults, &mut loaded.rendered);
         }
         // Columns come from the text, which only this function has at hand.
         for d in &mut self.diagnostics[first_new..] {
@@ -51,8 +62,9 @@ impl Reader<'_> {
         }
     }
 
-    /// The file's defaults, or `None` (with diagnostics) when the front matter is unusable.
-    fn file_defaults(&mut self, path: &Path, fm: &parse::FrontMatter) -> Option<FileDefaults> {
+    /// The file's defaults. A value the front matter gets wrong is reported here, once,
+    /// and left out: its notes are still checked, against the rest.
+    fn file_defaults(&mut self, path: &Path, fm: &parse::FrontMatter) -> FileDefaults {
         let mut problems = Vec::new();
         let mut tags = Vec::new();
         for tag in fm
@@ -86,20 +98,22 @@ impl Reader<'_> {
             problems.push((fm.line_of("format"), problem));
             false
         });
-        let usable = problems.is_empty();
+        let unknown_type = fm.notetype.is_some() && notetype.is_none();
         for (line, problem) in problems {
             self.problem(path, line, problem);
         }
-        usable.then_some(FileDefaults {
+        FileDefaults {
             deck,
             tags,
             notetype,
+            unknown_type,
             html,
-        })
+        }
     }
 
     /// Keeps the note `raw` if it is good: its fields complete for its note type and its
-    /// identity unused. Otherwise its problems become diagnostics.
+    /// identity unused. Otherwise its problems become diagnostics. Its identity counts
+    /// either way, so that its errors do not hide a duplicate.
     fn add_note(
         &mut self,
         path: &Path,
@@ -107,23 +121,24 @@ impl Reader<'_> {
         defaults: &FileDefaults,
         rendered: &mut Prerendered,
     ) {
+        let line = raw.heading.line;
+        let guid = identity(raw.setting("id"), &raw.heading.text).ok();
+        let file = Arc::clone(&self.current_file);
+        let duplicate = (guid.filter(|_| !raw.heading.text.is_empty()))
+            .and_then(|guid| self.claim_identity(&guid, &file, line).err());
+        let mut problems = duplicate.map(|p| (line, p)).into_iter().collect::<Vec<_>>();
         match self.note(path, raw, defaults, rendered) {
             Ok(source) => {
-                if let Some(problem) = self
-                    .custom
-                    .missing_required(&source.notetype, &source.note.fields)
-                {
-                    return self.problem(path, raw.heading.line, problem);
-                }
-                if let Err(problem) = self.keep_note(source) {
-                    self.problem(path, raw.heading.line, problem);
+                let missing = (self.custom).missing_required(&source.notetype, &source.note.fields);
+                problems.extend(missing.map(|p| (line, p)));
+                if problems.is_empty() {
+                    self.notes.push(source);
                 }
             }
-            Err(problems) => {
-                for (line, problem) in problems {
-                    self.problem(path, line, problem);
-                }
-            }
+            Err(errors) => problems.extend(errors),
+        }
+        for (line, problem) in problems {
+            self.problem(path, line, problem);
         }
     }
 
@@ -137,16 +152,36 @@ impl Reader<'_> {
         prerendered: &mut Prerendered,
     ) -> Result<SourceNote, Vec<LineProblem>> {
         if raw.heading.text.is_empty() {
-            return Err(Vec::new()); // reported by the parser
+            // Reported by the parser; the texts still count for their media.
+            let mut problems = Vec::new();
+            self.render_fields(
+                path,
+                defaults.html,
+                &every_text(raw),
+                prerendered,
+                &mut problems,
+            );
+            return Err(problems);
         }
-        let notetype = self.note_type(raw, defaults).map_err(|p| vec![p])?;
-        let mut problems: Vec<LineProblem> =
-            cloze_outside_cloze(&notetype, raw).into_iter().collect();
+        let mut problems: Vec<LineProblem> = Vec::new();
+        let notetype = (self.note_type(raw, defaults))
+            .map_err(|problem| problems.extend(problem))
+            .ok();
         let html = match raw.setting("format") {
             None => defaults.html,
-            Some(v) => format_is_html(&v.text).map_err(|problem| vec![(v.line, problem)])?,
+            Some(v) => format_is_html(&v.text).unwrap_or_else(|problem| {
+                problems.push((v.line, problem));
+                defaults.html
+            }),
         };
-        let sources = field_sources(&notetype, raw, &mut problems);
+        let sources = match &notetype {
+            Some(notetype) => {
+                problems.extend(cloze_outside_cloze(notetype, raw));
+                field_sources(notetype, raw, &mut problems)
+            }
+            // Without a note type the texts are still rendered, for their media.
+            None => every_text(raw),
+        };
         let fields = self.render_fields(path, html, &sources, prerendered, &mut problems);
         for large in self.media.take_large_warnings() {
             problems.push((raw.heading.line, large));
@@ -160,6 +195,9 @@ impl Reader<'_> {
             problems.push(problem);
             String::new()
         });
+        let Some(notetype) = notetype else {
+            return Err(problems);
+        };
         let note = Note {
             guid,
             notetype_id: notetype.id,
@@ -205,17 +243,19 @@ impl Reader<'_> {
     }
 
     /// The note's type: named on the note, else cloze when the heading has deletions,
-    /// else the file's default, else basic.
+    /// else the file's default, else basic. `Err(None)` when the file's default is
+    /// unknown, which the file reports.
     fn note_type(
         &self,
         raw: &RawNote,
         defaults: &FileDefaults,
-    ) -> Result<Arc<NoteType>, LineProblem> {
+    ) -> Result<Arc<NoteType>, Option<LineProblem>> {
         match raw.setting("type") {
             Some(v) => self
                 .find_notetype(&v.text)
-                .ok_or_else(|| (v.line, Problem::UnknownNoteType(v.text.clone()))),
+                .ok_or_else(|| Some((v.line, Problem::UnknownNoteType(v.text.clone())))),
             None if cloze::has_cloze(&raw.heading.text) => Ok(self.stock(Stock::Cloze)),
+            None if defaults.unknown_type => Err(None),
             None => Ok(defaults
                 .notetype
                 .clone()
@@ -277,6 +317,13 @@ fn cloze_outside_cloze(notetype: &NoteType, raw: &RawNote) -> Option<LineProblem
     let t = texts.into_iter().find(|t| cloze::has_cloze(&t.text))?;
     let line = t.line + t.text.lines().position(cloze::has_cloze).unwrap_or(0);
     Some((line, Problem::ClozeInNonCloze(notetype.name.clone())))
+}
+
+/// Every text of a note, the heading first, as fields of a note type not known.
+fn every_text(raw: &RawNote) -> Vec<Option<&Located>> {
+    let sections = raw.sections.iter().map(|(_, text)| text);
+    let texts = std::iter::once(&raw.heading).chain(std::iter::once(&raw.body));
+    texts.chain(sections).map(Some).collect()
 }
 
 /// Which source text fills which field: the heading the first, the text under it the
@@ -461,6 +508,7 @@ mod tests {
             deck: "D".into(),
             tags: Vec::new(),
             notetype: None,
+            unknown_type: false,
             html: false,
         };
         let name = |text: &str| reader.note_type(&raw(text), &defaults).map(|nt| nt.id);
@@ -470,7 +518,7 @@ mod tests {
         assert_eq!(name("## {{c1::Q}}\ntype: basic\n"), Ok(id(Stock::Basic)));
         assert_eq!(
             name("## Q\ntype: nope\n"),
-            Err((2, Problem::UnknownNoteType("nope".into())))
+            Err(Some((2, Problem::UnknownNoteType("nope".into()))))
         );
         let reversed = FileDefaults {
             notetype: Some(reader.stock(Stock::Reversed)),

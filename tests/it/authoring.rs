@@ -5,8 +5,9 @@ use crate::common;
 
 use common::anki::{card, import, text};
 use common::files::{temp_dir, write_files};
-use common::run::{assert_success, build};
+use common::run::{ankideck, assert_success, build};
 use common::Backend;
+use serde_json::Value;
 
 /// A `$` in a link destination, an autolink, an image path or an HTML attribute is not
 /// math: Anki renders the URL or the packaged file name as written.
@@ -54,4 +55,138 @@ fn dollars_in_urls_paths_and_attributes_reach_anki_as_written() {
             .any(|m| m.as_str().unwrap().starts_with("p$1$-")),
         "{media:?}"
     );
+}
+
+/// One case of problems that used to hide or cause each other: the files, and every
+/// diagnostic `check` must give, as (code, file, line, column, message), where `{src}`
+/// stands for the source folder.
+struct Independent {
+    name: &'static str,
+    files: &'static [(&'static str, &'static [u8])],
+    expected: &'static [(&'static str, &'static str, u64, u64, &'static str)],
+}
+
+const SAME_ID: &str = "this note has the same identity as the note at {src}/a.md";
+
+const INDEPENDENT: &[Independent] = &[
+    Independent {
+        name: "a missing image does not hide a duplicate id",
+        files: &[(
+            "a.md",
+            b"## One\nid: x\n\n![p](none.png)\n\n## Two\nid: x\n\nB\n",
+        )],
+        expected: &[
+            ("missing-media", "a.md", 4, 6, "media file `none.png` not found (looked for {src}/none.png)"),
+            ("duplicate-note", "a.md", 6, 1, "{SAME_ID}:1"),
+        ],
+    },
+    Independent {
+        name: "an unknown type still checks media, and causes no unused-media warning",
+        files: &[
+            ("a.md", b"## Q\ntype: reversd\n\n![p](pic.png) ![m](gone.png)\n"),
+            ("pic.png", b"png"),
+        ],
+        expected: &[
+            ("unknown-note-type", "a.md", 2, 7, "unknown note type `reversd`"),
+            ("missing-media", "a.md", 4, 20, "media file `gone.png` not found (looked for {src}/gone.png)"),
+        ],
+    },
+    Independent {
+        name: "an unknown format hides neither media nor a duplicate",
+        files: &[(
+            "a.md",
+            b"## Q\nid: y\nformat: htm\n\n![q](gone.png)\n\n## R\nid: y\n\nA\n",
+        )],
+        expected: &[
+            ("unknown-format", "a.md", 3, 9, "unknown format `htm`"),
+            ("missing-media", "a.md", 5, 6, "media file `gone.png` not found (looked for {src}/gone.png)"),
+            ("duplicate-note", "a.md", 7, 1, "{SAME_ID}:1"),
+        ],
+    },
+    Independent {
+        name: "bad front matter values still let the notes be checked",
+        files: &[
+            (
+                "a.md",
+                b"---\ntype: flashcard\ndeck: \"A::::B\"\n---\n\n## Q\n![p](pic.png)\n\n## {{c1::cl}}\n![m](gone.png)\n",
+            ),
+            ("pic.png", b"png"),
+        ],
+        expected: &[
+            ("unknown-note-type", "a.md", 2, 7, "unknown note type `flashcard`"),
+            ("name", "a.md", 3, 1, "deck name `A::::B` has an empty level (check for a leading, trailing or doubled `::`)"),
+            ("missing-media", "a.md", 10, 6, "media file `gone.png` not found (looked for {src}/gone.png)"),
+        ],
+    },
+    Independent {
+        name: "an empty heading's media counts as used",
+        files: &[("a.md", b"##\n![p](pic.png)\n\n## R\nA\n"), ("pic.png", b"png")],
+        expected: &[("empty-heading", "a.md", 1, 1, "the heading is empty")],
+    },
+    Independent {
+        name: "a file that cannot be read as UTF-8 gives no unused-media warning",
+        files: &[
+            ("a.md", b"## Q\n![p](pic.png) \xff\n"),
+            ("b.md", b"## Other\nA\n"),
+            ("pic.png", b"png"),
+        ],
+        expected: &[("invalid-utf8", "a.md", 2, 15, "file is not valid UTF-8 (first bad byte at offset 19)")],
+    },
+    Independent {
+        name: "unclosed front matter gives no unused-media warning",
+        files: &[
+            ("a.md", b"---\ndeck: x\n## Q\n![p](pic.png)\n"),
+            ("b.md", b"## Other\nA\n"),
+            ("pic.png", b"png"),
+        ],
+        expected: &[("unclosed-front-matter", "a.md", 1, 1, "front matter starts with `---` but is never closed")],
+    },
+    Independent {
+        name: "a text file row with a missing image still claims its identity",
+        files: &[("a.csv", b"#separator:comma\nQ,<img src=\"none.png\">\nQ,A\n")],
+        expected: &[
+            ("missing-media", "a.csv", 2, 13, "media file `none.png` not found (looked for {src}/none.png)"),
+            ("duplicate-note", "a.csv", 3, 1, "this note has the same identity as the note at {src}/a.csv:2"),
+        ],
+    },
+];
+
+/// `check` reports every independent problem in one run: an error in one note hides no
+/// problem of another, and causes no false one.
+#[test]
+fn one_problem_neither_hides_nor_causes_another() {
+    for case in INDEPENDENT {
+        let src = temp_dir("independent").join("src");
+        write_files(&src, case.files);
+        let out = ankideck(&["check", src.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(out.status.code(), Some(1), "{}", case.name);
+        let found: Vec<(String, String, u64, u64, String)> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| {
+                let d: Value = serde_json::from_str(l).unwrap();
+                let file = d["file"].as_str().unwrap().to_string();
+                (
+                    d["code"].as_str().unwrap().to_string(),
+                    file,
+                    d["line"].as_u64().unwrap(),
+                    d["column"].as_u64().unwrap(),
+                    d["message"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        let src_text = src.display().to_string();
+        let expected: Vec<(String, String, u64, u64, String)> = (case.expected.iter())
+            .map(|&(code, file, line, column, message)| {
+                let message = message.replace("{SAME_ID}", SAME_ID);
+                (
+                    code.to_string(),
+                    src.join(file).display().to_string(),
+                    line,
+                    column,
+                    message.replace("{src}", &src_text),
+                )
+            })
+            .collect();
+        assert_eq!(found, expected, "{}", case.name);
+    }
 }

@@ -207,19 +207,25 @@ fn read_row(
     {
         return problems.push((line, csv_problem(message)));
     }
-    // Every field, tag and deck problem of the row is reported, not just the first.
+    // Every field, tag and deck problem of the row is reported, not just the first, and
+    // its identity counts even when it has one, so that they do not hide a duplicate.
+    let guid = rows::guid(notetype.id, raw[0], cell(record, rules.header.guid_column));
+    let file = Arc::clone(&reader.current_file);
+    let duplicate = reader.claim_identity(&guid, &file, line).err();
+    let duplicate_found = duplicate.is_some();
+    problems.extend(duplicate.map(|p| (line, p)));
     let fields = render_fields(reader, rules, &raw, field_count, line, problems);
     let tags = rules.tags(line, record, problems);
-    let Some(deck) = rules.deck(line, record, problems) else {
-        return;
-    };
-    let (Some(fields), Some(tags)) = (fields, tags) else {
+    let deck = rules.deck(line, record, problems);
+    let (Some(fields), Some(tags), Some(deck)) = (fields, tags, deck) else {
         return;
     };
     if let Some(p) = reader.custom.missing_required(&notetype, &fields) {
         return problems.push((line, p));
     }
-    let guid = rows::guid(notetype.id, raw[0], cell(record, rules.header.guid_column));
+    if duplicate_found {
+        return;
+    }
     let ords = match notetype.card_ordinals(&fields, !tags.is_empty()) {
         Ok(ords) => ords,
         Err(e) => return problems.push((line, e.into())),
@@ -235,12 +241,10 @@ fn read_row(
             modified: 0,
         },
         notetype,
-        file: Arc::clone(&reader.current_file),
+        file,
         line,
     };
-    if let Err(problem) = reader.keep_note(source) {
-        problems.push((line, problem));
-    }
+    reader.notes.push(source);
 }
 
 /// The row's fields as stored: plain text escaped, media references resolved. `None`
