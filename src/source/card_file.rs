@@ -174,15 +174,21 @@ impl Reader<'_> {
                 defaults.html
             }),
         };
-        let sources = match &notetype {
+        let (sources, below_heading) = match &notetype {
             Some(notetype) => {
                 problems.extend(cloze_outside_cloze(notetype, raw));
                 field_sources(notetype, raw, &mut problems)
             }
             // Without a note type the texts are still rendered, for their media.
-            None => every_text(raw),
+            None => (every_text(raw), None),
         };
-        let fields = self.render_fields(path, html, &sources, prerendered, &mut problems);
+        let mut fields = self.render_fields(path, html, &sources, prerendered, &mut problems);
+        if let Some(more) = below_heading.filter(|more| !more.text.is_empty()) {
+            // Blocks, as the second place of `render_fields` renders them.
+            let blocks =
+                self.render_fields(path, html, &[None, Some(more)], prerendered, &mut problems);
+            fields[0] = format!("{}\n{}", fields[0], blocks[1]);
+        }
         for large in self.media.take_large_warnings() {
             problems.push((raw.heading.line, large));
         }
@@ -327,12 +333,13 @@ fn every_text(raw: &RawNote) -> Vec<Option<&Located>> {
 }
 
 /// Which source text fills which field: the heading the first, the text under it the
-/// second, and each `### Name` section the field of that name.
+/// second, and each `### Name` section the field of that name. A section named after
+/// the first field continues it below the heading (the second value).
 fn field_sources<'r>(
     notetype: &NoteType,
     raw: &'r RawNote,
     problems: &mut Vec<LineProblem>,
-) -> Vec<Option<&'r Located>> {
+) -> (Vec<Option<&'r Located>>, Option<&'r Located>) {
     let mut sources: Vec<Option<&Located>> = vec![None; notetype.fields.len()];
     sources[0] = Some(&raw.heading);
     if !raw.body.text.is_empty() {
@@ -341,16 +348,18 @@ fn field_sources<'r>(
             None => problems.push((raw.body.line, unknown_field(notetype, "(answer text)"))),
         }
     }
+    let mut below_heading = None;
     for (name, content) in &raw.sections {
         match notetype.field_index(&name.text) {
             None => problems.push((name.line, unknown_field(notetype, &name.text))),
-            Some(i) if sources[i].is_some() => {
+            Some(0) if below_heading.is_none() => below_heading = Some(content),
+            Some(i) if i == 0 || sources[i].is_some() => {
                 problems.push((name.line, Problem::DuplicateField(name.text.clone())))
             }
             Some(i) => sources[i] = Some(content),
         }
     }
-    sources
+    (sources, below_heading)
 }
 
 /// The file's tags and those of the note's `tags:` setting.
@@ -466,7 +475,7 @@ mod tests {
         let basic = Stock::Basic.notetype();
         let note = raw("## Q\n\nA\n### Nope\nx\n### Back\ny\n");
         let mut problems = Vec::new();
-        let sources = field_sources(&basic, &note, &mut problems);
+        let (sources, _) = field_sources(&basic, &note, &mut problems);
         assert_eq!(sources[0].map(|s| s.text.as_str()), Some("Q"));
         assert_eq!(sources[1].map(|s| s.text.as_str()), Some("A"));
         assert!(
@@ -474,6 +483,21 @@ mod tests {
                 (4, Problem::UnknownField { field, .. }),
                 (6, Problem::DuplicateField(back)),
             ] if field == "Nope" && back == "Back"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_section_named_after_the_first_field_continues_it() {
+        let basic = Stock::Basic.notetype();
+        let note = raw("## Q\n### Front\n- a\n### Back\nA\n### Front\nagain\n");
+        let mut problems = Vec::new();
+        let (sources, below) = field_sources(&basic, &note, &mut problems);
+        assert_eq!(sources[0].map(|s| s.text.as_str()), Some("Q"));
+        assert_eq!(below.map(|s| (s.text.as_str(), s.line)), Some(("- a", 3)));
+        assert_eq!(sources[1].map(|s| s.text.as_str()), Some("A"));
+        assert!(
+            matches!(&problems[..], [(6, Problem::DuplicateField(front))] if front == "Front"),
             "{problems:?}"
         );
     }

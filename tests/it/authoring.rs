@@ -190,3 +190,60 @@ fn one_problem_neither_hides_nor_causes_another() {
         assert_eq!(found, expected, "{}", case.name);
     }
 }
+
+/// A `### Front` (or `### Text`) section puts blocks on the front below the heading,
+/// which stays the note's identity: Anki renders the heading, then the blocks.
+#[test]
+fn blocks_below_the_heading_reach_the_front() {
+    let dir = temp_dir("front-blocks");
+    let src = dir.join("cards");
+    let note = "## What does this print?\n### Front\n```python\nprint(sum(range(4)))\n```\n\n\
+                - one\n- two\n\n![cell](cell.png)\n\n### Back\nSix.\n\n\
+                ## Which parts?\ntype: reversed\n### Front\n- leaf\n- root\n### Back\nPlants.\n\n\
+                ## Complete:\ntype: cloze\n### Text\n```\nreturn {{c1::math.pi}} * r ** {{c2::2}}\n```\n";
+    write_files(&src, &[("a.md", note.as_bytes()), ("cell.png", b"png")]);
+    let package = dir.join("deck.apkg");
+    assert_success(&build(&src, &package));
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+
+    let front = text(card(&report, "What does this print?", 0), "question");
+    let heading = front.find("What does this print?").expect("the heading");
+    let code = front.find("<pre").expect("the code block");
+    let list = front.find("<li>one</li>").expect("the list");
+    let picture = front.find("<img src=\"cell-").expect("the picture");
+    assert!(heading < code && code < list && list < picture, "{front}");
+    assert!(!front.contains("Six."), "{front}");
+    let answer = text(card(&report, "What does this print?", 0), "answer");
+    assert!(
+        answer.contains("<li>two</li>") && answer.ends_with("<p>Six.</p>"),
+        "{answer}"
+    );
+    // The identity is the heading's alone.
+    let guid = note_guid(&report, "What does this print?");
+    assert_eq!(
+        guid,
+        ankideck::ids::guid_for_first_field("What does this print?")
+    );
+
+    let reverse = card(&report, "Which parts?", 1);
+    assert!(text(reverse, "question").contains("Plants."));
+    let shown = text(reverse, "answer");
+    assert!(
+        shown.contains("Which parts?") && shown.contains("<li>root</li>"),
+        "{shown}"
+    );
+
+    for (ord, hidden, shown) in [(0, "math.pi", "2"), (1, "2", "math.pi")] {
+        let question = text(card(&report, "Complete:", ord), "question");
+        assert!(question.contains("<pre><code>return "), "{question}");
+        assert!(
+            question.contains("[...]") && question.contains(shown),
+            "{question}"
+        );
+        assert!(!question.contains(&format!(">{hidden}<")), "{question}");
+    }
+}
+
+fn note_guid<'a>(report: &'a Value, prefix: &str) -> &'a str {
+    common::anki::note(report, prefix)["guid"].as_str().unwrap()
+}
