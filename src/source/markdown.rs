@@ -348,7 +348,8 @@ fn protect_math(source: &str) -> (String, Vec<Formula>) {
 #[derive(Default)]
 struct Literal {
     /// Kept as written: what follows a link's or image's text (its destination and
-    /// title, or reference), autolinks, HTML tags and link reference definitions.
+    /// title, or reference), autolinks, HTML tags, link reference definitions and
+    /// `[sound:…]` tags.
     kept: Vec<Range<usize>>,
     /// Each link's or image's text, which may hold math: a formula that starts inside
     /// it must end inside it.
@@ -413,6 +414,9 @@ fn not_math(source: &str) -> (Vec<Range<usize>>, Literal) {
     literal
         .kept
         .extend(definitions.map(|(_, def)| def.span.clone()));
+    literal
+        .kept
+        .extend(SOUND_TAG.find_iter(source).map(|m| m.range()));
     literal.kept.sort_by_key(|r| r.start);
     (code_blocks, literal)
 }
@@ -674,6 +678,7 @@ mod tests {
             ),
             // A formula that starts before a link swallows it, as before.
             ("$[0,1](x)$", r"\([0,1](x)\)"),
+            ("[sound:p$1$.mp3] $x$", r"[sound:M(p$1$.mp3)] \(x\)"),
         ];
         for (source, html) in cases {
             assert_eq!(inline(source), html, "{source}");

@@ -24,10 +24,11 @@ fn dollars_in_urls_paths_and_attributes_reach_anki_as_written() {
                  [q](https://example.org/P?$filter=x&$top=2) and \
                  <https://example.org/?$a=1&$b=2>, worth $x$\n\n\
                  ![c](p$1$.png) <img src=\"p$1$.png\" title=\"$t$\">\n\n\
-                 <a href=\"https://e.org/?$k=1&$v=2\">raw</a>\n"
+                 <a href=\"https://e.org/?$k=1&$v=2\">raw</a> [sound:s$2$.mp3]\n"
                     .as_bytes(),
             ),
             ("p$1$.png", b"\x89PNG picture"),
+            ("s$2$.mp3", b"ID3 sound"),
         ],
     );
     let package = dir.join("deck.apkg");
@@ -49,12 +50,12 @@ fn dollars_in_urls_paths_and_attributes_reach_anki_as_written() {
         assert!(source.starts_with("p$1$-"), "{answer}");
     }
     let media = report["media_files"].as_array().unwrap();
-    assert!(
-        media
+    for packaged in ["p$1$-", "s$2$-"] {
+        let found = media
             .iter()
-            .any(|m| m.as_str().unwrap().starts_with("p$1$-")),
-        "{media:?}"
-    );
+            .any(|m| m.as_str().unwrap().starts_with(packaged));
+        assert!(found, "{packaged} in {media:?}");
+    }
 }
 
 /// One case of problems that used to hide or cause each other: the files, and every
