@@ -286,8 +286,15 @@ impl Reader<'_> {
                 fields.push(String::new());
                 continue;
             };
-            let mut resolve =
-                |reference: &str| self.media.resolve(&self.canonical_root, &dir, reference);
+            // Every media problem of the field is noted, not just the first.
+            let mut media_problems = Vec::new();
+            let mut resolve = |reference: &str| {
+                let resolved = self.media.resolve(&self.canonical_root, &dir, reference);
+                Ok(resolved.unwrap_or_else(|problem| {
+                    media_problems.push(problem);
+                    String::new()
+                }))
+            };
             let inline = index == 0;
             let rendered = match (html, prerendered.remove(&(source.line, inline))) {
                 (true, _) => markdown::rewrite_html_media(&source.text, &mut resolve),
@@ -295,16 +302,17 @@ impl Reader<'_> {
                 (false, None) if inline => markdown::render_inline(&source.text, &mut resolve),
                 (false, None) => markdown::render_block(&source.text, &mut resolve),
             };
+            media_problems.extend(rendered.as_ref().err().cloned());
             match rendered {
-                Ok(field) => {
-                    // Every note is held until the end: copied to its exact size, on this
-                    // thread, rather than kept where rendering left it.
-                    fields.push(field.as_str().to_owned())
-                }
-                Err(problem) => {
-                    let line = source.line + line_offset_of(&source.text, &problem);
+                // Every note is held until the end: copied to its exact size, on this
+                // thread, rather than kept where rendering left it.
+                Ok(field) if media_problems.is_empty() => fields.push(field.as_str().to_owned()),
+                _ => fields.push(String::new()),
+            }
+            for problem in media_problems {
+                let line = source.line + line_offset_of(&source.text, &problem);
+                if !problems.contains(&(line, problem.clone())) {
                     problems.push((line, problem));
-                    fields.push(String::new());
                 }
             }
         }

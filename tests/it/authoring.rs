@@ -120,6 +120,19 @@ const INDEPENDENT: &[Independent] = &[
         ],
     },
     Independent {
+        name: "every media problem of a field is reported",
+        files: &[(
+            "a.md",
+            b"## Q ![h](h.png)\n![x](one.png) and ![y](two.png)\n\n![x](one.png)\n<img src=\"three.png\">\n",
+        )],
+        expected: &[
+            ("missing-media", "a.md", 1, 11, "media file `h.png` not found (looked for {src}/h.png)"),
+            ("missing-media", "a.md", 2, 6, "media file `one.png` not found (looked for {src}/one.png)"),
+            ("missing-media", "a.md", 2, 24, "media file `two.png` not found (looked for {src}/two.png)"),
+            ("missing-media", "a.md", 5, 11, "media file `three.png` not found (looked for {src}/three.png)"),
+        ],
+    },
+    Independent {
         name: "an empty heading's media counts as used",
         files: &[("a.md", b"##\n![p](pic.png)\n\n## R\nA\n"), ("pic.png", b"png")],
         expected: &[("empty-heading", "a.md", 1, 1, "the heading is empty")],
@@ -144,9 +157,13 @@ const INDEPENDENT: &[Independent] = &[
     },
     Independent {
         name: "a text file row with a missing image still claims its identity",
-        files: &[("a.csv", b"#separator:comma\nQ,<img src=\"none.png\">\nQ,A\n")],
+        files: &[(
+            "a.csv",
+            b"#separator:comma\nQ,<img src=\"none.png\"> [sound:b.mp3]\nQ,A\n",
+        )],
         expected: &[
             ("missing-media", "a.csv", 2, 13, "media file `none.png` not found (looked for {src}/none.png)"),
+            ("missing-media", "a.csv", 2, 31, "media file `b.mp3` not found (looked for {src}/b.mp3)"),
             ("duplicate-note", "a.csv", 3, 1, "this note has the same identity as the note at {src}/a.csv:2"),
         ],
     },

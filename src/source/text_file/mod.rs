@@ -261,21 +261,26 @@ fn render_fields(
     let mut ok = true;
     for index in 0..field_count {
         let value = raw.get(index).copied().unwrap_or("");
+        // Every media problem of the field is reported, not just the first.
+        let mut media_problems = Vec::new();
         let mut resolve = |reference: &str| {
-            reader
-                .media
-                .resolve(&reader.canonical_root, &rules.dir, reference)
+            let resolved = (reader.media).resolve(&reader.canonical_root, &rules.dir, reference);
+            Ok(resolved.unwrap_or_else(|problem| {
+                media_problems.push(problem);
+                String::new()
+            }))
         };
         let rendered = if rules.html {
             markdown::rewrite_html_media(value, &mut resolve)
         } else {
             markdown::rewrite_html_media(&rows::escape_text(value), &mut resolve)
         };
-        match rendered {
-            Ok(f) => fields.push(f),
-            Err(p) => {
-                problems.push((line, p));
-                ok = false;
+        media_problems.extend(rendered.as_ref().err().cloned());
+        ok &= media_problems.is_empty();
+        fields.extend(rendered.ok());
+        for problem in media_problems {
+            if !problems.contains(&(line, problem.clone())) {
+                problems.push((line, problem));
             }
         }
     }
