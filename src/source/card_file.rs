@@ -23,6 +23,9 @@ struct FileDefaults {
     deck: String,
     tags: Vec<String>,
     notetype: Option<Arc<NoteType>>,
+    /// The front matter names a note type that does not exist (reported once, for the
+    /// file): its notes without a type of their own get only the checks that need none.
+    unknown_type: bool,
     html: bool,
 }
 
@@ -34,17 +37,25 @@ impl Reader<'_> {
         self.current_file = Arc::from(path);
         let (text, parsed, problems) = match loaded.content {
             Ok(content) => content,
-            Err(diagnostic) => return self.diagnostics.push(*diagnostic),
+            Err(diagnostic) => {
+                self.media_uses_unknown = true;
+                return self.diagnostics.push(*diagnostic);
+            }
         };
+        if problems
+            .iter()
+            .any(|(_, p)| *p == Problem::UnclosedFrontMatter)
+        {
+            self.media_uses_unknown = true; // the whole file was taken for front matter
+        }
         let first_new = self.diagnostics.len();
         self.check_characters(path, &text);
         for (line, problem) in problems {
             self.problem(path, line, problem);
         }
-        if let Some(defaults) = self.file_defaults(path, &parsed.front_matter) {
-            for raw in &parsed.notes {
-                self.add_note(path, raw, &defaults, &mut loaded.rendered);
-            }
+        let defaults = self.file_defaults(path, &parsed.front_matter);
+        for raw in &parsed.notes {
+            self.add_note(path, raw, &defaults, &mut loaded.rendered);
         }
         // Columns come from the text, which only this function has at hand.
         for d in &mut self.diagnostics[first_new..] {
@@ -52,8 +63,9 @@ impl Reader<'_> {
         }
     }
 
-    /// The file's defaults, or `None` (with diagnostics) when the front matter is unusable.
-    fn file_defaults(&mut self, path: &Path, fm: &parse::FrontMatter) -> Option<FileDefaults> {
+    /// The file's defaults. A value the front matter gets wrong is reported here, once,
+    /// and left out: its notes are still checked, against the rest.
+    fn file_defaults(&mut self, path: &Path, fm: &parse::FrontMatter) -> FileDefaults {
         let mut problems = Vec::new();
         let mut tags = Vec::new();
         for tag in fm
@@ -87,20 +99,22 @@ impl Reader<'_> {
             problems.push((fm.line_of("format"), problem));
             false
         });
-        let usable = problems.is_empty();
+        let unknown_type = fm.notetype.is_some() && notetype.is_none();
         for (line, problem) in problems {
             self.problem(path, line, problem);
         }
-        usable.then_some(FileDefaults {
+        FileDefaults {
             deck,
             tags,
             notetype,
+            unknown_type,
             html,
-        })
+        }
     }
 
     /// Keeps the note `raw` if it is good: its fields complete for its note type and its
-    /// identity unused. Otherwise its problems become diagnostics.
+    /// identity unused. Otherwise its problems become diagnostics. Its identity counts
+    /// either way, so that its errors do not hide a duplicate.
     fn add_note(
         &mut self,
         path: &Path,
@@ -108,24 +122,27 @@ impl Reader<'_> {
         defaults: &FileDefaults,
         rendered: &mut Prerendered,
     ) {
+        let line = raw.heading.line;
+        let guid = identity(raw.setting("id"), &raw.heading.text).ok();
+        let file = Arc::clone(&self.current_file);
+        let duplicate = (guid.filter(|_| !raw.heading.text.is_empty()))
+            .and_then(|guid| self.claim_identity(&guid, &file, line).err());
+        let mut problems = duplicate
+            .map(|p| at_id_line(raw, p))
+            .into_iter()
+            .collect::<Vec<_>>();
         match self.note(path, raw, defaults, rendered) {
             Ok(source) => {
-                if let Some(problem) = self
-                    .custom
-                    .missing_required(&source.notetype, &source.note.fields)
-                {
-                    return self.problem(path, raw.heading.line, problem);
-                }
-                if let Err(problem) = self.keep_note(source) {
-                    let (line, problem) = at_id_line(raw, problem);
-                    self.problem(path, line, problem);
+                let missing = (self.custom).missing_required(&source.notetype, &source.note.fields);
+                problems.extend(missing.map(|p| (line, p)));
+                if problems.is_empty() {
+                    self.notes.push(source);
                 }
             }
-            Err(problems) => {
-                for (line, problem) in problems {
-                    self.problem(path, line, problem);
-                }
-            }
+            Err(errors) => problems.extend(errors),
+        }
+        for (line, problem) in problems {
+            self.problem(path, line, problem);
         }
     }
 
@@ -139,18 +156,46 @@ impl Reader<'_> {
         prerendered: &mut Prerendered,
     ) -> Result<SourceNote, Vec<LineProblem>> {
         if raw.heading.text.is_empty() {
-            return Err(Vec::new()); // reported by the parser
+            // Reported by the parser; the texts still count for their media.
+            let mut problems = Vec::new();
+            self.render_fields(
+                path,
+                defaults.html,
+                &every_text(raw),
+                prerendered,
+                &mut problems,
+            );
+            return Err(problems);
         }
-        let notetype = self.note_type(raw, defaults).map_err(|p| vec![p])?;
-        let mut problems: Vec<LineProblem> =
-            cloze_outside_cloze(&notetype, raw).into_iter().collect();
+        let mut problems: Vec<LineProblem> = Vec::new();
+        let notetype = (self.note_type(raw, defaults))
+            .map_err(|problem| problems.extend(problem))
+            .ok();
         let html = match raw.setting("format") {
             None => defaults.html,
-            Some(v) => format_is_html(&v.text).map_err(|problem| vec![(v.line, problem)])?,
+            Some(v) => format_is_html(&v.text).unwrap_or_else(|problem| {
+                problems.push((v.line, problem));
+                defaults.html
+            }),
         };
-        let sources = field_sources(&notetype, raw, &mut problems);
-        let fields = self.render_fields(path, html, &sources, prerendered, &mut problems);
-        problems.extend(deletion_problems(&notetype, &sources, &fields));
+        let (sources, below_heading) = match &notetype {
+            Some(notetype) => {
+                problems.extend(cloze_outside_cloze(notetype, raw));
+                field_sources(notetype, raw, &mut problems)
+            }
+            // Without a note type the texts are still rendered, for their media.
+            None => (every_text(raw), None),
+        };
+        let mut fields = self.render_fields(path, html, &sources, prerendered, &mut problems);
+        if let Some(more) = below_heading.filter(|more| !more.text.is_empty()) {
+            // Blocks, as the second place of `render_fields` renders them.
+            let blocks =
+                self.render_fields(path, html, &[None, Some(more)], prerendered, &mut problems);
+            fields[0] = format!("{}\n{}", fields[0], blocks[1]);
+        }
+        if let Some(notetype) = &notetype {
+            problems.extend(deletion_problems(notetype, &sources, &fields));
+        }
         for large in self.media.take_large_warnings() {
             problems.push((raw.heading.line, large));
         }
@@ -163,6 +208,9 @@ impl Reader<'_> {
             problems.push(problem);
             String::new()
         });
+        let Some(notetype) = notetype else {
+            return Err(problems);
+        };
         let note = Note {
             guid,
             notetype_id: notetype.id,
@@ -208,17 +256,19 @@ impl Reader<'_> {
     }
 
     /// The note's type: named on the note, else cloze when the heading has deletions,
-    /// else the file's default, else basic.
+    /// else the file's default, else basic. `Err(None)` when the file's default is
+    /// unknown, which the file reports.
     fn note_type(
         &self,
         raw: &RawNote,
         defaults: &FileDefaults,
-    ) -> Result<Arc<NoteType>, LineProblem> {
+    ) -> Result<Arc<NoteType>, Option<LineProblem>> {
         match raw.setting("type") {
             Some(v) => self
                 .find_notetype(&v.text)
-                .ok_or_else(|| (v.line, self.unknown_notetype(&v.text))),
+                .ok_or_else(|| Some((v.line, self.unknown_notetype(&v.text)))),
             None if cloze::has_cloze(&raw.heading.text) => Ok(self.stock(Stock::Cloze)),
+            None if defaults.unknown_type => Err(None),
             None => Ok(defaults
                 .notetype
                 .clone()
@@ -243,8 +293,15 @@ impl Reader<'_> {
                 fields.push(String::new());
                 continue;
             };
-            let mut resolve =
-                |reference: &str| self.media.resolve(&self.canonical_root, &dir, reference);
+            // Every media problem of the field is noted, not just the first.
+            let mut media_problems = Vec::new();
+            let mut resolve = |reference: &str| {
+                let resolved = self.media.resolve(&self.canonical_root, &dir, reference);
+                Ok(resolved.unwrap_or_else(|problem| {
+                    media_problems.push(problem);
+                    String::new()
+                }))
+            };
             let inline = index == 0;
             let rendered = match (html, prerendered.remove(&(source.line, inline))) {
                 (true, _) => markdown::rewrite_html_media(&source.text, &mut resolve),
@@ -252,16 +309,17 @@ impl Reader<'_> {
                 (false, None) if inline => markdown::render_inline(&source.text, &mut resolve),
                 (false, None) => markdown::render_block(&source.text, &mut resolve),
             };
+            media_problems.extend(rendered.as_ref().err().cloned());
             match rendered {
-                Ok(field) => {
-                    // Every note is held until the end: copied to its exact size, on this
-                    // thread, rather than kept where rendering left it.
-                    fields.push(field.as_str().to_owned())
-                }
-                Err(problem) => {
-                    let line = source.line + line_offset_of(&source.text, &problem);
+                // Every note is held until the end: copied to its exact size, on this
+                // thread, rather than kept where rendering left it.
+                Ok(field) if media_problems.is_empty() => fields.push(field.as_str().to_owned()),
+                _ => fields.push(String::new()),
+            }
+            for problem in media_problems {
+                let line = source.line + line_offset_of(&source.text, &problem);
+                if !problems.contains(&(line, problem.clone())) {
                     problems.push((line, problem));
-                    fields.push(String::new());
                 }
             }
         }
@@ -397,13 +455,21 @@ fn spot(source: &Located, range: std::ops::Range<usize>) -> (usize, Spot) {
     (line, Spot { text, nth })
 }
 
+/// Every text of a note, the heading first, as fields of a note type not known.
+fn every_text(raw: &RawNote) -> Vec<Option<&Located>> {
+    let sections = raw.sections.iter().map(|(_, text)| text);
+    let texts = std::iter::once(&raw.heading).chain(std::iter::once(&raw.body));
+    texts.chain(sections).map(Some).collect()
+}
+
 /// Which source text fills which field: the heading the first, the text under it the
-/// second, and each `### Name` section the field of that name.
+/// second, and each `### Name` section the field of that name. A section named after
+/// the first field continues it below the heading (the second value).
 fn field_sources<'r>(
     notetype: &NoteType,
     raw: &'r RawNote,
     problems: &mut Vec<LineProblem>,
-) -> Vec<Option<&'r Located>> {
+) -> (Vec<Option<&'r Located>>, Option<&'r Located>) {
     let mut sources: Vec<Option<&Located>> = vec![None; notetype.fields.len()];
     sources[0] = Some(&raw.heading);
     if !raw.body.text.is_empty() {
@@ -412,16 +478,18 @@ fn field_sources<'r>(
             None => problems.push((raw.body.line, unknown_field(notetype, "(answer text)"))),
         }
     }
+    let mut below_heading = None;
     for (name, content) in &raw.sections {
         match notetype.field_index(&name.text) {
             None => problems.push((name.line, unknown_field(notetype, &name.text))),
-            Some(i) if sources[i].is_some() => {
+            Some(0) if below_heading.is_none() => below_heading = Some(content),
+            Some(i) if i == 0 || sources[i].is_some() => {
                 problems.push((name.line, Problem::DuplicateField(name.text.clone())))
             }
             Some(i) => sources[i] = Some(content),
         }
     }
-    sources
+    (sources, below_heading)
 }
 
 /// The file's tags and those of the note's `tags:` setting.
@@ -554,7 +622,7 @@ mod tests {
         let basic = Stock::Basic.notetype();
         let note = raw("## Q\n\nA\n### Nope\nx\n### Back\ny\n");
         let mut problems = Vec::new();
-        let sources = field_sources(&basic, &note, &mut problems);
+        let (sources, _) = field_sources(&basic, &note, &mut problems);
         assert_eq!(sources[0].map(|s| s.text.as_str()), Some("Q"));
         assert_eq!(sources[1].map(|s| s.text.as_str()), Some("A"));
         assert!(
@@ -562,6 +630,21 @@ mod tests {
                 (4, Problem::UnknownField { field, .. }),
                 (6, Problem::DuplicateField(back)),
             ] if field == "Nope" && back == "Back"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_section_named_after_the_first_field_continues_it() {
+        let basic = Stock::Basic.notetype();
+        let note = raw("## Q\n### Front\n- a\n### Back\nA\n### Front\nagain\n");
+        let mut problems = Vec::new();
+        let (sources, below) = field_sources(&basic, &note, &mut problems);
+        assert_eq!(sources[0].map(|s| s.text.as_str()), Some("Q"));
+        assert_eq!(below.map(|s| (s.text.as_str(), s.line)), Some(("- a", 3)));
+        assert_eq!(sources[1].map(|s| s.text.as_str()), Some("A"));
+        assert!(
+            matches!(&problems[..], [(6, Problem::DuplicateField(front))] if front == "Front"),
             "{problems:?}"
         );
     }
@@ -596,6 +679,7 @@ mod tests {
             deck: "D".into(),
             tags: Vec::new(),
             notetype: None,
+            unknown_type: false,
             html: false,
         };
         let name = |text: &str| reader.note_type(&raw(text), &defaults).map(|nt| nt.id);
@@ -605,13 +689,13 @@ mod tests {
         assert_eq!(name("## {{c1::Q}}\ntype: basic\n"), Ok(id(Stock::Basic)));
         assert_eq!(
             name("## Q\ntype: nope\n"),
-            Err((
+            Err(Some((
                 2,
                 Problem::UnknownNoteType {
                     name: "nope".into(),
                     meant: None
                 }
-            ))
+            )))
         );
         let reversed = FileDefaults {
             notetype: Some(reader.stock(Stock::Reversed)),

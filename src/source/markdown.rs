@@ -9,9 +9,10 @@ use crate::notetype::cloze;
 use crate::source::highlight;
 use crate::text::{escape_attr, escape_html, media_attr_value, MEDIA_ATTR, MEDIA_TAG, SOUND_TAG};
 use pulldown_cmark::{
-    html, CodeBlockKind, CowStr, Event, Options, Parser, Tag, TagEnd, TextMergeStream,
+    html, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeStream,
 };
 use regex::Regex;
+use std::ops::Range;
 use std::sync::LazyLock;
 
 /// Private-use characters that mark where a formula was cut out (the last two code points
@@ -113,12 +114,17 @@ pub fn rewrite_html_media(html: &str, media: &mut MediaResolver) -> Result<Strin
     rewrite_sounds(&html, media)
 }
 
-fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
-    let (protected, formulas) = protect_math(source);
+/// The Markdown the fields are written in: CommonMark with tables and strikethrough.
+fn markdown_options() -> Options {
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_STRIKETHROUGH);
-    let events = TextMergeStream::new(Parser::new_ext(&protected, options));
+    options
+}
+
+fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
+    let (protected, formulas) = protect_math(source);
+    let events = TextMergeStream::new(Parser::new_ext(&protected, markdown_options()));
 
     let mut out_events: Vec<Event> = Vec::new();
     // Inside an image we collect its alt text, then emit our own <img> tag.
@@ -327,36 +333,136 @@ struct Formula {
 fn protect_math(source: &str) -> (String, Vec<Formula>) {
     let mut out = String::with_capacity(source.len());
     let mut formulas = Vec::new();
-    // Code blocks, fenced or indented, as Markdown itself finds them.
-    let mut options = Options::empty();
-    options.insert(Options::ENABLE_TABLES);
-    options.insert(Options::ENABLE_STRIKETHROUGH);
+    let (code_blocks, literal) = not_math(source);
     let mut at = 0;
-    for (event, range) in Parser::new_ext(source, options).into_offset_iter() {
-        if let Event::Start(Tag::CodeBlock(_)) = event {
-            if range.start >= at {
-                protect_inline(&source[at..range.start], &mut out, &mut formulas);
-                out.push_str(&source[range.clone()]);
-                at = range.end;
-            }
-        }
+    for range in code_blocks {
+        protect_inline(source, at..range.start, &literal, &mut out, &mut formulas);
+        out.push_str(&source[range.clone()]);
+        at = range.end;
     }
-    protect_inline(&source[at..], &mut out, &mut formulas);
+    protect_inline(source, at..source.len(), &literal, &mut out, &mut formulas);
     (out, formulas)
 }
 
-/// Math in text that holds no code block: skips `code spans` and `\` escapes.
-fn protect_inline(text: &str, out: &mut String, formulas: &mut Vec<Formula>) {
+/// Where a `$` is not math, as Markdown itself parses the source (byte ranges).
+#[derive(Default)]
+struct Literal {
+    /// Kept as written: what follows a link's or image's text (its destination and
+    /// title, or reference), autolinks, HTML tags, link reference definitions and
+    /// `[sound:…]` tags.
+    kept: Vec<Range<usize>>,
+    /// Each link's or image's text, which may hold math: a formula that starts inside
+    /// it must end inside it.
+    link_texts: Vec<Range<usize>>,
+}
+
+/// The code blocks (fenced or indented) and the [`Literal`] parts of `source`.
+fn not_math(source: &str) -> (Vec<Range<usize>>, Literal) {
+    let mut code_blocks: Vec<Range<usize>> = Vec::new();
+    let mut literal = Literal::default();
+    // Open links and images: where each starts and where its text ends so far (none
+    // for an autolink, which is kept whole).
+    let mut open: Vec<(usize, Option<usize>)> = Vec::new();
+    let mut events = Parser::new_ext(source, markdown_options()).into_offset_iter();
+    for (event, range) in events.by_ref() {
+        let mut inside_text = !matches!(event, Event::End(_));
+        match event {
+            Event::Start(Tag::Link {
+                link_type: LinkType::Autolink | LinkType::Email,
+                ..
+            }) => {
+                literal.kept.push(range.clone());
+                open.push((range.start, None));
+                inside_text = false;
+            }
+            Event::Start(Tag::Link { .. } | Tag::Image { .. }) => {
+                let marks = if source[range.start..].starts_with('!') {
+                    2
+                } else {
+                    1
+                };
+                open.push((range.start, Some(range.start + marks)));
+                inside_text = false;
+            }
+            Event::End(TagEnd::Link | TagEnd::Image) => {
+                if let Some((start, Some(text_end))) = open.pop() {
+                    literal.link_texts.push(start..text_end);
+                    literal.kept.push(text_end..range.end);
+                }
+                inside_text = true;
+            }
+            Event::Start(Tag::CodeBlock(_))
+                if code_blocks
+                    .last()
+                    .is_none_or(|last| range.start >= last.end) =>
+            {
+                code_blocks.push(range.clone());
+            }
+            Event::InlineHtml(_) => literal.kept.push(range.clone()),
+            Event::Start(Tag::HtmlBlock) => literal.kept.extend(
+                HTML_TAG
+                    .find_iter(&source[range.clone()])
+                    .map(|m| range.start + m.start()..range.start + m.end()),
+            ),
+            _ => {}
+        }
+        if let Some((_, Some(text_end))) = open.last_mut().filter(|_| inside_text) {
+            *text_end = (*text_end).max(range.end);
+        }
+    }
+    let definitions = events.reference_definitions().iter();
+    literal
+        .kept
+        .extend(definitions.map(|(_, def)| def.span.clone()));
+    literal
+        .kept
+        .extend(SOUND_TAG.find_iter(source).map(|m| m.range()));
+    literal.kept.sort_by_key(|r| r.start);
+    (code_blocks, literal)
+}
+
+/// An HTML start or end tag as CommonMark reads one, attributes included.
+static HTML_TAG: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r#"</?[A-Za-z][A-Za-z0-9-]*(?:\s+[A-Za-z_:][A-Za-z0-9_.:-]*(?:\s*=\s*(?:[^\s"'=<>`]+|'[^']*'|"[^"]*"))?)*\s*/?>"#,
+    )
+    .unwrap()
+});
+
+/// Math in `source[range]`, which holds no code block: skips `code spans`, `\` escapes
+/// and the [`Literal`] parts.
+fn protect_inline(
+    source: &str,
+    range: Range<usize>,
+    literal: &Literal,
+    out: &mut String,
+    formulas: &mut Vec<Formula>,
+) {
+    let text = &source[range.clone()];
     // Without a `$` the text comes out as it went in.
     if !text.contains('$') {
         out.push_str(text);
         return;
     }
-    let chars: Vec<char> = text.chars().collect();
+    let (chars, bytes): (Vec<char>, Vec<usize>) = text
+        .char_indices()
+        .map(|(b, c)| (c, range.start + b))
+        .unzip();
+    let index_of = |byte: usize| bytes.partition_point(|&b| b < byte);
+    let mut kept = literal
+        .kept
+        .iter()
+        .filter(|r| r.end > range.start)
+        .peekable();
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
-        if c == '\\' && i + 1 < chars.len() {
+        while kept.next_if(|r| r.end <= bytes[i]).is_some() {}
+        if let Some(r) = kept.peek().filter(|r| r.start <= bytes[i]) {
+            let end = index_of(r.end);
+            out.extend(&chars[i..end]);
+            i = end;
+        } else if c == '\\' && i + 1 < chars.len() {
             out.push(c);
             out.push(chars[i + 1]);
             i += 2;
@@ -367,7 +473,12 @@ fn protect_inline(text: &str, out: &mut String, formulas: &mut Vec<Formula>) {
             out.extend(&chars[i..end]);
             i = end;
         } else if c == '$' {
-            match find_math(&chars, i) {
+            // A formula begun in a link's text ends with the text.
+            let bound = (literal.link_texts.iter())
+                .filter(|t| t.start < bytes[i] && bytes[i] < t.end)
+                .map(|t| index_of(t.end))
+                .fold(chars.len(), usize::min);
+            match find_math(&chars[..bound], i) {
                 Some((display, start, end, after)) => {
                     let tex: String = chars[start..end].iter().collect();
                     out.push(MATH_START);
@@ -529,6 +640,57 @@ mod tests {
         assert_eq!(inline("$5 and $6"), "$5 and $6");
         assert_eq!(inline("`$x$` $a<b$"), "<code>$x$</code> \\(a&lt;b\\)");
         assert_eq!(block("```\n$x$\n```"), "<pre><code>$x$\n</code></pre>");
+    }
+
+    #[test]
+    fn dollars_in_urls_paths_and_attributes_are_not_math() {
+        let cases = [
+            (
+                "[q](https://example.org/P?$filter=x&$top=2)",
+                r#"<a href="https://example.org/P?$filter=x&amp;$top=2">q</a>"#,
+            ),
+            (
+                "<https://example.org/?$a=1&$b=2>",
+                r#"<a href="https://example.org/?$a=1&amp;$b=2">https://example.org/?$a=1&amp;$b=2</a>"#,
+            ),
+            ("![c](p$1$.png)", r#"<img src="M(p$1$.png)" alt="c">"#),
+            (
+                r#"<img src="a$x$.png" title="$y$">"#,
+                r#"<img src="M(a$x$.png)" title="$y$">"#,
+            ),
+            (
+                r#"<a href="?$x=1&$y=2">$z$</a>"#,
+                r#"<a href="?$x=1&$y=2">\(z\)</a>"#,
+            ),
+            // Math in a link's text still counts, but ends with the text.
+            (
+                "[the $x$ rule](https://e.org/?$a=1$)",
+                r#"<a href="https://e.org/?$a=1$">the \(x\) rule</a>"#,
+            ),
+            ("[cost $5](?$a=b)", r#"<a href="?$a=b">cost $5</a>"#),
+            (
+                r#"[t](u "$title$")"#,
+                r#"<a href="u" title="$title$">t</a>"#,
+            ),
+            (
+                "![a $x$](i$1$.png)",
+                r#"<img src="M(i$1$.png)" alt="a \(x\)">"#,
+            ),
+            // A formula that starts before a link swallows it, as before.
+            ("$[0,1](x)$", r"\([0,1](x)\)"),
+            ("[sound:p$1$.mp3] $x$", r"[sound:M(p$1$.mp3)] \(x\)"),
+        ];
+        for (source, html) in cases {
+            assert_eq!(inline(source), html, "{source}");
+        }
+        assert_eq!(
+            block("[r][1] $x$\n\n[1]: https://e.org/?$a=1&$b=2"),
+            r#"<p><a href="https://e.org/?$a=1&amp;$b=2">r</a> \(x\)</p>"#
+        );
+        assert_eq!(
+            block("<div title=\"$a$\">\n$x$ <img src='$b$.png'>\n</div>"),
+            "<div title=\"$a$\">\n\\(x\\) <img src='M($b$.png)'>\n</div>"
+        );
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub(super) struct Reader<'a> {
     pub diagnostics: Vec<Diagnostic>,
     pub media: MediaIndex,
     pub files: usize,
+    /// A card file could not be read as notes, so which media it uses is not known: no
+    /// media file is reported as unused.
+    pub media_uses_unknown: bool,
     /// guid → where the note with that guid was written.
     seen: HashMap<String, (Arc<Path>, usize)>,
     /// The file being read.
@@ -48,6 +51,7 @@ impl<'a> Reader<'a> {
             diagnostics: Vec::new(),
             media: MediaIndex::default(),
             files: 0,
+            media_uses_unknown: false,
             seen: HashMap::new(),
             current_file: Arc::from(root),
             stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
@@ -62,7 +66,12 @@ impl<'a> Reader<'a> {
         if self.notes.is_empty() && self.diagnostics.is_empty() {
             self.problem(self.root, 0, Problem::NoNotes);
         }
-        for file in other_files {
+        let checked = if self.media_uses_unknown {
+            &[][..]
+        } else {
+            other_files
+        };
+        for file in checked {
             if self.media.is_unused(file) {
                 let name = file
                     .strip_prefix(self.root)
@@ -134,16 +143,21 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// Keeps a note read from a file of any kind, unless an earlier note has its
-    /// identity: then the problem, naming where that one is.
-    pub fn keep_note(&mut self, source: SourceNote) -> Result<(), Problem> {
-        if let Some((file, line)) = self.seen.get(&source.note.guid) {
+    /// Records that the note at `file:line` (of a file of any kind) has the identity
+    /// `guid`, unless an earlier note has it: then the problem, naming where that one
+    /// is. A note with other errors claims its identity too, so that they do not hide a
+    /// duplicate.
+    pub fn claim_identity(
+        &mut self,
+        guid: &str,
+        file: &Arc<Path>,
+        line: usize,
+    ) -> Result<(), Problem> {
+        if let Some((file, line)) = self.seen.get(guid) {
             let other = format!("{}:{}", file.display(), line);
             return Err(Problem::DuplicateNote { other, id: None });
         }
-        self.seen
-            .insert(source.note.guid.clone(), (source.file.clone(), source.line));
-        self.notes.push(source);
+        self.seen.insert(guid.to_string(), (Arc::clone(file), line));
         Ok(())
     }
 
@@ -167,7 +181,6 @@ fn deck_from_path(root: &Path, path: &Path) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::note::Note;
 
     #[test]
     fn the_deck_follows_the_path_below_the_root() {
@@ -187,30 +200,16 @@ mod tests {
     #[test]
     fn a_second_note_with_one_identity_names_the_first() {
         let mut reader = Reader::new(Path::new(".")).unwrap();
-        let note = |line| SourceNote {
-            note: Note {
-                guid: "g".into(),
-                notetype_id: 1,
-                fields: vec!["Q".into()],
-                tags: Vec::new(),
-                deck: "D".into(),
-                modified: 0,
-            },
-            notetype: reader.stock(Stock::Basic),
-            ords: Vec::new(),
-            file: Arc::from(Path::new("a.md")),
-            line,
-        };
-        let (first, second) = (note(3), note(9));
-        assert_eq!(reader.keep_note(first), Ok(()));
+        let file: Arc<Path> = Arc::from(Path::new("a.md"));
+        assert_eq!(reader.claim_identity("g", &file, 3), Ok(()));
+        assert_eq!(reader.claim_identity("h", &file, 5), Ok(()));
         assert_eq!(
-            reader.keep_note(second),
+            reader.claim_identity("g", &file, 9),
             Err(Problem::DuplicateNote {
                 other: "a.md:3".into(),
                 id: None
             })
         );
-        assert_eq!(reader.notes.len(), 1);
     }
 
     #[test]

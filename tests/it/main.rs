@@ -10,6 +10,7 @@
 mod common;
 
 mod anki_judge;
+mod authoring;
 mod build;
 mod cancel;
 mod check;

@@ -6,7 +6,7 @@ use crate::common;
 
 use common::anki::{first_field, import, notes};
 use common::files::{copy_dir, files_under, temp_dir};
-use common::run::{ankideck, assert_success, build};
+use common::run::{ankideck, ankideck_command, assert_success, build};
 use common::{judge, path_str, workspace, Backend};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -41,7 +41,19 @@ impl Deck {
     fn build(&mut self) -> (PathBuf, String) {
         self.builds += 1;
         let out = self.dir.join(format!("v{}.apkg", self.builds));
-        let result = build(&self.src, &out);
+        // Builds a minute apart and in the past, as a person makes them: a build in the
+        // same second as the last one would give its changed notes a `mod` in the
+        // future, which Anki would take as newer again on the next import.
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let epoch = (now - 3600 + 60 * self.builds as u64).to_string();
+        let result = ankideck_command()
+            .args(["build", path_str(&self.src), "-o", path_str(&out)])
+            .env("SOURCE_DATE_EPOCH", epoch)
+            .output()
+            .unwrap();
         assert_success(&result);
         (out, String::from_utf8_lossy(&result.stderr).into_owned())
     }

@@ -255,18 +255,8 @@ fn read_row(
         let message = "the first field is empty: Anki skips the row, and so does the build";
         return problems.push((line, RichProblem::CsvIgnored(message.into()).into()));
     }
-    // Every field, tag and deck problem of the row is reported, not just the first.
-    let fields = render_fields(reader, rules, &raw, field_count, line, problems);
-    let tags = rules.tags(line, record, problems);
-    let Some(deck) = rules.deck(line, record, problems) else {
-        return;
-    };
-    let (Some(fields), Some(tags)) = (fields, tags) else {
-        return;
-    };
-    if let Some(p) = reader.custom.missing_required(&notetype, &fields) {
-        return problems.push((line, p));
-    }
+    // Every field, tag and deck problem of the row is reported, not just the first, and
+    // its identity counts even when it has one, so that they do not hide a duplicate.
     let given = cell(record, rules.header.guid_column);
     let occurrence = match given {
         "" => {
@@ -279,6 +269,22 @@ fn read_row(
         _ => 1,
     };
     let guid = rows::guid(notetype.id, raw[0], occurrence, given);
+    let file = Arc::clone(&reader.current_file);
+    let duplicate = reader.claim_identity(&guid, &file, line).err();
+    let duplicate_found = duplicate.is_some();
+    problems.extend(duplicate.map(|p| (line, p)));
+    let fields = render_fields(reader, rules, &raw, field_count, line, problems);
+    let tags = rules.tags(line, record, problems);
+    let deck = rules.deck(line, record, problems);
+    let (Some(fields), Some(tags), Some(deck)) = (fields, tags, deck) else {
+        return;
+    };
+    if let Some(p) = reader.custom.missing_required(&notetype, &fields) {
+        return problems.push((line, p));
+    }
+    if duplicate_found {
+        return;
+    }
     let ords = match notetype.card_ordinals(&fields, !tags.is_empty()) {
         Ok(ords) => ords,
         // Anki's text importer makes the note all the same, with its first card.
@@ -300,12 +306,10 @@ fn read_row(
             modified: 0,
         },
         notetype,
-        file: Arc::clone(&reader.current_file),
+        file,
         line,
     };
-    if let Err(problem) = reader.keep_note(source) {
-        problems.push((line, problem));
-    }
+    reader.notes.push(source);
 }
 
 /// The row's fields as stored: plain text escaped, media references resolved. `None`
@@ -322,21 +326,26 @@ fn render_fields(
     let mut ok = true;
     for index in 0..field_count {
         let value = raw.get(index).copied().unwrap_or("");
+        // Every media problem of the field is reported, not just the first.
+        let mut media_problems = Vec::new();
         let mut resolve = |reference: &str| {
-            reader
-                .media
-                .resolve(&reader.canonical_root, &rules.dir, reference)
+            let resolved = (reader.media).resolve(&reader.canonical_root, &rules.dir, reference);
+            Ok(resolved.unwrap_or_else(|problem| {
+                media_problems.push(problem);
+                String::new()
+            }))
         };
         let rendered = if rules.html {
             markdown::rewrite_html_media(value, &mut resolve)
         } else {
             markdown::rewrite_html_media(&rows::escape_text(value), &mut resolve)
         };
-        match rendered {
-            Ok(f) => fields.push(f),
-            Err(p) => {
-                problems.push((line, p));
-                ok = false;
+        media_problems.extend(rendered.as_ref().err().cloned());
+        ok &= media_problems.is_empty();
+        fields.extend(rendered.ok());
+        for problem in media_problems {
+            if !problems.contains(&(line, problem.clone())) {
+                problems.push((line, problem));
             }
         }
     }
