@@ -18,6 +18,7 @@ pub mod package;
 mod pipeline;
 pub mod report;
 pub mod source;
+pub mod temp;
 pub mod text;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity};

@@ -251,11 +251,11 @@ enum Sink {
 
 /// A hidden file beside the lock at `path`, to stage the new lock in.
 pub(super) fn stage_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    tempfile::Builder::new()
-        .prefix(".ankideck.lock.")
-        .tempfile_in(dir)
-        .map_err(|e| Error::io(dir, e))
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    crate::temp::staged_lock_in(dir)
 }
 
 impl<'a> LockWriter<'a> {

@@ -39,6 +39,9 @@ pub struct Media {
 /// How far [`Package::write_reporting`] has got, for a progress bar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Progress {
+    /// Waiting for another build of the same source folder to finish (reported by
+    /// [`crate::build`], before anything else).
+    Waiting,
     /// Reading and rendering the sources (reported by [`crate::build`], once, at the start).
     Reading,
     /// Notes inserted into the collection so far.

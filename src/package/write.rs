@@ -36,12 +36,16 @@ pub(super) fn write(
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let scratch = tempfile::tempdir_in(dir).map_err(|e| Error::io(dir, e))?;
+    // The collection, then the package, are written in one scratch folder that a later
+    // build removes if this one dies; the package is moved out of it once complete.
+    let scratch = crate::temp::Scratch::beside(dir)?;
     let db_path = scratch.path().join("collection.anki2");
     let summary = write_collection(package, &db_path, None, progress)?;
+    crate::temp::pause_at("collection")?;
     progress(Progress::Collection);
 
-    let mut out = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    let mut out = tempfile::NamedTempFile::new_in(scratch.path())
+        .map_err(|e| Error::io(scratch.path(), e))?;
     {
         let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 16, out.as_file_mut()));
         match format {
@@ -70,6 +74,7 @@ pub(super) fn write(
             .set_permissions(permissions)
             .map_err(|e| Error::io(path, e))?;
     }
+    crate::temp::pause_at("package")?;
     out.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(Summary {
         media: package.media.len(),

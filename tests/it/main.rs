@@ -13,6 +13,7 @@ mod anki_judge;
 mod build;
 mod cancel;
 mod check;
+mod faults;
 mod format_doc;
 mod interrupt;
 mod judge_harness;
