@@ -343,10 +343,30 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
+    /// The package at `path` could not be written (a full disk, a folder that cannot be
+    /// written to…); the file at `path`, if any, was left as it was.
+    #[error("cannot write {}: {source}; nothing was written: {}", .path.display(), write_advice(.source))]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("writing the collection database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("writing the zip archive: {0}")]
     Zip(#[from] zip::result::ZipError),
+}
+
+/// What to do when an output cannot be written.
+fn write_advice(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "free some space on its disk, or write it elsewhere"
+        }
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            "check that its folder can be written to, or write it elsewhere"
+        }
+        _ => "write it elsewhere",
+    }
 }
 
 impl Error {

@@ -152,3 +152,78 @@ fn check_runs_beside_a_build() {
     first.kill().unwrap();
     first.wait().unwrap();
 }
+
+/// A small tmpfs mounted for a test, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    /// `None` when this process may not mount (not root).
+    fn mount(dir: &Path, size: &str) -> Option<Tmpfs> {
+        fs::create_dir_all(dir).unwrap();
+        let mounted = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(dir)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        mounted.then(|| Tmpfs(dir.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.0).status();
+    }
+}
+
+/// A full output disk is blamed on the package being written, with what to do, and
+/// nothing else is printed or left.
+#[test]
+fn a_full_disk_names_the_output() {
+    let dir = deck("full-disk");
+    // Noise, which no compression shrinks.
+    let mut seed = 1u64;
+    let big: Vec<u8> = (0..3_000_000)
+        .map(|_| {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+            (seed >> 56) as u8
+        })
+        .collect();
+    fs::write(dir.join("src/p.png"), big).unwrap();
+    let Some(disk) = Tmpfs::mount(&dir.join("disk"), "1m") else {
+        eprintln!("skipped: cannot mount a tmpfs (not root)");
+        return;
+    };
+    let out = disk.0.join("deck.apkg");
+    // The media file does not fit, in either format; then the collection does not.
+    for (format, fill, reason) in [
+        ("legacy", 0, "No space left on device (os error 28)"),
+        ("latest", 0, "No space left on device (os error 28)"),
+        ("legacy", 1_040_000, "database or disk is full"),
+    ] {
+        fs::write(&out, b"old").unwrap();
+        fs::write(disk.0.join("fill"), vec![0; fill]).unwrap();
+        let result = ankideck_command()
+            .args(["build", path_str(&dir.join("src")), "-o", path_str(&out)])
+            .args(["--format", format])
+            .output()
+            .unwrap();
+        assert_eq!(result.status.code(), Some(2), "{format} {fill}");
+        assert_eq!(
+            String::from_utf8_lossy(&result.stderr),
+            format!(
+                "error: cannot write {}: {reason}; nothing was written: \
+                 free some space on its disk, or write it elsewhere\n",
+                out.display()
+            ),
+            "{format} {fill}"
+        );
+        assert_eq!(fs::read(&out).unwrap(), b"old");
+        assert_eq!(names(&disk.0), ["deck.apkg", "fill"], "{format} {fill}");
+        assert_eq!(
+            names(&dir.join("src")),
+            ["a.md", "p.png"],
+            "{format} {fill}"
+        );
+    }
+}
