@@ -6,6 +6,7 @@ use crate::error::Problem;
 use crate::ids;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
+use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
 /// Extensions of files that only make sense as card media; one that no note uses is
@@ -35,16 +36,26 @@ impl MediaIndex {
     /// be inside `root` (canonical).
     pub fn resolve(&mut self, root: &Path, dir: &Path, reference: &str) -> Result<String, Problem> {
         let path = dir.join(reference);
-        if !path.is_file() {
-            return Err(Problem::MissingMedia {
-                reference: reference.to_string(),
-                path,
-            });
-        }
         let unreadable = |e: std::io::Error| Problem::UnreadableMedia {
             reference: reference.to_string(),
             message: e.to_string(),
         };
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(meta) => {
+                return Err(Problem::MediaNotAFile {
+                    reference: reference.to_string(),
+                    kind: super::walk::file_kind(&meta.file_type()).to_string(),
+                })
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                return Err(Problem::MissingMedia {
+                    reference: reference.to_string(),
+                    path,
+                })
+            }
+            Err(e) => return Err(unreadable(e)),
+        }
         let canonical = path.canonicalize().map_err(unreadable)?;
         if !canonical.starts_with(root) {
             return Err(Problem::MediaOutsideSource(reference.to_string()));
@@ -117,7 +128,8 @@ pub(super) fn line_offset_of(text: &str, problem: &Problem) -> usize {
     let reference = match problem {
         Problem::MissingMedia { reference, .. }
         | Problem::MediaOutsideSource(reference)
-        | Problem::UnreadableMedia { reference, .. } => reference,
+        | Problem::UnreadableMedia { reference, .. }
+        | Problem::MediaNotAFile { reference, .. } => reference,
         _ => return 0,
     };
     text.lines()
