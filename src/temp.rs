@@ -27,19 +27,26 @@ pub struct SourceLock {
 
 impl SourceLock {
     /// Locks the folder `source`. Another build holding it: `waiting` is called once,
-    /// then this waits for it. Folders that cannot be locked (not on Unix) are not.
+    /// then this waits for it, or until [`crate::cancel::cancel`]. Folders that cannot be
+    /// locked (not on Unix) are not.
     pub fn take(source: &Path, waiting: impl FnOnce()) -> Result<SourceLock> {
         if !cfg!(unix) {
             return Ok(SourceLock { _held: None });
         }
         let folder = File::open(source).map_err(|e| Error::io(source, e))?;
-        match folder.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                waiting();
-                folder.lock().map_err(|e| Error::io(source, e))?;
+        let mut waiting = Some(waiting);
+        loop {
+            match folder.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    if let Some(waiting) = waiting.take() {
+                        waiting();
+                    }
+                    crate::cancel::check()?;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                Err(TryLockError::Error(e)) => return Err(Error::io(source, e)),
             }
-            Err(TryLockError::Error(e)) => return Err(Error::io(source, e)),
         }
         Ok(SourceLock {
             _held: Some(folder),

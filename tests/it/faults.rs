@@ -132,6 +132,19 @@ fn a_second_build_of_one_folder_waits_for_the_first() {
         "waiting for another build of this folder to finish",
     );
     assert_eq!(second.try_wait().unwrap(), None, "the second build waits");
+    // One waiting can be stopped.
+    let (third, mut third_err) = start(&dir, None);
+    wait_for(
+        &mut third_err,
+        "waiting for another build of this folder to finish",
+    );
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &third.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let third = third.wait_with_output().unwrap();
+    assert_eq!(third.status.code(), Some(130));
     first.kill().unwrap();
     first.wait().unwrap();
     assert!(second.wait().unwrap().success());
