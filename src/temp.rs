@@ -109,8 +109,10 @@ fn remove_stale(dir: &Path, prefix: &str) {
     };
     let stale = entries.filter_map(|entry| {
         let entry = entry.ok()?;
-        let name = entry.file_name();
-        name.to_str()?.starts_with(prefix).then(|| entry.path())
+        // Only what a build makes: opening anything else (a FIFO) could block.
+        let kind = entry.file_type().ok()?;
+        let ours = entry.file_name().to_str()?.starts_with(prefix);
+        (ours && (kind.is_file() || kind.is_dir())).then(|| entry.path())
     });
     for path in stale.collect::<Vec<PathBuf>>() {
         let Ok(file) = File::open(&path) else {
@@ -119,7 +121,7 @@ fn remove_stale(dir: &Path, prefix: &str) {
         if file.try_lock().is_err() {
             continue;
         }
-        let is_dir = file.metadata().is_ok_and(|m| m.is_dir());
+        let is_dir = std::fs::symlink_metadata(&path).is_ok_and(|m| m.is_dir());
         let _ = if is_dir {
             std::fs::remove_dir_all(&path)
         } else {
