@@ -435,7 +435,7 @@ impl Spec {
 
 fn short<const N: usize>(mut value: u64, base: u64, units: [&str; N]) -> String {
     let mut unit = 0;
-    while value >= base && value % base == 0 && unit + 1 < N {
+    while value >= base && value.is_multiple_of(base) && unit + 1 < N {
         value /= base;
         unit += 1;
     }

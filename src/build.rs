@@ -172,13 +172,18 @@ pub fn build_with(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Outcome> {
     crate::package::check_output(output)?;
+    crate::source::source_folder(source)?;
+    // Two builds of one folder would race for its package and lock: one waits.
+    let _source_lock = crate::temp::SourceLock::take(source, || progress(Progress::Waiting))?;
     progress(Progress::Reading);
     // The new lock is written beside the old one while it is worked out, so that its
     // text is never held; it replaces the old one only after the package.
     let plan = plan(source, &options, true)?;
+    crate::temp::pause_at("staged")?;
     let package = assemble(plan.sources, plan.reconciled.timestamp)?;
     let summary = package.write_reporting(output, options.format, progress)?;
     let lock_updated = plan.lock.changed();
+    crate::temp::pause_at("lock")?;
     plan.lock.put_in_place()?;
     Ok(Outcome {
         summary,

@@ -184,11 +184,15 @@ pub enum Problem {
     MediaOutsideSource(String),
     #[error("cannot read media file `{reference}`: {message}")]
     UnreadableMedia { reference: String, message: String },
+    #[error("media file `{reference}` is a {kind}, not a file")]
+    MediaNotAFile { reference: String, kind: String },
     /// `id` is the note's `id:` setting, when its identity comes from one.
     #[error("{}", duplicate_note(.id.as_deref(), .other))]
     DuplicateNote { other: String, id: Option<String> },
     #[error("cannot read file: {0}")]
     Unreadable(String),
+    #[error("the path is too long for the system ({0} bytes), so it cannot be read")]
+    PathTooLong(usize),
     #[error("no notes found (no `## ` heading in a .md file and no row in a .csv, .tsv or .txt file below this folder)")]
     NoNotes,
     #[error("`id:` is empty")]
@@ -217,6 +221,8 @@ pub enum Problem {
     UnbalancedHtml { field: String, detail: String },
     #[error("media file `{0}` is not used by any note")]
     UnusedMedia(String),
+    #[error("this is a {0}, not a regular file; it is not read")]
+    NotAFile(String),
     #[error("media file `{reference}` is large ({megabytes} MB); phones sync it slowly")]
     LargeMedia { reference: String, megabytes: u64 },
     #[error("note type `{0}` gained, lost or renamed fields or templates; Anki adds it as a copy and skips the existing notes unless you import with \"Merge note types\"")]
@@ -235,6 +241,7 @@ impl Problem {
             | Problem::EmptyField(_)
             | Problem::UnbalancedHtml { .. }
             | Problem::UnusedMedia(_)
+            | Problem::NotAFile(_)
             | Problem::LargeMedia { .. }
             | Problem::MovedDeck { .. }
             | Problem::ClozeRenumbered { .. }
@@ -275,8 +282,10 @@ impl Problem {
             Problem::MissingMedia { .. } => "missing-media",
             Problem::MediaOutsideSource(_) => "media-outside-source",
             Problem::UnreadableMedia { .. } => "unreadable-media",
+            Problem::MediaNotAFile { .. } => "media-not-a-file",
             Problem::DuplicateNote { .. } => "duplicate-note",
             Problem::Unreadable(_) => "unreadable",
+            Problem::PathTooLong(_) => "path-too-long",
             Problem::NoNotes => "no-notes",
             Problem::EmptyId => "empty-id",
             Problem::BadLock(_) => "bad-lock",
@@ -290,6 +299,7 @@ impl Problem {
             Problem::EmptyField(_) => "empty-field",
             Problem::UnbalancedHtml { .. } => "unbalanced-html",
             Problem::UnusedMedia(_) => "unused-media",
+            Problem::NotAFile(_) => "not-a-file",
             Problem::LargeMedia { .. } => "large-media",
             Problem::NoteTypeSchemaChanged(_) => "note-type-schema-changed",
         }
@@ -319,6 +329,7 @@ impl Problem {
             Problem::MissingMedia { reference, .. }
             | Problem::MediaOutsideSource(reference)
             | Problem::UnreadableMedia { reference, .. }
+            | Problem::MediaNotAFile { reference, .. }
             | Problem::LargeMedia { reference, .. } => reference.clone(),
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
@@ -355,6 +366,9 @@ impl Problem {
             Problem::MissingMedia { .. } => "check the path; it is relative to the card file (for files in Anki's media folder, as in Anki's own text exports, build with `--media-dir PATH/TO/collection.media`)",
             Problem::MediaOutsideSource(_) => "copy the file into the source folder",
             Problem::UnreadableMedia { .. } | Problem::Unreadable(_) => "check the file's permissions, or for a link loop",
+            Problem::MediaNotAFile { .. } => "refer to a regular file (a link to one is fine)",
+            Problem::PathTooLong(_) => "shorten the names of its folders, or nest them less deeply",
+            Problem::NotAFile(_) => "replace it with a regular file, or move it out of the source folder",
             Problem::NoNotes => "check the folder name; every `## ` heading in a .md file is a note",
             Problem::EmptyId => "write an id after `id:`, or delete the line",
             Problem::DuplicateNote { .. } => "give one of the notes a distinct `id:` line, or delete the duplicate",
@@ -452,12 +466,34 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// The package at `path` could not be written (a full disk, a folder that cannot be
+    /// written to…); the file at `path`, if any, was left as it was.
+    #[error("cannot write {}: {source}; nothing was written: {}", .path.display(), write_advice(.source))]
+    Write {
+        /// The package being written.
+        path: PathBuf,
+        /// Why it could not be.
+        source: std::io::Error,
+    },
     /// SQLite failed while writing the collection.
     #[error("writing the collection database: {0}")]
     Sqlite(#[from] rusqlite::Error),
     /// Writing the zip archive failed.
     #[error("writing the zip archive: {0}")]
     Zip(#[from] zip::result::ZipError),
+}
+
+/// What to do when an output cannot be written.
+fn write_advice(error: &std::io::Error) -> &'static str {
+    match error.kind() {
+        std::io::ErrorKind::StorageFull | std::io::ErrorKind::QuotaExceeded => {
+            "free some space on its disk, or write it elsewhere"
+        }
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem => {
+            "check that its folder can be written to, or write it elsewhere"
+        }
+        _ => "write it elsewhere",
+    }
 }
 
 impl Error {
@@ -710,6 +746,13 @@ mod tests {
                 "unreadable-media",
             ),
             (
+                Problem::MediaNotAFile {
+                    reference: s(),
+                    kind: s(),
+                },
+                "media-not-a-file",
+            ),
+            (
                 Problem::DuplicateNote {
                     other: s(),
                     id: None,
@@ -717,6 +760,8 @@ mod tests {
                 "duplicate-note",
             ),
             (Problem::Unreadable(s()), "unreadable"),
+            (Problem::PathTooLong(0), "path-too-long"),
+            (Problem::NotAFile(s()), "not-a-file"),
             (Problem::NoNotes, "no-notes"),
             (Problem::EmptyId, "empty-id"),
             (Problem::BadLock(s()), "bad-lock"),

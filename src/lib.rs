@@ -33,6 +33,7 @@ mod pipeline;
 pub mod report;
 pub mod source;
 mod suggest;
+mod temp;
 mod text;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity, Spot};

@@ -180,7 +180,8 @@ fn format_help(format: Format) -> Option<&'static str> {
 fn main() -> ExitCode {
     shorten_purge_delay();
     let cli = Cli::parse();
-    // First Ctrl-C: stop cleanly (temporary files are removed); a second one exits at once.
+    // First Ctrl-C (or SIGTERM, SIGHUP): stop cleanly (temporary files are removed); a
+    // second one exits at once.
     let _ = ctrlc::set_handler(|| {
         if ankideck::cancel::is_cancelled() {
             std::process::exit(130);
@@ -454,6 +455,9 @@ impl ProgressReport {
             self.bar.set_position(position);
         };
         match progress {
+            Progress::Waiting => self.bar.suspend(|| {
+                eprintln!("waiting for another build of this folder to finish…");
+            }),
             Progress::Reading => spinner("reading cards"),
             Progress::Notes { done, total } => bar(
                 "notes [{bar:20}] {pos}/{len} {elapsed}",

@@ -103,7 +103,7 @@ impl Human {
             .and_then(|text| text.lines().nth(d.line - 1))
             .map(|line| line.strip_prefix('\u{feff}').unwrap_or(line));
         let message = d.problem.to_string();
-        let place = d.file.display().to_string();
+        let place = shortened(&d.file.display().to_string());
         let title = level(d.problem.severity()).primary_title(&message);
         let mut group = match line {
             Some(line) => title.element(
@@ -207,6 +207,22 @@ fn origin<'a>(d: &Diagnostic, place: &'a str) -> Origin<'a> {
 
 /// The bytes of `line` from character `column` (1-based), `len` characters long; one
 /// character when the length is unknown.
+/// A path of more than [`LONGEST_PATH`] characters with its middle left out: its start
+/// and its end (the file) say where it is. JSON output keeps paths whole.
+fn shortened(path: &str) -> String {
+    let chars = path.chars().count();
+    if chars <= LONGEST_PATH {
+        return path.to_string();
+    }
+    let (head, tail) = (LONGEST_PATH / 3, LONGEST_PATH - LONGEST_PATH / 3);
+    let start: String = path.chars().take(head).collect();
+    let end: String = path.chars().skip(chars - tail).collect();
+    format!("{start}…{end}")
+}
+
+/// The longest path that messages for people print whole.
+const LONGEST_PATH: usize = 160;
+
 fn span(line: &str, column: usize, len: usize) -> std::ops::Range<usize> {
     let byte = |chars: usize| {
         line.char_indices()
@@ -323,6 +339,17 @@ mod tests {
             "error: 1 problem in the card sources; nothing was written\n"
         );
         assert_eq!(refused(false), "error: 1 problem in the card sources\n");
+    }
+
+    #[test]
+    fn long_paths_lose_their_middle() {
+        assert_eq!(shortened("src/a.md"), "src/a.md");
+        let long = format!("src/{}deep.md", "dé/".repeat(2000));
+        let short = shortened(&long);
+        assert_eq!(short.chars().count(), LONGEST_PATH + 1);
+        assert!(short.starts_with("src/dé/"), "{short}");
+        assert!(short.ends_with("/dé/deep.md"), "{short}");
+        assert!(short.contains('…'));
     }
 
     #[test]

@@ -253,16 +253,11 @@ enum Sink {
 /// existing lock's permissions, or for a new lock those of any new file (the umask's
 /// default), not the private mode of a temporary file.
 pub(super) fn stage_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut builder = tempfile::Builder::new();
-    builder.prefix(".ankideck.lock.");
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        // Created with 0666, which the umask reduces as for any new file.
-        builder.permissions(std::fs::Permissions::from_mode(0o666));
-    }
-    let file = builder.tempfile_in(dir).map_err(|e| Error::io(dir, e))?;
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let file = crate::temp::staged_lock_in(dir)?;
     if let Ok(existing) = std::fs::metadata(path) {
         file.as_file()
             .set_permissions(existing.permissions())

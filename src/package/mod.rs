@@ -46,6 +46,9 @@ pub(crate) struct Media {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Progress {
+    /// Waiting for another build of the same source folder to finish (reported by
+    /// `build`, before anything else).
+    Waiting,
     /// Reading and rendering the sources (reported by `build`, once, at the start).
     Reading,
     /// Notes inserted into the collection so far.

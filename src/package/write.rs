@@ -14,6 +14,7 @@ use rusqlite::Connection;
 use schema::{ById, CardRow, ColRow, DeckConfig, DeckJson, NoteRow, NotetypeJson, TableRow};
 use sha1::{Digest, Sha1};
 use std::borrow::Cow;
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, Write};
@@ -33,18 +34,36 @@ pub(super) fn write(
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary> {
     super::check_output(path)?;
+    let failed = Cell::new(None);
+    write_through(package, path, format, progress, &failed)
+        .map_err(|e| blame_output(e, package, path, failed.take()))
+}
+
+/// Writes the package: the collection, then the package, in one scratch folder that a
+/// later build removes if this one dies; the package is moved out of it once complete.
+/// The first error writing the package is kept in `failed`.
+fn write_through(
+    package: &Package,
+    path: &Path,
+    format: Format,
+    progress: &mut dyn FnMut(Progress),
+    failed: &Cell<Option<std::io::Error>>,
+) -> Result<Summary> {
     let dir = match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
         _ => Path::new("."),
     };
-    let scratch = tempfile::tempdir_in(dir).map_err(|e| Error::io(dir, e))?;
+    let scratch = crate::temp::Scratch::beside(dir)?;
     let db_path = scratch.path().join("collection.anki2");
     let summary = write_collection(package, &db_path, None, progress)?;
+    crate::temp::pause_at("collection")?;
     progress(Progress::Collection);
 
-    let mut out = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
+    let mut out = tempfile::NamedTempFile::new_in(scratch.path())
+        .map_err(|e| Error::io(scratch.path(), e))?;
     {
-        let mut zip = ZipWriter::new(BufWriter::with_capacity(1 << 16, out.as_file_mut()));
+        let file = BufWriter::with_capacity(1 << 16, out.as_file_mut());
+        let mut zip = ZipWriter::new(Output::new(file, failed));
         match format {
             Format::Legacy1 => write_legacy(package, &db_path, &mut zip, path, progress)?,
             Format::Latest => {
@@ -71,11 +90,125 @@ pub(super) fn write(
             .set_permissions(permissions)
             .map_err(|e| Error::io(path, e))?;
     }
+    crate::temp::pause_at("package")?;
     out.persist(path).map_err(|e| Error::io(path, e.error))?;
     Ok(Summary {
         media: package.media.len(),
         ..summary
     })
+}
+
+/// The error of a package that could not be written, as [`Error::Write`] naming `path`
+/// unless it was reading a media file that failed.
+fn blame_output(
+    error: Error,
+    package: &Package,
+    path: &Path,
+    failed: Option<std::io::Error>,
+) -> Error {
+    let is_media = |p: &Path| {
+        let mut files = package.media.iter();
+        files.any(|m| matches!(&m.source, MediaSource::File(f) if f == p))
+    };
+    let write = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    match (error, failed) {
+        (Error::Cancelled, _) => Error::Cancelled,
+        // Whatever the copy that failed blamed, writing the package failed.
+        (_, Some(source)) => write(source),
+        (Error::Zip(zip::result::ZipError::Io(source)), None) => write(source),
+        // The collection is written in the scratch folder beside `path`.
+        (Error::Sqlite(e), None) => {
+            let full = e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull);
+            let kind = match full {
+                true => std::io::ErrorKind::StorageFull,
+                false => std::io::ErrorKind::Other,
+            };
+            write(std::io::Error::new(kind, e))
+        }
+        (Error::Io { path: p, source }, None) if !is_media(&p) => write(source),
+        (other, None) => other,
+    }
+}
+
+/// The package file as the zip writer sees it. After the first error, kept in `failed`,
+/// it takes everything without writing it (keeping track of positions as if it did), so
+/// that dropping the unfinished zip writer does not try and report the same error again.
+struct Output<'a, W> {
+    file: W,
+    failed: &'a Cell<Option<std::io::Error>>,
+    /// Whether an error was kept: nothing is written any more.
+    broken: bool,
+    position: u64,
+    end: u64,
+}
+
+impl<'a, W> Output<'a, W> {
+    fn new(file: W, failed: &'a Cell<Option<std::io::Error>>) -> Self {
+        Output {
+            file,
+            failed,
+            broken: false,
+            position: 0,
+            end: 0,
+        }
+    }
+
+    fn keep<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.failed
+                .set(Some(std::io::Error::new(e.kind(), e.to_string())));
+            self.broken = true;
+        }
+        result
+    }
+
+    fn moved_to(&mut self, position: u64) -> u64 {
+        self.position = position;
+        self.end = self.end.max(position);
+        position
+    }
+}
+
+impl<W: Write> Write for Output<'_, W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.broken {
+            self.moved_to(self.position + buf.len() as u64);
+            return Ok(buf.len());
+        }
+        let result = self.file.write(buf);
+        let n = self.keep(result)?;
+        self.moved_to(self.position + n as u64);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if self.broken {
+            return Ok(());
+        }
+        let result = self.file.flush();
+        self.keep(result)
+    }
+}
+
+impl<W: Seek> Seek for Output<'_, W> {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        if self.broken {
+            let moved = |from: u64, by: i64| from.checked_add_signed(by);
+            let to = match pos {
+                std::io::SeekFrom::Start(to) => Some(to),
+                std::io::SeekFrom::Current(by) => moved(self.position, by),
+                std::io::SeekFrom::End(by) => moved(self.end, by),
+            };
+            let to = to.ok_or_else(|| std::io::Error::other("seek out of range"))?;
+            return Ok(self.moved_to(to));
+        }
+        let result = self.file.seek(pos);
+        let to = self.keep(result)?;
+        Ok(self.moved_to(to))
+    }
 }
 
 fn write_legacy<W: Write + Seek>(
@@ -507,5 +640,73 @@ fn note_row(package: &Package, index: usize, id: i64) -> NoteRow<'_> {
         checksum: text::field_checksum(&note.fields[0]),
         flags: 0,
         data: Cow::Borrowed(""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A file on a disk that fills up after `room` bytes.
+    struct SmallDisk {
+        data: std::io::Cursor<Vec<u8>>,
+        room: usize,
+    }
+
+    impl Write for SmallDisk {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.data.get_ref().len() + buf.len() > self.room {
+                return Err(std::io::ErrorKind::StorageFull.into());
+            }
+            self.data.write(buf)
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Seek for SmallDisk {
+        fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+            self.data.seek(pos)
+        }
+    }
+
+    #[test]
+    fn a_failed_write_is_kept_and_not_tried_again() {
+        let failed = Cell::new(None);
+        let disk = SmallDisk {
+            data: Default::default(),
+            room: 100,
+        };
+        let mut zip = ZipWriter::new(Output::new(disk, &failed));
+        zip.start_file("a", options(Compression::Stored)).unwrap();
+        let error = zip.write_all(&[7; 1000]).unwrap_err();
+        assert_eq!(error.kind(), std::io::ErrorKind::StorageFull);
+        // Dropped unfinished, the writer finishes into nothing, without an error.
+        drop(zip);
+        let kept = failed.take().expect("the error is kept");
+        assert_eq!(kept.kind(), std::io::ErrorKind::StorageFull);
+    }
+
+    #[test]
+    fn a_write_error_names_the_output_and_a_read_error_the_media_file() {
+        let mut package = Package::new(0);
+        let media = std::path::PathBuf::from("media/a.png");
+        package
+            .add_media("a.png", MediaSource::File(media.clone()))
+            .unwrap();
+        let out = Path::new("out/deck.apkg");
+        let full = || std::io::Error::from(std::io::ErrorKind::StorageFull);
+        let read = Error::io(&media, full());
+        let blamed = blame_output(read, &package, out, Some(full()));
+        assert!(matches!(blamed, Error::Write { path, .. } if path == out));
+        let read = Error::io(&media, std::io::ErrorKind::NotFound.into());
+        let blamed = blame_output(read, &package, out, None);
+        assert!(matches!(blamed, Error::Io { path, .. } if path == media));
+        assert_eq!(
+            blame_output(Error::io(out, full()), &package, out, None).to_string(),
+            "cannot write out/deck.apkg: no storage space; nothing was written: \
+             free some space on its disk, or write it elsewhere"
+        );
     }
 }

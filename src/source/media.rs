@@ -6,6 +6,7 @@ use crate::error::Problem;
 use crate::ids;
 use sha1::{Digest, Sha1};
 use std::collections::HashMap;
+use std::io::ErrorKind;
 use std::path::{Component, Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 
@@ -38,23 +39,36 @@ impl MediaIndex {
     /// The packaged name of the file `reference` (relative to `dir`) points at; it must
     /// be inside `root` (canonical).
     pub fn resolve(&mut self, root: &Path, dir: &Path, reference: &str) -> Result<String, Problem> {
+        // The file as written, else as spelt in another normalisation, else in the media
+        // folder; what none of them holds is reported for the path as written.
         let in_media_dir = || {
             let media_dir = self.media_dir.as_deref()?;
             Some((find_file(media_dir, reference)?, media_dir))
         };
-        let Some((path, root)) = find_file(dir, reference)
+        let (path, root) = find_file(dir, reference)
             .map(|path| (path, root))
             .or_else(in_media_dir)
-        else {
-            return Err(Problem::MissingMedia {
-                reference: reference.to_string(),
-                path: dir.join(reference),
-            });
-        };
+            .unwrap_or_else(|| (dir.join(reference), root));
         let unreadable = |e: std::io::Error| Problem::UnreadableMedia {
             reference: reference.to_string(),
             message: e.to_string(),
         };
+        match std::fs::metadata(&path) {
+            Ok(meta) if meta.is_file() => {}
+            Ok(meta) => {
+                return Err(Problem::MediaNotAFile {
+                    reference: reference.to_string(),
+                    kind: super::walk::file_kind(&meta.file_type()).to_string(),
+                })
+            }
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                return Err(Problem::MissingMedia {
+                    reference: reference.to_string(),
+                    path,
+                })
+            }
+            Err(e) => return Err(unreadable(e)),
+        }
         let canonical = path.canonicalize().map_err(unreadable)?;
         if !canonical.starts_with(root) {
             return Err(Problem::MediaOutsideSource(reference.to_string()));
@@ -159,7 +173,8 @@ pub(super) fn line_offset_of(text: &str, problem: &Problem) -> usize {
     let reference = match problem {
         Problem::MissingMedia { reference, .. }
         | Problem::MediaOutsideSource(reference)
-        | Problem::UnreadableMedia { reference, .. } => reference,
+        | Problem::UnreadableMedia { reference, .. }
+        | Problem::MediaNotAFile { reference, .. } => reference,
         _ => return 0,
     };
     text.lines()

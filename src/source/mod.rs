@@ -47,6 +47,19 @@ pub struct Sources {
     pub decks: Vec<(String, crate::deck::DeckSettings)>,
 }
 
+/// The source folder `root`, canonical: an error that says what to do when it is
+/// missing or a file.
+pub fn source_folder(root: &Path) -> Result<PathBuf> {
+    let canonical = root.canonicalize().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::NoSourceFolder(root.to_path_buf()),
+        _ => Error::io(root, e),
+    })?;
+    if !canonical.is_dir() {
+        return Err(Error::SourceNotAFolder(root.to_path_buf()));
+    }
+    Ok(canonical)
+}
+
 impl Sources {
     /// Reads every card source below `root`. Problems are collected: with any error they
     /// all come back as [`Error::Input`] (warnings included); otherwise the warnings

@@ -7,7 +7,7 @@ use super::media::MediaIndex;
 use super::notetypes;
 use super::Sources;
 use crate::deck::DeckSettings;
-use crate::error::{Diagnostic, Error, Problem, Result};
+use crate::error::{Diagnostic, Problem, Result};
 use crate::note::SourceNote;
 use crate::notetype::{NoteType, Stock};
 use std::collections::HashMap;
@@ -37,13 +37,7 @@ pub(super) struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     pub fn new(root: &'a Path) -> Result<Reader<'a>> {
-        let canonical_root = root.canonicalize().map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => Error::NoSourceFolder(root.to_path_buf()),
-            _ => Error::io(root, e),
-        })?;
-        if !canonical_root.is_dir() {
-            return Err(Error::SourceNotAFolder(root.to_path_buf()));
-        }
+        let canonical_root = super::source_folder(root)?;
         Ok(Reader {
             root,
             canonical_root,

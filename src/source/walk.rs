@@ -60,16 +60,56 @@ pub(super) fn source_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> So
                     files.others.push(e.into_path());
                 }
             }
+            // A FIFO, a device (`zero.md` → /dev/zero)…: reading it could block forever.
+            Ok(e) if !e.file_type().is_file() && !e.file_type().is_dir() => {
+                let kind = file_kind(&e.file_type()).to_string();
+                diagnostics.push(Diagnostic::new(e.into_path(), 0, Problem::NotAFile(kind)));
+            }
             Ok(_) => {}
             Err(e) => {
                 let file = e
                     .path()
                     .map_or_else(|| root.to_path_buf(), Path::to_path_buf);
-                diagnostics.push(Diagnostic::new(file, 0, Problem::Unreadable(e.to_string())));
+                diagnostics.push(Diagnostic::new(file, 0, unreadable(&e)));
             }
         }
     }
     files
+}
+
+/// The problem of an entry that cannot be read.
+fn unreadable(error: &walkdir::Error) -> Problem {
+    let kind = error.io_error().map(std::io::Error::kind);
+    match (kind, error.path()) {
+        (Some(std::io::ErrorKind::InvalidFilename), Some(path)) => {
+            Problem::PathTooLong(path.as_os_str().len())
+        }
+        _ => Problem::Unreadable(error.to_string()),
+    }
+}
+
+/// What a file that is not a regular file is, in words.
+pub(super) fn file_kind(file_type: &std::fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_fifo() {
+            return "FIFO (named pipe)";
+        } else if file_type.is_socket() {
+            return "socket";
+        } else if file_type.is_char_device() {
+            return "character device";
+        } else if file_type.is_block_device() {
+            return "block device";
+        }
+    }
+    if file_type.is_dir() {
+        "folder"
+    } else if file_type.is_file() {
+        "file"
+    } else {
+        "special file"
+    }
 }
 
 /// Markdown card files below `root`, in build order.

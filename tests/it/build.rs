@@ -424,7 +424,7 @@ fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
         let leftovers: Vec<_> = fs::read_dir(&dir)
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(".tmp"))
+            .filter(|n| n.starts_with(".ankideck-tmp-"))
             .collect();
         assert!(
             leftovers.is_empty(),

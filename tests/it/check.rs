@@ -648,6 +648,139 @@ fn link_loops_and_unreadable_files_are_reported_not_fatal() {
     );
 }
 
+/// The code, file (below `src`), line, column and message of each diagnostic.
+fn places(src: &Path, diagnostics: &[Value]) -> Vec<(String, String, u64, u64, String)> {
+    let relative = |file: &Value| {
+        let file = Path::new(file.as_str().unwrap());
+        file.strip_prefix(src).unwrap().display().to_string()
+    };
+    let text = |v: &Value| v.as_str().unwrap().to_string();
+    diagnostics
+        .iter()
+        .map(|d| {
+            let (line, column) = (d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap());
+            (
+                text(&d["code"]),
+                relative(&d["file"]),
+                line,
+                column,
+                text(&d["message"]),
+            )
+        })
+        .collect()
+}
+
+/// A FIFO or a link to a device named like a card file is not read, and says why; a media
+/// reference to a folder or a FIFO says what it is.
+#[cfg(unix)]
+#[test]
+fn files_that_are_not_regular_files_say_what_they_are() {
+    let dir = temp_dir("check-not-files");
+    let src = dir.join("src");
+    write_files(
+        &src,
+        &[
+            (
+                "a.md",
+                b"## Folder\n\n![x](pics)\n\n## Fifo\n\n![y](pipe.png)\n".as_slice(),
+            ),
+            ("pics/p.png", b"png".as_slice()),
+        ],
+    );
+    for fifo in ["x.md", "pipe.png"] {
+        let made = std::process::Command::new("mkfifo")
+            .arg(src.join(fifo))
+            .status()
+            .unwrap();
+        assert!(made.success());
+    }
+    std::os::unix::fs::symlink("/dev/zero", src.join("zero.md")).unwrap();
+    let (code, diagnostics) = check(&src, &[]);
+    assert_eq!(code, Some(1));
+    let s = |s: &str| s.to_string();
+    let pipe = "this is a FIFO (named pipe), not a regular file; it is not read";
+    assert_eq!(
+        places(&src, &diagnostics),
+        [
+            (
+                s("media-not-a-file"),
+                s("a.md"),
+                3,
+                6,
+                s("media file `pics` is a folder, not a file")
+            ),
+            (
+                s("media-not-a-file"),
+                s("a.md"),
+                7,
+                6,
+                s("media file `pipe.png` is a FIFO (named pipe), not a file")
+            ),
+            (
+                s("unused-media"),
+                s("pics/p.png"),
+                0,
+                0,
+                s("media file `pics/p.png` is not used by any note")
+            ),
+            (s("not-a-file"), s("pipe.png"), 0, 0, s(pipe)),
+            (s("not-a-file"), s("x.md"), 0, 0, s(pipe)),
+            (
+                s("not-a-file"),
+                s("zero.md"),
+                0,
+                0,
+                s("this is a character device, not a regular file; it is not read")
+            ),
+        ]
+    );
+    // Only warnings once the media references are gone: the build goes on.
+    std::fs::write(src.join("a.md"), "## Q\n\nA ![x](pics/p.png)\n").unwrap();
+    let result = build(&src, &dir.join("out.apkg"));
+    assert_success(&result);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(stderr.matches("not a regular file").count(), 3, "{stderr}");
+}
+
+/// A path too long for the system is shortened in the message, which says so.
+#[cfg(unix)]
+#[test]
+fn a_path_too_long_is_shortened_and_named_as_such() {
+    let dir = temp_dir("check-long-path");
+    let src = dir.join("src");
+    write_files(&src, &[("a.md", b"## Q\n\nA\n")]);
+    // Two chains of 15 folders of 200 characters, each made where its path is short
+    // enough, then the second moved into the first: some 6,000 characters in all.
+    let chain = vec!["d".repeat(200); 15].join("/");
+    std::fs::create_dir_all(src.join(&chain)).unwrap();
+    std::fs::create_dir_all(dir.join("c2").join(&chain)).unwrap();
+    std::fs::write(
+        dir.join("c2").join(&chain).join("deep.md"),
+        "## Deep\n\nA\n",
+    )
+    .unwrap();
+    std::fs::rename(dir.join("c2"), src.join(&chain).join("c2")).unwrap();
+    let (code, diagnostics) = check(&src, &[]);
+    assert_eq!(code, Some(1));
+    assert_eq!(diagnostics.len(), 1, "{diagnostics:?}");
+    assert_eq!(diagnostics[0]["code"], "path-too-long");
+    // The first folder on the way whose path the system refuses.
+    let refused = diagnostics[0]["file"].as_str().unwrap().len();
+    assert!(refused >= 4096, "{refused}");
+    assert_eq!(
+        diagnostics[0]["message"],
+        format!("the path is too long for the system ({refused} bytes), so it cannot be read")
+    );
+    let human = ankideck(&["check", src.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&human.stderr);
+    assert!(stderr.contains("--> "), "{stderr}");
+    assert!(stderr.lines().all(|l| l.chars().count() < 200), "{stderr}");
+    assert!(
+        stderr.contains("help: shorten the names of its folders, or nest them less deeply"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_clean_deck_checks_clean() {
     let cards = workspace().join("cards");

@@ -39,12 +39,24 @@ fn slow_deck(dir: &Path) {
     big.set_len(300 << 20).unwrap();
 }
 
+/// The build's scratch folders beside its output, where it writes the package.
 fn temp_files(dir: &Path) -> Vec<String> {
     fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(".tmp"))
+        .filter(|n| n.starts_with(".ankideck-tmp-"))
         .collect()
+}
+
+/// The bytes written in the scratch folders beside `dir`'s output.
+fn written(dir: &Path) -> u64 {
+    let files = temp_files(dir).into_iter().flat_map(|n| {
+        fs::read_dir(dir.join(n))
+            .into_iter()
+            .flatten()
+            .map(|e| e.and_then(|e| e.metadata()).map_or(0, |m| m.len()))
+    });
+    files.sum()
 }
 
 /// Starts a build and waits until it is writing the package (its temporary file exists).
@@ -57,10 +69,7 @@ fn start_build(dir: &Path) -> Child {
         .spawn()
         .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while temp_files(dir)
-        .iter()
-        .all(|n| fs::metadata(dir.join(n)).map_or(0, |m| m.len()) < 1 << 20)
-    {
+    while written(dir) < 2 << 20 {
         assert!(Instant::now() < deadline, "the build never started writing");
         std::thread::sleep(Duration::from_millis(5));
     }

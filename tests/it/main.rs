@@ -16,6 +16,7 @@ mod cancel;
 mod check;
 mod cli;
 mod cloze_tags;
+mod faults;
 mod format_doc;
 mod hints;
 mod interrupt;
