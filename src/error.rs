@@ -144,6 +144,10 @@ pub enum Problem {
     /// `Tags: x`): `key` as written, `meant` the setting it most likely stands for.
     #[error("this line looks like a setting but is not one, so it is kept as answer text; did you mean `{meant}`?")]
     MisspelledSetting { key: String, meant: String },
+    /// A front-matter value cut short by YAML: ` #` starts a comment there, so the value
+    /// of `key` leaves out `comment` (the text from the `#`).
+    #[error("` #` starts a comment in front matter, so `{key}` leaves out `{comment}`")]
+    FrontMatterComment { key: String, comment: String },
     #[error("setting `{0}` is given twice")]
     DuplicateSetting(String),
     #[error("unknown note type `{name}`{}", did_you_mean(.meant.as_deref()))]
@@ -235,6 +239,7 @@ impl Problem {
         match self {
             Problem::UnknownSetting { .. }
             | Problem::MisspelledSetting { .. }
+            | Problem::FrontMatterComment { .. }
             | Problem::SingleColonCloze(_)
             | Problem::ClozeShownAsWritten { .. }
             | Problem::DuplicateFirstField { .. }
@@ -267,6 +272,7 @@ impl Problem {
             Problem::EmptyHeading => "empty-heading",
             Problem::UnknownSetting { .. } => "unknown-setting",
             Problem::MisspelledSetting { .. } => "misspelled-setting",
+            Problem::FrontMatterComment { .. } => "front-matter-comment",
             Problem::DuplicateSetting(_) => "duplicate-setting",
             Problem::UnknownNoteType { .. } => "unknown-note-type",
             Problem::UnknownFormat(_) => "unknown-format",
@@ -322,6 +328,7 @@ impl Problem {
             Problem::ControlCharacter(c) => c.to_string(),
             Problem::UnknownSetting { key, .. } => format!("{key}:"),
             Problem::MisspelledSetting { key, .. } => key.clone(),
+            Problem::FrontMatterComment { comment, .. } => comment.clone(),
             Problem::UnknownNoteType { name, .. } | Problem::UnknownFormat(name) => name.clone(),
             Problem::UnknownField { field, .. } => field.clone(),
             Problem::DuplicateField(field) => field.clone(),
@@ -351,6 +358,7 @@ impl Problem {
             Problem::TextOutsideNote => "move the text under a `## ` heading, make it a `# ` title, or delete it",
             Problem::EmptyHeading => "write the question (the first field) after `## `",
             Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
+            Problem::FrontMatterComment { .. } => "to keep the `#`, put the value in quotes, as in `deck: \"Lang #1\"`",
             Problem::UnknownSetting { .. } => "settings under a heading are `id`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
@@ -690,6 +698,13 @@ mod tests {
                     meant: s(),
                 },
                 "misspelled-setting",
+            ),
+            (
+                Problem::FrontMatterComment {
+                    key: s(),
+                    comment: s(),
+                },
+                "front-matter-comment",
             ),
             (Problem::DuplicateSetting(s()), "duplicate-setting"),
             (

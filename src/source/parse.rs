@@ -154,6 +154,7 @@ fn front_matter_end(
             Ok(fm) => parsed.front_matter = fm,
             Err(problem) => problems.push(problem),
         }
+        problems.extend(comments_in_values(block));
     }
     Some(end + 2)
 }
@@ -174,6 +175,31 @@ fn front_matter(block: &[&str]) -> Result<FrontMatter, (usize, Problem)> {
         }
         Err(e) => Err(front_matter_problem(&e, block)),
     }
+}
+
+/// Values YAML cut short at ` #`, which starts a comment there: `deck: Lang #1` is the
+/// deck `Lang`. Quoted values and whole comment lines are as meant.
+fn comments_in_values(block: &[&str]) -> Vec<(usize, Problem)> {
+    let cut = |(i, line): (usize, &&str)| {
+        let (key, value) = line.split_once(':')?;
+        let key = key.trim();
+        if key.is_empty() || key.starts_with('#') || key.starts_with('-') {
+            return None;
+        }
+        let value = value.trim_start();
+        if value.starts_with(['"', '\'']) {
+            return None;
+        }
+        let at = if value.starts_with('#') {
+            0
+        } else {
+            value.find(" #")? + 1
+        };
+        let comment = value[at..].trim_end().to_string();
+        let key = key.to_string();
+        Some((i + FIRST_LINE, Problem::FrontMatterComment { key, comment }))
+    };
+    block.iter().enumerate().filter_map(cut).collect()
 }
 
 /// The problem for a YAML error, at the file line (and column) to look at.
@@ -755,6 +781,27 @@ mod tests {
 
     /// Lines under the heading that are almost settings are kept as answer text, with
     /// a warning naming the setting meant; the settings after them still count.
+    #[test]
+    fn values_cut_by_a_comment_are_named() {
+        let (parsed, problems) = parse("---\ndeck: Lang #1\ntags: \"a #b\"\n# note\n---\n## Q\n");
+        assert_eq!(
+            parsed.front_matter.deck.map(|d| d.text()),
+            Some("Lang".into())
+        );
+        assert_eq!(
+            problems,
+            vec![(
+                2,
+                Problem::FrontMatterComment {
+                    key: "deck".into(),
+                    comment: "#1".into()
+                }
+            )]
+        );
+        let (_, problems) = parse("---\ndeck: #1\n---\n## Q\n");
+        assert_eq!(problems.len(), 1, "{problems:?}");
+    }
+
     #[test]
     fn near_miss_settings_say_what_was_meant() {
         let misspelled = |key: &str, meant: &str| Problem::MisspelledSetting {

@@ -17,6 +17,13 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    // YAML cut a front-matter value at ` #`.
+    Case {
+        files: &[("a.md", "---\ndeck: Lang #1\n---\n## Q\n\nA\n")],
+        code: "front-matter-comment",
+        place: ("a.md", 2, 12),
+        message: "` #` starts a comment in front matter, so `deck` leaves out `#1`",
+    },
     // A taken `id:`: at its line, naming it.
     Case {
         files: &[("a.md", "## Q1\nid: x\n\nA\n\n## Q2\ntags: t\nid: x\n\nB\n")],
