@@ -148,6 +148,10 @@ pub enum Problem {
     /// of `key` leaves out `comment` (the text from the `#`).
     #[error("` #` starts a comment in front matter, so `{key}` leaves out `{comment}`")]
     FrontMatterComment { key: String, comment: String },
+    /// `##Question`: hashes run into the text (the hashes and the next character), which
+    /// Markdown reads as text of the note above, not as a heading.
+    #[error("`{0}…` is not a heading: Markdown needs a space after the `#`s, so the line is text of the note above")]
+    HeadingWithoutSpace(String),
     #[error("setting `{0}` is given twice")]
     DuplicateSetting(String),
     #[error("unknown note type `{name}`{}", did_you_mean(.meant.as_deref()))]
@@ -240,6 +244,7 @@ impl Problem {
             Problem::UnknownSetting { .. }
             | Problem::MisspelledSetting { .. }
             | Problem::FrontMatterComment { .. }
+            | Problem::HeadingWithoutSpace(_)
             | Problem::SingleColonCloze(_)
             | Problem::ClozeShownAsWritten { .. }
             | Problem::DuplicateFirstField { .. }
@@ -273,6 +278,7 @@ impl Problem {
             Problem::UnknownSetting { .. } => "unknown-setting",
             Problem::MisspelledSetting { .. } => "misspelled-setting",
             Problem::FrontMatterComment { .. } => "front-matter-comment",
+            Problem::HeadingWithoutSpace(_) => "heading-without-space",
             Problem::DuplicateSetting(_) => "duplicate-setting",
             Problem::UnknownNoteType { .. } => "unknown-note-type",
             Problem::UnknownFormat(_) => "unknown-format",
@@ -329,6 +335,7 @@ impl Problem {
             Problem::UnknownSetting { key, .. } => format!("{key}:"),
             Problem::MisspelledSetting { key, .. } => key.clone(),
             Problem::FrontMatterComment { comment, .. } => comment.clone(),
+            Problem::HeadingWithoutSpace(marker) => marker.clone(),
             Problem::UnknownNoteType { name, .. } | Problem::UnknownFormat(name) => name.clone(),
             Problem::UnknownField { field, .. } => field.clone(),
             Problem::DuplicateField(field) => field.clone(),
@@ -359,6 +366,7 @@ impl Problem {
             Problem::EmptyHeading => "write the question (the first field) after `## `",
             Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
             Problem::FrontMatterComment { .. } => "to keep the `#`, put the value in quotes, as in `deck: \"Lang #1\"`",
+            Problem::HeadingWithoutSpace(_) => "put a space after the `#`s (`## Question`); to keep the hashes as text, write `\\#`",
             Problem::UnknownSetting { .. } => "settings under a heading are `id`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
@@ -706,6 +714,7 @@ mod tests {
                 },
                 "front-matter-comment",
             ),
+            (Problem::HeadingWithoutSpace(s()), "heading-without-space"),
             (Problem::DuplicateSetting(s()), "duplicate-setting"),
             (
                 Problem::UnknownNoteType {

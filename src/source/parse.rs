@@ -402,8 +402,15 @@ impl NotesReader {
             if self.current.is_none() {
                 self.outside_note(number);
             }
-        } else if let Some(heading) = heading_text(line, "##") {
+            return push_line(&mut self.current, line, number);
+        }
+        if let Some(heading) = heading_text(line, "##") {
             return self.start_note(heading, number);
+        }
+        if let Some(marker) = heading_without_space(line) {
+            // Outside a note this explains the line; "text outside a note" would not.
+            let problem = Problem::HeadingWithoutSpace(marker.into());
+            self.problems.push((number, problem));
         } else if let Some(note) = self.current.as_mut() {
             if note.take_header_line(line, number, &mut self.problems) {
                 return;
@@ -577,6 +584,15 @@ fn block(lines: Vec<String>, first_line: usize) -> Located {
 }
 
 /// `## text` → `text` (for `marker` = `##`); a bare `##` gives an empty heading.
+/// `##Question` or `###Back`: hashes run into the text, which Markdown reads as text,
+/// not as a heading. The hashes and the first character after them.
+fn heading_without_space(line: &str) -> Option<&str> {
+    let hashes = line.len() - line.trim_start_matches('#').len();
+    let next = line[hashes..].chars().next()?;
+    let looks_meant = (2..=3).contains(&hashes) && !next.is_whitespace() && next != '#';
+    looks_meant.then(|| &line[..hashes + next.len_utf8()])
+}
+
 fn heading_text<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
     let rest = line.strip_prefix(marker)?;
     if rest.is_empty() {
@@ -781,6 +797,19 @@ mod tests {
 
     /// Lines under the heading that are almost settings are kept as answer text, with
     /// a warning naming the setting meant; the settings after them still count.
+    #[test]
+    fn hashes_run_into_the_text_are_named() {
+        let (parsed, problems) = parse("## Q\nA\n##Next\n###Back\n#hashtag\n```\n##x\n```\n");
+        assert_eq!(parsed.notes.len(), 1);
+        assert_eq!(
+            problems,
+            vec![
+                (3, Problem::HeadingWithoutSpace("##N".into())),
+                (4, Problem::HeadingWithoutSpace("###B".into())),
+            ]
+        );
+    }
+
     #[test]
     fn values_cut_by_a_comment_are_named() {
         let (parsed, problems) = parse("---\ndeck: Lang #1\ntags: \"a #b\"\n# note\n---\n## Q\n");

@@ -17,6 +17,13 @@ struct Case {
 }
 
 const CASES: &[Case] = &[
+    // Hashes run into the heading's text.
+    Case {
+        files: &[("a.md", "## Q1\n\nA\n\n##Q2\n\nB\n")],
+        code: "heading-without-space",
+        place: ("a.md", 5, 1),
+        message: "`##Q…` is not a heading: Markdown needs a space after the `#`s, so the line is text of the note above",
+    },
     // YAML cut a front-matter value at ` #`.
     Case {
         files: &[("a.md", "---\ndeck: Lang #1\n---\n## Q\n\nA\n")],
