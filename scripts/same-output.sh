@@ -26,13 +26,14 @@ else
     base_bin=$root/target/same-output-base/release/ankideck
 fi
 cargo build --release --quiet --locked --bin ankideck --example bench
-new_bin=$root/target/release/ankideck
+target=$(realpath "${CARGO_TARGET_DIR:-target}")
+new_bin=$target/release/ankideck
 
 # Generated decks: one with media, one large enough to span several lock windows.
 decks=(cards tests/decks/*)
-target/release/examples/bench generate --notes 1000 --media 20 --media-size 2M \
+"$target/release/examples/bench" generate --notes 1000 --media 20 --media-size 2M \
     --dir "$work/gen-1k" >/dev/null
-target/release/examples/bench generate --notes 40000 --dir "$work/gen-40k" >/dev/null
+"$target/release/examples/bench" generate --notes 40000 --dir "$work/gen-40k" >/dev/null
 decks+=("$work/gen-1k" "$work/gen-40k")
 
 export SOURCE_DATE_EPOCH=1700000000
