@@ -406,7 +406,7 @@ impl Problem {
 pub enum Error {
     /// Problems in the sources (errors, with the warnings found beside them), in file
     /// order.
-    #[error("{} in the card sources", crate::report::count(.0.len(), "problem"))]
+    #[error("{} in the card sources", count(.0.len(), "problem"))]
     Input(Vec<Diagnostic>),
     /// A note given to [`crate::Package::add_note`] that Anki could not use: a bad deck
     /// name or tag, or no cards.
@@ -420,7 +420,7 @@ pub enum Error {
     /// A media name Anki would refuse.
     #[error("media name `{0}` is not allowed by Anki (no path separators, control characters or any of \\ / : * ? \" < > | [ ] ^, no Windows device name like CON, no trailing dot or space, at most 120 bytes)")]
     MediaName(String),
-    /// [`crate::cancel::cancel`] stopped the work; nothing was left half-written.
+    /// `cancel::cancel` stopped the work; nothing was left half-written.
     #[error("interrupted")]
     Cancelled,
     /// `SOURCE_DATE_EPOCH` set to something other than whole seconds.
@@ -472,7 +472,7 @@ pub enum Error {
         /// The path given for the package.
         path: PathBuf,
         /// What is wrong with it.
-        problem: crate::package::OutputProblem,
+        problem: OutputProblem,
     },
     /// Reading or writing a file failed.
     #[error("{path}: {source}")]
@@ -554,6 +554,60 @@ impl Error {
             true => Err(Error::Input(diagnostics)),
             false => Ok(diagnostics),
         }
+    }
+}
+
+/// Why a package cannot be written at a path.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum OutputProblem {
+    /// The path is a folder, or ends with a path separator.
+    #[error("it is a folder, not a file name")]
+    Folder,
+    /// The folder the package would go in does not exist.
+    #[error("the folder `{}` does not exist", .0.display())]
+    MissingFolder(PathBuf),
+    /// What would be the package's folder is a file.
+    #[error("`{}` is a file, not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    /// `.colpkg`: Anki's whole-collection backup, which replaces a profile on import.
+    #[error("a `.colpkg` is a whole Anki collection, which replaces everything in the profile that imports it")]
+    CollectionPackage,
+    /// Any name but `NAME.apkg`, which Anki and AnkiDroid would not offer to import.
+    #[error("Anki imports deck packages only from files named `.apkg`")]
+    NotApkg,
+}
+
+impl OutputProblem {
+    /// What to do instead, for a package that was to be written at `path`.
+    pub fn hint(&self, path: &Path) -> String {
+        let apkg = || {
+            let stem = path.file_stem().map(|s| s.to_string_lossy());
+            path.with_file_name(format!("{}.apkg", stem.as_deref().unwrap_or("deck")))
+        };
+        match self {
+            OutputProblem::Folder => format!(
+                "name the package file, such as `{}`",
+                path.join("deck.apkg").display()
+            ),
+            OutputProblem::MissingFolder(folder) => format!(
+                "create it first (`mkdir -p {}`), or write the package to an existing folder",
+                folder.display()
+            ),
+            OutputProblem::NotAFolder(_) => "write the package to a folder".into(),
+            OutputProblem::CollectionPackage | OutputProblem::NotApkg => {
+                format!("name the package `{}`", apkg().display())
+            }
+        }
+    }
+}
+
+/// `1 note`, `2 notes`: a count in English, for every message that counts.
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
     }
 }
 

@@ -280,15 +280,7 @@ pub fn checked(warning_count: usize) -> String {
     format!("no errors{}", warnings(warning_count))
 }
 
-/// `1 note`, `2 notes`: `n` and the noun, plural unless `n` is one. Every count the
-/// command prints goes through here (the nouns it counts all take an `s`).
-pub fn count(n: usize, noun: &str) -> String {
-    if n == 1 {
-        format!("1 {noun}")
-    } else {
-        format!("{n} {noun}s")
-    }
-}
+pub use crate::error::count;
 
 fn warnings(n: usize) -> String {
     if n == 0 {

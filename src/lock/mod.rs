@@ -13,7 +13,7 @@
 //! `reconcile.rs` holds the update rules. A build reads the old lock with `Lock::read`,
 //! then `Update::begin`, `Update::reconcile`, `Update::finish`, and after the package
 //! `NewLock::put_in_place`. Library users reach these rules through
-//! [`crate::build::build`] and [`crate::build::write_locked`].
+//! `build::build` and `build::write_locked`.
 
 mod format;
 mod reconcile;

@@ -10,7 +10,7 @@ mod schema;
 mod write;
 
 pub use meta::Format;
-pub use output::{check_output, OutputProblem};
+pub use output::check_output;
 
 use crate::deck::DeckSettings;
 

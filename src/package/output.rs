@@ -1,53 +1,8 @@
 //! Where a package may be written: checked before any work, so that a wrong `-o` is
 //! reported at once, naming the path and what to do, and nothing is written.
 
-use crate::error::{Error, Result};
-use std::path::{Path, PathBuf};
-
-/// Why a package cannot be written at a path.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum OutputProblem {
-    /// The path is a folder, or ends with a path separator.
-    #[error("it is a folder, not a file name")]
-    Folder,
-    /// The folder the package would go in does not exist.
-    #[error("the folder `{}` does not exist", .0.display())]
-    MissingFolder(PathBuf),
-    /// What would be the package's folder is a file.
-    #[error("`{}` is a file, not a folder", .0.display())]
-    NotAFolder(PathBuf),
-    /// `.colpkg`: Anki's whole-collection backup, which replaces a profile on import.
-    #[error("a `.colpkg` is a whole Anki collection, which replaces everything in the profile that imports it")]
-    CollectionPackage,
-    /// Any name but `NAME.apkg`, which Anki and AnkiDroid would not offer to import.
-    #[error("Anki imports deck packages only from files named `.apkg`")]
-    NotApkg,
-}
-
-impl OutputProblem {
-    /// What to do instead, for a package that was to be written at `path`.
-    pub fn hint(&self, path: &Path) -> String {
-        let apkg = || {
-            let stem = path.file_stem().map(|s| s.to_string_lossy());
-            path.with_file_name(format!("{}.apkg", stem.as_deref().unwrap_or("deck")))
-        };
-        match self {
-            OutputProblem::Folder => format!(
-                "name the package file, such as `{}`",
-                path.join("deck.apkg").display()
-            ),
-            OutputProblem::MissingFolder(folder) => format!(
-                "create it first (`mkdir -p {}`), or write the package to an existing folder",
-                folder.display()
-            ),
-            OutputProblem::NotAFolder(_) => "write the package to a folder".into(),
-            OutputProblem::CollectionPackage | OutputProblem::NotApkg => {
-                format!("name the package `{}`", apkg().display())
-            }
-        }
-    }
-}
+use crate::error::{Error, OutputProblem, Result};
+use std::path::Path;
 
 /// Checks that a package can be written at `path`: a file name ending in `.apkg`
 /// (any case) in a folder that exists. Whether the folder is writable shows when
