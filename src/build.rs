@@ -64,6 +64,8 @@ pub struct Outcome {
     pub removed: Vec<RemovedNote>,
     /// Whether `ankideck.lock` was written.
     pub lock_updated: bool,
+    /// Whether the lock written replaced a version 1 lock (as version 2).
+    pub lock_upgraded: bool,
 }
 
 /// Everything known before anything is written.
@@ -77,11 +79,14 @@ struct Plan {
 
 /// Reads and checks everything; with `stage`, also writes the new lock beside the old.
 fn plan(source: &Path, options: &Options, stage: bool) -> Result<Plan> {
+    crate::source::source_folder(source)?;
     let lock_path = source.join(lock::FILE_NAME);
-    // Checking the lock's lines needs nothing from the sources: done alongside.
+    // Notes the lock knows by legacy guids keep them: read first. Checking the rest of
+    // the lock's lines needs nothing from the sources: done alongside.
+    let legacy = lock::legacy_guids(&lock_path)?;
     let (sources, previous) = std::thread::scope(|scope| {
         let previous = scope.spawn(|| Lock::read(&lock_path));
-        let sources = read_and_lint(source, options.media_dir.as_deref());
+        let sources = read_and_lint(source, options.media_dir.as_deref(), legacy);
         let previous = previous
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
@@ -114,8 +119,12 @@ fn plan(source: &Path, options: &Options, stage: bool) -> Result<Plan> {
 
 /// Reads the sources and adds the lint's warnings: every problem of the sources, errors
 /// and warnings together, in file order.
-fn read_and_lint(source: &Path, media_dir: Option<&Path>) -> Result<Sources> {
-    let mut sources = Sources::read_lenient_with_media_dir(source, media_dir)?;
+fn read_and_lint(
+    source: &Path,
+    media_dir: Option<&Path>,
+    legacy: crate::ids::LegacyGuids,
+) -> Result<Sources> {
+    let mut sources = Sources::read_keeping(source, media_dir, legacy)?;
     sources.warnings.extend(crate::lint::lint(&sources.notes));
     error::sort_diagnostics(&mut sources.warnings);
     sources.warnings = Error::unless_errors(std::mem::take(&mut sources.warnings))?;
@@ -182,7 +191,7 @@ pub fn build_with(
     crate::temp::pause_at("staged")?;
     let package = assemble(plan.sources, plan.reconciled.timestamp)?;
     let summary = package.write_reporting(output, options.format, progress)?;
-    let lock_updated = plan.lock.changed();
+    let (lock_updated, lock_upgraded) = (plan.lock.changed(), plan.lock.upgraded());
     crate::temp::pause_at("lock")?;
     plan.lock.put_in_place()?;
     Ok(Outcome {
@@ -190,7 +199,18 @@ pub fn build_with(
         warnings: plan.warnings,
         removed: plan.reconciled.removed,
         lock_updated,
+        lock_upgraded: lock_updated && lock_upgraded,
     })
+}
+
+/// `ankideck ids`: writes the id each note's guid comes from under every heading without
+/// `id:` (the legacy id of a note the lock knows by it, else the derived id), so that
+/// its identity stays when the heading is edited. Returns each changed file with the
+/// number of ids added; refuses when the sources have errors.
+pub fn write_ids(source: &Path) -> Result<Vec<(PathBuf, usize)>> {
+    crate::source::source_folder(source)?;
+    let legacy = lock::legacy_guids(&source.join(lock::FILE_NAME))?;
+    crate::source::write_ids(source, legacy)
 }
 
 /// The build time in seconds: `SOURCE_DATE_EPOCH` if set, else the clock. Give it to
@@ -225,12 +245,13 @@ pub fn write_locked(
     let new_lock = update.finish()?;
     package.set_timestamp(reconciled.timestamp);
     let summary = package.write_with(output, format)?;
-    let lock_changed = new_lock.changed();
+    let (lock_changed, lock_upgraded) = (new_lock.changed(), new_lock.upgraded());
     new_lock.put_in_place()?;
     Ok(Outcome {
         summary,
         warnings: reconciled.warnings,
         removed: reconciled.removed,
         lock_updated: lock_changed,
+        lock_upgraded: lock_changed && lock_upgraded,
     })
 }

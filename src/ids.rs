@@ -80,18 +80,111 @@ pub fn guid_for<S: AsRef<str>>(values: &[S]) -> String {
     guid_for_id(&values.join("\u{1f}"))
 }
 
-/// The id a note without `id:` gets: a hash of its first field as written, whitespace
-/// folded, so that moving or reordering notes keeps their identity. `ankideck ids` writes
-/// it into the source, after which editing the first field no longer changes the guid.
+/// The id a note without `id:` gets: `h` and 16 hex digits (64 bits) of the SHA-1 of its
+/// first field as written, whitespace folded, so that moving or reordering notes keeps
+/// their identity. With 64 bits, two of 10 million notes share one with a chance of
+/// about 1 in 370,000. `ankideck ids` writes it into the source, after which editing the
+/// first field no longer changes the guid. Notes the lock knows by their legacy id keep
+/// it (see [`HeadingId`]).
 pub fn derived_id(first_field_source: &str) -> String {
-    let folded: Vec<&str> = first_field_source.split_whitespace().collect();
-    let digest = Sha1::digest(folded.join(" ").as_bytes());
-    format!("h{}", hex(&digest[..5]))
+    HeadingId::of(first_field_source).derived_id()
 }
 
-/// The guid of a note without `id:`; the same as if its [`derived_id`] were written.
+/// The identity a heading (a note's first field as written, without `id:`) gives: its
+/// [`derived_id`] for a new note; for a note the lock knows by it, its legacy id, which
+/// notes had before 64-bit derived ids: `h` and 10 hex digits (40 bits, so that two of a
+/// few hundred thousand headings may share one). Both start with the same digits; the
+/// 16 bits after the legacy id's are the check the lock keeps beside a legacy guid, to
+/// tell its note from another heading with the same 40 bits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct HeadingId {
+    digest: [u8; 8],
+}
+
+impl HeadingId {
+    pub(crate) fn of(first_field_source: &str) -> HeadingId {
+        let folded: Vec<&str> = first_field_source.split_whitespace().collect();
+        let digest = Sha1::digest(folded.join(" ").as_bytes());
+        HeadingId {
+            digest: digest[..8].try_into().expect("sha1 has 20 bytes"),
+        }
+    }
+
+    /// `h` and 16 hex digits.
+    pub(crate) fn derived_id(&self) -> String {
+        format!("h{}", hex(&self.digest))
+    }
+
+    /// The guid of a new note: that of its [`HeadingId::derived_id`].
+    pub(crate) fn guid(&self) -> String {
+        guid_for_id(&self.derived_id())
+    }
+
+    /// `h` and 10 hex digits, as `ankideck ids` wrote it before.
+    pub(crate) fn legacy_id(&self) -> String {
+        format!("h{}", hex(&self.digest[..5]))
+    }
+
+    /// The guid a note had under the legacy rule.
+    pub(crate) fn legacy_guid(&self) -> String {
+        guid_for_id(&self.legacy_id())
+    }
+
+    /// The 16 bits the lock keeps beside a legacy guid.
+    pub(crate) fn check(&self) -> u16 {
+        u16::from_be_bytes([self.digest[5], self.digest[6]])
+    }
+}
+
+/// The legacy guids a lock knows notes by, each with the check of its heading (see
+/// [`HeadingId`]): a note without `id:` keeps its legacy guid when the lock has it for
+/// its heading. One number per legacy note, so that a large lock costs little to hold.
+#[derive(Debug, Default)]
+pub(crate) struct LegacyGuids {
+    /// The lock did not record checks (version 1): a legacy guid alone counts.
+    any_check: bool,
+    /// [`LegacyGuids::key`]s, sorted.
+    keys: Vec<u64>,
+}
+
+impl LegacyGuids {
+    /// The legacy guids of a lock, as [`LegacyGuids::key`]s; `any_check` when it did not
+    /// record checks.
+    pub(crate) fn new(any_check: bool, mut keys: Vec<u64>) -> LegacyGuids {
+        keys.sort_unstable();
+        LegacyGuids { any_check, keys }
+    }
+
+    /// A legacy guid with its check, as one number.
+    pub(crate) fn key(guid: &str, check: Option<u16>) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = std::hash::DefaultHasher::new();
+        (guid, check).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// The legacy guid of `heading`, if the lock knows a note by it.
+    pub(crate) fn of(&self, heading: &HeadingId) -> Option<String> {
+        if self.keys.is_empty() {
+            return None;
+        }
+        let guid = heading.legacy_guid();
+        let check = (!self.any_check).then(|| heading.check());
+        let found = self.keys.binary_search(&Self::key(&guid, check)).is_ok();
+        found.then_some(guid)
+    }
+}
+
+/// The guid of a note without `id:` that no lock knows: the same as if its
+/// [`derived_id`] were written.
+pub fn guid_for_heading(source: &str) -> String {
+    HeadingId::of(source).guid()
+}
+
+/// The guid of a first field under the legacy 40-bit rule (see [`HeadingId`]), which
+/// [`crate::Note::new`] still gives, so that notes made in code keep their identity.
 pub fn guid_for_first_field(source: &str) -> String {
-    guid_for_id(&derived_id(source))
+    HeadingId::of(source).legacy_guid()
 }
 
 /// A timestamp-like id in the past, stable for `(namespace, key)`.
@@ -255,8 +348,16 @@ mod tests {
         assert!(guid("x").bytes().all(|b| BASE91.contains(&b)));
         // Pinned: a change here would duplicate every note our users already imported.
         assert_eq!(guid_for_id("batch-size-small"), "zkW:NLZD%W");
-        assert_eq!(derived_id("深度学习中, batch size\n太小?"), "h962bf3124a");
-        assert_eq!(guid_for_first_field("q"), guid_for_id(&derived_id("q")));
+        let heading = HeadingId::of("深度学习中, batch size\n太小?");
+        assert_eq!(heading.legacy_id(), "h962bf3124a");
+        let legacy = guid_for_id(&HeadingId::of("q").legacy_id());
+        assert_eq!(guid_for_first_field("q"), legacy);
+        // The new rule extends the old id, with the check in the digits after it.
+        let derived = derived_id("深度学习中, batch size\n太小?");
+        assert_eq!(derived.len(), 17);
+        assert!(derived.starts_with("h962bf3124a"));
+        assert_eq!(format!("{:04x}", heading.check()), derived[11..15]);
+        assert_eq!(guid_for_heading("q"), guid_for_id(&derived_id("q")));
         assert_eq!(guid_for(&["batch-size-small"]), "zkW:NLZD%W");
         assert_ne!(guid_for(&["a", "b"]), guid_for(&["ab"]));
         assert_ne!(guid_for(&["a", "b"]), guid_for(&["b", "a"]));

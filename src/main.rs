@@ -2,7 +2,7 @@
 
 use ankideck::build::{self, Options};
 use ankideck::report::{self, Color, Human};
-use ankideck::{source, Error, Format, Progress};
+use ankideck::{Error, Format, Progress};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -275,7 +275,7 @@ fn check(
 
 /// `ankideck ids`: one line per file changed.
 fn ids(source: &Path) -> Result<(), Error> {
-    let changed = source::write_ids(source)?;
+    let changed = ankideck::build::write_ids(source)?;
     for (file, added) in &changed {
         println!(
             "{}: added {}",

@@ -103,6 +103,9 @@ pub struct SourceNote {
     pub file: Arc<Path>,
     /// 1-based line of the note's heading or row.
     pub line: usize,
+    /// For a note without `id:` that keeps the legacy guid the lock knows it by: the check
+    /// of its heading, which the lock records ([`crate::ids::HeadingId`]).
+    pub(crate) legacy: Option<u16>,
 }
 
 /// Checks a tag as Anki would accept it; returns it unchanged.

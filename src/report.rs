@@ -267,10 +267,10 @@ pub fn built(output: &Path, outcome: &Outcome) -> String {
         count(s.decks, "deck"),
         count(s.media, "media file"),
         warnings(outcome.warnings.len()),
-        if outcome.lock_updated {
-            "; updated ankideck.lock"
-        } else {
-            ""
+        match (outcome.lock_updated, outcome.lock_upgraded) {
+            (true, true) => "; updated ankideck.lock from version 1 to 2",
+            (true, false) => "; updated ankideck.lock",
+            (false, _) => "",
         }
     )
 }

@@ -1,34 +1,71 @@
 //! The one owner of the lock's text: its header, its lines and their columns, read and
 //! written here and nowhere else.
 //!
-//! A lock is lines of tab-separated columns: comments (`#`), `version 1`, one `notetype`
-//! line per note type and one `note` line per note, in guid order. There is no escaping:
-//! no column can hold a tab or a line end (guids are base91, deck names and tags refuse
-//! control characters, hashes are hex, and a note's label is made one line by [`label`]).
+//! A lock is lines of tab-separated columns. Version 2, which builds write: comments (`#`)
+//! and `version 2`, then a `notetype` line per note type and a `deck` line per deck, each
+//! giving it a short alias, then one line per note, in guid order, whose first column is
+//! its guid. Version 1 (read, and rewritten as version 2 by the next build) had a
+//! `note` line per note with the note id, the full deck name, the note type's id, a 16-digit
+//! hash and a 60-character label. There is no escaping: no column can hold a tab or a
+//! line end (guids are base91, deck names and tags refuse control characters, hashes are
+//! hex, and a note's label is made one line by [`label`]).
+//!
+//! Each byte of a version 2 note line is there for a reason: the guid finds the note,
+//! the legacy check keeps an old heading-derived guid ([`crate::ids::HeadingId`]), the
+//! `mod` is what Anki compares, the hash tells a change, the note type and deck aliases
+//! name what Anki will not follow, the clozes tell renumbered deletions, and the label
+//! names a note that is gone.
 
 use crate::text;
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 /// How every lock starts, byte for byte.
 pub(super) const HEADER: &str =
     "# ankideck.lock: what the last build put into its package, so that the next build can tell
 # Anki exactly which notes changed. Commit it with your cards; do not edit it by hand.
-version\t1
+# Notes: guid, legacy check, modified, hash, note type, deck, clozes, label.
+version\t2
 ";
 
-/// How a note line starts; its guid follows.
-const NOTE_PREFIX: &str = "note\t";
+/// Hex digits of a note's content hash that the lock keeps: a change goes unnoticed with
+/// a chance of 1 in 2^48.
+pub(super) const HASH_LEN: usize = 12;
 
-/// What the lock remembers of a note: one `note` line, read in place.
+/// Bytes of a note's first field that its label keeps (cut at a character boundary).
+const LABEL_BYTES: usize = 32;
+
+/// How a version 1 note line starts; its guid follows.
+const V1_NOTE_PREFIX: &str = "note\t";
+
+/// Columns of a version 2 note line; no other line has as many.
+const NOTE_COLUMNS: usize = 8;
+
+/// The lock's version and the aliases its header gives decks and note types.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub(crate) struct Header {
+    /// 0 until the `version` line.
+    pub version: u8,
+    /// Alias → deck name; `None` when two lines give the alias (a merge).
+    decks: HashMap<String, Option<String>>,
+    /// Alias → note type id; `None` as for decks.
+    notetypes: HashMap<String, Option<i64>>,
+}
+
+/// What the lock remembers of a note: one note line, read in place.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct NoteRecord<'a> {
     pub guid: &'a str,
-    pub nid: i64,
+    /// For a note known by its heading's legacy guid: the check that tells that heading
+    /// (see [`crate::ids::HeadingId::check`]). Version 1 did not record it.
+    pub legacy: Option<u16>,
     pub modified: i64,
-    /// Hash of note type, fields and tags.
+    /// Hash of note type, fields and tags: [`HASH_LEN`] hex digits.
     pub hash: &'a str,
-    pub notetype_id: i64,
-    pub deck: &'a str,
+    /// `None` when the lock's aliases do not tell.
+    pub notetype_id: Option<i64>,
+    /// `None` when the lock's aliases do not tell.
+    pub deck: Option<&'a str>,
     /// For cloze notes: each cloze number with a hash of its deletions' text, as written
     /// (`1:hash,2:hash`, or `-`); see [`cloze_column`].
     pub clozes: &'a str,
@@ -37,32 +74,50 @@ pub(crate) struct NoteRecord<'a> {
 }
 
 impl<'a> NoteRecord<'a> {
-    /// Reads a note line (without its line end), or says what is wrong with it.
-    pub fn parse(line: &'a str) -> Result<NoteRecord<'a>, String> {
-        NoteRecord::from_columns(&columns(line).0)
-    }
-
-    /// The record of a note line's columns; missing columns are empty.
-    fn from_columns(cols: &[&'a str; 9]) -> Result<NoteRecord<'a>, String> {
-        let record = NoteRecord {
-            guid: cols[1],
-            nid: number(cols, 2)?,
-            modified: number(cols, 3)?,
-            hash: cols[4],
-            notetype_id: number(cols, 5)?,
-            deck: cols[6],
-            clozes: cols[7],
-            label: cols[8],
+    /// Reads a note line (without its line end) of a lock with `header`, or says what is
+    /// wrong with it.
+    pub fn parse(line: &'a str, header: &'a Header) -> Result<NoteRecord<'a>, String> {
+        let (cols, count) = columns(line);
+        let record = match header.version {
+            1 if count == 9 => NoteRecord {
+                guid: cols[1],
+                legacy: None,
+                modified: number(&cols, 3)?,
+                hash: cols[4].get(..HASH_LEN).unwrap_or(cols[4]),
+                notetype_id: Some(number(&cols, 5)?),
+                deck: Some(cols[6]),
+                clozes: cols[7],
+                label: cut(cols[8], LABEL_BYTES),
+            },
+            2 if count == NOTE_COLUMNS => NoteRecord {
+                guid: cols[0],
+                legacy: match cols[1] {
+                    "-" => None,
+                    check => Some(u16::from_str_radix(check, 16).map_err(|_| "bad legacy check")?),
+                },
+                modified: number(&cols, 2)?,
+                hash: cols[3],
+                notetype_id: header
+                    .alias(&header.notetypes, cols[4], "note type")?
+                    .copied(),
+                deck: header
+                    .alias(&header.decks, cols[5], "deck")?
+                    .map(String::as_str),
+                clozes: cols[6],
+                label: cols[7],
+            },
+            _ => return Err("unrecognised line".to_string()),
         };
         parse_clozes(record.clozes).ok_or("bad cloze list")?;
         Ok(record)
     }
 
-    /// Appends this record's line, with its line end.
-    pub fn write(&self, out: &mut String) {
+    /// Appends this record's line, with its line end, naming its deck and note type by
+    /// the new lock's `aliases`.
+    pub fn write(&self, out: &mut String, aliases: &Aliases) {
         let NoteRecord {
             guid,
-            nid,
+            legacy,
             modified,
             hash,
             notetype_id,
@@ -70,9 +125,17 @@ impl<'a> NoteRecord<'a> {
             clozes,
             label,
         } = self;
+        let notetype = notetype_id.map_or("", |id| aliases.notetype(id));
+        let deck = deck.map_or("", |name| aliases.deck(name));
+        let _ = match legacy {
+            Some(check) => write!(out, "{guid}\t{check:04x}"),
+            None => write!(out, "{guid}\t-"),
+        };
+        let hash = hash.get(..HASH_LEN).unwrap_or(hash);
+        let label = cut(label, LABEL_BYTES);
         let _ = writeln!(
             out,
-            "{NOTE_PREFIX}{guid}\t{nid}\t{modified}\t{hash}\t{notetype_id}\t{deck}\t{clozes}\t{label}"
+            "\t{modified}\t{hash}\t{notetype}\t{deck}\t{clozes}\t{label}"
         );
     }
 
@@ -94,8 +157,8 @@ pub(crate) struct NoteTypeRecord {
 }
 
 impl NoteTypeRecord {
-    /// The record of a note type line's columns.
-    fn from_columns(cols: &[&str; 9]) -> Result<NoteTypeRecord, String> {
+    /// The record of a note type line's columns (version 2 has the alias first).
+    fn from_columns(cols: &[&str]) -> Result<NoteTypeRecord, String> {
         Ok(NoteTypeRecord {
             id: number(cols, 1)?,
             modified: number(cols, 2)?,
@@ -106,7 +169,7 @@ impl NoteTypeRecord {
     }
 
     /// Appends this record's line, with its line end.
-    pub fn write(&self, out: &mut String) {
+    pub fn write(&self, out: &mut String, aliases: &Aliases) {
         let NoteTypeRecord {
             id,
             modified,
@@ -114,51 +177,171 @@ impl NoteTypeRecord {
             schema,
             name,
         } = self;
+        let alias = aliases.notetype(*id);
         let _ = writeln!(
             out,
-            "notetype\t{id}\t{modified}\t{content}\t{schema}\t{name}"
+            "notetype\t{alias}\t{id}\t{modified}\t{content}\t{schema}\t{name}"
         );
     }
 }
 
-/// One line of a lock, checked.
-pub(super) enum Line<'a> {
-    /// A comment, a blank line or the version.
+/// One line of a lock, checked (a note line's columns are checked by
+/// [`NoteRecord::parse`]).
+pub(super) enum Line {
+    /// A comment, a blank line, the version or a deck.
     Other,
     NoteType(NoteTypeRecord),
-    Note(NoteRecord<'a>),
+    Note,
 }
 
-impl<'a> Line<'a> {
-    /// Checks one line (without its line end); errors are messages for
-    /// [`crate::Problem::BadLock`].
-    pub fn parse(line: &'a str) -> Result<Line<'a>, String> {
-        if line.is_empty() || line.starts_with('#') {
+impl Header {
+    /// Checks one line (without its line end) of the header or a note line, taking in
+    /// the version and aliases; errors are messages for [`crate::Problem::BadLock`].
+    pub fn line(&mut self, line: &str) -> Result<Line, String> {
+        if line.is_empty() || (self.version < 2 && line.starts_with('#')) {
             return Ok(Line::Other);
         }
         let (cols, count) = columns(line);
-        match (cols[0], count) {
-            ("version", 2) if cols[1] == "1" => Ok(Line::Other),
-            ("version", _) => {
+        match (self.version, cols[0], count) {
+            (0, "version", 2) if cols[1] == "1" || cols[1] == "2" => {
+                self.version = if cols[1] == "1" { 1 } else { 2 };
+                Ok(Line::Other)
+            }
+            (0, "version", _) => {
                 let version = &cols[1..count.min(cols.len())];
                 Err(format!("unknown version `{}`", version.join(" ")))
             }
-            ("notetype", 6) => Ok(Line::NoteType(NoteTypeRecord::from_columns(&cols)?)),
-            ("note", 9) => Ok(Line::Note(NoteRecord::from_columns(&cols)?)),
+            (1, "notetype", 6) => Ok(Line::NoteType(NoteTypeRecord::from_columns(&cols)?)),
+            (1, "note", 9) | (2, _, NOTE_COLUMNS) => Ok(Line::Note),
+            (2, "notetype", 7) => {
+                let record = NoteTypeRecord::from_columns(&cols[1..])?;
+                define(&mut self.notetypes, cols[1], record.id);
+                Ok(Line::NoteType(record))
+            }
+            (2, "deck", 3) => {
+                define(&mut self.decks, cols[1], cols[2].to_string());
+                Ok(Line::Other)
+            }
             _ => Err("unrecognised line".to_string()),
+        }
+    }
+
+    /// What `alias` stands for in `table`: `None` when the lock gives it twice, an error
+    /// when it gives it nowhere.
+    fn alias<'t, T>(
+        &self,
+        table: &'t HashMap<String, Option<T>>,
+        alias: &str,
+        what: &str,
+    ) -> Result<Option<&'t T>, String> {
+        match table.get(alias) {
+            Some(value) => Ok(value.as_ref()),
+            None => Err(format!("unknown {what} `{alias}`")),
+        }
+    }
+
+    /// Whether `line` is a note line.
+    pub fn is_note_line(&self, line: &str) -> bool {
+        match self.version {
+            1 => line.starts_with(V1_NOTE_PREFIX),
+            _ => line.split('\t').count() == NOTE_COLUMNS,
+        }
+    }
+
+    /// The guid of a note line, without reading the rest of it.
+    pub fn note_line_guid<'l>(&self, line: &'l str) -> &'l str {
+        let rest = match self.version {
+            1 => &line[V1_NOTE_PREFIX.len().min(line.len())..],
+            _ => line,
+        };
+        &rest[..rest.find('\t').unwrap_or(rest.len())]
+    }
+}
+
+/// Records that a lock line gives `alias` to `value`; given twice differently, it stands
+/// for nothing.
+fn define<T: PartialEq>(table: &mut HashMap<String, Option<T>>, alias: &str, value: T) {
+    match table.get_mut(alias) {
+        None => {
+            table.insert(alias.to_string(), Some(value));
+        }
+        Some(known) if known.as_ref() != Some(&value) => *known = None,
+        Some(_) => {}
+    }
+}
+
+/// The aliases a new lock gives its decks and note types: the shortest start, at least
+/// [`ALIAS_MIN`] hex digits, of a hash of each that no other deck (or note type) of the
+/// lock shares. So an alias depends only on which others start alike: a new deck leaves
+/// the other aliases as they were unless their hashes start as its does.
+#[derive(Debug, Default)]
+pub(crate) struct Aliases {
+    decks: HashMap<String, String>,
+    notetypes: HashMap<i64, String>,
+}
+
+/// Hex digits of the shortest alias.
+const ALIAS_MIN: usize = 2;
+
+impl Aliases {
+    /// The aliases of these decks (by name) and note types (by id).
+    pub fn new<'d>(
+        decks: impl IntoIterator<Item = &'d str>,
+        notetypes: impl IntoIterator<Item = i64>,
+    ) -> Aliases {
+        Aliases {
+            decks: short_names(decks.into_iter().map(|d| (d.to_string(), d.to_string()))),
+            notetypes: short_names(notetypes.into_iter().map(|id| (id, id.to_string()))),
+        }
+    }
+
+    fn deck(&self, name: &str) -> &str {
+        self.decks.get(name).map_or("", String::as_str)
+    }
+
+    fn notetype(&self, id: i64) -> &str {
+        self.notetypes.get(&id).map_or("", String::as_str)
+    }
+
+    /// Appends a `deck` line for each deck, in name order.
+    pub fn write_decks(&self, out: &mut String) {
+        let mut decks: Vec<_> = self.decks.iter().collect();
+        decks.sort();
+        for (name, alias) in decks {
+            let _ = writeln!(out, "deck\t{alias}\t{name}");
         }
     }
 }
 
-/// Whether `line` is a note line.
-pub(super) fn is_note_line(line: &str) -> bool {
-    line.starts_with(NOTE_PREFIX)
-}
-
-/// The guid of a note line, without reading the rest of it.
-pub(super) fn note_line_guid(line: &str) -> &str {
-    let rest = &line[NOTE_PREFIX.len()..];
-    &rest[..rest.find('\t').unwrap_or(rest.len())]
+/// Each key's alias: the shortest start of the hash of its text that no other key's hash
+/// starts with (all 16 digits if two hashes are equal).
+fn short_names<K: Eq + std::hash::Hash>(
+    keys: impl Iterator<Item = (K, String)>,
+) -> HashMap<K, String> {
+    let mut hashed: Vec<(String, K)> = keys
+        .map(|(key, text)| (crate::ids::short_hash(&text), key))
+        .collect();
+    hashed.sort_by(|a, b| a.0.cmp(&b.0));
+    let common = |a: &str, b: &str| a.bytes().zip(b.bytes()).take_while(|(x, y)| x == y).count();
+    let shared: Vec<usize> = (0..hashed.len())
+        .map(|i| {
+            let before = i
+                .checked_sub(1)
+                .map_or(0, |j| common(&hashed[j].0, &hashed[i].0));
+            let after = hashed
+                .get(i + 1)
+                .map_or(0, |next| common(&next.0, &hashed[i].0));
+            before.max(after)
+        })
+        .collect();
+    hashed
+        .into_iter()
+        .zip(shared)
+        .map(|((hash, key), shared)| {
+            let len = (shared + 1).clamp(ALIAS_MIN, hash.len());
+            (key, hash[..len].to_string())
+        })
+        .collect()
 }
 
 /// The first nine tab-separated columns of a line (`""` where there are fewer), and how
@@ -176,7 +359,7 @@ fn columns(line: &str) -> ([&str; 9], usize) {
 }
 
 /// Column `i` as a number.
-fn number(cols: &[&str; 9], i: usize) -> Result<i64, String> {
+fn number(cols: &[&str], i: usize) -> Result<i64, String> {
     cols[i]
         .parse()
         .map_err(|_| format!("column {} is not a number", i + 1))
@@ -207,88 +390,194 @@ pub(super) fn parse_clozes(col: &str) -> Option<Vec<(u16, &str)>> {
         .collect()
 }
 
-/// A note's label column: its first field as plain text, short, on one line, without
-/// tabs.
+/// A note's label column: the start of its first field as plain text, on one line,
+/// without tabs.
 pub(super) fn label(first_field: &str) -> String {
     let plain = text::strip_html(first_field);
     let words: Vec<&str> = plain.split_whitespace().collect();
-    words.join(" ").chars().take(60).collect()
+    cut(&words.join(" "), LABEL_BYTES).to_string()
+}
+
+/// The longest start of `text` of at most `bytes` bytes that ends at a character.
+fn cut(text: &str, bytes: usize) -> &str {
+    let mut end = bytes.min(text.len());
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    &text[..end]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const NOTE: &str = "note\tg#1\t1\t2\th\t5\tA::B 中\t1:x,3:y\tWhat is it?\n";
-    const NOTETYPE: &str = "notetype\t5\t9\tab\tcd\tBasic\n";
-
-    fn note_record() -> NoteRecord<'static> {
-        NoteRecord {
-            guid: "g#1",
-            nid: 1,
-            modified: 2,
-            hash: "h",
-            notetype_id: 5,
-            deck: "A::B 中",
-            clozes: "1:x,3:y",
-            label: "What is it?",
+    /// A header that has read `lines`.
+    fn header(lines: &[&str]) -> Header {
+        let mut header = Header::default();
+        for line in lines {
+            header.line(line).unwrap();
         }
+        header
     }
 
     #[test]
     fn note_lines_read_what_they_wrote() {
-        let record = note_record();
-        let mut text = String::new();
-        record.write(&mut text);
-        assert_eq!(text, NOTE, "the exact text");
-        let line = text.trim_end();
-        assert_eq!(NoteRecord::parse(line), Ok(record));
-        assert!(matches!(Line::parse(line), Ok(Line::Note(r)) if r == record));
-        assert_eq!(record.clozes(), [(1, "x"), (3, "y")]);
-        assert!((is_note_line(line), note_line_guid(line)) == (true, "g#1"));
-
-        let none = NoteRecord {
-            clozes: "-",
-            ..record
-        };
-        let mut text = String::new();
-        none.write(&mut text);
-        assert_eq!(NoteRecord::parse(text.trim_end()), Ok(none));
-        assert!(none.clozes().is_empty());
-    }
-
-    #[test]
-    fn notetype_lines_read_what_they_wrote() {
-        let record = NoteTypeRecord {
+        let aliases = Aliases::new(["A::B 中"], [5]);
+        let mut head = String::from(HEADER);
+        let notetype = NoteTypeRecord {
             id: 5,
             modified: 9,
             content: "ab".into(),
             schema: "cd".into(),
             name: "Basic".into(),
         };
+        notetype.write(&mut head, &aliases);
+        aliases.write_decks(&mut head);
+        let (nt, deck) = (aliases.notetype(5), aliases.deck("A::B 中"));
+        assert_eq!((nt.len(), deck.len()), (ALIAS_MIN, ALIAS_MIN));
+        let expected_head =
+            format!("{HEADER}notetype\t{nt}\t5\t9\tab\tcd\tBasic\ndeck\t{deck}\tA::B 中\n");
+        assert_eq!(head, expected_head, "the exact text");
+        let header = header(&head.lines().collect::<Vec<_>>());
+        assert_eq!(header.version, 2);
+
+        let record = NoteRecord {
+            guid: "#g1",
+            legacy: Some(0xab),
+            modified: 2,
+            hash: "0123456789ab",
+            notetype_id: Some(5),
+            deck: Some("A::B 中"),
+            clozes: "1:x,3:y",
+            label: "What is it?",
+        };
         let mut text = String::new();
-        record.write(&mut text);
-        assert_eq!(text, NOTETYPE, "the exact text");
-        assert!(matches!(Line::parse(text.trim_end()), Ok(Line::NoteType(r)) if r == record));
-        assert!(!is_note_line(&text));
+        record.write(&mut text, &aliases);
+        let expected = format!("#g1\t00ab\t2\t0123456789ab\t{nt}\t{deck}\t1:x,3:y\tWhat is it?\n");
+        assert_eq!(text, expected, "the exact text");
+        let line = text.trim_end();
+        assert_eq!(NoteRecord::parse(line, &header), Ok(record));
+        assert!(matches!(header.clone().line(line), Ok(Line::Note)));
+        assert_eq!(record.clozes(), [(1, "x"), (3, "y")]);
+        assert!(header.is_note_line(line));
+        assert_eq!(header.note_line_guid(line), "#g1");
+
+        let plain = NoteRecord {
+            legacy: None,
+            clozes: "-",
+            ..record
+        };
+        let mut text = String::new();
+        plain.write(&mut text, &aliases);
+        assert!(text.starts_with("#g1\t-\t2\t"));
+        assert_eq!(NoteRecord::parse(text.trim_end(), &header), Ok(plain));
+        assert!(plain.clozes().is_empty());
+    }
+
+    /// Version 1 lines read as version 2 would have written them: the hash and label
+    /// shortened; the note id (always the one the guid gives) left out.
+    #[test]
+    fn version_1_lines_are_read() {
+        let header = header(&[
+            "# comment",
+            "version\t1",
+            "# another",
+            "notetype\t5\t9\tab\tcd\tB",
+        ]);
+        assert_eq!(header.version, 1);
+        let label = "长".repeat(20);
+        let line = format!("note\tg\t1\t2\t0123456789abcdef\t5\tA::B\t-\t{label}");
+        let record = NoteRecord::parse(&line, &header).unwrap();
+        assert_eq!(record.hash, "0123456789ab");
+        assert_eq!(
+            record.label,
+            "长".repeat(10),
+            "32 bytes at most, whole characters"
+        );
+        assert_eq!((record.guid, record.legacy), ("g", None));
+        assert_eq!((record.notetype_id, record.deck), (Some(5), Some("A::B")));
+        assert!(header.is_note_line(&line));
+        assert_eq!(header.note_line_guid(&line), "g");
+        assert!(!header.is_note_line("notetype\t5\t9\tab\tcd\tB"));
     }
 
     #[test]
     fn the_header_and_bad_lines() {
+        let mut fresh = Header::default();
         for line in HEADER.lines().chain([""]) {
-            assert!(matches!(Line::parse(line), Ok(Line::Other)), "{line}");
+            assert!(matches!(fresh.line(line), Ok(Line::Other)), "{line}");
         }
-        let error = |line| Line::parse(line).err();
-        assert_eq!(error("version\t2").unwrap(), "unknown version `2`");
+        let error = |line| Header::default().line(line).err();
+        assert_eq!(error("version\t3").unwrap(), "unknown version `3`");
         assert_eq!(error("version\t1\tx").unwrap(), "unknown version `1 x`");
+        assert_eq!(error("note\tx").unwrap(), "unrecognised line", "no version");
+        let v2 = header(&[
+            "version\t2",
+            "notetype\taa\t5\t9\tab\tcd\tBasic",
+            "deck\tbb\tD",
+        ]);
+        let error = |line| v2.clone().line(line).err();
         assert_eq!(error("note\tx").unwrap(), "unrecognised line");
+        assert_eq!(error("version\t2").unwrap(), "unrecognised line");
         assert_eq!(
-            error("notetype\t5\tx\ta\tb\tc").unwrap(),
+            error("notetype\taa\t5\tx\ta\tb\tc").unwrap(),
             "column 3 is not a number"
         );
-        let bad_cloze = "note\tg\t1\t2\th\t5\tD\t1x\tL";
-        assert_eq!(error(bad_cloze).unwrap(), "bad cloze list");
-        assert_eq!(NoteRecord::parse(bad_cloze).unwrap_err(), "bad cloze list");
+        let record_error = |line| NoteRecord::parse(line, &v2).unwrap_err();
+        assert_eq!(record_error("g\t-\t1\th\taa\tbb\t1x\tL"), "bad cloze list");
+        assert_eq!(
+            record_error("g\t-\t1\th\tzz\tbb\t-\tL"),
+            "unknown note type `zz`"
+        );
+        assert_eq!(
+            record_error("g\t-\t1\th\taa\tzz\t-\tL"),
+            "unknown deck `zz`"
+        );
+        assert_eq!(record_error("g\tx\t1\th\taa\tbb\t-\tL"), "bad legacy check");
+        // An alias given twice (a merge of two locks) stands for nothing; given twice
+        // alike, for what it was given.
+        let merged = header(&[
+            "version\t2",
+            "deck\tbb\tD",
+            "deck\tbb\tE",
+            "deck\tcc\tF",
+            "deck\tcc\tF",
+            "notetype\taa\t5\t9\tab\tcd\tBasic",
+        ]);
+        let record = NoteRecord::parse("g\t-\t1\th\taa\tbb\t-\tL", &merged).unwrap();
+        assert_eq!((record.deck, record.notetype_id), (None, Some(5)));
+        let record = NoteRecord::parse("g\t-\t1\th\taa\tcc\t-\tL", &merged).unwrap();
+        assert_eq!(record.deck, Some("F"));
+    }
+
+    #[test]
+    fn aliases_are_the_shortest_unshared_start() {
+        let names: Vec<String> = (0..300).map(|i| format!("deck {i}")).collect();
+        let aliases = Aliases::new(names.iter().map(String::as_str), []);
+        let mut seen = std::collections::HashSet::new();
+        for name in &names {
+            let alias = aliases.deck(name);
+            assert!(alias.len() >= ALIAS_MIN);
+            assert!(crate::ids::short_hash(name).starts_with(alias));
+            assert!(seen.insert(alias.to_string()), "unique");
+            // One digit fewer, another deck shares it.
+            if alias.len() > ALIAS_MIN {
+                let shorter = &alias[..alias.len() - 1];
+                let shared = names
+                    .iter()
+                    .filter(|n| crate::ids::short_hash(n).starts_with(shorter))
+                    .count();
+                assert!(shared > 1, "{name}: {alias}");
+            }
+        }
+        // A deck more changes only the aliases of decks whose hashes start as its does.
+        let more = Aliases::new(names.iter().map(String::as_str).chain(["new"]), []);
+        let new_hash = crate::ids::short_hash("new");
+        for name in &names {
+            if aliases.deck(name) != more.deck(name) {
+                assert!(new_hash.starts_with(aliases.deck(name)));
+            }
+        }
     }
 
     #[test]
@@ -301,6 +590,8 @@ mod tests {
         assert_eq!(parse_clozes("-"), Some(vec![]));
         assert_eq!(parse_clozes("1:a,b"), None);
         assert_eq!(label("<b>What</b>\tis\n it?"), "What is it?");
-        assert_eq!(label(&"x".repeat(100)).len(), 60);
+        assert_eq!(label(&"x".repeat(100)).len(), LABEL_BYTES);
+        assert_eq!(label(&"é".repeat(100)).len(), LABEL_BYTES);
+        assert_eq!(label(&"中".repeat(100)).len(), 30);
     }
 }

@@ -19,7 +19,7 @@ mod format;
 mod reconcile;
 mod stream;
 
-pub(crate) use stream::Lock;
+pub(crate) use stream::{legacy_guids, Lock};
 
 use crate::error::{Diagnostic, Error, Problem, Result};
 use crate::note::SourceNote;
@@ -103,6 +103,7 @@ impl<'a> Update<'a> {
             changed,
             staged: staged.filter(|_| changed),
             path: self.path,
+            upgraded: self.previous.header().version == 1,
         })
     }
 }
@@ -112,12 +113,19 @@ pub(crate) struct NewLock {
     changed: bool,
     staged: Option<StagedLock>,
     path: PathBuf,
+    /// The old lock was version 1 (which the new one, version 2, replaces).
+    upgraded: bool,
 }
 
 impl NewLock {
     /// Whether the new lock differs from the old one.
     pub(crate) fn changed(&self) -> bool {
         self.changed
+    }
+
+    /// Whether the old lock was version 1, which the new lock replaces with version 2.
+    pub(crate) fn upgraded(&self) -> bool {
+        self.upgraded
     }
 
     /// Replaces the old lock with the new one, atomically, if it changed and was staged;

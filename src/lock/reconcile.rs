@@ -3,7 +3,7 @@
 
 use super::bad_lock;
 use super::format::{
-    cloze_column, label, note_line_guid, parse_clozes, NoteRecord, NoteTypeRecord, HEADER,
+    cloze_column, label, parse_clozes, Aliases, NoteRecord, NoteTypeRecord, HASH_LEN, HEADER,
 };
 use super::stream::{Lock, LockWriter, NoteLines};
 use super::{Reconciled, RemovedNote};
@@ -39,9 +39,14 @@ pub(super) fn reconcile(
         ..Reconciled::default()
     };
     let mut head = String::from(HEADER);
-    for record in reconcile_notetypes(previous, notes, now, lock_path, &mut out).values() {
-        record.write(&mut head);
+    let notetypes = reconcile_notetypes(previous, notes, now, lock_path, &mut out);
+    let decks: std::collections::HashSet<&str> =
+        notes.iter().map(|n| n.note.deck.as_str()).collect();
+    let aliases = Aliases::new(decks, notetypes.keys().copied());
+    for record in notetypes.values() {
+        record.write(&mut head, &aliases);
     }
+    aliases.write_decks(&mut head);
     lock.push(&head);
 
     // In guid order, the lock's order: each note's old line is found by merging.
@@ -52,8 +57,8 @@ pub(super) fn reconcile(
     let mut warnings = Vec::new();
     for window in order.chunks(WINDOW) {
         let guids = window.iter().map(|&i| notes[i].note.guid.as_str());
-        old.match_notes(guids, &mut old_lines, &mut out.removed, lock_path)?;
-        let batches = reconcile_window(previous, notes, window, &old, now)
+        old.match_notes(guids, &mut old_lines, &mut out.removed, previous, lock_path)?;
+        let batches = reconcile_window(previous, notes, window, &old, now, &aliases)
             .map_err(|message| changed_while_read(lock_path, message))?;
         for (batch, (text, mods, found)) in window.chunks(BATCH).zip(batches) {
             for (&i, modified) in batch.iter().zip(mods) {
@@ -65,7 +70,7 @@ pub(super) fn reconcile(
         }
     }
     while let Some(line) = old_lines.current() {
-        out.removed.push(removed(line, lock_path)?);
+        out.removed.push(removed(line, previous, lock_path)?);
         old_lines.advance()?;
     }
     // Warnings in the order of the sources.
@@ -142,6 +147,7 @@ impl OldLines {
         guids: impl Iterator<Item = &'g str>,
         lines: &mut NoteLines<'_>,
         removed_notes: &mut Vec<RemovedNote>,
+        previous: &Lock,
         lock_path: &Path,
     ) -> Result<()> {
         self.text.clear();
@@ -149,12 +155,12 @@ impl OldLines {
         for guid in guids {
             let mut old = None;
             while let Some(line) = lines.current() {
-                let old_guid = note_line_guid(line);
+                let old_guid = previous.header().note_line_guid(line);
                 if old_guid > guid {
                     break;
                 }
                 if old_guid < guid {
-                    removed_notes.push(removed(line, lock_path)?);
+                    removed_notes.push(removed(line, previous, lock_path)?);
                 } else if old.is_none() {
                     let start = self.text.len();
                     self.text.push_str(line);
@@ -179,6 +185,7 @@ fn reconcile_window(
     window: &[usize],
     old: &OldLines,
     now: i64,
+    aliases: &Aliases,
 ) -> std::result::Result<Vec<Batch>, String> {
     window
         .par_chunks(BATCH)
@@ -189,10 +196,14 @@ fn reconcile_window(
             let mut found = Vec::new();
             for (&i, range) in batch.iter().zip(olds) {
                 let record = match range {
-                    Some(range) => Some(NoteRecord::parse(&old.text[range.clone()])?),
+                    Some(range) => {
+                        let line = &old.text[range.clone()];
+                        Some(NoteRecord::parse(line, previous.header())?)
+                    }
                     None => None,
                 };
-                let (modified, w) = reconcile_note(previous, record, &notes[i], now, &mut text);
+                let note = &notes[i];
+                let (modified, w) = reconcile_note(previous, record, note, now, aliases, &mut text);
                 mods.push(modified);
                 found.extend(w.into_iter().map(|w| (i, w)));
             }
@@ -202,11 +213,12 @@ fn reconcile_window(
 }
 
 /// The lock line of a note not built any more, as a [`RemovedNote`].
-fn removed(line: &str, lock_path: &Path) -> Result<RemovedNote> {
-    let record = NoteRecord::parse(line).map_err(|m| changed_while_read(lock_path, m))?;
+fn removed(line: &str, previous: &Lock, lock_path: &Path) -> Result<RemovedNote> {
+    let record =
+        NoteRecord::parse(line, previous.header()).map_err(|m| changed_while_read(lock_path, m))?;
     Ok(RemovedNote {
         guid: record.guid.to_string(),
-        nid: record.nid,
+        nid: ids::note_id(record.guid),
         label: record.label.to_string(),
     })
 }
@@ -223,6 +235,7 @@ fn reconcile_note(
     old: Option<NoteRecord<'_>>,
     source: &SourceNote,
     now: i64,
+    aliases: &Aliases,
     lock: &mut String,
 ) -> (i64, Vec<Diagnostic>) {
     let note = &source.note;
@@ -245,28 +258,31 @@ fn reconcile_note(
     let label = unchanged.map_or_else(|| label(&note.fields[0]), |r| r.label.to_string());
     let record = NoteRecord {
         guid: &note.guid,
-        nid: old.map_or_else(|| ids::note_id(&note.guid), |r| r.nid),
+        legacy: source.legacy,
         modified,
         hash: &hash,
-        notetype_id: note.notetype_id,
-        deck: &note.deck,
+        notetype_id: Some(note.notetype_id),
+        deck: Some(&note.deck),
         clozes: &clozes,
         label: &label,
     };
-    record.write(lock);
+    record.write(lock, aliases);
     (modified, warnings)
 }
 
-/// What a note's `mod` follows: its note type, fields and tags.
+/// What a note's `mod` follows: its note type, fields and tags, as many hex digits as
+/// the lock keeps.
 fn content_hash(note: &crate::Note) -> String {
     let notetype_id = note.notetype_id.to_string();
-    short_hash_of(
+    let mut hash = short_hash_of(
         [notetype_id.as_str(), "\u{1e}"]
             .into_iter()
             .chain(joined(&note.fields, "\u{1f}"))
             .chain(["\u{1e}"])
             .chain(joined(&note.tags, " ")),
-    )
+    );
+    hash.truncate(HASH_LEN);
+    hash
 }
 
 /// What Anki will not follow of a note's change since the lock's record `old` of it: a
@@ -282,19 +298,19 @@ fn not_followed(
     let note = &source.note;
     let place = |problem| warning(&source.file, source.line, problem);
     let mut warnings = Vec::new();
-    if moved_deck(old.deck, &note.deck) {
-        let (from, to) = (old.deck.to_string(), note.deck.clone());
-        let nid = old.nid;
+    if let Some(from) = old.deck.filter(|deck| moved_deck(deck, &note.deck)) {
+        let (from, to) = (from.to_string(), note.deck.clone());
+        let nid = ids::note_id(old.guid);
         warnings.push(place(Problem::MovedDeck { from, to, nid }));
     }
-    if old.notetype_id != note.notetype_id {
+    if let Some(old_id) = old.notetype_id.filter(|&id| id != note.notetype_id) {
         let name = |id: i64| {
             previous
                 .notetype(id)
                 .map_or_else(|| id.to_string(), |t| t.name.clone())
         };
         let to = source.notetype.name.clone();
-        let from = name(old.notetype_id);
+        let from = name(old_id);
         warnings.push(place(Problem::NoteTypeChanged { from, to }));
     } else if old.hash != hash {
         let new = parse_clozes(clozes).unwrap_or_default();
@@ -396,6 +412,7 @@ mod tests {
             ords: vec![0],
             file: Arc::from(Path::new("a.md")),
             line: 1,
+            legacy: None,
         }
     }
 
@@ -466,19 +483,17 @@ mod tests {
 
     #[test]
     fn notes_match_the_lock_by_guid() {
-        let lock = Lock::parse(
-            ["a", "c", "c", "e"]
-                .iter()
-                .enumerate()
-                .map(|(i, g)| format!("note\t{g}\t{i}\t1\th\t5\tD\t-\t{g}{i}\n"))
-                .collect(),
-        )
-        .unwrap();
+        let lines: String = ["a", "c", "c", "e"]
+            .iter()
+            .enumerate()
+            .map(|(i, g)| format!("note\t{g}\t{i}\t1\th\t5\tD\t-\t{g}{i}\n"))
+            .collect();
+        let lock = Lock::parse(format!("version\t1\n{lines}")).unwrap();
         let mut lines = lock.note_lines().unwrap();
         let (mut old, mut removed_notes) = (OldLines::default(), Vec::new());
         let path = Path::new("lock");
-        old.match_notes(["b", "c"].into_iter(), &mut lines, &mut removed_notes, path)
-            .unwrap();
+        let removed = &mut removed_notes;
+        (old.match_notes(["b", "c"].into_iter(), &mut lines, removed, &lock, path)).unwrap();
         let texts: Vec<_> = old
             .of_note
             .iter()
@@ -487,18 +502,23 @@ mod tests {
         // A guid twice in the lock is the first line.
         assert_eq!(texts, [None, Some("note\tc\t1\t1\th\t5\tD\t-\tc1")]);
         assert_eq!(
-            lines.current().map(note_line_guid),
+            lines
+                .current()
+                .map(|line| lock.header().note_line_guid(line)),
             Some("e"),
             "not passed yet"
         );
-        old.match_notes(["f"].into_iter(), &mut lines, &mut removed_notes, path)
-            .unwrap();
+        let removed = &mut removed_notes;
+        (old.match_notes(["f"].into_iter(), &mut lines, removed, &lock, path)).unwrap();
         assert_eq!(old.of_note, [None]);
         let removed: Vec<_> = removed_notes
             .iter()
             .map(|r| (r.guid.as_str(), r.nid))
             .collect();
-        assert_eq!(removed, [("a", 0), ("e", 3)]);
+        assert_eq!(
+            removed,
+            [("a", ids::note_id("a")), ("e", ids::note_id("e"))]
+        );
         assert!(lines.current().is_none());
     }
 
@@ -593,12 +613,7 @@ mod tests {
         std::fs::write(&path, &text).unwrap();
         let lock = Lock::read(&path).unwrap();
         // Another program rewrites it between reading and reconciling.
-        std::fs::write(
-            &path,
-            text.replace("\tq\n", "\tq\textra\n")
-                .replace("\t100\t", "\tx\t"),
-        )
-        .unwrap();
+        std::fs::write(&path, text.replace("\t100\t", "\tx\t")).unwrap();
         let mut writer = LockWriter::new(lock.text().unwrap(), None);
         match reconcile(&lock, &mut notes, 200, &path, &mut writer) {
             Err(Error::Input(d)) => assert!(

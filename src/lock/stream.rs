@@ -2,8 +2,9 @@
 //! and the new one is compared with it and staged beside it as it is written.
 
 use super::bad_lock;
-use super::format::{is_note_line, note_line_guid, Line, NoteTypeRecord};
+use super::format::{Header, Line, NoteRecord, NoteTypeRecord};
 use crate::error::{Error, Result};
+use crate::ids::LegacyGuids;
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 /// line at a time, rather than held: for 100,000 notes it is some 18 MB.
 #[derive(Debug, Default)]
 pub struct Lock {
+    header: Header,
     notetypes: BTreeMap<i64, NoteTypeRecord>,
     notes: NoteSource,
 }
@@ -62,16 +64,17 @@ impl Lock {
         let mut reader = BufReader::new(file);
         let (mut line, mut last_guid) = (String::new(), None::<String>);
         let (mut number, mut in_order) = (0, true);
-        let mut notetypes = BTreeMap::new();
+        let (mut header, mut notetypes) = (Header::default(), BTreeMap::new());
         while next_line(&mut reader, &mut line).map_err(|e| Error::io(path, e))? {
             number += 1;
-            match Line::parse(&line).map_err(|message| bad(number, message))? {
+            match header.line(&line).map_err(|message| bad(number, message))? {
                 Line::Other => {}
                 Line::NoteType(record) => {
                     notetypes.insert(record.id, record);
                 }
-                Line::Note(record) => {
-                    let guid = record.guid;
+                Line::Note => {
+                    let record = NoteRecord::parse(&line, &header);
+                    let guid = record.map_err(|message| bad(number, message))?.guid;
                     in_order &= last_guid.as_deref().is_none_or(|last| guid > last);
                     let last = last_guid.get_or_insert_with(String::new);
                     last.replace_range(.., guid);
@@ -83,6 +86,7 @@ impl Lock {
             return Lock::parse(text).map_err(|(line, message)| bad(line, message));
         }
         Ok(Lock {
+            header,
             notetypes,
             notes: NoteSource::File(path.to_path_buf()),
         })
@@ -97,27 +101,37 @@ impl Lock {
         } else {
             text
         };
-        let mut notetypes = BTreeMap::new();
+        let (mut header, mut notetypes) = (Header::default(), BTreeMap::new());
         let mut index = Vec::new();
         let mut start = 0;
         for (number, line) in text.split_inclusive('\n').enumerate() {
             let line_start = start;
             start += line.len();
             let line = line.trim_end_matches('\n');
-            match Line::parse(line).map_err(|message| (number + 1, message))? {
+            let bad = |message| (number + 1, message);
+            match header.line(line).map_err(bad)? {
                 Line::Other => {}
                 Line::NoteType(record) => {
                     notetypes.insert(record.id, record);
                 }
-                Line::Note(_) => index.push(line_start..line_start + line.len()),
+                Line::Note => {
+                    NoteRecord::parse(line, &header).map_err(bad)?;
+                    index.push(line_start..line_start + line.len());
+                }
             }
         }
-        let guid = |line: &Range<usize>| note_line_guid(&text[line.clone()]);
+        let guid = |line: &Range<usize>| header.note_line_guid(&text[line.clone()]);
         index.sort_by(|a, b| guid(a).cmp(guid(b)));
         Ok(Lock {
+            header,
             notetypes,
             notes: NoteSource::Text { text, index },
         })
+    }
+
+    /// The lock's version and aliases, to read its note lines with.
+    pub(super) fn header(&self) -> &Header {
+        &self.header
     }
 
     /// What the lock remembers of note type `id`.
@@ -148,6 +162,7 @@ impl Lock {
                 let file = File::open(path).map_err(|e| Error::io(path, e))?;
                 let mut lines = NoteLines::File {
                     path,
+                    header: &self.header,
                     reader: BufReader::new(file),
                     line: Some(String::new()),
                 };
@@ -159,10 +174,36 @@ impl Lock {
     }
 }
 
+/// The guids the lock at `path` knows notes by under the legacy rule (none if there is
+/// no lock), read before the sources so that those notes keep them.
+pub(crate) fn legacy_guids(path: &Path) -> Result<LegacyGuids> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LegacyGuids::default()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    let mut reader = BufReader::new(file);
+    let (mut line, mut number, mut header) = (String::new(), 0, Header::default());
+    let mut guids = Vec::new();
+    while next_line(&mut reader, &mut line).map_err(|e| Error::io(path, e))? {
+        number += 1;
+        let bad = |message| bad_lock(path, number, message);
+        if let Line::Note = header.line(&line).map_err(bad)? {
+            let record = NoteRecord::parse(&line, &header).map_err(bad)?;
+            // Version 1 did not say which notes had legacy guids: each guid counts.
+            if header.version == 1 || record.legacy.is_some() {
+                guids.push(LegacyGuids::key(record.guid, record.legacy));
+            }
+        }
+    }
+    Ok(LegacyGuids::new(header.version == 1, guids))
+}
+
 /// A lock's note lines, read forward in guid order: one line at a time.
 pub(super) enum NoteLines<'a> {
     File {
         path: &'a Path,
+        header: &'a Header,
         reader: BufReader<File>,
         /// The current line; `None` at the end.
         line: Option<String>,
@@ -182,11 +223,16 @@ impl NoteLines<'_> {
     /// Moves on to the next note line.
     pub fn advance(&mut self) -> Result<()> {
         match self {
-            NoteLines::File { path, reader, line } => {
+            NoteLines::File {
+                path,
+                header,
+                reader,
+                line,
+            } => {
                 while let Some(text) = line {
                     if !next_line(reader, text).map_err(|e| Error::io(*path, e))? {
                         *line = None;
-                    } else if is_note_line(text) {
+                    } else if header.is_note_line(text) {
                         break;
                     }
                 }
@@ -388,10 +434,8 @@ mod tests {
             "note\tg#1\t1\t2\th\t5\tA::B 中\t1:x,3:y\tWhat is it?\n",
             "note\tz\t3\t4\th2\t5\tD\t-\tLast\n",
         );
-        let head = format!(
-            "{}notetype\t5\t9\tab\tcd\tBasic\n",
-            super::super::format::HEADER
-        );
+        // A version 1 lock, as builds wrote them before.
+        let head = "# a comment\nversion\t1\nnotetype\t5\t9\tab\tcd\tBasic\n";
         let sorted = format!("{head}{first}{last}");
         let unsorted = format!("{head}{last}{first}");
         let dir = tempfile::tempdir().unwrap();
@@ -426,15 +470,15 @@ mod tests {
             }
         }
 
-        assert!(Lock::parse("version\t2\n".into()).is_err());
+        assert!(Lock::parse("version\t3\n".into()).is_err());
         assert_eq!(
             Lock::parse("version\t1\nnote\tx\n".into()).unwrap_err().0,
             2
         );
-        let bad_cloze = "note\tg\t1\t2\th\t5\tD\t1x\tL\n";
-        assert_eq!(Lock::parse(bad_cloze.into()).unwrap_err().0, 1);
+        let bad_cloze = "version\t1\nnote\tg\t1\t2\th\t5\tD\t1x\tL\n";
+        assert_eq!(Lock::parse(bad_cloze.into()).unwrap_err().0, 2);
         match from_file(&format!("{sorted}note\tx\n")) {
-            Err(Error::Input(d)) => assert_eq!((d[0].line, d.len()), (7, 1)),
+            Err(Error::Input(d)) => assert_eq!((d[0].line, d.len()), (6, 1)),
             other => panic!("{other:?}"),
         }
         std::fs::remove_file(&path).unwrap();

@@ -262,6 +262,7 @@ impl Package {
             .map(|(note, ords)| SourceNote {
                 file: Arc::from(Path::new(&format!("note {}", note.guid))),
                 line: 0,
+                legacy: None,
                 notetype: Arc::clone(&notetypes[&note.notetype_id]),
                 note,
                 ords,

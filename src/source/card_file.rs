@@ -112,6 +112,28 @@ impl Reader<'_> {
         }
     }
 
+    /// The note's guid: from its `id:` when it has one, else from its heading's text,
+    /// with the heading's check when the note keeps the legacy guid the lock knows it by
+    /// (and no earlier note took it: a version 1 lock does not say which heading had it).
+    fn identity(
+        &self,
+        id: Option<&Located>,
+        heading: &str,
+    ) -> Result<(String, Option<u16>), LineProblem> {
+        match id {
+            Some(id) if id.text.is_empty() => Err((id.line, Problem::EmptyId)),
+            Some(id) => Ok((ids::guid_for_id(&id.text), None)),
+            None => {
+                let heading = ids::HeadingId::of(heading);
+                let legacy = self.legacy.of(&heading);
+                match legacy.filter(|guid| !self.identity_taken(guid)) {
+                    Some(guid) => Ok((guid, Some(heading.check()))),
+                    None => Ok((heading.guid(), None)),
+                }
+            }
+        }
+    }
+
     /// Keeps the note `raw` if it is good: its fields complete for its note type and its
     /// identity unused. Otherwise its problems become diagnostics. Its identity counts
     /// either way, so that its errors do not hide a duplicate.
@@ -123,15 +145,16 @@ impl Reader<'_> {
         rendered: &mut Prerendered,
     ) {
         let line = raw.heading.line;
-        let guid = identity(raw.setting("id"), &raw.heading.text).ok();
+        let identity = self.identity(raw.setting("id"), &raw.heading.text);
         let file = Arc::clone(&self.current_file);
-        let duplicate = (guid.filter(|_| !raw.heading.text.is_empty()))
-            .and_then(|guid| self.claim_identity(&guid, &file, line).err());
+        let duplicate = (identity.as_ref().ok())
+            .filter(|_| !raw.heading.text.is_empty())
+            .and_then(|(guid, _)| self.claim_identity(guid, &file, line).err());
         let mut problems = duplicate
             .map(|p| at_id_line(raw, p))
             .into_iter()
             .collect::<Vec<_>>();
-        match self.note(path, raw, defaults, rendered) {
+        match self.note(path, raw, defaults, rendered, identity) {
             Ok(source) => {
                 let missing = (self.custom).missing_required(&source.notetype, &source.note.fields);
                 problems.extend(missing.map(|p| (line, p)));
@@ -154,6 +177,7 @@ impl Reader<'_> {
         raw: &RawNote,
         defaults: &FileDefaults,
         prerendered: &mut Prerendered,
+        identity: Result<(String, Option<u16>), LineProblem>,
     ) -> Result<SourceNote, Vec<LineProblem>> {
         if raw.heading.text.is_empty() {
             // Reported by the parser; the texts still count for their media.
@@ -204,9 +228,9 @@ impl Reader<'_> {
             problems.push(problem);
             String::new()
         });
-        let guid = identity(raw.setting("id"), &raw.heading.text).unwrap_or_else(|problem| {
+        let (guid, legacy) = identity.unwrap_or_else(|problem| {
             problems.push(problem);
-            String::new()
+            (String::new(), None)
         });
         let Some(notetype) = notetype else {
             return Err(problems);
@@ -219,7 +243,9 @@ impl Reader<'_> {
             deck,
             modified: 0,
         };
-        self.accept(path, raw.heading.line, note, notetype, problems)
+        let mut source = self.accept(path, raw.heading.line, note, notetype, problems)?;
+        source.legacy = legacy;
+        Ok(source)
     }
 
     /// Warnings ride along with a good note; errors reject it. A note with no errors
@@ -247,6 +273,7 @@ impl Reader<'_> {
                         ords,
                         file: Arc::clone(&self.current_file),
                         line,
+                        legacy: None,
                     });
                 }
                 Err(e) => errors.push((line, e.into())),
@@ -517,15 +544,6 @@ fn note_deck(setting: Option<&Located>, default: &str) -> Result<String, LinePro
     }
 }
 
-/// The note's guid: from its `id:` when it has one, else from its heading's text.
-fn identity(id: Option<&Located>, heading: &str) -> Result<String, LineProblem> {
-    match id {
-        Some(id) if id.text.is_empty() => Err((id.line, Problem::EmptyId)),
-        Some(id) => Ok(ids::guid_for_id(&id.text)),
-        None => Ok(ids::guid_for_first_field(heading)),
-    }
-}
-
 /// A note whose `id:` is taken is reported at that line, naming the id; one whose
 /// heading gives a taken identity at its heading.
 fn at_id_line(raw: &RawNote, problem: Problem) -> LineProblem {
@@ -579,14 +597,41 @@ mod tests {
 
     #[test]
     fn identity_comes_from_the_id_else_the_heading() {
+        let mut reader = Reader::new(Path::new(".")).unwrap();
         let id = located("q1", 2);
-        assert_eq!(identity(Some(&id), "Q?"), Ok(ids::guid_for_id("q1")));
-        assert_eq!(identity(None, "Q?"), Ok(ids::guid_for_first_field("Q?")));
-        assert_ne!(identity(None, "Q?"), identity(None, "Q!"));
         assert_eq!(
-            identity(Some(&located("", 5)), "Q?"),
+            reader.identity(Some(&id), "Q?"),
+            Ok((ids::guid_for_id("q1"), None))
+        );
+        let new = Ok((ids::guid_for_heading("Q?"), None));
+        assert_eq!(reader.identity(None, "Q?"), new);
+        assert_ne!(reader.identity(None, "Q?"), reader.identity(None, "Q!"));
+        assert_eq!(
+            reader.identity(Some(&located("", 5)), "Q?"),
             Err((5, Problem::EmptyId))
         );
+        // A heading the lock knows by its legacy guid keeps it, while no note took it.
+        let heading = ids::HeadingId::of("Q?");
+        let (legacy, check) = (heading.legacy_guid(), heading.check());
+        let key = ids::LegacyGuids::key(&legacy, Some(check));
+        reader.legacy = ids::LegacyGuids::new(false, vec![key]);
+        assert_eq!(
+            reader.identity(None, "Q?"),
+            Ok((legacy.clone(), Some(check)))
+        );
+        // Another heading with the same legacy id but another check does not.
+        let other = ids::LegacyGuids::key(&legacy, Some(check ^ 1));
+        reader.legacy = ids::LegacyGuids::new(false, vec![other]);
+        assert_eq!(reader.identity(None, "Q?"), new);
+        // A version 1 lock records no checks: the first heading takes the guid.
+        reader.legacy = ids::LegacyGuids::new(true, vec![ids::LegacyGuids::key(&legacy, None)]);
+        assert_eq!(
+            reader.identity(None, "Q?"),
+            Ok((legacy.clone(), Some(check)))
+        );
+        let file: Arc<Path> = Arc::from(Path::new("a.md"));
+        reader.claim_identity(&legacy, &file, 1).unwrap();
+        assert_eq!(reader.identity(None, "Q?"), new);
     }
 
     #[test]

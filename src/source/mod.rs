@@ -22,9 +22,10 @@ mod write_ids;
 /// files line by line for the `## ` headings that start notes, outside code.
 pub use parse::{closes_fence, opens_fence};
 pub(crate) use walk::markdown_files;
-pub use write_ids::write_ids;
+pub(crate) use write_ids::write_ids;
 
 use crate::error::{Diagnostic, Error, Problem, Result};
+use crate::ids::LegacyGuids;
 use crate::note::SourceNote;
 use load::{read_text, Loaded};
 use reader::Reader;
@@ -80,8 +81,21 @@ impl Sources {
 
     /// [`Sources::read_lenient`], also looking up the media references that the source
     /// does not hold in `media_dir` (such as Anki's own `collection.media` folder).
+    /// Notes without `id:` get the guids of a first build; [`crate::build`] reads the
+    /// lock first, so that notes it knows by legacy guids keep them.
     pub fn read_lenient_with_media_dir(root: &Path, media_dir: Option<&Path>) -> Result<Sources> {
+        Sources::read_keeping(root, media_dir, LegacyGuids::default())
+    }
+
+    /// [`Sources::read_lenient_with_media_dir`], where notes without `id:` that the lock
+    /// knows by their heading's legacy guid (`legacy`) keep it.
+    pub(crate) fn read_keeping(
+        root: &Path,
+        media_dir: Option<&Path>,
+        legacy: LegacyGuids,
+    ) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
+        reader.legacy = legacy;
         if let Some(dir) = media_dir {
             let canonical = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
             if !canonical.is_dir() {

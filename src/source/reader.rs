@@ -26,6 +26,8 @@ pub(super) struct Reader<'a> {
     pub media_uses_unknown: bool,
     /// guid → where the note with that guid was written.
     seen: HashMap<String, (Arc<Path>, usize)>,
+    /// The legacy guids the lock knows notes by, which they keep.
+    pub legacy: crate::ids::LegacyGuids,
     /// The file being read.
     pub current_file: Arc<Path>,
     /// The stock note types, indexed by [`Stock`], shared by the notes that use them.
@@ -47,6 +49,7 @@ impl<'a> Reader<'a> {
             files: 0,
             media_uses_unknown: false,
             seen: HashMap::new(),
+            legacy: crate::ids::LegacyGuids::default(),
             current_file: Arc::from(root),
             stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
             custom: notetypes::CustomTypes::default(),
@@ -153,6 +156,11 @@ impl<'a> Reader<'a> {
         }
         self.seen.insert(guid.to_string(), (Arc::clone(file), line));
         Ok(())
+    }
+
+    /// Whether a note read before has the identity `guid`.
+    pub fn identity_taken(&self, guid: &str) -> bool {
+        self.seen.contains_key(guid)
     }
 
     /// `nlp/basics.md` → `nlp::basics`.

@@ -3,19 +3,28 @@
 
 use super::{markdown_files, parse, Sources};
 use crate::error::{Error, Result};
-use crate::ids;
+use crate::ids::{self, LegacyGuids};
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
-/// Adds `id:` lines to notes that have none; returns each changed file with the number of
-/// ids added. Refuses (with the diagnostics) when the sources have problems, such as two
-/// notes with the same identity. Nothing else in a file changes, byte for byte.
-pub fn write_ids(root: &Path) -> Result<Vec<(PathBuf, usize)>> {
-    Sources::read(root)?;
+/// Adds `id:` lines to notes that have none, each with the id its guid comes from: the
+/// legacy id of a note the lock knows by it (`legacy`), else the derived id. Returns each
+/// changed file with the number of ids added. Refuses (with the diagnostics) when the
+/// sources have problems, such as two notes with the same identity. Nothing else in a
+/// file changes, byte for byte.
+pub(crate) fn write_ids(root: &Path, legacy: LegacyGuids) -> Result<Vec<(PathBuf, usize)>> {
+    let mut sources = Sources::read_keeping(root, None, legacy)?;
+    sources.warnings = Error::unless_errors(std::mem::take(&mut sources.warnings))?;
+    // The headings (file, line) whose notes keep a legacy guid.
+    let legacy: HashSet<(&Path, usize)> = (sources.notes.iter())
+        .filter(|n| n.legacy.is_some())
+        .map(|n| (&*n.file, n.line))
+        .collect();
     let mut diagnostics = Vec::new();
     let mut changed = Vec::new();
     for path in markdown_files(root, &mut diagnostics) {
         let original = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let (new, added) = with_ids(&original);
+        let (new, added) = with_ids(&original, |line| legacy.contains(&(path.as_path(), line)));
         if added > 0 {
             let dir = path.parent().unwrap_or(Path::new("."));
             let mut file = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
@@ -31,15 +40,23 @@ pub fn write_ids(root: &Path) -> Result<Vec<(PathBuf, usize)>> {
     Ok(changed)
 }
 
-/// The file's text with an `id:` line under every heading that lacks one.
-fn with_ids(original: &str) -> (String, usize) {
+/// The file's text with an `id:` line under every heading that lacks one; `is_legacy`
+/// tells the headings (by line) whose notes keep their legacy id.
+fn with_ids(original: &str, is_legacy: impl Fn(usize) -> bool) -> (String, usize) {
     let body = original.strip_prefix('\u{feff}').unwrap_or(original);
     let (parsed, _) = parse::parse(&body.replace("\r\n", "\n"));
     let missing: Vec<(usize, String)> = parsed
         .notes
         .iter()
         .filter(|n| !n.settings.iter().any(|(k, _)| k == "id") && !n.heading.text.is_empty())
-        .map(|n| (n.heading.line, ids::derived_id(&n.heading.text)))
+        .map(|n| {
+            let heading = ids::HeadingId::of(&n.heading.text);
+            let id = match is_legacy(n.heading.line) {
+                true => heading.legacy_id(),
+                false => heading.derived_id(),
+            };
+            (n.heading.line, id)
+        })
         .collect();
     if missing.is_empty() {
         return (original.to_string(), 0);
@@ -67,7 +84,7 @@ mod tests {
     #[test]
     fn adds_ids_under_headings_and_nothing_else() {
         let text = "\u{feff}# T\r\n\r\n## Q1\r\ntype: reversed\r\n\r\nA\r\n\r\n## Q2\r\nid: keep\r\n\r\n## Last";
-        let (new, added) = with_ids(text);
+        let (new, added) = with_ids(text, |_| false);
         assert_eq!(added, 2);
         let q1 = ids::derived_id("Q1");
         let last = ids::derived_id("Last");
@@ -75,6 +92,11 @@ mod tests {
             new,
             format!("\u{feff}# T\r\n\r\n## Q1\r\nid: {q1}\r\ntype: reversed\r\n\r\nA\r\n\r\n## Q2\r\nid: keep\r\n\r\n## Last\nid: {last}\n")
         );
-        assert_eq!(with_ids(&new), (new.clone(), 0), "idempotent");
+        assert_eq!(with_ids(&new, |_| false), (new.clone(), 0), "idempotent");
+        // A note that keeps its legacy guid gets the legacy id, which gives that guid.
+        let (new, _) = with_ids("## Q1\n\n## Q2\n", |line| line == 3);
+        let legacy = ids::HeadingId::of("Q2").legacy_id();
+        assert_eq!(new, format!("## Q1\nid: {q1}\n\n## Q2\nid: {legacy}\n"));
+        assert_eq!((q1.len(), legacy.len()), (17, 11));
     }
 }

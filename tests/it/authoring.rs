@@ -242,7 +242,7 @@ fn blocks_below_the_heading_reach_the_front() {
     let guid = note_guid(&report, "What does this print?");
     assert_eq!(
         guid,
-        ankideck::ids::guid_for_first_field("What does this print?")
+        ankideck::ids::guid_for_heading("What does this print?")
     );
 
     let reverse = card(&report, "Which parts?", 1);

@@ -19,6 +19,7 @@ mod cloze_tags;
 mod faults;
 mod format_doc;
 mod hints;
+mod identity;
 mod interrupt;
 mod judge_harness;
 mod latest_format;

@@ -308,6 +308,7 @@ fn read_row(
         notetype,
         file,
         line,
+        legacy: None,
     };
     reader.notes.push(source);
 }
