@@ -40,6 +40,20 @@ const DEFLATE_LEVEL: i64 = 1;
 
 /// zstd level for the collection and compressible media (Anki uses zstd's default, 3).
 const ZSTD_LEVEL: i32 = 3;
+
+/// A collection of at most this many bytes (some thousand plain notes) is small: it is
+/// rewritten compactly ([`crate::package`]'s writer) and compressed at the levels below,
+/// which take milliseconds at this size and make the package smaller.
+const SMALL_COLLECTION: u64 = 1 << 20;
+/// Deflate level of a small collection: zlib's best.
+const DEFLATE_LEVEL_SMALL: i64 = 9;
+/// zstd level of a small collection.
+const ZSTD_LEVEL_SMALL: i32 = 19;
+
+/// Whether a collection of `size` bytes is small (see [`SMALL_COLLECTION`]).
+pub(crate) fn is_small_collection(size: u64) -> bool {
+    size <= SMALL_COLLECTION
+}
 /// zstd level for media that is compressed already: the fastest, since it cannot shrink.
 const ZSTD_LEVEL_COMPRESSED: i32 = 1;
 
@@ -99,17 +113,22 @@ impl Format {
         }
     }
 
-    /// How the collection entry is compressed.
-    pub(crate) fn collection_compression(self) -> Compression {
-        match self {
-            Format::Legacy1 => Compression::Deflate(DEFLATE_LEVEL),
-            Format::Latest => Compression::Zstd(ZSTD_LEVEL),
+    /// How the collection entry is compressed, for a collection of `size` bytes.
+    pub(crate) fn collection_compression(self, size: u64) -> Compression {
+        match (self, is_small_collection(size)) {
+            (Format::Legacy1, false) => Compression::Deflate(DEFLATE_LEVEL),
+            (Format::Legacy1, true) => Compression::Deflate(DEFLATE_LEVEL_SMALL),
+            (Format::Latest, false) => Compression::Zstd(ZSTD_LEVEL),
+            (Format::Latest, true) => Compression::Zstd(ZSTD_LEVEL_SMALL),
         }
     }
 
     /// How the `media` list is compressed.
     pub(crate) fn media_list_compression(self) -> Compression {
-        self.collection_compression()
+        match self {
+            Format::Legacy1 => Compression::Deflate(DEFLATE_LEVEL),
+            Format::Latest => Compression::Zstd(ZSTD_LEVEL),
+        }
     }
 }
 
@@ -119,8 +138,10 @@ impl std::fmt::Display for Format {
     }
 }
 
-/// The dummy `collection.anki2` of newer packages (and their `meta`) are stored.
-pub const DUMMY_COLLECTION_COMPRESSION: Compression = Compression::Stored;
+/// The dummy `collection.anki2` of newer packages is deflated: only clients that read
+/// legacy packages (whose collections are deflated) read it, and stored, its mostly empty
+/// pages were nearly half of a small package.
+pub const DUMMY_COLLECTION_COMPRESSION: Compression = Compression::Deflate(DEFLATE_LEVEL_SMALL);
 /// The `meta` entry is stored.
 pub const META_COMPRESSION: Compression = Compression::Stored;
 

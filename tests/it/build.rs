@@ -440,3 +440,35 @@ fn io_errors_exit_with_2() {
     assert_eq!(result.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&result.stderr).contains("does-not-exist"));
 }
+
+/// A small deck makes a small package in both formats: its collection rewritten in 4 KiB
+/// pages and compressed hardest, and the latest format's dummy collection deflated.
+#[test]
+fn small_decks_make_small_packages() {
+    let dir = temp_dir("build-small");
+    let src = dir.join("src");
+    let cards: String = (0..10)
+        .map(|i| format!("## Question {i}?\n\nAnswer {i}.\n\n"))
+        .collect();
+    write_files(&src, &[("a.md", cards.as_str())]);
+    for (format, collection, most) in [
+        ("legacy", "collection.anki2", 4_000),
+        ("latest", "collection.anki21b", 6_500),
+    ] {
+        let out = dir.join(format!("{format}.apkg"));
+        let args = ["build", common::path_str(&src), "-o", common::path_str(&out)];
+        assert_success(&ankideck(&[&args[..], &["--format", format]].concat()));
+        let size = fs::metadata(&out).unwrap().len();
+        assert!(size <= most, "{format}: {size} bytes");
+        let p = unpack(&out);
+        let db = match format {
+            "latest" => zstd::decode_all(p.entries[collection].1.as_slice()).unwrap(),
+            _ => p.entries[collection].1.clone(),
+        };
+        assert_eq!(db[16..18], [0x10, 0x00], "{format}: 4096-byte pages");
+        if format == "latest" {
+            let dummy = p.entries["collection.anki2"].0;
+            assert_eq!(dummy, zip::CompressionMethod::Deflated);
+        }
+    }
+}
