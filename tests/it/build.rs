@@ -456,7 +456,12 @@ fn small_decks_make_small_packages() {
         ("latest", "collection.anki21b", 6_500),
     ] {
         let out = dir.join(format!("{format}.apkg"));
-        let args = ["build", common::path_str(&src), "-o", common::path_str(&out)];
+        let args = [
+            "build",
+            common::path_str(&src),
+            "-o",
+            common::path_str(&out),
+        ];
         assert_success(&ankideck(&[&args[..], &["--format", format]].concat()));
         let size = fs::metadata(&out).unwrap().len();
         assert!(size <= most, "{format}: {size} bytes");
