@@ -40,10 +40,12 @@ impl Note {
     /// A note of `notetype` with these field values (HTML, in the note type's field
     /// order), in deck `Default`, without tags.
     ///
-    /// Its guid follows the first field, as for a card file's note without `id:`:
-    /// editing the other fields updates the note in Anki, editing the first one makes a
-    /// new note. Give it a [`Note::guid`] of its own (see [`crate::ids::guid_for`]) to
-    /// keep the note through such edits.
+    /// Its guid follows the first field, by the 40-bit rule card files used before
+    /// ([`crate::ids::guid_for_first_field`], kept so that notes made in code keep
+    /// their identity): editing the other fields updates the note in Anki, editing the
+    /// first one makes a new note. Give it a [`Note::guid`] of its own (see
+    /// [`crate::ids::guid_for`]) to keep the note through such edits, or for decks of
+    /// hundreds of thousands of notes, where two first fields may share a 40-bit guid.
     pub fn new<S: Into<String>>(
         notetype: &crate::NoteType,
         fields: impl IntoIterator<Item = S>,
