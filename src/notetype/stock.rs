@@ -19,9 +19,16 @@ pub enum Stock {
     Cloze,
 }
 
-const CSS: &str = ".card {\n    font-family: arial;\n    font-size: 20px;\n    line-height: 1.5;\n    text-align: center;\n    color: black;\n    background-color: white;\n}\n";
+/// Anki's own card style, which plain text keeps.
+const ANKI_CSS: &str = ".card {\n    font-family: arial;\n    font-size: 20px;\n    line-height: 1.5;\n    text-align: center;\n    color: black;\n    background-color: white;\n}\n";
+/// What Markdown adds to a card: tables, lists, quotes, code, footnotes, task lists and
+/// images, styled to sit under centred text, in light and night mode, and to fit a
+/// phone's width (only a long code line scrolls, inside its box).
+const BLOCKS_CSS: &str = include_str!("blocks.css");
+/// Anki's cloze style, which its stock Cloze type has and the reviewer does not.
 const CLOZE_CSS: &str =
     "\n.cloze {\n    font-weight: bold;\n    color: blue;\n}\n.nightMode .cloze {\n    color: lightblue;\n}\n";
+
 /// A template's name, front and back.
 type TemplateText = (&'static str, String, String);
 
@@ -36,6 +43,14 @@ impl Stock {
         Stock::TypeIn,
         Stock::Cloze,
     ];
+
+    /// The stock types' CSS for a note type of `kind`; also what a custom type without a
+    /// stylesheet of its own gets, so that its cards look like the stock ones and its
+    /// cloze deletions are visible.
+    pub fn css(kind: Kind) -> String {
+        let cloze = if kind == Kind::Cloze { CLOZE_CSS } else { "" };
+        format!("{ANKI_CSS}\n{BLOCKS_CSS}{cloze}")
+    }
 
     /// The name used in sources (`type: reversed`).
     pub fn key(self) -> &'static str {
@@ -143,11 +158,7 @@ impl Stock {
                 Kind::Cloze,
             ),
         };
-        let css = if kind == Kind::Cloze {
-            format!("{CSS}{CLOZE_CSS}")
-        } else {
-            CSS.to_string()
-        };
+        let css = Stock::css(kind);
         NoteType {
             id: ids::notetype_id(&key),
             name: self.name().to_string(),
@@ -178,5 +189,25 @@ impl Stock {
             original_stock_kind: self as u8 + 1,
             modified: 0,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn css_keeps_ankis_card_style_and_adds_the_blocks() {
+        for stock in Stock::ALL {
+            let css = stock.notetype().css;
+            assert!(css.starts_with(ANKI_CSS), "{stock:?}");
+            assert!(css.contains(".card table {") && css.contains(".nightMode img {"));
+            let cloze = css.contains(".cloze {\n    font-weight: bold;\n    color: blue;\n}");
+            assert_eq!(cloze, stock == Stock::Cloze, "{stock:?}");
+        }
+        // Braces balance: no rule swallows the next.
+        let css = Stock::css(Kind::Cloze);
+        assert_eq!(css.matches('{').count(), css.matches('}').count());
+        assert!(!css.contains("{\n}"));
     }
 }

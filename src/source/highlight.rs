@@ -1,12 +1,15 @@
 //! Code in fields: syntax highlighting of fenced code blocks, and keeping cloze deletions
 //! intact around and inside code.
 //!
-//! Highlighting happens at build time with syntect's bundled Sublime Text grammars and
-//! writes inline styles, so a card needs no JavaScript, no stylesheet and no network,
-//! and the code looks the same in every note type, on every client. The code box sets
-//! its own dark background as well as its text colours, so it reads the same on a white
-//! card and in night mode (inline styles cannot follow `.nightMode`, so the box does
-//! not depend on the card's colours at all).
+//! Highlighting happens at build time with bat's Sublime Text grammars (the `two-face`
+//! crate) and writes inline styles, so a card needs no JavaScript, no stylesheet and no
+//! network, and the code looks the same in every note type, on every client. The code box
+//! sets its own dark background, border and text colours, so it reads the same on a white
+//! card and in night mode (inline styles cannot follow `.nightMode`, so the box does not
+//! depend on the card's colours at all): its background is darker than Anki's night-mode
+//! page and its border lighter, and every colour is lifted to a readable contrast against
+//! it. Code in an unknown language, or with none (indented blocks), gets the same box
+//! without colours.
 //!
 //! Cloze deletions in code work as in the rest of a field: `{{c1::…}}` written inside
 //! code is a deletion (with an optional `::hint`). A `}}` or `::` in code that does not
@@ -26,8 +29,20 @@ use syntect::util::LinesWithEndings;
 
 /// The theme every code block uses: dark background, light text.
 const THEME: &str = "base16-ocean.dark";
+/// The box's background: the theme's own (`#2b303b`) is nearly the colour of Anki's
+/// night-mode page (`#2c2c2c`), so the box is a shade darker than both.
+const BACKGROUND: Color = Color {
+    r: 0x1f,
+    g: 0x23,
+    b: 0x2b,
+    a: 0xff,
+};
+/// The box's edge, visible against a dark page.
+const BORDER: &str = "#4f5b66";
+/// WCAG's minimum contrast for body text; the theme's comments (`#65737e`) have 2.9.
+const MIN_CONTRAST: f32 = 4.5;
 
-static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(SyntaxSet::load_defaults_newlines);
+static SYNTAXES: LazyLock<SyntaxSet> = LazyLock::new(two_face::syntax::extra_newlines);
 static THEME_SET: LazyLock<Theme> = LazyLock::new(|| {
     ThemeSet::load_defaults()
         .themes
@@ -56,27 +71,39 @@ fn syntax_for(lang: &str) -> Option<&'static syntect::parsing::SyntaxReference> 
         return None;
     }
     let ss = &*SYNTAXES;
+    let lower = lang.to_ascii_lowercase();
     ss.find_syntax_by_token(lang)
-        .or_else(|| ss.find_syntax_by_token(&lang.to_ascii_lowercase()))
-        .or_else(|| match lang.to_ascii_lowercase().as_str() {
-            "shell" | "console" | "zsh" | "bash" => {
-                ss.find_syntax_by_name("Bourne Again Shell (bash)")
-            }
-            "c++" => ss.find_syntax_by_name("C++"),
-            "c#" | "csharp" => ss.find_syntax_by_name("C#"),
-            "js" | "jsx" => ss.find_syntax_by_name("JavaScript"),
-            _ => None,
+        .or_else(|| ss.find_syntax_by_token(&lower))
+        .or_else(|| ss.find_syntax_by_name(lang))
+        .or_else(|| {
+            let name = match lower.as_str() {
+                "shell" | "console" | "zsh" | "bash" => "Bourne Again Shell (bash)",
+                "c++" => "C++",
+                "c#" | "csharp" => "C#",
+                "js" | "jsx" => "JavaScript",
+                "typescript" => "TypeScript",
+                "kotlin" => "Kotlin",
+                "dockerfile" | "docker" => "Dockerfile",
+                _ => return None,
+            };
+            ss.find_syntax_by_name(name)
         })
 }
 
-/// A fenced code block as a styled `<pre>`: highlighted when `lang` is known (else
-/// `None`). `cloze_note` says whether the field has deletions (see the module docs).
-pub fn highlighted_block(lang: &str, code: &str, cloze_note: bool) -> Option<String> {
-    let syntax = syntax_for(lang)?;
-    let theme = &*THEME_SET;
+/// A code block as a styled `<pre>`: highlighted when `lang` is known or the first line
+/// says (`#!/bin/sh`), else the same box with the code in one colour. `cloze_note` says
+/// whether the field has deletions (see the module docs).
+pub fn highlighted_block(lang: &str, code: &str, cloze_note: bool) -> String {
     let (plain, markers) = split_clozes(code);
-    let background = theme.settings.background.unwrap_or(Color::BLACK);
-    let foreground = theme.settings.foreground.unwrap_or(Color::WHITE);
+    let syntax = syntax_for(lang)
+        .or_else(|| SYNTAXES.find_syntax_by_first_line(&plain))
+        .unwrap_or_else(|| SYNTAXES.find_syntax_plain_text());
+    let theme = &*THEME_SET;
+    let background = BACKGROUND;
+    let foreground = readable(
+        theme.settings.foreground.unwrap_or(Color::WHITE),
+        background,
+    );
 
     // (start, end, css) regions over `plain`, same-looking neighbours merged; the css is
     // an index into `csses`, which holds each distinct one once.
@@ -86,7 +113,8 @@ pub fn highlighted_block(lang: &str, code: &str, cloze_note: bool) -> Option<Str
         if let Some(&(_, i)) = seen.iter().find(|(s, _)| *s == style) {
             return i;
         }
-        let css = span_style(style.foreground, style.font_style, foreground);
+        let color = readable(style.foreground, background);
+        let css = span_style(color, style.font_style, foreground);
         let i = csses.iter().position(|c| *c == css).unwrap_or_else(|| {
             csses.push(css);
             csses.len() - 1
@@ -99,7 +127,8 @@ pub fn highlighted_block(lang: &str, code: &str, cloze_note: bool) -> Option<Str
     let mut state = HighlightState::new(&HIGHLIGHTER, ScopeStack::new());
     let mut offset = 0;
     for line in LinesWithEndings::from(&plain) {
-        let ops = parse.parse_line(line, &SYNTAXES).ok()?;
+        // A grammar that fails on a line leaves the rest of the block uncoloured.
+        let ops = parse.parse_line(line, &SYNTAXES).unwrap_or_default();
         for (style, text, _) in RangedHighlightIterator::new(&mut state, &ops, line, &HIGHLIGHTER) {
             let end = offset + text.len();
             // Whitespace looks the same in any colour: fold it into its neighbour.
@@ -115,11 +144,14 @@ pub fn highlighted_block(lang: &str, code: &str, cloze_note: bool) -> Option<Str
         }
     }
 
+    let class = match lang.trim() {
+        "" => String::new(),
+        lang => format!(" class=\"language-{}\"", escape_attr(lang)),
+    };
     let mut html = format!(
-        "<pre style=\"background-color:{};color:{};text-align:left;padding:0.6em 0.8em;border-radius:6px;overflow-x:auto;line-height:1.4\"><code class=\"language-{}\">",
+        "<pre style=\"background-color:{};color:{};border:1px solid {BORDER};text-align:left;padding:0.6em 0.8em;border-radius:6px;overflow-x:auto;line-height:1.4\"><code{class}>",
         hex(background),
         hex(foreground),
-        escape_attr(lang.trim())
     );
     let mut markers = markers.into_iter().peekable();
     for (start, end, css) in regions {
@@ -150,11 +182,11 @@ pub fn highlighted_block(lang: &str, code: &str, cloze_note: bool) -> Option<Str
         html.push_str(&m.text);
     }
     html.push_str("</code></pre>\n");
-    Some(html)
+    html
 }
 
-/// Inline code or a block without a known language: escaped text with the deletions
-/// written in it kept, and stray `}}` / `::` neutralised in cloze notes.
+/// Inline code: escaped text with the deletions written in it kept, and stray `}}` /
+/// `::` neutralised in cloze notes.
 pub fn plain_code(code: &str, cloze_note: bool) -> String {
     let (plain, markers) = split_clozes(code);
     let mut out = String::with_capacity(code.len() + 16);
@@ -180,6 +212,40 @@ fn span_style(color: Color, font: FontStyle, default: Color) -> Option<String> {
         css.push("font-style:italic".to_string());
     }
     (!css.is_empty()).then(|| css.join(";"))
+}
+
+/// `color`, mixed towards white just enough to reach [`MIN_CONTRAST`] on `background`.
+fn readable(color: Color, background: Color) -> Color {
+    let mix = |t: f32| {
+        let channel = |c: u8| (c as f32 + (255.0 - c as f32) * t).round() as u8;
+        Color {
+            r: channel(color.r),
+            g: channel(color.g),
+            b: channel(color.b),
+            a: color.a,
+        }
+    };
+    (0..=20)
+        .map(|step| mix(step as f32 / 20.0))
+        .find(|c| contrast(*c, background) >= MIN_CONTRAST)
+        .unwrap_or(Color::WHITE)
+}
+
+/// WCAG's contrast ratio of two colours (1 to 21).
+fn contrast(a: Color, b: Color) -> f32 {
+    let luminance = |c: Color| {
+        let linear = |v: u8| {
+            let v = v as f32 / 255.0;
+            if v <= 0.03928 {
+                v / 12.92
+            } else {
+                ((v + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * linear(c.r) + 0.7152 * linear(c.g) + 0.0722 * linear(c.b)
+    };
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
 }
 
 fn hex(c: Color) -> String {
@@ -301,11 +367,12 @@ mod tests {
     }
 
     #[test]
-    fn highlights_known_languages_only() {
-        assert!(highlighted_block("klingon", "x", false).is_none());
-        let html = highlighted_block("rust", "fn main() {}\n", false).unwrap();
+    fn highlights_known_languages_and_boxes_the_rest() {
+        let html = highlighted_block("rust", "fn main() {}\n", false);
         assert!(
-            html.starts_with("<pre style=\"background-color:#2b303b;color:#c0c5ce;"),
+            html.starts_with(
+                "<pre style=\"background-color:#1f232b;color:#c0c5ce;border:1px solid #4f5b66;"
+            ),
             "{html}"
         );
         assert!(
@@ -313,11 +380,79 @@ mod tests {
             "{html}"
         );
         assert!(html.ends_with("{}\n</code></pre>\n"), "{html}");
-        let cloze = highlighted_block("python", "x = {{c1::42}}\n", true).unwrap();
+        let cloze = highlighted_block("python", "x = {{c1::42}}\n", true);
         assert!(
             cloze.contains("{{c1::<span style=\"color:#d08770\">42</span>}}"),
             "{cloze}"
         );
         assert!(knows_language("Python") && knows_language("js") && knows_language("sh"));
+        // Unknown or no language: the same box, one colour, no class.
+        for lang in ["klingon", ""] {
+            let html = highlighted_block(lang, "a < b}}\n", true);
+            assert!(
+                html.starts_with("<pre style=\"background-color:#1f232b;"),
+                "{html}"
+            );
+            assert!(!html.contains("<span"), "{html}");
+            assert!(html.contains("a &lt; b}&#125;\n</code>"), "{html}");
+        }
+        assert!(highlighted_block("", "x\n", false).contains("<code>x\n</code>"));
+        // A shebang names the language of a block that does not.
+        assert!(highlighted_block("", "#!/bin/sh\necho hi\n", false).contains("<span"));
+    }
+
+    #[test]
+    fn the_larger_syntax_set_colours_common_languages() {
+        let samples = [
+            ("typescript", "const answer: number = 42;\n"),
+            ("ts", "interface A { b: string }\n"),
+            ("tsx", "const a = <b>{c}</b>;\n"),
+            ("toml", "[package]\nname = \"x\"\n"),
+            ("kotlin", "fun main() = println(\"hi\")\n"),
+            ("kt", "val x: Int = 1\n"),
+            ("swift", "let sides: Int = 6\n"),
+            ("dockerfile", "FROM debian:12\nRUN apt-get update\n"),
+            ("Dockerfile", "FROM debian:12\n"),
+        ];
+        for (lang, code) in samples {
+            assert!(knows_language(lang), "{lang}");
+            let html = highlighted_block(lang, code, false);
+            // Keywords at least (the default colour is the box's, on no span).
+            assert!(html.contains("<span style=\"color:#"), "{lang}: {html}");
+        }
+    }
+
+    #[test]
+    fn every_colour_is_readable_on_the_box() {
+        let code = "// a comment\nfn f() -> u8 { let s = \"x\"; 1 }\n";
+        let html = highlighted_block("rust", code, false);
+        let colours: Vec<&str> = html.split("color:#").skip(1).map(|s| &s[..6]).collect();
+        assert!(colours.len() > 3, "{html}");
+        let parse = |h: &str| {
+            let byte = |i: usize| u8::from_str_radix(&h[i..i + 2], 16).unwrap();
+            Color {
+                r: byte(0),
+                g: byte(2),
+                b: byte(4),
+                a: 255,
+            }
+        };
+        for c in &colours[1..] {
+            let ratio = contrast(parse(c), BACKGROUND);
+            assert!(ratio >= MIN_CONTRAST, "#{c}: {ratio}");
+        }
+        // The theme's comment colour alone would not be.
+        assert!(contrast(parse("65737e"), BACKGROUND) < MIN_CONTRAST);
+        assert!(
+            contrast(
+                BACKGROUND,
+                Color {
+                    r: 0x2c,
+                    g: 0x2c,
+                    b: 0x2c,
+                    a: 255
+                }
+            ) > 1.1
+        );
     }
 }

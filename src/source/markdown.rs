@@ -114,11 +114,14 @@ pub fn rewrite_html_media(html: &str, media: &mut MediaResolver) -> Result<Strin
     rewrite_sounds(&html, media)
 }
 
-/// The Markdown the fields are written in: CommonMark with tables and strikethrough.
+/// The Markdown the fields are written in: CommonMark with GitHub's tables,
+/// strikethrough, footnotes and task lists.
 fn markdown_options() -> Options {
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_STRIKETHROUGH);
+    options.insert(Options::ENABLE_FOOTNOTES);
+    options.insert(Options::ENABLE_TASKLISTS);
     options
 }
 
@@ -138,7 +141,7 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
                 Event::Text(t) => code.push_str(&t),
                 Event::End(TagEnd::CodeBlock) => {
                     let (start, code) = code_block.take().expect("inside a code block");
-                    out_events.extend(code_block_events(start, code, cloze_note));
+                    out_events.push(code_block_events(start, code, cloze_note));
                 }
                 other => out_events.push(other),
             }
@@ -195,34 +198,18 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     Ok(restore_math(&html_out, &formulas))
 }
 
-/// A finished code block: highlighted when its language is known, else as Markdown
-/// writes it (with deletions kept intact in cloze notes).
-fn code_block_events(start: Tag, code: String, cloze_note: bool) -> Vec<Event> {
+/// A finished code block, fenced or indented, in the highlighted box (see
+/// [`highlight::highlighted_block`]).
+fn code_block_events(start: Tag, code: String, cloze_note: bool) -> Event<'static> {
     let lang = match &start {
         Tag::CodeBlock(CodeBlockKind::Fenced(info)) => {
             info.split_whitespace().next().unwrap_or("").to_string()
         }
         _ => String::new(),
     };
-    if let Some(html) = highlight::highlighted_block(&lang, &code, cloze_note) {
-        return vec![Event::Html(CowStr::from(html))];
-    }
-    if cloze_note {
-        let class = if lang.is_empty() {
-            String::new()
-        } else {
-            format!(" class=\"language-{}\"", escape_attr(&lang))
-        };
-        let inner = highlight::plain_code(&code, true);
-        return vec![Event::Html(CowStr::from(format!(
-            "<pre><code{class}>{inner}</code></pre>\n"
-        )))];
-    }
-    vec![
-        Event::Start(start),
-        Event::Text(CowStr::from(code)),
-        Event::End(TagEnd::CodeBlock),
-    ]
+    Event::Html(CowStr::from(highlight::highlighted_block(
+        &lang, &code, cloze_note,
+    )))
 }
 
 fn rewrite_src_attributes(html: &str, media: &mut MediaResolver) -> Result<String, Problem> {
@@ -616,6 +603,28 @@ mod tests {
         render_inline(s, &mut no_media).unwrap()
     }
 
+    /// A code block with no language, as the field holds it: `code` in the box.
+    fn boxed(code: &str) -> String {
+        let empty = highlight::highlighted_block("", "", false);
+        let open = empty.strip_suffix("</code></pre>\n").unwrap();
+        format!("{open}{code}</code></pre>")
+    }
+
+    #[test]
+    fn footnotes_task_lists_quotes_and_tables() {
+        assert_eq!(
+            block("A claim.[^src]\n\n[^src]: Its source."),
+            "<p>A claim.<sup class=\"footnote-reference\"><a href=\"#src\">1</a></sup></p>\n<div class=\"footnote-definition\" id=\"src\"><sup class=\"footnote-definition-label\">1</sup>\n<p>Its source.</p>\n</div>"
+        );
+        assert_eq!(
+            block("- [x] done\n- [ ] to do"),
+            "<ul>\n<li><input disabled=\"\" type=\"checkbox\" checked=\"\"/>\ndone</li>\n<li><input disabled=\"\" type=\"checkbox\"/>\nto do</li>\n</ul>"
+        );
+        assert_eq!(block("> q"), "<blockquote>\n<p>q</p>\n</blockquote>");
+        // A footnote's text may hold math.
+        assert!(block("x[^1]\n\n[^1]: $a_1$").contains("<p>\\(a_1\\)</p>"));
+    }
+
     #[test]
     fn markdown_basics() {
         assert_eq!(inline("梯度**震荡**"), "梯度<strong>震荡</strong>");
@@ -639,7 +648,7 @@ mod tests {
         assert_eq!(inline(r"costs \$5 and \$6"), "costs $5 and $6");
         assert_eq!(inline("$5 and $6"), "$5 and $6");
         assert_eq!(inline("`$x$` $a<b$"), "<code>$x$</code> \\(a&lt;b\\)");
-        assert_eq!(block("```\n$x$\n```"), "<pre><code>$x$\n</code></pre>");
+        assert_eq!(block("```\n$x$\n```"), boxed("$x$\n"));
     }
 
     #[test]
@@ -744,18 +753,15 @@ mod tests {
         );
         // Outside cloze notes code is left exactly as Markdown writes it.
         assert_eq!(inline("`a}}b`"), "<code>a}}b</code>");
-        assert_eq!(
-            block("    indented $x$\n"),
-            "<pre><code>indented $x$\n</code></pre>"
-        );
+        assert_eq!(block("    indented $x$\n"), boxed("indented $x$\n"));
         let fenced = block("{{c1::x}}\n\n```\ny = {{c2::1}}}}\n```");
         assert!(
-            fenced.ends_with("<pre><code>y = {{c2::1}}}&#125;\n</code></pre>"),
+            fenced.ends_with(&boxed("y = {{c2::1}}}&#125;\n")),
             "{fenced}"
         );
         let highlighted = block("```python\nprice = \"$5\"  # {{c1::not}} math\n```\n{{c2::z}}");
         assert!(
-            highlighted.contains("{{c1::<span style=\"color:#65737e\">not</span>}}"),
+            highlighted.contains("{{c1::<span style=\"color:#848f98\">not</span>}}"),
             "{highlighted}"
         );
         assert!(highlighted.contains("$5"), "{highlighted}");
@@ -775,10 +781,7 @@ mod tests {
             inline("![x](https://e.com/a.png)"),
             r#"<img src="https://e.com/a.png" alt="x">"#
         );
-        assert_eq!(
-            block("```\n[sound:a.mp3]\n```"),
-            "<pre><code>[sound:a.mp3]\n</code></pre>"
-        );
+        assert_eq!(block("```\n[sound:a.mp3]\n```"), boxed("[sound:a.mp3]\n"));
         // Only media tags count, and `data-src` is not `src`; unquoted values work.
         assert_eq!(
             inline(r#"<img data-src="x.png" src=y.png> <script src="z.js"></script>"#),

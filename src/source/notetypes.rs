@@ -16,7 +16,7 @@
 
 use crate::error::{Diagnostic, Problem, RichProblem};
 use crate::notetype::template;
-use crate::notetype::{field_name_allowed, CardTemplate, Field, Kind, NoteType};
+use crate::notetype::{field_name_allowed, CardTemplate, Field, Kind, NoteType, Stock};
 use crate::{ids, suggest, text};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -281,7 +281,7 @@ fn read_one_inner(
     let (true, Some(templates)) = (ok, templates) else {
         return None;
     };
-    let css = reader.css(description.css.as_deref())?;
+    let css = reader.css(description.css.as_deref(), kind)?;
     let sort_field = reader.sort_field(description.sort_field.as_deref(), &fields)?;
     let notetype = NoteType {
         id: ids::notetype_id(&reader.key),
@@ -467,12 +467,14 @@ impl<'a> FolderReader<'a> {
         }
     }
 
-    /// The CSS: the file the description names, else `style.css` if there is one.
-    fn css(&self, named: Option<&str>) -> Option<String> {
+    /// The CSS: the file the description names, else `style.css` if there is one, else
+    /// the stock types' (Anki would show the type's `.cloze` and Markdown's blocks
+    /// unstyled).
+    fn css(&self, named: Option<&str>, kind: Kind) -> Option<String> {
         let css_file = self.folder.join(named.unwrap_or(CSS_FILE));
         match std::fs::read_to_string(&css_file) {
             Ok(css) => Some(css.replace("\r\n", "\n")),
-            Err(_) if named.is_none() => Some(String::new()),
+            Err(_) if named.is_none() => Some(Stock::css(kind)),
             Err(e) => self.bad_in(&css_file, 0, format!("cannot read the CSS: {e}")),
         }
     }
@@ -635,7 +637,7 @@ templates = [{ name = "Recognize" }]
         assert_eq!(nt.templates[0].front, "{{Word}}");
         assert_eq!(nt.templates[0].back, "{{Meaning}}");
         assert_eq!(required, [1]);
-        assert_eq!((nt.css.as_str(), nt.sort_field), ("", 0));
+        assert_eq!((nt.css, nt.sort_field), (Stock::css(Kind::Standard), 0));
     }
 
     #[test]

@@ -58,6 +58,35 @@ fn feature_deck_renders_every_feature() {
         text(bold, "answer").contains("<li>second</li>")
             && text(bold, "answer").contains("<td>2</td>")
     );
+    // Markdown's other blocks, and the stock CSS that styles them, as Anki renders the
+    // card (its answer starts with the note type's CSS in a <style>).
+    let answer = text(bold, "answer");
+    for markup in [
+        r#"<li><input disabled="" type="checkbox" checked=""/>"#,
+        r##"<sup class="footnote-reference"><a href="#source">1</a></sup>"##,
+        r#"<div class="footnote-definition" id="source">"#,
+        "<blockquote>\n<p>Quoted text.</p>",
+        r#"<pre style="background-color:#1f232b;"#,
+        "<code>indented code\n</code></pre>",
+    ] {
+        assert!(answer.contains(markup), "{markup} in {answer}");
+    }
+    let style = answer.split("</style>").next().unwrap();
+    for rule in [
+        ".card table {",
+        ".card th,\n.card td {\n    border:",
+        ".card ul,\n.card ol,\n.card blockquote {",
+        r#".card li:has(> input[type="checkbox"]) {"#,
+        ".card .footnote-definition {",
+        ".card :not(pre) > code {",
+        ".card img {\n    max-width: 100%;",
+        ".nightMode img {",
+    ] {
+        assert!(
+            style.starts_with("<style>.card {") && style.contains(rule),
+            "{rule} in {style}"
+        );
+    }
     let note = note(&report, "What does");
     let mut tags: Vec<&str> = note["tags"]
         .as_array()

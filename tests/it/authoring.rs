@@ -255,7 +255,11 @@ fn blocks_below_the_heading_reach_the_front() {
 
     for (ord, hidden, shown) in [(0, "math.pi", "2"), (1, "2", "math.pi")] {
         let question = text(card(&report, "Complete:", ord), "question");
-        assert!(question.contains("<pre><code>return "), "{question}");
+        assert!(question.contains("<code>return "), "{question}");
+        assert!(
+            question.contains("<pre style=\"background-color:#1f232b;"),
+            "{question}"
+        );
         assert!(
             question.contains("[...]") && question.contains(shown),
             "{question}"

@@ -20,7 +20,7 @@ fn build_rich_deck() -> PathBuf {
 /// nothing for `fix_integrity()` to repair.
 fn import_rich_deck(name: &str) -> Value {
     let report = import(Backend::Current, &temp_dir(name), &build_rich_deck());
-    assert_clean_first_import(&report, 14);
+    assert_clean_first_import(&report, 15);
     report
 }
 
@@ -35,18 +35,28 @@ fn highlighted_code_renders_in_anki() {
         ),
         "{answer}"
     );
-    assert!(
-        answer.contains(r#"<pre style="background-color:#2b303b;color:#c0c5ce;text-align:left"#)
-    );
+    let code_box = r#"<pre style="background-color:#1f232b;color:#c0c5ce;border:1px solid #4f5b66;text-align:left"#;
+    assert!(answer.contains(code_box), "{answer}");
     assert!(
         answer.contains(r#"<span style="color:#a3be8c">$5</span>"#),
         "$ in code is no math"
     );
+    // Indented code: the same box, one colour.
     let (_, answer) = sides(card(&report, "Indented code", 0));
-    assert!(
-        answer.contains("<pre><code>x = $y$  # not math"),
-        "{answer}"
-    );
+    assert!(answer.contains(code_box), "{answer}");
+    assert!(answer.contains("<code>x = $y$  # not math"), "{answer}");
+
+    // bat's grammars: languages syntect's own set lacks are coloured.
+    let (_, answer) = sides(card(&report, "Which languages does the build", 0));
+    for lang in ["typescript", "toml", "kotlin", "swift", "dockerfile"] {
+        let open = format!(r#"<code class="language-{lang}">"#);
+        let code = answer
+            .split(&open)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{lang}: {answer}"));
+        let code = code.split("</code>").next().unwrap();
+        assert!(code.contains(r#"<span style="color:#"#), "{lang}: {code}");
+    }
 
     // Clozes around and inside code.
     let (q, a) = sides(card(&report, "Which keyword", 0));
@@ -138,6 +148,18 @@ fn custom_note_types_from_files_render_in_anki() {
     );
     let (q, _) = sides(card(&report, "Complete the function", 1));
     assert!(q.contains(r#"data-ordinal="2">[...]</span>"#), "{q}");
+    // It has no style.css: Anki gets the stock CSS with the cloze rules, so the hidden
+    // text stands out on the back; Vocab keeps its own stylesheet alone.
+    assert!(
+        a.contains("<style>") && a.contains(".cloze {\n    font-weight: bold;\n    color: blue;"),
+        "{a}"
+    );
+    assert!(a.contains(".nightMode .cloze {"), "{a}");
+    let (vocab_q, _) = sides(card(&report, "la mer", 0));
+    assert!(
+        !vocab_q.contains(".cloze") && !vocab_q.contains(".card table"),
+        "{vocab_q}"
+    );
 
     // The font is packaged under its own name, and Anki keeps it.
     assert!(report["media_files"]
@@ -326,7 +348,7 @@ fn deck_descriptions_and_options_reach_anki() {
         &package,
         &["--with-deck-configs"],
     );
-    assert_clean_first_import(&report, 14);
+    assert_clean_first_import(&report, 15);
     let vocab = deck(&report, "Rich::Vocab");
     assert_eq!(vocab["conf_name"], "Vocab pace");
     assert_eq!(vocab["new_per_day"], 15);
@@ -361,5 +383,5 @@ fn old_python_importer_accepts_the_rich_deck() {
     let package = build_rich_deck();
     let report = import(Backend::Legacy, &temp_dir("rich-legacy"), &package);
     assert_eq!(report["anki_version"], "2.1.49");
-    assert_clean_first_import(&report, 14);
+    assert_clean_first_import(&report, 15);
 }
