@@ -137,6 +137,13 @@ impl CustomTypes {
         self.by_name.keys().map(String::as_str)
     }
 
+    /// Every note type, by id.
+    pub fn all(&self) -> Vec<Arc<NoteType>> {
+        let mut all: Vec<Arc<NoteType>> = self.by_name.values().cloned().collect();
+        all.sort_by_key(|nt| nt.id);
+        all
+    }
+
     /// The note type with this id.
     pub fn find_id(&self, id: i64) -> Option<Arc<NoteType>> {
         self.by_name.values().find(|nt| nt.id == id).cloned()
