@@ -194,9 +194,14 @@ pub enum Problem {
     UnreadableMedia { reference: String, message: String },
     #[error("media file `{reference}` is a {kind}, not a file")]
     MediaNotAFile { reference: String, kind: String },
-    /// `id` is the note's `id:` setting, when its identity comes from one.
-    #[error("{}", duplicate_note(.id.as_deref(), .other))]
-    DuplicateNote { other: String, id: Option<String> },
+    /// `id` is the note's `id:` (or, when `key` says so, `guid:`) setting, when its
+    /// identity comes from one.
+    #[error("{}", duplicate_note(.key, .id.as_deref(), .other))]
+    DuplicateNote {
+        other: String,
+        id: Option<String>,
+        key: &'static str,
+    },
     #[error("cannot read file: {0}")]
     Unreadable(String),
     #[error("the path is too long for the system ({0} bytes), so it cannot be read")]
@@ -205,6 +210,14 @@ pub enum Problem {
     NoNotes,
     #[error("`id:` is empty")]
     EmptyId,
+    #[error("`guid:` is empty or holds a tab")]
+    BadGuid,
+    #[error("a note has either `id:` or `guid:`, not both")]
+    IdAndGuid,
+    #[error("`card-deck:` takes a card number and a deck, as in `card-deck: 2 French::Verbs`")]
+    BadCardDeck,
+    #[error("card {number} is not a card of this note (its cards: {cards})")]
+    NoSuchCard { number: u16, cards: String },
     #[error("the lock file is damaged: {0}")]
     BadLock(String),
     #[error("the lock file is out of date (--locked)")]
@@ -215,6 +228,13 @@ pub enum Problem {
     // Warnings: things Anki will not do on re-import.
     #[error("note moved from deck `{from}` to `{to}`; Anki keeps its existing cards in `{from}` (find them with `nid:{nid}`)")]
     MovedDeck { from: String, to: String, nid: i64 },
+    #[error("card {card} moved from deck `{from}` to `{to}`; Anki keeps it in `{from}` (find it with `nid:{nid} card:{card}`)")]
+    MovedCard {
+        card: u16,
+        from: String,
+        to: String,
+        nid: i64,
+    },
     #[error("cloze deletions were renumbered ({moves}); Anki keeps review progress with the number, so it now belongs to another deletion")]
     ClozeRenumbered { moves: String },
     #[error("cloze deletion {numbers} was removed; its card stays in Anki, now empty")]
@@ -254,6 +274,7 @@ impl Problem {
             | Problem::NotAFile(_)
             | Problem::LargeMedia { .. }
             | Problem::MovedDeck { .. }
+            | Problem::MovedCard { .. }
             | Problem::ClozeRenumbered { .. }
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
@@ -300,10 +321,15 @@ impl Problem {
             Problem::PathTooLong(_) => "path-too-long",
             Problem::NoNotes => "no-notes",
             Problem::EmptyId => "empty-id",
+            Problem::BadGuid => "bad-guid",
+            Problem::IdAndGuid => "id-and-guid",
+            Problem::BadCardDeck => "bad-card-deck",
+            Problem::NoSuchCard { .. } => "no-such-card",
             Problem::BadLock(_) => "bad-lock",
             Problem::LockOutdated => "lock-outdated",
             Problem::Rich(rich) => rich_code(rich),
             Problem::MovedDeck { .. } => "moved-deck",
+            Problem::MovedCard { .. } => "moved-card",
             Problem::ClozeRenumbered { .. } => "cloze-renumbered",
             Problem::ClozeRemoved { .. } => "cloze-removed",
             Problem::NoteTypeChanged { .. } => "note-type-changed",
@@ -367,7 +393,7 @@ impl Problem {
             Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
             Problem::FrontMatterComment { .. } => "to keep the `#`, put the value in quotes, as in `deck: \"Lang #1\"`",
             Problem::HeadingWithoutSpace(_) => "put a space after the `#`s (`## Question`); to keep the hashes as text, write `\\#`",
-            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
+            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck`, `card-deck` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
             Problem::UnknownFormat(_) => "use `format: markdown` or `format: html`",
@@ -387,11 +413,16 @@ impl Problem {
             Problem::NotAFile(_) => "replace it with a regular file, or move it out of the source folder",
             Problem::NoNotes => "check the folder name; every `## ` heading in a .md file is a note",
             Problem::EmptyId => "write an id after `id:`, or delete the line",
+            Problem::BadGuid => "write the note's Anki guid after `guid:` as Anki shows it, on one line without tabs, or delete the line",
+            Problem::IdAndGuid => "keep `guid:` to match a note Anki already has, or `id:` for an identity of your own",
+            Problem::BadCardDeck => "write the card's number (from 1), a space and the deck",
+            Problem::NoSuchCard { .. } => "number the cards from 1: a template's place in the note type, or a cloze deletion's number",
             Problem::DuplicateNote { .. } => "give one of the notes a distinct `id:` line, or delete the duplicate",
             Problem::BadLock(_) => "restore it from git, or delete it (the next import then updates every note)",
             Problem::LockOutdated => "build without --locked and commit the updated ankideck.lock",
             Problem::Rich(p) => p.hint(),
             Problem::MovedDeck { .. } => "in Anki's browser, search for the note and use Change Deck",
+            Problem::MovedCard { .. } => "in Anki's browser, search for the card and use Change Deck",
             Problem::ClozeRenumbered { .. } => "keep each deletion's old number to keep its progress",
             Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",
             Problem::NoteTypeChanged { .. } => "change the type back, or give the note a new `id:` to import it as a new note",
@@ -626,7 +657,6 @@ fn rich_code(problem: &RichProblem) -> &'static str {
         R::AssetName(_) => "rich-asset-name",
         R::AssetClash { .. } => "rich-asset-clash",
         R::DuplicateNoteType(_) => "rich-duplicate-note-type",
-        R::StockName(_) => "rich-stock-name",
         R::SameId { .. } => "rich-same-id",
         R::Csv(_) => "rich-csv",
         R::CsvIgnored(_) => "rich-csv-ignored",
@@ -634,9 +664,9 @@ fn rich_code(problem: &RichProblem) -> &'static str {
     }
 }
 
-fn duplicate_note(id: Option<&str>, other: &str) -> String {
+fn duplicate_note(key: &str, id: Option<&str>, other: &str) -> String {
     match id {
-        Some(id) => format!("id `{id}` is already the identity of the note at {other}"),
+        Some(id) => format!("{key} `{id}` is already the identity of the note at {other}"),
         None => format!("this note has the same identity as the note at {other}"),
     }
 }
@@ -672,8 +702,6 @@ pub enum RichProblem {
     AssetClash { name: String, other: String },
     #[error("note type `{0}` is defined twice")]
     DuplicateNoteType(String),
-    #[error("note type `{0}` has the name of a built-in type")]
-    StockName(String),
     #[error("note type `{name}` has the same `id` as note type `{other}`")]
     SameId { name: String, other: String },
     #[error("{0}")]
@@ -705,7 +733,6 @@ impl RichProblem {
             }
             RichProblem::AssetClash { .. } => "give one of the files another name",
             RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
-            RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them, plain or with ` (ankideck)`) are taken",
             RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
             RichProblem::Csv(_) => "see the Anki text files section of the format reference (`ankideck help format`)",
             RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of the format reference, `ankideck help format`)",
@@ -834,6 +861,7 @@ mod tests {
                 Problem::DuplicateNote {
                     other: s(),
                     id: None,
+                    key: "id",
                 },
                 "duplicate-note",
             ),
@@ -842,6 +870,25 @@ mod tests {
             (Problem::NotAFile(s()), "not-a-file"),
             (Problem::NoNotes, "no-notes"),
             (Problem::EmptyId, "empty-id"),
+            (Problem::BadGuid, "bad-guid"),
+            (Problem::IdAndGuid, "id-and-guid"),
+            (Problem::BadCardDeck, "bad-card-deck"),
+            (
+                Problem::NoSuchCard {
+                    number: 1,
+                    cards: s(),
+                },
+                "no-such-card",
+            ),
+            (
+                Problem::MovedCard {
+                    card: 1,
+                    from: s(),
+                    to: s(),
+                    nid: 1,
+                },
+                "moved-card",
+            ),
             (Problem::BadLock(s()), "bad-lock"),
             (Problem::LockOutdated, "lock-outdated"),
             (R::Toml(s()).into(), "rich-toml"),
@@ -881,7 +928,6 @@ mod tests {
                 "rich-asset-clash",
             ),
             (R::DuplicateNoteType(s()).into(), "rich-duplicate-note-type"),
-            (R::StockName(s()).into(), "rich-stock-name"),
             (
                 R::SameId {
                     name: s(),

@@ -4,17 +4,18 @@
 //! A lock is lines of tab-separated columns. Version 2, which builds write: comments (`#`)
 //! and `version 2`, then a `notetype` line per note type and a `deck` line per deck, each
 //! giving it a short alias, then one line per note, in guid order, whose first column is
-//! its guid. Version 1 (read, and rewritten as version 2 by the next build) had a
+//! its guid, and after them one more column for each card in a deck of its own (`2:Deck`,
+//! the card's number from 1 and its deck's full name). Version 1 (read, and rewritten as version 2 by the next build) had a
 //! `note` line per note with the note id, the full deck name, the note type's id, a 16-digit
 //! hash and a 60-character label. There is no escaping: no column can hold a tab or a
-//! line end (guids are base91, deck names and tags refuse control characters, hashes are
+//! line end (derived guids are base91, a `guid:` setting refuses tabs, deck names and tags refuse control characters, hashes are
 //! hex, and a note's label is made one line by [`label`]).
 //!
 //! Each byte of a version 2 note line is there for a reason: the guid finds the note,
 //! the legacy check keeps an old heading-derived guid ([`crate::ids::HeadingId`]), the
 //! `mod` is what Anki compares, the hash tells a change, the note type and deck aliases
-//! name what Anki will not follow, the clozes tell renumbered deletions, and the label
-//! names a note that is gone.
+//! name what Anki will not follow, the clozes tell renumbered deletions, the label
+//! names a note that is gone, and a card's own deck is what Anki will not follow either.
 
 use crate::text;
 use std::collections::HashMap;
@@ -38,7 +39,7 @@ const LABEL_BYTES: usize = 32;
 /// How a version 1 note line starts; its guid follows.
 const V1_NOTE_PREFIX: &str = "note\t";
 
-/// Columns of a version 2 note line; no other line has as many.
+/// Columns of a version 2 note line before its card decks; no other line has as many.
 const NOTE_COLUMNS: usize = 8;
 
 /// The lock's version and the aliases its header gives decks and note types.
@@ -71,12 +72,19 @@ pub(crate) struct NoteRecord<'a> {
     pub clozes: &'a str,
     /// The start of the first field, to name the note if it disappears; see [`label`].
     pub label: &'a str,
+    /// The columns of its cards in decks of their own (`2:Deck\t4:Other`), or empty; see
+    /// [`card_decks_column`].
+    pub card_decks: &'a str,
 }
 
 impl<'a> NoteRecord<'a> {
     /// Reads a note line (without its line end) of a lock with `header`, or says what is
     /// wrong with it.
     pub fn parse(line: &'a str, header: &'a Header) -> Result<NoteRecord<'a>, String> {
+        let (line, card_decks) = match header.version {
+            1 => (line, ""),
+            _ => after_columns(line, NOTE_COLUMNS),
+        };
         let (cols, count) = columns(line);
         let record = match header.version {
             1 if count == 9 => NoteRecord {
@@ -88,6 +96,7 @@ impl<'a> NoteRecord<'a> {
                 deck: Some(cols[6]),
                 clozes: cols[7],
                 label: cut(cols[8], LABEL_BYTES),
+                card_decks,
             },
             2 if count == NOTE_COLUMNS => NoteRecord {
                 guid: cols[0],
@@ -105,10 +114,12 @@ impl<'a> NoteRecord<'a> {
                     .map(String::as_str),
                 clozes: cols[6],
                 label: cols[7],
+                card_decks,
             },
             _ => return Err("unrecognised line".to_string()),
         };
         parse_clozes(record.clozes).ok_or("bad cloze list")?;
+        parse_card_decks(card_decks).ok_or("bad card deck column")?;
         Ok(record)
     }
 
@@ -124,6 +135,7 @@ impl<'a> NoteRecord<'a> {
             deck,
             clozes,
             label,
+            card_decks,
         } = self;
         let notetype = notetype_id.map_or("", |id| aliases.notetype(id));
         let deck = deck.map_or("", |name| aliases.deck(name));
@@ -133,15 +145,33 @@ impl<'a> NoteRecord<'a> {
         };
         let hash = hash.get(..HASH_LEN).unwrap_or(hash);
         let label = cut(label, LABEL_BYTES);
-        let _ = writeln!(
+        let _ = write!(
             out,
             "\t{modified}\t{hash}\t{notetype}\t{deck}\t{clozes}\t{label}"
         );
+        if !card_decks.is_empty() {
+            let _ = write!(out, "\t{card_decks}");
+        }
+        out.push('\n');
     }
 
     /// Each cloze number with the hash of its text.
     pub fn clozes(&self) -> Vec<(u16, &'a str)> {
         parse_clozes(self.clozes).unwrap_or_default()
+    }
+
+    /// The deck of the card with ordinal `ord`: its own, else the note's.
+    pub fn card_deck(&self, ord: u16) -> Option<&'a str> {
+        let own = parse_card_decks(self.card_decks).unwrap_or_default();
+        own.into_iter()
+            .find(|(o, _)| *o == ord)
+            .map_or(self.deck, |(_, deck)| Some(deck))
+    }
+
+    /// The ordinals of the cards in decks of their own.
+    pub fn card_deck_ords(&self) -> Vec<u16> {
+        let own = parse_card_decks(self.card_decks).unwrap_or_default();
+        own.into_iter().map(|(ord, _)| ord).collect()
     }
 }
 
@@ -212,7 +242,8 @@ impl Header {
                 Err(format!("unknown version `{}`", version.join(" ")))
             }
             (1, "notetype", 6) => Ok(Line::NoteType(NoteTypeRecord::from_columns(&cols)?)),
-            (1, "note", 9) | (2, _, NOTE_COLUMNS) => Ok(Line::Note),
+            (1, "note", 9) => Ok(Line::Note),
+            (2, _, n) if n >= NOTE_COLUMNS => Ok(Line::Note),
             (2, "notetype", 7) => {
                 let record = NoteTypeRecord::from_columns(&cols[1..])?;
                 define(&mut self.notetypes, cols[1], record.id);
@@ -244,7 +275,7 @@ impl Header {
     pub fn is_note_line(&self, line: &str) -> bool {
         match self.version {
             1 => line.starts_with(V1_NOTE_PREFIX),
-            _ => line.split('\t').count() == NOTE_COLUMNS,
+            _ => line.split('\t').count() >= NOTE_COLUMNS,
         }
     }
 
@@ -358,6 +389,39 @@ fn columns(line: &str) -> ([&str; 9], usize) {
     (cols, count)
 }
 
+/// A line cut after its first `n` columns: those, and the columns after them (or `""`).
+fn after_columns(line: &str, n: usize) -> (&str, &str) {
+    match line.match_indices('\t').nth(n - 1) {
+        Some((at, _)) => (&line[..at], &line[at + 1..]),
+        None => (line, ""),
+    }
+}
+
+/// The card deck columns of a note's cards in decks of their own, `(ordinal, deck)`:
+/// `1:A\t3:B` (numbered from 1, as `card-deck:` numbers them), or empty.
+pub(super) fn card_decks_column(card_decks: &[(u16, String)]) -> String {
+    let columns: Vec<String> = card_decks
+        .iter()
+        .map(|(ord, deck)| format!("{}:{deck}", ord + 1))
+        .collect();
+    columns.join("\t")
+}
+
+/// Reads card deck columns into `(ordinal, deck)`; `None` if they are not such columns.
+fn parse_card_decks(columns: &str) -> Option<Vec<(u16, &str)>> {
+    if columns.is_empty() {
+        return Some(Vec::new());
+    }
+    columns
+        .split('\t')
+        .map(|column| {
+            let (number, deck) = column.split_once(':')?;
+            let ord = number.parse::<u16>().ok()?.checked_sub(1)?;
+            (!deck.is_empty()).then_some((ord, deck))
+        })
+        .collect()
+}
+
 /// Column `i` as a number.
 fn number(cols: &[&str], i: usize) -> Result<i64, String> {
     cols[i]
@@ -450,6 +514,7 @@ mod tests {
             deck: Some("A::B 中"),
             clozes: "1:x,3:y",
             label: "What is it?",
+            card_decks: "",
         };
         let mut text = String::new();
         record.write(&mut text, &aliases);
@@ -472,6 +537,51 @@ mod tests {
         assert!(text.starts_with("#g1\t-\t2\t"));
         assert_eq!(NoteRecord::parse(text.trim_end(), &header), Ok(plain));
         assert!(plain.clozes().is_empty());
+    }
+
+    /// Cards in decks of their own are columns after the label, by full deck name.
+    #[test]
+    fn card_deck_columns_follow_the_label() {
+        let aliases = Aliases::new(["A"], [5]);
+        let mut head = String::from(HEADER);
+        aliases.write_decks(&mut head);
+        head.push_str(&format!(
+            "notetype\t{}\t5\t9\tab\tcd\tB\n",
+            aliases.notetype(5)
+        ));
+        let header = header(&head.lines().collect::<Vec<_>>());
+        let column = card_decks_column(&[(1, "X::Y z".to_string()), (3, "Ü".to_string())]);
+        assert_eq!(column, "2:X::Y z\t4:Ü");
+        let record = NoteRecord {
+            guid: "g",
+            legacy: None,
+            modified: 2,
+            hash: "0123456789ab",
+            notetype_id: Some(5),
+            deck: Some("A"),
+            clozes: "-",
+            label: "L",
+            card_decks: &column,
+        };
+        let mut text = String::new();
+        record.write(&mut text, &aliases);
+        assert!(text.ends_with("\tL\t2:X::Y z\t4:Ü\n"), "{text}");
+        let line = text.trim_end();
+        assert_eq!(NoteRecord::parse(line, &header), Ok(record));
+        assert!(header.is_note_line(line));
+        assert!(matches!(header.clone().line(line), Ok(Line::Note)));
+        assert_eq!(record.card_deck(1), Some("X::Y z"));
+        assert_eq!(record.card_deck(3), Some("Ü"));
+        assert_eq!(record.card_deck(0), Some("A"), "the note's deck");
+        assert_eq!(record.card_deck_ords(), [1, 3]);
+        for bad in ["0:A", "x:A", "2:", "2"] {
+            let line = format!("{}\t{bad}", line.split("\t2:").next().unwrap());
+            assert_eq!(
+                NoteRecord::parse(&line, &header).unwrap_err(),
+                "bad card deck column",
+                "{bad}"
+            );
+        }
     }
 
     /// Version 1 lines read as version 2 would have written them: the hash and label

@@ -23,7 +23,9 @@ pub(crate) use stream::{legacy_guids, Lock};
 
 use crate::error::{Diagnostic, Error, Problem, Result};
 use crate::note::SourceNote;
+use crate::notetype::NoteType;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use stream::{LockWriter, StagedLock};
 
 /// The lock's file name, in the root of the source folder.
@@ -90,7 +92,19 @@ impl<'a> Update<'a> {
     /// Sets every note's and note type's `modified` from the old lock and `now`, says
     /// what Anki will not follow, and writes the new lock's lines.
     pub(crate) fn reconcile(&mut self, notes: &mut [SourceNote], now: i64) -> Result<Reconciled> {
-        reconcile::reconcile(self.previous, notes, now, &self.path, &mut self.writer)
+        self.reconcile_with(notes, &mut [], now)
+    }
+
+    /// [`Update::reconcile`], and the same for `notetypes`, note types that go into the
+    /// package whether notes use them or not.
+    pub(crate) fn reconcile_with(
+        &mut self,
+        notes: &mut [SourceNote],
+        notetypes: &mut [Arc<NoteType>],
+        now: i64,
+    ) -> Result<Reconciled> {
+        let (path, writer) = (&self.path, &mut self.writer);
+        reconcile::reconcile(self.previous, notes, notetypes, now, path, writer)
     }
 
     /// Whether the lock changed, with the new one staged if asked for and changed.

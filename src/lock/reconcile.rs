@@ -3,7 +3,8 @@
 
 use super::bad_lock;
 use super::format::{
-    cloze_column, label, parse_clozes, Aliases, NoteRecord, NoteTypeRecord, HASH_LEN, HEADER,
+    card_decks_column, cloze_column, label, parse_clozes, Aliases, NoteRecord, NoteTypeRecord,
+    HASH_LEN, HEADER,
 };
 use super::stream::{Lock, LockWriter, NoteLines};
 use super::{Reconciled, RemovedNote};
@@ -30,6 +31,7 @@ const WINDOW: usize = BATCH * 16;
 pub(super) fn reconcile(
     previous: &Lock,
     notes: &mut [SourceNote],
+    notetypes: &mut [Arc<NoteType>],
     now: i64,
     lock_path: &Path,
     lock: &mut LockWriter<'_>,
@@ -39,7 +41,8 @@ pub(super) fn reconcile(
         ..Reconciled::default()
     };
     let mut head = String::from(HEADER);
-    let notetypes = reconcile_notetypes(previous, notes, now, lock_path, &mut out);
+    let all_notetypes = (notes.iter_mut().map(|n| &mut n.notetype)).chain(notetypes.iter_mut());
+    let notetypes = reconcile_notetypes(previous, all_notetypes, now, lock_path, &mut out);
     let decks: std::collections::HashSet<&str> =
         notes.iter().map(|n| n.note.deck.as_str()).collect();
     let aliases = Aliases::new(decks, notetypes.keys().copied());
@@ -84,22 +87,22 @@ pub(super) fn reconcile(
 
 /// Sets each note type's `modified` (once: notes share them, so each is updated once and
 /// shared again) and warns of new schemas; returns their lock records by id.
-fn reconcile_notetypes(
+fn reconcile_notetypes<'a>(
     previous: &Lock,
-    notes: &mut [SourceNote],
+    notetypes: impl Iterator<Item = &'a mut Arc<NoteType>>,
     now: i64,
     lock_path: &Path,
     out: &mut Reconciled,
 ) -> BTreeMap<i64, NoteTypeRecord> {
     let mut records = BTreeMap::new();
     let mut updated: HashMap<i64, Arc<NoteType>> = HashMap::new();
-    for source in notes.iter_mut() {
-        let id = source.notetype.id;
+    for notetype in notetypes {
+        let id = notetype.id;
         if let Some(nt) = updated.get(&id) {
-            source.notetype = Arc::clone(nt);
+            *notetype = Arc::clone(nt);
             continue;
         }
-        let mut nt = (*source.notetype).clone();
+        let mut nt = (**notetype).clone();
         let (content, schema) = nt.fingerprints();
         nt.modified = match previous.notetype(id) {
             Some(r) if r.content == content => r.modified,
@@ -125,7 +128,7 @@ fn reconcile_notetypes(
             },
         );
         out.timestamp = out.timestamp.max(modified);
-        source.notetype = Arc::clone(&nt);
+        *notetype = Arc::clone(&nt);
         updated.insert(id, nt);
     }
     records
@@ -256,6 +259,7 @@ fn reconcile_note(
         not_followed(previous, r, source, &hash, &clozes)
     });
     let label = unchanged.map_or_else(|| label(&note.fields[0]), |r| r.label.to_string());
+    let card_decks = card_decks_column(&note.card_decks);
     let record = NoteRecord {
         guid: &note.guid,
         legacy: source.legacy,
@@ -265,6 +269,7 @@ fn reconcile_note(
         deck: Some(&note.deck),
         clozes: &clozes,
         label: &label,
+        card_decks: &card_decks,
     };
     record.write(lock, aliases);
     (modified, warnings)
@@ -303,6 +308,7 @@ fn not_followed(
         let nid = ids::note_id(old.guid);
         warnings.push(place(Problem::MovedDeck { from, to, nid }));
     }
+    warnings.extend(moved_cards(&old, source).into_iter().map(place));
     if let Some(old_id) = old.notetype_id.filter(|&id| id != note.notetype_id) {
         let name = |id: i64| {
             previous
@@ -317,6 +323,27 @@ fn not_followed(
         warnings.extend(cloze_changes(&old.clozes(), &new).into_iter().map(place));
     }
     warnings
+}
+
+/// Cards in a deck of their own, before or now, that moved to another deck (a move of
+/// the whole note is [`Problem::MovedDeck`]).
+fn moved_cards(old: &NoteRecord<'_>, source: &SourceNote) -> Vec<Problem> {
+    let note = &source.note;
+    let mut own: Vec<u16> = old.card_deck_ords();
+    own.extend(note.card_decks.iter().map(|(ord, _)| *ord));
+    own.sort_unstable();
+    own.dedup();
+    own.into_iter()
+        .filter(|ord| source.ords.contains(ord))
+        .filter_map(|ord| Some((ord, old.card_deck(ord)?)))
+        .filter(|&(ord, from)| moved_deck(from, note.card_deck(ord)))
+        .map(|(ord, from)| Problem::MovedCard {
+            card: ord + 1,
+            from: from.to_string(),
+            to: note.card_deck(ord).to_string(),
+            nid: ids::note_id(old.guid),
+        })
+        .collect()
 }
 
 /// Whether a note moved to another deck, as Anki compares deck names.
@@ -392,7 +419,15 @@ mod tests {
     /// Reconciles, returning the new lock's text too.
     fn run(previous: &Lock, notes: &mut [SourceNote], now: i64) -> (Reconciled, String) {
         let mut writer = LockWriter::collecting(previous.text().unwrap());
-        let out = reconcile(previous, notes, now, Path::new("lock"), &mut writer).unwrap();
+        let out = reconcile(
+            previous,
+            notes,
+            &mut [],
+            now,
+            Path::new("lock"),
+            &mut writer,
+        )
+        .unwrap();
         let text = writer.text().to_string();
         (out, text)
     }
@@ -404,6 +439,7 @@ mod tests {
             fields: fields.iter().map(|f| f.to_string()).collect(),
             tags: vec![],
             deck: "D".into(),
+            card_decks: vec![],
             modified: 0,
         };
         SourceNote {
@@ -589,6 +625,64 @@ mod tests {
         assert!(moved_deck("A::B", "A::C"));
     }
 
+    /// A card moved from one deck to another is named, as a moved note is; so is a card
+    /// that leaves its own deck for another note deck, but not one that goes back to
+    /// the deck it was in.
+    #[test]
+    fn moved_cards_are_named() {
+        let reversed = crate::Stock::Reversed.notetype();
+        let note = |card_decks: &[(u16, &str)]| {
+            let mut n = source_note(reversed.clone(), &["q", "a"]);
+            n.ords = vec![0, 1];
+            n.note.card_decks = card_decks
+                .iter()
+                .map(|(o, d)| (*o, d.to_string()))
+                .collect();
+            vec![n]
+        };
+        let (_, text) = run(&Lock::default(), &mut note(&[(1, "R")]), 100);
+        assert!(text.contains("\t2:R\n"), "{text}");
+        let lock = Lock::parse(text).unwrap();
+        let nid = ids::note_id("g");
+        let moved_card = |card, from: &str, to: &str| Problem::MovedCard {
+            card,
+            from: from.into(),
+            to: to.into(),
+            nid,
+        };
+        let moved = |from: &str, to: &str| moved_card(2, from, to);
+        let (out, text) = run(&lock, &mut note(&[(1, "S")]), 200);
+        assert_eq!(problems(&out), [&moved("R", "S")]);
+        assert!(text.contains("\t2:S\n"), "{text}");
+        let (out, _) = run(&lock, &mut note(&[]), 200);
+        assert_eq!(problems(&out), [&moved("R", "D")]);
+        let (out, _) = run(&lock, &mut note(&[(1, "r")]), 200);
+        assert!(out.warnings.is_empty(), "Anki's deck names ignore case");
+        let (out, text) = run(&lock, &mut note(&[(0, "R"), (1, "R")]), 200);
+        assert_eq!(problems(&out), [&moved_card(1, "D", "R")]);
+        assert!(text.contains("\t1:R\t2:R\n"), "{text}");
+    }
+
+    /// Note types that no note uses get a lock line and a `mod` that the next build keeps.
+    #[test]
+    fn note_types_no_note_uses_are_reconciled_too() {
+        let mut unused = crate::Stock::Cloze.notetype();
+        unused.id = 42;
+        let mut extra = [Arc::new(unused.clone())];
+        let empty = Lock::default();
+        let mut writer = LockWriter::collecting(empty.text().unwrap());
+        let lock_path = Path::new("lock");
+        let out = reconcile(&empty, &mut [], &mut extra, 100, lock_path, &mut writer);
+        assert_eq!((out.unwrap().timestamp, extra[0].modified), (100, 100));
+        let text = writer.text().to_string();
+        assert!(text.contains("\t42\t100\t"), "{text}");
+        let lock = Lock::parse(text).unwrap();
+        let mut extra = [Arc::new(unused)];
+        let mut writer = LockWriter::collecting(lock.text().unwrap());
+        reconcile(&lock, &mut [], &mut extra, 200, lock_path, &mut writer).unwrap();
+        assert_eq!(extra[0].modified, 100, "unchanged");
+    }
+
     #[test]
     fn renumbered_clozes_are_named() {
         let cloze = crate::Stock::Cloze.notetype();
@@ -615,7 +709,7 @@ mod tests {
         // Another program rewrites it between reading and reconciling.
         std::fs::write(&path, text.replace("\t100\t", "\tx\t")).unwrap();
         let mut writer = LockWriter::new(lock.text().unwrap(), None);
-        match reconcile(&lock, &mut notes, 200, &path, &mut writer) {
+        match reconcile(&lock, &mut notes, &mut [], 200, &path, &mut writer) {
             Err(Error::Input(d)) => assert!(
                 matches!(&d[0].problem, Problem::BadLock(m) if m.contains("changed while read"))
             ),

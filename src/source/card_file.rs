@@ -112,19 +112,20 @@ impl Reader<'_> {
         }
     }
 
-    /// The note's guid: from its `id:` when it has one, else from its heading's text,
-    /// with the heading's check when the note keeps the legacy guid the lock knows it by
+    /// The note's guid: its `guid:` as written, else from its `id:`, else from its
+    /// heading's text, with the heading's check when the note keeps the legacy guid the lock knows it by
     /// (and no earlier note took it: a version 1 lock does not say which heading had it).
-    fn identity(
-        &self,
-        id: Option<&Located>,
-        heading: &str,
-    ) -> Result<(String, Option<u16>), LineProblem> {
-        match id {
-            Some(id) if id.text.is_empty() => Err((id.line, Problem::EmptyId)),
-            Some(id) => Ok((ids::guid_for_id(&id.text), None)),
-            None => {
-                let heading = ids::HeadingId::of(heading);
+    fn identity(&self, raw: &RawNote) -> Result<(String, Option<u16>), LineProblem> {
+        match (raw.setting("id"), raw.setting("guid")) {
+            (Some(_), Some(guid)) => Err((guid.line, Problem::IdAndGuid)),
+            (None, Some(guid)) if guid.text.is_empty() || guid.text.contains('\t') => {
+                Err((guid.line, Problem::BadGuid))
+            }
+            (None, Some(guid)) => Ok((guid.text.clone(), None)),
+            (Some(id), None) if id.text.is_empty() => Err((id.line, Problem::EmptyId)),
+            (Some(id), None) => Ok((ids::guid_for_id(&id.text), None)),
+            (None, None) => {
+                let heading = ids::HeadingId::of(&raw.heading.text);
                 let legacy = self.legacy.of(&heading);
                 match legacy.filter(|guid| !self.identity_taken(guid)) {
                     Some(guid) => Ok((guid, Some(heading.check()))),
@@ -145,7 +146,7 @@ impl Reader<'_> {
         rendered: &mut Prerendered,
     ) {
         let line = raw.heading.line;
-        let identity = self.identity(raw.setting("id"), &raw.heading.text);
+        let identity = self.identity(raw);
         let file = Arc::clone(&self.current_file);
         let duplicate = (identity.as_ref().ok())
             .filter(|_| !raw.heading.text.is_empty())
@@ -232,6 +233,7 @@ impl Reader<'_> {
             problems.push(problem);
             (String::new(), None)
         });
+        let card_decks = card_decks(raw, &mut problems);
         let Some(notetype) = notetype else {
             return Err(problems);
         };
@@ -241,28 +243,36 @@ impl Reader<'_> {
             fields,
             tags,
             deck,
+            card_decks: Vec::new(),
             modified: 0,
         };
-        let mut source = self.accept(path, raw.heading.line, note, notetype, problems)?;
+        let at = (path, raw.heading.line);
+        let mut source = self.accept(at, note, notetype, card_decks, problems)?;
         source.legacy = legacy;
         Ok(source)
     }
 
     /// Warnings ride along with a good note; errors reject it. A note with no errors
-    /// must still make at least one card, from templates that work.
+    /// must still make at least one card, from templates that work, and each card its
+    /// `card-deck:` lines name.
     fn accept(
         &mut self,
-        path: &Path,
-        line: usize,
-        note: Note,
+        (path, line): (&Path, usize),
+        mut note: Note,
         notetype: Arc<NoteType>,
+        card_decks: Vec<CardDeck>,
         problems: Vec<LineProblem>,
     ) -> Result<SourceNote, Vec<LineProblem>> {
         let (mut errors, warnings): (Vec<_>, Vec<_>) = problems
             .into_iter()
             .partition(|(_, p)| p.severity() == Severity::Error);
         if errors.is_empty() {
-            match notetype.card_ordinals(&note.fields, !note.tags.is_empty()) {
+            let ords = notetype.card_ordinals(&note.fields, !note.tags.is_empty());
+            let ords = ords.map_err(|e| vec![(line, e.into())]).and_then(|ords| {
+                note.card_decks = cards_in_decks(card_decks, &ords)?;
+                Ok(ords)
+            });
+            match ords {
                 Ok(ords) => {
                     for (line, warning) in warnings {
                         self.problem(path, line, warning);
@@ -276,7 +286,7 @@ impl Reader<'_> {
                         legacy: None,
                     });
                 }
-                Err(e) => errors.push((line, e.into())),
+                Err(e) => errors.extend(e),
             }
         }
         Err(errors.into_iter().chain(warnings).collect())
@@ -544,16 +554,75 @@ fn note_deck(setting: Option<&Located>, default: &str) -> Result<String, LinePro
     }
 }
 
-/// A note whose `id:` is taken is reported at that line, naming the id; one whose
-/// heading gives a taken identity at its heading.
+/// A `card-deck:` line: its line, the card's number (from 1) and the deck.
+type CardDeck = (usize, u16, String);
+
+/// The note's `card-deck: N DECK` lines, each checked but for whether the note has card
+/// N, which only its cards tell ([`cards_in_decks`]).
+fn card_decks(raw: &RawNote, problems: &mut Vec<LineProblem>) -> Vec<CardDeck> {
+    let mut out: Vec<CardDeck> = Vec::new();
+    for v in raw.settings_named("card-deck") {
+        let (number, deck) = v
+            .text
+            .split_once(char::is_whitespace)
+            .unwrap_or((&v.text, ""));
+        let number = number.parse::<u16>().ok().filter(|&n| n > 0);
+        let (Some(number), false) = (number, deck.trim().is_empty()) else {
+            problems.push((v.line, Problem::BadCardDeck));
+            continue;
+        };
+        let deck = match deck::normalize_name(deck) {
+            Ok(deck) => deck,
+            Err(e) => {
+                problems.push((v.line, e.into()));
+                continue;
+            }
+        };
+        if out.iter().any(|(_, n, _)| *n == number) {
+            let again = Problem::DuplicateSetting(format!("card-deck: {number}"));
+            problems.push((v.line, again));
+            continue;
+        }
+        out.push((v.line, number, deck));
+    }
+    out
+}
+
+/// The note's cards in decks of their own, by ordinal, once each card is known to be
+/// one of the note's cards (`ords`).
+fn cards_in_decks(
+    card_decks: Vec<CardDeck>,
+    ords: &[u16],
+) -> Result<Vec<(u16, String)>, Vec<LineProblem>> {
+    let mut errors = Vec::new();
+    let mut decks = Vec::new();
+    for (line, number, deck) in card_decks {
+        match ords.contains(&(number - 1)) {
+            true => decks.push((number - 1, deck)),
+            false => errors.push((line, crate::note::no_such_card(number - 1, ords))),
+        }
+    }
+    decks.sort_by_key(|(ord, _)| *ord);
+    match errors.is_empty() {
+        true => Ok(decks),
+        false => Err(errors),
+    }
+}
+
+/// A note whose `id:` (or `guid:`) is taken is reported at that line, naming it; one
+/// whose heading gives a taken identity at its heading.
 fn at_id_line(raw: &RawNote, problem: Problem) -> LineProblem {
-    match (problem, raw.setting("id")) {
-        (Problem::DuplicateNote { other, .. }, Some(id)) => {
+    let setting = [("id", raw.setting("id")), ("guid", raw.setting("guid"))]
+        .into_iter()
+        .find_map(|(key, value)| Some((key, value?)));
+    match (problem, setting) {
+        (Problem::DuplicateNote { other, .. }, Some((key, value))) => {
             let id_problem = Problem::DuplicateNote {
                 other,
-                id: Some(id.text.clone()),
+                id: Some(value.text.clone()),
+                key,
             };
-            (id.line, id_problem)
+            (value.line, id_problem)
         }
         (problem, _) => (raw.heading.line, problem),
     }
@@ -596,42 +665,62 @@ mod tests {
     }
 
     #[test]
-    fn identity_comes_from_the_id_else_the_heading() {
+    fn a_taken_guid_is_reported_at_its_line() {
+        let taken = Problem::DuplicateNote {
+            other: "a.md:1".into(),
+            id: None,
+            key: "id",
+        };
+        let (line, problem) = at_id_line(&raw("## Q\ntags: x\nguid: abc\n"), taken);
+        assert_eq!(line, 3);
+        assert_eq!(
+            problem.to_string(),
+            "guid `abc` is already the identity of the note at a.md:1"
+        );
+    }
+
+    #[test]
+    fn identity_comes_from_the_guid_else_the_id_else_the_heading() {
         let mut reader = Reader::new(Path::new(".")).unwrap();
-        let id = located("q1", 2);
-        assert_eq!(
-            reader.identity(Some(&id), "Q?"),
-            Ok((ids::guid_for_id("q1"), None))
-        );
         let new = Ok((ids::guid_for_heading("Q?"), None));
-        assert_eq!(reader.identity(None, "Q?"), new);
-        assert_ne!(reader.identity(None, "Q?"), reader.identity(None, "Q!"));
-        assert_eq!(
-            reader.identity(Some(&located("", 5)), "Q?"),
-            Err((5, Problem::EmptyId))
-        );
+        {
+            let identity = |text: &str| reader.identity(&raw(text));
+            assert_eq!(
+                identity("## Q?\nid: q1\n"),
+                Ok((ids::guid_for_id("q1"), None))
+            );
+            assert_eq!(identity("## Q?\n"), new);
+            assert_ne!(identity("## Q?\n"), identity("## Q!\n"));
+            assert_eq!(identity("## Q?\nid:\n"), Err((2, Problem::EmptyId)));
+            assert_eq!(
+                identity("## Q?\nguid:  a,B;c~ \n"),
+                Ok(("a,B;c~".into(), None))
+            );
+            assert_eq!(identity("## Q?\nguid:\n"), Err((2, Problem::BadGuid)));
+            assert_eq!(identity("## Q?\nguid: a\tb\n"), Err((2, Problem::BadGuid)));
+            assert_eq!(
+                identity("## Q?\nid: q1\nguid: abc\n"),
+                Err((3, Problem::IdAndGuid))
+            );
+        }
+        let q = raw("## Q?\n");
+        assert_eq!(reader.identity(&q), new);
         // A heading the lock knows by its legacy guid keeps it, while no note took it.
         let heading = ids::HeadingId::of("Q?");
         let (legacy, check) = (heading.legacy_guid(), heading.check());
         let key = ids::LegacyGuids::key(&legacy, Some(check));
         reader.legacy = ids::LegacyGuids::new(false, vec![key]);
-        assert_eq!(
-            reader.identity(None, "Q?"),
-            Ok((legacy.clone(), Some(check)))
-        );
+        assert_eq!(reader.identity(&q), Ok((legacy.clone(), Some(check))));
         // Another heading with the same legacy id but another check does not.
         let other = ids::LegacyGuids::key(&legacy, Some(check ^ 1));
         reader.legacy = ids::LegacyGuids::new(false, vec![other]);
-        assert_eq!(reader.identity(None, "Q?"), new);
+        assert_eq!(reader.identity(&q), new);
         // A version 1 lock records no checks: the first heading takes the guid.
         reader.legacy = ids::LegacyGuids::new(true, vec![ids::LegacyGuids::key(&legacy, None)]);
-        assert_eq!(
-            reader.identity(None, "Q?"),
-            Ok((legacy.clone(), Some(check)))
-        );
+        assert_eq!(reader.identity(&q), Ok((legacy.clone(), Some(check))));
         let file: Arc<Path> = Arc::from(Path::new("a.md"));
         reader.claim_identity(&legacy, &file, 1).unwrap();
-        assert_eq!(reader.identity(None, "Q?"), new);
+        assert_eq!(reader.identity(&q), new);
     }
 
     #[test]

@@ -57,10 +57,13 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The sources read, after the checks that need every file read: no notes at all,
-    /// media files no note uses.
+    /// The sources read, after the checks that need every file read: nothing at all to
+    /// package (no notes, no custom note types, no decks with settings), media files no
+    /// note uses.
     pub fn finish(mut self, other_files: &[PathBuf]) -> Sources {
-        if self.notes.is_empty() && self.diagnostics.is_empty() {
+        let notetypes = self.custom.all();
+        let nothing = self.notes.is_empty() && notetypes.is_empty() && self.decks.is_empty();
+        if nothing && self.diagnostics.is_empty() {
             self.problem(self.root, 0, Problem::NoNotes);
         }
         let checked = if self.media_uses_unknown {
@@ -87,6 +90,7 @@ impl<'a> Reader<'a> {
             files: self.files,
             warnings: self.diagnostics,
             decks: self.decks,
+            notetypes,
         }
     }
 
@@ -152,7 +156,11 @@ impl<'a> Reader<'a> {
     ) -> Result<(), Problem> {
         if let Some((file, line)) = self.seen.get(guid) {
             let other = format!("{}:{}", file.display(), line);
-            return Err(Problem::DuplicateNote { other, id: None });
+            return Err(Problem::DuplicateNote {
+                other,
+                id: None,
+                key: "id",
+            });
         }
         self.seen.insert(guid.to_string(), (Arc::clone(file), line));
         Ok(())
@@ -209,7 +217,8 @@ mod tests {
             reader.claim_identity("g", &file, 9),
             Err(Problem::DuplicateNote {
                 other: "a.md:3".into(),
-                id: None
+                id: None,
+                key: "id",
             })
         );
     }

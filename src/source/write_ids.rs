@@ -48,7 +48,8 @@ fn with_ids(original: &str, is_legacy: impl Fn(usize) -> bool) -> (String, usize
     let missing: Vec<(usize, String)> = parsed
         .notes
         .iter()
-        .filter(|n| !n.settings.iter().any(|(k, _)| k == "id") && !n.heading.text.is_empty())
+        .filter(|n| !n.settings.iter().any(|(k, _)| k == "id" || k == "guid"))
+        .filter(|n| !n.heading.text.is_empty())
         .map(|n| {
             let heading = ids::HeadingId::of(&n.heading.text);
             let id = match is_legacy(n.heading.line) {

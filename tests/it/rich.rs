@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::anki::{assert_clean_first_import, card, import, import_with, note, notes, sides};
-use common::files::{copy_dir, temp_dir};
+use common::files::{copy_dir, temp_dir, write_files};
 use common::run::{assert_success, build, repo_package};
 use common::{workspace, Backend};
 use serde_json::Value;
@@ -225,6 +225,167 @@ fn renaming_a_field_with_an_id_keeps_the_note_type() {
         "new CSS reached Anki: {a}"
     );
     assert!(a.contains("the sea"), "{a}");
+}
+
+/// A note type that came from Anki keeps Anki's ids and every setting of its dialogs:
+/// integer `id`s are taken as they are, and the LaTeX, field and browser settings of
+/// notetype.toml are what Anki shows.
+#[test]
+fn integer_ids_and_anki_settings_of_a_note_type_reach_anki() {
+    let dir = temp_dir("rich-notetype-settings");
+    let src = dir.join("src");
+    let nt = src.join("_notetypes").join("Anki Vocab");
+    std::fs::create_dir_all(&nt).unwrap();
+    let toml = r#"
+id = 1670000000123
+latex_pre = "\\documentclass{article}\n\\begin{document}"
+latex_post = "\\end{document} % mine"
+latex_svg = true
+stock_kind = 1
+
+[[fields]]
+name = "Word"
+id = 7011
+description = "the word"
+rtl = true
+sticky = true
+plain_text = true
+collapsed = true
+exclude_from_search = true
+font = "Noto Sans"
+size = 31
+
+[[fields]]
+name = "Meaning"
+id = -8022
+
+[[templates]]
+name = "Card 1"
+id = 9033
+browser_front = "{{Word}}?"
+browser_back = "{{Meaning}}!"
+browser_font = "Noto Serif"
+browser_size = 13
+"#;
+    std::fs::write(nt.join("notetype.toml"), toml).unwrap();
+    std::fs::write(nt.join("Card 1.front.html"), "{{Word}}").unwrap();
+    std::fs::write(nt.join("Card 1.back.html"), "{{Meaning}}").unwrap();
+    std::fs::write(
+        src.join("words.md"),
+        "---\ntype: Anki Vocab\n---\n\n## la mer\n\nthe sea\n",
+    )
+    .unwrap();
+    let package = dir.join("out.apkg");
+    assert_success(&build(&src, &package));
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    assert_clean_first_import(&report, 1);
+    let found = report["notetypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "Anki Vocab")
+        .expect("the note type");
+    assert_eq!(found["id"], 1_670_000_000_123_i64);
+    let settings = &found["settings"];
+    assert_eq!(
+        settings["latexPre"],
+        "\\documentclass{article}\n\\begin{document}"
+    );
+    assert_eq!(settings["latexPost"], "\\end{document} % mine");
+    assert_eq!(settings["latexsvg"], true);
+    assert_eq!(settings["originalStockKind"], 1);
+    assert_eq!(
+        settings["fields"],
+        serde_json::json!([
+            {"id": 7011, "font": "Noto Sans", "size": 31, "description": "the word",
+             "rtl": true, "sticky": true, "plainText": true, "collapsed": true,
+             "excludeFromSearch": true},
+            {"id": -8022, "font": "Arial", "size": 20, "description": "", "rtl": false,
+             "sticky": false, "plainText": false, "collapsed": false,
+             "excludeFromSearch": false},
+        ])
+    );
+    assert_eq!(
+        settings["templates"],
+        serde_json::json!([{"id": 9033, "bqfmt": "{{Word}}?", "bafmt": "{{Meaning}}!",
+                            "bfont": "Noto Serif", "bsize": 13}])
+    );
+    assert_eq!(note(&report, "la mer")["mid"], 1_670_000_000_123_i64);
+}
+
+/// A custom note type may be named like a stock one, as decks from Anki often have
+/// their own `Basic`: that exact name (in a card file or a text file) means the custom
+/// type, and the stock keys still mean the stock types.
+#[test]
+fn a_custom_note_type_named_basic_wins_for_its_name() {
+    let dir = temp_dir("rich-custom-basic");
+    let src = dir.join("src");
+    let nt = src.join("_notetypes").join("Basic");
+    std::fs::create_dir_all(&nt).unwrap();
+    let toml = "[[fields]]\nname = \"Front\"\n\n[[fields]]\nname = \"Back\"\n\n[[fields]]\nname = \"Source\"\n\n[[templates]]\nname = \"Card 1\"\n";
+    std::fs::write(nt.join("notetype.toml"), toml).unwrap();
+    std::fs::write(nt.join("Card 1.front.html"), "{{Front}}").unwrap();
+    std::fs::write(nt.join("Card 1.back.html"), "{{Back}}<br>{{Source}}").unwrap();
+    std::fs::write(
+        src.join("notes.md"),
+        "## Custom one\ntype: Basic\n\nback\n\n### Source\nbook\n\n## Stock one\ntype: basic\n\nback\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("rows.tsv"),
+        "#separator:tab\n#notetype:Basic\nCustom row\tback\tweb\n",
+    )
+    .unwrap();
+    let package = dir.join("out.apkg");
+    let result = build(&src, &package);
+    assert_success(&result);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    assert_clean_first_import(&report, 3);
+    let custom = note(&report, "Custom one");
+    // A fresh collection has a Basic of its own, so Anki names this one `Basic+`.
+    let name = custom["notetype"].as_str().unwrap();
+    assert!(name == "Basic" || name == "Basic+", "{name}");
+    assert_eq!(
+        custom["field_order"],
+        serde_json::json!(["Front", "Back", "Source"])
+    );
+    assert_eq!(custom["fields"]["Source"], "<p>book</p>");
+    let row = note(&report, "Custom row");
+    assert_eq!(row["mid"], custom["mid"]);
+    assert_eq!(row["fields"]["Source"], "web");
+    assert_eq!(note(&report, "Stock one")["notetype"], "Basic (ankideck)");
+}
+
+/// A source folder with no notes builds a package of its decks and note types (what is
+/// in it, `build::` checks), and Anki imports it without a problem. Anki's importer
+/// takes only the decks and note types of the package's cards and notes, so it adds
+/// nothing.
+#[test]
+fn a_folder_without_notes_builds_a_package_anki_imports() {
+    let dir = temp_dir("rich-no-notes");
+    let src = dir.join("src");
+    write_files(
+        &src,
+        &[
+            (
+                "_notetypes/Unused/notetype.toml",
+                "[[fields]]\nname = \"Word\"\n\n[[templates]]\nname = \"Card 1\"\n",
+            ),
+            ("_notetypes/Unused/Card 1.front.html", "{{Word}}"),
+            ("_notetypes/Unused/Card 1.back.html", "{{Word}}"),
+            ("french/verbs/_deck.toml", "description = \"Nothing yet\"\n"),
+        ],
+    );
+    let package = dir.join("empty.apkg");
+    let built = build(&src, &package);
+    assert_success(&built);
+    let stdout = String::from_utf8_lossy(&built.stdout);
+    assert!(stdout.contains("0 notes, 0 cards, 3 decks"), "{stdout}");
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    assert_eq!(report["imports"][0]["ok"], true, "{}", report["imports"][0]);
+    assert_clean_first_import(&report, 0);
 }
 
 #[test]
