@@ -452,8 +452,8 @@ fn small_decks_make_small_packages() {
         .collect();
     write_files(&src, &[("a.md", cards.as_str())]);
     for (format, collection, most) in [
-        ("legacy", "collection.anki2", 4_000),
-        ("latest", "collection.anki21b", 6_500),
+        ("legacy", "collection.anki2", 4_500),
+        ("latest", "collection.anki21b", 7_500),
     ] {
         let out = dir.join(format!("{format}.apkg"));
         let args = [

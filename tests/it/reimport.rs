@@ -364,7 +364,7 @@ fn a_guid_setting_updates_the_note_anki_has() {
         before
     );
     let lock = fs::read_to_string(deck.src.join("ankideck.lock")).unwrap();
-    assert!(lock.contains(&format!("\nnote\t{guid}\t")), "{lock}");
+    assert!(lock.contains(&format!("\n{guid}\t")), "{lock}");
 }
 
 /// `card-deck:` puts a card of a note into a deck of its own, in Anki too; moving it to
