@@ -85,6 +85,10 @@ enum Command {
         /// as Anki's `collection.media` (for text files exported from Anki).
         #[arg(long, value_name = "DIR")]
         media_dir: Option<PathBuf>,
+        /// Build, then build again whenever a source changes, until Ctrl-C. A build
+        /// that fails keeps the last package.
+        #[arg(long)]
+        watch: bool,
     },
     /// Report every problem in the sources, without writing anything.
     #[command(after_help = format!("Example:\n  ankideck check cards --format json\n\n{EXIT_STATUS}"))]
@@ -199,14 +203,20 @@ fn main() -> ExitCode {
             deny_warnings,
             format,
             media_dir,
+            watch,
         } => {
+            let dir = media_dir.clone();
             let options = move |mut o: Options| {
                 (o.locked, o.deny_warnings, o.format) = (locked, deny_warnings, format);
-                o.media_dir = media_dir;
+                o.media_dir = dir.clone();
                 o
             };
             let output = output.unwrap_or_else(|| default_output(&source));
-            (build(&source, &output, options, human), false)
+            let result = match watch {
+                true => build_watching(&source, &output, media_dir.as_deref(), options, human),
+                false => build(&source, &output, options, human),
+            };
+            (result, false)
         }
         Command::Check {
             source,
@@ -251,6 +261,62 @@ fn build(
     eprint!("{}", human.removed(&outcome));
     println!("{}", report::built(output, &outcome));
     Ok(())
+}
+
+/// `ankideck build --watch`: builds, then builds again after each change of the sources
+/// until Ctrl-C, which while waiting is the normal end (exit status 0). A failed build
+/// prints why and leaves the last package as it was.
+fn build_watching(
+    source: &Path,
+    output: &Path,
+    media_dir: Option<&Path>,
+    options: impl Fn(Options) -> Options,
+    human: Human,
+) -> Result<(), Error> {
+    if !source.is_dir() {
+        // The build says what is wrong with the folder.
+        return build(source, output, options, human);
+    }
+    let mut roots = vec![source];
+    roots.extend(media_dir);
+    // Started first, so that a change during the first build is seen.
+    let watcher = ankideck::watch::Watcher::new(&roots, &[output])?;
+    loop {
+        match build(source, output, &options, human) {
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            Err(failure) => {
+                print_failure(failure, false, true, human);
+                if output.exists() {
+                    eprintln!("kept the last package, {}", output.display());
+                }
+            }
+            Ok(()) => {}
+        }
+        eprintln!("watching {} for changes (Ctrl-C to stop)", source.display());
+        match watcher.wait() {
+            Err(Error::Cancelled) => {
+                eprintln!("stopped watching");
+                return Ok(());
+            }
+            Err(other) => return Err(other),
+            Ok(changed) => eprintln!("{}: building again", describe_change(source, &changed)),
+        }
+    }
+}
+
+/// What changed, for people: the first file, relative to the source, and how many more.
+fn describe_change(source: &Path, changed: &[PathBuf]) -> String {
+    let source = source
+        .canonicalize()
+        .unwrap_or_else(|_| source.to_path_buf());
+    let Some(first) = changed.first() else {
+        return "the sources changed".into();
+    };
+    let name = first.strip_prefix(&source).unwrap_or(first).display();
+    match changed.len() {
+        1 => format!("{name} changed"),
+        n => format!("{name} and {} changed", report::count(n - 1, "other file")),
+    }
 }
 
 /// `ankideck check`: warnings for people on stderr, or for tools as JSON on stdout.
@@ -373,7 +439,14 @@ fn print(bytes: &[u8]) -> Result<(), Error> {
 fn exit_status(result: Result<(), Error>, json: bool, writes: bool, human: Human) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Error::Input(diagnostics)) => {
+        Err(failure) => print_failure(failure, json, writes, human),
+    }
+}
+
+/// Prints why a command failed; the exit status that says so.
+fn print_failure(failure: Error, json: bool, writes: bool, human: Human) -> ExitCode {
+    match failure {
+        Error::Input(diagnostics) => {
             if json {
                 diagnostics
                     .iter()
@@ -384,14 +457,14 @@ fn exit_status(result: Result<(), Error>, json: bool, writes: bool, human: Human
             }
             ExitCode::from(1)
         }
-        Err(Error::Cancelled) => {
+        Error::Cancelled => {
             match writes {
                 true => eprintln!("interrupted; nothing was written"),
                 false => eprintln!("interrupted"),
             }
             ExitCode::from(130)
         }
-        Err(other) => {
+        other => {
             eprint!("{}", human.failure(&other));
             ExitCode::from(2)
         }

@@ -1,0 +1,158 @@
+//! `ankideck build --watch`: rebuilds on change, keeps the last package when a save is
+//! broken, takes an editor's save as one change, and stops cleanly on Ctrl-C.
+
+#![cfg(unix)]
+
+use crate::common;
+
+use common::files::temp_dir;
+use common::path_str;
+use common::watching::Watching;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A folder with a one-note deck in `src/`; returns it and the package's path.
+fn deck(name: &str) -> (PathBuf, PathBuf) {
+    let dir = temp_dir(&format!("watch-{name}"));
+    fs::create_dir_all(dir.join("src")).unwrap();
+    fs::write(dir.join("src/a.md"), "## One\n\nfirst\n").unwrap();
+    let out = dir.join("deck.apkg");
+    (dir, out)
+}
+
+fn watch_build(dir: &Path, out: &Path, env: &[(&str, &str)]) -> Watching {
+    let src = dir.join("src");
+    Watching::start(
+        &["build", "--watch", path_str(&src), "-o", path_str(out)],
+        env,
+    )
+}
+
+/// Names in `dir` and `dir/src` that a build makes while it runs and removes after.
+fn debris(dir: &Path) -> Vec<String> {
+    [dir.to_path_buf(), dir.join("src")]
+        .iter()
+        .flat_map(|d| fs::read_dir(d).unwrap())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".ankideck"))
+        .collect()
+}
+
+#[test]
+fn rebuilds_on_change_and_keeps_the_package_after_a_broken_save() {
+    let (dir, out) = deck("rebuild");
+    let mut watching = watch_build(&dir, &out, &[]);
+    watching.expect("wrote");
+    watching.expect("watching");
+    fs::write(
+        dir.join("src/a.md"),
+        "## One\n\nfirst\n\n## Two\n\nsecond\n",
+    )
+    .unwrap();
+    let lines = watching.expect("wrote");
+    assert!(
+        lines.iter().any(|l| l == "a.md changed: building again"),
+        "{lines:?}"
+    );
+    assert!(lines.last().unwrap().contains("2 notes"), "{lines:?}");
+    watching.expect("watching");
+    let good = fs::read(&out).unwrap();
+    // A broken save: its problem is shown, and the package stays.
+    fs::write(dir.join("src/a.md"), "## One\n\n{{c1::open\n").unwrap();
+    let lines = watching.expect("kept the last package");
+    let text = lines.join("\n");
+    assert!(text.contains("unclosed cloze deletion"), "{text}");
+    assert!(text.contains("a.md:3:1"), "{text}");
+    assert_eq!(fs::read(&out).unwrap(), good);
+    watching.expect("watching");
+    // Mended: built again.
+    fs::write(dir.join("src/a.md"), "## One\n\nmended\n").unwrap();
+    let lines = watching.expect("wrote");
+    assert!(lines.last().unwrap().contains("1 note,"), "{lines:?}");
+    watching.expect("watching");
+    assert_ne!(fs::read(&out).unwrap(), good);
+    let (status, rest) = watching.interrupt();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    assert_eq!(rest, ["stopped watching"]);
+    assert!(debris(&dir).is_empty(), "{:?}", debris(&dir));
+}
+
+/// Vim's save: a test file `4913`, the old file renamed to a backup, the new one
+/// written, the backup removed, the swap file written to. One build, no error.
+#[test]
+fn an_editors_save_is_one_build_without_errors() {
+    let (dir, out) = deck("editor");
+    let mut watching = watch_build(&dir, &out, &[]);
+    watching.expect("watching");
+    let src = dir.join("src");
+    fs::write(src.join(".a.md.swp"), "swap").unwrap();
+    fs::write(src.join("4913"), "").unwrap();
+    fs::remove_file(src.join("4913")).unwrap();
+    fs::rename(src.join("a.md"), src.join("a.md~")).unwrap();
+    fs::write(src.join("a.md"), "## One\n\nsaved\n").unwrap();
+    fs::remove_file(src.join("a.md~")).unwrap();
+    fs::write(src.join(".a.md.swp"), "swap again").unwrap();
+    // An editor's atomic save: a hidden temporary file renamed over the card file.
+    std::thread::sleep(Duration::from_millis(600));
+    fs::write(src.join(".a.md.tmp1234"), "## One\n\nsaved twice\n").unwrap();
+    fs::rename(src.join(".a.md.tmp1234"), src.join("a.md")).unwrap();
+    fs::remove_file(src.join(".a.md.swp")).unwrap();
+    let mut lines = watching.expect("watching");
+    lines.extend(watching.lines_within(Duration::from_secs(2)));
+    let builds = lines
+        .iter()
+        .filter(|l| l.contains("building again"))
+        .count();
+    assert!((1..=2).contains(&builds), "{lines:?}");
+    assert!(lines.iter().all(|l| !l.contains("error")), "{lines:?}");
+    assert!(
+        lines
+            .iter()
+            .all(|l| !l.contains('~') && !l.contains("4913")),
+        "{lines:?}"
+    );
+    let (status, _) = watching.interrupt();
+    assert_eq!(status.code(), Some(0));
+    assert!(debris(&dir).is_empty(), "{:?}", debris(&dir));
+}
+
+/// The build's own writes (the lock, the package inside the source folder) start no
+/// build: a watch with nothing changing stays quiet.
+#[test]
+fn its_own_writes_start_no_build() {
+    let (dir, _) = deck("own-writes");
+    let out = dir.join("src/deck.apkg");
+    let mut watching = watch_build(&dir, &out, &[]);
+    watching.expect("watching");
+    let lines = watching.lines_within(Duration::from_secs(2));
+    assert!(lines.is_empty(), "{lines:?}");
+    assert!(dir.join("src/ankideck.lock").exists());
+    drop(watching);
+}
+
+/// Ctrl-C during a build stops it as without `--watch`: exit status 130, the old
+/// package kept, nothing left behind.
+#[test]
+fn ctrl_c_during_a_build_stops_cleanly() {
+    let (dir, out) = deck("ctrl-c");
+    fs::write(&out, b"the previous package").unwrap();
+    let mut watching = watch_build(&dir, &out, &[("ANKIDECK_TEST_PAUSE_AT", "package")]);
+    watching.expect("paused at package");
+    let (status, rest) = watching.interrupt();
+    assert_eq!(status.code(), Some(130), "{rest:?}");
+    assert_eq!(rest, ["interrupted; nothing was written"]);
+    assert_eq!(fs::read(&out).unwrap(), b"the previous package");
+    assert!(debris(&dir).is_empty(), "{:?}", debris(&dir));
+}
+
+/// A missing source folder is refused as without `--watch`.
+#[test]
+fn a_missing_folder_is_refused() {
+    let dir = temp_dir("watch-missing");
+    let src = dir.join("nothing");
+    let output = common::run::ankideck(&["build", "--watch", path_str(&src)]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("there is no folder"), "{stderr}");
+}
