@@ -466,6 +466,9 @@ pub enum Error {
     /// `ankideck init` into a folder that already holds something.
     #[error("`{}` is not empty; `init` writes a starter deck only into a new or empty folder", .0.display())]
     InitNotEmpty(PathBuf),
+    /// `ankideck preview` into a folder that holds something other than a preview.
+    #[error("`{}` holds files that are not a preview; `preview` writes into a new or empty folder, or over an earlier preview", .0.display())]
+    PreviewNotEmpty(PathBuf),
     /// A package cannot be written at `path` (checked before any work).
     #[error("cannot write the package to `{}`: {problem}", .path.display())]
     Output {

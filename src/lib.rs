@@ -30,6 +30,8 @@ pub mod note;
 pub mod notetype;
 pub mod package;
 mod pipeline;
+pub mod preview;
+pub mod render;
 pub mod report;
 pub mod source;
 mod suggest;

@@ -107,6 +107,24 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         media_dir: Option<PathBuf>,
     },
+    /// Write a static site showing every card, front and back, as Anki renders it.
+    ///
+    /// DIR/index.html lists the decks with their counts, the source files and the
+    /// problems `check` reports; each source file gets a page with every note and its
+    /// cards (open `index.html#FILE:LINE` to jump to the note written at that line), with
+    /// switches for night mode and a phone-width view. Notes with errors are left out and
+    /// their problems listed. DIR/cards.json holds each card's HTML as Anki's
+    /// `card.question()` and `card.answer()` return it.
+    #[command(after_help = format!("Example:\n  ankideck preview cards && xdg-open cards-preview/index.html\n\n{EXIT_STATUS}"))]
+    Preview {
+        /// Folder of card sources.
+        #[arg(default_value = "cards")]
+        source: PathBuf,
+        /// Folder to write the site to, new, empty or an earlier preview [default:
+        /// <name of SOURCE>-preview in the current folder].
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
     /// Write each note's identity into its source as an `id:` line.
     ///
     /// Without `id:`, a note's identity comes from its first field, so editing the
@@ -232,6 +250,10 @@ fn main() -> ExitCode {
             (check(&source, options, json, human), json)
         }
         Command::Ids { source } => (ids(&source), false),
+        Command::Preview { source, output } => {
+            let output = output.unwrap_or_else(|| default_preview(&source));
+            (preview(&source, &output, human), false)
+        }
         Command::Init { dir } => (init(&dir), false),
         Command::Format => (print(FORMAT_REFERENCE.as_bytes()), false),
         Command::Help { topic } => (help(topic.as_deref()), false),
@@ -337,6 +359,25 @@ fn check(
         println!("{}", report::checked(warnings.len()));
     }
     Ok(())
+}
+
+/// `ankideck preview`: the problems on stderr (the site lists them too), where the
+/// site is on stdout. Problems in the sources do not stop it.
+fn preview(source: &Path, output: &Path, human: Human) -> Result<(), Error> {
+    let (sources, diagnostics) = ankideck::preview::read(source)?;
+    eprint!("{}", human.diagnostics(&diagnostics));
+    let root = source::source_folder(source)?;
+    let options = ankideck::preview::Options::new(root, diagnostics);
+    let site = ankideck::preview::write_site(&sources, output, &options)?;
+    println!("{}", report::previewed(&site));
+    Ok(())
+}
+
+/// `<name of SOURCE>-preview` in the current folder, beside the package `build` writes.
+fn default_preview(source: &Path) -> PathBuf {
+    let package = default_output(source);
+    let stem = package.file_stem().unwrap_or_default().to_string_lossy();
+    PathBuf::from(format!("{stem}-preview"))
 }
 
 /// `ankideck ids`: one line per file changed.

@@ -282,6 +282,20 @@ pub fn checked(warning_count: usize) -> String {
 
 pub use crate::error::count;
 
+/// What `ankideck preview` says when the site is written.
+pub fn previewed(site: &crate::preview::SiteSummary) -> String {
+    let problems = match site.problems {
+        0 => String::new(),
+        n => format!(", {} listed", count(n, "problem")),
+    };
+    format!(
+        "wrote {}: {}, {}{problems}",
+        site.index.display(),
+        count(site.notes, "note"),
+        count(site.cards, "card"),
+    )
+}
+
 fn warnings(n: usize) -> String {
     if n == 0 {
         String::new()

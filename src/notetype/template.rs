@@ -7,6 +7,8 @@ use std::collections::{BTreeSet, HashSet};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
     Text(String),
+    /// `<!--...-->`: Anki reads no tags inside, and shows the comment as written.
+    Comment(String),
     /// `{{filter:...:Field}}`
     Replacement {
         field: String,
@@ -64,6 +66,14 @@ pub fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
     let mut current: Vec<Node> = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
+        if let Some((before, comment, after)) = comment_before(rest, start) {
+            if !before.is_empty() {
+                current.push(Node::Text(before.to_string()));
+            }
+            current.push(Node::Comment(comment.to_string()));
+            rest = after;
+            continue;
+        }
         if start > 0 {
             current.push(Node::Text(rest[..start].to_string()));
         }
@@ -102,6 +112,13 @@ pub fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
             current.push(Node::Replacement { field, filters });
         }
     }
+    while let Some((before, comment, after)) = comment_before(rest, rest.len()) {
+        if !before.is_empty() {
+            current.push(Node::Text(before.to_string()));
+        }
+        current.push(Node::Comment(comment.to_string()));
+        rest = after;
+    }
     if !rest.is_empty() {
         current.push(Node::Text(rest.to_string()));
     }
@@ -109,6 +126,15 @@ pub fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
         return Err(TemplateError::Unclosed(format!("#{open}")));
     }
     Ok(current)
+}
+
+/// A whole `<!--...-->` starting before byte `limit` of `text`: (the text before it, its
+/// inside, the text after it). Anki takes a comment as one piece, tags and all.
+fn comment_before(text: &str, limit: usize) -> Option<(&str, &str, &str)> {
+    let start = text[..limit].find("<!--")?;
+    let inside = &text[start + 4..];
+    let end = inside.find("-->")?;
+    Some((&text[..start], &inside[..end], &inside[end + 3..]))
 }
 
 type Parsed = Result<std::rc::Rc<Vec<Node>>, TemplateError>;
@@ -135,7 +161,7 @@ pub fn parse_cached(template: &str) -> Parsed {
 /// note has tags.
 pub fn renders_with_fields(nodes: &[Node], nonempty: &HashSet<&str>) -> bool {
     nodes.iter().any(|node| match node {
-        Node::Text(_) => false,
+        Node::Text(_) | Node::Comment(_) => false,
         Node::Replacement { field, .. } => {
             nonempty.contains(field.as_str()) && field != "FrontSide"
                 || ALWAYS_FILLED.contains(&field.as_str())
@@ -154,7 +180,7 @@ pub fn renders_with_fields(nodes: &[Node], nonempty: &HashSet<&str>) -> bool {
 pub fn referenced_fields(nodes: &[Node], out: &mut BTreeSet<String>) {
     for node in nodes {
         match node {
-            Node::Text(_) => {}
+            Node::Text(_) | Node::Comment(_) => {}
             Node::Replacement { field, .. } => {
                 if !SPECIAL_FIELDS.contains(&field.as_str()) {
                     out.insert(field.clone());

@@ -1,0 +1,199 @@
+//! `ankideck preview`: the notes of a source folder as a static site, every card's front
+//! and back rendered as Anki renders them (`render`), with the note type's CSS, the
+//! media beside the pages, and the problems `check` reports.
+//!
+//! [`write_site`] makes the site from sources already read (`watch` calls it on each
+//! change); [`preview`] reads and writes in one go.
+
+mod math;
+mod page;
+
+use crate::error::{Diagnostic, Error, Result};
+use crate::note::SourceNote;
+use crate::source::Sources;
+use serde::Serialize;
+use std::path::{Path, PathBuf};
+
+/// The data file the site is made from, for tools and tests: every card's HTML as
+/// Anki's `card.question()` and `card.answer()` return it.
+pub const DATA_FILE: &str = "cards.json";
+
+/// What goes into a site besides the notes.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// The source folder: file names on the pages are relative to it.
+    pub root: PathBuf,
+    /// The problems to list, as `check` reports them (errors included).
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl Options {
+    /// Options for the sources read from `root`, with these problems.
+    pub fn new(root: impl Into<PathBuf>, diagnostics: Vec<Diagnostic>) -> Options {
+        Options {
+            root: root.into(),
+            diagnostics,
+        }
+    }
+}
+
+/// What a site holds.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SiteSummary {
+    /// Pages written besides `index.html`: one per source file with notes.
+    pub pages: usize,
+    /// Notes shown.
+    pub notes: usize,
+    /// Cards shown (front and back each).
+    pub cards: usize,
+    /// Media files copied beside the pages.
+    pub media: usize,
+    /// Problems listed, errors and warnings.
+    pub problems: usize,
+    /// The page to open first.
+    pub index: PathBuf,
+}
+
+/// Reads `source` for a preview: the notes that can be read, even when others have
+/// errors, and every problem `check` would report.
+pub fn read(source: &Path) -> Result<(Sources, Vec<Diagnostic>)> {
+    let root = crate::source::source_folder(source)?;
+    let diagnostics = match crate::build::check(&root, crate::build::Options::from_env()?) {
+        Ok(warnings) => warnings,
+        Err(Error::Input(all)) => all,
+        Err(other) => return Err(other),
+    };
+    let sources = Sources::read_lenient(&root)?;
+    Ok((sources, diagnostics))
+}
+
+/// Reads `source` and writes its preview into `out_dir` (see [`write_site`]).
+pub fn preview(source: &Path, out_dir: &Path) -> Result<SiteSummary> {
+    let (sources, diagnostics) = read(source)?;
+    let root = crate::source::source_folder(source)?;
+    write_site(&sources, out_dir, &Options::new(root, diagnostics))
+}
+
+/// One card of the data file.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CardData {
+    /// The source file, relative to the source folder, `/`-separated.
+    file: String,
+    line: usize,
+    guid: String,
+    notetype: String,
+    deck: String,
+    ord: u16,
+    /// The card template's name.
+    template: String,
+    question: String,
+    answer: String,
+    question_sounds: Vec<String>,
+    answer_sounds: Vec<String>,
+}
+
+/// The data file's contents.
+#[derive(Debug, Serialize)]
+struct Data<'a> {
+    cards: &'a [CardData],
+    /// The problems, each as `check --format json` prints it.
+    diagnostics: Vec<serde_json::Value>,
+}
+
+/// Writes the preview of `sources` into `out_dir` (made if missing): `index.html` (the
+/// decks with their counts, the source files, the problems), a page per source file with
+/// each note's cards, the media, and [`DATA_FILE`]. Refuses a folder holding files that
+/// are not an earlier preview.
+pub fn write_site(sources: &Sources, out_dir: &Path, options: &Options) -> Result<SiteSummary> {
+    prepare(out_dir)?;
+    let cards = render_all(&sources.notes, &options.root);
+    for (name, path) in &sources.media {
+        let target = out_dir.join(name);
+        std::fs::copy(path, &target).map_err(|e| Error::io(path, e))?;
+    }
+    let pages = page::write_pages(out_dir, &sources.notes, &cards, options)?;
+    let diagnostics = options
+        .diagnostics
+        .iter()
+        .map(|d| serde_json::from_str(&crate::report::json(d)).unwrap_or_default())
+        .collect();
+    let data = Data {
+        cards: &cards,
+        diagnostics,
+    };
+    let json = serde_json::to_string(&data).expect("serialisable");
+    write(&out_dir.join(DATA_FILE), &json)?;
+    Ok(SiteSummary {
+        pages,
+        notes: sources.notes.len(),
+        cards: cards.len(),
+        media: sources.media.len(),
+        problems: options.diagnostics.len(),
+        index: out_dir.join("index.html"),
+    })
+}
+
+/// Makes `out_dir`, or checks that it is empty or an earlier preview.
+fn prepare(out_dir: &Path) -> Result<()> {
+    match std::fs::read_dir(out_dir) {
+        Ok(mut entries) => {
+            let ours = out_dir.join(DATA_FILE).is_file();
+            if !ours && entries.next().is_some() {
+                return Err(Error::PreviewNotEmpty(out_dir.to_path_buf()));
+            }
+            Ok(())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))
+        }
+        Err(e) => Err(Error::io(out_dir, e)),
+    }
+}
+
+pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+/// A source file's name relative to the source folder, `/`-separated.
+pub(crate) fn relative(file: &Path, root: &Path) -> String {
+    let relative = file.strip_prefix(root).unwrap_or(file);
+    let parts: Vec<String> = relative
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    parts.join("/")
+}
+
+/// Every card of every note, rendered, in note order.
+fn render_all(notes: &[SourceNote], root: &Path) -> Vec<CardData> {
+    use rayon::prelude::*;
+    notes
+        .par_iter()
+        .flat_map_iter(|source| {
+            source.ords.iter().map(move |&ord| {
+                let rendered = crate::render::render(&source.notetype, &source.note, ord);
+                let template = match source.notetype.kind {
+                    crate::Kind::Cloze => format!("Cloze {}", ord + 1),
+                    crate::Kind::Standard => {
+                        source.notetype.templates[usize::from(ord)].name.clone()
+                    }
+                };
+                CardData {
+                    file: relative(&source.file, root),
+                    line: source.line,
+                    guid: source.note.guid.clone(),
+                    notetype: source.notetype.name.clone(),
+                    deck: source.note.deck.clone(),
+                    ord,
+                    template,
+                    question: rendered.question,
+                    answer: rendered.answer,
+                    question_sounds: rendered.question_sounds,
+                    answer_sounds: rendered.answer_sounds,
+                }
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,50 @@
+// The night-mode and phone-width switches, frames fitted to their cards, and
+// `index.html#FILE:LINE` sent on to the note's page.
+(function () {
+  if (pages && location.hash) {
+    const target = decodeURIComponent(location.hash.slice(1));
+    const file = target.replace(/:\d+$/, "");
+    if (pages[file]) {
+      location.replace(pages[file] + "#" + encodeURIComponent(target).replace(/%2F/g, "/").replace(/%3A/g, ":"));
+      return;
+    }
+  }
+  const night = document.getElementById("night");
+  const phone = document.getElementById("phone");
+  const stored = (key) => { try { return localStorage.getItem(key) === "1"; } catch (e) { return false; } };
+  const store = (key, on) => { try { localStorage.setItem(key, on ? "1" : "0"); } catch (e) { /* private mode */ } };
+  if (night) night.checked = stored("ankideck-night");
+  if (phone) phone.checked = stored("ankideck-phone");
+  const fit = (frame) => {
+    const doc = frame.contentDocument;
+    if (doc && doc.documentElement) frame.style.height = doc.documentElement.scrollHeight + "px";
+  };
+  const dress = (frame) => {
+    const body = frame.contentDocument && frame.contentDocument.body;
+    if (!body) return;
+    const on = !!(night && night.checked);
+    body.classList.toggle("nightMode", on);
+    body.classList.toggle("night_mode", on);
+    fit(frame);
+  };
+  const frames = () => Array.from(document.querySelectorAll("iframe.side"));
+  const apply = () => {
+    document.body.classList.toggle("night", !!(night && night.checked));
+    document.body.classList.toggle("phone", !!(phone && phone.checked));
+    frames().forEach(dress);
+  };
+  const watch = (frame) => {
+    dress(frame);
+    const doc = frame.contentDocument;
+    if (doc && doc.documentElement && window.ResizeObserver) {
+      new ResizeObserver(() => fit(frame)).observe(doc.documentElement);
+    }
+  };
+  frames().forEach((frame) => {
+    frame.addEventListener("load", () => watch(frame));
+    if (frame.contentDocument && frame.contentDocument.readyState === "complete") watch(frame);
+  });
+  if (night) night.addEventListener("change", () => { store("ankideck-night", night.checked); apply(); });
+  if (phone) phone.addEventListener("change", () => { store("ankideck-phone", phone.checked); apply(); });
+  apply();
+})();
