@@ -124,6 +124,14 @@ enum Command {
         /// <name of SOURCE>-preview in the current folder].
         #[arg(short, long, value_name = "DIR")]
         output: Option<PathBuf>,
+        /// Serve the preview on 127.0.0.1 and write it again whenever a source changes;
+        /// open pages reload by themselves. A save with errors shows them over the last
+        /// good cards. Until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+        /// The port to serve on with `--watch`; 0 for any free one.
+        #[arg(long, default_value_t = 8417, requires = "watch")]
+        port: u16,
     },
     /// Write each note's identity into its source as an `id:` line.
     ///
@@ -250,9 +258,18 @@ fn main() -> ExitCode {
             (check(&source, options, json, human), json)
         }
         Command::Ids { source } => (ids(&source), false),
-        Command::Preview { source, output } => {
+        Command::Preview {
+            source,
+            output,
+            watch,
+            port,
+        } => {
             let output = output.unwrap_or_else(|| default_preview(&source));
-            (preview(&source, &output, human), false)
+            let result = match watch {
+                true => preview_watching(&source, &output, port, human),
+                false => preview(&source, &output, human),
+            };
+            (result, false)
         }
         Command::Init { dir } => (init(&dir), false),
         Command::Format => (print(FORMAT_REFERENCE.as_bytes()), false),
@@ -371,6 +388,38 @@ fn preview(source: &Path, output: &Path, human: Human) -> Result<(), Error> {
     let site = ankideck::preview::write_site(&sources, output, &options)?;
     println!("{}", report::previewed(&site));
     Ok(())
+}
+
+/// `ankideck preview --watch`: serves the preview and writes it again on each change,
+/// until Ctrl-C, the normal end (exit status 0).
+fn preview_watching(source: &Path, output: &Path, port: u16, human: Human) -> Result<(), Error> {
+    use ankideck::preview::serve::{self, Event};
+    let mut tell = |event: Event| match event {
+        Event::Serving(url) => println!("serving the preview at {url} (Ctrl-C to stop)"),
+        Event::Changed(changed) => {
+            eprintln!("{}: previewing again", describe_change(source, changed))
+        }
+        Event::Written(site, diagnostics) => {
+            eprint!("{}", human.diagnostics(diagnostics));
+            println!("{}", report::previewed(site));
+        }
+        Event::Kept(diagnostics) => {
+            eprint!("{}", human.diagnostics(diagnostics));
+            eprintln!("the preview keeps the last cards without errors and shows these problems");
+        }
+        Event::Failed(error) => {
+            eprint!("{}", human.failure(error));
+            eprintln!("the preview keeps the last cards");
+        }
+        _ => {}
+    };
+    match serve::watch(source, output, port, &mut tell) {
+        Err(Error::Cancelled) => {
+            eprintln!("stopped watching");
+            Ok(())
+        }
+        other => other,
+    }
 }
 
 /// `<name of SOURCE>-preview` in the current folder, beside the package `build` writes.

@@ -7,6 +7,7 @@
 
 mod math;
 mod page;
+pub mod serve;
 
 use crate::error::{Diagnostic, Error, Result};
 use crate::note::SourceNote;

@@ -11,6 +11,7 @@ mod common;
 
 mod anki_judge;
 mod authoring;
+mod browser;
 mod build;
 mod cancel;
 mod check;

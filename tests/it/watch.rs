@@ -7,7 +7,7 @@ use crate::common;
 
 use common::files::temp_dir;
 use common::path_str;
-use common::watching::Watching;
+use common::watching::{http_get, Watching};
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -155,4 +155,113 @@ fn a_missing_folder_is_refused() {
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("there is no folder"), "{stderr}");
+}
+
+/// `preview --watch` on a one-note deck: the server and its address.
+fn serve_preview(dir: &Path) -> (Watching, String) {
+    let src = dir.join("src");
+    let out = dir.join("preview");
+    let args = [
+        "preview",
+        "--watch",
+        path_str(&src),
+        "-o",
+        path_str(&out),
+        "--port",
+        "0",
+    ];
+    let mut watching = Watching::start(&args, &[]);
+    let line = watching.expect("serving the preview at").pop().unwrap();
+    let url = line.split(' ').find(|w| w.starts_with("http://")).unwrap();
+    (watching, url.to_string())
+}
+
+/// Asks `url` every 20 ms until its body contains `text`; how long that took.
+fn poll_until(url: &str, text: &str) -> Duration {
+    let start = std::time::Instant::now();
+    loop {
+        let (status, body) = http_get(url);
+        if status == 200 && body.contains(text) {
+            return start.elapsed();
+        }
+        assert!(
+            start.elapsed() < common::watching::PATIENCE,
+            "{url}: no `{text}`"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_served_preview_follows_the_sources() {
+    let (dir, _) = deck("preview");
+    let (watching, url) = serve_preview(&dir);
+    let page = format!("{url}a.md.html");
+    let (status, body) = http_get(&page);
+    assert_eq!(status, 200);
+    assert!(body.contains("first"), "{body}");
+    assert!(
+        body.contains("/_ankideck/changes"),
+        "no live script: {body}"
+    );
+    fs::write(
+        dir.join("src/a.md"),
+        "## One\n\nfirst\n\n## Two\n\nsecond\n",
+    )
+    .unwrap();
+    let took = poll_until(&page, "second");
+    eprintln!("the change showed after {took:?}");
+    assert!(took < Duration::from_secs(2), "{took:?}");
+    // A broken save: the cards stay, the problems are announced.
+    fs::write(dir.join("src/a.md"), "## One\n\n{{c1::open\n").unwrap();
+    let changes = format!("{url}_ankideck/changes");
+    poll_until(&changes, "unclosed cloze deletion");
+    let (_, body) = http_get(&page);
+    assert!(body.contains("second"), "{body}");
+    let (_, state) = http_get(&changes);
+    assert!(state.contains("a.md:3:1"), "{state}");
+    // Mended: written again, no problems.
+    fs::write(dir.join("src/a.md"), "## One\n\nmended\n").unwrap();
+    poll_until(&page, "mended");
+    poll_until(&changes, "\"problems\":\"\"");
+    let (status, rest) = watching.interrupt();
+    assert_eq!(status.code(), Some(0), "{rest:?}");
+    assert_eq!(rest.last().unwrap(), "stopped watching");
+}
+
+#[test]
+fn the_server_keeps_to_the_site() {
+    let (dir, _) = deck("preview-paths");
+    fs::write(dir.join("secret.txt"), "secret").unwrap();
+    let (_watching, url) = serve_preview(&dir);
+    assert_eq!(http_get(&format!("{url}index.html")).0, 200);
+    assert_eq!(http_get(&format!("{url}../secret.txt")).0, 404);
+    assert_eq!(http_get(&format!("{url}%2e%2e/secret.txt")).0, 404);
+    assert_eq!(http_get(&format!("{url}nothing.html")).0, 404);
+}
+
+#[test]
+fn a_taken_port_is_refused_with_a_hint() {
+    let (dir, _) = deck("preview-port");
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let src = dir.join("src");
+    let out = dir.join("preview");
+    let args = [
+        "preview",
+        "--watch",
+        path_str(&src),
+        "-o",
+        path_str(&out),
+        "--port",
+        &port,
+    ];
+    let output = common::run::ankideck(&args);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot serve the preview on 127.0.0.1:{port}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--port"), "{stderr}");
 }
