@@ -235,10 +235,7 @@ impl Side<'_> {
         if self.nonempty.contains(field) || field == format!("c{}", self.ord + 1) {
             return Ok(true);
         }
-        let cloze_number = field.len() > 1
-            && field.starts_with('c')
-            && field[1..].chars().all(|c| c.is_ascii_digit());
-        match self.fields.contains_key(field) || cloze_number {
+        match self.fields.contains_key(field) || template::is_card_number(field) {
             true => Ok(false),
             false => Err(Failure::NoSuchField(format!("#{field}"), field.to_string())),
         }
