@@ -146,12 +146,18 @@ fn the_site_has_an_index_pages_anchors_media_and_math() {
             assert!(media.iter().any(|m| m == name), "{name} copied");
         }
     }
-    for sound in cards
+    let mut sounds = 0;
+    for play in cards
         .iter()
-        .flat_map(|c| c["answer_sounds"].as_array().unwrap())
+        .flat_map(|c| c["answer_play"].as_array().unwrap())
     {
-        assert!(out.join(sound.as_str().unwrap()).is_file(), "{sound}");
+        assert!(
+            out.join(play["sound"].as_str().unwrap()).is_file(),
+            "{play}"
+        );
+        sounds += 1;
     }
+    assert!(sounds > 0);
     // The math of the math note, typeset as MathML inside its frame; the CSS is there.
     let math = cards
         .iter()
@@ -187,6 +193,12 @@ fn type_in_boxes_and_sounds_are_shown_as_the_reviewer_shows_them() {
     assert!(
         page.contains(
             "&lt;audio class=&quot;sound&quot; controls preload=&quot;none&quot; src=&quot;chime"
+        ),
+        "{page}"
+    );
+    assert!(
+        page.contains(
+            "title=&quot;Anki reads this aloud (lang=en_US)&quot;&gt;🔊 日本&lt;/span&gt;"
         ),
         "{page}"
     );
@@ -227,10 +239,24 @@ fn problems_are_listed_and_the_rest_is_previewed() {
         assert!(check_text.contains(first_line), "{check_text}");
         assert!(index.contains(first_line), "{index}");
     }
-    assert!(
-        index.contains("a.md:6:"),
-        "file, line and column as check prints them: {index}"
-    );
+    // Each problem as `check` prints it, snippet and hint included.
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let blocks: Vec<&str> = check_text
+        .split("\n\n")
+        .filter(|b| b.contains(" --> "))
+        .collect();
+    assert_eq!(blocks.len(), 2, "{check_text}");
+    for block in blocks {
+        assert!(block.contains(" --> cards/"), "{block}");
+        assert!(
+            index.contains(&escape(block.trim_end())),
+            "{block} in {index}"
+        );
+    }
     assert!(page.contains("unknown note type") && !page.contains("Only a question"));
     assert!(page.contains("id=\"a.md:1\"") && !page.contains("id=\"a.md:5\""));
     let data: Value =
