@@ -383,8 +383,7 @@ fn check(
 fn preview(source: &Path, output: &Path, human: Human) -> Result<(), Error> {
     let (sources, diagnostics) = ankideck::preview::read(source)?;
     eprint!("{}", human.diagnostics(&diagnostics));
-    let root = source::source_folder(source)?;
-    let options = ankideck::preview::Options::new(root, diagnostics);
+    let options = ankideck::preview::Options::new(source, diagnostics);
     let site = ankideck::preview::write_site(&sources, output, &options)?;
     println!("{}", report::previewed(&site));
     Ok(())

@@ -196,13 +196,37 @@ pub fn referenced_fields(nodes: &[Node], out: &mut BTreeSet<String>) {
     }
 }
 
-/// The fields `nodes` name that are not among `fields` (nor `Tags`, which every note has).
+/// The fields `nodes` name that are not among `fields` (nor `Tags`, which every note has,
+/// nor a section on the card's cloze number, `{{#c1}}`, which Anki renders).
 pub fn unknown_fields(nodes: &[Node], fields: &BTreeSet<&str>) -> Vec<String> {
     let mut used = BTreeSet::new();
     referenced_fields(nodes, &mut used);
+    let mut numbers = BTreeSet::new();
+    card_number_sections(nodes, &mut numbers);
     used.into_iter()
         .filter(|field| !fields.contains(field.as_str()) && field != "Tags")
+        .filter(|field| !numbers.contains(field))
         .collect()
+}
+
+/// Whether `name` is one Anki gives the card's number in sections: `c1`, `c2`, ….
+pub fn is_card_number(name: &str) -> bool {
+    name.len() > 1 && name.starts_with('c') && name[1..].chars().all(|c| c.is_ascii_digit())
+}
+
+/// The sections named like [`is_card_number`].
+fn card_number_sections(nodes: &[Node], out: &mut BTreeSet<String>) {
+    for node in nodes {
+        if let Node::Section {
+            field, children, ..
+        } = node
+        {
+            if is_card_number(field) {
+                out.insert(field.clone());
+            }
+            card_number_sections(children, out);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -233,6 +257,27 @@ mod tests {
         assert!(parse("{{#A}}").is_err());
         assert!(parse("{{#A}}{{/B}}").is_err());
         assert!(parse("{{A").is_err());
+    }
+
+    #[test]
+    fn comments_are_read_whole_as_anki_reads_them() {
+        let nodes = parse("a<!-- {{Hidden}} -->{{B}}<!-- c").unwrap();
+        assert_eq!(
+            nodes,
+            vec![
+                Node::Text("a".into()),
+                Node::Comment(" {{Hidden}} ".into()),
+                Node::Replacement {
+                    field: "B".into(),
+                    filters: vec![]
+                },
+                Node::Text("<!-- c".into()),
+            ]
+        );
+        let fields = BTreeSet::from(["B"]);
+        assert!(unknown_fields(&nodes, &fields).is_empty());
+        let numbered = parse("{{#c2}}x{{/c2}}{{#c}}{{/c}}").unwrap();
+        assert_eq!(unknown_fields(&numbered, &fields), ["c"]);
     }
 
     #[test]

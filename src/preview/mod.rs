@@ -23,7 +23,8 @@ pub const DATA_FILE: &str = "cards.json";
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
 pub struct Options {
-    /// The source folder: file names on the pages are relative to it.
+    /// The source folder, as given to [`read`]: file names on the pages are relative
+    /// to it.
     pub root: PathBuf,
     /// The problems to list, as `check` reports them (errors included).
     pub diagnostics: Vec<Diagnostic>,
@@ -59,22 +60,22 @@ pub struct SiteSummary {
 
 /// Reads `source` for a preview: the notes that can be read, even when others have
 /// errors, and every problem `check` would report.
+/// Files are named as `source` is given, as `check` names them.
 pub fn read(source: &Path) -> Result<(Sources, Vec<Diagnostic>)> {
-    let root = crate::source::source_folder(source)?;
-    let diagnostics = match crate::build::check(&root, crate::build::Options::from_env()?) {
+    crate::source::source_folder(source)?;
+    let diagnostics = match crate::build::check(source, crate::build::Options::from_env()?) {
         Ok(warnings) => warnings,
         Err(Error::Input(all)) => all,
         Err(other) => return Err(other),
     };
-    let sources = Sources::read_lenient(&root)?;
+    let sources = Sources::read_lenient(source)?;
     Ok((sources, diagnostics))
 }
 
 /// Reads `source` and writes its preview into `out_dir` (see [`write_site`]).
 pub fn preview(source: &Path, out_dir: &Path) -> Result<SiteSummary> {
     let (sources, diagnostics) = read(source)?;
-    let root = crate::source::source_folder(source)?;
-    write_site(&sources, out_dir, &Options::new(root, diagnostics))
+    write_site(&sources, out_dir, &Options::new(source, diagnostics))
 }
 
 /// One card of the data file.
@@ -91,8 +92,9 @@ pub(crate) struct CardData {
     template: String,
     question: String,
     answer: String,
-    question_sounds: Vec<String>,
-    answer_sounds: Vec<String>,
+    /// What `[anki:play:q:N]` plays, by N.
+    question_play: Vec<crate::render::Play>,
+    answer_play: Vec<crate::render::Play>,
 }
 
 /// The data file's contents.
@@ -191,8 +193,8 @@ fn render_all(notes: &[SourceNote], root: &Path) -> Vec<CardData> {
                     template,
                     question: rendered.question,
                     answer: rendered.answer,
-                    question_sounds: rendered.question_sounds,
-                    answer_sounds: rendered.answer_sounds,
+                    question_play: rendered.question_play,
+                    answer_play: rendered.answer_play,
                 }
             })
         })

@@ -4,6 +4,7 @@
 use super::{math, relative, write, CardData, Options};
 use crate::error::{Diagnostic, Result};
 use crate::note::SourceNote;
+use crate::render::Play;
 use crate::text::{escape_attr, escape_html};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -280,16 +281,20 @@ fn shown(note: &SourceNote, card: &CardData, question: bool) -> String {
         }
     });
     let played = PLAY.replace_all(&typed, |c: &regex::Captures| {
-        let sounds = if &c[1] == "q" {
-            &card.question_sounds
+        let play = if &c[1] == "q" {
+            &card.question_play
         } else {
-            &card.answer_sounds
+            &card.answer_play
         };
-        let index: usize = c[2].parse().unwrap_or(usize::MAX);
-        match sounds.get(index) {
-            Some(name) => format!(
+        match play.get(c[2].parse::<usize>().unwrap_or(usize::MAX)) {
+            Some(Play::Sound(name)) => format!(
                 "<audio class=\"sound\" controls preload=\"none\" src=\"{}\"></audio>",
                 escape_attr(name)
+            ),
+            Some(Play::Tts { options, text }) => format!(
+                "<span class=\"tts\" title=\"Anki reads this aloud ({})\">🔊 {}</span>",
+                escape_attr(options),
+                escape_html(&crate::text::strip_html(text))
             ),
             None => String::new(),
         }

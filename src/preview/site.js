@@ -13,11 +13,17 @@
   const phone = document.getElementById("phone");
   const stored = (key) => { try { return localStorage.getItem(key) === "1"; } catch (e) { return false; } };
   const store = (key, on) => { try { localStorage.setItem(key, on ? "1" : "0"); } catch (e) { /* private mode */ } };
-  if (night) night.checked = stored("ankideck-night");
-  if (phone) phone.checked = stored("ankideck-phone");
+  // `?night=1&phone=1` (or 0) sets the switches, else they are as last left.
+  const query = new URLSearchParams(location.search);
+  const initial = (key) => (query.has(key) ? query.get(key) === "1" : stored("ankideck-" + key));
+  if (night) night.checked = initial("night");
+  if (phone) phone.checked = initial("phone");
   const fit = (frame) => {
     const doc = frame.contentDocument;
-    if (doc && doc.documentElement) frame.style.height = doc.documentElement.scrollHeight + "px";
+    if (!doc || !doc.documentElement) return;
+    // The height of the content, not of the frame's viewport (which never shrinks).
+    const height = Math.ceil(doc.documentElement.getBoundingClientRect().height);
+    frame.style.height = height + "px";
   };
   const dress = (frame) => {
     const body = frame.contentDocument && frame.contentDocument.body;

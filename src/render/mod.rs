@@ -22,11 +22,25 @@ pub struct Rendered {
     pub question: String,
     /// What `card.answer()` returns: `<style>CSS</style>` and the back.
     pub answer: String,
-    /// The sound files of the front, in order: `[anki:play:q:N]` in the question plays
-    /// the N-th.
-    pub question_sounds: Vec<String>,
+    /// What the front plays, in order: `[anki:play:q:N]` in the question plays the N-th.
+    pub question_play: Vec<Play>,
     /// The same for the back (`[anki:play:a:N]`).
-    pub answer_sounds: Vec<String>,
+    pub answer_play: Vec<Play>,
+}
+
+/// What a `[anki:play:…]` tag plays.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Play {
+    /// `[sound:NAME]`: a media file.
+    Sound(String),
+    /// `[anki:tts lang=…]TEXT[/anki:tts]`: text Anki reads aloud.
+    Tts {
+        /// The tag's options as written (`lang=en_US voices=…`).
+        options: String,
+        /// The text, as in the field.
+        text: String,
+    },
 }
 
 /// A template that cannot be rendered: Anki shows the reason instead of the card.
@@ -44,26 +58,26 @@ enum Failure {
 pub fn render(notetype: &NoteType, note: &Note, ord: u16) -> Rendered {
     let fields = field_map(notetype, note, ord);
     let css = &notetype.css;
-    let (question, answer, question_sounds, answer_sounds) =
-        match render_sides(notetype, &fields, ord) {
-            Ok(sides) => sides,
-            Err(failure) => {
-                let text = format!(
-                    "<div>{}</div>",
-                    crate::text::escape_html(&failure.to_string())
-                );
-                (text.clone(), text, Vec::new(), Vec::new())
-            }
-        };
+    let (question, answer, question_play, answer_play) = match render_sides(notetype, &fields, ord)
+    {
+        Ok(sides) => sides,
+        Err(failure) => {
+            let text = format!(
+                "<div>{}</div>",
+                crate::text::escape_html(&failure.to_string())
+            );
+            (text.clone(), text, Vec::new(), Vec::new())
+        }
+    };
     Rendered {
         question: format!("<style>{css}</style>{question}"),
         answer: format!("<style>{css}</style>{answer}"),
-        question_sounds,
-        answer_sounds,
+        question_play,
+        answer_play,
     }
 }
 
-type Sides = (String, String, Vec<String>, Vec<String>);
+type Sides = (String, String, Vec<Play>, Vec<Play>);
 
 fn render_sides(
     notetype: &NoteType,
@@ -235,10 +249,7 @@ impl Side<'_> {
         if self.nonempty.contains(field) || field == format!("c{}", self.ord + 1) {
             return Ok(true);
         }
-        let cloze_number = field.len() > 1
-            && field.starts_with('c')
-            && field[1..].chars().all(|c| c.is_ascii_digit());
-        match self.fields.contains_key(field) || cloze_number {
+        match self.fields.contains_key(field) || template::is_card_number(field) {
             true => Ok(false),
             false => Err(Failure::NoSuchField(format!("#{field}"), field.to_string())),
         }
@@ -263,12 +274,24 @@ pub fn typed_answer(notetype: &NoteType, note: &Note, ord: u16, spec: &str) -> O
     Some(crate::text::strip_html(&without_sounds))
 }
 
-/// `[sound:name]` replaced by `[anki:play:SIDE:N]` as Anki does, with the names in order.
-fn extract_sounds(text: &str, side: char) -> (String, Vec<String>) {
-    let mut sounds = Vec::new();
-    let replaced = crate::text::SOUND_TAG.replace_all(text, |c: &regex::Captures| {
-        sounds.push(c[1].to_string());
-        format!("[anki:play:{side}:{}]", sounds.len() - 1)
+/// A sound tag, or a text-to-speech one (group 2: its options, 3: its text).
+static PLAYABLE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"(?s)\[sound:([^\]]+)\]|\[anki:tts\b([^\]]*)\](.*?)\[/anki:tts\]").unwrap()
+});
+
+/// `[sound:…]` and `[anki:tts …]…[/anki:tts]` replaced by `[anki:play:SIDE:N]` as Anki
+/// does, with what each plays in order.
+fn extract_sounds(text: &str, side: char) -> (String, Vec<Play>) {
+    let mut play = Vec::new();
+    let replaced = PLAYABLE.replace_all(text, |c: &regex::Captures| {
+        play.push(match c.get(1) {
+            Some(name) => Play::Sound(name.as_str().to_string()),
+            None => Play::Tts {
+                options: c[2].trim().to_string(),
+                text: c[3].to_string(),
+            },
+        });
+        format!("[anki:play:{side}:{}]", play.len() - 1)
     });
-    (replaced.into_owned(), sounds)
+    (replaced.into_owned(), play)
 }

@@ -24,6 +24,7 @@ mod interrupt;
 mod judge_harness;
 mod latest_format;
 mod library;
+mod preview;
 mod properties;
 mod reimport;
 mod rich;
