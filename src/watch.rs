@@ -41,10 +41,12 @@ impl Watcher {
         let mut watcher = notify::recommended_watcher(sender).map_err(|e| io(roots[0], e))?;
         let mut absolute = Vec::new();
         for root in roots {
+            // By its real path, which the changes are then reported under.
+            let real = canonical(root);
             watcher
-                .watch(root, RecursiveMode::Recursive)
+                .watch(&real, RecursiveMode::Recursive)
                 .map_err(|e| io(root, e))?;
-            absolute.push(canonical(root));
+            absolute.push(real);
         }
         Ok(Watcher {
             roots: absolute,

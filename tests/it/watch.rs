@@ -265,3 +265,47 @@ fn a_taken_port_is_refused_with_a_hint() {
     );
     assert!(stderr.contains("--port"), "{stderr}");
 }
+
+/// A source folder reached through a symbolic link, and the `--media-dir` folder, are
+/// watched too.
+#[test]
+fn a_linked_source_and_the_media_dir_are_watched() {
+    let dir = temp_dir("watch-media-dir");
+    fs::create_dir_all(dir.join("real/src")).unwrap();
+    fs::create_dir_all(dir.join("media")).unwrap();
+    std::os::unix::fs::symlink(dir.join("real"), dir.join("link")).unwrap();
+    fs::write(dir.join("real/src/a.md"), "## One\n\n![x](pic.png)\n").unwrap();
+    fs::write(dir.join("media/pic.png"), b"first picture").unwrap();
+    let src = dir.join("link/src");
+    let out = dir.join("deck.apkg");
+    let media = dir.join("media");
+    let args = [
+        "build",
+        "--watch",
+        path_str(&src),
+        "-o",
+        path_str(&out),
+        "--media-dir",
+    ];
+    let mut watching = Watching::start(&[&args[..], &[path_str(&media)]].concat(), &[]);
+    watching.expect("watching");
+    fs::write(dir.join("media/pic.png"), b"second picture").unwrap();
+    let lines = watching.expect("wrote");
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains("pic.png changed: building again")),
+        "{lines:?}"
+    );
+    watching.expect("watching");
+    fs::write(
+        dir.join("link/src/a.md"),
+        "## One\n\n![x](pic.png)\n\n## Two\n\nb\n",
+    )
+    .unwrap();
+    let lines = watching.expect("wrote");
+    assert!(
+        lines.iter().any(|l| l == "a.md changed: building again"),
+        "{lines:?}"
+    );
+}
