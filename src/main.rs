@@ -320,9 +320,12 @@ fn build_watching(
     roots.extend(media_dir);
     // Started first, so that a change during the first build is seen.
     let watcher = ankideck::watch::Watcher::new(&roots, &[output])?;
+    let mut first = true;
     loop {
         match build(source, output, &options, human) {
             Err(Error::Cancelled) => return Err(Error::Cancelled),
+            // Not the sources (a refused output path): no save will mend it.
+            Err(failure) if first && !matches!(failure, Error::Input(_)) => return Err(failure),
             Err(failure) => {
                 print_failure(failure, false, true, human);
                 if output.exists() {
@@ -331,6 +334,7 @@ fn build_watching(
             }
             Ok(()) => {}
         }
+        first = false;
         eprintln!("watching {} for changes (Ctrl-C to stop)", source.display());
         match watcher.wait() {
             Err(Error::Cancelled) => {

@@ -146,15 +146,22 @@ fn ctrl_c_during_a_build_stops_cleanly() {
     assert!(debris(&dir).is_empty(), "{:?}", debris(&dir));
 }
 
-/// A missing source folder is refused as without `--watch`.
+/// A missing source folder, or an output that cannot be written, is refused at the
+/// start as without `--watch`: no save would mend it.
 #[test]
-fn a_missing_folder_is_refused() {
-    let dir = temp_dir("watch-missing");
-    let src = dir.join("nothing");
-    let output = common::run::ankideck(&["build", "--watch", path_str(&src)]);
+fn a_missing_folder_or_a_bad_output_is_refused() {
+    let (dir, _) = deck("refused");
+    let missing = dir.join("nothing");
+    let output = common::run::ankideck(&["build", "--watch", path_str(&missing)]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("there is no folder"), "{stderr}");
+    let src = dir.join("src");
+    let args = ["build", "--watch", path_str(&src), "-o", path_str(&dir)];
+    let output = common::run::ankideck(&args);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot write the package to"), "{stderr}");
 }
 
 /// `preview --watch` on a one-note deck: the server and its address.
