@@ -389,7 +389,10 @@ fn preview(source: &Path, output: &Path, human: Human) -> Result<(), Error> {
     eprint!("{}", human.diagnostics(&diagnostics));
     let options = ankideck::preview::Options::new(source, diagnostics);
     let site = ankideck::preview::write_site(&sources, output, &options)?;
-    println!("{}", report::previewed(&site));
+    println!(
+        "{}",
+        report::previewed(&site.index, site.notes, site.cards, site.problems)
+    );
     Ok(())
 }
 

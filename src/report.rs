@@ -282,17 +282,17 @@ pub fn checked(warning_count: usize) -> String {
 
 pub use crate::error::count;
 
-/// What `ankideck preview` says when the site is written.
-pub fn previewed(site: &crate::preview::SiteSummary) -> String {
-    let problems = match site.problems {
+/// What `ankideck preview` says when the site at `index` is written.
+pub fn previewed(index: &Path, notes: usize, cards: usize, problems: usize) -> String {
+    let problems = match problems {
         0 => String::new(),
         n => format!(", {} listed", count(n, "problem")),
     };
     format!(
         "wrote {}: {}, {}{problems}",
-        site.index.display(),
-        count(site.notes, "note"),
-        count(site.cards, "card"),
+        index.display(),
+        count(notes, "note"),
+        count(cards, "card"),
     )
 }
 

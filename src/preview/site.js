@@ -22,8 +22,8 @@
     const doc = frame.contentDocument;
     if (!doc || !doc.documentElement) return;
     // The height of the content, not of the frame's viewport (which never shrinks).
-    const height = Math.ceil(doc.documentElement.getBoundingClientRect().height);
-    frame.style.height = height + "px";
+    const height = Math.ceil(doc.documentElement.getBoundingClientRect().height) + "px";
+    if (frame.style.height !== height) frame.style.height = height;
   };
   const dress = (frame) => {
     const body = frame.contentDocument && frame.contentDocument.body;
@@ -42,10 +42,18 @@
   const watch = (frame) => {
     dress(frame);
     const doc = frame.contentDocument;
-    if (doc && doc.documentElement && window.ResizeObserver) {
-      new ResizeObserver(() => fit(frame)).observe(doc.documentElement);
-    }
+    if (!doc) return;
+    // Images and fonts that arrive later change the card's height.
+    doc.querySelectorAll("img").forEach((img) => img.addEventListener("load", () => fit(frame)));
+    if (doc.fonts) doc.fonts.ready.then(() => fit(frame));
   };
+  window.addEventListener("resize", () => frames().forEach(fit));
+  // The frames above a `#FILE:LINE` note grow as they load: go to the note once they have.
+  window.addEventListener("load", () => {
+    frames().forEach(fit);
+    const target = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (target) target.scrollIntoView();
+  });
   frames().forEach((frame) => {
     frame.addEventListener("load", () => watch(frame));
     if (frame.contentDocument && frame.contentDocument.readyState === "complete") watch(frame);

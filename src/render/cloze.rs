@@ -43,7 +43,9 @@ pub(crate) fn cloze_only(text: &str, ord: u16, question: bool) -> String {
 /// deletion `ord` holds the same.
 pub(crate) fn for_typing(text: &str, ord: u16) -> String {
     let mut found = texts(text, ord, false);
-    found.dedup();
+    if found.iter().all(|t| *t == found[0]) {
+        found.truncate(1);
+    }
     found.join(", ")
 }
 

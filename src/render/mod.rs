@@ -295,3 +295,97 @@ fn extract_sounds(text: &str, side: char) -> (String, Vec<Play>) {
     });
     (replaced.into_owned(), play)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Stock;
+
+    fn note(notetype: &NoteType, fields: &[&str]) -> Note {
+        Note::new(notetype, fields.iter().copied())
+            .deck("Lang::French")
+            .tags(["verb", "a::b"])
+    }
+
+    #[test]
+    fn sides_carry_the_css_the_front_and_numbered_sounds() {
+        let basic = Stock::Basic.notetype();
+        let card = render(
+            &basic,
+            &note(&basic, &["Q [sound:q.mp3]", "A [sound:a.mp3]"]),
+            0,
+        );
+        let style = format!("<style>{}</style>", basic.css);
+        assert_eq!(card.question, format!("{style}Q [anki:play:q:0]"));
+        assert_eq!(
+            card.answer,
+            format!("{style}Q [anki:play:q:0]\n\n<hr id=answer>\n\nA [anki:play:a:0]")
+        );
+        assert_eq!(card.question_play, [Play::Sound("q.mp3".into())]);
+        assert_eq!(card.answer_play, [Play::Sound("a.mp3".into())]);
+    }
+
+    #[test]
+    fn special_fields_sections_and_errors() {
+        let mut custom = Stock::Basic.notetype();
+        custom.templates[0].front = "{{Tags}}|{{Deck}}|{{Subdeck}}|{{Card}}|{{Type}}|{{#c1}}one{{/c1}}{{^Back}}no back{{/Back}}<!--{{Front}}-->".into();
+        let card = render(&custom, &note(&custom, &["q", ""]), 0);
+        assert!(
+            card.question.ends_with(&format!(
+                "verb a::b|Lang::French|French|Card 1|{}|oneno back<!--{{{{Front}}}}-->",
+                custom.name
+            )),
+            "{}",
+            card.question
+        );
+        custom.templates[0].front = "{{Front}}{{#Nope}}x{{/Nope}}".into();
+        let card = render(&custom, &note(&custom, &["q", "a"]), 0);
+        assert!(
+            card.question
+                .ends_with("there is no field called 'Nope'</div>"),
+            "{}",
+            card.question
+        );
+        custom.templates[0].front = "{{text:Nope}}".into();
+        assert!(render(&custom, &note(&custom, &["q", "a"]), 0)
+            .answer
+            .contains("found '{{text:Nope}}'"));
+    }
+
+    #[test]
+    fn a_cloze_card_without_its_deletion_says_so() {
+        let cloze = Stock::Cloze.notetype();
+        let card = render(&cloze, &note(&cloze, &["{{c1::a}}", ""]), 1);
+        assert!(
+            card.question.contains("No cloze 2 found on card"),
+            "{}",
+            card.question
+        );
+        assert_eq!(card.question_play, []);
+    }
+
+    #[test]
+    fn typed_answers_are_the_field_or_the_deletions() {
+        let type_in = Stock::TypeIn.notetype();
+        let n = note(&type_in, &["q", "<b>Paris</b> [sound:p.mp3]"]);
+        assert_eq!(
+            typed_answer(&type_in, &n, 0, "Back").as_deref(),
+            Some("Paris ")
+        );
+        assert_eq!(typed_answer(&type_in, &n, 0, "Nope"), None);
+        let cloze = Stock::Cloze.notetype();
+        // As Anki: one text when all are the same, else all of them.
+        let n = note(
+            &cloze,
+            &["{{c1::a}} {{c2::b}} {{c2::b}} {{c1::a}} {{c1::c}}", ""],
+        );
+        assert_eq!(
+            typed_answer(&cloze, &n, 0, "cloze:Text").as_deref(),
+            Some("a, a, c")
+        );
+        assert_eq!(
+            typed_answer(&cloze, &n, 1, "cloze:Text").as_deref(),
+            Some("b")
+        );
+    }
+}
