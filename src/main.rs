@@ -407,7 +407,10 @@ fn preview_watching(source: &Path, output: &Path, port: u16, human: Human) -> Re
         }
         Event::Written(site, diagnostics) => {
             eprint!("{}", human.diagnostics(diagnostics));
-            println!("{}", report::previewed(site));
+            println!(
+                "{}",
+                report::previewed(&site.index, site.notes, site.cards, site.problems)
+            );
         }
         Event::Kept(diagnostics) => {
             eprint!("{}", human.diagnostics(diagnostics));
