@@ -1,7 +1,7 @@
 //! The preview in a real browser (headless Chromium, see `common::chromium`), served by
 //! `ankideck preview --watch`: every page of the sample deck and the rich test deck
-//! loads with its math typeset, every image loaded and no error in the console; an open
-//! page reloads by itself when a card file changes.
+//! loads with its math typeset, every image loaded and no error in the console, also in
+//! night mode at phone width; an open page reloads by itself when a card file changes.
 //!
 //! `ANKIDECK_SCREENSHOT=docs/preview.png cargo test --test it browser::` also writes the
 //! README's picture of the preview.
@@ -63,6 +63,12 @@ const SHOWN: &str = r#"(() => {
   };
 })()"#;
 
+/// True once the page is at phone width in night mode, and every card too.
+const NIGHT_AND_PHONE: &str = r#"document.body.classList.contains("night")
+  && document.body.classList.contains("phone")
+  && Array.from(document.querySelectorAll("iframe"), f => f.contentDocument.body)
+    .every(b => b.classList.contains("nightMode") && b.classList.contains("night_mode"))"#;
+
 /// Scrolls to the first note whose card shows an image.
 const SHOW_A_PICTURE: &str = r#"(() => {
   const frame = Array.from(document.querySelectorAll("iframe"))
@@ -112,6 +118,10 @@ fn check_deck(deck: &str, name: &str) -> (u64, usize) {
         }
         math += seen["math"].as_u64().unwrap();
     }
+    // Night mode at phone width: the cards' bodies get Anki's night-mode classes.
+    browser.open(&format!("{}?night=1&phone=1", shown[0].0));
+    browser.wait_for(READY);
+    browser.wait_for(NIGHT_AND_PHONE);
     assert!(browser.errors.is_empty(), "{:#?}", browser.errors);
     let pages = shown.len();
     eprintln!("{deck}: {pages} pages, {math} math elements, {images} images loaded");
