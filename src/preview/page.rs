@@ -24,23 +24,24 @@ struct FilePage<'a> {
     notes: Vec<(&'a SourceNote, &'a [CardData])>,
 }
 
-/// Writes `index.html` and a page per source file; returns how many file pages.
+/// Writes a page per source file and `index.html`; returns their names, the index last.
 pub(super) fn write_pages(
     out_dir: &Path,
     notes: &[SourceNote],
     cards: &[CardData],
     options: &Options,
-) -> Result<usize> {
+) -> Result<Vec<String>> {
     let pages = group(notes, cards, &options.root);
+    let mut written = Vec::new();
     for page in &pages {
         let html = file_page(page, &options.diagnostics, &options.root);
         write(&out_dir.join(&page.page), &html)?;
+        written.push(page.page.clone());
     }
-    write(
-        &out_dir.join("index.html"),
-        &index(&pages, notes, cards, options),
-    )?;
-    Ok(pages.len())
+    let index = index(&pages, notes, cards, options);
+    write(&out_dir.join("index.html"), &index)?;
+    written.push("index.html".to_string());
+    Ok(written)
 }
 
 /// The notes by source file, in the order they were read, and each note's cards.

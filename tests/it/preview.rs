@@ -283,8 +283,17 @@ fn only_a_new_empty_or_earlier_preview_folder_is_written() {
     );
     assert!(!dir.join("site/index.html").exists());
     assert_success(&ankideck_in(&dir, &["preview", "-o", "again"]));
-    write_files(&dir, &[("cards/a.md", "## Q2\n\nA\n")]);
+    assert!(dir.join("again/a.md.html").is_file());
+    // Written over: a renamed file's old page is gone, nothing else is left behind.
+    std::fs::remove_file(dir.join("cards/a.md")).unwrap();
+    write_files(&dir, &[("cards/b.md", "## Q2\n\nA\n")]);
     assert_success(&ankideck_in(&dir, &["preview", "-o", "again"]));
     let data = std::fs::read_to_string(dir.join("again/cards.json")).unwrap();
     assert!(data.contains("Q2"), "{data}");
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("again"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["b.md.html", "cards.json", "index.html"]);
 }
