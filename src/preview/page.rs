@@ -258,7 +258,7 @@ fn side(label: &str, html: &str, ord: u16) -> String {
     )
 }
 
-/// A side's HTML as the reviewer shows it: the type-in box or the answer typed, a
+/// A side's HTML as the reviewer shows it: the type-in box or the answer compared, a
 /// player for each sound, the math typeset.
 fn shown(note: &SourceNote, card: &CardData, question: bool) -> String {
     let html = if question {
@@ -266,21 +266,9 @@ fn shown(note: &SourceNote, card: &CardData, question: bool) -> String {
     } else {
         &card.answer
     };
-    static TYPE: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\[\[type:(.+?)\]\]").unwrap());
     static PLAY: std::sync::LazyLock<regex::Regex> =
         std::sync::LazyLock::new(|| regex::Regex::new(r"\[anki:play:(q|a):(\d+)\]").unwrap());
-    let typed = TYPE.replace_all(html, |c: &regex::Captures| {
-        let answer = crate::render::typed_answer(&note.notetype, &note.note, card.ord, &c[1]);
-        match (question, answer) {
-            (_, None) => format!("(no field `{}` to type in)", escape_html(&c[1])),
-            (true, Some(_)) => "<center><input type=\"text\" id=\"typeans\" placeholder=\"type the answer\"></center>".to_string(),
-            (false, Some(answer)) => format!(
-                "<div><code id=\"typeans\">{}</code></div>",
-                escape_html(&answer)
-            ),
-        }
-    });
+    let typed = type_in(note, card, html, question);
     let played = PLAY.replace_all(&typed, |c: &regex::Captures| {
         let play = if &c[1] == "q" {
             &card.question_play
@@ -301,4 +289,48 @@ fn shown(note: &SourceNote, card: &CardData, question: bool) -> String {
         }
     });
     math::typeset(&played)
+}
+
+/// `[[type:…]]` as Anki's reviewer replaces it: on the front a box to type in, on the
+/// back the answer compared (here with nothing typed), after the `<hr id=answer>`; gone
+/// when the field is empty.
+fn type_in(note: &SourceNote, card: &CardData, html: &str, question: bool) -> String {
+    static TYPE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\[\[type:(.+?)\]\]").unwrap());
+    let Some(spec) = TYPE.captures(html).map(|c| c[1].to_string()) else {
+        return html.to_string();
+    };
+    let Some(box_) = crate::render::type_in(&note.notetype, &note.note, card.ord, &spec) else {
+        let message = format!(
+            "(the note type has no field `{}` to type in)",
+            escape_html(&spec)
+        );
+        return TYPE.replace_all(html, message.as_str()).into_owned();
+    };
+    if box_.expected.is_empty() {
+        return TYPE.replace_all(html, "").into_owned();
+    }
+    let font = escape_attr(&box_.font);
+    if question {
+        let input = format!(
+            "\n<center>\n<input type=text id=typeans\n   style=\"font-family: '{font}'; font-size: {}px;\">\n</center>\n",
+            box_.size
+        );
+        return TYPE.replace_all(html, input.as_str()).into_owned();
+    }
+    let compared = format!(
+        "\n<div style=\"font-family: '{font}'; font-size: {}px\"><code id=typeans>{}</code></div>",
+        box_.size,
+        escape_attr(&box_.expected).replace('\'', "&#x27;")
+    );
+    let without_rule = html.replace("<hr id=answer>", "");
+    if without_rule.len() == html.len() {
+        return TYPE.replace_all(html, compared.as_str()).into_owned();
+    }
+    if !TYPE.is_match(&without_rule) {
+        return html.to_string();
+    }
+    let compared = format!("<hr id=answer>{compared}");
+    TYPE.replace_all(&without_rule, compared.as_str())
+        .into_owned()
 }

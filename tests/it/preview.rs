@@ -182,14 +182,11 @@ fn the_site_has_an_index_pages_anchors_media_and_math() {
 fn type_in_boxes_and_sounds_are_shown_as_the_reviewer_shows_them() {
     let (out, _) = preview(&workspace().join("tests/decks/templates"));
     let page = std::fs::read_to_string(out.join("templates.md.html")).unwrap();
-    assert!(
-        page.contains("&lt;input type=&quot;text&quot; id=&quot;typeans&quot;"),
-        "{page}"
-    );
-    assert!(
-        page.contains("&lt;code id=&quot;typeans&quot;&gt;日本&lt;/code&gt;"),
-        "{page}"
-    );
+    // As the reviewer: the box in the field's font, the answer after the rule.
+    let input = "&lt;input type=text id=typeans\n   style=&quot;font-family: 'Arial'; font-size: 20px;&quot;&gt;";
+    assert!(page.contains(input), "{page}");
+    let compared = "&lt;hr id=answer&gt;\n&lt;div style=&quot;font-family: 'Arial'; font-size: 20px&quot;&gt;&lt;code id=typeans&gt;日本&lt;/code&gt;&lt;/div&gt;";
+    assert!(page.contains(compared), "{page}");
     assert!(
         page.contains(
             "&lt;audio class=&quot;sound&quot; controls preload=&quot;none&quot; src=&quot;chime"
