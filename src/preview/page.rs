@@ -131,8 +131,19 @@ fn index(
         counts.0 += 1;
         counts.1 += note.ords.len();
     }
-    let mut html = head("Decks");
-    html += "<body class=\"index\">\n<header><h1>Preview</h1>";
+    let folder = options
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| options.root.clone());
+    let name = folder
+        .file_name()
+        .map_or("cards".into(), |n| n.to_string_lossy());
+    let mut html = head(&name);
+    let _ = write!(
+        html,
+        "<body class=\"index\">\n<header><h1>{}</h1>",
+        escape_html(&name)
+    );
     let _ = write!(
         html,
         "<p>{} and {} in {}</p></header>\n<main>\n",
