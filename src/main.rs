@@ -43,7 +43,7 @@ const EXIT_STATUS: &str = "Exit status: 0 success, 1 problems in the card source
 #[command(
     version,
     disable_help_subcommand = true,
-    after_help = format!("Examples:\n  ankideck init                     # a starter deck in ./cards\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck check                    # report problems, write nothing\n  ankideck ids                      # pin every note's identity with an `id:` line\n  ankideck help format              # the card format reference\n\n{EXIT_STATUS}")
+    after_help = format!("Examples:\n  ankideck init                     # a starter deck in ./cards\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck check                    # report problems, write nothing\n  ankideck preview                  # every card as Anki shows it, in ./cards-preview\n  ankideck ids                      # pin every note's identity with an `id:` line\n  ankideck help format              # the card format reference\n\n{EXIT_STATUS}")
 )]
 struct Cli {
     #[command(subcommand)]

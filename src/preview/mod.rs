@@ -103,20 +103,27 @@ struct Data<'a> {
     cards: &'a [CardData],
     /// The problems, each as `check --format json` prints it.
     diagnostics: Vec<serde_json::Value>,
+    /// The files the site is made of besides this one (pages, media), so that the next
+    /// preview into the folder removes those it no longer writes.
+    files: Vec<String>,
 }
 
 /// Writes the preview of `sources` into `out_dir` (made if missing): `index.html` (the
 /// decks with their counts, the source files, the problems), a page per source file with
 /// each note's cards, the media, and [`DATA_FILE`]. Refuses a folder holding files that
-/// are not an earlier preview.
+/// are not an earlier preview; removes the files of an earlier preview that this one
+/// does not write. Each file is replaced whole, so a browser never reads half of one.
 pub fn write_site(sources: &Sources, out_dir: &Path, options: &Options) -> Result<SiteSummary> {
-    prepare(out_dir)?;
+    let earlier = prepare(out_dir)?;
     let cards = render_all(&sources.notes, &options.root);
+    let mut files = Vec::new();
     for (name, path) in &sources.media {
-        let target = out_dir.join(name);
-        std::fs::copy(path, &target).map_err(|e| Error::io(path, e))?;
+        copy_media(path, &out_dir.join(name))?;
+        files.push(name.clone());
     }
     let pages = page::write_pages(out_dir, &sources.notes, &cards, options)?;
+    let page_count = pages.len() - 1;
+    files.extend(pages);
     let diagnostics = options
         .diagnostics
         .iter()
@@ -125,11 +132,18 @@ pub fn write_site(sources: &Sources, out_dir: &Path, options: &Options) -> Resul
     let data = Data {
         cards: &cards,
         diagnostics,
+        files,
     };
     let json = serde_json::to_string(&data).expect("serialisable");
     write(&out_dir.join(DATA_FILE), &json)?;
+    for stale in earlier.iter().filter(|f| !data.files.contains(f)) {
+        // Only names the site gave, never a path out of the folder.
+        if !stale.contains(['/', '\\']) && !stale.starts_with('.') {
+            let _ = std::fs::remove_file(out_dir.join(stale));
+        }
+    }
     Ok(SiteSummary {
-        pages,
+        pages: page_count,
         notes: sources.notes.len(),
         cards: cards.len(),
         media: sources.media.len(),
@@ -138,25 +152,62 @@ pub fn write_site(sources: &Sources, out_dir: &Path, options: &Options) -> Resul
     })
 }
 
-/// Makes `out_dir`, or checks that it is empty or an earlier preview.
-fn prepare(out_dir: &Path) -> Result<()> {
+/// Makes `out_dir`, or checks that it is empty or an earlier preview, whose files it
+/// returns.
+fn prepare(out_dir: &Path) -> Result<Vec<String>> {
     match std::fs::read_dir(out_dir) {
         Ok(mut entries) => {
-            let ours = out_dir.join(DATA_FILE).is_file();
-            if !ours && entries.next().is_some() {
-                return Err(Error::PreviewNotEmpty(out_dir.to_path_buf()));
+            let data = out_dir.join(DATA_FILE);
+            if !data.is_file() {
+                return match entries.next() {
+                    Some(_) => Err(Error::PreviewNotEmpty(out_dir.to_path_buf())),
+                    None => Ok(Vec::new()),
+                };
             }
-            Ok(())
+            let text = std::fs::read_to_string(&data).unwrap_or_default();
+            let earlier: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
+            let files = earlier["files"].as_array().map_or(&[][..], Vec::as_slice);
+            Ok(files
+                .iter()
+                .filter_map(|f| Some(f.as_str()?.to_string()))
+                .collect())
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))
+            std::fs::create_dir_all(out_dir).map_err(|e| Error::io(out_dir, e))?;
+            Ok(Vec::new())
         }
         Err(e) => Err(Error::io(out_dir, e)),
     }
 }
 
+/// Copies a media file, unless an earlier preview copied it and it has not changed.
+fn copy_media(from: &Path, to: &Path) -> Result<()> {
+    let source = std::fs::metadata(from).map_err(|e| Error::io(from, e))?;
+    if let Ok(copied) = std::fs::metadata(to) {
+        let newer = match (copied.modified(), source.modified()) {
+            (Ok(copied), Ok(source)) => copied >= source,
+            _ => false,
+        };
+        if copied.len() == source.len() && newer {
+            return Ok(());
+        }
+    }
+    let partial = to.with_file_name(format!(
+        ".{}.partial",
+        to.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    std::fs::copy(from, &partial).map_err(|e| Error::io(from, e))?;
+    std::fs::rename(&partial, to).map_err(|e| Error::io(to, e))
+}
+
+/// Writes a file of the site whole: to a hidden file beside it, then renamed over it.
 pub(crate) fn write(path: &Path, text: &str) -> Result<()> {
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    let partial = path.with_file_name(format!(
+        ".{}.partial",
+        path.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    std::fs::write(&partial, text).map_err(|e| Error::io(&partial, e))?;
+    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
 }
 
 /// A source file's name relative to the source folder, `/`-separated.

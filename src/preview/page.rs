@@ -24,23 +24,24 @@ struct FilePage<'a> {
     notes: Vec<(&'a SourceNote, &'a [CardData])>,
 }
 
-/// Writes `index.html` and a page per source file; returns how many file pages.
+/// Writes a page per source file and `index.html`; returns their names, the index last.
 pub(super) fn write_pages(
     out_dir: &Path,
     notes: &[SourceNote],
     cards: &[CardData],
     options: &Options,
-) -> Result<usize> {
+) -> Result<Vec<String>> {
     let pages = group(notes, cards, &options.root);
+    let mut written = Vec::new();
     for page in &pages {
         let html = file_page(page, &options.diagnostics, &options.root);
         write(&out_dir.join(&page.page), &html)?;
+        written.push(page.page.clone());
     }
-    write(
-        &out_dir.join("index.html"),
-        &index(&pages, notes, cards, options),
-    )?;
-    Ok(pages.len())
+    let index = index(&pages, notes, cards, options);
+    write(&out_dir.join("index.html"), &index)?;
+    written.push("index.html".to_string());
+    Ok(written)
 }
 
 /// The notes by source file, in the order they were read, and each note's cards.
@@ -130,8 +131,19 @@ fn index(
         counts.0 += 1;
         counts.1 += note.ords.len();
     }
-    let mut html = head("Decks");
-    html += "<body class=\"index\">\n<header><h1>Preview</h1>";
+    let folder = options
+        .root
+        .canonicalize()
+        .unwrap_or_else(|_| options.root.clone());
+    let name = folder
+        .file_name()
+        .map_or("cards".into(), |n| n.to_string_lossy());
+    let mut html = head(&name);
+    let _ = write!(
+        html,
+        "<body class=\"index\">\n<header><h1>{}</h1>",
+        escape_html(&name)
+    );
     let _ = write!(
         html,
         "<p>{} and {} in {}</p></header>\n<main>\n",
@@ -257,7 +269,7 @@ fn side(label: &str, html: &str, ord: u16) -> String {
     )
 }
 
-/// A side's HTML as the reviewer shows it: the type-in box or the answer typed, a
+/// A side's HTML as the reviewer shows it: the type-in box or the answer compared, a
 /// player for each sound, the math typeset.
 fn shown(note: &SourceNote, card: &CardData, question: bool) -> String {
     let html = if question {
@@ -265,21 +277,9 @@ fn shown(note: &SourceNote, card: &CardData, question: bool) -> String {
     } else {
         &card.answer
     };
-    static TYPE: std::sync::LazyLock<regex::Regex> =
-        std::sync::LazyLock::new(|| regex::Regex::new(r"\[\[type:(.+?)\]\]").unwrap());
     static PLAY: std::sync::LazyLock<regex::Regex> =
         std::sync::LazyLock::new(|| regex::Regex::new(r"\[anki:play:(q|a):(\d+)\]").unwrap());
-    let typed = TYPE.replace_all(html, |c: &regex::Captures| {
-        let answer = crate::render::typed_answer(&note.notetype, &note.note, card.ord, &c[1]);
-        match (question, answer) {
-            (_, None) => format!("(no field `{}` to type in)", escape_html(&c[1])),
-            (true, Some(_)) => "<center><input type=\"text\" id=\"typeans\" placeholder=\"type the answer\"></center>".to_string(),
-            (false, Some(answer)) => format!(
-                "<div><code id=\"typeans\">{}</code></div>",
-                escape_html(&answer)
-            ),
-        }
-    });
+    let typed = type_in(note, card, html, question);
     let played = PLAY.replace_all(&typed, |c: &regex::Captures| {
         let play = if &c[1] == "q" {
             &card.question_play
@@ -300,4 +300,48 @@ fn shown(note: &SourceNote, card: &CardData, question: bool) -> String {
         }
     });
     math::typeset(&played)
+}
+
+/// `[[type:…]]` as Anki's reviewer replaces it: on the front a box to type in, on the
+/// back the answer compared (here with nothing typed), after the `<hr id=answer>`; gone
+/// when the field is empty.
+fn type_in(note: &SourceNote, card: &CardData, html: &str, question: bool) -> String {
+    static TYPE: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"\[\[type:(.+?)\]\]").unwrap());
+    let Some(spec) = TYPE.captures(html).map(|c| c[1].to_string()) else {
+        return html.to_string();
+    };
+    let Some(box_) = crate::render::type_in(&note.notetype, &note.note, card.ord, &spec) else {
+        let message = format!(
+            "(the note type has no field `{}` to type in)",
+            escape_html(&spec)
+        );
+        return TYPE.replace_all(html, message.as_str()).into_owned();
+    };
+    if box_.expected.is_empty() {
+        return TYPE.replace_all(html, "").into_owned();
+    }
+    let font = escape_attr(&box_.font);
+    if question {
+        let input = format!(
+            "\n<center>\n<input type=text id=typeans\n   style=\"font-family: '{font}'; font-size: {}px;\">\n</center>\n",
+            box_.size
+        );
+        return TYPE.replace_all(html, input.as_str()).into_owned();
+    }
+    let compared = format!(
+        "\n<div style=\"font-family: '{font}'; font-size: {}px\"><code id=typeans>{}</code></div>",
+        box_.size,
+        escape_attr(&box_.expected).replace('\'', "&#x27;")
+    );
+    let without_rule = html.replace("<hr id=answer>", "");
+    if without_rule.len() == html.len() {
+        return TYPE.replace_all(html, compared.as_str()).into_owned();
+    }
+    if !TYPE.is_match(&without_rule) {
+        return html.to_string();
+    }
+    let compared = format!("<hr id=answer>{compared}");
+    TYPE.replace_all(&without_rule, compared.as_str())
+        .into_owned()
 }

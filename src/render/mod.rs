@@ -256,22 +256,42 @@ impl Side<'_> {
     }
 }
 
-/// The text the reviewer compares a typed answer with, for the `[[type:SPEC]]` a card
-/// shows (`SPEC`: `Field`, `cloze:Field` or `nc:Field`): the field's text, or for
-/// `cloze:` the text of the card's deletions. `None` for a field the note type lacks.
-pub fn typed_answer(notetype: &NoteType, note: &Note, ord: u16, spec: &str) -> Option<String> {
+/// What the reviewer needs for a card's `[[type:SPEC]]` (`SPEC`: `Field`, `cloze:Field`
+/// or `nc:Field`): the answer it compares the typed one with, and the field's font.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TypeIn {
+    /// The field's text (for `cloze:` the card's deletions, once when all are the
+    /// same), without sounds, tags or line breaks, as the reviewer compares it.
+    pub expected: String,
+    /// The field's editor font and size, which the box and the comparison use.
+    pub font: String,
+    /// In pixels.
+    pub size: u32,
+}
+
+/// The type-in box of card `ord` for `spec`; `None` for a field the note type lacks.
+pub fn type_in(notetype: &NoteType, note: &Note, ord: u16, spec: &str) -> Option<TypeIn> {
     let (field, cloze) = match spec.split_once(':') {
-        Some(("cloze", field)) => (field, true),
+        Some(("cloze", field)) => (field.split(':').next().unwrap_or(field), true),
         Some(("nc", field)) => (field, false),
         _ => (spec, false),
     };
-    let value = note.fields.get(notetype.field_index(field)?)?;
+    let index = notetype.field_index(field)?;
+    let value = note.fields.get(index)?;
     let value = match cloze {
         true => cloze::for_typing(value, ord + 1),
         false => value.clone(),
     };
-    let without_sounds = crate::text::SOUND_TAG.replace_all(&value, "");
-    Some(crate::text::strip_html(&without_sounds))
+    static LINE_BREAKS: std::sync::LazyLock<regex::Regex> =
+        std::sync::LazyLock::new(|| regex::Regex::new(r"(?si)(\n|<br\s?/?>|</?div>)+").unwrap());
+    let without_sounds = PLAYABLE.replace_all(&value, "");
+    let one_line = LINE_BREAKS.replace_all(&without_sounds, " ");
+    Some(TypeIn {
+        expected: crate::text::strip_html(&one_line).trim().to_string(),
+        font: notetype.fields[index].font.clone(),
+        size: notetype.fields[index].size,
+    })
 }
 
 /// A sound tag, or a text-to-speech one (group 2: its options, 3: its text).
@@ -366,26 +386,23 @@ mod tests {
 
     #[test]
     fn typed_answers_are_the_field_or_the_deletions() {
-        let type_in = Stock::TypeIn.notetype();
-        let n = note(&type_in, &["q", "<b>Paris</b> [sound:p.mp3]"]);
-        assert_eq!(
-            typed_answer(&type_in, &n, 0, "Back").as_deref(),
-            Some("Paris ")
+        let type_in_type = Stock::TypeIn.notetype();
+        let n = note(
+            &type_in_type,
+            &["q", "<b>Paris</b><br>France [sound:p.mp3]\n"],
         );
-        assert_eq!(typed_answer(&type_in, &n, 0, "Nope"), None);
+        let back = type_in(&type_in_type, &n, 0, "Back").unwrap();
+        assert_eq!(back.expected, "Paris France");
+        assert_eq!((back.font.as_str(), back.size), ("Arial", 20));
+        assert_eq!(type_in(&type_in_type, &n, 0, "Nope"), None);
         let cloze = Stock::Cloze.notetype();
         // As Anki: one text when all are the same, else all of them.
         let n = note(
             &cloze,
             &["{{c1::a}} {{c2::b}} {{c2::b}} {{c1::a}} {{c1::c}}", ""],
         );
-        assert_eq!(
-            typed_answer(&cloze, &n, 0, "cloze:Text").as_deref(),
-            Some("a, a, c")
-        );
-        assert_eq!(
-            typed_answer(&cloze, &n, 1, "cloze:Text").as_deref(),
-            Some("b")
-        );
+        let expected = |ord| type_in(&cloze, &n, ord, "cloze:Text").unwrap().expected;
+        assert_eq!(expected(0), "a, a, c");
+        assert_eq!(expected(1), "b");
     }
 }

@@ -182,14 +182,11 @@ fn the_site_has_an_index_pages_anchors_media_and_math() {
 fn type_in_boxes_and_sounds_are_shown_as_the_reviewer_shows_them() {
     let (out, _) = preview(&workspace().join("tests/decks/templates"));
     let page = std::fs::read_to_string(out.join("templates.md.html")).unwrap();
-    assert!(
-        page.contains("&lt;input type=&quot;text&quot; id=&quot;typeans&quot;"),
-        "{page}"
-    );
-    assert!(
-        page.contains("&lt;code id=&quot;typeans&quot;&gt;日本&lt;/code&gt;"),
-        "{page}"
-    );
+    // As the reviewer: the box in the field's font, the answer after the rule.
+    let input = "&lt;input type=text id=typeans\n   style=&quot;font-family: 'Arial'; font-size: 20px;&quot;&gt;";
+    assert!(page.contains(input), "{page}");
+    let compared = "&lt;hr id=answer&gt;\n&lt;div style=&quot;font-family: 'Arial'; font-size: 20px&quot;&gt;&lt;code id=typeans&gt;日本&lt;/code&gt;&lt;/div&gt;";
+    assert!(page.contains(compared), "{page}");
     assert!(
         page.contains(
             "&lt;audio class=&quot;sound&quot; controls preload=&quot;none&quot; src=&quot;chime"
@@ -283,8 +280,17 @@ fn only_a_new_empty_or_earlier_preview_folder_is_written() {
     );
     assert!(!dir.join("site/index.html").exists());
     assert_success(&ankideck_in(&dir, &["preview", "-o", "again"]));
-    write_files(&dir, &[("cards/a.md", "## Q2\n\nA\n")]);
+    assert!(dir.join("again/a.md.html").is_file());
+    // Written over: a renamed file's old page is gone, nothing else is left behind.
+    std::fs::remove_file(dir.join("cards/a.md")).unwrap();
+    write_files(&dir, &[("cards/b.md", "## Q2\n\nA\n")]);
     assert_success(&ankideck_in(&dir, &["preview", "-o", "again"]));
     let data = std::fs::read_to_string(dir.join("again/cards.json")).unwrap();
     assert!(data.contains("Q2"), "{data}");
+    let mut files: Vec<String> = std::fs::read_dir(dir.join("again"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    files.sort();
+    assert_eq!(files, ["b.md.html", "cards.json", "index.html"]);
 }
