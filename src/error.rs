@@ -497,6 +497,17 @@ pub enum Error {
     /// `ankideck init` into a folder that already holds something.
     #[error("`{}` is not empty; `init` writes a starter deck only into a new or empty folder", .0.display())]
     InitNotEmpty(PathBuf),
+    /// `ankideck preview` into a folder that holds something other than a preview.
+    #[error("`{}` holds files that are not a preview; `preview` writes into a new or empty folder, or over an earlier preview", .0.display())]
+    PreviewNotEmpty(PathBuf),
+    /// `preview --watch` could not listen on its address (the port is taken).
+    #[error("cannot serve the preview on {address}: {source}")]
+    Serve {
+        /// The address, `127.0.0.1:PORT`.
+        address: String,
+        /// Why.
+        source: std::io::Error,
+    },
     /// A package cannot be written at `path` (checked before any work).
     #[error("cannot write the package to `{}`: {problem}", .path.display())]
     Output {
@@ -563,6 +574,9 @@ impl Error {
                 "check the folder's name, or start a deck there with `ankideck init {}`",
                 path.display()
             )),
+            Error::Serve { .. } => Some(
+                "choose another port with `--port N`, or `--port 0` for any free one".into(),
+            ),
             Error::InitNotEmpty(_) => {
                 Some("name a new folder, as in `ankideck init my-deck`".into())
             }

@@ -6,11 +6,13 @@
 //! - the lint checks the notes' fields (warnings only), run by [`build::check`];
 //! - [`lock`] compares the notes with `ankideck.lock`, giving changed notes a new time;
 //! - [`package`] writes the `.apkg` ([`Package`]);
-//! - [`build`] runs them all for a folder; [`report`] renders what they found.
+//! - [`build`] runs them all for a folder; [`report`] renders what they found;
+//! - [`preview`] writes a static site showing every card as Anki renders it.
 //!
 //! Below them the model: [`note`], [`notetype`] (with the stock types, [`Stock`]),
-//! [`deck`], [`ids`] (every id and guid rule) and [`error`]. Reading packages back
-//! (`unpack`) and previewing cards will be stages beside [`package`].
+//! [`render`] (a card's question and answer, as Anki renders them), [`deck`], [`ids`]
+//! (every id and guid rule) and [`error`]. Reading packages back (`unpack`) will be a
+//! stage beside [`package`].
 //!
 //! Notes made in code go straight into a [`Package`], as with genanki; see the README's
 //! library section and `examples/`.
@@ -30,11 +32,14 @@ pub mod note;
 pub mod notetype;
 pub mod package;
 mod pipeline;
+pub mod preview;
+pub mod render;
 pub mod report;
 pub mod source;
 mod suggest;
 mod temp;
 mod text;
+pub mod watch;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity, Spot};
 pub use note::Note;

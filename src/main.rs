@@ -43,7 +43,7 @@ const EXIT_STATUS: &str = "Exit status: 0 success, 1 problems in the card source
 #[command(
     version,
     disable_help_subcommand = true,
-    after_help = format!("Examples:\n  ankideck init                     # a starter deck in ./cards\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck check                    # report problems, write nothing\n  ankideck ids                      # pin every note's identity with an `id:` line\n  ankideck help format              # the card format reference\n\n{EXIT_STATUS}")
+    after_help = format!("Examples:\n  ankideck init                     # a starter deck in ./cards\n  ankideck build                    # ./cards → ./cards.apkg\n  ankideck build notes -o my.apkg   # ./notes → ./my.apkg\n  ankideck check                    # report problems, write nothing\n  ankideck preview                  # every card as Anki shows it, in ./cards-preview\n  ankideck ids                      # pin every note's identity with an `id:` line\n  ankideck help format              # the card format reference\n\n{EXIT_STATUS}")
 )]
 struct Cli {
     #[command(subcommand)]
@@ -85,6 +85,10 @@ enum Command {
         /// as Anki's `collection.media` (for text files exported from Anki).
         #[arg(long, value_name = "DIR")]
         media_dir: Option<PathBuf>,
+        /// Build, then build again whenever a source changes, until Ctrl-C. A build
+        /// that fails keeps the last package.
+        #[arg(long)]
+        watch: bool,
     },
     /// Report every problem in the sources, without writing anything.
     #[command(after_help = format!("Example:\n  ankideck check cards --format json\n\n{EXIT_STATUS}"))]
@@ -102,6 +106,32 @@ enum Command {
         /// as Anki's `collection.media` (for text files exported from Anki).
         #[arg(long, value_name = "DIR")]
         media_dir: Option<PathBuf>,
+    },
+    /// Write a static site showing every card, front and back, as Anki renders it.
+    ///
+    /// DIR/index.html lists the decks with their counts, the source files and the
+    /// problems `check` reports; each source file gets a page with every note and its
+    /// cards (open `index.html#FILE:LINE` to jump to the note written at that line), with
+    /// switches for night mode and a phone-width view. Notes with errors are left out and
+    /// their problems listed. DIR/cards.json holds each card's HTML as Anki's
+    /// `card.question()` and `card.answer()` return it.
+    #[command(after_help = format!("Example:\n  ankideck preview cards && xdg-open cards-preview/index.html\n\n{EXIT_STATUS}"))]
+    Preview {
+        /// Folder of card sources.
+        #[arg(default_value = "cards")]
+        source: PathBuf,
+        /// Folder to write the site to, new, empty or an earlier preview [default:
+        /// <name of SOURCE>-preview in the current folder].
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Serve the preview on 127.0.0.1 and write it again whenever a source changes;
+        /// open pages reload by themselves. A save with errors shows them over the last
+        /// good cards. Until Ctrl-C.
+        #[arg(long)]
+        watch: bool,
+        /// The port to serve on with `--watch`; 0 for any free one.
+        #[arg(long, default_value_t = 8417, requires = "watch")]
+        port: u16,
     },
     /// Write each note's identity into its source as an `id:` line.
     ///
@@ -199,14 +229,20 @@ fn main() -> ExitCode {
             deny_warnings,
             format,
             media_dir,
+            watch,
         } => {
+            let dir = media_dir.clone();
             let options = move |mut o: Options| {
                 (o.locked, o.deny_warnings, o.format) = (locked, deny_warnings, format);
-                o.media_dir = media_dir;
+                o.media_dir = dir.clone();
                 o
             };
             let output = output.unwrap_or_else(|| default_output(&source));
-            (build(&source, &output, options, human), false)
+            let result = match watch {
+                true => build_watching(&source, &output, media_dir.as_deref(), options, human),
+                false => build(&source, &output, options, human),
+            };
+            (result, false)
         }
         Command::Check {
             source,
@@ -222,6 +258,19 @@ fn main() -> ExitCode {
             (check(&source, options, json, human), json)
         }
         Command::Ids { source } => (ids(&source), false),
+        Command::Preview {
+            source,
+            output,
+            watch,
+            port,
+        } => {
+            let output = output.unwrap_or_else(|| default_preview(&source));
+            let result = match watch {
+                true => preview_watching(&source, &output, port, human),
+                false => preview(&source, &output, human),
+            };
+            (result, false)
+        }
         Command::Init { dir } => (init(&dir), false),
         Command::Format => (print(FORMAT_REFERENCE.as_bytes()), false),
         Command::Help { topic } => (help(topic.as_deref()), false),
@@ -253,6 +302,66 @@ fn build(
     Ok(())
 }
 
+/// `ankideck build --watch`: builds, then builds again after each change of the sources
+/// until Ctrl-C, which while waiting is the normal end (exit status 0). A failed build
+/// prints why and leaves the last package as it was.
+fn build_watching(
+    source: &Path,
+    output: &Path,
+    media_dir: Option<&Path>,
+    options: impl Fn(Options) -> Options,
+    human: Human,
+) -> Result<(), Error> {
+    if !source.is_dir() {
+        // The build says what is wrong with the folder.
+        return build(source, output, options, human);
+    }
+    let mut roots = vec![source];
+    roots.extend(media_dir);
+    // Started first, so that a change during the first build is seen.
+    let watcher = ankideck::watch::Watcher::new(&roots, &[output])?;
+    let mut first = true;
+    loop {
+        match build(source, output, &options, human) {
+            Err(Error::Cancelled) => return Err(Error::Cancelled),
+            // Not the sources (a refused output path): no save will mend it.
+            Err(failure) if first && !matches!(failure, Error::Input(_)) => return Err(failure),
+            Err(failure) => {
+                print_failure(failure, false, true, human);
+                if output.exists() {
+                    eprintln!("kept the last package, {}", output.display());
+                }
+            }
+            Ok(()) => {}
+        }
+        first = false;
+        eprintln!("watching {} for changes (Ctrl-C to stop)", source.display());
+        match watcher.wait() {
+            Err(Error::Cancelled) => {
+                eprintln!("stopped watching");
+                return Ok(());
+            }
+            Err(other) => return Err(other),
+            Ok(changed) => eprintln!("{}: building again", describe_change(source, &changed)),
+        }
+    }
+}
+
+/// What changed, for people: the first file, relative to the source, and how many more.
+fn describe_change(source: &Path, changed: &[PathBuf]) -> String {
+    let source = source
+        .canonicalize()
+        .unwrap_or_else(|_| source.to_path_buf());
+    let Some(first) = changed.first() else {
+        return "the sources changed".into();
+    };
+    let name = first.strip_prefix(&source).unwrap_or(first).display();
+    match changed.len() {
+        1 => format!("{name} changed"),
+        n => format!("{name} and {} changed", report::count(n - 1, "other file")),
+    }
+}
+
 /// `ankideck check`: warnings for people on stderr, or for tools as JSON on stdout.
 fn check(
     source: &Path,
@@ -271,6 +380,62 @@ fn check(
         println!("{}", report::checked(warnings.len()));
     }
     Ok(())
+}
+
+/// `ankideck preview`: the problems on stderr (the site lists them too), where the
+/// site is on stdout. Problems in the sources do not stop it.
+fn preview(source: &Path, output: &Path, human: Human) -> Result<(), Error> {
+    let (sources, diagnostics) = ankideck::preview::read(source)?;
+    eprint!("{}", human.diagnostics(&diagnostics));
+    let options = ankideck::preview::Options::new(source, diagnostics);
+    let site = ankideck::preview::write_site(&sources, output, &options)?;
+    println!(
+        "{}",
+        report::previewed(&site.index, site.notes, site.cards, site.problems)
+    );
+    Ok(())
+}
+
+/// `ankideck preview --watch`: serves the preview and writes it again on each change,
+/// until Ctrl-C, the normal end (exit status 0).
+fn preview_watching(source: &Path, output: &Path, port: u16, human: Human) -> Result<(), Error> {
+    use ankideck::preview::serve::{self, Event};
+    let mut tell = |event: Event| match event {
+        Event::Serving(url) => println!("serving the preview at {url} (Ctrl-C to stop)"),
+        Event::Changed(changed) => {
+            eprintln!("{}: previewing again", describe_change(source, changed))
+        }
+        Event::Written(site, diagnostics) => {
+            eprint!("{}", human.diagnostics(diagnostics));
+            println!(
+                "{}",
+                report::previewed(&site.index, site.notes, site.cards, site.problems)
+            );
+        }
+        Event::Kept(diagnostics) => {
+            eprint!("{}", human.diagnostics(diagnostics));
+            eprintln!("the preview keeps the last cards without errors and shows these problems");
+        }
+        Event::Failed(error) => {
+            eprint!("{}", human.failure(error));
+            eprintln!("the preview keeps the last cards");
+        }
+        _ => {}
+    };
+    match serve::watch(source, output, port, &mut tell) {
+        Err(Error::Cancelled) => {
+            eprintln!("stopped watching");
+            Ok(())
+        }
+        other => other,
+    }
+}
+
+/// `<name of SOURCE>-preview` in the current folder, beside the package `build` writes.
+fn default_preview(source: &Path) -> PathBuf {
+    let package = default_output(source);
+    let stem = package.file_stem().unwrap_or_default().to_string_lossy();
+    PathBuf::from(format!("{stem}-preview"))
 }
 
 /// `ankideck ids`: one line per file changed.
@@ -373,7 +538,14 @@ fn print(bytes: &[u8]) -> Result<(), Error> {
 fn exit_status(result: Result<(), Error>, json: bool, writes: bool, human: Human) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Error::Input(diagnostics)) => {
+        Err(failure) => print_failure(failure, json, writes, human),
+    }
+}
+
+/// Prints why a command failed; the exit status that says so.
+fn print_failure(failure: Error, json: bool, writes: bool, human: Human) -> ExitCode {
+    match failure {
+        Error::Input(diagnostics) => {
             if json {
                 diagnostics
                     .iter()
@@ -384,14 +556,14 @@ fn exit_status(result: Result<(), Error>, json: bool, writes: bool, human: Human
             }
             ExitCode::from(1)
         }
-        Err(Error::Cancelled) => {
+        Error::Cancelled => {
             match writes {
                 true => eprintln!("interrupted; nothing was written"),
                 false => eprintln!("interrupted"),
             }
             ExitCode::from(130)
         }
-        Err(other) => {
+        other => {
             eprint!("{}", human.failure(&other));
             ExitCode::from(2)
         }

@@ -282,6 +282,20 @@ pub fn checked(warning_count: usize) -> String {
 
 pub use crate::error::count;
 
+/// What `ankideck preview` says when the site at `index` is written.
+pub fn previewed(index: &Path, notes: usize, cards: usize, problems: usize) -> String {
+    let problems = match problems {
+        0 => String::new(),
+        n => format!(", {} listed", count(n, "problem")),
+    };
+    format!(
+        "wrote {}: {}, {}{problems}",
+        index.display(),
+        count(notes, "note"),
+        count(cards, "card"),
+    )
+}
+
 fn warnings(n: usize) -> String {
     if n == 0 {
         String::new()

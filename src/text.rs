@@ -53,7 +53,12 @@ pub fn contains_html(text: &str) -> bool {
 
 /// Removes comments, scripts, styles and tags, then decodes entities, as Anki does.
 pub fn strip_html(html: &str) -> String {
-    decode_entities(&HTML.replace_all(html, ""))
+    decode_entities(&strip_html_preserving_entities(html))
+}
+
+/// Removes comments, scripts, styles and tags, leaving entities as they are.
+pub(crate) fn strip_html_preserving_entities(html: &str) -> std::borrow::Cow<'_, str> {
+    HTML.replace_all(html, "")
 }
 
 /// Like [`strip_html`], but an `<img>` leaves its file name behind, as Anki does for

@@ -104,7 +104,7 @@ impl NoteType {
         fn walk(nodes: &[Node], cloze: &mut BTreeSet<String>, plain: &mut BTreeSet<String>) {
             for node in nodes {
                 match node {
-                    Node::Text(_) => {}
+                    Node::Text(_) | Node::Comment(_) => {}
                     Node::Replacement { field, filters } => {
                         match filters.iter().any(|f| f == "cloze") {
                             true => cloze.insert(field.clone()),

@@ -97,6 +97,82 @@ pub fn deletions(text: &str) -> Vec<Deletion> {
     all
 }
 
+/// A piece of a field as Anki's cloze renderer reads it: text, or a closed deletion.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Piece<'t> {
+    Text(&'t str),
+    Deletion(Tree<'t>),
+}
+
+/// A closed deletion with what it holds (nested deletions included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tree<'t> {
+    /// Its cloze numbers, sorted, each once (`{{c2,1,1::` → 1, 2).
+    pub numbers: Vec<u16>,
+    pub children: Vec<Piece<'t>>,
+    /// The text after `::` in the last of its own text pieces that has one.
+    pub hint: Option<&'t str>,
+}
+
+/// `text` as a tree of deletions, read as Anki's renderer reads it: an opener naming no
+/// number is text, a `}}` closing nothing is text, a deletion never closed is dropped
+/// with all it holds, and at most 10 are open at once (a deeper opener is dropped).
+pub fn tree(text: &str) -> Vec<Piece<'_>> {
+    let mut open: Vec<Tree> = Vec::new();
+    let mut out: Vec<Piece> = Vec::new();
+    let mut at = 0;
+    for token in CLOZE_TOKEN.captures_iter(text) {
+        let whole = token.get(0).expect("group 0");
+        let numbers = token.get(1).map(|n| opener_numbers(n.as_str()));
+        if numbers.as_ref().is_some_and(Vec::is_empty) {
+            continue; // stays text
+        }
+        if whole.start() > at {
+            push_text(&mut open, &mut out, &text[at..whole.start()]);
+        }
+        at = whole.end();
+        match numbers {
+            Some(mut numbers) => {
+                numbers.sort_unstable();
+                numbers.dedup();
+                if open.len() < 10 {
+                    open.push(Tree {
+                        numbers,
+                        children: Vec::new(),
+                        hint: None,
+                    });
+                }
+            }
+            None => match open.pop() {
+                Some(closed) => match open.last_mut() {
+                    Some(parent) => parent.children.push(Piece::Deletion(closed)),
+                    None => out.push(Piece::Deletion(closed)),
+                },
+                None => out.push(Piece::Text("}}")),
+            },
+        }
+    }
+    if at < text.len() {
+        push_text(&mut open, &mut out, &text[at..]);
+    }
+    out
+}
+
+/// Text inside the innermost open deletion (its `::` starts the hint), or outside all.
+fn push_text<'t>(open: &mut [Tree<'t>], out: &mut Vec<Piece<'t>>, piece: &'t str) {
+    let Some(deletion) = open.last_mut() else {
+        return out.push(Piece::Text(piece));
+    };
+    let mut piece = piece;
+    if !piece.starts_with("image-occlusion:") {
+        if let Some((head, tail)) = piece.split_once("::") {
+            piece = head;
+            deletion.hint = Some(tail);
+        }
+    }
+    deletion.children.push(Piece::Text(piece));
+}
+
 /// `{{c1:` followed by anything but a second `:`: a deletion written with one colon,
 /// which Anki shows as written. The byte ranges of those `{{c1:`.
 pub fn single_colon_openers(text: &str) -> Vec<std::ops::Range<usize>> {
@@ -164,6 +240,34 @@ mod tests {
             .iter()
             .all(|d| d.numbers == [0]));
         assert!(deletions("no braces }}").is_empty());
+    }
+
+    #[test]
+    fn trees_follow_ankis_renderer() {
+        let text = "a {{c2,1::b {{c3::c::hint}}::outer}} }} {{c::x}} {{c4::lost";
+        let pieces = tree(text);
+        let Piece::Deletion(outer) = &pieces[1] else {
+            panic!("{pieces:?}")
+        };
+        assert_eq!(outer.numbers, [1, 2]);
+        assert_eq!(outer.hint, Some("outer"));
+        let Piece::Deletion(inner) = &outer.children[1] else {
+            panic!("{outer:?}")
+        };
+        assert_eq!((inner.numbers.clone(), inner.hint), (vec![3], Some("hint")));
+        assert_eq!(pieces[0], Piece::Text("a "));
+        // A stray `}}` and a numberless opener are text; an unclosed deletion is gone.
+        let rest: Vec<&Piece> = pieces[2..].iter().collect();
+        assert_eq!(
+            rest,
+            [
+                &Piece::Text(" "),
+                &Piece::Text("}}"),
+                &Piece::Text(" {{c::x"),
+                &Piece::Text("}}"),
+                &Piece::Text(" ")
+            ]
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::collections::{BTreeSet, HashSet};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Node {
     Text(String),
+    /// `<!--...-->`: Anki reads no tags inside, and shows the comment as written.
+    Comment(String),
     /// `{{filter:...:Field}}`
     Replacement {
         field: String,
@@ -64,6 +66,14 @@ pub fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
     let mut current: Vec<Node> = Vec::new();
     let mut rest = template;
     while let Some(start) = rest.find("{{") {
+        if let Some((before, comment, after)) = comment_before(rest, start) {
+            if !before.is_empty() {
+                current.push(Node::Text(before.to_string()));
+            }
+            current.push(Node::Comment(comment.to_string()));
+            rest = after;
+            continue;
+        }
         if start > 0 {
             current.push(Node::Text(rest[..start].to_string()));
         }
@@ -102,6 +112,13 @@ pub fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
             current.push(Node::Replacement { field, filters });
         }
     }
+    while let Some((before, comment, after)) = comment_before(rest, rest.len()) {
+        if !before.is_empty() {
+            current.push(Node::Text(before.to_string()));
+        }
+        current.push(Node::Comment(comment.to_string()));
+        rest = after;
+    }
     if !rest.is_empty() {
         current.push(Node::Text(rest.to_string()));
     }
@@ -109,6 +126,15 @@ pub fn parse(template: &str) -> Result<Vec<Node>, TemplateError> {
         return Err(TemplateError::Unclosed(format!("#{open}")));
     }
     Ok(current)
+}
+
+/// A whole `<!--...-->` starting before byte `limit` of `text`: (the text before it, its
+/// inside, the text after it). Anki takes a comment as one piece, tags and all.
+fn comment_before(text: &str, limit: usize) -> Option<(&str, &str, &str)> {
+    let start = text[..limit].find("<!--")?;
+    let inside = &text[start + 4..];
+    let end = inside.find("-->")?;
+    Some((&text[..start], &inside[..end], &inside[end + 3..]))
 }
 
 type Parsed = Result<std::rc::Rc<Vec<Node>>, TemplateError>;
@@ -135,7 +161,7 @@ pub fn parse_cached(template: &str) -> Parsed {
 /// note has tags.
 pub fn renders_with_fields(nodes: &[Node], nonempty: &HashSet<&str>) -> bool {
     nodes.iter().any(|node| match node {
-        Node::Text(_) => false,
+        Node::Text(_) | Node::Comment(_) => false,
         Node::Replacement { field, .. } => {
             nonempty.contains(field.as_str()) && field != "FrontSide"
                 || ALWAYS_FILLED.contains(&field.as_str())
@@ -154,7 +180,7 @@ pub fn renders_with_fields(nodes: &[Node], nonempty: &HashSet<&str>) -> bool {
 pub fn referenced_fields(nodes: &[Node], out: &mut BTreeSet<String>) {
     for node in nodes {
         match node {
-            Node::Text(_) => {}
+            Node::Text(_) | Node::Comment(_) => {}
             Node::Replacement { field, .. } => {
                 if !SPECIAL_FIELDS.contains(&field.as_str()) {
                     out.insert(field.clone());
@@ -170,13 +196,37 @@ pub fn referenced_fields(nodes: &[Node], out: &mut BTreeSet<String>) {
     }
 }
 
-/// The fields `nodes` name that are not among `fields` (nor `Tags`, which every note has).
+/// The fields `nodes` name that are not among `fields` (nor `Tags`, which every note has,
+/// nor a section on the card's cloze number, `{{#c1}}`, which Anki renders).
 pub fn unknown_fields(nodes: &[Node], fields: &BTreeSet<&str>) -> Vec<String> {
     let mut used = BTreeSet::new();
     referenced_fields(nodes, &mut used);
+    let mut numbers = BTreeSet::new();
+    card_number_sections(nodes, &mut numbers);
     used.into_iter()
         .filter(|field| !fields.contains(field.as_str()) && field != "Tags")
+        .filter(|field| !numbers.contains(field))
         .collect()
+}
+
+/// Whether `name` is one Anki gives the card's number in sections: `c1`, `c2`, ….
+pub fn is_card_number(name: &str) -> bool {
+    name.len() > 1 && name.starts_with('c') && name[1..].chars().all(|c| c.is_ascii_digit())
+}
+
+/// The sections named like [`is_card_number`].
+fn card_number_sections(nodes: &[Node], out: &mut BTreeSet<String>) {
+    for node in nodes {
+        if let Node::Section {
+            field, children, ..
+        } = node
+        {
+            if is_card_number(field) {
+                out.insert(field.clone());
+            }
+            card_number_sections(children, out);
+        }
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +257,27 @@ mod tests {
         assert!(parse("{{#A}}").is_err());
         assert!(parse("{{#A}}{{/B}}").is_err());
         assert!(parse("{{A").is_err());
+    }
+
+    #[test]
+    fn comments_are_read_whole_as_anki_reads_them() {
+        let nodes = parse("a<!-- {{Hidden}} -->{{B}}<!-- c").unwrap();
+        assert_eq!(
+            nodes,
+            vec![
+                Node::Text("a".into()),
+                Node::Comment(" {{Hidden}} ".into()),
+                Node::Replacement {
+                    field: "B".into(),
+                    filters: vec![]
+                },
+                Node::Text("<!-- c".into()),
+            ]
+        );
+        let fields = BTreeSet::from(["B"]);
+        assert!(unknown_fields(&nodes, &fields).is_empty());
+        let numbered = parse("{{#c2}}x{{/c2}}{{#c}}{{/c}}").unwrap();
+        assert_eq!(unknown_fields(&numbered, &fields), ["c"]);
     }
 
     #[test]

@@ -12,6 +12,7 @@ Subcommands:
   sync         round-trip a package through a local sync server (desktop -> phone)
   export-csv   export sample notes as "Notes in Plain Text", every option combination
   import-csv   import text files as Anki's File > Import does and dump the notes
+  render       import packages into a fresh collection; every card's question() and answer()
 """
 
 from __future__ import annotations
@@ -299,6 +300,38 @@ def cmd_import_csv(args: argparse.Namespace) -> dict[str, Any]:
 
 
 # ---------------------------------------------------------------------------
+# render
+
+
+def cmd_render(args: argparse.Namespace) -> dict[str, Any]:
+    """Import the packages into a fresh collection and return, for every card, the HTML
+    that `card.question()` and `card.answer()` give (what the reviewer shows)."""
+    with tempfile.TemporaryDirectory(prefix="judge-render-") as tmp:
+        col = open_collection(tmp)
+        try:
+            for pkg in args.packages:
+                col.import_anki_package(
+                    ImportAnkiPackageRequest(
+                        package_path=os.path.abspath(pkg),
+                        options=ImportAnkiPackageOptions(with_scheduling=False),
+                    )
+                )
+            cards = []
+            for cid, guid, ord_ in col.db.all(
+                "select c.id, n.guid, c.ord from cards c join notes n on n.id = c.nid "
+                "order by n.guid, c.ord"
+            ):
+                card = col.get_card(cid)
+                cards.append(
+                    {"id": int(cid), "guid": guid, "ord": int(ord_),
+                     "question": card.question(), "answer": card.answer()}
+                )
+        finally:
+            col.close()
+    return {"backend": "current", "anki_version": ANKI_VERSION, "cards": cards}
+
+
+# ---------------------------------------------------------------------------
 # sync
 
 
@@ -498,6 +531,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     icsv = sub.add_parser("import-csv", help="import text files, each into a fresh collection")
     icsv.add_argument("files", nargs="+", metavar="FILE")
     icsv.set_defaults(func=cmd_import_csv)
+
+    ren = sub.add_parser("render", help="every card's question() and answer(), rendered by Anki")
+    ren.add_argument("packages", nargs="+", metavar="PKG")
+    ren.set_defaults(func=cmd_render)
 
     syn = sub.add_parser("sync", help="desktop -> local sync server -> phone round trip")
     syn.add_argument("--workdir", required=True, metavar="DIR")

@@ -11,6 +11,7 @@ mod common;
 
 mod anki_judge;
 mod authoring;
+mod browser;
 mod build;
 mod cancel;
 mod check;
@@ -24,8 +25,10 @@ mod interrupt;
 mod judge_harness;
 mod latest_format;
 mod library;
+mod preview;
 mod properties;
 mod reimport;
 mod rich;
 mod rich_errors;
 mod text_files;
+mod watch;

@@ -3,6 +3,8 @@
 //! - this file: run the official Anki backend (PyPI `anki`) as a judge ([`judge`]);
 //! - [`anki`]: import into and sync through the judge, read and assert on its reports;
 //! - [`run`]: run the `ankideck` binary (`build`, repository decks with `--locked`);
+//! - [`chromium`]: a headless Chromium driven over the DevTools protocol;
+//! - [`watching`]: a `--watch` command in the background, its output line by line;
 //! - [`files`]: scratch directories under `target/test-tmp/`, writing, copying and
 //!   listing files, reading a package's zip entries.
 //!
@@ -15,8 +17,10 @@
 //! reason, so a broken judge fails CI instead of passing silently.
 
 pub mod anki;
+pub mod chromium;
 pub mod files;
 pub mod run;
+pub mod watching;
 
 use std::fs;
 use std::io::{BufRead, BufReader, ErrorKind, Write};
