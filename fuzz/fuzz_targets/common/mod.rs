@@ -2,6 +2,9 @@
 //! The folder lives in memory (`/dev/shm` when there is one) and is reused: each run
 //! rewrites the files it is given and removes the others.
 
+// Each target uses only some of these.
+#![allow(dead_code)]
+
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
