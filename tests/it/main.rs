@@ -27,4 +27,5 @@ mod properties;
 mod reimport;
 mod rich;
 mod rich_errors;
+mod same_output;
 mod text_files;
