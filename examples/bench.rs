@@ -145,8 +145,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("[bench] generating {}", spec.label());
         generate(spec, &sources)?;
         let notes_json = case_dir.join("notes.json");
-        let genanki_media = case_dir.join("genanki-media");
-        export_for_genanki(&sources, &notes_json, &genanki_media)?;
+        if python.is_some() {
+            // Reading every note into JSON takes time and memory: only for genanki.
+            export_for_genanki(&sources, &notes_json, &case_dir.join("genanki-media"))?;
+        }
 
         let mut rows: Vec<(String, Measure)> = Vec::new();
         for format in [Format::Legacy1, Format::Latest] {
