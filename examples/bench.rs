@@ -5,6 +5,7 @@
 //! cargo run --release --example bench                          # every case of the table
 //! cargo run --release --example bench -- --case 10000 --runs 3 # one case
 //! cargo run --release --example bench -- --case 1000,2000,1G   # 1k notes, 2000 media files, 1 GiB
+//! cargo run --release --example bench -- --case plain:100000   # 100k plain notes
 //! cargo run --release --example bench -- generate --notes 50 --dir /tmp/cards
 //! ```
 //!
@@ -23,16 +24,19 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
 
-/// Notes per generated card file.
+/// Notes per generated card file of the rich decks.
 const NOTES_PER_FILE: usize = 50;
+/// Notes per generated card file of the plain decks (issue 16's deck: 100 files of 1,000).
+const PLAIN_NOTES_PER_FILE: usize = 1000;
 
 #[derive(Parser)]
 #[command(about = "Benchmark ankideck against genanki and zip on synthetic cards")]
 struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
-    /// A case: NOTES, or NOTES,MEDIA_FILES,TOTAL_SIZE (like 1000,2000,1G). Repeatable;
-    /// default: 1000, 10000, 100000 and 1000,2000,1G.
+    /// A case: NOTES (rich notes), plain:NOTES (short plain notes), or
+    /// NOTES,MEDIA_FILES,TOTAL_SIZE (like 1000,2000,1G). Repeatable; default: 1000, 10000,
+    /// 100000, plain:100000 and 1000,2000,1G.
     #[arg(long = "case")]
     cases: Vec<String>,
     /// Runs per tool and case; the median time and the largest peak memory are reported.
@@ -55,6 +59,9 @@ enum Cmd {
     Generate {
         #[arg(long)]
         notes: usize,
+        /// Short plain notes (the plain case) instead of rich ones.
+        #[arg(long)]
+        plain: bool,
         #[arg(long, default_value_t = 0)]
         media: usize,
         /// Total media size, like 50M or 1G.
@@ -69,6 +76,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cli = Cli::parse();
     if let Some(Cmd::Generate {
         notes,
+        plain,
         media,
         media_size,
         dir,
@@ -76,6 +84,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     {
         let spec = Spec {
             notes,
+            plain,
             media,
             media_bytes: parse_size(&media_size)?,
         };
@@ -99,6 +108,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "1000".into(),
             "10000".into(),
             "100000".into(),
+            "plain:100000".into(),
             "1000,2000,1G".into(),
         ]
     } else {
@@ -135,8 +145,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         eprintln!("[bench] generating {}", spec.label());
         generate(spec, &sources)?;
         let notes_json = case_dir.join("notes.json");
-        let genanki_media = case_dir.join("genanki-media");
-        export_for_genanki(&sources, &notes_json, &genanki_media)?;
+        if python.is_some() {
+            // Reading every note into JSON takes time and memory: only for genanki.
+            export_for_genanki(&sources, &notes_json, &case_dir.join("genanki-media"))?;
+        }
 
         let mut rows: Vec<(String, Measure)> = Vec::new();
         for format in [Format::Legacy1, Format::Latest] {
@@ -395,12 +407,23 @@ fn machine_info() -> String {
 
 struct Spec {
     notes: usize,
+    /// Short plain notes (see [`write_plain_note`]) instead of rich ones.
+    plain: bool,
     media: usize,
     media_bytes: u64,
 }
 
 impl Spec {
     fn parse(text: &str) -> Result<Spec, String> {
+        if let Some(notes) = text.strip_prefix("plain:") {
+            let notes = notes.trim().parse().map_err(|e| format!("{text}: {e}"))?;
+            return Ok(Spec {
+                notes,
+                plain: true,
+                media: 0,
+                media_bytes: 0,
+            });
+        }
         let parts: Vec<&str> = text.split(',').collect();
         let number = |s: &str| {
             s.trim()
@@ -410,11 +433,13 @@ impl Spec {
         match parts.as_slice() {
             [n] => Ok(Spec {
                 notes: number(n)?,
+                plain: false,
                 media: 0,
                 media_bytes: 0,
             }),
             [n, m, s] => Ok(Spec {
                 notes: number(n)?,
+                plain: false,
                 media: number(m)?,
                 media_bytes: parse_size(s)?,
             }),
@@ -424,7 +449,9 @@ impl Spec {
 
     fn label(&self) -> String {
         let notes = short(self.notes as u64, 1000, ["", "k", "M"]);
-        if self.media == 0 {
+        if self.plain {
+            format!("{notes} plain notes")
+        } else if self.media == 0 {
             format!("{notes} notes")
         } else {
             let size = short(self.media_bytes, 1024, ["B", "KiB", "MiB", "GiB"]);
@@ -602,6 +629,9 @@ fn phrase(rng: &mut Rng, words: usize) -> String {
 /// Generates `spec.notes` notes in nested folders (`topic-i/sub-j/file-k.md`, 50 notes a
 /// file) and `spec.media` media files in `media/`, each referenced by one note.
 fn generate(spec: &Spec, dir: &Path) -> std::io::Result<()> {
+    if spec.plain {
+        return generate_plain(spec.notes, dir);
+    }
     let _ = fs::remove_dir_all(dir);
     fs::create_dir_all(dir.join("media"))?;
     let mut rng = Rng(42);
@@ -665,6 +695,59 @@ fn generate(spec: &Spec, dir: &Path) -> std::io::Result<()> {
         fs::write(folder.join(format!("cards-{f:05}.md")), text)?;
     }
     Ok(())
+}
+
+/// Generates `notes` short plain notes, 1,000 a file, each file its own deck three levels
+/// deep (`part-i/group-j/file-k.md`) with file tags: questions of about 8 words, answers
+/// of about 20, mixed Chinese and English; 10% cloze notes; every seventh answer has one
+/// bold word and one inline formula.
+fn generate_plain(notes: usize, dir: &Path) -> std::io::Result<()> {
+    let _ = fs::remove_dir_all(dir);
+    let mut rng = Rng(42);
+    let mut note = 0;
+    for f in 0..notes.div_ceil(PLAIN_NOTES_PER_FILE) {
+        let folder = dir
+            .join(format!("part-{}", f / 20))
+            .join(format!("group-{}", f / 5 % 4));
+        fs::create_dir_all(&folder)?;
+        let mut text = format!("---\ntags: [{}, file-{f}]\n---\n\n", rng.pick(TAGS));
+        let end = (note + PLAIN_NOTES_PER_FILE).min(notes);
+        while note < end {
+            write_plain_note(&mut text, &mut rng, note);
+            note += 1;
+        }
+        fs::write(folder.join(format!("file-{f:04}.md")), text)?;
+    }
+    Ok(())
+}
+
+/// One plain note: a question of 6–10 words (or a cloze sentence), an answer of 16–24.
+fn write_plain_note(text: &mut String, rng: &mut Rng, index: usize) {
+    let words = 6 + rng.below(5);
+    if rng.chance(10) {
+        let _ = writeln!(
+            text,
+            "## {} {{{{c1::{}}}}} {} #{index}\n",
+            phrase(rng, words / 2),
+            phrase(rng, 1),
+            phrase(rng, words / 2),
+        );
+    } else {
+        let _ = writeln!(text, "## {}? #{index}\n", phrase(rng, words));
+    }
+    let words = 16 + rng.below(9);
+    if index.is_multiple_of(7) {
+        let _ = writeln!(
+            text,
+            "{} **{}** {} {}。\n",
+            phrase(rng, words / 2),
+            rng.pick(EN),
+            rng.pick(MATH),
+            phrase(rng, words / 2)
+        );
+    } else {
+        let _ = writeln!(text, "{}。\n", phrase(rng, words));
+    }
 }
 
 fn write_note(text: &mut String, rng: &mut Rng, index: usize, spec: &Spec, media: &[String]) {
@@ -834,6 +917,37 @@ mod tests {
             serde_json::from_slice(&fs::read(dir.join("notes.json")).unwrap()).unwrap();
         assert_eq!(json["notes"].as_array().unwrap().len(), 50);
         assert_eq!(json["media"].as_array().unwrap().len(), 6);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    /// The plain case: 1,000 notes a file, a deck three levels deep per file, file tags,
+    /// about 10% cloze notes, every seventh answer with bold and a formula.
+    #[test]
+    fn plain_generator_smoke_test() {
+        let dir = workspace()
+            .join("target")
+            .join("test-tmp")
+            .join(format!("bench-plain-smoke-{}", std::process::id()));
+        let spec = Spec::parse("plain:1100").unwrap();
+        assert_eq!(spec.label(), "1100 plain notes");
+        generate(&spec, &dir).unwrap();
+        let sources = Sources::read(&dir).unwrap();
+        assert_eq!((sources.notes.len(), sources.files), (1100, 2));
+        let notes = || sources.notes.iter().map(|n| &n.note);
+        let decks: std::collections::BTreeSet<&str> = notes().map(|n| n.deck.as_str()).collect();
+        assert_eq!(
+            decks.into_iter().collect::<Vec<_>>(),
+            ["part-0::group-0::file-0000", "part-0::group-0::file-0001"]
+        );
+        assert!(notes().all(|n| n.tags.iter().any(|t| t.starts_with("file-"))));
+        let cloze = sources
+            .notes
+            .iter()
+            .filter(|n| n.notetype.kind == Kind::Cloze);
+        assert!((80..=140).contains(&cloze.count()));
+        let rich =
+            notes().filter(|n| n.fields[1].contains("<strong>") && n.fields[1].contains(r"\("));
+        assert_eq!(rich.count(), 1100_usize.div_ceil(7));
         fs::remove_dir_all(&dir).unwrap();
     }
 }

@@ -30,5 +30,6 @@ mod properties;
 mod reimport;
 mod rich;
 mod rich_errors;
+mod same_output;
 mod text_files;
 mod watch;
