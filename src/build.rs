@@ -208,6 +208,16 @@ pub fn build_with(
     })
 }
 
+/// Every note below `source` that can be read, with the guid a build gives it (a note
+/// the lock knows by its legacy guid keeps it), and every problem in `warnings`, errors
+/// included: what a preview shows. [`Sources::read_lenient`] alone gives notes the guids
+/// of a first build.
+pub fn read_lenient(source: &Path) -> Result<Sources> {
+    crate::source::source_folder(source)?;
+    let legacy = lock::legacy_guids(&source.join(lock::FILE_NAME))?;
+    Sources::read_keeping(source, None, legacy)
+}
+
 /// `ankideck ids`: writes the id each note's guid comes from under every heading without
 /// `id:` (the legacy id of a note the lock knows by it, else the derived id), so that
 /// its identity stays when the heading is edited. Returns each changed file with the

@@ -68,7 +68,7 @@ pub fn read(source: &Path) -> Result<(Sources, Vec<Diagnostic>)> {
         Err(Error::Input(all)) => all,
         Err(other) => return Err(other),
     };
-    let sources = Sources::read_lenient(source)?;
+    let sources = crate::build::read_lenient(source)?;
     Ok((sources, diagnostics))
 }
 
