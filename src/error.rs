@@ -194,9 +194,14 @@ pub enum Problem {
     UnreadableMedia { reference: String, message: String },
     #[error("media file `{reference}` is a {kind}, not a file")]
     MediaNotAFile { reference: String, kind: String },
-    /// `id` is the note's `id:` setting, when its identity comes from one.
-    #[error("{}", duplicate_note(.id.as_deref(), .other))]
-    DuplicateNote { other: String, id: Option<String> },
+    /// `id` is the note's `id:` (or, when `key` says so, `guid:`) setting, when its
+    /// identity comes from one.
+    #[error("{}", duplicate_note(.key, .id.as_deref(), .other))]
+    DuplicateNote {
+        other: String,
+        id: Option<String>,
+        key: &'static str,
+    },
     #[error("cannot read file: {0}")]
     Unreadable(String),
     #[error("the path is too long for the system ({0} bytes), so it cannot be read")]
@@ -205,6 +210,10 @@ pub enum Problem {
     NoNotes,
     #[error("`id:` is empty")]
     EmptyId,
+    #[error("`guid:` is empty or holds a tab")]
+    BadGuid,
+    #[error("a note has either `id:` or `guid:`, not both")]
+    IdAndGuid,
     #[error("the lock file is damaged: {0}")]
     BadLock(String),
     #[error("the lock file is out of date (--locked)")]
@@ -300,6 +309,8 @@ impl Problem {
             Problem::PathTooLong(_) => "path-too-long",
             Problem::NoNotes => "no-notes",
             Problem::EmptyId => "empty-id",
+            Problem::BadGuid => "bad-guid",
+            Problem::IdAndGuid => "id-and-guid",
             Problem::BadLock(_) => "bad-lock",
             Problem::LockOutdated => "lock-outdated",
             Problem::Rich(rich) => rich_code(rich),
@@ -367,7 +378,7 @@ impl Problem {
             Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
             Problem::FrontMatterComment { .. } => "to keep the `#`, put the value in quotes, as in `deck: \"Lang #1\"`",
             Problem::HeadingWithoutSpace(_) => "put a space after the `#`s (`## Question`); to keep the hashes as text, write `\\#`",
-            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
+            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
             Problem::UnknownFormat(_) => "use `format: markdown` or `format: html`",
@@ -387,6 +398,8 @@ impl Problem {
             Problem::NotAFile(_) => "replace it with a regular file, or move it out of the source folder",
             Problem::NoNotes => "check the folder name; every `## ` heading in a .md file is a note",
             Problem::EmptyId => "write an id after `id:`, or delete the line",
+            Problem::BadGuid => "write the note's Anki guid after `guid:` as Anki shows it, on one line without tabs, or delete the line",
+            Problem::IdAndGuid => "keep `guid:` to match a note Anki already has, or `id:` for an identity of your own",
             Problem::DuplicateNote { .. } => "give one of the notes a distinct `id:` line, or delete the duplicate",
             Problem::BadLock(_) => "restore it from git, or delete it (the next import then updates every note)",
             Problem::LockOutdated => "build without --locked and commit the updated ankideck.lock",
@@ -634,9 +647,9 @@ fn rich_code(problem: &RichProblem) -> &'static str {
     }
 }
 
-fn duplicate_note(id: Option<&str>, other: &str) -> String {
+fn duplicate_note(key: &str, id: Option<&str>, other: &str) -> String {
     match id {
-        Some(id) => format!("id `{id}` is already the identity of the note at {other}"),
+        Some(id) => format!("{key} `{id}` is already the identity of the note at {other}"),
         None => format!("this note has the same identity as the note at {other}"),
     }
 }
@@ -834,6 +847,7 @@ mod tests {
                 Problem::DuplicateNote {
                     other: s(),
                     id: None,
+                    key: "id",
                 },
                 "duplicate-note",
             ),
@@ -842,6 +856,8 @@ mod tests {
             (Problem::NotAFile(s()), "not-a-file"),
             (Problem::NoNotes, "no-notes"),
             (Problem::EmptyId, "empty-id"),
+            (Problem::BadGuid, "bad-guid"),
+            (Problem::IdAndGuid, "id-and-guid"),
             (Problem::BadLock(s()), "bad-lock"),
             (Problem::LockOutdated, "lock-outdated"),
             (R::Toml(s()).into(), "rich-toml"),

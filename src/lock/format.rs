@@ -3,8 +3,8 @@
 //!
 //! A lock is lines of tab-separated columns: comments (`#`), `version 1`, one `notetype`
 //! line per note type and one `note` line per note, in guid order. There is no escaping:
-//! no column can hold a tab or a line end (guids are base91, deck names and tags refuse
-//! control characters, hashes are hex, and a note's label is made one line by [`label`]).
+//! no column can hold a tab or a line end (derived guids are base91, a `guid:` setting
+//! refuses tabs, deck names and tags refuse control characters, hashes are hex, and a note's label is made one line by [`label`]).
 
 use crate::text;
 use std::fmt::Write as _;

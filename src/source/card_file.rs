@@ -123,7 +123,7 @@ impl Reader<'_> {
         rendered: &mut Prerendered,
     ) {
         let line = raw.heading.line;
-        let guid = identity(raw.setting("id"), &raw.heading.text).ok();
+        let guid = identity(raw).ok();
         let file = Arc::clone(&self.current_file);
         let duplicate = (guid.filter(|_| !raw.heading.text.is_empty()))
             .and_then(|guid| self.claim_identity(&guid, &file, line).err());
@@ -208,7 +208,7 @@ impl Reader<'_> {
             problems.push(problem);
             String::new()
         });
-        let guid = identity(raw.setting("id"), &raw.heading.text).unwrap_or_else(|problem| {
+        let guid = identity(raw).unwrap_or_else(|problem| {
             problems.push(problem);
             String::new()
         });
@@ -526,25 +526,35 @@ fn note_deck(setting: Option<&Located>, default: &str) -> Result<String, LinePro
     }
 }
 
-/// The note's guid: from its `id:` when it has one, else from its heading's text.
-fn identity(id: Option<&Located>, heading: &str) -> Result<String, LineProblem> {
-    match id {
-        Some(id) if id.text.is_empty() => Err((id.line, Problem::EmptyId)),
-        Some(id) => Ok(ids::guid_for_id(&id.text)),
-        None => Ok(ids::guid_for_first_field(heading)),
+/// The note's guid: its `guid:` verbatim (a note Anki already has), else from its `id:`,
+/// else from its heading's text.
+fn identity(raw: &RawNote) -> Result<String, LineProblem> {
+    match (raw.setting("id"), raw.setting("guid")) {
+        (Some(_), Some(guid)) => Err((guid.line, Problem::IdAndGuid)),
+        (None, Some(guid)) if guid.text.is_empty() || guid.text.contains('\t') => {
+            Err((guid.line, Problem::BadGuid))
+        }
+        (None, Some(guid)) => Ok(guid.text.clone()),
+        (Some(id), None) if id.text.is_empty() => Err((id.line, Problem::EmptyId)),
+        (Some(id), None) => Ok(ids::guid_for_id(&id.text)),
+        (None, None) => Ok(ids::guid_for_first_field(&raw.heading.text)),
     }
 }
 
-/// A note whose `id:` is taken is reported at that line, naming the id; one whose
-/// heading gives a taken identity at its heading.
+/// A note whose `id:` (or `guid:`) is taken is reported at that line, naming it; one
+/// whose heading gives a taken identity at its heading.
 fn at_id_line(raw: &RawNote, problem: Problem) -> LineProblem {
-    match (problem, raw.setting("id")) {
-        (Problem::DuplicateNote { other, .. }, Some(id)) => {
+    let setting = [("id", raw.setting("id")), ("guid", raw.setting("guid"))]
+        .into_iter()
+        .find_map(|(key, value)| Some((key, value?)));
+    match (problem, setting) {
+        (Problem::DuplicateNote { other, .. }, Some((key, value))) => {
             let id_problem = Problem::DuplicateNote {
                 other,
-                id: Some(id.text.clone()),
+                id: Some(value.text.clone()),
+                key,
             };
-            (id.line, id_problem)
+            (value.line, id_problem)
         }
         (problem, _) => (raw.heading.line, problem),
     }
@@ -587,14 +597,33 @@ mod tests {
     }
 
     #[test]
-    fn identity_comes_from_the_id_else_the_heading() {
-        let id = located("q1", 2);
-        assert_eq!(identity(Some(&id), "Q?"), Ok(ids::guid_for_id("q1")));
-        assert_eq!(identity(None, "Q?"), Ok(ids::guid_for_first_field("Q?")));
-        assert_ne!(identity(None, "Q?"), identity(None, "Q!"));
+    fn identity_comes_from_the_guid_else_the_id_else_the_heading() {
+        let identity = |text: &str| identity(&raw(text));
+        assert_eq!(identity("## Q?\nid: q1\n"), Ok(ids::guid_for_id("q1")));
+        assert_eq!(identity("## Q?\n"), Ok(ids::guid_for_first_field("Q?")));
+        assert_ne!(identity("## Q?\n"), identity("## Q!\n"));
+        assert_eq!(identity("## Q?\nid:\n"), Err((2, Problem::EmptyId)));
+        assert_eq!(identity("## Q?\nguid:  a,B;c~ \n"), Ok("a,B;c~".into()));
+        assert_eq!(identity("## Q?\nguid:\n"), Err((2, Problem::BadGuid)));
+        assert_eq!(identity("## Q?\nguid: a\tb\n"), Err((2, Problem::BadGuid)));
         assert_eq!(
-            identity(Some(&located("", 5)), "Q?"),
-            Err((5, Problem::EmptyId))
+            identity("## Q?\nid: q1\nguid: abc\n"),
+            Err((3, Problem::IdAndGuid))
+        );
+    }
+
+    #[test]
+    fn a_taken_guid_is_reported_at_its_line() {
+        let taken = Problem::DuplicateNote {
+            other: "a.md:1".into(),
+            id: None,
+            key: "id",
+        };
+        let (line, problem) = at_id_line(&raw("## Q\ntags: x\nguid: abc\n"), taken);
+        assert_eq!(line, 3);
+        assert_eq!(
+            problem.to_string(),
+            "guid `abc` is already the identity of the note at a.md:1"
         );
     }
 

@@ -106,7 +106,7 @@ pub struct ParsedFile {
 }
 
 /// Settings a note may carry under its heading.
-pub const SETTINGS: &[&str] = &["id", "type", "tags", "deck", "format"];
+pub const SETTINGS: &[&str] = &["id", "guid", "type", "tags", "deck", "format"];
 
 /// Parses a file's text. Problems come back with their 1-based line numbers; parsing goes
 /// on after a problem so that one run reports them all.

@@ -152,7 +152,11 @@ impl<'a> Reader<'a> {
     ) -> Result<(), Problem> {
         if let Some((file, line)) = self.seen.get(guid) {
             let other = format!("{}:{}", file.display(), line);
-            return Err(Problem::DuplicateNote { other, id: None });
+            return Err(Problem::DuplicateNote {
+                other,
+                id: None,
+                key: "id",
+            });
         }
         self.seen.insert(guid.to_string(), (Arc::clone(file), line));
         Ok(())
@@ -204,7 +208,8 @@ mod tests {
             reader.claim_identity("g", &file, 9),
             Err(Problem::DuplicateNote {
                 other: "a.md:3".into(),
-                id: None
+                id: None,
+                key: "id",
             })
         );
     }

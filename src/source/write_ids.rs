@@ -38,7 +38,8 @@ fn with_ids(original: &str) -> (String, usize) {
     let missing: Vec<(usize, String)> = parsed
         .notes
         .iter()
-        .filter(|n| !n.settings.iter().any(|(k, _)| k == "id") && !n.heading.text.is_empty())
+        .filter(|n| !n.settings.iter().any(|(k, _)| k == "id" || k == "guid"))
+        .filter(|n| !n.heading.text.is_empty())
         .map(|n| (n.heading.line, ids::derived_id(&n.heading.text)))
         .collect();
     if missing.is_empty() {

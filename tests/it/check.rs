@@ -117,6 +117,33 @@ const CASES: &[Case] = &[
         fragment: "`id:` is empty",
     },
     Case {
+        name: "a guid taken",
+        files: &[
+            ("a.md", b"## Q1\nguid: ab#c\n\nA\n"),
+            ("b.md", b"## Q2\ntags: x\nguid: ab#c\n\nB\n"),
+        ],
+        severity: "error",
+        code: "duplicate-note",
+        place: ("b.md", 3, 1),
+        fragment: "guid `ab#c` is already the identity of the note at",
+    },
+    Case {
+        name: "empty guid",
+        files: &[("a.md", b"## Q\nguid:\n\nA\n")],
+        severity: "error",
+        code: "bad-guid",
+        place: ("a.md", 2, 1),
+        fragment: "`guid:` is empty or holds a tab",
+    },
+    Case {
+        name: "id and guid",
+        files: &[("a.md", b"## Q\nguid: x\nid: y\n\nA\n")],
+        severity: "error",
+        code: "id-and-guid",
+        place: ("a.md", 2, 1),
+        fragment: "either `id:` or `guid:`, not both",
+    },
+    Case {
         name: "no cards",
         files: &[("a.md", b"## <br>\n\nA\n")],
         severity: "error",

@@ -324,3 +324,45 @@ fn ids_pins_identity_without_changing_anything_else() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("id `twin` is already the identity"));
 }
+
+/// A note with `guid:` is the note Anki already has under that guid: a note made by a
+/// text file's guid column (as Anki exports them, punctuation and all) is updated in
+/// place by a card file's note that names its guid.
+#[test]
+fn a_guid_setting_updates_the_note_anki_has() {
+    let mut deck = Deck::new("reimport-guid");
+    let guid = "f!P<y]0^Kz";
+    deck.write(
+        "words.tsv",
+        &format!("#separator:tab\n#html:true\n#notetype:Basic\n#deck:Words\n#columns:Guid\tFront\tBack\n#guid column:1\n{guid}\tQ1 le chat\tthe cat\n"),
+    );
+    let (v1, _) = deck.build();
+    let first = deck.import(&v1);
+    assert_eq!(counts(&first), (1, 0, 0, 0));
+    let nid = by_key(&first)["Q1"]["id"].clone();
+
+    fs::remove_file(deck.src.join("words.tsv")).unwrap();
+    deck.write(
+        "words.md",
+        &format!("---\ndeck: Words\n---\n\n## Q1 le chat\nguid:  {guid} \n\nthe cat, edited\n"),
+    );
+    let (v2, stderr) = deck.build();
+    assert!(!stderr.contains("gone from the sources"), "{stderr}");
+    let second = deck.import(&v2);
+    assert_eq!(counts(&second), (0, 1, 0, 0), "{}", second["imports"][0]);
+    let notes = by_key(&second);
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes["Q1"]["id"], nid, "the same note");
+    assert_eq!(notes["Q1"]["guid"], guid);
+    assert_eq!(notes["Q1"]["fields"]["Back"], "<p>the cat, edited</p>");
+
+    // `ankideck ids` leaves a note with a guid as it is.
+    let before = fs::read_to_string(deck.src.join("words.md")).unwrap();
+    assert_success(&ankideck(&["ids", path_str(&deck.src)]));
+    assert_eq!(
+        fs::read_to_string(deck.src.join("words.md")).unwrap(),
+        before
+    );
+    let lock = fs::read_to_string(deck.src.join("ankideck.lock")).unwrap();
+    assert!(lock.contains(&format!("\nnote\t{guid}\t")), "{lock}");
+}
