@@ -126,6 +126,65 @@ fn reconcile_notetypes(
     records
 }
 
+/// What ankideck knew of a note before its sources were written (`ankideck unpack`):
+/// its note id and modification time in the package it came from.
+pub type Original = (i64, i64);
+
+/// The lock a build of `notes` leaves when nothing changed since it, with each note's
+/// id and `mod` from `originals` (by guid) and each note type's `mod` from
+/// `notetype_mods` (by id): the text of [`reconcile`] for unchanged notes, so that the
+/// first build keeps them.
+pub(super) fn seeded(
+    notes: &[SourceNote],
+    originals: &HashMap<String, Original>,
+    notetype_mods: &HashMap<i64, i64>,
+) -> String {
+    let mut out = String::from(HEADER);
+    let mut notetypes = BTreeMap::new();
+    for source in notes {
+        let nt = &source.notetype;
+        notetypes.entry(nt.id).or_insert_with(|| {
+            let (content, schema) = nt.fingerprints();
+            let modified = notetype_mods.get(&nt.id).copied().unwrap_or(nt.modified);
+            let name = nt.name.clone();
+            let id = nt.id;
+            NoteTypeRecord {
+                id,
+                modified,
+                content,
+                schema,
+                name,
+            }
+        });
+    }
+    notetypes.values().for_each(|r| r.write(&mut out));
+    let mut order: Vec<&SourceNote> = notes.iter().collect();
+    order.sort_unstable_by(|a, b| a.note.guid.cmp(&b.note.guid));
+    for source in order {
+        let note = &source.note;
+        let (nid, modified) = originals
+            .get(&note.guid)
+            .copied()
+            .unwrap_or_else(|| (ids::note_id(&note.guid), note.modified));
+        let clozes = match source.notetype.kind {
+            Kind::Cloze => cloze_column(&cloze_hashes(&note.fields)),
+            Kind::Standard => "-".to_string(),
+        };
+        let record = NoteRecord {
+            guid: &note.guid,
+            nid,
+            modified,
+            hash: &content_hash(note),
+            notetype_id: note.notetype_id,
+            deck: &note.deck,
+            clozes: &clozes,
+            label: &label(&note.fields[0]),
+        };
+        record.write(&mut out);
+    }
+    out
+}
+
 /// The old lock's lines of the notes of a window, and where each note's is.
 #[derive(Default)]
 struct OldLines {
