@@ -28,3 +28,4 @@ mod reimport;
 mod rich;
 mod rich_errors;
 mod text_files;
+mod unpack;

@@ -26,6 +26,23 @@ impl Paths {
         })
     }
 
+    /// The card file of the `index`th of `count` runs of notes, in deck `deck`, when
+    /// the decks' own names would not be read in the notes' order: one folder, the
+    /// files numbered.
+    pub fn numbered_card_file(&mut self, index: usize, count: usize, deck: &str) -> PathBuf {
+        let width = count.to_string().len();
+        let name = deck
+            .split("::")
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" - ");
+        let base = format!("{index:0width$} {}", safe_name(&name));
+        self.unique(|n| match n {
+            0 => PathBuf::from(format!("{base}.md")),
+            n => PathBuf::from(format!("{base} ({n}).md")),
+        })
+    }
+
     /// The `_deck.toml` of `deck`: in the folder named after it.
     pub fn deck_settings(&mut self, deck: &str) -> PathBuf {
         let base = deck_path(deck);
@@ -42,6 +59,21 @@ impl Paths {
             .find(|p| self.taken.insert(p.to_string_lossy().to_lowercase()))
             .expect("some candidate is free")
     }
+}
+
+/// Whether card files named after `decks` (in this order, each once) are read in this
+/// order: the source walk reads paths sorted.
+pub(super) fn read_in_order<'a>(decks: impl Iterator<Item = &'a str>) -> bool {
+    let mut paths = Paths::default();
+    let mut seen = HashSet::new();
+    let mut files = Vec::new();
+    for deck in decks {
+        if !seen.insert(crate::deck::key(deck)) {
+            return false;
+        }
+        files.push(paths.card_file(deck));
+    }
+    files.windows(2).all(|w| w[0] < w[1])
 }
 
 /// A deck name as a relative path: each level one file-name-safe part.

@@ -12,7 +12,7 @@ use crate::deck::DeckSettings;
 use crate::note::Note;
 use crate::notetype::{Kind, NoteType, Stock};
 use crate::source::Sources;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
@@ -93,24 +93,22 @@ pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
     let mut written = Written::default();
     let assets = notetype::write_all(root, &unpacked.notetypes, &names, &unpacked.media)?;
     let mut paths = layout::Paths::default();
-    let mut by_deck: BTreeMap<String, Vec<&NoteToWrite>> = BTreeMap::new();
-    for note in &unpacked.notes {
-        by_deck
-            .entry(note.note.deck.clone())
-            .or_default()
-            .push(note);
-    }
-    for (deck, notes) in &by_deck {
-        let path = paths.card_file(deck);
+    let runs = runs_by_deck(&unpacked.notes);
+    let numbered = !layout::read_in_order(runs.iter().map(|(deck, _)| deck.as_str()));
+    let mut with_notes = HashSet::new();
+    for (index, (deck, notes)) in runs.iter().enumerate() {
+        let path = match numbered {
+            true => paths.numbered_card_file(index + 1, runs.len(), deck),
+            false => paths.card_file(deck),
+        };
         let text = card_file(deck, notes, &by_id, &names)?;
         create(&root.join(&path), text.as_bytes())?;
         written.card_files += 1;
+        with_notes.insert(crate::deck::key(deck));
     }
     for (deck, settings) in &unpacked.decks {
-        if settings.description.is_empty()
-            && settings.options.is_none()
-            && by_deck.contains_key(deck)
-        {
+        let bare = settings.description.is_empty() && settings.options.is_none();
+        if bare && with_notes.contains(&crate::deck::key(deck)) {
             continue;
         }
         let path = paths.deck_settings(deck);
@@ -127,6 +125,20 @@ pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
         written.media.push((name.clone(), path));
     }
     Ok(written)
+}
+
+/// The notes in their order, cut where the deck changes: each run is a card file, so
+/// that reading the files in order meets the notes in the order given (the order of
+/// their new cards in Anki).
+fn runs_by_deck(notes: &[NoteToWrite]) -> Vec<(String, Vec<&NoteToWrite>)> {
+    let mut runs: Vec<(String, Vec<&NoteToWrite>)> = Vec::new();
+    for note in notes {
+        match runs.last_mut() {
+            Some((deck, run)) if *deck == note.note.deck => run.push(note),
+            _ => runs.push((note.note.deck.clone(), vec![note])),
+        }
+    }
+    runs
 }
 
 /// Writes a file, making its folder.

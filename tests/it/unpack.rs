@@ -1,0 +1,97 @@
+//! `ankideck unpack` and the source writer under it: sources written from notes read back
+//! as the same notes, and build the same package.
+
+use crate::common;
+
+use ankideck::source::write::{self, NoteToWrite, Unpacked};
+use ankideck::source::Sources;
+use common::files::temp_dir;
+use common::run::{assert_success, build_repo_deck};
+use std::collections::HashMap;
+use std::path::Path;
+
+/// The notes, note types, decks and media of a source folder as the writer takes them,
+/// with each note's id and `mod` and each note type's `mod` from its lock.
+/// What the writer takes, with the ids and times the lock keeps.
+type Known = (Unpacked, HashMap<String, (i64, i64)>, HashMap<i64, i64>);
+
+fn unpacked_from(source: &Path) -> Known {
+    let sources = Sources::read(source).unwrap();
+    let mut unpacked = Unpacked::default();
+    for n in &sources.notes {
+        if !unpacked.notetypes.iter().any(|t| t.id == n.notetype.id) {
+            unpacked.notetypes.push((*n.notetype).clone());
+        }
+        unpacked.notes.push(NoteToWrite {
+            note: n.note.clone(),
+            card_decks: Vec::new(),
+        });
+    }
+    unpacked.decks = sources.decks.clone();
+    unpacked.media = sources.media.iter().map(|(n, _)| n.clone()).collect();
+    let lock = std::fs::read_to_string(source.join("ankideck.lock")).unwrap();
+    let (mut notes, mut notetypes) = (HashMap::new(), HashMap::new());
+    for line in lock.lines() {
+        let cols: Vec<&str> = line.split('\t').collect();
+        match cols[0] {
+            "note" => {
+                let ids = (cols[2].parse().unwrap(), cols[3].parse().unwrap());
+                notes.insert(cols[1].to_string(), ids);
+            }
+            "notetype" => {
+                notetypes.insert(cols[1].parse().unwrap(), cols[2].parse().unwrap());
+            }
+            _ => {}
+        }
+    }
+    (unpacked, notes, notetypes)
+}
+
+/// Writes `unpacked` into `dir` as `ankideck unpack` does, media copied from `source`.
+fn write_sources(source: &Path, dir: &Path, (unpacked, originals, mods): &Known) {
+    std::fs::create_dir_all(dir).unwrap();
+    let written = write::write(dir, unpacked).unwrap();
+    let media: HashMap<String, std::path::PathBuf> =
+        Sources::read(source).unwrap().media.into_iter().collect();
+    for (name, relative) in &written.media {
+        let to = dir.join(relative);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(&media[name], to).unwrap();
+    }
+    let sources = write::verify(dir, unpacked).unwrap();
+    ankideck::lock::write_seeded(&dir.join("ankideck.lock"), &sources.notes, originals, mods)
+        .unwrap();
+}
+
+/// The decks kept in the repository, written back as sources from their notes, build
+/// byte-identical packages and keep their locks.
+#[test]
+fn sources_written_from_notes_build_the_same_package() {
+    for deck in ["cards", "tests/decks/features"] {
+        let source = common::workspace().join(deck);
+        let dir = temp_dir("unpack-written");
+        let original = dir.join("original.apkg");
+        assert_success(&build_repo_deck(deck, &original, &[]));
+        let written = dir.join("sources");
+        write_sources(&source, &written, &unpacked_from(&source));
+        let lock = std::fs::read(written.join("ankideck.lock")).unwrap();
+        let rebuilt = dir.join("rebuilt.apkg");
+        let output = common::run::ankideck(&[
+            "build",
+            common::path_str(&written),
+            "-o",
+            common::path_str(&rebuilt),
+            "--locked",
+        ]);
+        assert_success(&output);
+        assert_eq!(
+            std::fs::read(written.join("ankideck.lock")).unwrap(),
+            lock,
+            "{deck}: the build keeps the lock"
+        );
+        assert!(
+            std::fs::read(&original).unwrap() == std::fs::read(&rebuilt).unwrap(),
+            "{deck}: the rebuilt package differs from the original"
+        );
+    }
+}
