@@ -200,7 +200,7 @@ impl Reader<'_> {
         if let Some(notetype) = &notetype {
             problems.extend(deletion_problems(notetype, &sources, &fields));
         }
-        for large in self.media.take_large_warnings() {
+        for large in self.media.take_warnings() {
             problems.push((raw.heading.line, large));
         }
         let tags = note_tags(&defaults.tags, raw.setting("tags"), &mut problems);

@@ -28,7 +28,7 @@ pub(super) struct MediaIndex {
     by_hash: HashMap<String, String>,
     /// (packaged name, file), each distinct content once, in the order first met.
     files: Vec<(String, PathBuf)>,
-    /// Large files met since the last [`MediaIndex::take_large_warnings`].
+    /// Large files met since the last [`MediaIndex::take_warnings`].
     large: Vec<PathBuf>,
     /// A folder (canonical) where references the source does not hold are looked up
     /// too, such as Anki's own `collection.media` (`--media-dir`).
@@ -38,6 +38,9 @@ pub(super) struct MediaIndex {
     pub own_names: Option<PathBuf>,
     /// Files of `own_names` packaged so far (canonical).
     own_packaged: std::collections::HashSet<PathBuf>,
+    /// References found nowhere in a folder with `_media/`, since the last
+    /// [`MediaIndex::take_warnings`].
+    not_unpacked: Vec<String>,
 }
 
 /// The folder directly in SOURCE whose files keep their names in the package.
@@ -83,10 +86,15 @@ impl MediaIndex {
                 })
             }
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                if self.own_names.is_some() && !reference.contains(['/', '\\']) {
+                    // Unpacked from a package that did not have it either: kept.
+                    self.not_unpacked.push(reference.to_string());
+                    return Ok(reference.to_string());
+                }
                 return Err(Problem::MissingMedia {
                     reference: reference.to_string(),
                     path,
-                })
+                });
             }
             Err(e) => return Err(unreadable(e)),
         }
@@ -160,8 +168,10 @@ impl MediaIndex {
     }
 
     /// Warnings for the large files met since the last call (each file is read once, so
-    /// each is reported once).
-    pub fn take_large_warnings(&mut self) -> Vec<Problem> {
+    /// each is reported once), and for references kept because `_media/` lacks them.
+    pub fn take_warnings(&mut self) -> Vec<Problem> {
+        let not_unpacked = self.not_unpacked.drain(..).map(Problem::MediaNotUnpacked);
+        let not_unpacked: Vec<Problem> = not_unpacked.collect();
         self.large
             .drain(..)
             .map(|path| {
@@ -174,6 +184,7 @@ impl MediaIndex {
                     megabytes,
                 }
             })
+            .chain(not_unpacked)
             .collect()
     }
 

@@ -95,3 +95,42 @@ fn sources_written_from_notes_build_the_same_package() {
         );
     }
 }
+
+/// Files in `_media/` are packaged under their own names, all of them; references to
+/// them stay as written (other spellings and normalisations included), and one to a
+/// file that is nowhere is kept with a warning.
+#[test]
+fn media_in_the_media_folder_keep_their_names() {
+    let dir = temp_dir("unpack-media-folder");
+    let nfd = "cafe\u{301}.png";
+    let fields =
+        "<img src=\"caf\u{e9}.png\"> <img src=x&amp;y.png> [sound:s.mp3] <img src='gone.png'>";
+    common::files::write_files(
+        &dir,
+        &[
+            (
+                "deck.md",
+                format!("---\nformat: html\n---\n\n## Q\n\n{fields}\n").as_bytes(),
+            ),
+            (&format!("_media/{nfd}"), b"e".as_slice()),
+            ("_media/x&y.png", b"x"),
+            ("_media/s.mp3", b"s"),
+            ("_media/_template.css", b"t"),
+            ("_media/latex-1234.png", b"e"),
+        ],
+    );
+    let sources = Sources::read(&dir).unwrap();
+    assert_eq!(sources.notes[0].note.fields[1], fields);
+    let mut names: Vec<&str> = sources.media.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["_template.css", nfd, "latex-1234.png", "s.mp3", "x&y.png"]
+    );
+    let warnings: Vec<String> = sources
+        .warnings
+        .iter()
+        .map(|w| w.problem.code().to_string())
+        .collect();
+    assert_eq!(warnings, ["media-not-unpacked"]);
+}
