@@ -187,8 +187,8 @@ struct SearchTerm {
     order: i32,
 }
 
-/// `DeckConfig.Config`: the options the schema 11 JSON names, and a few the v3
-/// scheduler added that Anki writes beside them.
+/// `DeckConfig.Config`: the options the schema 11 JSON names, and those the v3
+/// scheduler and FSRS added that Anki writes beside them.
 #[derive(Clone, PartialEq, prost::Message)]
 struct DeckConfigInner {
     #[prost(float, repeated, tag = "1")]
@@ -251,6 +251,32 @@ struct DeckConfigInner {
     bury_interday_learning: bool,
     #[prost(float, tag = "37")]
     desired_retention: f32,
+    #[prost(float, repeated, tag = "3")]
+    fsrs_params_4: Vec<f32>,
+    #[prost(float, repeated, tag = "5")]
+    fsrs_params_5: Vec<f32>,
+    #[prost(float, repeated, tag = "6")]
+    fsrs_params_6: Vec<f32>,
+    #[prost(float, repeated, tag = "4")]
+    easy_days_percentages: Vec<f32>,
+    #[prost(float, tag = "40")]
+    historical_retention: f32,
+    #[prost(string, tag = "45")]
+    param_search: String,
+    #[prost(string, tag = "46")]
+    ignore_revlogs_before_date: String,
+    #[prost(bool, tag = "38")]
+    stop_timer_on_answer: bool,
+    #[prost(float, tag = "41")]
+    seconds_to_show_question: f32,
+    #[prost(float, tag = "42")]
+    seconds_to_show_answer: f32,
+    #[prost(int32, tag = "36")]
+    question_action: i32,
+    #[prost(int32, tag = "43")]
+    answer_action: i32,
+    #[prost(bool, tag = "44")]
+    wait_for_audio: bool,
     #[prost(bytes = "vec", tag = "255")]
     other: Vec<u8>,
 }
@@ -458,9 +484,8 @@ fn normal_keys(n: NormalDeck) -> Value {
     if n.markdown_description {
         keys["md"] = true.into();
     }
-    if let Some(retention) = n.desired_retention {
-        keys["desiredRetention"] = ((retention * 100.0).round() as u32).into();
-    }
+    // Schema 11 keeps a percentage, or null.
+    keys["desiredRetention"] = json!(n.desired_retention.map(|r| (r * 100.0).round() as u32));
     keys
 }
 
@@ -527,6 +552,19 @@ pub(super) fn deck_configs(db: &Connection) -> Result<Vec<DeckConfig>, ReadError
             "newGatherPriority": c.new_card_gather_priority,
             "buryInterdayLearning": c.bury_interday_learning,
             "desiredRetention": decimal(c.desired_retention),
+            "fsrsWeights": decimals(&c.fsrs_params_4),
+            "fsrsParams5": decimals(&c.fsrs_params_5),
+            "fsrsParams6": decimals(&c.fsrs_params_6),
+            "easyDaysPercentages": decimals(&c.easy_days_percentages),
+            "sm2Retention": decimal(c.historical_retention),
+            "weightSearch": c.param_search,
+            "ignoreRevlogsBeforeDate": c.ignore_revlogs_before_date,
+            "stopTimerOnAnswer": c.stop_timer_on_answer,
+            "secondsToShowQuestion": decimal(c.seconds_to_show_question),
+            "secondsToShowAnswer": decimal(c.seconds_to_show_answer),
+            "questionAction": c.question_action,
+            "answerAction": c.answer_action,
+            "waitForAudio": c.wait_for_audio,
         });
         let merged = merged(&serde_json::to_vec(&other).unwrap_or_default(), known);
         out.push(from_json(merged, &what)?);
