@@ -23,6 +23,7 @@ mod interrupt;
 mod judge_harness;
 mod latest_format;
 mod library;
+mod package_reader;
 mod properties;
 mod reimport;
 mod rich;
