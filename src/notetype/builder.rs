@@ -6,7 +6,7 @@
 //! note type, field or template as the same one.
 
 use super::template::{self, TemplateError};
-use super::{field_name_allowed, CardTemplate, Field, Kind, NoteType};
+use super::{field_name_allowed, CardTemplate, Field, Kind, Latex, NoteType};
 use crate::ids;
 use std::collections::{BTreeSet, HashSet};
 
@@ -251,25 +251,16 @@ impl NoteTypeBuilder {
                     field: name.clone(),
                 })?,
         };
-        let fields = self.fields.into_iter().map(|(name, field_key)| Field {
-            id: ids::field_id(&key, field_key.as_deref().unwrap_or(&name)),
-            name,
-            font: "Arial".into(),
-            size: 20,
-            tag: None,
-            prevent_deletion: false,
+        let fields = self.fields.into_iter().map(|(name, field_key)| {
+            let id = ids::field_id(&key, field_key.as_deref().unwrap_or(&name));
+            Field::new(name, id)
         });
         let templates = self
             .templates
             .into_iter()
             .map(|(name, t_key, front, back)| {
                 let id = ids::template_id(&key, t_key.as_deref().unwrap_or(&name));
-                CardTemplate {
-                    name,
-                    id,
-                    front,
-                    back,
-                }
+                CardTemplate::new(name, id, front, back)
             });
         let notetype = NoteType {
             id: ids::notetype_id(&key),
@@ -280,6 +271,7 @@ impl NoteTypeBuilder {
             css: self.css,
             sort_field,
             original_stock_kind: 0,
+            latex: Latex::default(),
             modified: 0,
         };
         notetype.check()?;

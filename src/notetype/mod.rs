@@ -45,6 +45,41 @@ pub struct Field {
     pub tag: Option<u32>,
     /// Set on a cloze type's `Text`, which Anki will not let the user delete.
     pub prevent_deletion: bool,
+    /// How Anki's editor shows the field and whether search sees it.
+    pub options: FieldOptions,
+}
+
+impl Field {
+    /// A field in Arial 20, as Anki makes them, with nothing else set.
+    pub fn new(name: impl Into<String>, id: i64) -> Field {
+        Field {
+            name: name.into(),
+            id,
+            font: "Arial".into(),
+            size: 20,
+            tag: None,
+            prevent_deletion: false,
+            options: FieldOptions::default(),
+        }
+    }
+}
+
+/// A field's settings in Anki's Fields dialog beyond its font; all off by default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct FieldOptions {
+    /// The editor's placeholder text.
+    pub description: String,
+    /// Right-to-left text.
+    pub rtl: bool,
+    /// The editor keeps the value for the next note.
+    pub sticky: bool,
+    /// The editor shows the HTML source.
+    pub plain_text: bool,
+    /// The editor starts with the field collapsed.
+    pub collapsed: bool,
+    /// Anki's search skips the field.
+    pub exclude_from_search: bool,
 }
 
 /// A card template of a note type; [`NoteType::builder`] makes them.
@@ -59,6 +94,59 @@ pub struct CardTemplate {
     pub front: String,
     /// The answer side; `{{FrontSide}}` shows the question.
     pub back: String,
+    /// How Anki's browser shows the card; empty by default.
+    pub browser: BrowserAppearance,
+}
+
+impl CardTemplate {
+    /// A template with these sides and the browser's default appearance.
+    pub fn new(name: impl Into<String>, id: i64, front: String, back: String) -> CardTemplate {
+        CardTemplate {
+            name: name.into(),
+            id,
+            front,
+            back,
+            browser: BrowserAppearance::default(),
+        }
+    }
+}
+
+/// A template's Browser Appearance in Anki: the browser's own question and answer
+/// templates (empty: the card's) and font.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct BrowserAppearance {
+    /// The question column's template.
+    pub front: String,
+    /// The answer column's template.
+    pub back: String,
+    /// The font name.
+    pub font: String,
+    /// The font size (0 for the default).
+    pub size: u32,
+}
+
+/// How Anki renders the note type's LaTeX: the document around each expression, and
+/// whether as SVG. By default, Anki's own preamble and PNG.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Latex {
+    /// The document up to the expression.
+    pub pre: String,
+    /// The document after it.
+    pub post: String,
+    /// SVG images instead of PNG.
+    pub svg: bool,
+}
+
+impl Default for Latex {
+    fn default() -> Latex {
+        Latex {
+            pre: "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n\\usepackage[utf8]{inputenc}\n\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n\\begin{document}\n".into(),
+            post: "\\end{document}".into(),
+            svg: false,
+        }
+    }
 }
 
 /// A note type as Anki stores it: fields, card templates and styling. Get one from
@@ -83,6 +171,8 @@ pub struct NoteType {
     pub sort_field: usize,
     /// Which stock type this one started as (Anki's `originalStockKind`; 0 for none).
     pub original_stock_kind: u8,
+    /// LaTeX rendering.
+    pub latex: Latex,
     /// Last change, in seconds; Anki updates its copy on import only when this is newer.
     /// 0 (as built) stands for the package's timestamp.
     pub modified: i64,
@@ -123,10 +213,33 @@ impl NoteType {
         for t in &self.templates {
             content.push_str(&format!("{}\u{1f}{}\u{1f}", t.front, t.back));
         }
+        content.push_str(&self.settings_fingerprint());
         (
             crate::ids::short_hash(&content),
             crate::ids::short_hash(&schema),
         )
+    }
+
+    /// What Anki's dialogs set beyond fields, templates and CSS, as text for
+    /// [`NoteType::fingerprints`]; empty when all is default, so that the fingerprints
+    /// of note types that set none stay what they were before these settings existed.
+    fn settings_fingerprint(&self) -> String {
+        let mut out = String::new();
+        if self.latex != Latex::default() {
+            let Latex { pre, post, svg } = &self.latex;
+            out += &format!("latex\u{1f}{pre}\u{1f}{post}\u{1f}{svg}\u{1f}");
+        }
+        for (i, f) in self.fields.iter().enumerate() {
+            if f.options != FieldOptions::default() {
+                out += &format!("field{i}\u{1f}{:?}\u{1f}", f.options);
+            }
+        }
+        for (i, t) in self.templates.iter().enumerate() {
+            if t.browser != BrowserAppearance::default() {
+                out += &format!("template{i}\u{1f}{:?}\u{1f}", t.browser);
+            }
+        }
+        out
     }
 
     /// The names of the fields, in order.
@@ -232,6 +345,21 @@ mod tests {
     fn stock_ids_are_distinct() {
         let ids: BTreeSet<i64> = Stock::ALL.iter().map(|s| s.notetype().id).collect();
         assert_eq!(ids.len(), Stock::ALL.len());
+    }
+
+    /// Note types that set none of Anki's other settings keep the fingerprints they had
+    /// before those settings existed (pinned: the lock of `cards/` has them), so existing
+    /// locks see no change.
+    #[test]
+    fn default_settings_leave_fingerprints_as_they_were() {
+        let basic = Stock::Basic.notetype();
+        assert_eq!(
+            basic.fingerprints(),
+            (
+                "a51878b940b5d16d".to_string(),
+                "783d606d7d82a73a".to_string()
+            )
+        );
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! The note types Anki ships, as ankideck writes them.
 
-use super::{CardTemplate, Field, Kind, NoteType};
+use super::{CardTemplate, Field, Kind, Latex, NoteType};
 use crate::ids;
 
 /// The note types Anki ships, under the names users write in `type:`.
@@ -156,26 +156,21 @@ impl Stock {
                 .iter()
                 .enumerate()
                 .map(|(ord, name)| Field {
-                    name: name.to_string(),
-                    id: ids::field_id(&key, name),
-                    font: "Arial".into(),
-                    size: 20,
                     tag: (kind == Kind::Cloze).then_some(ord as u32),
                     prevent_deletion: kind == Kind::Cloze && ord == 0,
+                    ..Field::new(*name, ids::field_id(&key, name))
                 })
                 .collect(),
             templates: templates
                 .into_iter()
-                .map(|(name, front, back)| CardTemplate {
-                    id: ids::template_id(&key, name),
-                    name: name.to_string(),
-                    front,
-                    back,
+                .map(|(name, front, back)| {
+                    CardTemplate::new(name, ids::template_id(&key, name), front, back)
                 })
                 .collect(),
             css,
             sort_field: 0,
             original_stock_kind: self as u8 + 1,
+            latex: Latex::default(),
             modified: 0,
         }
     }

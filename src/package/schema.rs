@@ -9,7 +9,9 @@
 //! review history.
 
 pub use super::deck_options::{DeckConfig, DEFAULT_DECK_CONF};
-use crate::notetype::{CardTemplate, Field, Kind, NoteType};
+use crate::notetype::{
+    BrowserAppearance, CardTemplate, Field, FieldOptions, Kind, Latex, NoteType,
+};
 use rusqlite::types::ValueRef;
 use rusqlite::{params, Row, Statement};
 use serde::{Deserialize, Serialize};
@@ -374,10 +376,6 @@ pub fn to_json<T: Serialize + ?Sized>(value: &T) -> String {
 /// Objects of `col.models`, `col.decks` and `col.dconf`, keyed by id as a string.
 pub type ById<T> = BTreeMap<String, T>;
 
-/// Anki's default LaTeX preamble, kept so LaTeX cards render as in a fresh Anki.
-const LATEX_PRE: &str = "\\documentclass[12pt]{article}\n\\special{papersize=3in,5in}\n\\usepackage[utf8]{inputenc}\n\\usepackage{amssymb,amsmath}\n\\pagestyle{empty}\n\\setlength{\\parindent}{0in}\n\\begin{document}\n";
-const LATEX_POST: &str = "\\end{document}";
-
 /// `col.conf`: the collection's settings.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -531,9 +529,9 @@ impl From<&NoteType> for NotetypeJson {
             did: None,
             flds: nt.fields.iter().enumerate().map(FieldJson::new).collect(),
             id: nt.id,
-            latex_post: LATEX_POST.into(),
-            latex_pre: LATEX_PRE.into(),
-            latexsvg: false,
+            latex_post: nt.latex.post.clone(),
+            latex_pre: nt.latex.pre.clone(),
+            latexsvg: nt.latex.svg,
             modified: nt.modified,
             name: nt.name.clone(),
             original_stock_kind: nt.original_stock_kind,
@@ -573,6 +571,11 @@ impl NotetypeJson {
             css: self.css.clone(),
             sort_field: self.sortf,
             original_stock_kind: self.original_stock_kind,
+            latex: Latex {
+                pre: self.latex_pre.clone(),
+                post: self.latex_post.clone(),
+                svg: self.latexsvg,
+            },
             modified: self.modified,
         }
     }
@@ -580,26 +583,40 @@ impl NotetypeJson {
 
 impl FieldJson {
     fn new((ord, f): (usize, &Field)) -> FieldJson {
+        let o = &f.options;
         FieldJson {
+            collapsed: o.collapsed,
+            description: o.description.clone(),
+            exclude_from_search: o.exclude_from_search,
             font: f.font.clone(),
             id: f.id,
             name: f.name.clone(),
             ord,
+            plain_text: o.plain_text,
             prevent_deletion: f.prevent_deletion,
+            rtl: o.rtl,
             size: f.size,
+            sticky: o.sticky,
             tag: f.tag,
-            ..FieldJson::default()
+            rest: JsonMap::new(),
         }
     }
 
     fn to_field(&self) -> Field {
         Field {
-            name: self.name.clone(),
-            id: self.id,
             font: self.font.clone(),
             size: self.size,
             tag: self.tag,
             prevent_deletion: self.prevent_deletion,
+            options: FieldOptions {
+                description: self.description.clone(),
+                rtl: self.rtl,
+                sticky: self.sticky,
+                plain_text: self.plain_text,
+                collapsed: self.collapsed,
+                exclude_from_search: self.exclude_from_search,
+            },
+            ..Field::new(self.name.clone(), self.id)
         }
     }
 }
@@ -608,20 +625,34 @@ impl TemplateJson {
     fn new((ord, t): (usize, &CardTemplate)) -> TemplateJson {
         TemplateJson {
             afmt: t.back.clone(),
+            bafmt: t.browser.back.clone(),
+            bfont: t.browser.font.clone(),
+            bqfmt: t.browser.front.clone(),
+            bsize: t.browser.size,
+            did: None,
             id: t.id,
             name: t.name.clone(),
             ord,
             qfmt: t.front.clone(),
-            ..TemplateJson::default()
+            rest: JsonMap::new(),
         }
     }
 
     fn to_template(&self) -> CardTemplate {
+        let browser = BrowserAppearance {
+            front: self.bqfmt.clone(),
+            back: self.bafmt.clone(),
+            font: self.bfont.clone(),
+            size: self.bsize,
+        };
         CardTemplate {
-            name: self.name.clone(),
-            id: self.id,
-            front: self.qfmt.clone(),
-            back: self.afmt.clone(),
+            browser,
+            ..CardTemplate::new(
+                self.name.clone(),
+                self.id,
+                self.qfmt.clone(),
+                self.afmt.clone(),
+            )
         }
     }
 }
@@ -852,8 +883,40 @@ mod tests {
 
     #[test]
     fn notetypes_round_trip() {
-        for stock in Stock::ALL {
-            let nt = stock.notetype();
+        let mut custom = Stock::Cloze.notetype();
+        custom.latex = Latex {
+            pre: "pre".into(),
+            post: "post".into(),
+            svg: true,
+        };
+        custom.fields[1].options = FieldOptions {
+            description: "hint".into(),
+            rtl: true,
+            sticky: true,
+            plain_text: true,
+            collapsed: true,
+            exclude_from_search: true,
+        };
+        custom.templates[0].browser = BrowserAppearance {
+            front: "bq".into(),
+            back: "ba".into(),
+            font: "Noto".into(),
+            size: 9,
+        };
+        let json = NotetypeJson::from(&custom);
+        let text = to_json(&json);
+        for key in [
+            r#""latexPre":"pre""#,
+            r#""latexsvg":true"#,
+            r#""description":"hint""#,
+            r#""excludeFromSearch":true"#,
+            r#""plainText":true"#,
+            r#""bqfmt":"bq""#,
+            r#""bsize":9"#,
+        ] {
+            assert!(text.contains(key), "{key} in {text}");
+        }
+        for nt in Stock::ALL.map(Stock::notetype).into_iter().chain([custom]) {
             let json = NotetypeJson::from(&nt);
             assert_eq!(json.to_notetype(), nt);
             let text = to_json(&json);

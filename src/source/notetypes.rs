@@ -16,7 +16,8 @@
 
 use crate::error::{Diagnostic, Problem, RichProblem};
 use crate::notetype::template;
-use crate::notetype::{field_name_allowed, CardTemplate, Field, Kind, NoteType};
+use crate::notetype::{field_name_allowed, BrowserAppearance, CardTemplate, Field};
+use crate::notetype::{FieldOptions, Kind, Latex, NoteType};
 use crate::{ids, suggest, text};
 use serde::Deserialize;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -33,32 +34,86 @@ const CSS_FILE: &str = "style.css";
 #[serde(deny_unknown_fields)]
 struct Description {
     name: Option<String>,
-    id: Option<String>,
+    id: Option<IdKey>,
     kind: Option<String>,
     sort_field: Option<String>,
     css: Option<String>,
+    latex_pre: Option<String>,
+    latex_post: Option<String>,
+    #[serde(default)]
+    latex_svg: bool,
+    #[serde(default)]
+    stock_kind: u8,
     fields: Vec<FieldDescription>,
     templates: Vec<TemplateDescription>,
+}
+
+/// An `id` key: text that ids are derived from, or an integer taken as the id itself
+/// (Anki's own id, for a note type that came from Anki).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum IdKey {
+    Verbatim(i64),
+    Key(String),
+}
+
+impl IdKey {
+    /// The text ids derive from: the key, or the integer's digits.
+    fn key(&self) -> String {
+        match self {
+            IdKey::Verbatim(n) => n.to_string(),
+            IdKey::Key(key) => key.clone(),
+        }
+    }
+
+    /// The id: the integer, or `derive` of the key (`default` when there is no `id`).
+    fn id(id: Option<&IdKey>, default: &str, derive: impl Fn(&str) -> i64) -> i64 {
+        match id {
+            Some(IdKey::Verbatim(n)) => *n,
+            Some(IdKey::Key(key)) => derive(key),
+            None => derive(default),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FieldDescription {
     name: String,
-    id: Option<String>,
+    id: Option<IdKey>,
     font: Option<String>,
     size: Option<u32>,
     #[serde(default)]
     required: bool,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    rtl: bool,
+    #[serde(default)]
+    sticky: bool,
+    #[serde(default)]
+    plain_text: bool,
+    #[serde(default)]
+    collapsed: bool,
+    #[serde(default)]
+    exclude_from_search: bool,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TemplateDescription {
     name: String,
-    id: Option<String>,
+    id: Option<IdKey>,
     front: Option<String>,
     back: Option<String>,
+    #[serde(default)]
+    browser_front: String,
+    #[serde(default)]
+    browser_back: String,
+    #[serde(default)]
+    browser_font: String,
+    #[serde(default)]
+    browser_size: u32,
 }
 
 /// The custom note types of a source folder.
@@ -252,6 +307,8 @@ struct FolderReader<'a> {
     name: String,
     /// What its ids derive from.
     key: String,
+    /// Its id: given as an integer, else derived from `key`.
+    id: i64,
     problem: &'a dyn Fn(&Path, usize, RichProblem),
 }
 
@@ -283,15 +340,22 @@ fn read_one_inner(
     };
     let css = reader.css(description.css.as_deref())?;
     let sort_field = reader.sort_field(description.sort_field.as_deref(), &fields)?;
+    let defaults = Latex::default();
+    let latex = Latex {
+        pre: description.latex_pre.unwrap_or(defaults.pre),
+        post: description.latex_post.unwrap_or(defaults.post),
+        svg: description.latex_svg,
+    };
     let notetype = NoteType {
-        id: ids::notetype_id(&reader.key),
+        id: reader.id,
         name: reader.name.clone(),
         kind,
         fields,
         templates,
         css,
         sort_field,
-        original_stock_kind: 0,
+        original_stock_kind: description.stock_kind,
+        latex,
         modified: 0,
     };
     // Templates Anki could never show a card for.
@@ -330,13 +394,19 @@ impl<'a> FolderReader<'a> {
             }
         };
         let name = description.name.clone().unwrap_or(folder_name.clone());
-        let key = ids::custom_notetype_key(description.id.as_deref().unwrap_or(&folder_name));
+        let own_key = description.id.as_ref().map_or(folder_name, IdKey::key);
+        let key = ids::custom_notetype_key(&own_key);
+        let id = match description.id {
+            Some(IdKey::Verbatim(id)) => id,
+            _ => ids::notetype_id(&key),
+        };
         let reader = FolderReader {
             folder,
             toml_path,
             text,
             name,
             key,
+            id,
             problem,
         };
         Some((reader, description))
@@ -379,15 +449,13 @@ impl<'a> FolderReader<'a> {
         let mut fields = Vec::new();
         let mut required = Vec::new();
         for (ord, f) in described.iter().enumerate() {
-            let id_key = f.id.as_deref().unwrap_or(&f.name);
+            let id = IdKey::id(f.id.as_ref(), &f.name, |k| ids::field_id(&self.key, k));
             if !field_name_allowed(&f.name) {
                 let message = format!("field name `{}` is not allowed by Anki", f.name);
                 self.report(self.line_with(&f.name), message);
                 ok = false;
             }
-            if !seen.insert(("field", id_key.to_string()))
-                || !seen.insert(("fname", f.name.clone()))
-            {
+            if !seen.insert(("field", id.to_string())) || !seen.insert(("fname", f.name.clone())) {
                 let message = format!("field `{}` (or its id) is given twice", f.name);
                 self.report(self.line_with(&f.name), message);
                 ok = false;
@@ -395,13 +463,19 @@ impl<'a> FolderReader<'a> {
             if f.required {
                 required.push(ord);
             }
+            let defaults = Field::new(f.name.clone(), id);
             fields.push(Field {
-                name: f.name.clone(),
-                id: ids::field_id(&self.key, id_key),
-                font: f.font.clone().unwrap_or_else(|| "Arial".into()),
-                size: f.size.unwrap_or(20),
-                tag: None,
-                prevent_deletion: false,
+                font: f.font.clone().unwrap_or(defaults.font.clone()),
+                size: f.size.unwrap_or(defaults.size),
+                options: FieldOptions {
+                    description: f.description.clone(),
+                    rtl: f.rtl,
+                    sticky: f.sticky,
+                    plain_text: f.plain_text,
+                    collapsed: f.collapsed,
+                    exclude_from_search: f.exclude_from_search,
+                },
+                ..defaults
             });
         }
         (fields, required, ok)
@@ -419,9 +493,8 @@ impl<'a> FolderReader<'a> {
         let mut seen = HashSet::new();
         let mut templates = Vec::new();
         for t in described {
-            let id_key = t.id.as_deref().unwrap_or(&t.name);
-            if !seen.insert(("template", id_key.to_string()))
-                || !seen.insert(("tname", t.name.clone()))
+            let id = IdKey::id(t.id.as_ref(), &t.name, |k| ids::template_id(&self.key, k));
+            if !seen.insert(("template", id.to_string())) || !seen.insert(("tname", t.name.clone()))
             {
                 let message = format!("template `{}` (or its id) is given twice", t.name);
                 self.report(self.line_with(&t.name), message);
@@ -433,11 +506,15 @@ impl<'a> FolderReader<'a> {
                 ok = false;
                 continue;
             };
+            let browser = BrowserAppearance {
+                front: t.browser_front.clone(),
+                back: t.browser_back.clone(),
+                font: t.browser_font.clone(),
+                size: t.browser_size,
+            };
             templates.push(CardTemplate {
-                name: t.name.clone(),
-                id: ids::template_id(&self.key, id_key),
-                front,
-                back,
+                browser,
+                ..CardTemplate::new(t.name.clone(), id, front, back)
             });
         }
         ok.then_some(templates)
@@ -638,6 +715,97 @@ templates = [{ name = "Recognize" }]
         assert_eq!((nt.css.as_str(), nt.sort_field), ("", 0));
     }
 
+    /// Integer ids are Anki's own, taken as they are; every setting Anki's dialogs have
+    /// is read.
+    #[test]
+    fn integer_ids_are_verbatim_and_anki_settings_are_read() {
+        let description = r#"
+id = 1670000000123
+latex_pre = "\\documentclass{article}"
+latex_post = "END"
+latex_svg = true
+stock_kind = 1
+
+[[fields]]
+name = "Word"
+id = -4242
+description = "the word"
+rtl = true
+sticky = true
+plain_text = true
+collapsed = true
+exclude_from_search = true
+
+[[fields]]
+name = "Meaning"
+id = "m"
+
+[[templates]]
+name = "Recognize"
+id = 77
+browser_front = "{{Word}}!"
+browser_back = "{{Meaning}}?"
+browser_font = "Noto"
+browser_size = 14
+"#;
+        let scratch = Scratch::new(
+            "integer-ids",
+            &[
+                (FILE, description),
+                ("Recognize.front.html", "{{Word}}"),
+                ("Recognize.back.html", "{{Meaning}}"),
+            ],
+        );
+        let (nt, _) = read(&scratch).unwrap();
+        assert_eq!(nt.id, 1_670_000_000_123);
+        assert_eq!(nt.fields[0].id, -4242);
+        assert_eq!(nt.fields[1].id, ids::field_id("custom:1670000000123", "m"));
+        assert_eq!(nt.templates[0].id, 77);
+        assert_eq!(nt.latex.pre, "\\documentclass{article}");
+        assert_eq!((nt.latex.post.as_str(), nt.latex.svg), ("END", true));
+        assert_eq!(nt.original_stock_kind, 1);
+        let o = &nt.fields[0].options;
+        assert_eq!(o.description, "the word");
+        assert!(o.rtl && o.sticky && o.plain_text && o.collapsed && o.exclude_from_search);
+        assert_eq!(nt.fields[1].options, FieldOptions::default());
+        let b = &nt.templates[0].browser;
+        assert_eq!(
+            (b.front.as_str(), b.back.as_str()),
+            ("{{Word}}!", "{{Meaning}}?")
+        );
+        assert_eq!((b.font.as_str(), b.size), ("Noto", 14));
+
+        // Each setting counts as a change of the note type, so its `mod` rises.
+        let (content, schema) = nt.fingerprints();
+        let mut plain = nt.clone();
+        plain.fields[0].options = FieldOptions::default();
+        assert_ne!(plain.fingerprints().0, content);
+        plain.templates[0].browser = BrowserAppearance::default();
+        plain.latex = Latex::default();
+        assert_eq!(plain.fingerprints().1, schema);
+        let mut svg = plain.clone();
+        svg.latex.svg = true;
+        assert_ne!(svg.fingerprints().0, plain.fingerprints().0);
+    }
+
+    #[test]
+    fn the_same_integer_id_twice_is_refused() {
+        let description = "fields = [{ name = \"A\", id = 5 }, { name = \"B\", id = 5 }]\ntemplates = [{ name = \"Recognize\" }]\n";
+        let scratch = Scratch::new(
+            "same-integer-ids",
+            &[
+                (FILE, description),
+                ("Recognize.front.html", "{{A}}"),
+                ("Recognize.back.html", "{{B}}"),
+            ],
+        );
+        let problems = read(&scratch).unwrap_err();
+        assert!(
+            problems[0].contains("field `B` (or its id) is given twice"),
+            "{problems:?}"
+        );
+    }
+
     #[test]
     fn a_renamed_field_with_an_id_keeps_it() {
         let renamed = VOCAB
@@ -712,11 +880,8 @@ templates = [{ name = "Recognize" }, { name = "Recognize" }]
         nt.templates = fronts
             .iter()
             .enumerate()
-            .map(|(i, front)| CardTemplate {
-                name: format!("T{i}"),
-                id: 0,
-                front: front.to_string(),
-                back: String::new(),
+            .map(|(i, front)| {
+                CardTemplate::new(format!("T{i}"), 0, front.to_string(), String::new())
             })
             .collect();
         nt

@@ -201,9 +201,29 @@ def notetypes(col: Any) -> list[dict[str, Any]]:
                 "fields": [f["name"] for f in nt["flds"]],
                 "templates": [t["name"] for t in nt["tmpls"]],
                 "sortf": int(nt["sortf"]),
+                "settings": notetype_settings(nt),
             }
         )
     return out
+
+
+FIELD_SETTINGS = ("id", "font", "size", "description", "rtl", "sticky", "plainText",
+                  "collapsed", "excludeFromSearch")
+TEMPLATE_SETTINGS = ("id", "bqfmt", "bafmt", "bfont", "bsize")
+
+
+def notetype_settings(nt: dict[str, Any]) -> dict[str, Any]:
+    """What a note type sets beyond names: ids, LaTeX, and each field's and template's
+    settings (keys an older Anki does not have are left out)."""
+    return {
+        "latexPre": nt.get("latexPre"),
+        "latexPost": nt.get("latexPost"),
+        "latexsvg": nt.get("latexsvg"),
+        "originalStockKind": nt.get("originalStockKind"),
+        "css": nt.get("css"),
+        "fields": [{k: f[k] for k in FIELD_SETTINGS if k in f} for f in nt["flds"]],
+        "templates": [{k: t[k] for k in TEMPLATE_SETTINGS if k in t} for t in nt["tmpls"]],
+    }
 
 
 def note_guid_map(col: Any) -> dict[int, str]:

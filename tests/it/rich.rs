@@ -205,6 +205,92 @@ fn renaming_a_field_with_an_id_keeps_the_note_type() {
     assert!(a.contains("the sea"), "{a}");
 }
 
+/// A note type that came from Anki keeps Anki's ids and every setting of its dialogs:
+/// integer `id`s are taken as they are, and the LaTeX, field and browser settings of
+/// notetype.toml are what Anki shows.
+#[test]
+fn integer_ids_and_anki_settings_of_a_note_type_reach_anki() {
+    let dir = temp_dir("rich-notetype-settings");
+    let src = dir.join("src");
+    let nt = src.join("_notetypes").join("Anki Vocab");
+    std::fs::create_dir_all(&nt).unwrap();
+    let toml = r#"
+id = 1670000000123
+latex_pre = "\\documentclass{article}\n\\begin{document}"
+latex_post = "\\end{document} % mine"
+latex_svg = true
+stock_kind = 1
+
+[[fields]]
+name = "Word"
+id = 7011
+description = "the word"
+rtl = true
+sticky = true
+plain_text = true
+collapsed = true
+exclude_from_search = true
+font = "Noto Sans"
+size = 31
+
+[[fields]]
+name = "Meaning"
+id = -8022
+
+[[templates]]
+name = "Card 1"
+id = 9033
+browser_front = "{{Word}}?"
+browser_back = "{{Meaning}}!"
+browser_font = "Noto Serif"
+browser_size = 13
+"#;
+    std::fs::write(nt.join("notetype.toml"), toml).unwrap();
+    std::fs::write(nt.join("Card 1.front.html"), "{{Word}}").unwrap();
+    std::fs::write(nt.join("Card 1.back.html"), "{{Meaning}}").unwrap();
+    std::fs::write(
+        src.join("words.md"),
+        "---\ntype: Anki Vocab\n---\n\n## la mer\n\nthe sea\n",
+    )
+    .unwrap();
+    let package = dir.join("out.apkg");
+    assert_success(&build(&src, &package));
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    assert_clean_first_import(&report, 1);
+    let found = report["notetypes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == "Anki Vocab")
+        .expect("the note type");
+    assert_eq!(found["id"], 1_670_000_000_123_i64);
+    let settings = &found["settings"];
+    assert_eq!(
+        settings["latexPre"],
+        "\\documentclass{article}\n\\begin{document}"
+    );
+    assert_eq!(settings["latexPost"], "\\end{document} % mine");
+    assert_eq!(settings["latexsvg"], true);
+    assert_eq!(settings["originalStockKind"], 1);
+    assert_eq!(
+        settings["fields"],
+        serde_json::json!([
+            {"id": 7011, "font": "Noto Sans", "size": 31, "description": "the word",
+             "rtl": true, "sticky": true, "plainText": true, "collapsed": true,
+             "excludeFromSearch": true},
+            {"id": -8022, "font": "Arial", "size": 20, "description": "", "rtl": false,
+             "sticky": false, "plainText": false, "collapsed": false,
+             "excludeFromSearch": false},
+        ])
+    );
+    assert_eq!(
+        settings["templates"],
+        serde_json::json!([{"id": 9033, "bqfmt": "{{Word}}?", "bafmt": "{{Meaning}}!",
+                            "bfont": "Noto Serif", "bsize": 13}])
+    );
+    assert_eq!(note(&report, "la mer")["mid"], 1_670_000_000_123_i64);
+}
+
 #[test]
 fn anki_text_files_import_with_the_notes_decks_and_tags_their_header_says() {
     let report = import_rich_deck("rich-text");
