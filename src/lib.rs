@@ -35,6 +35,7 @@ pub mod source;
 mod suggest;
 mod temp;
 mod text;
+pub mod unpack;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity, Spot};
 pub use note::Note;

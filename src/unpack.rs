@@ -73,8 +73,11 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
     let staged = scratch.path().join("sources");
     std::fs::create_dir(&staged).map_err(io(&staged))?;
     let written = write::write(&staged, &unpacked)?;
-    let by_name: HashMap<&str, &read::MediaFile> =
-        contents.media.iter().map(|m| (m.name.as_str(), m)).collect();
+    let by_name: HashMap<&str, &read::MediaFile> = contents
+        .media
+        .iter()
+        .map(|m| (m.name.as_str(), m))
+        .collect();
     for (name, relative) in &written.media {
         crate::cancel::check()?;
         let path = staged.join(relative);
@@ -97,10 +100,13 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
 /// Refuses a target that is a file, or a folder with files unless `force`.
 fn check_target(dir: &Path, force: bool) -> Result<(), UnpackError> {
     match std::fs::read_dir(dir) {
-        Ok(mut entries) if entries.next().is_some() && !force => {
-            Err(UnpackError::NotEmpty(dir.to_path_buf()))
+        Ok(entries) => {
+            let empty = entries.count() == 0;
+            match empty || force {
+                true => Ok(()),
+                false => Err(UnpackError::NotEmpty(dir.to_path_buf())),
+            }
         }
-        Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(_) if dir.is_file() => Err(UnpackError::NotAFolder(dir.to_path_buf())),
         Err(e) => Err(io(dir)(e)),
@@ -126,7 +132,7 @@ type Originals = HashMap<String, (i64, i64)>;
 /// The package's contents as the model the source writer takes: notes with their
 /// home decks, the note types, the decks with their descriptions and options.
 fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summary) {
-    let decks: HashMap<i64, &crate::package::schema::DeckJson> =
+    let decks: HashMap<i64, &crate::package::DeckJson> =
         contents.decks.iter().map(|d| (d.id, d)).collect();
     let deck_name = |id: i64| decks.get(&id).map_or("Default", |d| d.name.as_str());
     let mut cards_of: HashMap<i64, Vec<(i64, &str)>> = HashMap::new();
@@ -149,7 +155,7 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
         ..Unpacked::default()
     };
     let mut originals = Originals::new();
-    for row in &contents.notes {
+    for row in in_new_card_order(contents) {
         let mut cards = cards_of.remove(&row.id).unwrap_or_default();
         cards.sort_unstable();
         let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
@@ -159,7 +165,7 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
             .collect();
         let fields = row
             .fields
-            .split(crate::package::schema::FIELD_SEPARATOR)
+            .split(crate::package::FIELD_SEPARATOR)
             .map(str::to_string)
             .collect();
         let note = Note {
@@ -173,21 +179,26 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
         originals.insert(note.guid.clone(), (row.id, row.modified));
         unpacked.notes.push(NoteToWrite { note, card_decks });
     }
-    let configs: HashMap<i64, &crate::package::deck_options::DeckConfig> =
+    let configs: HashMap<i64, &crate::package::DeckConfig> =
         contents.deck_configs.iter().map(|c| (c.id, c)).collect();
     for deck in contents.decks.iter().filter(|d| d.dynamic == 0) {
         let options = (deck.conf != 1)
             .then(|| configs.get(&deck.conf))
             .flatten()
             .map(|c| deck_options(c));
-        let mut settings = DeckSettings::default();
-        settings.description = deck.desc.clone();
-        settings.options = options;
+        let settings = DeckSettings {
+            description: deck.desc.clone(),
+            options,
+        };
         if deck.id != 1 || !settings.description.is_empty() {
             unpacked.decks.push((deck.name.clone(), settings));
         }
     }
-    unpacked.media = contents.media.iter().map(|m| m.name.as_str().to_string()).collect();
+    unpacked.media = contents
+        .media
+        .iter()
+        .map(|m| m.name.as_str().to_string())
+        .collect();
     let notetype_mods = (unpacked.notetypes.iter())
         .map(|n| (n.id, n.modified))
         .collect();
@@ -203,13 +214,26 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
     (unpacked, originals, notetype_mods, summary)
 }
 
+/// The notes in the order of their new cards (the order a build gives them, so that
+/// rebuilding keeps it), then those without new cards by id.
+fn in_new_card_order(contents: &Contents) -> Vec<&crate::package::NoteRow<'static>> {
+    let mut position: HashMap<i64, i64> = HashMap::new();
+    for card in contents.cards.iter().filter(|c| c.card_type == 0) {
+        let due = position.entry(card.nid).or_insert(i64::MAX);
+        *due = (*due).min(card.due);
+    }
+    let mut notes: Vec<_> = contents.notes.iter().collect();
+    notes.sort_by_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
+    notes
+}
+
 /// An options group as `_deck.toml` can say it.
-fn deck_options(config: &crate::package::deck_options::DeckConfig) -> DeckOptions {
-    let mut options = DeckOptions::default();
-    options.name = config.name.clone();
-    options.new_per_day = Some(config.new.per_day);
-    options.reviews_per_day = Some(config.rev.per_day);
-    options.learning_steps = Some(config.new.delays.clone());
-    options.maximum_interval = Some(config.rev.max_interval);
-    options
+fn deck_options(config: &crate::package::DeckConfig) -> DeckOptions {
+    DeckOptions {
+        name: config.name.clone(),
+        new_per_day: Some(config.new.per_day),
+        reviews_per_day: Some(config.rev.per_day),
+        learning_steps: Some(config.new.delays.clone()),
+        maximum_interval: Some(config.rev.max_interval),
+    }
 }

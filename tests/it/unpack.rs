@@ -67,7 +67,7 @@ fn write_sources(source: &Path, dir: &Path, (unpacked, originals, mods): &Known)
 /// byte-identical packages and keep their locks.
 #[test]
 fn sources_written_from_notes_build_the_same_package() {
-    for deck in ["cards", "tests/decks/features"] {
+    for deck in ["cards", "tests/decks/features", "tests/decks/rich"] {
         let source = common::workspace().join(deck);
         let dir = temp_dir("unpack-written");
         let original = dir.join("original.apkg");
@@ -133,4 +133,89 @@ fn media_in_the_media_folder_keep_their_names() {
         .map(|w| w.problem.code().to_string())
         .collect();
     assert_eq!(warnings, ["media-not-unpacked"]);
+}
+
+/// `ankideck unpack` of the packages built from the repository's decks (both formats)
+/// gives sources whose build is byte-identical, lock included, and `--locked` passes.
+#[test]
+fn unpack_of_built_decks_builds_byte_identically() {
+    for (deck, format) in [
+        ("cards", "legacy"),
+        ("cards", "latest"),
+        ("tests/decks/features", "legacy"),
+        ("tests/decks/rich", "latest"),
+    ] {
+        let dir = temp_dir("unpack-built");
+        let original = dir.join("deck.apkg");
+        assert_success(&build_repo_deck(deck, &original, &["--format", format]));
+        let out = common::run::ankideck_in(&dir, &["unpack", "deck.apkg"]);
+        assert_success(&out);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains("unpacked deck.apkg into deck: "),
+            "{stdout}"
+        );
+        let sources = dir.join("deck");
+        let lock = std::fs::read(sources.join("ankideck.lock")).unwrap();
+        let rebuilt = dir.join("rebuilt.apkg");
+        let args = [
+            "build",
+            common::path_str(&sources),
+            "-o",
+            common::path_str(&rebuilt),
+        ];
+        let out = common::run::ankideck(&[&args[..], &["--locked", "--format", format]].concat());
+        assert_success(&out);
+        assert_eq!(std::fs::read(sources.join("ankideck.lock")).unwrap(), lock);
+        assert!(
+            std::fs::read(&original).unwrap() == std::fs::read(&rebuilt).unwrap(),
+            "{deck} ({format}): the rebuilt package differs"
+        );
+    }
+}
+
+/// What `unpack` refuses, with exit status 2 and nothing written: a folder that holds
+/// files (unless `--force`), a file as the folder, packages that are not packages.
+#[test]
+fn unpack_refuses_what_it_cannot_use() {
+    let dir = temp_dir("unpack-refuses");
+    let package = dir.join("deck.apkg");
+    assert_success(&build_repo_deck("cards", &package, &[]));
+    let unpack = |args: &[&str]| common::run::ankideck_in(&dir, &[&["unpack"][..], args].concat());
+    let refused = |out: std::process::Output, says: &str| {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(says), "{stderr}");
+        assert!(stderr.contains("nothing was written"), "{stderr}");
+    };
+    std::fs::create_dir(dir.join("full")).unwrap();
+    std::fs::write(dir.join("full/keep.md"), "mine").unwrap();
+    refused(unpack(&["deck.apkg", "-o", "full"]), "is not empty");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("full/keep.md")).unwrap(),
+        "mine"
+    );
+    std::fs::write(dir.join("file"), "x").unwrap();
+    refused(unpack(&["deck.apkg", "-o", "file"]), "is a file");
+    std::fs::write(dir.join("text.apkg"), "not a zip").unwrap();
+    refused(unpack(&["text.apkg", "-o", "t"]), "text.apkg");
+    let bytes = std::fs::read(&package).unwrap();
+    std::fs::write(dir.join("cut.apkg"), &bytes[..bytes.len() / 2]).unwrap();
+    refused(unpack(&["cut.apkg", "-o", "c"]), "cut.apkg");
+    refused(unpack(&["missing.apkg"]), "missing.apkg");
+    for made in ["t", "c", "missing"] {
+        assert!(!dir.join(made).exists(), "{made} was written");
+    }
+    // An empty folder is fine, and --force replaces one that holds files.
+    std::fs::create_dir(dir.join("empty")).unwrap();
+    assert_success(&unpack(&["deck.apkg", "-o", "empty"]));
+    assert_success(&unpack(&["deck.apkg", "-o", "full", "--force"]));
+    assert!(!dir.join("full/keep.md").exists());
+    assert!(dir.join("full/ankideck.lock").exists());
+    let leftovers: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with('.'))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }

@@ -107,8 +107,11 @@ pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
         with_notes.insert(crate::deck::key(deck));
     }
     for (deck, settings) in &unpacked.decks {
+        // A deck with notes, or a parent of one, is in the package anyway.
+        let key = crate::deck::key(deck);
+        let below = |k: &String| *k == key || k.starts_with(&format!("{key}::"));
         let bare = settings.description.is_empty() && settings.options.is_none();
-        if bare && with_notes.contains(&crate::deck::key(deck)) {
+        if bare && with_notes.iter().any(below) {
             continue;
         }
         let path = paths.deck_settings(deck);

@@ -89,6 +89,19 @@ fn write_one(folder: &Path, nt: &NoteType) -> Result<(), WriteError> {
     if let Some(field) = nt.fields.get(nt.sort_field) {
         let _ = writeln!(toml, "sort_field = {}", yaml_string(&field.name));
     }
+    let latex = crate::notetype::Latex::default();
+    if nt.latex.pre != latex.pre {
+        let _ = writeln!(toml, "latex_pre = {}", yaml_string(&nt.latex.pre));
+    }
+    if nt.latex.post != latex.post {
+        let _ = writeln!(toml, "latex_post = {}", yaml_string(&nt.latex.post));
+    }
+    if nt.latex.svg {
+        toml.push_str("latex_svg = true\n");
+    }
+    if nt.original_stock_kind != 0 {
+        let _ = writeln!(toml, "stock_kind = {}", nt.original_stock_kind);
+    }
     for f in &nt.fields {
         let _ = write!(
             toml,
@@ -98,6 +111,21 @@ fn write_one(folder: &Path, nt: &NoteType) -> Result<(), WriteError> {
             yaml_string(&f.font),
             f.size
         );
+        let o = &f.options;
+        if !o.description.is_empty() {
+            let _ = writeln!(toml, "description = {}", yaml_string(&o.description));
+        }
+        for (key, on) in [
+            ("rtl", o.rtl),
+            ("sticky", o.sticky),
+            ("plain_text", o.plain_text),
+            ("collapsed", o.collapsed),
+            ("exclude_from_search", o.exclude_from_search),
+        ] {
+            if on {
+                let _ = writeln!(toml, "{key} = true");
+            }
+        }
     }
     let mut files = HashSet::new();
     for t in &nt.templates {
@@ -118,6 +146,18 @@ fn write_one(folder: &Path, nt: &NoteType) -> Result<(), WriteError> {
             yaml_string(&front),
             yaml_string(&back)
         );
+        let b = &t.browser;
+        for (key, value) in [("browser_front", &b.front), ("browser_back", &b.back)] {
+            if !value.is_empty() {
+                let _ = writeln!(toml, "{key} = {}", yaml_string(value));
+            }
+        }
+        if !b.font.is_empty() {
+            let _ = writeln!(toml, "browser_font = {}", yaml_string(&b.font));
+        }
+        if b.size != 0 {
+            let _ = writeln!(toml, "browser_size = {}", b.size);
+        }
         create(&folder.join(front), t.front.as_bytes())?;
         create(&folder.join(back), t.back.as_bytes())?;
     }
