@@ -238,6 +238,8 @@ def dump_card(col: Any, cid: int, deck_name: Callable[[int], str]) -> dict[str, 
         "nid": int(card.nid),
         "ord": int(card.ord),
         "deck": deck_name(int(card.did)),
+        # Where the card lives when not borrowed by a filtered deck.
+        "home_deck": deck_name(int(card.odid or card.did)),
         "did": int(card.did),
         "odid": int(card.odid),
         "type": int(card.type),

@@ -10,7 +10,7 @@ mod notetype;
 
 use crate::deck::DeckSettings;
 use crate::note::Note;
-use crate::notetype::{Kind, NoteType, Stock};
+use crate::notetype::{NoteType, Stock};
 use crate::source::Sources;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -189,7 +189,7 @@ fn card_file(
     for (note, nt, markdown) in spelled {
         let mut settings = vec![("guid".to_string(), note.note.guid.clone())];
         let heading_cloze = crate::notetype::cloze::has_cloze(&note.note.fields[0]);
-        let is_stock_cloze = nt.kind == Kind::Cloze && Stock::find(names.name(nt)).is_some();
+        let is_stock_cloze = notetype::stock_of(nt) == Some(Stock::Cloze);
         if Some(nt.id) != common_type || (heading_cloze && !is_stock_cloze) {
             settings.push(("type".into(), names.name(nt).to_string()));
         }
