@@ -214,6 +214,10 @@ pub enum Problem {
     BadGuid,
     #[error("a note has either `id:` or `guid:`, not both")]
     IdAndGuid,
+    #[error("`card-deck:` takes a card number and a deck, as in `card-deck: 2 French::Verbs`")]
+    BadCardDeck,
+    #[error("card {number} is not a card of this note (its cards: {cards})")]
+    NoSuchCard { number: u16, cards: String },
     #[error("the lock file is damaged: {0}")]
     BadLock(String),
     #[error("the lock file is out of date (--locked)")]
@@ -224,6 +228,13 @@ pub enum Problem {
     // Warnings: things Anki will not do on re-import.
     #[error("note moved from deck `{from}` to `{to}`; Anki keeps its existing cards in `{from}` (find them with `nid:{nid}`)")]
     MovedDeck { from: String, to: String, nid: i64 },
+    #[error("card {card} moved from deck `{from}` to `{to}`; Anki keeps it in `{from}` (find it with `nid:{nid} card:{card}`)")]
+    MovedCard {
+        card: u16,
+        from: String,
+        to: String,
+        nid: i64,
+    },
     #[error("cloze deletions were renumbered ({moves}); Anki keeps review progress with the number, so it now belongs to another deletion")]
     ClozeRenumbered { moves: String },
     #[error("cloze deletion {numbers} was removed; its card stays in Anki, now empty")]
@@ -266,6 +277,7 @@ impl Problem {
             | Problem::LargeMedia { .. }
             | Problem::MediaNotUnpacked(_)
             | Problem::MovedDeck { .. }
+            | Problem::MovedCard { .. }
             | Problem::ClozeRenumbered { .. }
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
@@ -314,10 +326,13 @@ impl Problem {
             Problem::EmptyId => "empty-id",
             Problem::BadGuid => "bad-guid",
             Problem::IdAndGuid => "id-and-guid",
+            Problem::BadCardDeck => "bad-card-deck",
+            Problem::NoSuchCard { .. } => "no-such-card",
             Problem::BadLock(_) => "bad-lock",
             Problem::LockOutdated => "lock-outdated",
             Problem::Rich(rich) => rich_code(rich),
             Problem::MovedDeck { .. } => "moved-deck",
+            Problem::MovedCard { .. } => "moved-card",
             Problem::ClozeRenumbered { .. } => "cloze-renumbered",
             Problem::ClozeRemoved { .. } => "cloze-removed",
             Problem::NoteTypeChanged { .. } => "note-type-changed",
@@ -384,7 +399,7 @@ impl Problem {
             Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
             Problem::FrontMatterComment { .. } => "to keep the `#`, put the value in quotes, as in `deck: \"Lang #1\"`",
             Problem::HeadingWithoutSpace(_) => "put a space after the `#`s (`## Question`); to keep the hashes as text, write `\\#`",
-            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck` and `format`; to start the answer with such a line, leave a blank line before it",
+            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck`, `card-deck` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
             Problem::UnknownFormat(_) => "use `format: markdown` or `format: html`",
@@ -406,11 +421,14 @@ impl Problem {
             Problem::EmptyId => "write an id after `id:`, or delete the line",
             Problem::BadGuid => "write the note's Anki guid after `guid:` as Anki shows it, on one line without tabs, or delete the line",
             Problem::IdAndGuid => "keep `guid:` to match a note Anki already has, or `id:` for an identity of your own",
+            Problem::BadCardDeck => "write the card's number (from 1), a space and the deck",
+            Problem::NoSuchCard { .. } => "number the cards from 1: a template's place in the note type, or a cloze deletion's number",
             Problem::DuplicateNote { .. } => "give one of the notes a distinct `id:` line, or delete the duplicate",
             Problem::BadLock(_) => "restore it from git, or delete it (the next import then updates every note)",
             Problem::LockOutdated => "build without --locked and commit the updated ankideck.lock",
             Problem::Rich(p) => p.hint(),
             Problem::MovedDeck { .. } => "in Anki's browser, search for the note and use Change Deck",
+            Problem::MovedCard { .. } => "in Anki's browser, search for the card and use Change Deck",
             Problem::ClozeRenumbered { .. } => "keep each deletion's old number to keep its progress",
             Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",
             Problem::NoteTypeChanged { .. } => "change the type back, or give the note a new `id:` to import it as a new note",
@@ -864,6 +882,23 @@ mod tests {
             (Problem::EmptyId, "empty-id"),
             (Problem::BadGuid, "bad-guid"),
             (Problem::IdAndGuid, "id-and-guid"),
+            (Problem::BadCardDeck, "bad-card-deck"),
+            (
+                Problem::NoSuchCard {
+                    number: 1,
+                    cards: s(),
+                },
+                "no-such-card",
+            ),
+            (
+                Problem::MovedCard {
+                    card: 1,
+                    from: s(),
+                    to: s(),
+                    nid: 1,
+                },
+                "moved-card",
+            ),
             (Problem::BadLock(s()), "bad-lock"),
             (Problem::LockOutdated, "lock-outdated"),
             (R::Toml(s()).into(), "rich-toml"),

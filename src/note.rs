@@ -30,6 +30,9 @@ pub struct Note {
     pub tags: Vec<String>,
     /// Full deck name, levels separated by `::`.
     pub deck: String,
+    /// Cards that go to another deck than [`Note::deck`]: (ordinal, deck name), in
+    /// ordinal order. Usually empty.
+    pub card_decks: Vec<(u16, String)>,
     /// Last modification, in seconds. Anki updates a note on import only when this is
     /// newer than its copy. 0 (as [`Note::new`] makes it) stands for the package's
     /// timestamp; `build::write_locked` sets it from a lock.
@@ -56,14 +59,39 @@ impl Note {
             fields,
             tags: Vec::new(),
             deck: "Default".to_string(),
+            card_decks: Vec::new(),
             modified: 0,
         }
+    }
+
+    /// The deck of the card with ordinal `ord` (a template's index, or a cloze number
+    /// minus one): its own, else the note's.
+    pub fn card_deck(&self, ord: u16) -> &str {
+        self.card_decks
+            .iter()
+            .find(|(o, _)| *o == ord)
+            .map_or(&self.deck, |(_, deck)| deck)
     }
 
     /// Puts the note into deck `name` (levels separated by `::`).
     #[must_use]
     pub fn deck(mut self, name: impl Into<String>) -> Note {
         self.deck = name.into();
+        self
+    }
+
+    /// Puts the card with ordinal `ord` (a template's index, or a cloze number minus
+    /// one) into deck `name` instead of the note's deck.
+    #[must_use]
+    pub fn card_in_deck(mut self, ord: u16, name: impl Into<String>) -> Note {
+        let name = name.into();
+        match self.card_decks.iter_mut().find(|(o, _)| *o == ord) {
+            Some((_, deck)) => *deck = name,
+            None => {
+                self.card_decks.push((ord, name));
+                self.card_decks.sort_by_key(|(o, _)| *o);
+            }
+        }
         self
     }
 
@@ -103,6 +131,16 @@ pub struct SourceNote {
     pub file: Arc<Path>,
     /// 1-based line of the note's heading or row.
     pub line: usize,
+}
+
+/// The problem of a card in a deck of its own (`card-deck:`) that the note does not
+/// have: `ord` is not among its cards' `ords`. Cards are numbered from 1 for people.
+pub(crate) fn no_such_card(ord: u16, ords: &[u16]) -> crate::Problem {
+    let cards: Vec<String> = ords.iter().map(|o| (o + 1).to_string()).collect();
+    crate::Problem::NoSuchCard {
+        number: ord + 1,
+        cards: cards.join(", "),
+    }
 }
 
 /// Checks a tag as Anki would accept it; returns it unchanged.

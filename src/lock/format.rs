@@ -2,7 +2,10 @@
 //! written here and nowhere else.
 //!
 //! A lock is lines of tab-separated columns: comments (`#`), `version 1`, one `notetype`
-//! line per note type and one `note` line per note, in guid order. There is no escaping:
+//! line per note type and one `note` line per note, in guid order. A note line has nine
+//! columns, and one more for each card in a deck of its own (`2:Deck`, the card's number
+//! from 1 and its deck); locks written before cards had decks of their own read as
+//! they are. There is no escaping:
 //! no column can hold a tab or a line end (derived guids are base91, a `guid:` setting
 //! refuses tabs, deck names and tags refuse control characters, hashes are hex, and a note's label is made one line by [`label`]).
 
@@ -34,16 +37,21 @@ pub(crate) struct NoteRecord<'a> {
     pub clozes: &'a str,
     /// The start of the first field, to name the note if it disappears; see [`label`].
     pub label: &'a str,
+    /// The cards in decks of their own, as columns after the label (`1:A\t3:B`), or
+    /// empty; see [`card_decks_column`].
+    pub card_decks: &'a str,
 }
 
 impl<'a> NoteRecord<'a> {
     /// Reads a note line (without its line end), or says what is wrong with it.
     pub fn parse(line: &'a str) -> Result<NoteRecord<'a>, String> {
-        NoteRecord::from_columns(&columns(line).0)
+        let (line, card_decks) = after_nine_columns(line);
+        NoteRecord::from_columns(&columns(line).0, card_decks)
     }
 
-    /// The record of a note line's columns; missing columns are empty.
-    fn from_columns(cols: &[&'a str; 9]) -> Result<NoteRecord<'a>, String> {
+    /// The record of a note line's first nine columns (missing ones are empty) and the
+    /// columns after them.
+    fn from_columns(cols: &[&'a str; 9], card_decks: &'a str) -> Result<NoteRecord<'a>, String> {
         let record = NoteRecord {
             guid: cols[1],
             nid: number(cols, 2)?,
@@ -53,8 +61,10 @@ impl<'a> NoteRecord<'a> {
             deck: cols[6],
             clozes: cols[7],
             label: cols[8],
+            card_decks,
         };
         parse_clozes(record.clozes).ok_or("bad cloze list")?;
+        parse_card_decks(card_decks).ok_or("bad card deck column")?;
         Ok(record)
     }
 
@@ -69,16 +79,37 @@ impl<'a> NoteRecord<'a> {
             deck,
             clozes,
             label,
+            card_decks,
         } = self;
-        let _ = writeln!(
+        let _ = write!(
             out,
             "{NOTE_PREFIX}{guid}\t{nid}\t{modified}\t{hash}\t{notetype_id}\t{deck}\t{clozes}\t{label}"
         );
+        match card_decks.is_empty() {
+            true => out.push('\n'),
+            false => {
+                let _ = writeln!(out, "\t{card_decks}");
+            }
+        }
     }
 
     /// Each cloze number with the hash of its text.
     pub fn clozes(&self) -> Vec<(u16, &'a str)> {
         parse_clozes(self.clozes).unwrap_or_default()
+    }
+
+    /// The deck of the card with ordinal `ord`: its own, else the note's.
+    pub fn card_deck(&self, ord: u16) -> &'a str {
+        let own = parse_card_decks(self.card_decks).unwrap_or_default();
+        own.into_iter()
+            .find(|(o, _)| *o == ord)
+            .map_or(self.deck, |(_, deck)| deck)
+    }
+
+    /// The ordinals of the cards in decks of their own.
+    pub fn card_deck_ords(&self) -> Vec<u16> {
+        let own = parse_card_decks(self.card_decks).unwrap_or_default();
+        own.into_iter().map(|(ord, _)| ord).collect()
     }
 }
 
@@ -144,7 +175,7 @@ impl<'a> Line<'a> {
                 Err(format!("unknown version `{}`", version.join(" ")))
             }
             ("notetype", 6) => Ok(Line::NoteType(NoteTypeRecord::from_columns(&cols)?)),
-            ("note", 9) => Ok(Line::Note(NoteRecord::from_columns(&cols)?)),
+            ("note", 9..) => Ok(Line::Note(NoteRecord::parse(line)?)),
             _ => Err("unrecognised line".to_string()),
         }
     }
@@ -180,6 +211,40 @@ fn number(cols: &[&str; 9], i: usize) -> Result<i64, String> {
     cols[i]
         .parse()
         .map_err(|_| format!("column {} is not a number", i + 1))
+}
+
+/// A note line's first nine columns, and the columns after them (without the tab
+/// between), empty if there are none.
+fn after_nine_columns(line: &str) -> (&str, &str) {
+    match line.match_indices('\t').nth(8) {
+        Some((at, _)) => (&line[..at], &line[at + 1..]),
+        None => (line, ""),
+    }
+}
+
+/// The card deck columns of a note's cards in decks of their own, `(ordinal, deck)`:
+/// `1:A\t3:B` (numbered from 1, as `card-deck:` numbers them), or empty.
+pub(super) fn card_decks_column(card_decks: &[(u16, String)]) -> String {
+    let columns: Vec<String> = card_decks
+        .iter()
+        .map(|(ord, deck)| format!("{}:{deck}", ord + 1))
+        .collect();
+    columns.join("\t")
+}
+
+/// Reads card deck columns into `(ordinal, deck)`; `None` if they are not such columns.
+fn parse_card_decks(columns: &str) -> Option<Vec<(u16, &str)>> {
+    if columns.is_empty() {
+        return Some(Vec::new());
+    }
+    columns
+        .split('\t')
+        .map(|column| {
+            let (number, deck) = column.split_once(':')?;
+            let ord = number.parse::<u16>().ok()?.checked_sub(1)?;
+            (!deck.is_empty()).then_some((ord, deck))
+        })
+        .collect()
 }
 
 /// The cloze column: `1:hash,2:hash`, or `-` for none.
@@ -232,6 +297,40 @@ mod tests {
             deck: "A::B 中",
             clozes: "1:x,3:y",
             label: "What is it?",
+            card_decks: "",
+        }
+    }
+
+    /// Cards in decks of their own are columns after the label; a line without them
+    /// (as every lock before them wrote) reads as before.
+    #[test]
+    fn card_deck_columns_follow_the_label() {
+        let own = [(1, "X::Y z".to_string()), (3, "Ü".to_string())];
+        let column = card_decks_column(&own);
+        assert_eq!(column, "2:X::Y z\t4:Ü");
+        let record = NoteRecord {
+            card_decks: &column,
+            ..note_record()
+        };
+        let mut text = String::new();
+        record.write(&mut text);
+        assert_eq!(text, NOTE.replace('\n', "\t2:X::Y z\t4:Ü\n"));
+        let line = text.trim_end();
+        assert_eq!(NoteRecord::parse(line), Ok(record));
+        assert!(matches!(Line::parse(line), Ok(Line::Note(r)) if r == record));
+        assert_eq!(record.card_deck(1), "X::Y z");
+        assert_eq!(record.card_deck(3), "Ü");
+        assert_eq!(record.card_deck(0), "A::B 中", "the note's deck");
+        assert_eq!(record.card_deck_ords(), [1, 3]);
+        let old = NoteRecord::parse(NOTE.trim_end()).unwrap();
+        assert_eq!((old.card_decks, old.card_deck(1)), ("", "A::B 中"));
+        for bad in ["0:A", "x:A", "2:", "2"] {
+            let line = format!("{}\t{bad}", NOTE.trim_end());
+            assert_eq!(
+                Line::parse(&line).err().unwrap(),
+                "bad card deck column",
+                "{bad}"
+            );
         }
     }
 

@@ -3,7 +3,8 @@
 
 use super::bad_lock;
 use super::format::{
-    cloze_column, label, note_line_guid, parse_clozes, NoteRecord, NoteTypeRecord, HEADER,
+    card_decks_column, cloze_column, label, note_line_guid, parse_clozes, NoteRecord,
+    NoteTypeRecord, HEADER,
 };
 use super::stream::{Lock, LockWriter, NoteLines};
 use super::{Reconciled, RemovedNote};
@@ -302,6 +303,7 @@ fn reconcile_note(
         not_followed(previous, r, source, &hash, &clozes)
     });
     let label = unchanged.map_or_else(|| label(&note.fields[0]), |r| r.label.to_string());
+    let card_decks = card_decks_column(&note.card_decks);
     let record = NoteRecord {
         guid: &note.guid,
         nid: old.map_or_else(|| ids::note_id(&note.guid), |r| r.nid),
@@ -311,6 +313,7 @@ fn reconcile_note(
         deck: &note.deck,
         clozes: &clozes,
         label: &label,
+        card_decks: &card_decks,
     };
     record.write(lock);
     (modified, warnings)
@@ -346,6 +349,7 @@ fn not_followed(
         let nid = old.nid;
         warnings.push(place(Problem::MovedDeck { from, to, nid }));
     }
+    warnings.extend(moved_cards(&old, source).into_iter().map(place));
     if old.notetype_id != note.notetype_id {
         let name = |id: i64| {
             previous
@@ -360,6 +364,26 @@ fn not_followed(
         warnings.extend(cloze_changes(&old.clozes(), &new).into_iter().map(place));
     }
     warnings
+}
+
+/// Cards in a deck of their own, before or now, that moved to another deck (a move of
+/// the whole note is [`Problem::MovedDeck`]).
+fn moved_cards(old: &NoteRecord<'_>, source: &SourceNote) -> Vec<Problem> {
+    let note = &source.note;
+    let mut own: Vec<u16> = old.card_deck_ords();
+    own.extend(note.card_decks.iter().map(|(ord, _)| *ord));
+    own.sort_unstable();
+    own.dedup();
+    own.into_iter()
+        .filter(|ord| source.ords.contains(ord))
+        .filter(|&ord| moved_deck(old.card_deck(ord), note.card_deck(ord)))
+        .map(|ord| Problem::MovedCard {
+            card: ord + 1,
+            from: old.card_deck(ord).to_string(),
+            to: note.card_deck(ord).to_string(),
+            nid: old.nid,
+        })
+        .collect()
 }
 
 /// Whether a note moved to another deck, as Anki compares deck names.
@@ -447,6 +471,7 @@ mod tests {
             fields: fields.iter().map(|f| f.to_string()).collect(),
             tags: vec![],
             deck: "D".into(),
+            card_decks: vec![],
             modified: 0,
         };
         SourceNote {
@@ -626,6 +651,44 @@ mod tests {
         assert!(run(&lock, &mut recased, 200).0.warnings.is_empty());
         assert!(!moved_deck("Ä::B", "ä::b"));
         assert!(moved_deck("A::B", "A::C"));
+    }
+
+    /// A card moved from one deck to another is named, as a moved note is; so is a card
+    /// that leaves its own deck for another note deck, but not one that goes back to
+    /// the deck it was in.
+    #[test]
+    fn moved_cards_are_named() {
+        let reversed = crate::Stock::Reversed.notetype();
+        let note = |card_decks: &[(u16, &str)]| {
+            let mut n = source_note(reversed.clone(), &["q", "a"]);
+            n.ords = vec![0, 1];
+            n.note.card_decks = card_decks
+                .iter()
+                .map(|(o, d)| (*o, d.to_string()))
+                .collect();
+            vec![n]
+        };
+        let (_, text) = run(&Lock::default(), &mut note(&[(1, "R")]), 100);
+        assert!(text.contains("\t2:R\n"), "{text}");
+        let lock = Lock::parse(text).unwrap();
+        let nid = ids::note_id("g");
+        let moved_card = |card, from: &str, to: &str| Problem::MovedCard {
+            card,
+            from: from.into(),
+            to: to.into(),
+            nid,
+        };
+        let moved = |from: &str, to: &str| moved_card(2, from, to);
+        let (out, text) = run(&lock, &mut note(&[(1, "S")]), 200);
+        assert_eq!(problems(&out), [&moved("R", "S")]);
+        assert!(text.contains("\t2:S\n"), "{text}");
+        let (out, _) = run(&lock, &mut note(&[]), 200);
+        assert_eq!(problems(&out), [&moved("R", "D")]);
+        let (out, _) = run(&lock, &mut note(&[(1, "r")]), 200);
+        assert!(out.warnings.is_empty(), "Anki's deck names ignore case");
+        let (out, text) = run(&lock, &mut note(&[(0, "R"), (1, "R")]), 200);
+        assert_eq!(problems(&out), [&moved_card(1, "D", "R")]);
+        assert!(text.contains("\t1:R\t2:R\n"), "{text}");
     }
 
     #[test]

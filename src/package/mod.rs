@@ -217,12 +217,18 @@ impl Package {
             });
         }
         crate::deck::normalize_name(&note.deck).map_err(|e| wrong(e.into()))?;
+        for (_, deck) in &note.card_decks {
+            crate::deck::normalize_name(deck).map_err(|e| wrong(e.into()))?;
+        }
         for tag in &note.tags {
             crate::note::check_tag(tag).map_err(|e| wrong(e.into()))?;
         }
         let ords = notetype
             .card_ordinals(&note.fields, !note.tags.is_empty())
             .map_err(|e| wrong(e.into()))?;
+        if let Some((ord, _)) = note.card_decks.iter().find(|(o, _)| !ords.contains(o)) {
+            return Err(wrong(crate::note::no_such_card(*ord, &ords)));
+        }
         // Notes added in bulk are counted in only when a note is added one by one.
         for (earlier, _) in &self.notes[self.guids_of..] {
             self.guids.insert(earlier.guid.clone());

@@ -787,6 +787,7 @@ mod tests {
                 fields,
                 tags: vec![format!("t{i}"), "common".into()],
                 deck: deck.into(),
+                card_decks: Vec::new(),
                 modified: 1_700_000_000 + i as i64,
             };
             package.add_note(note).unwrap();

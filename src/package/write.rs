@@ -388,6 +388,7 @@ fn dummy_package(timestamp: i64) -> Result<Package> {
         fields: vec![UPDATE_ANKI_MESSAGE.to_string(), String::new()],
         tags: Vec::new(),
         deck: "Default".into(),
+        card_decks: Vec::new(),
         modified: timestamp,
     })?;
     Ok(package)
@@ -509,7 +510,10 @@ fn all_decks(package: &Package) -> (BTreeMap<i64, String>, ids::DeckIds<'_>) {
     decks.insert(1, "Default".to_string());
     let mut deck_ids = ids::DeckIds::default();
     let settings = package.deck_settings.keys().map(String::as_str);
-    let notes = package.notes.iter().map(|(note, _)| note.deck.as_str());
+    let notes = package.notes.iter().flat_map(|(note, _)| {
+        let cards = note.card_decks.iter().map(|(_, deck)| deck.as_str());
+        std::iter::once(note.deck.as_str()).chain(cards)
+    });
     for name in settings.chain(notes) {
         if deck_ids.knows(name) {
             continue;
@@ -600,6 +604,10 @@ fn insert_notes<'a>(
             // `due` is the note's position in the sources: new cards come in that order.
             let due = index as i64 + 1;
             for (&ord, &cid) in ords.iter().zip(cids) {
+                let did = match note.card_decks.is_empty() {
+                    true => did,
+                    false => deck_ids.get(note.card_deck(ord)),
+                };
                 let ord = i64::from(ord);
                 cards.push(NewCard(cid, *nid, did, ord, note.modified, due));
             }

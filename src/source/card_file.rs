@@ -212,6 +212,7 @@ impl Reader<'_> {
             problems.push(problem);
             String::new()
         });
+        let card_decks = card_decks(raw, &mut problems);
         let Some(notetype) = notetype else {
             return Err(problems);
         };
@@ -221,26 +222,34 @@ impl Reader<'_> {
             fields,
             tags,
             deck,
+            card_decks: Vec::new(),
             modified: 0,
         };
-        self.accept(path, raw.heading.line, note, notetype, problems)
+        let at = (path, raw.heading.line);
+        self.accept(at, note, notetype, card_decks, problems)
     }
 
     /// Warnings ride along with a good note; errors reject it. A note with no errors
-    /// must still make at least one card, from templates that work.
+    /// must still make at least one card, from templates that work, and each card its
+    /// `card-deck:` lines name.
     fn accept(
         &mut self,
-        path: &Path,
-        line: usize,
-        note: Note,
+        (path, line): (&Path, usize),
+        mut note: Note,
         notetype: Arc<NoteType>,
+        card_decks: Vec<CardDeck>,
         problems: Vec<LineProblem>,
     ) -> Result<SourceNote, Vec<LineProblem>> {
         let (mut errors, warnings): (Vec<_>, Vec<_>) = problems
             .into_iter()
             .partition(|(_, p)| p.severity() == Severity::Error);
         if errors.is_empty() {
-            match notetype.card_ordinals(&note.fields, !note.tags.is_empty()) {
+            let ords = notetype.card_ordinals(&note.fields, !note.tags.is_empty());
+            let ords = ords.map_err(|e| vec![(line, e.into())]).and_then(|ords| {
+                note.card_decks = cards_in_decks(card_decks, &ords)?;
+                Ok(ords)
+            });
+            match ords {
                 Ok(ords) => {
                     for (line, warning) in warnings {
                         self.problem(path, line, warning);
@@ -253,7 +262,7 @@ impl Reader<'_> {
                         line,
                     });
                 }
-                Err(e) => errors.push((line, e.into())),
+                Err(e) => errors.extend(e),
             }
         }
         Err(errors.into_iter().chain(warnings).collect())
@@ -523,6 +532,61 @@ fn note_deck(setting: Option<&Located>, default: &str) -> Result<String, LinePro
     match setting {
         Some(v) => deck::normalize_name(&v.text).map_err(|e| (v.line, e.into())),
         None => Ok(default.to_string()),
+    }
+}
+
+/// A `card-deck:` line: its line, the card's number (from 1) and the deck.
+type CardDeck = (usize, u16, String);
+
+/// The note's `card-deck: N DECK` lines, each checked but for whether the note has card
+/// N, which only its cards tell ([`cards_in_decks`]).
+fn card_decks(raw: &RawNote, problems: &mut Vec<LineProblem>) -> Vec<CardDeck> {
+    let mut out: Vec<CardDeck> = Vec::new();
+    for v in raw.settings_named("card-deck") {
+        let (number, deck) = v
+            .text
+            .split_once(char::is_whitespace)
+            .unwrap_or((&v.text, ""));
+        let number = number.parse::<u16>().ok().filter(|&n| n > 0);
+        let (Some(number), false) = (number, deck.trim().is_empty()) else {
+            problems.push((v.line, Problem::BadCardDeck));
+            continue;
+        };
+        let deck = match deck::normalize_name(deck) {
+            Ok(deck) => deck,
+            Err(e) => {
+                problems.push((v.line, e.into()));
+                continue;
+            }
+        };
+        if out.iter().any(|(_, n, _)| *n == number) {
+            let again = Problem::DuplicateSetting(format!("card-deck: {number}"));
+            problems.push((v.line, again));
+            continue;
+        }
+        out.push((v.line, number, deck));
+    }
+    out
+}
+
+/// The note's cards in decks of their own, by ordinal, once each card is known to be
+/// one of the note's cards (`ords`).
+fn cards_in_decks(
+    card_decks: Vec<CardDeck>,
+    ords: &[u16],
+) -> Result<Vec<(u16, String)>, Vec<LineProblem>> {
+    let mut errors = Vec::new();
+    let mut decks = Vec::new();
+    for (line, number, deck) in card_decks {
+        match ords.contains(&(number - 1)) {
+            true => decks.push((number - 1, deck)),
+            false => errors.push((line, crate::note::no_such_card(number - 1, ords))),
+        }
+    }
+    decks.sort_by_key(|(ord, _)| *ord);
+    match errors.is_empty() {
+        true => Ok(decks),
+        false => Err(errors),
     }
 }
 

@@ -96,6 +96,14 @@ impl RawNote {
     pub fn setting(&self, key: &str) -> Option<&Located> {
         self.settings.iter().find(|(k, _)| k == key).map(|(_, v)| v)
     }
+
+    /// Every value of a setting that may be given more than once (`card-deck`).
+    pub fn settings_named<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a Located> {
+        self.settings
+            .iter()
+            .filter(move |(k, _)| k == key)
+            .map(|(_, v)| v)
+    }
 }
 
 /// A parsed card file.
@@ -106,7 +114,10 @@ pub struct ParsedFile {
 }
 
 /// Settings a note may carry under its heading.
-pub const SETTINGS: &[&str] = &["id", "guid", "type", "tags", "deck", "format"];
+pub const SETTINGS: &[&str] = &["id", "guid", "type", "tags", "deck", "card-deck", "format"];
+
+/// Settings a note may give more than once, each time for another thing.
+const REPEATABLE: &[&str] = &["card-deck"];
 
 /// Parses a file's text. Problems come back with their 1-based line numbers; parsing goes
 /// on after a problem so that one run reports them all.
@@ -518,7 +529,7 @@ impl NoteBuilder {
                 Problem::UnknownSetting { key, meant },
                 problems,
             );
-        } else if self.settings.iter().any(|(k, _)| k == key) {
+        } else if !REPEATABLE.contains(&key) && self.settings.iter().any(|(k, _)| k == key) {
             problems.push((number, Problem::DuplicateSetting(key.to_string())));
         } else {
             let value = Located {

@@ -129,7 +129,7 @@ const CASES: &[Case] = &[
         ],
         code: "rich-toml",
         place: ("_notetypes/Vocab/notetype.toml", 1, 1),
-        message: "unknown field `kidn`, expected one of `name`, `id`, `kind`, `sort_field`, `css`, `fields`, `templates`; did you mean `kind`?",
+        message: "unknown field `kidn`, expected one of `name`, `id`, `kind`, `sort_field`, `css`, `latex_pre`, `latex_post`, `latex_svg`, `stock_kind`, `fields`, `templates`; did you mean `kind`?",
     },
     Case {
         files: &[

@@ -366,3 +366,38 @@ fn a_guid_setting_updates_the_note_anki_has() {
     let lock = fs::read_to_string(deck.src.join("ankideck.lock")).unwrap();
     assert!(lock.contains(&format!("\nnote\t{guid}\t")), "{lock}");
 }
+
+/// `card-deck:` puts a card of a note into a deck of its own, in Anki too; moving it to
+/// another deck later is reported, as Anki keeps the card where it is.
+#[test]
+fn cards_of_one_note_land_in_their_own_decks() {
+    let mut deck = Deck::new("reimport-card-deck");
+    let v1 = "---\ndeck: Words\n---\n\n## Q1 le chat\ntype: reversed\ncard-deck: 2 Words::Reverse\n\nthe cat\n\n## Q2 {{c1::Paris}} and {{c2::Rome}}\ncard-deck: 2 Capitals::Italy\n";
+    deck.write("words.md", v1);
+    let (package, _) = deck.build();
+    let report = deck.import(&package);
+    assert_eq!(counts(&report), (2, 0, 0, 0));
+    let decks = |report: &Value, key: &str| -> Vec<String> {
+        by_key(report)[key]["cards"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["deck"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(decks(&report, "Q1"), ["Words", "Words::Reverse"]);
+    assert_eq!(decks(&report, "Q2"), ["Words", "Capitals::Italy"]);
+    assert_eq!(report["check"]["problems"], serde_json::json!([]));
+    let lock = fs::read_to_string(deck.src.join("ankideck.lock")).unwrap();
+    assert!(lock.contains("\t2:Words::Reverse\n"), "{lock}");
+
+    deck.write(
+        "words.md",
+        &v1.replace("2 Words::Reverse", "2 Words::Backwards"),
+    );
+    let (_, stderr) = deck.build();
+    assert!(
+        stderr.contains("card 2 moved from deck `Words::Reverse` to `Words::Backwards`"),
+        "{stderr}"
+    );
+}

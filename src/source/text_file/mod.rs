@@ -303,6 +303,7 @@ fn read_row(
             fields,
             tags,
             deck,
+            card_decks: Vec::new(),
             modified: 0,
         },
         notetype,
