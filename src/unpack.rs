@@ -9,7 +9,7 @@
 use crate::deck::{DeckOptions, DeckSettings};
 use crate::note::Note;
 use crate::package::read::{self, Contents, ReadError};
-use crate::source::write::{self, NoteToWrite, Unpacked, WriteError};
+use crate::source::write::{self, Unpacked, WriteError};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -161,7 +161,7 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
         let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
         let card_decks = (cards.iter())
             .filter(|(_, d)| crate::deck::key(d) != crate::deck::key(&deck))
-            .map(|(ord, d)| ((ord + 1) as u16, d.to_string()))
+            .map(|(ord, d)| (*ord as u16, d.to_string()))
             .collect();
         let fields = row
             .fields
@@ -174,10 +174,11 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
             fields,
             tags: row.tags.split_whitespace().map(str::to_string).collect(),
             deck,
+            card_decks,
             modified: row.modified,
         };
         originals.insert(note.guid.clone(), (row.id, row.modified));
-        unpacked.notes.push(NoteToWrite { note, card_decks });
+        unpacked.notes.push(note);
     }
     let configs: HashMap<i64, &crate::package::DeckConfig> =
         contents.deck_configs.iter().map(|c| (c.id, c)).collect();

@@ -180,6 +180,7 @@ pub(super) fn seeded(
             deck: &note.deck,
             clozes: &clozes,
             label: &label(&note.fields[0]),
+            card_decks: &card_decks_column(&note.card_decks),
         };
         record.write(&mut out);
     }

@@ -358,6 +358,7 @@ The `export` spec, a JSON object (every key optional):
   "media":    {NAME: BASE64, ...}      files added to the media folder (Anki stores
                                        NAME in NFC; a note may spell it NFD)
   "notes":    [{"notetype": N, "deck": D, "fields": [V, ...], "tags": [T, ...]}]
+  "card_decks": [[I, ORD, D], ...]     move card ORD of the I-th note (from 0) to deck D
   "review":   N                        answer the first N new cards Good
   "filtered": [{"name": D, "search": S, "limit": N}]
                                        filtered decks, built after the reviews
@@ -393,6 +394,10 @@ def build_from_spec(col: Any, spec: dict[str, Any]) -> None:
             note.fields[i] = value
         note.tags = list(n.get("tags", []))
         col.add_note(note, col.decks.id(n.get("deck", "Default")))
+    nids = col.db.list("select id from notes order by id")
+    for index, ord_, deck in spec.get("card_decks", []):
+        cid = col.db.scalar("select id from cards where nid = ? and ord = ?", nids[index], ord_)
+        col.set_deck([cid], col.decks.id(deck))
     answer_first_new(col, int(spec.get("review", 0)))
     for f in spec.get("filtered", []):
         did = col.decks.new_filtered(f["name"])

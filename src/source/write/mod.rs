@@ -19,23 +19,13 @@ use unicode_normalization::UnicodeNormalization;
 
 pub use layout::MEDIA_FOLDER;
 
-/// A note to write: the note (its deck is its first card's) and the cards that sit in
-/// another deck, by card number (template number, or cloze number, from 1).
-#[derive(Debug, Clone)]
-pub struct NoteToWrite {
-    /// The note; its `deck` is where its cards go unless `card_decks` says otherwise.
-    pub note: Note,
-    /// (card number, deck) for the cards elsewhere.
-    pub card_decks: Vec<(u16, String)>,
-}
-
 /// Everything a source folder is written from.
 #[derive(Debug, Default)]
 pub struct Unpacked {
     /// Every note type, used or not.
     pub notetypes: Vec<NoteType>,
-    /// The notes.
-    pub notes: Vec<NoteToWrite>,
+    /// The notes; each one's `deck` is its cards' deck, except those in `card_decks`.
+    pub notes: Vec<Note>,
     /// Every deck to keep, with its description and options: decks without notes too.
     pub decks: Vec<(String, DeckSettings)>,
     /// Media file names (as stored), and for each `_` file the note types whose
@@ -133,12 +123,12 @@ pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
 /// The notes in their order, cut where the deck changes: each run is a card file, so
 /// that reading the files in order meets the notes in the order given (the order of
 /// their new cards in Anki).
-fn runs_by_deck(notes: &[NoteToWrite]) -> Vec<(String, Vec<&NoteToWrite>)> {
-    let mut runs: Vec<(String, Vec<&NoteToWrite>)> = Vec::new();
+fn runs_by_deck(notes: &[Note]) -> Vec<(String, Vec<&Note>)> {
+    let mut runs: Vec<(String, Vec<&Note>)> = Vec::new();
     for note in notes {
         match runs.last_mut() {
-            Some((deck, run)) if *deck == note.note.deck => run.push(note),
-            _ => runs.push((note.note.deck.clone(), vec![note])),
+            Some((deck, run)) if *deck == note.deck => run.push(note),
+            _ => runs.push((note.deck.clone(), vec![note])),
         }
     }
     runs
@@ -156,20 +146,19 @@ fn create(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 /// its notes have, then each note.
 fn card_file(
     deck: &str,
-    notes: &[&NoteToWrite],
+    notes: &[&Note],
     by_id: &HashMap<i64, &NoteType>,
     names: &notetype::TypeNames,
 ) -> Result<String, WriteError> {
     let mut spelled = Vec::with_capacity(notes.len());
     for note in notes {
         let nt = by_id
-            .get(&note.note.notetype_id)
+            .get(&note.notetype_id)
             .ok_or_else(|| WriteError::Unwritable {
-                guid: note.note.guid.clone(),
-                message: format!("its note type {} is missing", note.note.notetype_id),
+                guid: note.guid.clone(),
+                message: format!("its note type {} is missing", note.notetype_id),
             })?;
         let markdown = note
-            .note
             .fields
             .iter()
             .enumerate()
@@ -187,17 +176,17 @@ fn card_file(
     }
     out.push_str("---\n");
     for (note, nt, markdown) in spelled {
-        let mut settings = vec![("guid".to_string(), note.note.guid.clone())];
-        let heading_cloze = crate::notetype::cloze::has_cloze(&note.note.fields[0]);
+        let mut settings = vec![("guid".to_string(), note.guid.clone())];
+        let heading_cloze = crate::notetype::cloze::has_cloze(&note.fields[0]);
         let is_stock_cloze = notetype::stock_of(nt) == Some(Stock::Cloze);
         if Some(nt.id) != common_type || (heading_cloze && !is_stock_cloze) {
             settings.push(("type".into(), names.name(nt).to_string()));
         }
-        if !note.note.tags.is_empty() {
-            settings.push(("tags".into(), layout::tag_list(&note.note.tags)));
+        if !note.tags.is_empty() {
+            settings.push(("tags".into(), layout::tag_list(&note.tags)));
         }
-        for (card, deck) in &note.card_decks {
-            settings.push(("card-deck".into(), format!("{card} {deck}")));
+        for (ord, deck) in &note.card_decks {
+            settings.push(("card-deck".into(), format!("{} {deck}", ord + 1)));
         }
         if markdown == html {
             let format = if markdown { "markdown" } else { "html" };
@@ -207,9 +196,9 @@ fn card_file(
         let head = field::Head {
             settings: &settings,
         };
-        let text = field::note_text(&note.note.fields, &field_names, &head, markdown).map_err(
+        let text = field::note_text(&note.fields, &field_names, &head, markdown).map_err(
             |message| WriteError::Unwritable {
-                guid: note.note.guid.clone(),
+                guid: note.guid.clone(),
                 message,
             },
         )?;
@@ -249,8 +238,7 @@ pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
         .map(|n| (n.note.guid.as_str(), n))
         .collect();
     let mut wrong = Vec::new();
-    for given in &unpacked.notes {
-        let note = &given.note;
+    for note in &unpacked.notes {
         let Some(back) = read.get(note.guid.as_str()) else {
             let why = errors.first().cloned().unwrap_or_else(|| "missing".into());
             wrong.push((note.guid.clone(), format!("not read back ({why})")));
@@ -292,6 +280,13 @@ fn difference(given: &Note, back: &Note) -> Option<String> {
     }
     if crate::deck::key(&given.deck) != crate::deck::key(&back.deck) {
         return Some(format!("deck reads back as `{}`", back.deck));
+    }
+    let keys = |n: &Note| {
+        let decks = n.card_decks.iter();
+        decks.map(|(o, d)| (*o, crate::deck::key(d))).collect::<Vec<_>>()
+    };
+    if keys(given) != keys(back) {
+        return Some(format!("card decks read back as {:?}", back.card_decks));
     }
     None
 }

@@ -103,14 +103,13 @@ fn write_one(folder: &Path, nt: &NoteType) -> Result<(), WriteError> {
         let _ = writeln!(toml, "stock_kind = {}", nt.original_stock_kind);
     }
     for f in &nt.fields {
-        let _ = write!(
-            toml,
-            "\n[[fields]]\nname = {}\nid = {}\nfont = {}\nsize = {}\n",
-            yaml_string(&f.name),
-            f.id,
-            yaml_string(&f.font),
-            f.size
-        );
+        let _ = write!(toml, "\n[[fields]]\nname = {}\n", yaml_string(&f.name));
+        // Anki before 2.1.50 gave fields and templates no ids (0 here): one from the
+        // name then, as the reader makes it.
+        if f.id != 0 {
+            let _ = writeln!(toml, "id = {}", f.id);
+        }
+        let _ = write!(toml, "font = {}\nsize = {}\n", yaml_string(&f.font), f.size);
         let o = &f.options;
         if !o.description.is_empty() {
             let _ = writeln!(toml, "description = {}", yaml_string(&o.description));
@@ -138,11 +137,13 @@ fn write_one(folder: &Path, nt: &NoteType) -> Result<(), WriteError> {
             .find(|s| files.insert(s.to_lowercase()))
             .expect("a free file name");
         let (front, back) = (format!("{stem}.front.html"), format!("{stem}.back.html"));
+        let _ = write!(toml, "\n[[templates]]\nname = {}\n", yaml_string(&t.name));
+        if t.id != 0 {
+            let _ = writeln!(toml, "id = {}", t.id);
+        }
         let _ = write!(
             toml,
-            "\n[[templates]]\nname = {}\nid = {}\nfront = {}\nback = {}\n",
-            yaml_string(&t.name),
-            t.id,
+            "front = {}\nback = {}\n",
             yaml_string(&front),
             yaml_string(&back)
         );
