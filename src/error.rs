@@ -663,7 +663,6 @@ fn rich_code(problem: &RichProblem) -> &'static str {
         R::AssetName(_) => "rich-asset-name",
         R::AssetClash { .. } => "rich-asset-clash",
         R::DuplicateNoteType(_) => "rich-duplicate-note-type",
-        R::StockName(_) => "rich-stock-name",
         R::SameId { .. } => "rich-same-id",
         R::Csv(_) => "rich-csv",
         R::CsvIgnored(_) => "rich-csv-ignored",
@@ -709,8 +708,6 @@ pub enum RichProblem {
     AssetClash { name: String, other: String },
     #[error("note type `{0}` is defined twice")]
     DuplicateNoteType(String),
-    #[error("note type `{0}` has the name of a built-in type")]
-    StockName(String),
     #[error("note type `{name}` has the same `id` as note type `{other}`")]
     SameId { name: String, other: String },
     #[error("{0}")]
@@ -742,7 +739,6 @@ impl RichProblem {
             }
             RichProblem::AssetClash { .. } => "give one of the files another name",
             RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
-            RichProblem::StockName(_) => "choose another `name`; basic, reversed, optional-reversed, type-in and cloze (and Anki's names for them, plain or with ` (ankideck)`) are taken",
             RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
             RichProblem::Csv(_) => "see the Anki text files section of the format reference (`ankideck help format`)",
             RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of the format reference, `ankideck help format`)",
@@ -938,7 +934,6 @@ mod tests {
                 "rich-asset-clash",
             ),
             (R::DuplicateNoteType(s()).into(), "rich-duplicate-note-type"),
-            (R::StockName(s()).into(), "rich-stock-name"),
             (
                 R::SameId {
                     name: s(),

@@ -157,14 +157,13 @@ impl CustomTypes {
             })
     }
 
-    /// Why `notetype` cannot join these: its name is taken, here or by a stock note
-    /// type (by our key or Anki's name), or its id is.
+    /// Why `notetype` cannot join these: its name is taken here, or its id is. A stock
+    /// type's name is not taken: a custom type of that exact name is the one that name
+    /// finds (decks from Anki have their own `Basic`).
     fn clash(&self, notetype: &NoteType) -> Option<RichProblem> {
         let name = notetype.name.clone();
         if self.by_name.contains_key(&name) {
             Some(RichProblem::DuplicateNoteType(name))
-        } else if crate::Stock::find(&name).is_some() {
-            Some(RichProblem::StockName(name))
         } else {
             let same_id = self.by_name.values().find(|t| t.id == notetype.id);
             same_id.map(|t| RichProblem::SameId {
@@ -918,13 +917,6 @@ templates = [{ name = "Recognize" }, { name = "Recognize" }]
             types.clash(&vocab),
             Some(RichProblem::DuplicateNoteType("Vocab".into()))
         );
-        for stock in ["Basic", "basic", "Cloze", "type-in"] {
-            vocab.name = stock.into();
-            assert_eq!(
-                types.clash(&vocab),
-                Some(RichProblem::StockName(stock.into()))
-            );
-        }
         vocab.name = "Words".into();
         let same_id = RichProblem::SameId {
             name: "Words".into(),
@@ -933,5 +925,9 @@ templates = [{ name = "Recognize" }, { name = "Recognize" }]
         assert_eq!(types.clash(&vocab), Some(same_id));
         vocab.id = 8;
         assert_eq!(types.clash(&vocab), None);
+        for stock in ["Basic", "basic", "Cloze", "Cloze (ankideck)"] {
+            vocab.name = stock.into();
+            assert_eq!(types.clash(&vocab), None, "stock names are free");
+        }
     }
 }

@@ -291,6 +291,51 @@ browser_size = 13
     assert_eq!(note(&report, "la mer")["mid"], 1_670_000_000_123_i64);
 }
 
+/// A custom note type may be named like a stock one, as decks from Anki often have
+/// their own `Basic`: that exact name (in a card file or a text file) means the custom
+/// type, and the stock keys still mean the stock types.
+#[test]
+fn a_custom_note_type_named_basic_wins_for_its_name() {
+    let dir = temp_dir("rich-custom-basic");
+    let src = dir.join("src");
+    let nt = src.join("_notetypes").join("Basic");
+    std::fs::create_dir_all(&nt).unwrap();
+    let toml = "[[fields]]\nname = \"Front\"\n\n[[fields]]\nname = \"Back\"\n\n[[fields]]\nname = \"Source\"\n\n[[templates]]\nname = \"Card 1\"\n";
+    std::fs::write(nt.join("notetype.toml"), toml).unwrap();
+    std::fs::write(nt.join("Card 1.front.html"), "{{Front}}").unwrap();
+    std::fs::write(nt.join("Card 1.back.html"), "{{Back}}<br>{{Source}}").unwrap();
+    std::fs::write(
+        src.join("notes.md"),
+        "## Custom one\ntype: Basic\n\nback\n\n### Source\nbook\n\n## Stock one\ntype: basic\n\nback\n",
+    )
+    .unwrap();
+    std::fs::write(
+        src.join("rows.tsv"),
+        "#separator:tab\n#notetype:Basic\nCustom row\tback\tweb\n",
+    )
+    .unwrap();
+    let package = dir.join("out.apkg");
+    let result = build(&src, &package);
+    assert_success(&result);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    assert_clean_first_import(&report, 3);
+    let custom = note(&report, "Custom one");
+    // A fresh collection has a Basic of its own, so Anki names this one `Basic+`.
+    let name = custom["notetype"].as_str().unwrap();
+    assert!(name == "Basic" || name == "Basic+", "{name}");
+    assert_eq!(
+        custom["field_order"],
+        serde_json::json!(["Front", "Back", "Source"])
+    );
+    assert_eq!(custom["fields"]["Source"], "<p>book</p>");
+    let row = note(&report, "Custom row");
+    assert_eq!(row["mid"], custom["mid"]);
+    assert_eq!(row["fields"]["Source"], "web");
+    assert_eq!(note(&report, "Stock one")["notetype"], "Basic (ankideck)");
+}
+
 #[test]
 fn anki_text_files_import_with_the_notes_decks_and_tags_their_header_says() {
     let report = import_rich_deck("rich-text");

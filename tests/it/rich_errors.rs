@@ -148,24 +148,6 @@ fn bad_rich_input_is_refused_with_file_and_line() {
             ],
             expected: "notetype.toml:1: note type `Words` has the same `id` as note type `Vocab`",
         },
-        Case {
-            name: "a note type named like a stock one",
-            files: &[
-                ("_notetypes/Basic/notetype.toml", "[[fields]]\nname = \"Word\"\n\n[[templates]]\nname = \"Card 1\"\n"),
-                ("_notetypes/Basic/Card 1.front.html", "{{Word}}"),
-                ("_notetypes/Basic/Card 1.back.html", "{{Word}}"),
-            ],
-            expected: "notetype.toml:1: note type `Basic` has the name of a built-in type",
-        },
-        Case {
-            name: "a note type named like a stock one in the package",
-            files: &[
-                ("_notetypes/x/notetype.toml", "name = \"Cloze (ankideck)\"\n\n[[fields]]\nname = \"Word\"\n\n[[templates]]\nname = \"Card 1\"\n"),
-                ("_notetypes/x/Card 1.front.html", "{{Word}}"),
-                ("_notetypes/x/Card 1.back.html", "{{Word}}"),
-            ],
-            expected: "notetype.toml:1: note type `Cloze (ankideck)` has the name of a built-in type",
-        },
     ];
     for case in cases {
         let dir = temp_dir("rich-errors-case");
