@@ -291,3 +291,6 @@ pub enum ReadError {
         source: std::io::Error,
     },
 }
+
+#[cfg(test)]
+mod tests;
