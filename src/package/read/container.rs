@@ -35,6 +35,11 @@ impl Container {
         let size = file.metadata().map_err(io)?.len();
         let zip = match zip::ZipArchive::new(BufReader::new(file)) {
             Ok(zip) => zip,
+            Err(ZipError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                return Err(ReadError::Truncated {
+                    path: path.to_path_buf(),
+                })
+            }
             Err(ZipError::Io(source)) => return Err(io(source)),
             Err(error) => return Err(not_zip(path, error)),
         };

@@ -1,5 +1,5 @@
 //! Reading `.apkg` and `.colpkg` files: every layout Anki has written (see
-//! [`super::meta`]), collections of schema 11 and 14–18, hostile and broken packages
+//! `package/meta.rs`), collections of schema 11 and 14–18, hostile and broken packages
 //! refused with a [`ReadError`] that says what to do.
 //!
 //! ```no_run
@@ -13,10 +13,10 @@
 //! # Ok(()) }
 //! ```
 //!
-//! The parts: [`container`] (the zip, its entries and the limits on inflating them),
-//! [`collection`] (the SQLite database, schema 11 JSON columns), [`schema18`] (the
+//! The parts: `container` (the zip, its entries and the limits on inflating them),
+//! `collection` (the SQLite database, schema 11 JSON columns), `schema18` (the
 //! protobuf tables of newer collections, turned into the schema 11 JSON types) and
-//! [`media`] (the media list and the names in it).
+//! `media` (the media list and the names in it).
 
 mod collection;
 mod container;
@@ -291,3 +291,6 @@ pub enum ReadError {
         source: std::io::Error,
     },
 }
+
+#[cfg(test)]
+mod tests;
