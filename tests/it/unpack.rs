@@ -262,7 +262,9 @@ fn anki_spec() -> serde_json::Value {
 
 /// What a judge report says of each note, by guid, as a fresh import must reproduce it:
 /// note type, fields (NFC), tags, and each card's template and home deck.
-fn notes_by_guid(report: &serde_json::Value) -> std::collections::BTreeMap<String, serde_json::Value> {
+fn notes_by_guid(
+    report: &serde_json::Value,
+) -> std::collections::BTreeMap<String, serde_json::Value> {
     use unicode_normalization::UnicodeNormalization;
     common::anki::notes(report)
         .iter()
@@ -271,7 +273,13 @@ fn notes_by_guid(report: &serde_json::Value) -> std::collections::BTreeMap<Strin
                 .as_array()
                 .unwrap()
                 .iter()
-                .map(|name| n["fields"][name.as_str().unwrap()].as_str().unwrap().nfc().collect())
+                .map(|name| {
+                    n["fields"][name.as_str().unwrap()]
+                        .as_str()
+                        .unwrap()
+                        .nfc()
+                        .collect()
+                })
                 .collect();
             let mut tags: Vec<String> = serde_json::from_value(n["tags"].clone()).unwrap();
             tags.sort();
@@ -294,7 +302,9 @@ fn notes_by_guid(report: &serde_json::Value) -> std::collections::BTreeMap<Strin
 
 /// The cards of each note of the collection `judge.py export` made, by guid: template
 /// and home deck (the deck a card in a filtered deck returns to).
-fn home_decks(exported: &serde_json::Value) -> std::collections::BTreeMap<String, Vec<(u64, String)>> {
+fn home_decks(
+    exported: &serde_json::Value,
+) -> std::collections::BTreeMap<String, Vec<(u64, String)>> {
     let deck = |id: &serde_json::Value| {
         let decks = exported["decks"].as_array().unwrap();
         let found = decks.iter().find(|d| d["id"] == *id).unwrap();
@@ -308,7 +318,11 @@ fn home_decks(exported: &serde_json::Value) -> std::collections::BTreeMap<String
             .iter()
             .filter(|c| c["nid"] == note["id"])
             .map(|c| {
-                let home = if c["odid"] == 0 { &c["did"] } else { &c["odid"] };
+                let home = if c["odid"] == 0 {
+                    &c["did"]
+                } else {
+                    &c["odid"]
+                };
                 (c["ord"].as_u64().unwrap(), deck(home))
             })
             .collect();
@@ -324,9 +338,13 @@ fn scheduling(report: &serde_json::Value) -> Vec<(u64, serde_json::Value)> {
         .iter()
         .flat_map(|n| n["cards"].as_array().unwrap().iter())
         .map(|c| {
-            let keys = ["did", "odid", "type", "queue", "due", "ivl", "factor", "reps", "lapses"];
-            let kept: serde_json::Map<String, serde_json::Value> =
-                keys.iter().map(|k| (k.to_string(), c[*k].clone())).collect();
+            let keys = [
+                "did", "odid", "type", "queue", "due", "ivl", "factor", "reps", "lapses",
+            ];
+            let kept: serde_json::Map<String, serde_json::Value> = keys
+                .iter()
+                .map(|k| (k.to_string(), c[*k].clone()))
+                .collect();
             (c["id"].as_u64().unwrap(), serde_json::Value::Object(kept))
         })
         .collect();
@@ -350,8 +368,14 @@ fn anki_exports_round_trip() {
     let current = judge(
         Backend::Current,
         &[
-            "export", "--spec", path_str(&spec), "--out", path_str(&dir), "--with-scheduling",
-            "--formats", "legacy,latest,colpkg,legacy-colpkg",
+            "export",
+            "--spec",
+            path_str(&spec),
+            "--out",
+            path_str(&dir),
+            "--with-scheduling",
+            "--formats",
+            "legacy,latest,colpkg,legacy-colpkg",
         ],
     );
     for format in ["legacy", "latest", "colpkg", "legacy-colpkg"] {
@@ -360,49 +384,98 @@ fn anki_exports_round_trip() {
     let old_dir = dir.join("2.1.49");
     let old = judge(
         Backend::Legacy,
-        &["export", "--spec", path_str(&spec), "--out", path_str(&old_dir), "--with-scheduling"],
+        &[
+            "export",
+            "--spec",
+            path_str(&spec),
+            "--out",
+            path_str(&old_dir),
+            "--with-scheduling",
+        ],
     );
     round_trip(&old_dir, &old, "legacy1", "legacy1", true);
 }
 
 /// One package of `exported` (a `judge.py export` report) unpacked, built and judged
 /// against its `.apkg` `original` (the same collection): see [`anki_exports_round_trip`].
-fn round_trip(dir: &Path, exported: &serde_json::Value, format: &str, original: &str, history: bool) {
+fn round_trip(
+    dir: &Path,
+    exported: &serde_json::Value,
+    format: &str,
+    original: &str,
+    history: bool,
+) {
     use common::anki::{import, import_with};
     use common::{path_str, Backend};
-    let package = |format: &str| std::path::PathBuf::from(exported["packages"][format].as_str().unwrap());
+    let package =
+        |format: &str| std::path::PathBuf::from(exported["packages"][format].as_str().unwrap());
     let original = package(original);
     // The original as a fresh collection has it, with its cards in their home decks: a
     // fresh import leaves a filtered deck's cards in a copy of it.
-    let fresh = import(Backend::Current, &dir.join(format!("fresh-original-{format}")), &original);
+    let fresh = import(
+        Backend::Current,
+        &dir.join(format!("fresh-original-{format}")),
+        &original,
+    );
     let mut expected = notes_by_guid(&fresh);
     for (guid, cards) in home_decks(exported) {
         expected.get_mut(&guid).unwrap()["cards"] = serde_json::json!(cards);
     }
     assert_eq!(expected.len(), 6);
     let sources = dir.join(format!("sources-{format}"));
-    let out = common::run::ankideck(&["unpack", path_str(&package(format)), "-o", path_str(&sources)]);
+    let out = common::run::ankideck(&[
+        "unpack",
+        path_str(&package(format)),
+        "-o",
+        path_str(&sources),
+    ]);
     assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let said = stdout.contains("2 cards have review history; it stays in your collection");
     assert_eq!(said, history, "{stdout}");
     let rebuilt = dir.join(format!("rebuilt-{format}.apkg"));
     assert_success(&common::run::ankideck(&[
-        "build", path_str(&sources), "-o", path_str(&rebuilt), "--locked", "--deny-warnings",
+        "build",
+        path_str(&sources),
+        "-o",
+        path_str(&rebuilt),
+        "--locked",
+        "--deny-warnings",
     ]));
     // (a) a fresh collection
-    let again = import(Backend::Current, &dir.join(format!("fresh-{format}")), &rebuilt);
+    let again = import(
+        Backend::Current,
+        &dir.join(format!("fresh-{format}")),
+        &rebuilt,
+    );
     common::anki::assert_clean_first_import(&again, 6);
     assert_eq!(notes_by_guid(&again), expected, "{format}: notes differ");
-    assert_eq!(again["media_sha1"], fresh["media_sha1"], "{format}: media differ");
+    assert_eq!(
+        again["media_sha1"], fresh["media_sha1"],
+        "{format}: media differ"
+    );
     let used = |r: &serde_json::Value| {
-        let used: Vec<&str> = common::anki::notes(r).iter().map(|n| n["notetype"].as_str().unwrap()).collect();
+        let used: Vec<&str> = common::anki::notes(r)
+            .iter()
+            .map(|n| n["notetype"].as_str().unwrap())
+            .collect();
         // Names, fields, templates, CSS: what people see. (2.1.49 gave fields and
         // templates no ids; a build derives them, which Anki takes as the same.)
-        let mut nts: Vec<serde_json::Value> = r["notetypes"].as_array().unwrap().iter()
+        let mut nts: Vec<serde_json::Value> = r["notetypes"]
+            .as_array()
+            .unwrap()
+            .iter()
             .filter(|t| used.contains(&t["name"].as_str().unwrap()))
-            .map(|t| serde_json::json!([t["name"], t["type"], t["fields"], t["templates"],
-                t["sortf"], t["settings"]["css"]]))
+            .map(|t| {
+                serde_json::json!([
+                    t["name"],
+                    t["type"],
+                    t["fields"],
+                    t["templates"],
+                    t["sortf"],
+                    t["settings"]["css"]
+                ])
+            })
             .collect();
         nts.sort_by_key(|t| t[0].as_str().unwrap().to_string());
         nts
@@ -410,13 +483,22 @@ fn round_trip(dir: &Path, exported: &serde_json::Value, format: &str, original: 
     assert_eq!(used(&again), used(&fresh), "{format}: note types differ");
     // (b) over the original, with its review history
     let holding = dir.join(format!("holding-{format}"));
-    let before = import_with(Backend::Current, &holding, &original, &["--with-scheduling"]);
+    let before = import_with(
+        Backend::Current,
+        &holding,
+        &original,
+        &["--with-scheduling"],
+    );
     let after = import(Backend::Current, &holding, &rebuilt);
     let log = &after["imports"][0]["counts"];
     assert_eq!(log["duplicate"], 6, "{format}: {log}");
     for category in ["new", "updated", "conflicting", "missing_notetype"] {
         assert_eq!(log[category], 0, "{format}: {category}: {log}");
     }
-    assert_eq!(scheduling(&after), scheduling(&before), "{format}: scheduling changed");
+    assert_eq!(
+        scheduling(&after),
+        scheduling(&before),
+        "{format}: scheduling changed"
+    );
     common::anki::assert_check_database_clean(&after);
 }

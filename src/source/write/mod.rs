@@ -196,12 +196,13 @@ fn card_file(
         let head = field::Head {
             settings: &settings,
         };
-        let text = field::note_text(&note.fields, &field_names, &head, markdown).map_err(
-            |message| WriteError::Unwritable {
-                guid: note.guid.clone(),
-                message,
-            },
-        )?;
+        let text =
+            field::note_text(&note.fields, &field_names, &head, markdown).map_err(|message| {
+                WriteError::Unwritable {
+                    guid: note.guid.clone(),
+                    message,
+                }
+            })?;
         out.push('\n');
         out.push_str(&text);
     }
@@ -283,7 +284,9 @@ fn difference(given: &Note, back: &Note) -> Option<String> {
     }
     let keys = |n: &Note| {
         let decks = n.card_decks.iter();
-        decks.map(|(o, d)| (*o, crate::deck::key(d))).collect::<Vec<_>>()
+        decks
+            .map(|(o, d)| (*o, crate::deck::key(d)))
+            .collect::<Vec<_>>()
     };
     if keys(given) != keys(back) {
         return Some(format!("card decks read back as {:?}", back.card_decks));
