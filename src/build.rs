@@ -89,7 +89,8 @@ fn plan(source: &Path, options: &Options, stage: bool) -> Result<Plan> {
     });
     let (mut sources, previous) = (sources?, previous?);
     let mut update = lock::Update::begin(&lock_path, &previous, stage && !options.locked)?;
-    let reconciled = update.reconcile(&mut sources.notes, options.now)?;
+    let reconciled =
+        update.reconcile_with(&mut sources.notes, &mut sources.notetypes, options.now)?;
     let new_lock = update.finish()?;
     let mut warnings = std::mem::take(&mut sources.warnings);
     warnings.extend(reconciled.warnings.iter().cloned());
@@ -127,6 +128,10 @@ pub fn assemble(sources: Sources, timestamp: i64) -> Result<Package> {
     let mut package = Package::new(timestamp);
     for source in &sources.notes {
         package.add_checked_notetype(&source.notetype);
+    }
+    // Note types no note uses go into the package too.
+    for notetype in &sources.notetypes {
+        package.add_checked_notetype(notetype);
     }
     // Checked as they were read, cards included. Collected in place: the notes are most
     // of a build's memory, and are never held twice.

@@ -91,7 +91,13 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
     }
     let sources = write::verify(&staged, &unpacked)?;
     let lock = staged.join(crate::lock::FILE_NAME);
-    crate::lock::write_seeded(&lock, &sources.notes, &originals, &notetype_mods)?;
+    crate::lock::write_seeded(
+        &lock,
+        &sources.notes,
+        &sources.notetypes,
+        &originals,
+        &notetype_mods,
+    )?;
     put_in_place(&staged, dir)?;
     summary.media = written.media.len();
     Ok(summary)

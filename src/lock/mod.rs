@@ -23,8 +23,10 @@ pub(crate) use stream::Lock;
 
 use crate::error::{Diagnostic, Error, Problem, Result};
 use crate::note::SourceNote;
+use crate::notetype::NoteType;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use stream::{LockWriter, StagedLock};
 
 /// The lock's file name, in the root of the source folder.
@@ -91,7 +93,19 @@ impl<'a> Update<'a> {
     /// Sets every note's and note type's `modified` from the old lock and `now`, says
     /// what Anki will not follow, and writes the new lock's lines.
     pub(crate) fn reconcile(&mut self, notes: &mut [SourceNote], now: i64) -> Result<Reconciled> {
-        reconcile::reconcile(self.previous, notes, now, &self.path, &mut self.writer)
+        self.reconcile_with(notes, &mut [], now)
+    }
+
+    /// [`Update::reconcile`], and the same for `notetypes`, note types that go into the
+    /// package whether notes use them or not.
+    pub(crate) fn reconcile_with(
+        &mut self,
+        notes: &mut [SourceNote],
+        notetypes: &mut [Arc<NoteType>],
+        now: i64,
+    ) -> Result<Reconciled> {
+        let (path, writer) = (&self.path, &mut self.writer);
+        reconcile::reconcile(self.previous, notes, notetypes, now, path, writer)
     }
 
     /// Whether the lock changed, with the new one staged if asked for and changed.
@@ -138,10 +152,11 @@ impl NewLock {
 pub fn write_seeded(
     path: &Path,
     notes: &[SourceNote],
+    notetypes: &[Arc<NoteType>],
     originals: &HashMap<String, (i64, i64)>,
     notetype_mods: &HashMap<i64, i64>,
 ) -> Result<()> {
-    let text = reconcile::seeded(notes, originals, notetype_mods);
+    let text = reconcile::seeded(notes, notetypes, originals, notetype_mods);
     std::fs::write(path, text).map_err(|e| Error::io(path, e))
 }
 
@@ -211,7 +226,7 @@ mod tests {
         ];
         let originals = HashMap::from([("zz".to_string(), (1234, 99)), ("aa".to_string(), (5, 7))]);
         let mods = HashMap::from([(basic.id, 11), (cloze.id, 12)]);
-        write_seeded(&path, &notes, &originals, &mods).unwrap();
+        write_seeded(&path, &notes, &[], &originals, &mods).unwrap();
         let previous = Lock::read(&path).unwrap();
         let mut update = Update::begin(&path, &previous, false).unwrap();
         update.reconcile(&mut notes, 10_000).unwrap();

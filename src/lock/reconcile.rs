@@ -31,6 +31,7 @@ const WINDOW: usize = BATCH * 16;
 pub(super) fn reconcile(
     previous: &Lock,
     notes: &mut [SourceNote],
+    notetypes: &mut [Arc<NoteType>],
     now: i64,
     lock_path: &Path,
     lock: &mut LockWriter<'_>,
@@ -40,7 +41,8 @@ pub(super) fn reconcile(
         ..Reconciled::default()
     };
     let mut head = String::from(HEADER);
-    for record in reconcile_notetypes(previous, notes, now, lock_path, &mut out).values() {
+    let notetypes = (notes.iter_mut().map(|n| &mut n.notetype)).chain(notetypes.iter_mut());
+    for record in reconcile_notetypes(previous, notetypes, now, lock_path, &mut out).values() {
         record.write(&mut head);
     }
     lock.push(&head);
@@ -80,22 +82,22 @@ pub(super) fn reconcile(
 
 /// Sets each note type's `modified` (once: notes share them, so each is updated once and
 /// shared again) and warns of new schemas; returns their lock records by id.
-fn reconcile_notetypes(
+fn reconcile_notetypes<'a>(
     previous: &Lock,
-    notes: &mut [SourceNote],
+    notetypes: impl Iterator<Item = &'a mut Arc<NoteType>>,
     now: i64,
     lock_path: &Path,
     out: &mut Reconciled,
 ) -> BTreeMap<i64, NoteTypeRecord> {
     let mut records = BTreeMap::new();
     let mut updated: HashMap<i64, Arc<NoteType>> = HashMap::new();
-    for source in notes.iter_mut() {
-        let id = source.notetype.id;
+    for notetype in notetypes {
+        let id = notetype.id;
         if let Some(nt) = updated.get(&id) {
-            source.notetype = Arc::clone(nt);
+            *notetype = Arc::clone(nt);
             continue;
         }
-        let mut nt = (*source.notetype).clone();
+        let mut nt = (**notetype).clone();
         let (content, schema) = nt.fingerprints();
         nt.modified = match previous.notetype(id) {
             Some(r) if r.content == content => r.modified,
@@ -121,7 +123,7 @@ fn reconcile_notetypes(
             },
         );
         out.timestamp = out.timestamp.max(modified);
-        source.notetype = Arc::clone(&nt);
+        *notetype = Arc::clone(&nt);
         updated.insert(id, nt);
     }
     records
@@ -137,13 +139,13 @@ pub type Original = (i64, i64);
 /// first build keeps them.
 pub(super) fn seeded(
     notes: &[SourceNote],
+    unused: &[Arc<NoteType>],
     originals: &HashMap<String, Original>,
     notetype_mods: &HashMap<i64, i64>,
 ) -> String {
     let mut out = String::from(HEADER);
     let mut notetypes = BTreeMap::new();
-    for source in notes {
-        let nt = &source.notetype;
+    for nt in notes.iter().map(|s| &s.notetype).chain(unused) {
         notetypes.entry(nt.id).or_insert_with(|| {
             let (content, schema) = nt.fingerprints();
             let modified = notetype_mods.get(&nt.id).copied().unwrap_or(nt.modified);
@@ -460,7 +462,15 @@ mod tests {
     /// Reconciles, returning the new lock's text too.
     fn run(previous: &Lock, notes: &mut [SourceNote], now: i64) -> (Reconciled, String) {
         let mut writer = LockWriter::collecting(previous.text().unwrap());
-        let out = reconcile(previous, notes, now, Path::new("lock"), &mut writer).unwrap();
+        let out = reconcile(
+            previous,
+            notes,
+            &mut [],
+            now,
+            Path::new("lock"),
+            &mut writer,
+        )
+        .unwrap();
         let text = writer.text().to_string();
         (out, text)
     }
@@ -692,6 +702,26 @@ mod tests {
         assert!(text.contains("\t1:R\t2:R\n"), "{text}");
     }
 
+    /// Note types that no note uses get a lock line and a `mod` that the next build keeps.
+    #[test]
+    fn note_types_no_note_uses_are_reconciled_too() {
+        let mut unused = crate::Stock::Cloze.notetype();
+        unused.id = 42;
+        let mut extra = [Arc::new(unused.clone())];
+        let empty = Lock::default();
+        let mut writer = LockWriter::collecting(empty.text().unwrap());
+        let lock_path = Path::new("lock");
+        let out = reconcile(&empty, &mut [], &mut extra, 100, lock_path, &mut writer);
+        assert_eq!((out.unwrap().timestamp, extra[0].modified), (100, 100));
+        let text = writer.text().to_string();
+        assert!(text.contains("\nnotetype\t42\t100\t"), "{text}");
+        let lock = Lock::parse(text).unwrap();
+        let mut extra = [Arc::new(unused)];
+        let mut writer = LockWriter::collecting(lock.text().unwrap());
+        reconcile(&lock, &mut [], &mut extra, 200, lock_path, &mut writer).unwrap();
+        assert_eq!(extra[0].modified, 100, "unchanged");
+    }
+
     #[test]
     fn renumbered_clozes_are_named() {
         let cloze = crate::Stock::Cloze.notetype();
@@ -723,7 +753,7 @@ mod tests {
         )
         .unwrap();
         let mut writer = LockWriter::new(lock.text().unwrap(), None);
-        match reconcile(&lock, &mut notes, 200, &path, &mut writer) {
+        match reconcile(&lock, &mut notes, &mut [], 200, &path, &mut writer) {
             Err(Error::Input(d)) => assert!(
                 matches!(&d[0].problem, Problem::BadLock(m) if m.contains("changed while read"))
             ),

@@ -46,6 +46,8 @@ pub struct Sources {
     pub warnings: Vec<Diagnostic>,
     /// Deck descriptions and options from `_deck.toml` files, by deck name.
     pub decks: Vec<(String, crate::deck::DeckSettings)>,
+    /// Every custom note type, used by a note or not, by id.
+    pub notetypes: Vec<std::sync::Arc<crate::NoteType>>,
 }
 
 /// The source folder `root`, canonical: an error that says what to do when it is

@@ -51,7 +51,10 @@ struct Description {
 /// An `id` key: text that ids are derived from, or an integer taken as the id itself
 /// (Anki's own id, for a note type that came from Anki).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
+#[serde(
+    untagged,
+    expecting = "an `id` that is text, or an integer (Anki's own id)"
+)]
 enum IdKey {
     Verbatim(i64),
     Key(String),
@@ -135,6 +138,13 @@ impl CustomTypes {
     /// The names of the note types, in no particular order.
     pub fn names(&self) -> impl Iterator<Item = &str> {
         self.by_name.keys().map(String::as_str)
+    }
+
+    /// Every note type, by id.
+    pub fn all(&self) -> Vec<Arc<NoteType>> {
+        let mut all: Vec<Arc<NoteType>> = self.by_name.values().cloned().collect();
+        all.sort_by_key(|nt| nt.id);
+        all
     }
 
     /// The note type with this id.
@@ -785,6 +795,17 @@ browser_size = 14
         let mut svg = plain.clone();
         svg.latex.svg = true;
         assert_ne!(svg.fingerprints().0, plain.fingerprints().0);
+    }
+
+    #[test]
+    fn an_id_is_text_or_an_integer() {
+        let error = parse_toml::<Description>("id = 1.5\nfields = []\ntemplates = []\n");
+        let (line, problem) = error.unwrap_err();
+        assert_eq!(line, 1);
+        assert_eq!(
+            problem.to_string(),
+            "an `id` that is text, or an integer (Anki's own id)"
+        );
     }
 
     #[test]

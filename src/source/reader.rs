@@ -56,10 +56,13 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// The sources read, after the checks that need every file read: no notes at all,
-    /// media files no note uses.
+    /// The sources read, after the checks that need every file read: nothing at all to
+    /// package (no notes, no custom note types, no decks with settings), media files no
+    /// note uses.
     pub fn finish(mut self, other_files: &[PathBuf]) -> Sources {
-        if self.notes.is_empty() && self.diagnostics.is_empty() {
+        let notetypes = self.custom.all();
+        let nothing = self.notes.is_empty() && notetypes.is_empty() && self.decks.is_empty();
+        if nothing && self.diagnostics.is_empty() {
             self.problem(self.root, 0, Problem::NoNotes);
         }
         let checked = if self.media_uses_unknown {
@@ -87,6 +90,7 @@ impl<'a> Reader<'a> {
             files: self.files,
             warnings: self.diagnostics,
             decks: self.decks,
+            notetypes,
         }
     }
 

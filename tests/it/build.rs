@@ -440,3 +440,78 @@ fn io_errors_exit_with_2() {
     assert_eq!(result.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&result.stderr).contains("does-not-exist"));
 }
+
+/// Every custom note type and every `_deck.toml` deck is in the package, whether a note
+/// uses it or not, and a folder with nothing but them builds, reproducibly (the lock
+/// keeps the note type's time).
+#[test]
+fn note_types_and_decks_no_note_uses_are_packaged() {
+    let dir = temp_dir("build-unused");
+    let src = dir.join("src");
+    write_files(
+        &src,
+        &[
+            (
+                "_notetypes/Unused/notetype.toml",
+                "[[fields]]\nname = \"Word\"\n\n[[templates]]\nname = \"Card 1\"\n",
+            ),
+            ("_notetypes/Unused/Card 1.front.html", "{{Word}}"),
+            ("_notetypes/Unused/Card 1.back.html", "{{Word}}"),
+            ("french/verbs/_deck.toml", "description = \"Nothing yet\"\n"),
+        ],
+    );
+    let contents = |package: &Path| {
+        let p = unpack(package);
+        let col = |column: &str| -> serde_json::Value {
+            let sql = format!("SELECT {column} FROM col");
+            let text: String = p.db.query_row(&sql, [], |r| r.get(0)).unwrap();
+            serde_json::from_str(&text).unwrap()
+        };
+        let names = |json: serde_json::Value| -> Vec<String> {
+            let mut names: Vec<String> = json
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|v| v["name"].as_str().unwrap().to_string())
+                .collect();
+            names.sort();
+            names
+        };
+        let decks = col("decks");
+        let verbs = decks
+            .as_object()
+            .unwrap()
+            .values()
+            .find(|d| d["name"] == "french::verbs");
+        assert_eq!(verbs.unwrap()["desc"], "<p>Nothing yet</p>");
+        let notes = count(&p.db, "SELECT count(*) FROM notes");
+        (names(col("models")), names(decks), notes)
+    };
+    let (a, b) = (dir.join("a.apkg"), dir.join("b.apkg"));
+    assert_success(&build(&src, &a));
+    assert_success(&build(&src, &b));
+    assert_eq!(
+        fs::read(&a).unwrap(),
+        fs::read(&b).unwrap(),
+        "not reproducible"
+    );
+    let (models, decks, notes) = contents(&a);
+    assert_eq!(models, ["Unused"]);
+    assert_eq!(decks, ["Default", "french", "french::verbs"]);
+    assert_eq!(notes, 0);
+
+    write_files(&src, &[("words.md", "## la mer\n\nthe sea\n")]);
+    let c = dir.join("c.apkg");
+    assert_success(&build(&src, &c));
+    let (models, decks, notes) = contents(&c);
+    assert_eq!(models, ["Basic (ankideck)", "Unused"]);
+    assert_eq!(decks, ["Default", "french", "french::verbs", "words"]);
+    assert_eq!(notes, 1);
+
+    // A folder with nothing to package is still an error.
+    let empty = dir.join("empty");
+    fs::create_dir_all(&empty).unwrap();
+    let refused = build(&empty, &dir.join("d.apkg"));
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("no notes found"));
+}

@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::anki::{assert_clean_first_import, card, import, import_with, note, notes, sides};
-use common::files::{copy_dir, temp_dir};
+use common::files::{copy_dir, temp_dir, write_files};
 use common::run::{assert_success, build, repo_package};
 use common::{workspace, Backend};
 use serde_json::Value;
@@ -334,6 +334,36 @@ fn a_custom_note_type_named_basic_wins_for_its_name() {
     assert_eq!(row["mid"], custom["mid"]);
     assert_eq!(row["fields"]["Source"], "web");
     assert_eq!(note(&report, "Stock one")["notetype"], "Basic (ankideck)");
+}
+
+/// A source folder with no notes builds a package of its decks and note types (what is
+/// in it, `build::` checks), and Anki imports it without a problem. Anki's importer
+/// takes only the decks and note types of the package's cards and notes, so it adds
+/// nothing.
+#[test]
+fn a_folder_without_notes_builds_a_package_anki_imports() {
+    let dir = temp_dir("rich-no-notes");
+    let src = dir.join("src");
+    write_files(
+        &src,
+        &[
+            (
+                "_notetypes/Unused/notetype.toml",
+                "[[fields]]\nname = \"Word\"\n\n[[templates]]\nname = \"Card 1\"\n",
+            ),
+            ("_notetypes/Unused/Card 1.front.html", "{{Word}}"),
+            ("_notetypes/Unused/Card 1.back.html", "{{Word}}"),
+            ("french/verbs/_deck.toml", "description = \"Nothing yet\"\n"),
+        ],
+    );
+    let package = dir.join("empty.apkg");
+    let built = build(&src, &package);
+    assert_success(&built);
+    let stdout = String::from_utf8_lossy(&built.stdout);
+    assert!(stdout.contains("0 notes, 0 cards, 3 decks"), "{stdout}");
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    assert_eq!(report["imports"][0]["ok"], true, "{}", report["imports"][0]);
+    assert_clean_first_import(&report, 0);
 }
 
 #[test]

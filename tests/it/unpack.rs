@@ -56,8 +56,14 @@ fn write_sources(source: &Path, dir: &Path, (unpacked, originals, mods): &Known)
         std::fs::copy(&media[name], to).unwrap();
     }
     let sources = write::verify(dir, unpacked).unwrap();
-    ankideck::lock::write_seeded(&dir.join("ankideck.lock"), &sources.notes, originals, mods)
-        .unwrap();
+    ankideck::lock::write_seeded(
+        &dir.join("ankideck.lock"),
+        &sources.notes,
+        &sources.notetypes,
+        originals,
+        mods,
+    )
+    .unwrap();
 }
 
 /// The decks kept in the repository, written back as sources from their notes, build
