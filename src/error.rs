@@ -253,6 +253,8 @@ pub enum Problem {
     NotAFile(String),
     #[error("media file `{reference}` is large ({megabytes} MB); phones sync it slowly")]
     LargeMedia { reference: String, megabytes: u64 },
+    #[error("media file `{0}` is in neither the card file's folder nor `_media/`; the reference stays as written, and Anki shows it as a missing file")]
+    MediaNotUnpacked(String),
     #[error("note type `{0}` gained, lost or renamed fields or templates; Anki adds it as a copy and skips the existing notes unless you import with \"Merge note types\"")]
     NoteTypeSchemaChanged(String),
 }
@@ -273,6 +275,7 @@ impl Problem {
             | Problem::UnusedMedia(_)
             | Problem::NotAFile(_)
             | Problem::LargeMedia { .. }
+            | Problem::MediaNotUnpacked(_)
             | Problem::MovedDeck { .. }
             | Problem::MovedCard { .. }
             | Problem::ClozeRenumbered { .. }
@@ -339,6 +342,7 @@ impl Problem {
             Problem::UnusedMedia(_) => "unused-media",
             Problem::NotAFile(_) => "not-a-file",
             Problem::LargeMedia { .. } => "large-media",
+            Problem::MediaNotUnpacked(_) => "media-not-unpacked",
             Problem::NoteTypeSchemaChanged(_) => "note-type-schema-changed",
         }
     }
@@ -370,7 +374,8 @@ impl Problem {
             | Problem::MediaOutsideSource(reference)
             | Problem::UnreadableMedia { reference, .. }
             | Problem::MediaNotAFile { reference, .. }
-            | Problem::LargeMedia { reference, .. } => reference.clone(),
+            | Problem::LargeMedia { reference, .. }
+            | Problem::MediaNotUnpacked(reference) => reference.clone(),
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
@@ -386,6 +391,7 @@ impl Problem {
             Problem::UnbalancedHtml { .. } => "close every HTML tag you open in the field",
             Problem::UnusedMedia(_) => "reference the file from a note, or delete it",
             Problem::LargeMedia { .. } => "shrink the file (lower resolution or bitrate) if you can",
+            Problem::MediaNotUnpacked(_) => "the package this folder was unpacked from did not have the file either; add it to `_media/`, or remove the reference",
             Problem::FrontMatter { .. } => "front matter takes `deck: Name`, `tags: [a, b]`, `type: basic` and `format: markdown|html`; put a value that holds `: ` in quotes (`deck: \"A :: B\"`)",
             Problem::UnclosedFrontMatter => "end the front matter with a line `---`",
             Problem::TextOutsideNote => "move the text under a `## ` heading, make it a `# ` title, or delete it",
@@ -987,6 +993,7 @@ mod tests {
                 },
                 "large-media",
             ),
+            (Problem::MediaNotUnpacked(s()), "media-not-unpacked"),
             (
                 Problem::NoteTypeSchemaChanged(s()),
                 "note-type-schema-changed",

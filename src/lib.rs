@@ -39,6 +39,7 @@ pub mod source;
 mod suggest;
 mod temp;
 mod text;
+pub mod unpack;
 pub mod watch;
 
 pub use error::{Diagnostic, Error, Problem, Result, Severity, Spot};

@@ -2,6 +2,8 @@
 
 use ankideck::build::{self, Options};
 use ankideck::report::{self, Color, Human};
+use ankideck::source::write::WriteError;
+use ankideck::unpack::UnpackError;
 use ankideck::{Error, Format, Progress};
 use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
@@ -144,6 +146,29 @@ enum Command {
         #[arg(default_value = "cards")]
         source: PathBuf,
     },
+    /// Turn an Anki package (.apkg or .colpkg) into card sources that build it again.
+    ///
+    /// Writes one card file per deck, custom note types into _notetypes/, deck
+    /// descriptions and options into _deck.toml, media into _media/, and an
+    /// ankideck.lock with each note's id and modification time, so that importing the
+    /// built package over the original changes nothing. DIR must be new or empty
+    /// (--force replaces it); the sources are written beside it and renamed into place.
+    /// Review history stays in your Anki collection.
+    #[command(after_help = format!("Example:
+  ankideck unpack French.apkg -o french && ankideck build french
+
+{EXIT_STATUS}"))]
+    Unpack {
+        /// The package: .apkg or .colpkg, from any Anki version.
+        package: PathBuf,
+        /// Folder to write the sources to [default: the package's name without its
+        /// extension, in the current folder].
+        #[arg(short, long, value_name = "DIR")]
+        output: Option<PathBuf>,
+        /// Replace DIR even if it holds files.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write a small starter deck, whose comments and cards teach the format.
     ///
     /// DIR must be new or empty. Build it with `ankideck build DIR` and import the package.
@@ -272,6 +297,11 @@ fn main() -> ExitCode {
             (result, false)
         }
         Command::Init { dir } => (init(&dir), false),
+        Command::Unpack {
+            package,
+            output,
+            force,
+        } => return unpack(&package, output, force),
         Command::Format => (print(FORMAT_REFERENCE.as_bytes()), false),
         Command::Help { topic } => (help(topic.as_deref()), false),
         Command::Completions { shell } => {
@@ -452,6 +482,38 @@ fn ids(source: &Path) -> Result<(), Error> {
         println!("every note already has an id");
     }
     Ok(())
+}
+
+/// `ankideck unpack`: what was left out on stderr, the summary on stdout. Exit status 2
+/// when nothing was written (1 when the written sources would not read back as the
+/// package's notes: a bug), 130 when interrupted.
+fn unpack(package: &Path, output: Option<PathBuf>, force: bool) -> ExitCode {
+    let dir = output.unwrap_or_else(|| {
+        let stem = package.file_stem().unwrap_or(package.as_os_str());
+        PathBuf::from(stem)
+    });
+    match ankideck::unpack::unpack(package, &dir, force) {
+        Ok(summary) => {
+            for warning in &summary.warnings {
+                eprintln!("warning: {warning}");
+            }
+            println!("{}", report::unpacked(package, &dir, &summary));
+            ExitCode::SUCCESS
+        }
+        Err(UnpackError::Other(Error::Cancelled)) => {
+            eprintln!("interrupted; nothing was written");
+            ExitCode::from(130)
+        }
+        Err(e) => {
+            eprintln!("error: {e}; nothing was written");
+            match e {
+                UnpackError::Write(WriteError::Mismatch(_) | WriteError::Unwritable { .. }) => {
+                    ExitCode::from(1)
+                }
+                _ => ExitCode::from(2),
+            }
+        }
+    }
 }
 
 /// `ankideck init`: the files written, and what to do next.

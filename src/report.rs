@@ -275,6 +275,34 @@ pub fn built(output: &Path, outcome: &Outcome) -> String {
     )
 }
 
+/// What `unpack` wrote, the review history it leaves in Anki, and how to build it.
+pub fn unpacked(package: &Path, dir: &Path, s: &crate::unpack::Summary) -> String {
+    let mut out = format!(
+        "unpacked {} into {}: {}, {}, {}, {}, {}{}",
+        package.display(),
+        dir.display(),
+        count(s.notes, "note"),
+        count(s.cards, "card"),
+        count(s.decks, "deck"),
+        count(s.notetypes, "note type"),
+        count(s.media, "media file"),
+        warnings(s.warnings.len()),
+    );
+    if s.cards_with_history > 0 {
+        let have = if s.cards_with_history == 1 {
+            "has"
+        } else {
+            "have"
+        };
+        out += &format!(
+            "\n{} {have} review history; it stays in your collection and is not touched by re-import",
+            count(s.cards_with_history, "card")
+        );
+    }
+    out += &format!("\nbuild it with `ankideck build {}`", dir.display());
+    out
+}
+
 /// `no errors`, and how many warnings: what `check` ends with.
 pub fn checked(warning_count: usize) -> String {
     format!("no errors{}", warnings(warning_count))

@@ -24,6 +24,7 @@ pub(crate) use stream::{legacy_guids, Lock};
 use crate::error::{Diagnostic, Error, Problem, Result};
 use crate::note::SourceNote;
 use crate::notetype::NoteType;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use stream::{LockWriter, StagedLock};
@@ -152,6 +153,21 @@ impl NewLock {
     }
 }
 
+/// Writes the lock for sources just written from a package (`ankideck unpack`), so
+/// that their first build gives every note its `mod` in `originals` (by guid) and every
+/// note type its `mod` in `notetype_mods` (by id): importing that build over the
+/// package it came from changes nothing, as Anki matches notes by guid.
+pub fn write_seeded(
+    path: &Path,
+    notes: &[SourceNote],
+    notetypes: &[Arc<NoteType>],
+    originals: &HashMap<String, i64>,
+    notetype_mods: &HashMap<i64, i64>,
+) -> Result<()> {
+    let text = reconcile::seeded(notes, notetypes, originals, notetype_mods);
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -196,5 +212,41 @@ mod tests {
                 "no staged file left"
             );
         }
+    }
+
+    /// A seeded lock is what a build of the same notes writes: the build changes nothing.
+    #[test]
+    fn a_seeded_lock_is_kept_by_the_first_build() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        let basic = std::sync::Arc::new(crate::Stock::Basic.notetype());
+        let cloze = std::sync::Arc::new(crate::Stock::Cloze.notetype());
+        let note = |nt: &std::sync::Arc<crate::NoteType>, first: &str, guid: &str| SourceNote {
+            note: crate::Note::new(nt, [first, "b"]).guid(guid).deck("D"),
+            notetype: std::sync::Arc::clone(nt),
+            ords: vec![0],
+            file: std::sync::Arc::from(Path::new("x.md")),
+            line: 1,
+            legacy: None,
+        };
+        let mut notes = vec![
+            note(&basic, "q", "zz"),
+            note(&cloze, "{{c1::a}} {{c2::b}}", "aa"),
+        ];
+        let originals = HashMap::from([("zz".to_string(), 99), ("aa".to_string(), 7)]);
+        let mods = HashMap::from([(basic.id, 11), (cloze.id, 12)]);
+        write_seeded(&path, &notes, &[], &originals, &mods).unwrap();
+        let previous = Lock::read(&path).unwrap();
+        let mut update = Update::begin(&path, &previous, false).unwrap();
+        update.reconcile(&mut notes, 10_000).unwrap();
+        assert!(
+            !update.finish().unwrap().changed(),
+            "the build keeps the lock"
+        );
+        assert_eq!(notes[0].note.modified, 99);
+        assert_eq!(notes[1].note.modified, 7);
+        assert_eq!(notes[0].notetype.modified, 11);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains("\nzz\t-\t99\t"), "{text}");
     }
 }

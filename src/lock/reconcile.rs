@@ -134,6 +134,62 @@ fn reconcile_notetypes<'a>(
     records
 }
 
+/// The lock a build of `notes` leaves when nothing changed since it, with each note's
+/// `mod` from `originals` (by guid) and each note type's `mod` from `notetype_mods` (by
+/// id): the text of [`reconcile`] for unchanged notes, so that the first build keeps them.
+pub(super) fn seeded(
+    notes: &[SourceNote],
+    unused: &[Arc<NoteType>],
+    originals: &HashMap<String, i64>,
+    notetype_mods: &HashMap<i64, i64>,
+) -> String {
+    let mut out = String::from(HEADER);
+    let mut notetypes = BTreeMap::new();
+    for nt in notes.iter().map(|s| &s.notetype).chain(unused) {
+        notetypes.entry(nt.id).or_insert_with(|| {
+            let (content, schema) = nt.fingerprints();
+            let modified = notetype_mods.get(&nt.id).copied().unwrap_or(nt.modified);
+            let name = nt.name.clone();
+            let id = nt.id;
+            NoteTypeRecord {
+                id,
+                modified,
+                content,
+                schema,
+                name,
+            }
+        });
+    }
+    let decks: std::collections::HashSet<&str> =
+        notes.iter().map(|n| n.note.deck.as_str()).collect();
+    let aliases = Aliases::new(decks, notetypes.keys().copied());
+    notetypes.values().for_each(|r| r.write(&mut out, &aliases));
+    aliases.write_decks(&mut out);
+    let mut order: Vec<&SourceNote> = notes.iter().collect();
+    order.sort_unstable_by(|a, b| a.note.guid.cmp(&b.note.guid));
+    for source in order {
+        let note = &source.note;
+        let modified = originals.get(&note.guid).copied().unwrap_or(note.modified);
+        let clozes = match source.notetype.kind {
+            Kind::Cloze => cloze_column(&cloze_hashes(&note.fields)),
+            Kind::Standard => "-".to_string(),
+        };
+        let record = NoteRecord {
+            guid: &note.guid,
+            legacy: source.legacy,
+            modified,
+            hash: &content_hash(note),
+            notetype_id: Some(note.notetype_id),
+            deck: Some(&note.deck),
+            clozes: &clozes,
+            label: &label(&note.fields[0]),
+            card_decks: &card_decks_column(&note.card_decks),
+        };
+        record.write(&mut out, &aliases);
+    }
+    out
+}
+
 /// The old lock's lines of the notes of a window, and where each note's is.
 #[derive(Default)]
 struct OldLines {

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_DECK_CONF: i64 = 1;
 
 /// One entry of `col.dconf`.
+#[allow(missing_docs)] // the fields are Anki\'s keys
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DeckConfig {
@@ -36,6 +37,7 @@ pub struct DeckConfig {
 }
 
 /// The `new` part of a [`DeckConfig`]: new cards.
+#[allow(missing_docs)] // the fields are Anki\'s keys
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NewConfig {
@@ -53,6 +55,7 @@ pub struct NewConfig {
 }
 
 /// The `rev` part of a [`DeckConfig`]: reviews.
+#[allow(missing_docs)] // the fields are Anki\'s keys
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ReviewConfig {
@@ -72,6 +75,7 @@ pub struct ReviewConfig {
 }
 
 /// The `lapse` part of a [`DeckConfig`]: forgotten cards.
+#[allow(missing_docs)] // the fields are Anki\'s keys
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LapseConfig {
@@ -153,7 +157,6 @@ impl DeckConfig {
     }
 
     /// The options ankideck knows of this group, every one set.
-    #[cfg_attr(not(test), expect(dead_code, reason = "for the reader"))]
     pub fn options(&self) -> DeckOptions {
         DeckOptions {
             name: self.name.clone(),

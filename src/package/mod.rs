@@ -6,11 +6,20 @@ mod deck_options;
 #[allow(dead_code)]
 pub(crate) mod meta;
 mod output;
+pub mod read;
 mod schema;
 mod write;
 
-pub use meta::Format;
+pub use meta::{Format, Version};
 pub use output::check_output;
+pub use read::{
+    open, open_with, Contents, Limits, MediaFile, PackageReader, ReadError, ReadOptions,
+    ReadWarning, SafeName, UnsafeName,
+};
+pub use schema::{
+    CardRow, DeckConfig, DeckJson, FieldJson, JsonMap, NoteRow, NotetypeJson, TemplateJson,
+    FIELD_SEPARATOR,
+};
 
 use crate::deck::DeckSettings;
 

@@ -74,7 +74,6 @@ pub trait TableRow: Sized {
     }
 
     /// `SELECT columns FROM table`, whose rows [`TableRow::from_row`] reads.
-    #[cfg_attr(not(test), expect(dead_code, reason = "for the reader"))]
     fn select_sql() -> String {
         format!("SELECT {} FROM {}", Self::COLUMNS, Self::TABLE)
     }
@@ -83,7 +82,6 @@ pub trait TableRow: Sized {
     fn insert(&self, statement: &mut Statement) -> rusqlite::Result<usize>;
 
     /// Reads a row selected with [`TableRow::select_sql`].
-    #[cfg_attr(not(test), expect(dead_code, reason = "for the reader"))]
     fn from_row(row: &Row) -> rusqlite::Result<Self>;
 }
 
@@ -184,6 +182,7 @@ impl TableRow for ColRow {
 
 /// A row of `notes`. Text borrows when writing and owns when read.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are Anki's columns or keys
 pub struct NoteRow<'a> {
     pub id: i64,
     pub guid: Cow<'a, str>,
@@ -255,6 +254,7 @@ fn text_or_number(row: &Row, index: usize) -> rusqlite::Result<String> {
 
 /// A row of `cards`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(missing_docs)] // the fields are Anki's columns or keys
 pub struct CardRow {
     pub id: i64,
     /// The note's id.
@@ -430,25 +430,35 @@ pub type RequirementJson = (u16, String, Vec<usize>);
 /// One entry of `col.models`: a note type.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[allow(missing_docs)] // the fields are Anki's columns or keys
 pub struct NotetypeJson {
     pub css: String,
     /// The deck new cards go to; ankideck leaves it unset.
+    #[serde(deserialize_with = "lenient::or_default")]
     pub did: Option<i64>,
     pub flds: Vec<FieldJson>,
+    #[serde(deserialize_with = "lenient::id")]
     pub id: i64,
     pub latex_post: String,
     pub latex_pre: String,
+    #[serde(deserialize_with = "lenient::flag")]
     pub latexsvg: bool,
     #[serde(rename = "mod")]
+    #[serde(deserialize_with = "lenient::number")]
     pub modified: i64,
     pub name: String,
+    #[serde(deserialize_with = "lenient::or_default")]
     pub original_stock_kind: u8,
+    #[serde(deserialize_with = "lenient::or_default")]
     pub req: Vec<RequirementJson>,
+    #[serde(deserialize_with = "lenient::or_default")]
     pub sortf: usize,
     pub tmpls: Vec<TemplateJson>,
     /// 0 standard, 1 cloze.
     #[serde(rename = "type")]
+    #[serde(deserialize_with = "lenient::number")]
     pub kind: i64,
+    #[serde(deserialize_with = "lenient::number")]
     pub usn: i64,
     #[serde(flatten)]
     pub rest: JsonMap,
@@ -457,19 +467,30 @@ pub struct NotetypeJson {
 /// One field of a [`NotetypeJson`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[allow(missing_docs)] // the fields are Anki's columns or keys
 pub struct FieldJson {
+    #[serde(deserialize_with = "lenient::flag")]
     pub collapsed: bool,
     pub description: String,
+    #[serde(deserialize_with = "lenient::flag")]
     pub exclude_from_search: bool,
     pub font: String,
+    #[serde(deserialize_with = "lenient::id")]
     pub id: i64,
     pub name: String,
+    #[serde(deserialize_with = "lenient::or_default")]
     pub ord: usize,
+    #[serde(deserialize_with = "lenient::flag")]
     pub plain_text: bool,
+    #[serde(deserialize_with = "lenient::flag")]
     pub prevent_deletion: bool,
+    #[serde(deserialize_with = "lenient::flag")]
     pub rtl: bool,
+    #[serde(deserialize_with = "lenient::or_default")]
     pub size: u32,
+    #[serde(deserialize_with = "lenient::flag")]
     pub sticky: bool,
+    #[serde(deserialize_with = "lenient::or_default")]
     pub tag: Option<u32>,
     #[serde(flatten)]
     pub rest: JsonMap,
@@ -478,16 +499,21 @@ pub struct FieldJson {
 /// One card template of a [`NotetypeJson`].
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
+#[allow(missing_docs)] // the fields are Anki's columns or keys
 pub struct TemplateJson {
     /// The back (answer) template.
     pub afmt: String,
     pub bafmt: String,
     pub bfont: String,
     pub bqfmt: String,
+    #[serde(deserialize_with = "lenient::or_default")]
     pub bsize: u32,
+    #[serde(deserialize_with = "lenient::or_default")]
     pub did: Option<i64>,
+    #[serde(deserialize_with = "lenient::id")]
     pub id: i64,
     pub name: String,
+    #[serde(deserialize_with = "lenient::or_default")]
     pub ord: usize,
     /// The front (question) template.
     pub qfmt: String,
@@ -531,7 +557,6 @@ impl From<&NoteType> for NotetypeJson {
 
 impl NotetypeJson {
     /// The note type this entry describes.
-    #[cfg_attr(not(test), expect(dead_code, reason = "for the reader"))]
     pub fn to_notetype(&self) -> NoteType {
         NoteType {
             id: self.id,
@@ -635,21 +660,28 @@ impl TemplateJson {
 /// One entry of `col.decks`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
+#[allow(missing_docs)] // the fields are Anki's columns or keys
 pub struct DeckJson {
+    #[serde(deserialize_with = "lenient::flag")]
     pub browser_collapsed: bool,
+    #[serde(deserialize_with = "lenient::flag")]
     pub collapsed: bool,
     /// The id of the deck's options group (a [`DeckConfig`]).
+    #[serde(deserialize_with = "lenient::id")]
     pub conf: i64,
     /// The description shown on the deck's overview screen.
     pub desc: String,
     /// 1 for a filtered deck.
     #[serde(rename = "dyn")]
+    #[serde(deserialize_with = "lenient::number")]
     pub dynamic: i64,
     pub extend_new: i64,
     pub extend_rev: i64,
+    #[serde(deserialize_with = "lenient::id")]
     pub id: i64,
     pub lrn_today: [i64; 2],
     #[serde(rename = "mod")]
+    #[serde(deserialize_with = "lenient::number")]
     pub modified: i64,
     pub name: String,
     pub new_limit: Option<u32>,
@@ -659,6 +691,7 @@ pub struct DeckJson {
     pub review_limit: Option<u32>,
     pub review_limit_today: Option<Value>,
     pub time_today: [i64; 2],
+    #[serde(deserialize_with = "lenient::number")]
     pub usn: i64,
     #[serde(flatten)]
     pub rest: JsonMap,
@@ -674,6 +707,58 @@ impl DeckJson {
             name: name.into(),
             ..DeckJson::default()
         }
+    }
+}
+
+/// Lenient reading of the JSON columns, as Anki reads them: ids written as strings
+/// (Anki 2.0 did), `null` where a value is expected, `0`/`1` for booleans. Only
+/// reading is lenient; what is written is unchanged.
+mod lenient {
+    use serde::{Deserialize, Deserializer};
+    use serde_json::Value;
+
+    /// An id: a number, a string of digits, or (for `null`) 0.
+    pub fn id<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|x| x as i64))
+                .unwrap_or(0),
+            Value::String(s) => s.trim().parse().map_err(serde::de::Error::custom)?,
+            _ => 0,
+        })
+    }
+
+    /// A number, maybe written as a float or a string; 0 if neither.
+    pub fn number<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Number(n) => n
+                .as_i64()
+                .or_else(|| n.as_f64().map(|x| x as i64))
+                .unwrap_or(0),
+            Value::String(s) => s.trim().parse().unwrap_or(0),
+            Value::Bool(b) => i64::from(b),
+            _ => 0,
+        })
+    }
+
+    /// A boolean, maybe written as a number or a string.
+    pub fn flag<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+        Ok(match Value::deserialize(d)? {
+            Value::Bool(b) => b,
+            Value::Number(n) => n.as_f64().is_some_and(|x| x != 0.0),
+            Value::String(s) => matches!(s.trim(), "true" | "1"),
+            _ => false,
+        })
+    }
+
+    /// The value, or its default if it is `null` or of another type.
+    pub fn or_default<'de, D, T>(d: D) -> Result<T, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: serde::de::DeserializeOwned + Default,
+    {
+        Ok(T::deserialize(Value::deserialize(d)?).unwrap_or_default())
     }
 }
 

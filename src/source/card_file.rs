@@ -213,15 +213,19 @@ impl Reader<'_> {
         };
         let mut fields = self.render_fields(path, html, &sources, prerendered, &mut problems);
         if let Some(more) = below_heading.filter(|more| !more.text.is_empty()) {
-            // Blocks, as the second place of `render_fields` renders them.
+            // Blocks, as the second place of `render_fields` renders them; a verbatim
+            // block is the whole field, the heading only its label.
             let blocks =
                 self.render_fields(path, html, &[None, Some(more)], prerendered, &mut problems);
-            fields[0] = format!("{}\n{}", fields[0], blocks[1]);
+            fields[0] = match parse::verbatim(&more.text) {
+                Some(_) => blocks[1].clone(),
+                None => format!("{}\n{}", fields[0], blocks[1]),
+            };
         }
         if let Some(notetype) = &notetype {
             problems.extend(deletion_problems(notetype, &sources, &fields));
         }
-        for large in self.media.take_large_warnings() {
+        for large in self.media.take_warnings() {
             problems.push((raw.heading.line, large));
         }
         let tags = note_tags(&defaults.tags, raw.setting("tags"), &mut problems);
@@ -340,7 +344,12 @@ impl Reader<'_> {
                 }))
             };
             let inline = index == 0;
+            let verbatim = (!inline).then(|| parse::verbatim(&source.text)).flatten();
             let rendered = match (html, prerendered.remove(&(source.line, inline))) {
+                _ if verbatim.is_some() => {
+                    let text = verbatim.as_deref().unwrap_or_default();
+                    markdown::rewrite_html_media(text, &mut resolve)
+                }
                 (true, _) => markdown::rewrite_html_media(&source.text, &mut resolve),
                 (false, Some(done)) => done.resolve(&mut resolve),
                 (false, None) if inline => markdown::render_inline(&source.text, &mut resolve),

@@ -221,7 +221,12 @@ fn rewrite_src_attributes(html: &str, media: &mut MediaResolver) -> Result<Strin
             let new = if is_external(&reference) {
                 value.to_string()
             } else {
-                escape_attr(&media(&reference)?)
+                let name = media(&reference)?;
+                if name == reference {
+                    // Packaged under the name as written (`_media/`): kept as written.
+                    return Ok(attr[0].to_string());
+                }
+                escape_attr(&name)
             };
             let quote = if quote.is_empty() { "\"" } else { quote };
             Ok(format!("{}{quote}{new}{quote}", &attr[1]))
@@ -235,7 +240,11 @@ fn rewrite_sounds(text: &str, media: &mut MediaResolver) -> Result<String, Probl
         if is_external(&reference) {
             return Ok(c[0].to_string());
         }
-        Ok(format!("[sound:{}]", media(&reference)?))
+        let name = media(&reference)?;
+        if name == reference {
+            return Ok(c[0].to_string());
+        }
+        Ok(format!("[sound:{name}]"))
     })
 }
 

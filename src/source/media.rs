@@ -28,17 +28,41 @@ pub(super) struct MediaIndex {
     by_hash: HashMap<String, String>,
     /// (packaged name, file), each distinct content once, in the order first met.
     files: Vec<(String, PathBuf)>,
-    /// Large files met since the last [`MediaIndex::take_large_warnings`].
+    /// Large files met since the last [`MediaIndex::take_warnings`].
     large: Vec<PathBuf>,
     /// A folder (canonical) where references the source does not hold are looked up
     /// too, such as Anki's own `collection.media` (`--media-dir`).
     pub media_dir: Option<PathBuf>,
+    /// `SOURCE/_media` (canonical), if there is one: its files are packaged under their
+    /// own names, as `ankideck unpack` leaves them.
+    pub own_names: Option<PathBuf>,
+    /// Files of `own_names` packaged so far (canonical).
+    own_packaged: std::collections::HashSet<PathBuf>,
+    /// References found nowhere in a folder with `_media/`, since the last
+    /// [`MediaIndex::take_warnings`].
+    not_unpacked: Vec<String>,
 }
 
+/// The folder directly in SOURCE whose files keep their names in the package.
+pub const OWN_NAMES_FOLDER: &str = "_media";
+
 impl MediaIndex {
+    /// An index whose `_media/` folder (canonical) is `own_names`.
+    pub fn with_own_names(own_names: Option<PathBuf>) -> MediaIndex {
+        MediaIndex {
+            own_names,
+            ..MediaIndex::default()
+        }
+    }
+
     /// The packaged name of the file `reference` (relative to `dir`) points at; it must
     /// be inside `root` (canonical).
     pub fn resolve(&mut self, root: &Path, dir: &Path, reference: &str) -> Result<String, Problem> {
+        if find_file(dir, reference).is_none() {
+            if let Some(name) = self.resolve_own_name(reference) {
+                return Ok(name);
+            }
+        }
         // The file as written, else as spelt in another normalisation, else in the media
         // folder; what none of them holds is reported for the path as written.
         let in_media_dir = || {
@@ -62,10 +86,15 @@ impl MediaIndex {
                 })
             }
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                if self.own_names.is_some() && !reference.contains(['/', '\\']) {
+                    // Unpacked from a package that did not have it either: kept.
+                    self.not_unpacked.push(reference.to_string());
+                    return Ok(reference.to_string());
+                }
                 return Err(Problem::MissingMedia {
                     reference: reference.to_string(),
                     path,
-                })
+                });
             }
             Err(e) => return Err(unreadable(e)),
         }
@@ -96,9 +125,53 @@ impl MediaIndex {
         Ok(name)
     }
 
+    /// A reference to a file of `_media/`: packaged under its own name (once), and named
+    /// as written when that is its name in another Unicode normalisation, so that the
+    /// field keeps its spelling.
+    fn resolve_own_name(&mut self, reference: &str) -> Option<String> {
+        if reference.contains(['/', '\\']) || reference.starts_with('.') {
+            return None;
+        }
+        let path = find_file(self.own_names.as_deref()?, reference)?;
+        let stored = path.file_name()?.to_str()?.to_string();
+        let canonical = path.canonicalize().ok()?;
+        if self.own_packaged.insert(canonical) {
+            self.files.push((stored.clone(), path));
+        }
+        let same = stored.nfc().eq(reference.nfc());
+        Some(if same { reference.to_string() } else { stored })
+    }
+
+    /// The files of `_media/` that no note referred to, by name: packaged too, as Anki
+    /// keeps them (template files, LaTeX images, `_` files).
+    pub fn add_unreferenced_own_names(&mut self) {
+        let Some(dir) = self.own_names.clone() else {
+            return;
+        };
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            return;
+        };
+        let mut names: Vec<(std::ffi::OsString, PathBuf)> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| (e.file_name(), e.path()))
+            .filter(|(name, path)| !name.to_string_lossy().starts_with('.') && path.is_file())
+            .collect();
+        names.sort();
+        for (name, path) in names {
+            let (Some(name), Ok(canonical)) = (name.to_str(), path.canonicalize()) else {
+                continue;
+            };
+            if self.own_packaged.insert(canonical) {
+                self.files.push((name.to_string(), path));
+            }
+        }
+    }
+
     /// Warnings for the large files met since the last call (each file is read once, so
-    /// each is reported once).
-    pub fn take_large_warnings(&mut self) -> Vec<Problem> {
+    /// each is reported once), and for references kept because `_media/` lacks them.
+    pub fn take_warnings(&mut self) -> Vec<Problem> {
+        let not_unpacked = self.not_unpacked.drain(..).map(Problem::MediaNotUnpacked);
+        let not_unpacked: Vec<Problem> = not_unpacked.collect();
         self.large
             .drain(..)
             .map(|path| {
@@ -111,6 +184,7 @@ impl MediaIndex {
                     megabytes,
                 }
             })
+            .chain(not_unpacked)
             .collect()
     }
 

@@ -16,6 +16,7 @@ pub(crate) mod parse;
 mod reader;
 mod text_file;
 mod walk;
+pub mod write;
 mod write_ids;
 
 /// How card files tell fenced code blocks (CommonMark's rule), for tools that scan card

@@ -668,6 +668,63 @@ fn is_comment(line: &str) -> bool {
     t.starts_with("<!--") && t.ends_with("-->")
 }
 
+/// The info string of a fenced block that holds a field verbatim (see [`verbatim`]).
+pub const VERBATIM: &str = "verbatim";
+/// … and of one whose text also has backslash escapes (`\\`, `\u{D}`), for the
+/// characters a card file cannot hold.
+pub const VERBATIM_ESCAPED: &str = "verbatim escaped";
+
+/// A field's text that is exactly one `~~~ verbatim` fenced block: the field, byte for
+/// byte (the lines between the fences). How `ankideck unpack` writes a field that no
+/// other spelling keeps exactly: leading blank lines, `## ` lines, control characters.
+pub fn verbatim(text: &str) -> Option<String> {
+    let (first, rest) = text.split_once('\n')?;
+    let (c, len, info) = opens_fence(first)?;
+    let escaped = match info {
+        VERBATIM => false,
+        VERBATIM_ESCAPED => true,
+        _ => return None,
+    };
+    if c != '~' || first.starts_with(' ') {
+        return None;
+    }
+    let lines: Vec<&str> = rest.split('\n').collect();
+    let close = lines.iter().position(|l| closes_fence(l, (c, len)))?;
+    if close + 1 != lines.len() {
+        return None;
+    }
+    let inner = lines[..close].join("\n");
+    if escaped {
+        unescape(&inner)
+    } else {
+        Some(inner)
+    }
+}
+
+/// `\\` → `\`, `\u{HEX}` → that character; any other backslash is not an escape.
+fn unescape(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        if let Some(more) = after.strip_prefix('\\') {
+            out.push('\\');
+            rest = more;
+        } else if let Some(hex) = after.strip_prefix("u{") {
+            let end = hex.find('}')?;
+            let c = char::from_u32(u32::from_str_radix(&hex[..end], 16).ok()?)?;
+            out.push(c);
+            rest = &hex[end + 1..];
+        } else {
+            out.push('\\');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
 /// A code fence opener, as CommonMark has it: up to three spaces, then three or more
 /// backticks or tildes, then the info string (which may not hold a backtick after
 /// backticks). Returns the fence character, its count and the trimmed info string.

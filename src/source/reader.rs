@@ -40,12 +40,14 @@ pub(super) struct Reader<'a> {
 impl<'a> Reader<'a> {
     pub fn new(root: &'a Path) -> Result<Reader<'a>> {
         let canonical_root = super::source_folder(root)?;
+        let own_names =
+            Some(canonical_root.join(super::media::OWN_NAMES_FOLDER)).filter(|dir| dir.is_dir());
         Ok(Reader {
             root,
             canonical_root,
             notes: Vec::new(),
             diagnostics: Vec::new(),
-            media: MediaIndex::default(),
+            media: MediaIndex::with_own_names(own_names),
             files: 0,
             media_uses_unknown: false,
             seen: HashMap::new(),
@@ -82,6 +84,7 @@ impl<'a> Reader<'a> {
             }
         }
         crate::error::sort_diagnostics(&mut self.diagnostics);
+        self.media.add_unreferenced_own_names();
         let mut media = self.media.into_files();
         media.extend(self.custom.media);
         Sources {

@@ -9,6 +9,7 @@ Subcommands:
   import       import packages into a collection and dump the result
   review       answer the first N new cards (v3 scheduler) to create history
   export-apkg  build a small collection with Anki itself and export a .apkg
+  export       build a collection from a JSON spec and export it in every format
   sync         round-trip a package through a local sync server (desktop -> phone)
   export-csv   export sample notes as "Notes in Plain Text", every option combination
   import-csv   import text files as Anki's File > Import does and dump the notes
@@ -235,6 +236,57 @@ def cmd_export_apkg(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             col.close()
     return report
+
+
+# ---------------------------------------------------------------------------
+# export
+
+
+# The packages `export` writes into --out DIR, by format name.
+EXPORT_FORMATS = {
+    "legacy": "legacy.apkg",  # collection.anki21 (schema 11), JSON media map
+    "latest": "latest.apkg",  # meta, collection.anki21b (zstd, schema 18)
+    "colpkg": "latest.colpkg",  # the whole collection, latest layout
+    "legacy-colpkg": "legacy.colpkg",  # the whole collection, collection.anki21
+}
+
+
+def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    """Build a collection from --spec (see judge_common.SPEC_HELP), export it in each
+    format of --formats into --out, and report what the collection holds."""
+    import json
+
+    with open(args.spec, encoding="utf-8") as f:
+        spec = json.load(f)
+    out_dir = os.path.abspath(args.out)
+    os.makedirs(out_dir, exist_ok=True)
+    formats = args.formats.split(",")
+    packages: dict[str, str] = {}
+    with tempfile.TemporaryDirectory(prefix="judge-export-") as tmp:
+        col = open_collection(tmp)
+        try:
+            jc.build_from_spec(col, spec)
+            report = jc.dump_collection(col)
+            for name in formats:
+                path = os.path.join(out_dir, EXPORT_FORMATS[name])
+                packages[name] = path
+                if name.endswith("colpkg"):
+                    continue
+                options = ExportAnkiPackageOptions(
+                    with_scheduling=args.with_scheduling,
+                    with_deck_configs=args.with_deck_configs,
+                    with_media=True,
+                    legacy=name == "legacy",
+                )
+                col.export_anki_package(out_path=path, options=options, limit=None)
+            # Exporting a collection package closes the collection: last.
+            for name in [n for n in formats if n.endswith("colpkg")]:
+                col.export_collection_package(packages[name], True, name == "legacy-colpkg")
+                col.reopen()
+        finally:
+            col.close()
+    return {"backend": "current", "anki_version": ANKI_VERSION, "packages": packages,
+            **report}
 
 
 # ---------------------------------------------------------------------------
@@ -523,6 +575,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     exp.add_argument("--out", required=True, metavar="FILE")
     exp.add_argument("--latest", action="store_true", help="latest format instead of legacy")
     exp.set_defaults(func=cmd_export_apkg)
+
+    ex = sub.add_parser(
+        "export", help="build a collection from a JSON spec and export it",
+        description=jc.SPEC_HELP, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ex.add_argument("--spec", required=True, metavar="FILE", help="the JSON spec")
+    ex.add_argument("--out", required=True, metavar="DIR", help="where the packages go")
+    ex.add_argument("--formats", default="legacy,latest,colpkg",
+                    help="comma-separated: " + ", ".join(EXPORT_FORMATS))
+    ex.add_argument("--with-scheduling", action="store_true",
+                    help="apkg keeps scheduling, review history and filtered decks")
+    ex.add_argument("--with-deck-configs", action="store_true")
+    ex.set_defaults(func=cmd_export)
 
     ecsv = sub.add_parser("export-csv", help="export sample notes as text files")
     ecsv.add_argument("--dir", required=True, metavar="DIR")

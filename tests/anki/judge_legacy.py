@@ -5,8 +5,13 @@ This is the importer that old desktop clients (and the code AnkiDroid ported)
 used: `anki.importing.apkg.AnkiPackageImporter`. It prints the same JSON shape
 as `judge.py import`, as far as the old API allows.
 
-Subcommand:
+Subcommands:
   import --collection DIR PKG [PKG ...]
+  export --spec FILE --out DIR [--with-scheduling]
+      a collection built from the JSON spec (judge_common.SPEC_HELP, as `judge.py
+      export`), exported by the 2.1.49 exporter as DIR/legacy1.apkg: without
+      scheduling a `collection.anki2` package (schema 11, JSON media map), the
+      layout of every Anki before 2.1.50
 """
 
 from __future__ import annotations
@@ -110,12 +115,44 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
         col.close()
 
 
+def cmd_export(args: argparse.Namespace) -> dict[str, Any]:
+    import json
+    import tempfile
+
+    from anki.exporting import AnkiPackageExporter
+
+    with open(args.spec, encoding="utf-8") as f:
+        spec = json.load(f)
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(os.path.abspath(args.out), "legacy1.apkg")
+    with tempfile.TemporaryDirectory(prefix="judge-export-") as tmp:
+        col = Collection(os.path.join(tmp, "collection.anki2"))
+        try:
+            jc.build_from_spec(col, spec)
+            report = jc.dump_collection(col)
+            exporter = AnkiPackageExporter(col)
+            exporter.includeSched = args.with_scheduling
+            exporter.includeMedia = True
+            exporter.exportInto(path)
+        finally:
+            col.close()
+    return {"backend": "legacy", "anki_version": ANKI_VERSION,
+            "packages": {"legacy1": path}, **report}
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="command", required=True)
     imp = sub.add_parser("import", help="import packages with the 2.1.49 importer and dump")
     jc.add_import_arguments(imp)
     imp.set_defaults(func=cmd_import)
+    ex = sub.add_parser("export", help="export a collection built from a JSON spec",
+                        description=jc.SPEC_HELP,
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ex.add_argument("--spec", required=True, metavar="FILE")
+    ex.add_argument("--out", required=True, metavar="DIR")
+    ex.add_argument("--with-scheduling", action="store_true")
+    ex.set_defaults(func=cmd_export)
     return p.parse_args(argv)
 
 

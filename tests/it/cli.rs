@@ -214,7 +214,7 @@ fn the_format_reference_completions_and_man_page_come_from_the_binary() {
     );
     let unknown = ankideck(&["help", "nope"]);
     assert_eq!(unknown.status.code(), Some(2));
-    assert!(stderr(&unknown).contains("no help on `nope`: name a command (build, check, preview, ids, init, format, help, completions, man) or `format`"), "{}", stderr(&unknown));
+    assert!(stderr(&unknown).contains("no help on `nope`: name a command (build, check, preview, ids, unpack, init, format, help, completions, man) or `format`"), "{}", stderr(&unknown));
     for (shell, marker) in [
         ("bash", "complete -F _ankideck"),
         ("zsh", "#compdef ankideck"),

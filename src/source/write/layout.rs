@@ -1,0 +1,183 @@
+//! Where things go in an unpacked source folder, and the small spellings they need
+//! (YAML and TOML strings, tag lists, `_deck.toml`).
+
+use crate::deck::DeckSettings;
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+/// The folder directly in SOURCE whose files are packaged under their own names.
+pub const MEDIA_FOLDER: &str = crate::source::media::OWN_NAMES_FOLDER;
+
+/// Paths handed out so far, so that no two decks share one (compared as a
+/// case-insensitive file system would).
+#[derive(Default)]
+pub(super) struct Paths {
+    taken: HashSet<String>,
+}
+
+impl Paths {
+    /// The card file of `deck`: one folder per parent level, `LEVEL.md` for the last.
+    pub fn card_file(&mut self, deck: &str) -> PathBuf {
+        let base = deck_path(deck);
+        self.unique(|n| match n {
+            0 => PathBuf::from(format!("{}.md", base.display())),
+            n => PathBuf::from(format!("{} ({n}).md", base.display())),
+        })
+    }
+
+    /// The card file of the `index`th of `count` runs of notes, in deck `deck`, when
+    /// the decks' own names would not be read in the notes' order: one folder, the
+    /// files numbered.
+    pub fn numbered_card_file(&mut self, index: usize, count: usize, deck: &str) -> PathBuf {
+        let width = count.to_string().len();
+        let name = deck
+            .split("::")
+            .map(str::trim)
+            .collect::<Vec<_>>()
+            .join(" - ");
+        let base = format!("{index:0width$} {}", safe_name(&name));
+        self.unique(|n| match n {
+            0 => PathBuf::from(format!("{base}.md")),
+            n => PathBuf::from(format!("{base} ({n}).md")),
+        })
+    }
+
+    /// The `_deck.toml` of `deck`: in the folder named after it.
+    pub fn deck_settings(&mut self, deck: &str) -> PathBuf {
+        let base = deck_path(deck);
+        self.unique(|n| match n {
+            0 => base.join(crate::source::deck_settings::FILE),
+            n => PathBuf::from(format!("{} ({n})", base.display()))
+                .join(crate::source::deck_settings::FILE),
+        })
+    }
+
+    fn unique(&mut self, candidate: impl Fn(usize) -> PathBuf) -> PathBuf {
+        (0..)
+            .map(candidate)
+            .find(|p| self.taken.insert(p.to_string_lossy().to_lowercase()))
+            .expect("some candidate is free")
+    }
+}
+
+/// Whether card files named after `decks` (in this order, each once) are read in this
+/// order: the source walk reads paths sorted.
+pub(super) fn read_in_order<'a>(decks: impl Iterator<Item = &'a str>) -> bool {
+    let mut paths = Paths::default();
+    let mut seen = HashSet::new();
+    let mut files = Vec::new();
+    for deck in decks {
+        if !seen.insert(crate::deck::key(deck)) {
+            return false;
+        }
+        files.push(paths.card_file(deck));
+    }
+    files.windows(2).all(|w| w[0] < w[1])
+}
+
+/// A deck name as a relative path: each level one file-name-safe part.
+fn deck_path(deck: &str) -> PathBuf {
+    deck.split("::")
+        .map(|level| safe_name(level.trim()))
+        .collect()
+}
+
+/// A name a file system takes and the source walk reads: no separators or characters
+/// Windows refuses, no leading `.` or `_` (hidden, skipped), at most 80 bytes.
+pub(super) fn safe_name(name: &str) -> String {
+    let mut out: String = name
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    if out.starts_with(['.', '_']) {
+        out.insert(0, '-');
+    }
+    let mut end = out.len().min(80);
+    while !out.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.truncate(end);
+    let out = out.trim_end_matches(['.', ' ']).to_string();
+    if out.is_empty() {
+        "-".into()
+    } else {
+        out
+    }
+}
+
+/// A string as YAML (and TOML) reads it back exactly: JSON's double-quoted form.
+pub(super) fn yaml_string(s: &str) -> String {
+    serde_json::to_string(s)
+        .unwrap_or_default()
+        .replace('\u{7f}', "\\u007f")
+}
+
+/// A note's tags as its `tags:` setting: space-separated, or a quoted list when a tag
+/// holds a comma, quote or bracket.
+pub(super) fn tag_list(tags: &[String]) -> String {
+    let plain = |t: &String| !t.contains([',', '"', '\'', '[', ']']);
+    if tags.iter().all(plain) && !tags.first().is_some_and(|t| t.starts_with('[')) {
+        return tags.join(" ");
+    }
+    let quoted: Vec<String> = tags
+        .iter()
+        .map(|t| match t.contains('"') {
+            true => format!("'{t}'"),
+            false => format!("\"{t}\""),
+        })
+        .collect();
+    format!("[{}]", quoted.join(", "))
+}
+
+/// A deck's `_deck.toml`: its name, description and options.
+pub(super) fn deck_toml(deck: &str, settings: &DeckSettings) -> String {
+    let mut out = format!("deck = {}\n", yaml_string(deck));
+    if !settings.description.is_empty() {
+        let _ = writeln!(out, "description = {}", yaml_string(&settings.description));
+    }
+    if let Some(options) = &settings.options {
+        let _ = writeln!(out, "\n[options]\nname = {}", yaml_string(&options.name));
+        if let Some(n) = options.new_per_day {
+            let _ = writeln!(out, "new_per_day = {n}");
+        }
+        if let Some(n) = options.reviews_per_day {
+            let _ = writeln!(out, "reviews_per_day = {n}");
+        }
+        if let Some(steps) = &options.learning_steps {
+            let steps: Vec<String> = steps.iter().map(|s| format!("{s:?}")).collect();
+            let _ = writeln!(out, "learning_steps = [{}]", steps.join(", "));
+        }
+        if let Some(n) = options.maximum_interval {
+            let _ = writeln!(out, "maximum_interval = {n}");
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deck_paths_are_safe_and_distinct() {
+        let mut paths = Paths::default();
+        assert_eq!(paths.card_file("A::B"), PathBuf::from("A/B.md"));
+        assert_eq!(paths.card_file("a::b"), PathBuf::from("a/b (1).md"));
+        assert_eq!(paths.card_file("_x::.y"), PathBuf::from("-_x/-.y.md"));
+        assert_eq!(paths.card_file("a/b: c?"), PathBuf::from("a_b_ c_.md"));
+        assert_eq!(safe_name("..."), "-");
+    }
+
+    #[test]
+    fn tag_lists_read_back() {
+        for tags in [vec!["a", "b::c"], vec!["a,b", "c"], vec!["x\"y", "[z"]] {
+            let tags: Vec<String> = tags.into_iter().map(String::from).collect();
+            assert_eq!(crate::note::split_tag_list(&tag_list(&tags)), tags);
+        }
+    }
+}

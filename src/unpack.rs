@@ -1,0 +1,246 @@
+//! `ankideck unpack`: a package's notes, note types, decks and media as card sources,
+//! written so that building them gives back the same notes, and importing that build
+//! over the package changes nothing.
+//!
+//! `package::read` → the model ([`source::write::Unpacked`]) → `source::write` (and its
+//! read-back check) → `lock::write_seeded`, in a scratch folder beside the target that
+//! is renamed into place at the end.
+
+use crate::deck::{DeckOptions, DeckSettings};
+use crate::note::Note;
+use crate::package::read::{self, Contents, ReadError};
+use crate::source::write::{self, Unpacked, WriteError};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// What an unpack wrote.
+#[derive(Debug, Default)]
+#[non_exhaustive]
+pub struct Summary {
+    /// Notes written.
+    pub notes: usize,
+    /// Their cards.
+    pub cards: usize,
+    /// Decks (filtered decks are not: their cards are in their home decks).
+    pub decks: usize,
+    /// Note types, used or not.
+    pub notetypes: usize,
+    /// Media files.
+    pub media: usize,
+    /// Cards with review history, which stays in the collection.
+    pub cards_with_history: usize,
+    /// What the package had that was left out, one message each.
+    pub warnings: Vec<String>,
+}
+
+/// Why an unpack wrote nothing.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum UnpackError {
+    /// The package cannot be read.
+    #[error(transparent)]
+    Read(#[from] ReadError),
+    /// The sources cannot be written, or do not read back as the package's notes.
+    #[error(transparent)]
+    Write(#[from] WriteError),
+    /// The target folder holds files.
+    #[error("`{}` is not empty; unpack into a new folder, or pass --force to replace it", .0.display())]
+    NotEmpty(PathBuf),
+    /// The target is a file.
+    #[error("`{}` is a file, not a folder", .0.display())]
+    NotAFolder(PathBuf),
+    /// Something else failed (the lock, the scratch folder, the rename).
+    #[error(transparent)]
+    Other(#[from] crate::Error),
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UnpackError + '_ {
+    move |e| UnpackError::Other(crate::Error::io(path, e))
+}
+
+/// Unpacks `package` into the folder `dir`, which must not exist or be empty (any
+/// folder with `force`, whose content is then replaced).
+pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, UnpackError> {
+    check_target(dir, force)?;
+    let mut reader = read::open(package)?;
+    let contents = reader.contents()?;
+    let (unpacked, originals, notetype_mods, mut summary) = model(&contents);
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let scratch = crate::temp::Scratch::beside(&parent)?;
+    let staged = scratch.path().join("sources");
+    std::fs::create_dir(&staged).map_err(io(&staged))?;
+    let written = write::write(&staged, &unpacked)?;
+    let by_name: HashMap<&str, &read::MediaFile> = contents
+        .media
+        .iter()
+        .map(|m| (m.name.as_str(), m))
+        .collect();
+    for (name, relative) in &written.media {
+        crate::cancel::check()?;
+        let path = staged.join(relative);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(io(parent))?;
+        }
+        let mut file = std::fs::File::create(&path).map_err(io(&path))?;
+        if let Some(media) = by_name.get(name.as_str()) {
+            reader.copy_media(media, &mut file)?;
+        }
+    }
+    let sources = write::verify(&staged, &unpacked)?;
+    let lock = staged.join(crate::lock::FILE_NAME);
+    crate::lock::write_seeded(
+        &lock,
+        &sources.notes,
+        &sources.notetypes,
+        &originals,
+        &notetype_mods,
+    )?;
+    put_in_place(&staged, dir)?;
+    summary.media = written.media.len();
+    Ok(summary)
+}
+
+/// Refuses a target that is a file, or a folder with files unless `force`.
+fn check_target(dir: &Path, force: bool) -> Result<(), UnpackError> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => {
+            let empty = entries.count() == 0;
+            match empty || force {
+                true => Ok(()),
+                false => Err(UnpackError::NotEmpty(dir.to_path_buf())),
+            }
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(_) if dir.is_file() => Err(UnpackError::NotAFolder(dir.to_path_buf())),
+        Err(e) => Err(io(dir)(e)),
+    }
+}
+
+/// Moves the finished sources to `dir`: what was there goes first (an empty folder,
+/// or with `--force` any), so that `dir` is never half-written.
+fn put_in_place(staged: &Path, dir: &Path) -> Result<(), UnpackError> {
+    if dir.exists() {
+        let old = staged.with_file_name("replaced");
+        std::fs::rename(dir, &old).map_err(io(dir))?;
+        std::fs::rename(staged, dir).map_err(io(dir))?;
+        // The scratch folder (and the old content in it) goes when it is dropped.
+        return Ok(());
+    }
+    std::fs::rename(staged, dir).map_err(io(dir))
+}
+
+/// A note's original `mod`, by guid.
+type Originals = HashMap<String, i64>;
+
+/// The package's contents as the model the source writer takes: notes with their
+/// home decks, the note types, the decks with their descriptions and options.
+fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summary) {
+    let decks: HashMap<i64, &crate::package::DeckJson> =
+        contents.decks.iter().map(|d| (d.id, d)).collect();
+    let deck_name = |id: i64| decks.get(&id).map_or("Default", |d| d.name.as_str());
+    let mut cards_of: HashMap<i64, Vec<(i64, &str)>> = HashMap::new();
+    for card in &contents.cards {
+        // A card in a filtered deck goes home.
+        let home = if card.original_did != 0 {
+            card.original_did
+        } else {
+            card.did
+        };
+        cards_of
+            .entry(card.nid)
+            .or_default()
+            .push((card.ord, deck_name(home)));
+    }
+    let mut unpacked = Unpacked {
+        notetypes: (contents.notetypes.iter())
+            .map(|n| n.to_notetype())
+            .collect(),
+        ..Unpacked::default()
+    };
+    let mut originals = Originals::new();
+    for row in in_new_card_order(contents) {
+        let mut cards = cards_of.remove(&row.id).unwrap_or_default();
+        cards.sort_unstable();
+        let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
+        let card_decks = (cards.iter())
+            .filter(|(_, d)| crate::deck::key(d) != crate::deck::key(&deck))
+            .map(|(ord, d)| (*ord as u16, d.to_string()))
+            .collect();
+        let fields = row
+            .fields
+            .split(crate::package::FIELD_SEPARATOR)
+            .map(str::to_string)
+            .collect();
+        let note = Note {
+            guid: row.guid.to_string(),
+            notetype_id: row.mid,
+            fields,
+            tags: row.tags.split_whitespace().map(str::to_string).collect(),
+            deck,
+            card_decks,
+            modified: row.modified,
+        };
+        originals.insert(note.guid.clone(), row.modified);
+        unpacked.notes.push(note);
+    }
+    let configs: HashMap<i64, &crate::package::DeckConfig> =
+        contents.deck_configs.iter().map(|c| (c.id, c)).collect();
+    for deck in contents.decks.iter().filter(|d| d.dynamic == 0) {
+        let options = (deck.conf != 1)
+            .then(|| configs.get(&deck.conf))
+            .flatten()
+            .map(|c| deck_options(c));
+        let settings = DeckSettings {
+            description: deck.desc.clone(),
+            options,
+        };
+        if deck.id != 1 || !settings.description.is_empty() {
+            unpacked.decks.push((deck.name.clone(), settings));
+        }
+    }
+    unpacked.media = contents
+        .media
+        .iter()
+        .map(|m| m.name.as_str().to_string())
+        .collect();
+    let notetype_mods = (unpacked.notetypes.iter())
+        .map(|n| (n.id, n.modified))
+        .collect();
+    let summary = Summary {
+        notes: unpacked.notes.len(),
+        cards: contents.cards.len(),
+        decks: unpacked.decks.len(),
+        notetypes: unpacked.notetypes.len(),
+        media: unpacked.media.len(),
+        cards_with_history: contents.cards_with_history,
+        warnings: contents.warnings.iter().map(|w| w.to_string()).collect(),
+    };
+    (unpacked, originals, notetype_mods, summary)
+}
+
+/// The notes in the order of their new cards (the order a build gives them, so that
+/// rebuilding keeps it), then those without new cards by id.
+fn in_new_card_order(contents: &Contents) -> Vec<&crate::package::NoteRow<'static>> {
+    let mut position: HashMap<i64, i64> = HashMap::new();
+    for card in contents.cards.iter().filter(|c| c.card_type == 0) {
+        let due = position.entry(card.nid).or_insert(i64::MAX);
+        *due = (*due).min(card.due);
+    }
+    let mut notes: Vec<_> = contents.notes.iter().collect();
+    notes.sort_by_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
+    notes
+}
+
+/// An options group as `_deck.toml` can say it.
+fn deck_options(config: &crate::package::DeckConfig) -> DeckOptions {
+    DeckOptions {
+        name: config.name.clone(),
+        new_per_day: Some(config.new.per_day),
+        reviews_per_day: Some(config.rev.per_day),
+        learning_steps: Some(config.new.delays.clone()),
+        maximum_interval: Some(config.rev.max_interval),
+    }
+}
