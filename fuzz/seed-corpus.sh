@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Seeds each fuzz target's corpus (fuzz/corpus/TARGET/) from the sample deck and the test
 # decks, so that the fuzzer starts from real input instead of empty strings. The corpus
-# is not committed: run this first, then `cargo fuzz run TARGET`.
+# is not committed: run this first, then `cargo fuzz run TARGET`. Packages in DIR (the
+# optional argument: real decks downloaded by hand) seed the package reader too.
 set -euo pipefail
 cd "$(dirname "$0")"
 root=..
@@ -69,8 +70,8 @@ for m in block.finditer(text):
 PY
 
 # package_reader: packages built from the test decks in both formats.
-cargo build --quiet --release --manifest-path "$root/Cargo.toml"
-bin="${CARGO_TARGET_DIR:-$root/target}/release/ankideck"
+cargo build --quiet --manifest-path "$root/Cargo.toml"
+bin="${CARGO_TARGET_DIR:-$root/target}/debug/ankideck"
 for deck in "${decks[@]}"; do
     for format in legacy latest; do
         out=$(mktemp -d)
@@ -79,5 +80,8 @@ for deck in "${decks[@]}"; do
         seed package_reader < "$out/p.apkg"
         rm -rf "$out"
     done
+done
+for package in "${1:-/nonexistent}"/*.apkg "${1:-/nonexistent}"/*.colpkg; do
+    [ -e "$package" ] && seed package_reader < "$package"
 done
 for t in "$corpus"/*; do echo "$t: $(ls "$t" | wc -l) inputs"; done
