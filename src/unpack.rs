@@ -160,6 +160,7 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
             .collect(),
         ..Unpacked::default()
     };
+    let renamed = unique_names(&mut unpacked.notetypes);
     let mut originals = Originals::new();
     for row in in_new_card_order(contents) {
         let mut cards = cards_of.remove(&row.id).unwrap_or_default();
@@ -216,9 +217,33 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
         notetypes: unpacked.notetypes.len(),
         media: unpacked.media.len(),
         cards_with_history: contents.cards_with_history,
-        warnings: contents.warnings.iter().map(|w| w.to_string()).collect(),
+        warnings: (contents.warnings.iter().map(|w| w.to_string()))
+            .chain(renamed)
+            .collect(),
     };
     (unpacked, originals, notetype_mods, summary)
+}
+
+/// Gives each note type a name no other has, as Anki does when it imports them (2.0-era
+/// collections have two `Basic`): a later one named like an earlier one, ignoring
+/// case, gets `+` appended until its name is free. One warning per renamed type.
+fn unique_names(notetypes: &mut [crate::NoteType]) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    let mut warnings = Vec::new();
+    for nt in notetypes {
+        let original = nt.name.clone();
+        while !taken.insert(nt.name.to_lowercase()) {
+            nt.name.push('+');
+        }
+        if nt.name != original {
+            warnings.push(format!(
+                "note type {} is named `{original}` like another one; it is written as `{}`, \
+                 the name Anki gives it on import",
+                nt.id, nt.name
+            ));
+        }
+    }
+    warnings
 }
 
 /// The notes in the order of their new cards (the order a build gives them, so that
