@@ -592,3 +592,57 @@ fn note_types_named_alike_get_the_names_anki_gives_them() {
     );
     assert_success(&common::run::ankideck_in(&dir, &["build", "old"]));
 }
+
+/// Cards Anki kept though their note's fields no longer make them (a cloze number
+/// since removed, a reverse card whose field was emptied) are named, one warning per
+/// note: the build makes a note's cards from its fields.
+#[test]
+fn cards_the_fields_no_longer_make_are_named() {
+    use ankideck::{Format, Note, Package, Stock};
+    let dir = temp_dir("unpack-lost-cards");
+    let package = dir.join("stale.apkg");
+    let mut built = Package::new(1_700_000_000);
+    let cloze = Stock::Cloze.notetype();
+    let note = Note::new(&cloze, ["{{c1::a}} {{c2::b}} {{c3::c}}", ""]);
+    built.add_note(note).unwrap();
+    let reversed = Stock::Reversed.notetype();
+    built
+        .add_note(Note::new(&reversed, ["front", "back"]))
+        .unwrap();
+    built
+        .add_note(Note::new(&reversed, ["kept", "both"]))
+        .unwrap();
+    built.write_with(&package, Format::Legacy1).unwrap();
+    edit_legacy_collection(&package, |db| {
+        let edits = [
+            (
+                "{{c1::a}} b {{c3::c}}\x1f",
+                "{{c1::a}} {{c2::b}} {{c3::c}}\x1f",
+            ),
+            ("front\x1f", "front\x1fback"),
+        ];
+        for (to, from) in edits {
+            db.execute("UPDATE notes SET flds = ?1 WHERE flds = ?2", [to, from])
+                .unwrap();
+        }
+    });
+    let out = common::run::ankideck_in(&dir, &["unpack", "stale.apkg", "-o", "stale"]);
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lost: Vec<&str> = (stderr.lines())
+        .filter(|l| l.contains("no longer make"))
+        .map(|l| l.split(": its fields ").nth(1).unwrap())
+        .collect();
+    assert_eq!(lost.len(), 2, "{stderr}");
+    assert!(
+        lost[0].starts_with("no longer make 1 of its cards (c2)"),
+        "{stderr}"
+    );
+    assert!(
+        lost[1].starts_with("no longer make 1 of its cards (`Card 2`)"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("3 notes, 7 cards"), "{stdout}");
+    assert_success(&common::run::ankideck_in(&dir, &["build", "stale"]));
+}
