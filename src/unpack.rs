@@ -228,7 +228,7 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
 }
 
 /// Gives each note type a name no other has, as Anki does when it imports them (2.0-era
-/// collections have two `Basic`): a later one named like an earlier one, ignoring
+/// collections have two `Basic`): in id order, one named like an earlier one, ignoring
 /// case, gets `+` appended until its name is free. One warning per renamed type.
 fn unique_names(notetypes: &mut [crate::NoteType]) -> Vec<String> {
     let mut taken = std::collections::HashSet::new();
