@@ -282,7 +282,12 @@ impl Problem {
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
             | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
-            Problem::Rich(rich) if matches!(**rich, RichProblem::CsvIgnored(_)) => {
+            Problem::Rich(rich)
+                if matches!(
+                    **rich,
+                    RichProblem::CsvIgnored(_) | RichProblem::FileIgnored(_)
+                ) =>
+            {
                 Severity::Warning
             }
             _ => Severity::Error,
@@ -680,6 +685,7 @@ fn rich_code(problem: &RichProblem) -> &'static str {
         R::SameId { .. } => "rich-same-id",
         R::Csv(_) => "rich-csv",
         R::CsvIgnored(_) => "rich-csv-ignored",
+        R::FileIgnored(_) => "rich-file-ignored",
         R::DeckSettings(_) => "rich-deck-settings",
     }
 }
@@ -732,6 +738,12 @@ pub enum RichProblem {
     CsvIgnored(String),
     #[error("{0}")]
     DeckSettings(String),
+    /// A warning: a file in a note type folder that is neither its description, its
+    /// style sheet, a template side nor an asset, so nothing packages it.
+    #[error(
+        "file `{0}` in a note type folder is not its style sheet, a template side or an asset (no leading `_`), so it is not packaged"
+    )]
+    FileIgnored(String),
 }
 
 impl RichProblem {
@@ -757,6 +769,7 @@ impl RichProblem {
             RichProblem::Csv(_) => "see the Anki text files section of the format reference (`ankideck help format`)",
             RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of the format reference, `ankideck help format`)",
             RichProblem::DeckSettings(_) => "see the deck settings section of the format reference (`ankideck help format`)",
+            RichProblem::FileIgnored(_) => "to package it, rename it with a leading `_`; otherwise move it out of the note type folder",
         }
     }
 }
@@ -958,6 +971,7 @@ mod tests {
             ),
             (R::Csv(s()).into(), "rich-csv"),
             (R::CsvIgnored(s()).into(), "rich-csv-ignored"),
+            (R::FileIgnored(s()).into(), "rich-file-ignored"),
             (R::DeckSettings(s()).into(), "rich-deck-settings"),
             (
                 Problem::MovedDeck {

@@ -326,7 +326,7 @@ fn build(
     let outcome = build::build_with(source, output, options, &mut |p| bar.update(p));
     bar.finish();
     let outcome = outcome?;
-    eprint!("{}", human.diagnostics(&outcome.warnings));
+    eprint!("{}", human.diagnostics_folded(&outcome.warnings));
     eprint!("{}", human.removed(&outcome));
     println!("{}", report::built(output, &outcome));
     Ok(())

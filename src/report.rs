@@ -55,6 +55,9 @@ impl std::fmt::Display for Color {
     }
 }
 
+/// How many warnings of one code `build` shows in full before counting the rest.
+pub const SHOWN_PER_CODE: usize = 3;
+
 /// Renders for people: each diagnostic as rustc would, with its source line and a
 /// marker under the offending text, coloured or not.
 #[derive(Debug, Clone, Copy)]
@@ -90,6 +93,33 @@ impl Human {
                 .filter(|(path, _)| *path == d.file)
                 .and_then(|(_, text)| text.as_deref());
             out.push_str(&self.diagnostic_in(d, text));
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Like [`Human::diagnostics`], but after [`SHOWN_PER_CODE`] warnings of one code the
+    /// rest of that code are counted in one line: a deck from Anki repeats what Anki
+    /// accepted (empty fields its cards show, duplicate first fields) hundreds of times,
+    /// and errors, which stop the build, must stay in full. `ankideck check` lists all.
+    pub fn diagnostics_folded(&self, diagnostics: &[Diagnostic]) -> String {
+        let mut seen: std::collections::BTreeMap<&'static str, usize> = Default::default();
+        let shown: Vec<Diagnostic> = (diagnostics.iter())
+            .filter(|d| {
+                let count = seen.entry(d.problem.code()).or_default();
+                *count += 1;
+                d.problem.severity() != Severity::Warning || *count <= SHOWN_PER_CODE
+            })
+            .cloned()
+            .collect();
+        let mut out = self.diagnostics(&shown);
+        for (code, count) in seen.into_iter().filter(|(_, n)| *n > SHOWN_PER_CODE) {
+            let more = count - SHOWN_PER_CODE;
+            let message = format!(
+                "{more} more `{code}` warning{} not shown; `ankideck check` lists them all",
+                if more == 1 { "" } else { "s" }
+            );
+            out += &self.title(level(Severity::Warning).primary_title(message));
             out.push('\n');
         }
         out

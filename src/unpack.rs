@@ -160,10 +160,13 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
             .collect(),
         ..Unpacked::default()
     };
+    let renamed = unique_names(&mut unpacked.notetypes);
     let mut originals = Originals::new();
+    let mut package_ords = HashMap::new();
     for row in in_new_card_order(contents) {
         let mut cards = cards_of.remove(&row.id).unwrap_or_default();
         cards.sort_unstable();
+        package_ords.insert(row.guid.to_string(), cards.iter().map(|c| c.0).collect());
         let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
         let card_decks = (cards.iter())
             .filter(|(_, d)| crate::deck::key(d) != crate::deck::key(&deck))
@@ -216,9 +219,72 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
         notetypes: unpacked.notetypes.len(),
         media: unpacked.media.len(),
         cards_with_history: contents.cards_with_history,
-        warnings: contents.warnings.iter().map(|w| w.to_string()).collect(),
+        warnings: (contents.warnings.iter().map(|w| w.to_string()))
+            .chain(renamed)
+            .chain(lost_cards(&unpacked, &package_ords))
+            .collect(),
     };
     (unpacked, originals, notetype_mods, summary)
+}
+
+/// Gives each note type a name no other has, as Anki does when it imports them (2.0-era
+/// collections have two `Basic`): in id order, one named like an earlier one, ignoring
+/// case, gets `+` appended until its name is free. One warning per renamed type.
+fn unique_names(notetypes: &mut [crate::NoteType]) -> Vec<String> {
+    let mut taken = std::collections::HashSet::new();
+    let mut warnings = Vec::new();
+    for nt in notetypes {
+        let original = nt.name.clone();
+        while !taken.insert(nt.name.to_lowercase()) {
+            nt.name.push('+');
+        }
+        if nt.name != original {
+            warnings.push(format!(
+                "note type {} is named `{original}` like another one; it is written as `{}`, \
+                 the name Anki gives it on import",
+                nt.id, nt.name
+            ));
+        }
+    }
+    warnings
+}
+
+/// One warning per note with cards its fields no longer make (a cloze number since
+/// removed, a template's fields since emptied): Anki keeps such cards until Empty Cards
+/// deletes them, but a build makes a note's cards from its fields, so they are not in
+/// the rebuilt package (re-importing it leaves them as they are in the collection).
+fn lost_cards(unpacked: &Unpacked, package_ords: &HashMap<String, Vec<i64>>) -> Vec<String> {
+    let types: HashMap<i64, &crate::NoteType> =
+        unpacked.notetypes.iter().map(|n| (n.id, n)).collect();
+    let mut warnings = Vec::new();
+    for note in &unpacked.notes {
+        let (Some(nt), Some(ords)) = (types.get(&note.notetype_id), package_ords.get(&note.guid))
+        else {
+            continue;
+        };
+        let made = nt
+            .card_ordinals(&note.fields, !note.tags.is_empty())
+            .unwrap_or_default();
+        let lost: Vec<String> = (ords.iter())
+            .filter(|&&o| !u16::try_from(o).is_ok_and(|o| made.contains(&o)))
+            .map(|&o| match nt.kind {
+                crate::Kind::Cloze => format!("c{}", o + 1),
+                crate::Kind::Standard => (nt.templates.get(o as usize))
+                    .map_or_else(|| format!("card {}", o + 1), |t| format!("`{}`", t.name)),
+            })
+            .collect();
+        if !lost.is_empty() {
+            warnings.push(format!(
+                "note `{}`: its fields no longer make {} of its cards ({}); Anki keeps such \
+                 empty cards until Empty Cards deletes them, but the build leaves them out \
+                 (re-importing leaves them in your collection as they are)",
+                note.guid,
+                lost.len(),
+                lost.join(", ")
+            ));
+        }
+    }
+    warnings
 }
 
 /// The notes in the order of their new cards (the order a build gives them, so that

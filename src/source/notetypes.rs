@@ -238,7 +238,10 @@ impl CustomTypes {
     }
 }
 
-/// Files in a note type folder other than its description, templates and CSS.
+/// The assets of a note type folder: every file named with a leading `_` that is not
+/// its description, style sheet or a template side, whatever its extension (Anki
+/// keeps `_` files as they are). Other files are refused, or, for `.html` and `.css`
+/// files that are not the type's own, ignored with a warning.
 fn folder_assets(
     folder: &Path,
     problem: &mut impl FnMut(&Path, usize, RichProblem),
@@ -247,6 +250,7 @@ fn folder_assets(
     let Ok(entries) = std::fs::read_dir(folder) else {
         return out;
     };
+    let style_sheet = style_sheet_name(folder);
     let mut paths: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
     paths.sort();
     for path in paths {
@@ -256,20 +260,33 @@ fn folder_assets(
             .unwrap_or_default();
         if !path.is_file()
             || name == FILE
-            || name == CSS_FILE
-            || name.ends_with(".html")
-            || name.ends_with(".css")
+            || name == style_sheet
+            || name.ends_with(".front.html")
+            || name.ends_with(".back.html")
             || name.starts_with('.')
         {
             continue;
         }
         if name.starts_with('_') {
             out.push(path);
+        } else if name.ends_with(".html") || name.ends_with(".css") {
+            problem(&path, 0, RichProblem::FileIgnored(name));
         } else {
             problem(&path, 0, RichProblem::AssetName(name));
         }
     }
     out
+}
+
+/// The file a folder's `notetype.toml` names as its CSS (`css = …`), else `style.css`.
+fn style_sheet_name(folder: &Path) -> String {
+    #[derive(Deserialize)]
+    struct Css {
+        css: Option<String>,
+    }
+    let text = std::fs::read_to_string(folder.join(FILE)).unwrap_or_default();
+    let named = toml::from_str::<Css>(&text).ok().and_then(|c| c.css);
+    named.unwrap_or_else(|| CSS_FILE.to_string())
 }
 
 /// 1-based line of byte `offset` in `text`.
@@ -952,5 +969,53 @@ templates = [{ name = "Recognize" }, { name = "Recognize" }]
             vocab.name = stock.into();
             assert_eq!(types.clash(&vocab), None, "stock names are free");
         }
+    }
+
+    /// Every `_` file is an asset, `.css` files included (template CSS and JS libraries
+    /// come that way from Anki); the style sheet and template sides are not; a `.css` or
+    /// `.html` file without `_` is ignored with a warning, never silently.
+    #[test]
+    fn underscore_files_are_assets_whatever_their_extension() {
+        let description = format!("css = \"_main.css\"\n{VOCAB}");
+        let scratch = Scratch::new(
+            "assets",
+            &[
+                (FILE, &description),
+                ("Recognize.front.html", "{{Word}}"),
+                ("Recognize.back.html", "{{Meaning}}"),
+                ("_main.css", "b {}"),
+                ("_github-markdown-css@5.8.1.min.css", "i {}"),
+                ("_highlight.min.js", "x"),
+                ("_page.html", "<p>"),
+                ("style.css", "unused"),
+                ("notes.html", "mine"),
+                ("font.woff2", "f"),
+            ],
+        );
+        let mut problems = Vec::new();
+        let assets = folder_assets(&scratch.folder(), &mut |_: &Path, _, p: RichProblem| {
+            problems.push((Problem::from(p.clone()).code(), p.to_string()))
+        });
+        let names: Vec<_> = (assets.iter())
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "_github-markdown-css@5.8.1.min.css",
+                "_highlight.min.js",
+                "_page.html"
+            ]
+        );
+        let codes: Vec<_> = problems.iter().map(|(c, m)| (*c, &m[..12])).collect();
+        assert_eq!(
+            codes,
+            [
+                ("rich-asset-name", "asset `font."),
+                ("rich-file-ignored", "file `notes."),
+                ("rich-file-ignored", "file `style."),
+            ]
+        );
+        assert_eq!(read(&scratch).unwrap().0.css, "b {}");
     }
 }

@@ -552,3 +552,36 @@ fn note_types_and_decks_no_note_uses_are_packaged() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("no notes found"));
 }
+
+/// `build` shows three warnings of a code in full and counts the rest in one line
+/// (decks from Anki repeat what Anki accepted); `check` lists every one.
+#[test]
+fn build_folds_repeated_warnings() {
+    let dir = temp_dir("build-folds-warnings");
+    let notes: String = (1..=5)
+        .map(|i| format!("## Question {i}?\nanswer: {i}\n\n"))
+        .collect();
+    write_files(&dir.join("cards"), &[("many.md", notes)]);
+    let out = build(&dir.join("cards"), &dir.join("out.apkg"));
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr.matches("unknown setting `answer`").count(),
+        3,
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "warning: 2 more `unknown-setting` warnings not shown; `ankideck check` lists them all"
+        ),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("5 warnings"));
+    let check = ankideck(&["check", dir.join("cards").to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert_eq!(
+        stderr.matches("unknown setting `answer`").count(),
+        5,
+        "{stderr}"
+    );
+}

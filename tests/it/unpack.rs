@@ -510,3 +510,139 @@ fn round_trip(
     );
     common::anki::assert_check_database_clean(&after);
 }
+
+/// Rewrites the collection of the legacy package at `path` with `edit` on its
+/// connection, keeping its other entries.
+fn edit_legacy_collection(path: &Path, edit: impl FnOnce(&rusqlite::Connection)) {
+    use std::io::{Read, Write};
+    let mut zip = zip::ZipArchive::new(std::fs::File::open(path).unwrap()).unwrap();
+    let mut entries = Vec::new();
+    for i in 0..zip.len() {
+        let mut entry = zip.by_index(i).unwrap();
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes).unwrap();
+        entries.push((entry.name().to_string(), bytes));
+    }
+    let db = path.with_extension("anki2");
+    let collection = entries.iter_mut().find(|(n, _)| n == "collection.anki2");
+    let collection = collection.unwrap();
+    std::fs::write(&db, &collection.1).unwrap();
+    edit(&rusqlite::Connection::open(&db).unwrap());
+    collection.1 = std::fs::read(&db).unwrap();
+    let mut out = zip::ZipWriter::new(std::fs::File::create(path).unwrap());
+    for (name, bytes) in &entries {
+        let options = zip::write::SimpleFileOptions::default();
+        out.start_file(name.as_str(), options).unwrap();
+        out.write_all(bytes).unwrap();
+    }
+    out.finish().unwrap();
+}
+
+/// A 2.0-era collection with two note types named `Basic` (and one `basic+`, taken
+/// regardless of case): they are written under the names Anki gives them on import,
+/// each rename is said, and the folder builds.
+#[test]
+fn note_types_named_alike_get_the_names_anki_gives_them() {
+    use ankideck::{Format, Note, Package, Stock};
+    let dir = temp_dir("unpack-same-names");
+    let package = dir.join("old.apkg");
+    let mut built = Package::new(1_700_000_000);
+    for stock in [Stock::Basic, Stock::Reversed, Stock::TypeIn] {
+        let nt = stock.notetype();
+        let front = format!("{stock:?}");
+        built
+            .add_note(Note::new(&nt, [front.as_str(), "back"]))
+            .unwrap();
+    }
+    built.write_with(&package, Format::Legacy1).unwrap();
+    edit_legacy_collection(&package, |db| {
+        let models: String = db
+            .query_row("SELECT models FROM col", [], |r| r.get(0))
+            .unwrap();
+        let mut models: serde_json::Value = serde_json::from_str(&models).unwrap();
+        let mut ids: Vec<String> = models.as_object().unwrap().keys().cloned().collect();
+        ids.sort();
+        for (id, name) in ids.iter().zip(["Basic", "basic+", "Basic"]) {
+            models[id]["name"] = name.into();
+        }
+        db.execute("UPDATE col SET models = ?1", [models.to_string()])
+            .unwrap();
+    });
+    let out = common::run::ankideck_in(&dir, &["unpack", "old.apkg", "-o", "old"]);
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("is named `Basic` like another one; it is written as `Basic++`"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("like another one").count(), 1, "{stderr}");
+    let mut names = Vec::new();
+    for entry in std::fs::read_dir(dir.join("old/_notetypes")).unwrap() {
+        let toml = std::fs::read_to_string(entry.unwrap().path().join("notetype.toml"));
+        names.push(toml.unwrap().lines().next().unwrap().to_string());
+    }
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            r#"name = "Basic""#,
+            r#"name = "Basic++""#,
+            r#"name = "basic+""#
+        ]
+    );
+    assert_success(&common::run::ankideck_in(&dir, &["build", "old"]));
+}
+
+/// Cards Anki kept though their note's fields no longer make them (a cloze number
+/// since removed, a reverse card whose field was emptied) are named, one warning per
+/// note: the build makes a note's cards from its fields.
+#[test]
+fn cards_the_fields_no_longer_make_are_named() {
+    use ankideck::{Format, Note, Package, Stock};
+    let dir = temp_dir("unpack-lost-cards");
+    let package = dir.join("stale.apkg");
+    let mut built = Package::new(1_700_000_000);
+    let cloze = Stock::Cloze.notetype();
+    let note = Note::new(&cloze, ["{{c1::a}} {{c2::b}} {{c3::c}}", ""]);
+    built.add_note(note).unwrap();
+    let reversed = Stock::Reversed.notetype();
+    built
+        .add_note(Note::new(&reversed, ["front", "back"]))
+        .unwrap();
+    built
+        .add_note(Note::new(&reversed, ["kept", "both"]))
+        .unwrap();
+    built.write_with(&package, Format::Legacy1).unwrap();
+    edit_legacy_collection(&package, |db| {
+        let edits = [
+            (
+                "{{c1::a}} b {{c3::c}}\x1f",
+                "{{c1::a}} {{c2::b}} {{c3::c}}\x1f",
+            ),
+            ("front\x1f", "front\x1fback"),
+        ];
+        for (to, from) in edits {
+            db.execute("UPDATE notes SET flds = ?1 WHERE flds = ?2", [to, from])
+                .unwrap();
+        }
+    });
+    let out = common::run::ankideck_in(&dir, &["unpack", "stale.apkg", "-o", "stale"]);
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let lost: Vec<&str> = (stderr.lines())
+        .filter(|l| l.contains("no longer make"))
+        .map(|l| l.split(": its fields ").nth(1).unwrap())
+        .collect();
+    assert_eq!(lost.len(), 2, "{stderr}");
+    assert!(
+        lost[0].starts_with("no longer make 1 of its cards (c2)"),
+        "{stderr}"
+    );
+    assert!(
+        lost[1].starts_with("no longer make 1 of its cards (`Card 2`)"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("3 notes, 7 cards"), "{stdout}");
+    assert_success(&common::run::ankideck_in(&dir, &["build", "stale"]));
+}
