@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use ankideck::package::{self, Contents, ReadWarning, Version};
+use ankideck::package::{self, Contents, Version};
 use common::files::temp_dir;
 use common::{judge, path_str, Backend};
 use serde_json::{json, Value};
