@@ -1,7 +1,7 @@
 //! The collection database: which schema it has, its note types, decks and options
 //! (JSON columns of `col` in schema 11, tables in newer schemas), notes and cards.
 
-use super::{schema18, Contents, ReadError, ReadWarning};
+use super::{schema18, sqlite_error, Contents, ReadError, ReadWarning};
 use crate::package::meta::Version;
 use crate::package::schema::{
     ById, CardRow, ColRow, DeckConfig, DeckJson, NoteRow, NotetypeJson, TableRow, FIELD_SEPARATOR,
@@ -44,13 +44,6 @@ impl Layout {
     /// Deck options in the `deck_config` table (else in `col.dconf`).
     fn deck_config_table(self) -> bool {
         self.schema >= 14
-    }
-}
-
-/// A SQLite failure: the database is damaged or not one Anki wrote.
-pub(super) fn sqlite_error(e: rusqlite::Error) -> ReadError {
-    ReadError::CorruptCollection {
-        detail: e.to_string(),
     }
 }
 

@@ -292,5 +292,12 @@ pub enum ReadError {
     },
 }
 
+/// A SQLite failure: the database is damaged or not one Anki wrote.
+fn sqlite_error(e: rusqlite::Error) -> ReadError {
+    ReadError::CorruptCollection {
+        detail: e.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

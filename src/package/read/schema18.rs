@@ -323,7 +323,7 @@ fn from_json<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result
 }
 
 fn sql(e: rusqlite::Error) -> ReadError {
-    super::collection::sqlite_error(e)
+    super::sqlite_error(e)
 }
 
 /// Every note type, with its fields and templates, by id.
