@@ -40,16 +40,9 @@ pub(super) fn reconcile(
         timestamp: i64::MIN,
         ..Reconciled::default()
     };
-    let mut head = String::from(HEADER);
     let all_notetypes = (notes.iter_mut().map(|n| &mut n.notetype)).chain(notetypes.iter_mut());
     let notetypes = reconcile_notetypes(previous, all_notetypes, now, lock_path, &mut out);
-    let decks: std::collections::HashSet<&str> =
-        notes.iter().map(|n| n.note.deck.as_str()).collect();
-    let aliases = Aliases::new(decks, notetypes.keys().copied());
-    for record in notetypes.values() {
-        record.write(&mut head, &aliases);
-    }
-    aliases.write_decks(&mut head);
+    let (head, aliases) = head(notes, &notetypes);
     lock.push(&head);
 
     // In guid order, the lock's order: each note's old line is found by merging.
@@ -83,6 +76,20 @@ pub(super) fn reconcile(
         out.timestamp = now;
     }
     Ok(out)
+}
+
+/// A new lock's header: its note type lines and the aliases it gives them and the notes'
+/// decks, which its note lines use.
+fn head(notes: &[SourceNote], notetypes: &BTreeMap<i64, NoteTypeRecord>) -> (String, Aliases) {
+    let mut head = String::from(HEADER);
+    let decks: std::collections::HashSet<&str> =
+        notes.iter().map(|n| n.note.deck.as_str()).collect();
+    let aliases = Aliases::new(decks, notetypes.keys().copied());
+    for record in notetypes.values() {
+        record.write(&mut head, &aliases);
+    }
+    aliases.write_decks(&mut head);
+    (head, aliases)
 }
 
 /// Sets each note type's `modified` (once: notes share them, so each is updated once and
@@ -143,7 +150,6 @@ pub(super) fn seeded(
     originals: &HashMap<String, i64>,
     notetype_mods: &HashMap<i64, i64>,
 ) -> String {
-    let mut out = String::from(HEADER);
     let mut notetypes = BTreeMap::new();
     for nt in notes.iter().map(|s| &s.notetype).chain(unused) {
         notetypes.entry(nt.id).or_insert_with(|| {
@@ -160,11 +166,7 @@ pub(super) fn seeded(
             }
         });
     }
-    let decks: std::collections::HashSet<&str> =
-        notes.iter().map(|n| n.note.deck.as_str()).collect();
-    let aliases = Aliases::new(decks, notetypes.keys().copied());
-    notetypes.values().for_each(|r| r.write(&mut out, &aliases));
-    aliases.write_decks(&mut out);
+    let (mut out, aliases) = head(notes, &notetypes);
     let mut order: Vec<&SourceNote> = notes.iter().collect();
     order.sort_unstable_by(|a, b| a.note.guid.cmp(&b.note.guid));
     for source in order {
