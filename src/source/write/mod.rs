@@ -249,6 +249,7 @@ pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
             wrong.push((note.guid.clone(), what));
         }
     }
+    wrong.extend(notetype_differences(&sources, unpacked));
     if !wrong.is_empty() {
         return Err(WriteError::Mismatch(wrong));
     }
@@ -256,6 +257,45 @@ pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
         return Err(WriteError::ReadBack(first.clone()));
     }
     Ok(sources)
+}
+
+/// Each note type that reads back otherwise than given, by id: its fields, templates
+/// and CSS must come back byte for byte.
+fn notetype_differences(sources: &Sources, unpacked: &Unpacked) -> Vec<(String, String)> {
+    let used = sources.notes.iter().map(|n| &n.notetype);
+    let read: HashMap<i64, &NoteType> = used
+        .chain(&sources.notetypes)
+        .map(|nt| (nt.id, nt.as_ref()))
+        .collect();
+    let mut wrong = Vec::new();
+    for given in &unpacked.notetypes {
+        let what = match read.get(&given.id) {
+            None if notetype::stock_of(given).is_some() => None,
+            None => Some("not read back".to_string()),
+            Some(back) => notetype_difference(given, back),
+        };
+        if let Some(what) = what {
+            wrong.push((format!("note type {} ({})", given.id, given.name), what));
+        }
+    }
+    wrong
+}
+
+/// What differs between the note type given and the one read back, if anything.
+fn notetype_difference(given: &NoteType, back: &NoteType) -> Option<String> {
+    let names = |nt: &NoteType| nt.fields.iter().map(|f| f.name.clone()).collect::<Vec<_>>();
+    if names(given) != names(back) {
+        return Some(format!("fields read back as {:?}", names(back)));
+    }
+    for (a, b) in given.templates.iter().zip(&back.templates) {
+        if (&a.name, &a.front, &a.back) != (&b.name, &b.front, &b.back) {
+            return Some(format!("template `{}` reads back otherwise", a.name));
+        }
+    }
+    if given.templates.len() != back.templates.len() {
+        return Some("the number of templates differs".into());
+    }
+    (given.css != back.css).then(|| "the CSS reads back otherwise".into())
 }
 
 /// What differs between the note given and the note read back, if anything.
@@ -292,4 +332,37 @@ fn difference(given: &Note, back: &Note) -> Option<String> {
         return Some(format!("card decks read back as {:?}", back.card_decks));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Template text ending in line ends, and CSS, come back byte for byte.
+    #[test]
+    fn note_types_read_back_byte_for_byte() {
+        let nt = NoteType::builder("Vocab")
+            .field("Word")
+            .field("Meaning")
+            .template(
+                "Recognize",
+                "{{Word}}\n\n",
+                "{{FrontSide}}<hr id=answer>{{Meaning}}\n",
+            )
+            .css(".card { color: red; }\n\n")
+            .build()
+            .unwrap();
+        let unpacked = Unpacked {
+            notes: vec![Note::new(&nt, ["word", "meaning"])],
+            notetypes: vec![nt.clone()],
+            ..Unpacked::default()
+        };
+        let root = tempfile::tempdir().unwrap();
+        write(root.path(), &unpacked).unwrap();
+        let sources = verify(root.path(), &unpacked).unwrap();
+        let back = &sources.notes[0].notetype;
+        assert_eq!(back.templates[0].front, "{{Word}}\n\n");
+        assert_eq!(back.templates[0].back, nt.templates[0].back);
+        assert_eq!(back.css, nt.css);
+    }
 }

@@ -159,12 +159,18 @@ fn write_one(folder: &Path, nt: &NoteType) -> Result<(), WriteError> {
         if b.size != 0 {
             let _ = writeln!(toml, "browser_size = {}", b.size);
         }
-        create(&folder.join(front), t.front.as_bytes())?;
-        create(&folder.join(back), t.back.as_bytes())?;
+        create(&folder.join(front), template_file(&t.front).as_bytes())?;
+        create(&folder.join(back), template_file(&t.back).as_bytes())?;
     }
     create(
         &folder.join(crate::source::notetypes::FILE),
         toml.as_bytes(),
     )?;
     create(&folder.join("style.css"), nt.css.as_bytes())
+}
+
+/// A template's file: the text and one line end, which the reader drops as an editor's
+/// (so a template ending in a line end keeps it).
+fn template_file(template: &str) -> String {
+    format!("{template}\n")
 }
