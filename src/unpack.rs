@@ -160,7 +160,8 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
             .collect(),
         ..Unpacked::default()
     };
-    let renamed = unique_names(&mut unpacked.notetypes);
+    let mut renamed = unique_names(&mut unpacked.notetypes);
+    renamed.extend(unix_line_ends(&mut unpacked.notetypes));
     let mut originals = Originals::new();
     let mut package_ords = HashMap::new();
     for row in in_new_card_order(contents) {
@@ -249,6 +250,35 @@ fn unique_names(notetypes: &mut [crate::NoteType]) -> Vec<String> {
     warnings
 }
 
+/// Template and CSS files are read with `\n` line ends (a checkout on Windows may turn
+/// them into `\r\n`), so a note type stored with `\r\n` is written with `\n`: the
+/// cards look the same, and one warning per such type says so.
+fn unix_line_ends(notetypes: &mut [crate::NoteType]) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for nt in notetypes {
+        let texts = nt
+            .templates
+            .iter_mut()
+            .flat_map(|t| [&mut t.front, &mut t.back]);
+        let mut changed = false;
+        for text in texts.chain([&mut nt.css]) {
+            if text.contains("\r\n") {
+                *text = text.replace("\r\n", "\n");
+                changed = true;
+            }
+        }
+        if changed {
+            warnings.push(format!(
+                "note type `{}` has Windows line ends (\\r\\n) in its templates or CSS; \
+                 they are written as \\n, which shows the same cards (re-importing the \
+                 build updates the note type)",
+                nt.name
+            ));
+        }
+    }
+    warnings
+}
+
 /// One warning per note with cards its fields no longer make (a cloze number since
 /// removed, a template's fields since emptied): Anki keeps such cards until Empty Cards
 /// deletes them, but a build makes a note's cards from its fields, so they are not in
@@ -308,5 +338,32 @@ fn deck_options(config: &crate::package::DeckConfig) -> DeckOptions {
         reviews_per_day: Some(config.rev.per_day),
         learning_steps: Some(config.new.delays.clone()),
         maximum_interval: Some(config.rev.max_interval),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn windows_line_ends_are_written_as_unix_ones_with_a_warning() {
+        let mut types = vec![
+            crate::NoteType::builder("Crlf")
+                .field("Front")
+                .template("Card 1", "{{Front}}\r\n", "{{FrontSide}}\r\n<hr id=answer>")
+                .css(".card {\r\n}\r")
+                .build()
+                .unwrap(),
+            crate::Stock::Basic.notetype(),
+        ];
+        let warnings = unix_line_ends(&mut types);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(warnings[0].contains("`Crlf`"), "{}", warnings[0]);
+        let t = &types[0].templates[0];
+        assert_eq!(
+            (t.front.as_str(), t.back.as_str()),
+            ("{{Front}}\n", "{{FrontSide}}\n<hr id=answer>")
+        );
+        assert_eq!(types[0].css, ".card {\n}\r", "a lone \\r is kept");
     }
 }
