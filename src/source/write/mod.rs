@@ -7,6 +7,7 @@
 mod field;
 mod layout;
 mod notetype;
+mod spelling;
 
 use crate::deck::DeckSettings;
 use crate::note::Note;
@@ -158,15 +159,14 @@ fn card_file(
                 guid: note.guid.clone(),
                 message: format!("its note type {} is missing", note.notetype_id),
             })?;
-        let markdown = note
-            .fields
-            .iter()
-            .enumerate()
-            .all(|(i, f)| field::renders_to_itself(f, i == 0));
-        spelled.push((note, *nt, markdown));
+        let spellings: Vec<Option<String>> = (note.fields.iter().enumerate())
+            .map(|(i, f)| spelling::markdown_for(f, i == 0))
+            .collect();
+        let markdown = spellings.iter().all(Option::is_some);
+        spelled.push((note, *nt, markdown.then_some(spellings)));
     }
     let common_type = most_common(spelled.iter().map(|(_, nt, _)| nt.id));
-    let html = spelled.iter().filter(|(_, _, md)| !md).count() * 2 > spelled.len();
+    let html = spelled.iter().filter(|(_, _, md)| md.is_none()).count() * 2 > spelled.len();
     let mut out = format!("---\ndeck: {}\n", layout::yaml_string(deck));
     if let Some(nt) = common_type.and_then(|id| by_id.get(&id)) {
         let _ = writeln!(out, "type: {}", layout::yaml_string(names.name(nt)));
@@ -175,7 +175,8 @@ fn card_file(
         out.push_str("format: html\n");
     }
     out.push_str("---\n");
-    for (note, nt, markdown) in spelled {
+    for (note, nt, spellings) in spelled {
+        let markdown = spellings.is_some();
         let mut settings = vec![("guid".to_string(), note.guid.clone())];
         let heading_cloze = crate::notetype::cloze::has_cloze(&note.fields[0]);
         let is_stock_cloze = notetype::stock_of(nt) == Some(Stock::Cloze);
@@ -196,8 +197,9 @@ fn card_file(
         let head = field::Head {
             settings: &settings,
         };
+        let plain = spellings.unwrap_or_else(|| note.fields.iter().cloned().map(Some).collect());
         let text =
-            field::note_text(&note.fields, &field_names, &head, markdown).map_err(|message| {
+            field::note_text(&note.fields, plain, &field_names, &head).map_err(|message| {
                 WriteError::Unwritable {
                     guid: note.guid.clone(),
                     message,
