@@ -38,8 +38,13 @@ pub struct Summary {
 #[non_exhaustive]
 pub enum UnpackError {
     /// The package cannot be read.
-    #[error(transparent)]
-    Read(#[from] ReadError),
+    #[error("{}", read_message(package, source))]
+    Read {
+        /// The package.
+        package: PathBuf,
+        /// Why.
+        source: ReadError,
+    },
     /// The sources cannot be written, or do not read back as the package's notes.
     #[error(transparent)]
     Write(#[from] WriteError),
@@ -54,6 +59,17 @@ pub enum UnpackError {
     Other(#[from] crate::Error),
 }
 
+/// A read error's message, after the package's name where the message does not say it.
+fn read_message(package: &Path, error: &ReadError) -> String {
+    match error {
+        ReadError::Io { .. }
+        | ReadError::NotZip { .. }
+        | ReadError::Truncated { .. }
+        | ReadError::NoCollection { .. } => error.to_string(),
+        _ => format!("{}: {error}", package.display()),
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UnpackError + '_ {
     move |e| UnpackError::Other(crate::Error::io(path, e))
 }
@@ -62,14 +78,24 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UnpackError + '_ {
 /// folder with `force`, whose content is then replaced).
 pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, UnpackError> {
     check_target(dir, force)?;
-    let mut reader = read::open(package)?;
-    let contents = reader.contents()?;
-    let (unpacked, originals, notetype_mods, mut summary) = model(&contents);
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // Everything, the inflated collection too, goes in one scratch folder beside DIR:
+    // removed whatever happens, and never a memory-backed /tmp.
     let scratch = crate::temp::Scratch::beside(&parent)?;
+    let read_error = |source| UnpackError::Read {
+        package: package.to_path_buf(),
+        source,
+    };
+    let options = read::ReadOptions {
+        scratch_dir: Some(scratch.path().to_path_buf()),
+        limits: None,
+    };
+    let mut reader = read::open_with(package, options).map_err(read_error)?;
+    let contents = reader.contents().map_err(read_error)?;
+    let (unpacked, originals, notetype_mods, mut summary) = model(&contents);
     let staged = scratch.path().join("sources");
     std::fs::create_dir(&staged).map_err(io(&staged))?;
     let written = write::write(&staged, &unpacked)?;
@@ -86,7 +112,7 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
         }
         let mut file = std::fs::File::create(&path).map_err(io(&path))?;
         if let Some(media) = by_name.get(name.as_str()) {
-            reader.copy_media(media, &mut file)?;
+            reader.copy_media(media, &mut file).map_err(read_error)?;
         }
     }
     let sources = write::verify(&staged, &unpacked)?;
