@@ -94,11 +94,14 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
         limits: None,
     };
     let mut reader = read::open_with(package, options).map_err(read_error)?;
-    let contents = reader.contents().map_err(read_error)?;
-    let (unpacked, originals, notetype_mods, mut summary) = model(&contents);
+    let mut contents = reader.contents().map_err(read_error)?;
+    let rows = std::mem::take(&mut contents.notes);
+    let (unpacked, originals, notetype_mods, mut summary) = model(&contents, rows);
     let staged = scratch.path().join("sources");
     std::fs::create_dir(&staged).map_err(io(&staged))?;
     let written = write::write(&staged, &unpacked)?;
+    let expected = write::Expected::of(&unpacked.notes);
+    drop(unpacked); // the read-back below is the one copy of the notes from here on
     let by_name: HashMap<&str, &read::MediaFile> = contents
         .media
         .iter()
@@ -115,7 +118,7 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
             reader.copy_media(media, &mut file).map_err(read_error)?;
         }
     }
-    let sources = write::verify(&staged, &unpacked)?;
+    let sources = write::verify(&staged, &expected)?;
     let lock = staged.join(crate::lock::FILE_NAME);
     crate::lock::write_seeded(
         &lock,
@@ -162,8 +165,12 @@ fn put_in_place(staged: &Path, dir: &Path) -> Result<(), UnpackError> {
 type Originals = HashMap<String, i64>;
 
 /// The package's contents as the model the source writer takes: notes with their
-/// home decks, the note types, the decks with their descriptions and options.
-fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summary) {
+/// home decks, the note types, the decks with their descriptions and options. The
+/// note rows (taken out of `contents`) are dropped one by one as they become notes.
+fn model(
+    contents: &Contents,
+    rows: Vec<crate::package::NoteRow<'static>>,
+) -> (Unpacked, Originals, HashMap<i64, i64>, Summary) {
     let decks: HashMap<i64, &crate::package::DeckJson> =
         contents.decks.iter().map(|d| (d.id, d)).collect();
     let deck_name = |id: i64| decks.get(&id).map_or("Default", |d| d.name.as_str());
@@ -189,7 +196,7 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
     let renamed = unique_names(&mut unpacked.notetypes);
     let mut originals = Originals::new();
     let mut package_ords = HashMap::new();
-    for row in in_new_card_order(contents) {
+    for row in in_new_card_order(&contents.cards, rows) {
         let mut cards = cards_of.remove(&row.id).unwrap_or_default();
         cards.sort_unstable();
         package_ords.insert(row.guid.to_string(), cards.iter().map(|c| c.0).collect());
@@ -315,15 +322,17 @@ fn lost_cards(unpacked: &Unpacked, package_ords: &HashMap<String, Vec<i64>>) -> 
 
 /// The notes in the order of their new cards (the order a build gives them, so that
 /// rebuilding keeps it), then those without new cards by id.
-fn in_new_card_order(contents: &Contents) -> Vec<&crate::package::NoteRow<'static>> {
+fn in_new_card_order(
+    cards: &[crate::package::CardRow],
+    mut rows: Vec<crate::package::NoteRow<'static>>,
+) -> impl Iterator<Item = crate::package::NoteRow<'static>> {
     let mut position: HashMap<i64, i64> = HashMap::new();
-    for card in contents.cards.iter().filter(|c| c.card_type == 0) {
+    for card in cards.iter().filter(|c| c.card_type == 0) {
         let due = position.entry(card.nid).or_insert(i64::MAX);
         *due = (*due).min(card.due);
     }
-    let mut notes: Vec<_> = contents.notes.iter().collect();
-    notes.sort_by_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
-    notes
+    rows.sort_by_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
+    rows.into_iter()
 }
 
 /// An options group as `_deck.toml` can say it.

@@ -224,10 +224,56 @@ fn most_common(values: impl Iterator<Item = i64>) -> Option<i64> {
     counts.iter().find(|(_, n)| *n == best).map(|(v, _)| *v)
 }
 
+/// What each written note must read back as, as digests (of the fields after NFC, of
+/// the tags, deck and card decks), so that the notes themselves need not be held while
+/// the written folder is read back: one copy of a large deck in memory, not two.
+#[derive(Debug)]
+pub struct Expected(Vec<ExpectedNote>);
+
+#[derive(Debug)]
+struct ExpectedNote {
+    guid: String,
+    notetype_id: i64,
+    fields: Vec<u64>,
+    rest: u64,
+}
+
+impl Expected {
+    /// The digests of `notes`.
+    pub fn of(notes: &[Note]) -> Expected {
+        let notes = notes.iter().map(|note| ExpectedNote {
+            guid: note.guid.clone(),
+            notetype_id: note.notetype_id,
+            fields: note.fields.iter().map(|f| field_digest(f)).collect(),
+            rest: rest_digest(note),
+        });
+        Expected(notes.collect())
+    }
+}
+
+fn digest(value: impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(value)
+}
+
+/// A field's digest: Anki compares fields after NFC, and so does the read-back.
+fn field_digest(field: &str) -> u64 {
+    digest(field.nfc().collect::<String>())
+}
+
+/// The tags (ignoring case), the deck and each card's deck (by [`crate::deck::key`]).
+fn rest_digest(note: &Note) -> u64 {
+    let tags: Vec<String> = note.tags.iter().map(|t| t.to_lowercase()).collect();
+    let card_decks: Vec<(u16, String)> = (note.card_decks.iter())
+        .map(|(o, d)| (*o, crate::deck::key(d)))
+        .collect();
+    digest((tags, crate::deck::key(&note.deck), card_decks))
+}
+
 /// Reads `root` back with the normal source reader and compares every note with
-/// `unpacked`: guid, note type, fields (after NFC), tags and deck. Returns the sources
+/// `expected`: guid, note type, fields (after NFC), tags and decks. Returns the sources
 /// read, for the lock.
-pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
+pub fn verify(root: &Path, expected: &Expected) -> Result<Sources, WriteError> {
     let sources = Sources::read_lenient(root).map_err(|e| WriteError::ReadBack(e.to_string()))?;
     let errors: Vec<String> = sources
         .warnings
@@ -241,7 +287,7 @@ pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
         .map(|n| (n.note.guid.as_str(), n))
         .collect();
     let mut wrong = Vec::new();
-    for note in &unpacked.notes {
+    for note in &expected.0 {
         let Some(back) = read.get(note.guid.as_str()) else {
             let why = errors.first().cloned().unwrap_or_else(|| "missing".into());
             wrong.push((note.guid.clone(), format!("not read back ({why})")));
@@ -260,38 +306,70 @@ pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
     Ok(sources)
 }
 
-/// What differs between the note given and the note read back, if anything.
-fn difference(given: &Note, back: &Note) -> Option<String> {
-    if given.notetype_id != back.notetype_id {
+/// What differs between the note expected and the note read back, if anything.
+fn difference(expected: &ExpectedNote, back: &Note) -> Option<String> {
+    if expected.notetype_id != back.notetype_id {
         return Some(format!(
             "note type {} read back as {}",
-            given.notetype_id, back.notetype_id
+            expected.notetype_id, back.notetype_id
         ));
     }
-    let nfc = |s: &str| s.nfc().collect::<String>();
-    for (i, (a, b)) in given.fields.iter().zip(&back.fields).enumerate() {
-        if nfc(a) != nfc(b) {
-            return Some(format!("field {} reads back as {b:?}, not {a:?}", i + 1));
-        }
-    }
-    if given.fields.len() != back.fields.len() {
+    if expected.fields.len() != back.fields.len() {
         return Some("the number of fields differs".into());
     }
-    let lower = |tags: &[String]| tags.iter().map(|t| t.to_lowercase()).collect::<Vec<_>>();
-    if lower(&given.tags) != lower(&back.tags) {
-        return Some(format!("tags read back as {:?}", back.tags));
+    for (i, (a, b)) in expected.fields.iter().zip(&back.fields).enumerate() {
+        if *a != field_digest(b) {
+            return Some(format!(
+                "field {} reads back as {b:?}, which is not the package's",
+                i + 1
+            ));
+        }
     }
-    if crate::deck::key(&given.deck) != crate::deck::key(&back.deck) {
-        return Some(format!("deck reads back as `{}`", back.deck));
-    }
-    let keys = |n: &Note| {
-        let decks = n.card_decks.iter();
-        decks
-            .map(|(o, d)| (*o, crate::deck::key(d)))
-            .collect::<Vec<_>>()
-    };
-    if keys(given) != keys(back) {
-        return Some(format!("card decks read back as {:?}", back.card_decks));
+    if expected.rest != rest_digest(back) {
+        return Some(format!(
+            "tags, deck or card decks read back as {:?}, `{}`, {:?}",
+            back.tags, back.deck, back.card_decks
+        ));
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The read-back compares with digests: a field changed on disk is caught, named.
+    #[test]
+    fn verify_catches_a_field_that_reads_back_otherwise() {
+        let basic = Stock::Basic.notetype();
+        let note = Note {
+            guid: "g1".into(),
+            notetype_id: basic.id,
+            fields: vec!["front".into(), "<p>back</p>".into()],
+            tags: vec!["Tag".into()],
+            deck: "D".into(),
+            card_decks: Default::default(),
+            modified: 1,
+        };
+        let unpacked = Unpacked {
+            notetypes: vec![basic],
+            notes: vec![note],
+            ..Unpacked::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &unpacked).unwrap();
+        let expected = Expected::of(&unpacked.notes);
+        assert_eq!(verify(dir.path(), &expected).unwrap().notes.len(), 1);
+        let file = dir.path().join("D.md");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("\nback\n"), "{text}");
+        std::fs::write(&file, text.replace("\nback\n", "\nbach\n")).unwrap();
+        match verify(dir.path(), &expected) {
+            Err(WriteError::Mismatch(wrong)) => {
+                assert_eq!(wrong[0].0, "g1");
+                assert!(wrong[0].1.starts_with("field 2 reads back as"), "{wrong:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
 }
