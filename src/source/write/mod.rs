@@ -144,27 +144,30 @@ fn create(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 }
 
 /// One deck's card file: front matter with the deck, the note type and format most of
-/// its notes have, then each note.
+/// its notes have, then each note. Spelling renders each field once or more, so the
+/// notes are spelled on all cores.
 fn card_file(
     deck: &str,
     notes: &[&Note],
     by_id: &HashMap<i64, &NoteType>,
     names: &notetype::TypeNames,
 ) -> Result<String, WriteError> {
-    let mut spelled = Vec::with_capacity(notes.len());
-    for note in notes {
-        let nt = by_id
-            .get(&note.notetype_id)
-            .ok_or_else(|| WriteError::Unwritable {
-                guid: note.guid.clone(),
-                message: format!("its note type {} is missing", note.notetype_id),
-            })?;
-        let spellings: Vec<Option<String>> = (note.fields.iter().enumerate())
-            .map(|(i, f)| spelling::markdown_for(f, i == 0))
-            .collect();
-        let markdown = spellings.iter().all(Option::is_some);
-        spelled.push((note, *nt, markdown.then_some(spellings)));
-    }
+    use rayon::prelude::*;
+    let spelled: Vec<Spelled> = (notes.par_iter())
+        .map(|note| {
+            let nt = by_id
+                .get(&note.notetype_id)
+                .ok_or_else(|| WriteError::Unwritable {
+                    guid: note.guid.clone(),
+                    message: format!("its note type {} is missing", note.notetype_id),
+                })?;
+            let spellings: Vec<Option<String>> = (note.fields.iter().enumerate())
+                .map(|(i, f)| spelling::markdown_for(f, i == 0))
+                .collect();
+            let markdown = spellings.iter().all(Option::is_some);
+            Ok((*note, *nt, markdown.then_some(spellings)))
+        })
+        .collect::<Result<_, WriteError>>()?;
     let common_type = most_common(spelled.iter().map(|(_, nt, _)| nt.id));
     let html = spelled.iter().filter(|(_, _, md)| md.is_none()).count() * 2 > spelled.len();
     let mut out = format!("---\ndeck: {}\n", layout::yaml_string(deck));
@@ -175,40 +178,55 @@ fn card_file(
         out.push_str("format: html\n");
     }
     out.push_str("---\n");
-    for (note, nt, spellings) in spelled {
-        let markdown = spellings.is_some();
-        let mut settings = vec![("guid".to_string(), note.guid.clone())];
-        let heading_cloze = crate::notetype::cloze::has_cloze(&note.fields[0]);
-        let is_stock_cloze = notetype::stock_of(nt) == Some(Stock::Cloze);
-        if Some(nt.id) != common_type || (heading_cloze && !is_stock_cloze) {
-            settings.push(("type".into(), names.name(nt).to_string()));
-        }
-        if !note.tags.is_empty() {
-            settings.push(("tags".into(), layout::tag_list(&note.tags)));
-        }
-        for (ord, deck) in &note.card_decks {
-            settings.push(("card-deck".into(), format!("{} {deck}", ord + 1)));
-        }
-        if markdown == html {
-            let format = if markdown { "markdown" } else { "html" };
-            settings.push(("format".into(), format.into()));
-        }
-        let field_names = nt.field_names();
-        let head = field::Head {
-            settings: &settings,
-        };
-        let plain = spellings.unwrap_or_else(|| note.fields.iter().cloned().map(Some).collect());
-        let text =
-            field::note_text(&note.fields, plain, &field_names, &head).map_err(|message| {
-                WriteError::Unwritable {
-                    guid: note.guid.clone(),
-                    message,
-                }
-            })?;
+    let texts: Vec<String> = (spelled.into_par_iter())
+        .map(|spelled| note_text(spelled, common_type, html, names))
+        .collect::<Result<_, WriteError>>()?;
+    for text in texts {
         out.push('\n');
         out.push_str(&text);
     }
     Ok(out)
+}
+
+/// A note, its note type, and its fields' Markdown if every one has some.
+type Spelled<'a> = (&'a Note, &'a NoteType, Option<Vec<Option<String>>>);
+
+/// One note's text in its card file, whose front matter gives `common_type` and says
+/// `format: html` if `html`.
+fn note_text(
+    (note, nt, spellings): Spelled,
+    common_type: Option<i64>,
+    html: bool,
+    names: &notetype::TypeNames,
+) -> Result<String, WriteError> {
+    let markdown = spellings.is_some();
+    let mut settings = vec![("guid".to_string(), note.guid.clone())];
+    let heading_cloze = crate::notetype::cloze::has_cloze(&note.fields[0]);
+    let is_stock_cloze = notetype::stock_of(nt) == Some(Stock::Cloze);
+    if Some(nt.id) != common_type || (heading_cloze && !is_stock_cloze) {
+        settings.push(("type".into(), names.name(nt).to_string()));
+    }
+    if !note.tags.is_empty() {
+        settings.push(("tags".into(), layout::tag_list(&note.tags)));
+    }
+    for (ord, deck) in &note.card_decks {
+        settings.push(("card-deck".into(), format!("{} {deck}", ord + 1)));
+    }
+    if markdown == html {
+        let format = if markdown { "markdown" } else { "html" };
+        settings.push(("format".into(), format.into()));
+    }
+    let field_names = nt.field_names();
+    let head = field::Head {
+        settings: &settings,
+    };
+    let plain = spellings.unwrap_or_else(|| note.fields.iter().cloned().map(Some).collect());
+    field::note_text(&note.fields, plain, &field_names, &head).map_err(|message| {
+        WriteError::Unwritable {
+            guid: note.guid.clone(),
+            message,
+        }
+    })
 }
 
 /// The value met most often (the first of those met equally often).
