@@ -38,8 +38,13 @@ pub struct Summary {
 #[non_exhaustive]
 pub enum UnpackError {
     /// The package cannot be read.
-    #[error(transparent)]
-    Read(#[from] ReadError),
+    #[error("{}", read_message(package, source))]
+    Read {
+        /// The package.
+        package: PathBuf,
+        /// Why.
+        source: ReadError,
+    },
     /// The sources cannot be written, or do not read back as the package's notes.
     #[error(transparent)]
     Write(#[from] WriteError),
@@ -54,6 +59,17 @@ pub enum UnpackError {
     Other(#[from] crate::Error),
 }
 
+/// A read error's message, after the package's name where the message does not say it.
+fn read_message(package: &Path, error: &ReadError) -> String {
+    match error {
+        ReadError::Io { .. }
+        | ReadError::NotZip { .. }
+        | ReadError::Truncated { .. }
+        | ReadError::NoCollection { .. } => error.to_string(),
+        _ => format!("{}: {error}", package.display()),
+    }
+}
+
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UnpackError + '_ {
     move |e| UnpackError::Other(crate::Error::io(path, e))
 }
@@ -62,17 +78,30 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> UnpackError + '_ {
 /// folder with `force`, whose content is then replaced).
 pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, UnpackError> {
     check_target(dir, force)?;
-    let mut reader = read::open(package)?;
-    let contents = reader.contents()?;
-    let (unpacked, originals, notetype_mods, mut summary) = model(&contents);
     let parent = match dir.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
+    // Everything, the inflated collection too, goes in one scratch folder beside DIR:
+    // removed whatever happens, and never a memory-backed /tmp.
     let scratch = crate::temp::Scratch::beside(&parent)?;
+    let read_error = |source| UnpackError::Read {
+        package: package.to_path_buf(),
+        source,
+    };
+    let options = read::ReadOptions {
+        scratch_dir: Some(scratch.path().to_path_buf()),
+        limits: None,
+    };
+    let mut reader = read::open_with(package, options).map_err(read_error)?;
+    let mut contents = reader.contents().map_err(read_error)?;
+    let rows = std::mem::take(&mut contents.notes);
+    let (unpacked, originals, notetype_mods, mut summary) = model(&contents, rows);
     let staged = scratch.path().join("sources");
     std::fs::create_dir(&staged).map_err(io(&staged))?;
     let written = write::write(&staged, &unpacked)?;
+    let expected = write::Expected::of(&unpacked);
+    drop(unpacked); // the read-back below is the one copy of the notes from here on
     let by_name: HashMap<&str, &read::MediaFile> = contents
         .media
         .iter()
@@ -86,10 +115,10 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
         }
         let mut file = std::fs::File::create(&path).map_err(io(&path))?;
         if let Some(media) = by_name.get(name.as_str()) {
-            reader.copy_media(media, &mut file)?;
+            reader.copy_media(media, &mut file).map_err(read_error)?;
         }
     }
-    let sources = write::verify(&staged, &unpacked)?;
+    let sources = write::verify(&staged, &expected)?;
     let lock = staged.join(crate::lock::FILE_NAME);
     crate::lock::write_seeded(
         &lock,
@@ -136,8 +165,12 @@ fn put_in_place(staged: &Path, dir: &Path) -> Result<(), UnpackError> {
 type Originals = HashMap<String, i64>;
 
 /// The package's contents as the model the source writer takes: notes with their
-/// home decks, the note types, the decks with their descriptions and options.
-fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summary) {
+/// home decks, the note types, the decks with their descriptions and options. The
+/// note rows (taken out of `contents`) are dropped one by one as they become notes.
+fn model(
+    contents: &Contents,
+    rows: Vec<crate::package::NoteRow<'static>>,
+) -> (Unpacked, Originals, HashMap<i64, i64>, Summary) {
     let decks: HashMap<i64, &crate::package::DeckJson> =
         contents.decks.iter().map(|d| (d.id, d)).collect();
     let deck_name = |id: i64| decks.get(&id).map_or("Default", |d| d.name.as_str());
@@ -164,7 +197,7 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
     renamed.extend(unix_line_ends(&mut unpacked.notetypes));
     let mut originals = Originals::new();
     let mut package_ords = HashMap::new();
-    for row in in_new_card_order(contents) {
+    for row in in_new_card_order(&contents.cards, rows) {
         let mut cards = cards_of.remove(&row.id).unwrap_or_default();
         cards.sort_unstable();
         package_ords.insert(row.guid.to_string(), cards.iter().map(|c| c.0).collect());
@@ -319,15 +352,17 @@ fn lost_cards(unpacked: &Unpacked, package_ords: &HashMap<String, Vec<i64>>) -> 
 
 /// The notes in the order of their new cards (the order a build gives them, so that
 /// rebuilding keeps it), then those without new cards by id.
-fn in_new_card_order(contents: &Contents) -> Vec<&crate::package::NoteRow<'static>> {
+fn in_new_card_order(
+    cards: &[crate::package::CardRow],
+    mut rows: Vec<crate::package::NoteRow<'static>>,
+) -> impl Iterator<Item = crate::package::NoteRow<'static>> {
     let mut position: HashMap<i64, i64> = HashMap::new();
-    for card in contents.cards.iter().filter(|c| c.card_type == 0) {
+    for card in cards.iter().filter(|c| c.card_type == 0) {
         let due = position.entry(card.nid).or_insert(i64::MAX);
         *due = (*due).min(card.due);
     }
-    let mut notes: Vec<_> = contents.notes.iter().collect();
-    notes.sort_by_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
-    notes
+    rows.sort_by_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
+    rows.into_iter()
 }
 
 /// An options group as `_deck.toml` can say it.

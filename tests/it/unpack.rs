@@ -57,7 +57,8 @@ fn write_sources(source: &Path, dir: &Path, (unpacked, originals, mods): &Known)
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&media[name], to).unwrap();
     }
-    let sources = write::verify(dir, unpacked).unwrap();
+    let expected = write::Expected::of(&unpacked.notes);
+    let sources = write::verify(dir, &expected).unwrap();
     ankideck::lock::write_seeded(
         &dir.join("ankideck.lock"),
         &sources.notes,
@@ -161,6 +162,9 @@ fn unpack_of_built_decks_builds_byte_identically() {
             "{stdout}"
         );
         let sources = dir.join("deck");
+        if deck == "cards" {
+            assert_markdown_spelled_back(&sources);
+        }
         let lock = std::fs::read(sources.join("ankideck.lock")).unwrap();
         let rebuilt = dir.join("rebuilt.apkg");
         let args = [
@@ -177,6 +181,23 @@ fn unpack_of_built_decks_builds_byte_identically() {
             "{deck} ({format}): the rebuilt package differs"
         );
     }
+}
+
+/// The fields of a deck written in Markdown come back as Markdown, not as the HTML it
+/// rendered to: no `<p>`, `<strong>` or `<code>` in any card file, and no `format: html`.
+fn assert_markdown_spelled_back(sources: &Path) {
+    let mut files = 0;
+    for entry in walkdir::WalkDir::new(sources) {
+        let path = entry.unwrap().into_path();
+        if path.extension().is_some_and(|e| e == "md") {
+            files += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            for html in ["<p>", "<strong>", "<code>", "format: html"] {
+                assert!(!text.contains(html), "{}: {html}\n{text}", path.display());
+            }
+        }
+    }
+    assert!(files > 0);
 }
 
 /// What `unpack` refuses, with exit status 2 and nothing written: a folder that holds

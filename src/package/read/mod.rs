@@ -246,14 +246,14 @@ pub enum ReadError {
     #[error("{} is cut short (its zip directory is missing): download or copy it again", .path.display())]
     Truncated { path: PathBuf },
     /// A zip archive without a collection.
-    #[error("{} is a zip archive but not an Anki package: it holds none of collection.anki2, collection.anki21, collection.anki21b", .path.display())]
+    #[error("{} is a zip archive but not an Anki package: it holds none of collection.anki2, collection.anki21, collection.anki21b; export the deck from Anki as .apkg or .colpkg", .path.display())]
     NoCollection { path: PathBuf },
     /// The `meta` entry names a version this reader does not know.
     #[error("the package's version {0} is newer than this reader knows (1–3); export it from Anki with \"Support older Anki versions\" ticked")]
     UnknownVersion(u64),
     /// An entry inflates to more than the limits allow: a zip bomb, or a package far
     /// larger than any Anki makes.
-    #[error("entry `{entry}` inflates to more than {limit} bytes, more than a package of this size can hold; refusing it as a possible zip bomb")]
+    #[error("entry `{entry}` inflates to more than {limit} bytes, more than a package of this size can hold (100 times its size, at least 256 MiB); refusing it as a possible zip bomb")]
     TooLarge { entry: String, limit: u64 },
     /// An entry's compressed data is damaged.
     #[error("entry `{entry}` is damaged ({detail}): download or export the package again")]

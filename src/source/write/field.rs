@@ -1,8 +1,8 @@
-//! How one note is spelled in a card file: each field as Markdown when the renderer gives
-//! back exactly its HTML, else as HTML, else as a `~~~ verbatim` block; and the check,
-//! with the card-file parser itself, that the text reads back as those fields.
+//! How one note is spelled in a card file: each field as Markdown that renders back to
+//! exactly its HTML ([`super::spelling`]), else as HTML, else as a `~~~ verbatim` block;
+//! and the check, with the card-file parser itself, that the text reads back as those
+//! fields.
 
-use crate::source::markdown;
 use crate::source::parse::{self, opens_fence, VERBATIM, VERBATIM_ESCAPED};
 use std::fmt::Write as _;
 
@@ -11,43 +11,34 @@ pub(super) struct Head<'a> {
     pub settings: &'a [(String, String)],
 }
 
-/// A note's text in a card file, its fields read back byte for byte; `markdown` says
-/// whether the file reads its notes as Markdown (else `format: html`).
+/// A note's text in a card file, its fields read back byte for byte. `plain` is each
+/// field's spelling as text (its Markdown in a Markdown note, the HTML itself under
+/// `format: html`), `None` for a field only a `~~~ verbatim` block keeps; fields whose
+/// plain spelling the card-file parser would not give back become blocks too.
 pub(super) fn note_text(
     fields: &[String],
+    mut plain: Vec<Option<String>>,
     names: &[&str],
     head: &Head,
-    markdown: bool,
 ) -> Result<String, String> {
-    let mut verbatim = vec![false; fields.len()];
-    for (i, field) in fields.iter().enumerate() {
-        verbatim[i] = needs_escape(field) || (markdown && !renders_to_itself(field, i == 0));
-    }
-    for _ in 0..2 {
-        let text = spell(fields, names, head, &verbatim);
-        match mismatches(&text, fields, names, &verbatim) {
-            Some(bad) if bad.is_empty() => return Ok(text),
-            Some(bad) => bad.into_iter().for_each(|i| verbatim[i] = true),
-            None => verbatim.iter_mut().for_each(|v| *v = true),
+    for (spelling, field) in plain.iter_mut().zip(fields) {
+        if needs_escape(field) {
+            *spelling = None;
         }
     }
-    let text = spell(fields, names, head, &verbatim);
-    match mismatches(&text, fields, names, &verbatim) {
+    for _ in 0..2 {
+        let text = spell(fields, names, head, &plain);
+        match mismatches(&text, fields, names, &plain) {
+            Some(bad) if bad.is_empty() => return Ok(text),
+            Some(bad) => bad.into_iter().for_each(|i| plain[i] = None),
+            None => plain.iter_mut().for_each(|p| *p = None),
+        }
+    }
+    let text = spell(fields, names, head, &plain);
+    match mismatches(&text, fields, names, &plain) {
         Some(bad) if bad.is_empty() => Ok(text),
         _ => Err("its fields cannot be written so that they read back unchanged".into()),
     }
-}
-
-/// Whether Markdown gives back `html` itself (inline for the first field): then the
-/// field can be written as it is in a Markdown note.
-pub(super) fn renders_to_itself(html: &str, first: bool) -> bool {
-    let mut same = |reference: &str| Ok(reference.to_string());
-    let rendered = match first {
-        true => markdown::render_inline(html, &mut same),
-        false if html.is_empty() => return true,
-        false => markdown::render_block(html, &mut same),
-    };
-    rendered.is_ok_and(|r| r == html)
 }
 
 /// Characters a card file cannot hold (control characters other than tab and line
@@ -58,33 +49,34 @@ fn needs_escape(field: &str) -> bool {
         .any(|c| (c.is_control() && c != '\t' && c != '\n') || c == '\u{feff}')
 }
 
-/// The note's text, each field written plainly or, where `verbatim` says, as a block.
-fn spell(fields: &[String], names: &[&str], head: &Head, verbatim: &[bool]) -> String {
+/// The note's text, each field written plainly where `plain` has its spelling, else as
+/// a block.
+fn spell(fields: &[String], names: &[&str], head: &Head, plain: &[Option<String>]) -> String {
     let mut out = String::new();
     let first = fields.first().map_or("", String::as_str);
-    if verbatim.first() == Some(&true) {
-        let _ = writeln!(out, "## {}", label(first));
-    } else {
-        let _ = writeln!(out, "## {first}");
+    let block_first = !matches!(plain.first(), Some(Some(_)));
+    match plain.first() {
+        Some(Some(text)) => _ = writeln!(out, "## {text}"),
+        _ => _ = writeln!(out, "## {}", label(first)),
     }
     for (key, value) in head.settings {
         let _ = writeln!(out, "{key}: {value}");
     }
-    if verbatim.first() == Some(&true) {
+    if block_first {
         let _ = writeln!(out, "### {}\n{}", names[0], block(first));
     }
     for (i, field) in fields.iter().enumerate().skip(1) {
         if field.is_empty() {
             continue;
         }
-        let text = match verbatim[i] {
-            true => block(field),
-            false => field.clone(),
+        let text = match &plain[i] {
+            Some(text) => text.clone(),
+            None => block(field),
         };
         // The body follows a blank line, so that a first line shaped like a setting is
         // text; other fields are `### ` sections, and so is the second when the first
         // is one (a body after a section would be part of it).
-        if i == 1 && verbatim.first() != Some(&true) {
+        if i == 1 && !block_first {
             let _ = writeln!(out, "\n{text}");
         } else {
             let _ = writeln!(out, "\n### {}\n{text}", names[i]);
@@ -143,14 +135,16 @@ fn escape(field: &str) -> String {
 }
 
 /// Parses `text` as the card-file reader does and compares what each field reads back
-/// as with `fields` (for fields written plainly, the text itself; Markdown was checked
-/// before): the indices of the fields that differ, or `None` if it is not one note.
+/// as with its plain spelling, or for a block with the field: the indices of the fields
+/// that differ, or `None` if it is not one note. (That Markdown renders to the field was
+/// checked before.)
 fn mismatches(
     text: &str,
     fields: &[String],
     names: &[&str],
-    verbatim: &[bool],
+    plain: &[Option<String>],
 ) -> Option<Vec<usize>> {
+    let verbatim: Vec<bool> = plain.iter().map(Option::is_none).collect();
     let probe = format!("{text}\n## end\n");
     let (parsed, problems) = parse::parse(&probe);
     if parsed.notes.len() != 2 || parsed.notes[1].heading.text != "end" {
@@ -175,9 +169,10 @@ fn mismatches(
     };
     let mut bad = Vec::new();
     for (i, field) in fields.iter().enumerate() {
+        let expected = plain[i].as_deref().unwrap_or(field);
         let read = match i {
             0 if verbatim[0] => section(names[0]).and_then(parse::verbatim),
-            0 if field.is_empty() => None,
+            0 if expected.is_empty() => None,
             0 => (section(names[0]) == Some("")).then(|| note.heading.text.clone()),
             1 if !verbatim[0] => Some(note.body.text.clone()),
             _ => section(names[i]).map(str::to_string),
@@ -188,7 +183,7 @@ fn mismatches(
             (_, false, read) => read,
             (_, true, None) => None,
         };
-        if read.as_deref() != Some(field.as_str()) {
+        if read.as_deref() != Some(expected) {
             bad.push(i);
         }
     }
@@ -202,6 +197,10 @@ fn mismatches(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn html(fields: &[String]) -> Vec<Option<String>> {
+        fields.iter().cloned().map(Some).collect()
+    }
 
     fn read_back(text: &str, names: &[&str]) -> Vec<String> {
         let (parsed, problems) = parse::parse(text);
@@ -239,7 +238,7 @@ mod tests {
             ["d", "", "<!-- comment -->\n{{c1::x}}"],
         ] {
             let fields: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
-            let text = note_text(&fields, &names, &head, false)
+            let text = note_text(&fields, html(&fields), &names, &head)
                 .unwrap_or_else(|e| panic!("{fields:?}: {e}"));
             assert_eq!(read_back(&text, &names)[1..], fields[1..], "{text}");
         }
@@ -251,7 +250,7 @@ mod tests {
         let head = Head { settings: &[] };
         for first in ["", " lead", "two\nlines", "C #", "trail "] {
             let fields = vec![first.to_string(), "b".to_string()];
-            let text = note_text(&fields, &names, &head, false).unwrap();
+            let text = note_text(&fields, html(&fields), &names, &head).unwrap();
             let (parsed, _) = parse::parse(&text);
             let Some((_, section)) = parsed.notes[0].sections.first() else {
                 panic!("{first:?}: {text}")
@@ -262,13 +261,5 @@ mod tests {
                 "{text}"
             );
         }
-    }
-
-    #[test]
-    fn markdown_only_when_it_renders_to_the_same_html() {
-        assert!(renders_to_itself("Paris", true));
-        assert!(!renders_to_itself("2*3*4", true));
-        assert!(renders_to_itself("", false));
-        assert!(!renders_to_itself("Paris", false));
     }
 }

@@ -7,6 +7,7 @@
 mod field;
 mod layout;
 mod notetype;
+mod spelling;
 
 use crate::deck::DeckSettings;
 use crate::note::Note;
@@ -143,30 +144,32 @@ fn create(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 }
 
 /// One deck's card file: front matter with the deck, the note type and format most of
-/// its notes have, then each note.
+/// its notes have, then each note. Spelling renders each field once or more, so the
+/// notes are spelled on all cores.
 fn card_file(
     deck: &str,
     notes: &[&Note],
     by_id: &HashMap<i64, &NoteType>,
     names: &notetype::TypeNames,
 ) -> Result<String, WriteError> {
-    let mut spelled = Vec::with_capacity(notes.len());
-    for note in notes {
-        let nt = by_id
-            .get(&note.notetype_id)
-            .ok_or_else(|| WriteError::Unwritable {
-                guid: note.guid.clone(),
-                message: format!("its note type {} is missing", note.notetype_id),
-            })?;
-        let markdown = note
-            .fields
-            .iter()
-            .enumerate()
-            .all(|(i, f)| field::renders_to_itself(f, i == 0));
-        spelled.push((note, *nt, markdown));
-    }
+    use rayon::prelude::*;
+    let spelled: Vec<Spelled> = (notes.par_iter())
+        .map(|note| {
+            let nt = by_id
+                .get(&note.notetype_id)
+                .ok_or_else(|| WriteError::Unwritable {
+                    guid: note.guid.clone(),
+                    message: format!("its note type {} is missing", note.notetype_id),
+                })?;
+            let spellings: Vec<Option<String>> = (note.fields.iter().enumerate())
+                .map(|(i, f)| spelling::markdown_for(f, i == 0))
+                .collect();
+            let markdown = spellings.iter().all(Option::is_some);
+            Ok((*note, *nt, markdown.then_some(spellings)))
+        })
+        .collect::<Result<_, WriteError>>()?;
     let common_type = most_common(spelled.iter().map(|(_, nt, _)| nt.id));
-    let html = spelled.iter().filter(|(_, _, md)| !md).count() * 2 > spelled.len();
+    let html = spelled.iter().filter(|(_, _, md)| md.is_none()).count() * 2 > spelled.len();
     let mut out = format!("---\ndeck: {}\n", layout::yaml_string(deck));
     if let Some(nt) = common_type.and_then(|id| by_id.get(&id)) {
         let _ = writeln!(out, "type: {}", layout::yaml_string(names.name(nt)));
@@ -175,38 +178,55 @@ fn card_file(
         out.push_str("format: html\n");
     }
     out.push_str("---\n");
-    for (note, nt, markdown) in spelled {
-        let mut settings = vec![("guid".to_string(), note.guid.clone())];
-        let heading_cloze = crate::notetype::cloze::has_cloze(&note.fields[0]);
-        let is_stock_cloze = notetype::stock_of(nt) == Some(Stock::Cloze);
-        if Some(nt.id) != common_type || (heading_cloze && !is_stock_cloze) {
-            settings.push(("type".into(), names.name(nt).to_string()));
-        }
-        if !note.tags.is_empty() {
-            settings.push(("tags".into(), layout::tag_list(&note.tags)));
-        }
-        for (ord, deck) in &note.card_decks {
-            settings.push(("card-deck".into(), format!("{} {deck}", ord + 1)));
-        }
-        if markdown == html {
-            let format = if markdown { "markdown" } else { "html" };
-            settings.push(("format".into(), format.into()));
-        }
-        let field_names = nt.field_names();
-        let head = field::Head {
-            settings: &settings,
-        };
-        let text =
-            field::note_text(&note.fields, &field_names, &head, markdown).map_err(|message| {
-                WriteError::Unwritable {
-                    guid: note.guid.clone(),
-                    message,
-                }
-            })?;
+    let texts: Vec<String> = (spelled.into_par_iter())
+        .map(|spelled| note_text(spelled, common_type, html, names))
+        .collect::<Result<_, WriteError>>()?;
+    for text in texts {
         out.push('\n');
         out.push_str(&text);
     }
     Ok(out)
+}
+
+/// A note, its note type, and its fields' Markdown if every one has some.
+type Spelled<'a> = (&'a Note, &'a NoteType, Option<Vec<Option<String>>>);
+
+/// One note's text in its card file, whose front matter gives `common_type` and says
+/// `format: html` if `html`.
+fn note_text(
+    (note, nt, spellings): Spelled,
+    common_type: Option<i64>,
+    html: bool,
+    names: &notetype::TypeNames,
+) -> Result<String, WriteError> {
+    let markdown = spellings.is_some();
+    let mut settings = vec![("guid".to_string(), note.guid.clone())];
+    let heading_cloze = crate::notetype::cloze::has_cloze(&note.fields[0]);
+    let is_stock_cloze = notetype::stock_of(nt) == Some(Stock::Cloze);
+    if Some(nt.id) != common_type || (heading_cloze && !is_stock_cloze) {
+        settings.push(("type".into(), names.name(nt).to_string()));
+    }
+    if !note.tags.is_empty() {
+        settings.push(("tags".into(), layout::tag_list(&note.tags)));
+    }
+    for (ord, deck) in &note.card_decks {
+        settings.push(("card-deck".into(), format!("{} {deck}", ord + 1)));
+    }
+    if markdown == html {
+        let format = if markdown { "markdown" } else { "html" };
+        settings.push(("format".into(), format.into()));
+    }
+    let field_names = nt.field_names();
+    let head = field::Head {
+        settings: &settings,
+    };
+    let plain = spellings.unwrap_or_else(|| note.fields.iter().cloned().map(Some).collect());
+    field::note_text(&note.fields, plain, &field_names, &head).map_err(|message| {
+        WriteError::Unwritable {
+            guid: note.guid.clone(),
+            message,
+        }
+    })
 }
 
 /// The value met most often (the first of those met equally often).
@@ -222,10 +242,63 @@ fn most_common(values: impl Iterator<Item = i64>) -> Option<i64> {
     counts.iter().find(|(_, n)| *n == best).map(|(v, _)| *v)
 }
 
+/// What each written note must read back as, as digests (of the fields after NFC, of
+/// the tags, deck and card decks), so that the notes themselves need not be held while
+/// the written folder is read back: one copy of a large deck in memory, not two.
+/// The note types are kept whole: they are few.
+#[derive(Debug)]
+pub struct Expected {
+    notes: Vec<ExpectedNote>,
+    notetypes: Vec<NoteType>,
+}
+
+#[derive(Debug)]
+struct ExpectedNote {
+    guid: String,
+    notetype_id: i64,
+    fields: Vec<u64>,
+    rest: u64,
+}
+
+impl Expected {
+    /// The digests of `unpacked`'s notes, and its note types.
+    pub fn of(unpacked: &Unpacked) -> Expected {
+        let notes = unpacked.notes.iter().map(|note| ExpectedNote {
+            guid: note.guid.clone(),
+            notetype_id: note.notetype_id,
+            fields: note.fields.iter().map(|f| field_digest(f)).collect(),
+            rest: rest_digest(note),
+        });
+        Expected {
+            notes: notes.collect(),
+            notetypes: unpacked.notetypes.clone(),
+        }
+    }
+}
+
+fn digest(value: impl std::hash::Hash) -> u64 {
+    use std::hash::{BuildHasher, BuildHasherDefault};
+    BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(value)
+}
+
+/// A field's digest: Anki compares fields after NFC, and so does the read-back.
+fn field_digest(field: &str) -> u64 {
+    digest(field.nfc().collect::<String>())
+}
+
+/// The tags (ignoring case), the deck and each card's deck (by [`crate::deck::key`]).
+fn rest_digest(note: &Note) -> u64 {
+    let tags: Vec<String> = note.tags.iter().map(|t| t.to_lowercase()).collect();
+    let card_decks: Vec<(u16, String)> = (note.card_decks.iter())
+        .map(|(o, d)| (*o, crate::deck::key(d)))
+        .collect();
+    digest((tags, crate::deck::key(&note.deck), card_decks))
+}
+
 /// Reads `root` back with the normal source reader and compares every note with
-/// `unpacked`: guid, note type, fields (after NFC), tags and deck. Returns the sources
+/// `expected`: guid, note type, fields (after NFC), tags and decks. Returns the sources
 /// read, for the lock.
-pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
+pub fn verify(root: &Path, expected: &Expected) -> Result<Sources, WriteError> {
     let sources = Sources::read_lenient(root).map_err(|e| WriteError::ReadBack(e.to_string()))?;
     let errors: Vec<String> = sources
         .warnings
@@ -239,7 +312,7 @@ pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
         .map(|n| (n.note.guid.as_str(), n))
         .collect();
     let mut wrong = Vec::new();
-    for note in &unpacked.notes {
+    for note in &expected.notes {
         let Some(back) = read.get(note.guid.as_str()) else {
             let why = errors.first().cloned().unwrap_or_else(|| "missing".into());
             wrong.push((note.guid.clone(), format!("not read back ({why})")));
@@ -249,7 +322,7 @@ pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
             wrong.push((note.guid.clone(), what));
         }
     }
-    wrong.extend(notetype_differences(&sources, unpacked));
+    wrong.extend(notetype_differences(&sources, &expected.notetypes));
     if !wrong.is_empty() {
         return Err(WriteError::Mismatch(wrong));
     }
@@ -261,14 +334,14 @@ pub fn verify(root: &Path, unpacked: &Unpacked) -> Result<Sources, WriteError> {
 
 /// Each note type that reads back otherwise than given, by id: its fields, templates
 /// and CSS must come back byte for byte.
-fn notetype_differences(sources: &Sources, unpacked: &Unpacked) -> Vec<(String, String)> {
+fn notetype_differences(sources: &Sources, expected: &[NoteType]) -> Vec<(String, String)> {
     let used = sources.notes.iter().map(|n| &n.notetype);
     let read: HashMap<i64, &NoteType> = used
         .chain(&sources.notetypes)
         .map(|nt| (nt.id, nt.as_ref()))
         .collect();
     let mut wrong = Vec::new();
-    for given in &unpacked.notetypes {
+    for given in expected {
         let what = match read.get(&given.id) {
             None if notetype::stock_of(given).is_some() => None,
             None => Some("not read back".to_string()),
@@ -298,38 +371,30 @@ fn notetype_difference(given: &NoteType, back: &NoteType) -> Option<String> {
     (given.css != back.css).then(|| "the CSS reads back otherwise".into())
 }
 
-/// What differs between the note given and the note read back, if anything.
-fn difference(given: &Note, back: &Note) -> Option<String> {
-    if given.notetype_id != back.notetype_id {
+/// What differs between the note expected and the note read back, if anything.
+fn difference(expected: &ExpectedNote, back: &Note) -> Option<String> {
+    if expected.notetype_id != back.notetype_id {
         return Some(format!(
             "note type {} read back as {}",
-            given.notetype_id, back.notetype_id
+            expected.notetype_id, back.notetype_id
         ));
     }
-    let nfc = |s: &str| s.nfc().collect::<String>();
-    for (i, (a, b)) in given.fields.iter().zip(&back.fields).enumerate() {
-        if nfc(a) != nfc(b) {
-            return Some(format!("field {} reads back as {b:?}, not {a:?}", i + 1));
-        }
-    }
-    if given.fields.len() != back.fields.len() {
+    if expected.fields.len() != back.fields.len() {
         return Some("the number of fields differs".into());
     }
-    let lower = |tags: &[String]| tags.iter().map(|t| t.to_lowercase()).collect::<Vec<_>>();
-    if lower(&given.tags) != lower(&back.tags) {
-        return Some(format!("tags read back as {:?}", back.tags));
+    for (i, (a, b)) in expected.fields.iter().zip(&back.fields).enumerate() {
+        if *a != field_digest(b) {
+            return Some(format!(
+                "field {} reads back as {b:?}, which is not the package's",
+                i + 1
+            ));
+        }
     }
-    if crate::deck::key(&given.deck) != crate::deck::key(&back.deck) {
-        return Some(format!("deck reads back as `{}`", back.deck));
-    }
-    let keys = |n: &Note| {
-        let decks = n.card_decks.iter();
-        decks
-            .map(|(o, d)| (*o, crate::deck::key(d)))
-            .collect::<Vec<_>>()
-    };
-    if keys(given) != keys(back) {
-        return Some(format!("card decks read back as {:?}", back.card_decks));
+    if expected.rest != rest_digest(back) {
+        return Some(format!(
+            "tags, deck or card decks read back as {:?}, `{}`, {:?}",
+            back.tags, back.deck, back.card_decks
+        ));
     }
     None
 }
@@ -359,10 +424,45 @@ mod tests {
         };
         let root = tempfile::tempdir().unwrap();
         write(root.path(), &unpacked).unwrap();
-        let sources = verify(root.path(), &unpacked).unwrap();
+        let sources = verify(root.path(), &Expected::of(&unpacked)).unwrap();
         let back = &sources.notes[0].notetype;
         assert_eq!(back.templates[0].front, "{{Word}}\n\n");
         assert_eq!(back.templates[0].back, nt.templates[0].back);
         assert_eq!(back.css, nt.css);
+    }
+
+    /// The read-back compares with digests: a field changed on disk is caught, named.
+    #[test]
+    fn verify_catches_a_field_that_reads_back_otherwise() {
+        let basic = Stock::Basic.notetype();
+        let note = Note {
+            guid: "g1".into(),
+            notetype_id: basic.id,
+            fields: vec!["front".into(), "<p>back</p>".into()],
+            tags: vec!["Tag".into()],
+            deck: "D".into(),
+            card_decks: Default::default(),
+            modified: 1,
+        };
+        let unpacked = Unpacked {
+            notetypes: vec![basic],
+            notes: vec![note],
+            ..Unpacked::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &unpacked).unwrap();
+        let expected = Expected::of(&unpacked);
+        assert_eq!(verify(dir.path(), &expected).unwrap().notes.len(), 1);
+        let file = dir.path().join("D.md");
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(text.contains("\nback\n"), "{text}");
+        std::fs::write(&file, text.replace("\nback\n", "\nbach\n")).unwrap();
+        match verify(dir.path(), &expected) {
+            Err(WriteError::Mismatch(wrong)) => {
+                assert_eq!(wrong[0].0, "g1");
+                assert!(wrong[0].1.starts_with("field 2 reads back as"), "{wrong:?}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 }
