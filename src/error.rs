@@ -499,6 +499,16 @@ pub enum Error {
         /// The note type added first.
         other: String,
     },
+    /// A deck's options group whose Anki keys Anki could not use.
+    #[error("deck `{deck}`: options group `{group}`: {problem}")]
+    DeckOptions {
+        /// The deck.
+        deck: String,
+        /// The group's name.
+        group: String,
+        /// What is wrong with its keys.
+        problem: crate::package::KeysError,
+    },
     /// The source folder does not exist.
     #[error("there is no folder `{}` to read cards from", .0.display())]
     NoSourceFolder(PathBuf),
