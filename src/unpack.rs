@@ -163,7 +163,7 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
             .collect(),
         ..Unpacked::default()
     };
-    let renamed = unique_names(&mut unpacked.notetypes);
+    let aliased = write::TypeNames::new(&unpacked.notetypes).aliased(&unpacked.notetypes);
     let mut originals = Originals::new();
     let mut package_ords = HashMap::new();
     for row in in_new_card_order(contents) {
@@ -228,7 +228,7 @@ fn model(contents: &Contents) -> (Unpacked, Originals, HashMap<i64, i64>, Summar
         media: unpacked.media.len(),
         cards_with_history: contents.cards_with_history,
         warnings: (contents.warnings.iter().map(|w| w.to_string()))
-            .chain(renamed)
+            .chain(aliased)
             .chain(lost_cards(&unpacked, &package_ords))
             .collect(),
     };
@@ -243,28 +243,6 @@ fn deck_count(contents: &Contents) -> usize {
     let keys: std::collections::HashSet<String> =
         (names.chain(["Default"])).map(crate::deck::key).collect();
     keys.len()
-}
-
-/// Gives each note type a name no other has, as Anki does when it imports them (2.0-era
-/// collections have two `Basic`): in id order, one named like an earlier one, ignoring
-/// case, gets `+` appended until its name is free. One warning per renamed type.
-fn unique_names(notetypes: &mut [crate::NoteType]) -> Vec<String> {
-    let mut taken = std::collections::HashSet::new();
-    let mut warnings = Vec::new();
-    for nt in notetypes {
-        let original = nt.name.clone();
-        while !taken.insert(nt.name.to_lowercase()) {
-            nt.name.push('+');
-        }
-        if nt.name != original {
-            warnings.push(format!(
-                "note type {} is named `{original}` like another one; it is written as `{}`, \
-                 the name Anki gives it on import",
-                nt.id, nt.name
-            ));
-        }
-    }
-    warnings
 }
 
 /// One warning per note with cards its fields no longer make (a cloze number since

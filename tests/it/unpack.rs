@@ -539,8 +539,9 @@ fn edit_legacy_collection(path: &Path, edit: impl FnOnce(&rusqlite::Connection))
 }
 
 /// A 2.0-era collection with two note types named `Basic` (and one `basic+`, taken
-/// regardless of case): they are written under the names Anki gives them on import,
-/// each rename is said, and the folder builds.
+/// regardless of case): each keeps its name, the second `Basic` gets an `alias` for
+/// card files (said once), and the folder builds a package that a fresh Anki imports
+/// with the note types named as the original's.
 #[test]
 fn note_types_named_alike_get_the_names_anki_gives_them() {
     use ankideck::{Format, Note, Package, Stock};
@@ -572,25 +573,65 @@ fn note_types_named_alike_get_the_names_anki_gives_them() {
     assert_success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("is named `Basic` like another one; it is written as `Basic++`"),
+        stderr.contains("is named `Basic` like another one; it keeps its name, and card files call it `Basic++`"),
         "{stderr}"
     );
     assert_eq!(stderr.matches("like another one").count(), 1, "{stderr}");
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir.join("old/_notetypes")).unwrap() {
         let toml = std::fs::read_to_string(entry.unwrap().path().join("notetype.toml"));
-        names.push(toml.unwrap().lines().next().unwrap().to_string());
+        let toml = toml.unwrap();
+        let first = toml.lines().next().unwrap();
+        let alias = toml.lines().find(|l| l.starts_with("alias = "));
+        names.push(
+            [Some(first), alias]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
     }
     names.sort();
     assert_eq!(
         names,
         [
             r#"name = "Basic""#,
-            r#"name = "Basic++""#,
+            r#"name = "Basic" alias = "Basic++""#,
             r#"name = "basic+""#
         ]
     );
-    assert_success(&common::run::ankideck_in(&dir, &["build", "old"]));
+    assert_success(&common::run::ankideck_in(
+        &dir,
+        &["build", "old", "-o", "new.apkg"],
+    ));
+    let names = |report: &serde_json::Value| {
+        let nts = report["notetypes"].as_array().unwrap();
+        let mut names: Vec<(i64, String)> = (nts.iter())
+            .map(|t| {
+                (
+                    t["id"].as_i64().unwrap(),
+                    t["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    use common::{anki::import, Backend};
+    let fresh = import(Backend::Current, &dir.join("fresh-old"), &package);
+    let again = import(
+        Backend::Current,
+        &dir.join("fresh-new"),
+        &dir.join("new.apkg"),
+    );
+    // The package's three types (a fresh collection's own have other ids), named as
+    // Anki names them importing the original (`Basic+`, `basic++`, `Basic_`).
+    let ours = |report| {
+        let all = names(report).into_iter();
+        all.filter(|t| t.0 < 1_600_000_000_000).collect::<Vec<_>>()
+    };
+    assert_eq!(ours(&again), ours(&fresh));
+    assert_eq!(ours(&fresh).len(), 3, "{:?}", names(&fresh));
 }
 
 /// Cards Anki kept though their note's fields no longer make them (a cloze number

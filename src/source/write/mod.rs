@@ -18,6 +18,7 @@ use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 
 pub use layout::MEDIA_FOLDER;
+pub use notetype::TypeNames;
 
 /// Everything a source folder is written from.
 #[derive(Debug, Default)]
