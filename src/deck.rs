@@ -51,6 +51,9 @@ pub(crate) fn key(name: &str) -> String {
 pub struct DeckSettings {
     /// HTML shown on the deck's overview screen.
     pub description: String,
+    /// Anki's "markdown" switch of the description: Anki renders `description` as
+    /// Markdown when it shows it (its `md` key).
+    pub anki_markdown: bool,
     /// Its options group, if not Anki's default one.
     pub options: Option<DeckOptions>,
 }
@@ -69,6 +72,104 @@ pub struct DeckOptions {
     pub learning_steps: Option<Vec<f64>>,
     /// Maximum interval in days.
     pub maximum_interval: Option<u32>,
+    /// The group's id in Anki, when not the one its name gives (an unpacked preset's).
+    pub id: Option<i64>,
+    /// Anki's own keys of the group, as it stores them (its schema 11 JSON, `new`,
+    /// `rev` and `lapse` as objects), set over Anki's defaults: everything an unpacked
+    /// preset has besides the values above, so that none is lost.
+    pub anki_keys: serde_json::Map<String, serde_json::Value>,
+}
+
+/// What a value of one of Anki's deck options keys is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum KeyKind {
+    Bool,
+    Integer,
+    Number,
+    Integers,
+    Numbers,
+    Text,
+}
+
+/// Anki's keys of an options group that a [`DeckOptions`] may set (`new.bury` is `bury`
+/// in `new`): those of the JSON Anki writes (its schema 11), but [`OWN_KEYS`].
+pub(crate) const ANKI_KEYS: &[(&str, KeyKind)] = {
+    use KeyKind::*;
+    &[
+        ("autoplay", Bool),
+        ("maxTaken", Integer),
+        ("replayq", Bool),
+        ("timer", Integer),
+        ("newMix", Integer),
+        ("newPerDayMinimum", Integer),
+        ("interdayLearningMix", Integer),
+        ("reviewOrder", Integer),
+        ("newSortOrder", Integer),
+        ("newGatherPriority", Integer),
+        ("buryInterdayLearning", Bool),
+        ("fsrsWeights", Numbers),
+        ("fsrsParams5", Numbers),
+        ("fsrsParams6", Numbers),
+        ("desiredRetention", Number),
+        ("ignoreRevlogsBeforeDate", Text),
+        ("easyDaysPercentages", Numbers),
+        ("stopTimerOnAnswer", Bool),
+        ("secondsToShowQuestion", Number),
+        ("secondsToShowAnswer", Number),
+        ("questionAction", Integer),
+        ("answerAction", Integer),
+        ("waitForAudio", Bool),
+        ("sm2Retention", Number),
+        ("weightSearch", Text),
+        ("new.bury", Bool),
+        ("new.initialFactor", Integer),
+        ("new.ints", Integers),
+        ("new.order", Integer),
+        ("rev.bury", Bool),
+        ("rev.ease4", Number),
+        ("rev.hardFactor", Number),
+        ("rev.ivlFct", Number),
+        ("lapse.delays", Numbers),
+        ("lapse.leechAction", Integer),
+        ("lapse.leechFails", Integer),
+        ("lapse.minInt", Integer),
+        ("lapse.mult", Number),
+    ]
+};
+
+/// The keys of an options group that are not Anki keys of a [`DeckOptions`]: its
+/// identity and times, and the options it names (`new_per_day`, `learning_steps`,
+/// `reviews_per_day`, `maximum_interval`, in this order).
+pub(crate) const OWN_KEYS: &[&str] = &[
+    "id",
+    "mod",
+    "usn",
+    "name",
+    "dyn",
+    "new.perDay",
+    "new.delays",
+    "rev.perDay",
+    "rev.maxIvl",
+];
+
+/// The parts of an options group that are objects of their own.
+pub(crate) const PARTS: [&str; 3] = ["new", "rev", "lapse"];
+
+/// Whether `value` is what Anki's key `path` (one of [`ANKI_KEYS`]) takes.
+pub(crate) fn anki_value_fits(kind: KeyKind, value: &serde_json::Value) -> bool {
+    use serde_json::Value;
+    let integer = |v: &Value| v.is_i64() || v.is_u64();
+    let all = |v: &Value, each: &dyn Fn(&Value) -> bool| {
+        v.as_array().is_some_and(|items| items.iter().all(each))
+    };
+    match kind {
+        KeyKind::Bool => value.is_boolean(),
+        KeyKind::Integer => integer(value),
+        KeyKind::Number => value.is_number(),
+        KeyKind::Integers => all(value, &integer),
+        KeyKind::Numbers => all(value, &Value::is_number),
+        KeyKind::Text => value.is_string(),
+    }
 }
 
 #[cfg(test)]

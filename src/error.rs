@@ -499,6 +499,16 @@ pub enum Error {
         /// The note type added first.
         other: String,
     },
+    /// A deck's options group whose Anki keys Anki could not use.
+    #[error("deck `{deck}`: options group `{group}`: {problem}")]
+    DeckOptions {
+        /// The deck.
+        deck: String,
+        /// The group's name.
+        group: String,
+        /// What is wrong with its keys.
+        problem: crate::package::KeysError,
+    },
     /// The source folder does not exist.
     #[error("there is no folder `{}` to read cards from", .0.display())]
     NoSourceFolder(PathBuf),
@@ -764,7 +774,7 @@ impl RichProblem {
                 "rename the file with a leading `_` and refer to it by that name"
             }
             RichProblem::AssetClash { .. } => "give one of the files another name",
-            RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`",
+            RichProblem::DuplicateNoteType(_) => "give one of the note types another `name`, or an `alias` for card files to keep both names",
             RichProblem::SameId { .. } => "give one of the note types another `id` (the id is the note type's identity in Anki)",
             RichProblem::Csv(_) => "see the Anki text files section of the format reference (`ankideck help format`)",
             RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of the format reference, `ankideck help format`)",

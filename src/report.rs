@@ -308,12 +308,19 @@ pub fn built(output: &Path, outcome: &Outcome) -> String {
 /// What `unpack` wrote, the review history it leaves in Anki, and how to build it.
 pub fn unpacked(package: &Path, dir: &Path, s: &crate::unpack::Summary) -> String {
     let mut out = format!(
-        "unpacked {} into {}: {}, {}, {}, {}, {}{}",
+        "unpacked {} into {}: {}, {}, {}{}, {}, {}{}",
         package.display(),
         dir.display(),
         count(s.notes, "note"),
         count(s.cards, "card"),
         count(s.decks, "deck"),
+        match s.filtered_decks {
+            0 => String::new(),
+            n => format!(
+                " (and {} left out: their cards are in their home decks)",
+                count(n, "filtered deck")
+            ),
+        },
         count(s.notetypes, "note type"),
         count(s.media, "media file"),
         warnings(s.warnings.len()),

@@ -6,7 +6,7 @@
 //! read-back check) → `lock::write_seeded`, in a scratch folder beside the target that
 //! is renamed into place at the end.
 
-use crate::deck::{DeckOptions, DeckSettings};
+use crate::deck::DeckSettings;
 use crate::note::Note;
 use crate::package::read::{self, Contents, ReadError};
 use crate::source::write::{self, Unpacked, WriteError};
@@ -21,8 +21,11 @@ pub struct Summary {
     pub notes: usize,
     /// Their cards.
     pub cards: usize,
-    /// Decks (filtered decks are not: their cards are in their home decks).
+    /// Decks, as the build counts them: every normal deck with its parents, and
+    /// `Default`, which every package has (filtered decks are not).
     pub decks: usize,
+    /// Filtered decks, left out: their cards are written in their home decks.
+    pub filtered_decks: usize,
     /// Note types, used or not.
     pub notetypes: usize,
     /// Media files.
@@ -193,8 +196,8 @@ fn model(
             .collect(),
         ..Unpacked::default()
     };
-    let mut renamed = unique_names(&mut unpacked.notetypes);
-    renamed.extend(unix_line_ends(&mut unpacked.notetypes));
+    let aliased = write::TypeNames::new(&unpacked.notetypes).aliased(&unpacked.notetypes);
+    let line_ends = unix_line_ends(&mut unpacked.notetypes);
     let mut originals = Originals::new();
     let mut package_ords = HashMap::new();
     for row in in_new_card_order(&contents.cards, rows) {
@@ -225,16 +228,20 @@ fn model(
     }
     let configs: HashMap<i64, &crate::package::DeckConfig> =
         contents.deck_configs.iter().map(|c| (c.id, c)).collect();
+    // The Default group, edited, goes with the first deck that uses it (as all do
+    // that name no other).
+    let mut edited_default = (configs.get(&1).copied()).filter(|c| !c.is_anki_default());
     for deck in contents.decks.iter().filter(|d| d.dynamic == 0) {
-        let options = (deck.conf != 1)
-            .then(|| configs.get(&deck.conf))
-            .flatten()
-            .map(|c| deck_options(c));
+        let options = match deck.conf {
+            1 => edited_default.take(),
+            id => configs.get(&id).copied(),
+        };
         let settings = DeckSettings {
             description: deck.desc.clone(),
-            options,
+            anki_markdown: deck.rest.get("md").is_some_and(|md| md == true),
+            options: options.map(|c| c.options()),
         };
-        if deck.id != 1 || !settings.description.is_empty() {
+        if deck.id != 1 || settings != DeckSettings::default() {
             unpacked.decks.push((deck.name.clone(), settings));
         }
     }
@@ -249,38 +256,28 @@ fn model(
     let summary = Summary {
         notes: unpacked.notes.len(),
         cards: contents.cards.len(),
-        decks: unpacked.decks.len(),
+        decks: deck_count(contents),
+        filtered_decks: contents.decks.iter().filter(|d| d.dynamic != 0).count(),
         notetypes: unpacked.notetypes.len(),
         media: unpacked.media.len(),
         cards_with_history: contents.cards_with_history,
         warnings: (contents.warnings.iter().map(|w| w.to_string()))
-            .chain(renamed)
+            .chain(aliased)
+            .chain(line_ends)
             .chain(lost_cards(&unpacked, &package_ords))
             .collect(),
     };
     (unpacked, originals, notetype_mods, summary)
 }
 
-/// Gives each note type a name no other has, as Anki does when it imports them (2.0-era
-/// collections have two `Basic`): in id order, one named like an earlier one, ignoring
-/// case, gets `+` appended until its name is free. One warning per renamed type.
-fn unique_names(notetypes: &mut [crate::NoteType]) -> Vec<String> {
-    let mut taken = std::collections::HashSet::new();
-    let mut warnings = Vec::new();
-    for nt in notetypes {
-        let original = nt.name.clone();
-        while !taken.insert(nt.name.to_lowercase()) {
-            nt.name.push('+');
-        }
-        if nt.name != original {
-            warnings.push(format!(
-                "note type {} is named `{original}` like another one; it is written as `{}`, \
-                 the name Anki gives it on import",
-                nt.id, nt.name
-            ));
-        }
-    }
-    warnings
+/// How many decks the build of the unpacked sources has: every normal deck of the
+/// package and its parents (a deck without notes has its `_deck.toml`), and `Default`.
+fn deck_count(contents: &Contents) -> usize {
+    let normal = contents.decks.iter().filter(|d| d.dynamic == 0);
+    let names = normal.flat_map(|d| crate::deck::with_parents(&d.name));
+    let keys: std::collections::HashSet<String> =
+        (names.chain(["Default"])).map(crate::deck::key).collect();
+    keys.len()
 }
 
 /// Template and CSS files are read with `\n` line ends (a checkout on Windows may turn
@@ -363,17 +360,6 @@ fn in_new_card_order(
     }
     rows.sort_by_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
     rows.into_iter()
-}
-
-/// An options group as `_deck.toml` can say it.
-fn deck_options(config: &crate::package::DeckConfig) -> DeckOptions {
-    DeckOptions {
-        name: config.name.clone(),
-        new_per_day: Some(config.new.per_day),
-        reviews_per_day: Some(config.rev.per_day),
-        learning_steps: Some(config.new.delays.clone()),
-        maximum_interval: Some(config.rev.max_interval),
-    }
 }
 
 #[cfg(test)]

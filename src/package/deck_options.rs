@@ -13,7 +13,7 @@ pub const DEFAULT_DECK_CONF: i64 = 1;
 
 /// One entry of `col.dconf`.
 #[allow(missing_docs)] // the fields are Anki\'s keys
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct DeckConfig {
     pub autoplay: bool,
@@ -38,7 +38,7 @@ pub struct DeckConfig {
 
 /// The `new` part of a [`DeckConfig`]: new cards.
 #[allow(missing_docs)] // the fields are Anki\'s keys
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct NewConfig {
     pub bury: bool,
@@ -56,7 +56,7 @@ pub struct NewConfig {
 
 /// The `rev` part of a [`DeckConfig`]: reviews.
 #[allow(missing_docs)] // the fields are Anki\'s keys
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ReviewConfig {
     pub bury: bool,
@@ -76,7 +76,7 @@ pub struct ReviewConfig {
 
 /// The `lapse` part of a [`DeckConfig`]: forgotten cards.
 #[allow(missing_docs)] // the fields are Anki\'s keys
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct LapseConfig {
     pub delays: Vec<f64>,
@@ -91,54 +91,99 @@ pub struct LapseConfig {
     pub rest: JsonMap,
 }
 
-impl DeckConfig {
-    /// The default options group, as Anki creates it in a new collection.
-    pub fn anki_default(modified: i64) -> DeckConfig {
+/// The parts of a group that are objects of their own.
+use crate::deck::{OWN_KEYS, PARTS};
+
+/// Why a group's Anki keys cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct KeysError(pub String);
+
+impl Default for DeckConfig {
+    /// What Anki takes for a key a group leaves out (its schema 11 defaults).
+    fn default() -> Self {
         DeckConfig {
             autoplay: true,
             dynamic: false,
-            id: DEFAULT_DECK_CONF,
-            lapse: LapseConfig {
-                delays: vec![10.0],
-                leech_action: 1,
-                leech_fails: 8,
-                min_interval: 1,
-                mult: 0.0,
-                rest: JsonMap::new(),
-            },
+            id: 0,
+            lapse: LapseConfig::default(),
             max_taken: 60,
-            modified,
-            name: "Default".into(),
-            new: NewConfig {
-                bury: false,
-                delays: vec![1.0, 10.0],
-                initial_factor: 2500,
-                ints: vec![1, 4, 0],
-                order: 1,
-                per_day: 20,
-                rest: JsonMap::new(),
-            },
+            modified: 0,
+            name: String::new(),
+            new: NewConfig::default(),
             replayq: true,
-            rev: ReviewConfig {
-                bury: false,
-                ease4: 1.3,
-                hard_factor: 1.2,
-                interval_factor: 1.0,
-                max_interval: 36500,
-                per_day: 200,
-                rest: JsonMap::new(),
-            },
+            rev: ReviewConfig::default(),
             timer: 0,
             usn: 0,
             rest: JsonMap::new(),
         }
     }
+}
+
+impl Default for NewConfig {
+    fn default() -> Self {
+        NewConfig {
+            bury: false,
+            delays: vec![1.0, 10.0],
+            initial_factor: 2500,
+            ints: vec![1, 4, 0],
+            order: 1,
+            per_day: 20,
+            rest: JsonMap::new(),
+        }
+    }
+}
+
+impl Default for ReviewConfig {
+    fn default() -> Self {
+        ReviewConfig {
+            bury: false,
+            ease4: 1.3,
+            hard_factor: 1.2,
+            interval_factor: 1.0,
+            max_interval: 36500,
+            per_day: 200,
+            rest: JsonMap::new(),
+        }
+    }
+}
+
+impl Default for LapseConfig {
+    fn default() -> Self {
+        LapseConfig {
+            delays: vec![10.0],
+            leech_action: 1,
+            leech_fails: 8,
+            min_interval: 1,
+            mult: 0.0,
+            rest: JsonMap::new(),
+        }
+    }
+}
+
+impl DeckConfig {
+    /// The default options group, as Anki creates it in a new collection.
+    pub fn anki_default(modified: i64) -> DeckConfig {
+        DeckConfig {
+            id: DEFAULT_DECK_CONF,
+            modified,
+            name: "Default".into(),
+            ..DeckConfig::default()
+        }
+    }
 
     /// The group `options` describes, starting from `base` (Anki's default group) for
-    /// what it leaves unset.
-    pub fn with_options(base: &DeckConfig, options: &DeckOptions, modified: i64) -> DeckConfig {
-        let mut conf = base.clone();
-        conf.id = ids::deck_options_id(&options.name);
+    /// what it leaves unset: its Anki keys over `base`, then the options it names.
+    pub fn with_options(
+        base: &DeckConfig,
+        options: &DeckOptions,
+        modified: i64,
+    ) -> Result<DeckConfig, KeysError> {
+        let mut conf = match options.anki_keys.is_empty() {
+            true => base.clone(),
+            false => with_keys(base, &options.anki_keys)?,
+        };
+        conf.id = (options.id).unwrap_or_else(|| ids::deck_options_id(&options.name));
         conf.name = options.name.clone();
         conf.modified = modified;
         if let Some(n) = options.new_per_day {
@@ -153,19 +198,124 @@ impl DeckConfig {
         if let Some(n) = options.maximum_interval {
             conf.rev.max_interval = n;
         }
-        conf
+        Ok(conf)
     }
 
-    /// The options ankideck knows of this group, every one set.
+    /// Whether this group holds Anki's defaults for every key (whatever its name and
+    /// id): a `Default` group nobody edited.
+    pub fn is_anki_default(&self) -> bool {
+        let mut defaults = to_map(&DeckConfig::default());
+        defaults.extend(newer_defaults());
+        same_values(&to_map(self), &defaults)
+    }
+
+    /// This group as `_deck.toml` says it: every option set, its id, and every other key
+    /// it has as Anki's key.
     pub fn options(&self) -> DeckOptions {
+        let mut anki_keys = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => JsonMap::new(),
+        };
+        for key in OWN_KEYS {
+            match key.split_once('.') {
+                Some((part, key)) => {
+                    if let Some(serde_json::Value::Object(part)) = anki_keys.get_mut(part) {
+                        part.remove(key);
+                    }
+                }
+                None => {
+                    anki_keys.remove(*key);
+                }
+            }
+        }
         DeckOptions {
             name: self.name.clone(),
             new_per_day: Some(self.new.per_day),
             reviews_per_day: Some(self.rev.per_day),
             learning_steps: Some(self.new.delays.clone()),
             maximum_interval: Some(self.rev.max_interval),
+            id: Some(self.id),
+            anki_keys,
         }
     }
+}
+
+fn to_map(conf: &DeckConfig) -> JsonMap {
+    match serde_json::to_value(conf) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            for key in ["id", "mod", "usn", "name"] {
+                map.remove(key);
+            }
+            map
+        }
+        _ => JsonMap::new(),
+    }
+}
+
+/// Anki's defaults for the keys newer versions added (those of a new collection's
+/// `Default` group).
+fn newer_defaults() -> JsonMap {
+    let defaults = serde_json::json!({
+        "newMix": 0, "newPerDayMinimum": 0, "interdayLearningMix": 0, "reviewOrder": 0,
+        "newSortOrder": 0, "newGatherPriority": 0, "buryInterdayLearning": false,
+        "fsrsWeights": [], "fsrsParams5": [], "fsrsParams6": [], "desiredRetention": 0.9,
+        "ignoreRevlogsBeforeDate": "", "easyDaysPercentages": [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+        "stopTimerOnAnswer": false, "secondsToShowQuestion": 0.0, "secondsToShowAnswer": 0.0,
+        "questionAction": 0, "answerAction": 0, "waitForAudio": true, "sm2Retention": 0.9,
+        "weightSearch": "",
+    });
+    match defaults {
+        serde_json::Value::Object(map) => map,
+        _ => JsonMap::new(),
+    }
+}
+
+/// Whether every key of `values` has its value in `defaults` (numbers compared as
+/// numbers, `1` as `1.0`); a key `defaults` lacks is not a default.
+fn same_values(values: &JsonMap, defaults: &JsonMap) -> bool {
+    use serde_json::Value;
+    fn same(a: &Value, b: &Value) -> bool {
+        match (a, b) {
+            (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+            (Value::Array(x), Value::Array(y)) => {
+                x.len() == y.len() && x.iter().zip(y).all(|(a, b)| same(a, b))
+            }
+            (Value::Object(x), Value::Object(y)) => same_values(x, y),
+            _ => a == b,
+        }
+    }
+    (values.iter()).all(|(key, value)| defaults.get(key).is_some_and(|d| same(value, d)))
+}
+
+/// `base` with `keys` set over it (in `new`, `rev` and `lapse` key by key); a key
+/// ankideck sets itself, or a value of the wrong kind, is an error.
+fn with_keys(base: &DeckConfig, keys: &JsonMap) -> Result<DeckConfig, KeysError> {
+    let mut json = match serde_json::to_value(base) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => JsonMap::new(),
+    };
+    for (key, value) in keys {
+        let own = |k: &str| OWN_KEYS.contains(&k);
+        match (json.get_mut(key), value) {
+            (Some(serde_json::Value::Object(part)), serde_json::Value::Object(set))
+                if PARTS.contains(&key.as_str()) =>
+            {
+                for (sub, value) in set {
+                    if own(&format!("{key}.{sub}")) {
+                        return Err(KeysError(format!("`{key}.{sub}` is set by ankideck")));
+                    }
+                    part.insert(sub.clone(), value.clone());
+                }
+            }
+            _ if own(key) || PARTS.contains(&key.as_str()) => {
+                return Err(KeysError(format!("`{key}` is set by ankideck")));
+            }
+            _ => {
+                json.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    serde_json::from_value(serde_json::Value::Object(json)).map_err(|e| KeysError(e.to_string()))
 }
 
 #[cfg(test)]
@@ -180,13 +330,54 @@ mod tests {
             reviews_per_day: Some(0),
             learning_steps: Some(vec![0.5, 1.0, 1440.0]),
             maximum_interval: Some(365),
+            ..DeckOptions::default()
         };
-        let conf = DeckConfig::with_options(&DeckConfig::anki_default(5), &options, 7);
+        let conf = DeckConfig::with_options(&DeckConfig::anki_default(5), &options, 7).unwrap();
         assert_eq!(conf.id, ids::deck_options_id("Fast"));
         assert_eq!(conf.modified, 7);
-        assert_eq!(conf.options(), options);
+        let back = conf.options();
+        assert_eq!(back.id, Some(conf.id));
+        assert_eq!(
+            DeckConfig::with_options(&DeckConfig::default(), &back, 7).unwrap(),
+            conf
+        );
         let json = serde_json::to_string(&conf).unwrap();
         assert_eq!(serde_json::from_str::<DeckConfig>(&json).unwrap(), conf);
+    }
+
+    /// Every key of a group comes back from its options, values as stored, over any
+    /// base; keys ankideck sets itself are refused.
+    #[test]
+    fn anki_keys_round_trip() {
+        let text = r#"{"id":7,"name":"x","mod":3,"usn":0,"maxTaken":30,"autoplay":false,
+            "new":{"delays":[1,10],"perDay":9,"separate":true,"ints":[2,5,0]},
+            "rev":{"perDay":100,"hardFactor":1.1,"fuzz":0.05},
+            "lapse":{"delays":[5],"leechAction":0},"fsrsWeights":[0.5],"desiredRetention":0.85}"#;
+        let conf: DeckConfig = serde_json::from_str(text).unwrap();
+        let options = conf.options();
+        assert_eq!(options.anki_keys["new"]["separate"], true);
+        assert!(!options.anki_keys.contains_key("id"));
+        assert!(!options.anki_keys["new"]
+            .as_object()
+            .unwrap()
+            .contains_key("perDay"));
+        let mut base = DeckConfig::anki_default(1);
+        base.rev.hard_factor = 2.0;
+        let again = DeckConfig::with_options(&base, &options, 3).unwrap();
+        assert_eq!(
+            serde_json::to_value(&again).unwrap(),
+            serde_json::to_value(&conf).unwrap()
+        );
+        assert!(!conf.is_anki_default());
+        assert!(DeckConfig::anki_default(9).is_anki_default());
+        for bad in [r#"{"id": 3}"#, r#"{"new": {"perDay": 3}}"#, r#"{"new": 3}"#] {
+            let mut options = options.clone();
+            options.anki_keys = serde_json::from_str(bad).unwrap();
+            assert!(
+                DeckConfig::with_options(&base, &options, 3).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -196,7 +387,7 @@ mod tests {
             name: "Partial".into(),
             ..DeckOptions::default()
         };
-        let conf = DeckConfig::with_options(&base, &options, 5);
+        let conf = DeckConfig::with_options(&base, &options, 5).unwrap();
         assert_eq!(conf.new, base.new);
         assert_eq!(conf.rev, base.rev);
     }

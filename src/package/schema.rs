@@ -810,6 +810,7 @@ mod tests {
         let settings = |description: &str, options| DeckSettings {
             description: description.into(),
             options,
+            ..DeckSettings::default()
         };
         package.set_deck_settings("Geo::Europe", settings("<b>Europe</b>", Some(fast)));
         package.set_deck_settings("Other::Sub", settings("", Some(partial)));

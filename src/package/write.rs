@@ -490,7 +490,7 @@ fn write_collection(
     let tx = db.transaction()?;
     tx.execute_batch(schema::DDL_TABLES)?;
     let (decks, mut deck_ids) = all_decks(package);
-    col_row(package, &decks, &mut deck_ids).insert(&mut tx.prepare(&ColRow::insert_sql())?)?;
+    col_row(package, &decks, &mut deck_ids)?.insert(&mut tx.prepare(&ColRow::insert_sql())?)?;
     let cards = insert_notes(&tx, package, &mut deck_ids, progress)?;
     let mut insert_card = tx.prepare(&CardRow::insert_sql())?;
     for &NewCard(id, nid, did, ord, modified, due) in &cards {
@@ -548,7 +548,7 @@ fn col_row<'a>(
     package: &'a Package,
     decks: &BTreeMap<i64, String>,
     deck_ids: &mut ids::DeckIds<'a>,
-) -> ColRow {
+) -> Result<ColRow> {
     let ts = package.timestamp;
     let settings_by_id: BTreeMap<i64, _> = package
         .deck_settings
@@ -558,21 +558,29 @@ fn col_row<'a>(
     let default_conf = DeckConfig::anki_default(ts);
     let mut dconf = ById::new();
     dconf.insert(schema::DEFAULT_DECK_CONF.to_string(), default_conf.clone());
-    let decks_json: ById<DeckJson> = decks
-        .iter()
-        .map(|(&id, name)| {
-            let mut deck = DeckJson::new(id, name, ts);
-            if let Some(settings) = settings_by_id.get(&id) {
-                deck.desc = settings.description.clone();
-                if let Some(options) = &settings.options {
-                    let conf = DeckConfig::with_options(&default_conf, options, ts);
-                    deck.conf = conf.id;
-                    dconf.insert(conf.id.to_string(), conf);
-                }
+    let mut decks_json: ById<DeckJson> = ById::new();
+    for (&id, name) in decks {
+        let mut deck = DeckJson::new(id, name, ts);
+        if let Some(settings) = settings_by_id.get(&id) {
+            deck.desc = settings.description.clone();
+            if settings.anki_markdown {
+                deck.rest.insert("md".into(), true.into());
             }
-            (id.to_string(), deck)
-        })
-        .collect();
+            if let Some(options) = &settings.options {
+                let conf =
+                    DeckConfig::with_options(&default_conf, options, ts).map_err(|problem| {
+                        crate::Error::DeckOptions {
+                            deck: name.clone(),
+                            group: options.name.clone(),
+                            problem,
+                        }
+                    })?;
+                deck.conf = conf.id;
+                dconf.insert(conf.id.to_string(), conf);
+            }
+        }
+        decks_json.insert(id.to_string(), deck);
+    }
     let models: ById<NotetypeJson> = package
         .notetypes
         .values()
@@ -585,7 +593,7 @@ fn col_row<'a>(
         .collect();
     use schema::to_json;
     let (models, decks, dconf) = (to_json(&models), to_json(&decks_json), to_json(&dconf));
-    ColRow::new(ts, models, decks, dconf, to_json(&tags))
+    Ok(ColRow::new(ts, models, decks, dconf, to_json(&tags)))
 }
 
 /// Inserts the notes in id order and returns their cards, in id order too: SQLite then

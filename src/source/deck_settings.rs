@@ -16,6 +16,8 @@ use super::markdown;
 use super::notetypes::parse_toml;
 use crate::deck;
 use crate::deck::{DeckOptions, DeckSettings};
+use crate::deck::{ANKI_KEYS, OWN_KEYS, PARTS};
+type JsonMap = serde_json::Map<String, serde_json::Value>;
 use crate::error::RichProblem;
 use crate::error::{Diagnostic, Problem};
 use serde::Deserialize;
@@ -30,6 +32,8 @@ pub const FILE: &str = "_deck.toml";
 struct File {
     deck: Option<String>,
     description: Option<String>,
+    description_html: Option<String>,
+    anki_markdown: Option<bool>,
     options: Option<Options>,
 }
 
@@ -41,6 +45,9 @@ struct Options {
     reviews_per_day: Option<u32>,
     learning_steps: Option<Vec<Step>>,
     maximum_interval: Option<u32>,
+    id: Option<i64>,
+    anki: Option<toml::Table>,
+    other: Option<toml::Table>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -89,9 +96,13 @@ fn read_file(root: &Path, path: &Path) -> Result<(String, DeckSettings), Located
         &folder_levels(root, path),
         line_of("deck"),
     )?;
-    let description = match &file.description {
-        None => String::new(),
-        Some(md) => description(md).map_err(|p| (line_of("description"), p))?,
+    let description = match (&file.description, file.description_html) {
+        (Some(_), Some(_)) => {
+            let message = "give `description` (Markdown) or `description_html`, not both";
+            return Err((line_of("description_html"), settings_problem(message)));
+        }
+        (Some(md), None) => description(md).map_err(|p| (line_of("description"), p))?,
+        (None, html) => html.unwrap_or_default(),
     };
     let options = match file.options {
         None => None,
@@ -99,6 +110,7 @@ fn read_file(root: &Path, path: &Path) -> Result<(String, DeckSettings), Located
     };
     let settings = DeckSettings {
         description,
+        anki_markdown: file.anki_markdown.unwrap_or(false),
         options,
     };
     Ok((deck, settings))
@@ -154,13 +166,142 @@ fn options(o: Options, deck: &str) -> Result<DeckOptions, (&'static str, Problem
         let problem = settings_problem("maximum_interval is at least 1 day");
         return Err(("maximum_interval", problem));
     }
+    let anki = json_table(o.anki.unwrap_or_default());
+    check_anki_keys(&anki).map_err(|m| ("[options.anki", settings_problem(m)))?;
+    let other = json_table(o.other.unwrap_or_default());
+    let anki_keys =
+        merge_other(anki, other).map_err(|m| ("[options.other", settings_problem(m)))?;
     Ok(DeckOptions {
         name: o.name.unwrap_or_else(|| deck.to_string()),
         new_per_day: o.new_per_day,
         reviews_per_day: o.reviews_per_day,
         learning_steps,
         maximum_interval: o.maximum_interval,
+        id: o.id,
+        anki_keys,
     })
+}
+
+fn json_table(table: toml::Table) -> JsonMap {
+    match serde_json::to_value(table) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => JsonMap::new(),
+    }
+}
+
+/// Every key of `[options.anki]` is one of Anki's ([`ANKI_KEYS`]), with a value of its
+/// kind; `new`, `rev` and `lapse` are tables of theirs. A key `[options]` names is
+/// refused with that name.
+fn check_anki_keys(anki: &JsonMap) -> Result<(), String> {
+    for (key, value) in anki {
+        match (key.as_str(), value) {
+            (part, serde_json::Value::Object(table)) if PARTS.contains(&part) => {
+                for (sub, value) in table {
+                    check_anki_key(&format!("{part}.{sub}"), Some(part), value)?;
+                }
+            }
+            (part, _) if PARTS.contains(&part) => {
+                return Err(format!(
+                    "`{part}` in [options.anki] is a table of Anki's keys"
+                ));
+            }
+            _ => check_anki_key(key, None, value)?,
+        }
+    }
+    Ok(())
+}
+
+/// One key of `[options.anki]`: `path` is `new.bury` for `bury` in `level` `new`.
+fn check_anki_key(
+    path: &str,
+    level: Option<&str>,
+    value: &serde_json::Value,
+) -> Result<(), String> {
+    let named = [
+        "new_per_day",
+        "learning_steps",
+        "reviews_per_day",
+        "maximum_interval",
+    ];
+    if let Some(at) = OWN_KEYS.iter().position(|k| *k == path) {
+        return Err(match at.checked_sub(OWN_KEYS.len() - named.len()) {
+            Some(i) => format!("`{path}` in [options.anki] is `{}` in [options]", named[i]),
+            None => format!("`{path}` is not an option: ankideck sets it (`name` and `id` in [options] name the group)"),
+        });
+    }
+    if let Some((_, kind)) = ANKI_KEYS.iter().find(|(k, _)| *k == path) {
+        return match deck::anki_value_fits(*kind, value) {
+            true => Ok(()),
+            false => Err(format!(
+                "`{path}` in [options.anki] takes {}, not {value}",
+                kind_name(*kind)
+            )),
+        };
+    }
+    let same_level = ANKI_KEYS
+        .iter()
+        .filter_map(|(k, _)| match (level, k.split_once('.')) {
+            (None, None) => Some(*k),
+            (Some(part), Some((p, sub))) if p == part => Some(sub),
+            _ => None,
+        });
+    let parts = PARTS.into_iter().filter(|_| level.is_none());
+    let key = path.rsplit('.').next().unwrap_or(path);
+    let meant = crate::suggest::nearest(key, same_level.chain(parts));
+    Err(format!(
+        "`{path}` is not one of Anki's deck options keys{} (keys Anki keeps without knowing them go in [options.other])",
+        crate::suggest::did_you_mean(meant)
+    ))
+}
+
+fn kind_name(kind: deck::KeyKind) -> &'static str {
+    match kind {
+        deck::KeyKind::Bool => "true or false",
+        deck::KeyKind::Integer => "a whole number",
+        deck::KeyKind::Number => "a number",
+        deck::KeyKind::Integers => "a list of whole numbers",
+        deck::KeyKind::Numbers => "a list of numbers",
+        deck::KeyKind::Text => "a string",
+    }
+}
+
+/// `[options.anki]` with `[options.other]` added: keys Anki keeps but does not know, not
+/// checked, but neither one of Anki's nor ankideck's own.
+fn merge_other(anki: JsonMap, other: JsonMap) -> Result<JsonMap, String> {
+    let mut keys = anki;
+    let taken = |path: &str| {
+        let known = ANKI_KEYS.iter().any(|(k, _)| *k == path) || OWN_KEYS.contains(&path);
+        match known {
+            true => Err(format!("`{path}` in [options.other] is one of Anki's deck options keys: it goes in [options.anki] (or is named in [options])")),
+            false => Ok(()),
+        }
+    };
+    for (key, value) in other {
+        match (keys.get_mut(&key), value) {
+            (None, serde_json::Value::Object(more)) if PARTS.contains(&key.as_str()) => {
+                for sub in more.keys() {
+                    taken(&format!("{key}.{sub}"))?;
+                }
+                keys.insert(key, serde_json::Value::Object(more));
+            }
+            (None, value) => {
+                taken(&key)?;
+                keys.insert(key, value);
+            }
+            (Some(serde_json::Value::Object(part)), serde_json::Value::Object(more)) => {
+                for (sub, value) in more {
+                    taken(&format!("{key}.{sub}"))?;
+                    part.insert(sub, value);
+                }
+            }
+            (Some(_), _) => {
+                return Err(format!(
+                    "`{key}` in [options.other] is in [options.anki] too"
+                ))
+            }
+        }
+    }
+    Ok(keys)
 }
 
 /// Learning steps in minutes: at least one, each a duration.
@@ -182,8 +323,8 @@ struct Merged {
     decks: BTreeMap<String, DeckSettings>,
     /// Deck key → the file that has its settings.
     files: HashMap<String, PathBuf>,
-    /// Group name → its values and the file that first gave them.
-    groups: HashMap<String, (DeckOptions, PathBuf)>,
+    /// Group id → its values and the file that first gave them.
+    groups: HashMap<i64, (DeckOptions, PathBuf)>,
 }
 
 impl Merged {
@@ -195,7 +336,8 @@ impl Merged {
             return Err(settings_problem(message));
         }
         if let Some(options) = &settings.options {
-            match self.groups.get(&options.name) {
+            let id = (options.id).unwrap_or_else(|| crate::ids::deck_options_id(&options.name));
+            match self.groups.get(&id) {
                 Some((other, file)) if other != options => {
                     let message = format!(
                         "options group `{}` is given other values in {}",
@@ -207,7 +349,7 @@ impl Merged {
                 Some(_) => {}
                 None => {
                     let group = (options.clone(), path.to_path_buf());
-                    self.groups.insert(options.name.clone(), group);
+                    self.groups.insert(id, group);
                 }
             }
         }
@@ -356,7 +498,40 @@ mod tests {
                 new_per_day: Some(new_per_day),
                 ..DeckOptions::default()
             }),
+            ..DeckSettings::default()
         }
+    }
+
+    #[test]
+    fn anki_keys_are_checked() {
+        let ok = options_toml(
+            "[anki]\nautoplay = false\nnew = { bury = true }\n[other]\nnew = { separate = true }\naddon = 1",
+        );
+        let o = options(ok, "A").unwrap();
+        assert_eq!(o.anki_keys["new"]["bury"], true);
+        assert_eq!(o.anki_keys["new"]["separate"], true);
+        assert_eq!(o.anki_keys["addon"], 1);
+        let problem = |toml: &str| {
+            let (key, p) = options(options_toml(toml), "A").unwrap_err();
+            (key, p.to_string())
+        };
+        let (key, message) = problem("[anki]\nautoplya = true");
+        assert_eq!(key, "[options.anki");
+        assert!(message.contains("`autoplay`"), "{message}");
+        let (_, message) = problem("[anki]\nnew = { bruy = true }");
+        assert!(
+            message.contains("`new.bruy`") && message.contains("`bury`"),
+            "{message}"
+        );
+        let (_, message) = problem("[anki]\nnew = { perDay = 3 }");
+        assert!(message.contains("`new_per_day` in [options]"), "{message}");
+        let (_, message) = problem("[anki]\nid = 3");
+        assert!(message.contains("ankideck sets it"), "{message}");
+        let (_, message) = problem("[anki]\nautoplay = 1");
+        assert!(message.contains("takes true or false"), "{message}");
+        let (key, message) = problem("[other]\nautoplay = true");
+        assert_eq!(key, "[options.other");
+        assert!(message.contains("goes in [options.anki]"), "{message}");
     }
 
     #[test]

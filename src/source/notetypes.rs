@@ -34,6 +34,7 @@ const CSS_FILE: &str = "style.css";
 #[serde(deny_unknown_fields)]
 struct Description {
     name: Option<String>,
+    alias: Option<String>,
     id: Option<IdKey>,
     kind: Option<String>,
     sort_field: Option<String>,
@@ -167,13 +168,14 @@ impl CustomTypes {
             })
     }
 
-    /// Why `notetype` cannot join these: its name is taken here, or its id is. A stock
-    /// type's name is not taken: a custom type of that exact name is the one that name
-    /// finds (decks from Anki have their own `Basic`).
-    fn clash(&self, notetype: &NoteType) -> Option<RichProblem> {
+    /// Why `notetype`, which card files call `alias`, cannot join these: that name is
+    /// taken here, or its id is. A stock type's name is not taken: a custom type of that
+    /// exact name is the one that name finds (decks from Anki have their own `Basic`).
+    /// Two types may share a `name` (Anki allows it) when their aliases differ.
+    fn clash(&self, alias: &str, notetype: &NoteType) -> Option<RichProblem> {
         let name = notetype.name.clone();
-        if self.by_name.contains_key(&name) {
-            Some(RichProblem::DuplicateNoteType(name))
+        if self.by_name.contains_key(alias) {
+            Some(RichProblem::DuplicateNoteType(alias.to_string()))
         } else {
             let same_id = self.by_name.values().find(|t| t.id == notetype.id);
             same_id.map(|t| RichProblem::SameId {
@@ -205,7 +207,7 @@ impl CustomTypes {
                     p.into(),
                 ))
             };
-            let Some((notetype, required)) = read_one(&folder, &mut problem) else {
+            let Some((notetype, required, alias)) = read_one(&folder, &mut problem) else {
                 continue;
             };
             for asset in folder_assets(&folder, &mut problem) {
@@ -225,14 +227,12 @@ impl CustomTypes {
                     }
                 }
             }
-            if let Some(clash) = types.clash(&notetype) {
+            if let Some(clash) = types.clash(&alias, &notetype) {
                 problem(&folder.join(FILE), 1, clash);
                 continue;
             }
             types.required.insert(notetype.id, required);
-            types
-                .by_name
-                .insert(notetype.name.clone(), Arc::new(notetype));
+            types.by_name.insert(alias, Arc::new(notetype));
         }
         types
     }
@@ -309,10 +309,11 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
     })
 }
 
-fn read_one(
-    folder: &Path,
-    report: &mut impl FnMut(&Path, usize, RichProblem),
-) -> Option<(NoteType, Vec<usize>)> {
+/// A note type read from its folder: the type, the indexes of its required fields, and
+/// the name card files give it in `type:` (its `alias`, else its name).
+type ReadType = (NoteType, Vec<usize>, String);
+
+fn read_one(folder: &Path, report: &mut impl FnMut(&Path, usize, RichProblem)) -> Option<ReadType> {
     let found = std::cell::RefCell::new(Vec::new());
     let result = read_one_inner(folder, &|file: &Path, line, p| {
         found.borrow_mut().push((file.to_path_buf(), line, p))
@@ -341,10 +342,7 @@ struct FolderReader<'a> {
 /// The note type in `folder` and the indexes of its required fields, or `None` with its
 /// problems reported. Steps report in a fixed order: description, kind, fields,
 /// templates, CSS, sort field, then whether each template can make a card.
-fn read_one_inner(
-    folder: &Path,
-    problem: &dyn Fn(&Path, usize, RichProblem),
-) -> Option<(NoteType, Vec<usize>)> {
+fn read_one_inner(folder: &Path, problem: &dyn Fn(&Path, usize, RichProblem)) -> Option<ReadType> {
     let (reader, description) = FolderReader::open(folder, problem)?;
     let kind = match kind(description.kind.as_deref()) {
         Ok(kind) => kind,
@@ -389,7 +387,8 @@ fn read_one_inner(
         let file = folder.join(format!("{template}.front.html"));
         return reader.bad_in(&file, 1, format!("template `{template}`: {what}"));
     }
-    Some((notetype, required))
+    let alias = description.alias.unwrap_or_else(|| notetype.name.clone());
+    Some((notetype, required, alias))
 }
 
 impl<'a> FolderReader<'a> {
@@ -712,7 +711,9 @@ mod tests {
         let result = read_one_inner(&scratch.folder(), &|_: &Path, line, p| {
             found.borrow_mut().push(format!("{line}: {p}"))
         });
-        result.ok_or(found.into_inner())
+        result
+            .map(|(nt, required, _)| (nt, required))
+            .ok_or(found.into_inner())
     }
 
     const VOCAB: &str = r#"
@@ -949,12 +950,12 @@ templates = [{ name = "Recognize" }, { name = "Recognize" }]
         let mut vocab = crate::Stock::Basic.notetype();
         vocab.name = "Vocab".into();
         vocab.id = 7;
-        assert_eq!(types.clash(&vocab), None);
+        assert_eq!(types.clash(&vocab.name, &vocab), None);
         types
             .by_name
             .insert("Vocab".into(), Arc::new(vocab.clone()));
         assert_eq!(
-            types.clash(&vocab),
+            types.clash(&vocab.name, &vocab),
             Some(RichProblem::DuplicateNoteType("Vocab".into()))
         );
         vocab.name = "Words".into();
@@ -962,13 +963,25 @@ templates = [{ name = "Recognize" }, { name = "Recognize" }]
             name: "Words".into(),
             other: "Vocab".into(),
         };
-        assert_eq!(types.clash(&vocab), Some(same_id));
+        assert_eq!(types.clash(&vocab.name, &vocab), Some(same_id));
         vocab.id = 8;
-        assert_eq!(types.clash(&vocab), None);
+        assert_eq!(types.clash(&vocab.name, &vocab), None);
         for stock in ["Basic", "basic", "Cloze", "Cloze (ankideck)"] {
             vocab.name = stock.into();
-            assert_eq!(types.clash(&vocab), None, "stock names are free");
+            assert_eq!(
+                types.clash(&vocab.name, &vocab),
+                None,
+                "stock names are free"
+            );
         }
+        // A second `Vocab` under another id, with an alias for card files.
+        vocab.name = "Vocab".into();
+        assert_eq!(types.clash("Vocab+", &vocab), None);
+        assert_eq!(
+            types.clash("vocab", &vocab),
+            None,
+            "aliases match exactly, as `type:` does"
+        );
     }
 
     /// Every `_` file is an asset, `.css` files included (template CSS and JS libraries

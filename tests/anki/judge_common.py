@@ -185,6 +185,8 @@ def deck_details(col: Any) -> list[dict[str, Any]]:
                 "reviews_per_day": conf.get("rev", {}).get("perDay"),
                 "learning_steps": conf.get("new", {}).get("delays"),
                 "maximum_interval": conf.get("rev", {}).get("maxIvl"),
+                "md": bool(deck.get("md", False)),
+                "config": {k: v for k, v in conf.items() if k not in ("id", "mod", "usn")},
             }
         )
     return out
@@ -362,6 +364,11 @@ The `export` spec, a JSON object (every key optional):
   "review":   N                        answer the first N new cards Good
   "filtered": [{"name": D, "search": S, "limit": N}]
                                        filtered decks, built after the reviews
+  "presets":  [{"name": N, "decks": [D, ...], "set": {KEY: VALUE, ...}}]
+                                       options groups (a new one each; "Default" edits
+                                       Anki's own), KEY's value set over the group's
+                                       (objects such as "new" key by key)
+  "descriptions": [{"deck": D, "desc": HTML, "md": BOOL}]
 """
 
 
@@ -398,6 +405,28 @@ def build_from_spec(col: Any, spec: dict[str, Any]) -> None:
     for index, ord_, deck in spec.get("card_decks", []):
         cid = col.db.scalar("select id from cards where nid = ? and ord = ?", nids[index], ord_)
         col.set_deck([cid], col.decks.id(deck))
+    for preset in spec.get("presets", []):
+        if preset["name"] == "Default":
+            cid = 1
+        else:
+            cid = col.decks.add_config_returning_id(preset["name"])
+        conf = col.decks.get_config(cid)
+        for key, value in preset.get("set", {}).items():
+            if isinstance(value, dict):
+                conf[key].update(value)
+            else:
+                conf[key] = value
+        col.decks.update_config(conf)
+        for name in preset.get("decks", []):
+            deck = col.decks.get(col.decks.id(name))
+            deck["conf"] = cid
+            col.decks.save(deck)
+    for entry in spec.get("descriptions", []):
+        deck = col.decks.get(col.decks.id(entry["deck"]))
+        deck["desc"] = entry["desc"]
+        if entry.get("md"):
+            deck["md"] = True
+        col.decks.save(deck)
     answer_first_new(col, int(spec.get("review", 0)))
     for f in spec.get("filtered", []):
         did = col.decks.new_filtered(f["name"])

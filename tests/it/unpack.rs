@@ -560,8 +560,9 @@ fn edit_legacy_collection(path: &Path, edit: impl FnOnce(&rusqlite::Connection))
 }
 
 /// A 2.0-era collection with two note types named `Basic` (and one `basic+`, taken
-/// regardless of case): they are written under the names Anki gives them on import,
-/// each rename is said, and the folder builds.
+/// regardless of case): each keeps its name, the second `Basic` gets an `alias` for
+/// card files (said once), and the folder builds a package that a fresh Anki imports
+/// with the note types named as the original's.
 #[test]
 fn note_types_named_alike_get_the_names_anki_gives_them() {
     use ankideck::{Format, Note, Package, Stock};
@@ -593,25 +594,65 @@ fn note_types_named_alike_get_the_names_anki_gives_them() {
     assert_success(&out);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
-        stderr.contains("is named `Basic` like another one; it is written as `Basic++`"),
+        stderr.contains("is named `Basic` like another one; it keeps its name, and card files call it `Basic++`"),
         "{stderr}"
     );
     assert_eq!(stderr.matches("like another one").count(), 1, "{stderr}");
     let mut names = Vec::new();
     for entry in std::fs::read_dir(dir.join("old/_notetypes")).unwrap() {
         let toml = std::fs::read_to_string(entry.unwrap().path().join("notetype.toml"));
-        names.push(toml.unwrap().lines().next().unwrap().to_string());
+        let toml = toml.unwrap();
+        let first = toml.lines().next().unwrap();
+        let alias = toml.lines().find(|l| l.starts_with("alias = "));
+        names.push(
+            [Some(first), alias]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
     }
     names.sort();
     assert_eq!(
         names,
         [
             r#"name = "Basic""#,
-            r#"name = "Basic++""#,
+            r#"name = "Basic" alias = "Basic++""#,
             r#"name = "basic+""#
         ]
     );
-    assert_success(&common::run::ankideck_in(&dir, &["build", "old"]));
+    assert_success(&common::run::ankideck_in(
+        &dir,
+        &["build", "old", "-o", "new.apkg"],
+    ));
+    let names = |report: &serde_json::Value| {
+        let nts = report["notetypes"].as_array().unwrap();
+        let mut names: Vec<(i64, String)> = (nts.iter())
+            .map(|t| {
+                (
+                    t["id"].as_i64().unwrap(),
+                    t["name"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect();
+        names.sort();
+        names
+    };
+    use common::{anki::import, Backend};
+    let fresh = import(Backend::Current, &dir.join("fresh-old"), &package);
+    let again = import(
+        Backend::Current,
+        &dir.join("fresh-new"),
+        &dir.join("new.apkg"),
+    );
+    // The package's three types (a fresh collection's own have other ids), named as
+    // Anki names them importing the original (`Basic+`, `basic++`, `Basic_`).
+    let ours = |report| {
+        let all = names(report).into_iter();
+        all.filter(|t| t.0 < 1_600_000_000_000).collect::<Vec<_>>()
+    };
+    assert_eq!(ours(&again), ours(&fresh));
+    assert_eq!(ours(&fresh).len(), 3, "{:?}", names(&fresh));
 }
 
 /// Cards Anki kept though their note's fields no longer make them (a cloze number
@@ -666,4 +707,155 @@ fn cards_the_fields_no_longer_make_are_named() {
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("3 notes, 7 cards"), "{stdout}");
     assert_success(&common::run::ankideck_in(&dir, &["build", "stale"]));
+}
+
+/// Decks as real collections have them: options groups with every kind of key changed,
+/// two groups with one name on different decks, Anki's `Default` group edited, HTML
+/// descriptions (several lines, trailing newlines, Anki's Markdown switch), a deck no
+/// note uses.
+fn decks_spec() -> serde_json::Value {
+    let basic = |deck: &str, front: &str| serde_json::json!({"notetype": "Basic", "deck": deck, "fields": [front, "b"]});
+    serde_json::json!({
+        "decks": ["Unused::Leaf"],
+        "notes": [basic("Lang::French", "chat"), basic("Lang::Verbs", "être"),
+                  basic("Math", "1+1"), basic("Default", "x")],
+        "presets": [
+            {"name": "Fast", "decks": ["Lang::French", "Unused::Leaf"], "set": {
+                "maxTaken": 30, "autoplay": false, "timer": 1, "replayq": false,
+                "newMix": 1, "newPerDayMinimum": 3, "interdayLearningMix": 2,
+                "reviewOrder": 3, "newSortOrder": 2, "newGatherPriority": 1,
+                "buryInterdayLearning": true, "desiredRetention": 0.85,
+                "fsrsParams6": [0.2, 1.2, 3.3, 15.5, 7.2, 0.5, 1.4, 0.01, 1.5, 0.14, 0.94,
+                                1.9, 0.11, 0.3, 2.2, 0.25, 2.9, 0.5, 0.4, 0.3, 0.1],
+                "easyDaysPercentages": [1.0, 0.5, 1.0, 1.0, 1.0, 1.0, 0.0],
+                "stopTimerOnAnswer": true, "secondsToShowQuestion": 5.5,
+                "questionAction": 1, "answerAction": 2, "waitForAudio": false,
+                "new": {"perDay": 50, "delays": [0.5, 15.0, 1440.0], "ints": [2, 6, 0],
+                        "initialFactor": 2300, "order": 0, "bury": true},
+                "rev": {"perDay": 400, "ease4": 1.5, "ivlFct": 0.9, "hardFactor": 1.1,
+                        "maxIvl": 3650, "bury": true},
+                "lapse": {"delays": [5.0, 30.0], "leechAction": 0, "leechFails": 5,
+                          "minInt": 2, "mult": 0.3},
+            }},
+            {"name": "Fast", "decks": ["Lang::Verbs"], "set": {"new": {"perDay": 7}}},
+            {"name": "Default", "set": {"rev": {"perDay": 123}, "lapse": {"leechFails": 4}}},
+        ],
+        "descriptions": [
+            {"deck": "Lang::French", "desc": "<p>Words</p>\n<ul>\n  <li>one</li>\n</ul>\n\n"},
+            {"deck": "Math", "desc": "**Sums** and ''' quotes\n\n", "md": true},
+            {"deck": "Unused", "desc": "tab\there \\ <br>"},
+        ],
+    })
+}
+
+/// The decks a judge report has: name, description, Markdown switch, and options group
+/// (every key but its id and times).
+fn deck_settings(report: &serde_json::Value) -> Vec<serde_json::Value> {
+    let details = report["deck_details"].as_array().unwrap();
+    let settings = details
+        .iter()
+        .map(|d| serde_json::json!([d["name"], d["desc"], d["md"], d["conf_name"], d["config"]]));
+    settings.collect()
+}
+
+/// Options groups (every key of Anki's), descriptions byte for byte and decks no note
+/// uses come back: a fresh collection importing the rebuilt package with its presets
+/// has the decks and presets of one importing the original, for the legacy and the
+/// latest format. Unpack counts the decks as the build does.
+#[test]
+fn deck_presets_and_descriptions_round_trip() {
+    use common::anki::import_with;
+    use common::{judge, path_str, Backend};
+    let dir = temp_dir("unpack-decks");
+    let spec = dir.join("spec.json");
+    std::fs::write(&spec, decks_spec().to_string()).unwrap();
+    let exported = judge(
+        Backend::Current,
+        &[
+            "export",
+            "--spec",
+            path_str(&spec),
+            "--out",
+            path_str(&dir),
+            "--with-scheduling",
+            "--with-deck-configs",
+            "--formats",
+            "legacy,latest",
+        ],
+    );
+    let with = ["--with-deck-configs", "--with-scheduling"];
+    for format in ["legacy", "latest"] {
+        let original = std::path::PathBuf::from(exported["packages"][format].as_str().unwrap());
+        let fresh = import_with(
+            Backend::Current,
+            &dir.join(format!("fresh-original-{format}")),
+            &original,
+            &with,
+        );
+        let sources = dir.join(format!("sources-{format}"));
+        let out = common::run::ankideck(&["unpack", path_str(&original), "-o", path_str(&sources)]);
+        assert_success(&out);
+        let unpacked = String::from_utf8_lossy(&out.stdout).to_string();
+        let toml = std::fs::read_to_string(sources.join("Lang/French/_deck.toml")).unwrap();
+        assert!(
+            toml.contains("description_html = '''\n<p>Words</p>\n<ul>"),
+            "{toml}"
+        );
+        assert!(toml.contains("\n[options.anki.lapse]\n"), "{toml}");
+        let rebuilt = dir.join(format!("rebuilt-{format}.apkg"));
+        let out = common::run::ankideck(&[
+            "build",
+            path_str(&sources),
+            "-o",
+            path_str(&rebuilt),
+            "--locked",
+            "--deny-warnings",
+        ]);
+        assert_success(&out);
+        let built = String::from_utf8_lossy(&out.stdout).to_string();
+        let decks = |line: &str| {
+            let at = line.find(" decks").unwrap();
+            line[..at].rsplit(' ').next().unwrap().to_string()
+        };
+        assert_eq!(decks(&unpacked), decks(&built), "{unpacked}\n{built}");
+        // Anki exports the decks its notes use (and their parents), and Default.
+        assert_eq!(decks(&built), "5", "{built}");
+        let again = import_with(
+            Backend::Current,
+            &dir.join(format!("fresh-{format}")),
+            &rebuilt,
+            &with,
+        );
+        let (got, want) = (deck_settings(&again), deck_settings(&fresh));
+        assert_eq!(got.len(), 5, "{got:#?}");
+        for (got, want) in got.iter().zip(&want) {
+            assert_eq!(got, want, "{format}");
+        }
+        assert_eq!(got, want, "{format}");
+    }
+    // A collection package has every deck: one no note uses is kept, with its group.
+    let colpkg = judge(
+        Backend::Current,
+        &[
+            "export",
+            "--spec",
+            path_str(&spec),
+            "--out",
+            path_str(&dir),
+            "--formats",
+            "colpkg",
+        ],
+    );
+    let sources = dir.join("sources-colpkg");
+    let package = colpkg["packages"]["colpkg"].as_str().unwrap();
+    let out = common::run::ankideck(&["unpack", package, "-o", path_str(&sources)]);
+    assert_success(&out);
+    let unpacked = String::from_utf8_lossy(&out.stdout).to_string();
+    let toml = std::fs::read_to_string(sources.join("Unused/Leaf/_deck.toml")).unwrap();
+    assert!(toml.contains("name = \"Fast\"\nid = "), "{toml}");
+    let out = common::run::ankideck(&["build", path_str(&sources), "--locked"]);
+    assert_success(&out);
+    let built = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(unpacked.contains(" 7 decks, "), "{unpacked}");
+    assert!(built.contains(" 7 decks, "), "{built}");
 }

@@ -134,29 +134,146 @@ pub(super) fn tag_list(tags: &[String]) -> String {
     format!("[{}]", quoted.join(", "))
 }
 
-/// A deck's `_deck.toml`: its name, description and options.
+/// A deck's `_deck.toml`: its name, description (as HTML, byte for byte) and options,
+/// every key of Anki's included.
 pub(super) fn deck_toml(deck: &str, settings: &DeckSettings) -> String {
     let mut out = format!("deck = {}\n", yaml_string(deck));
     if !settings.description.is_empty() {
-        let _ = writeln!(out, "description = {}", yaml_string(&settings.description));
+        let _ = writeln!(
+            out,
+            "description_html = {}",
+            toml_text(&settings.description)
+        );
     }
-    if let Some(options) = &settings.options {
-        let _ = writeln!(out, "\n[options]\nname = {}", yaml_string(&options.name));
-        if let Some(n) = options.new_per_day {
-            let _ = writeln!(out, "new_per_day = {n}");
-        }
-        if let Some(n) = options.reviews_per_day {
-            let _ = writeln!(out, "reviews_per_day = {n}");
-        }
-        if let Some(steps) = &options.learning_steps {
-            let steps: Vec<String> = steps.iter().map(|s| format!("{s:?}")).collect();
-            let _ = writeln!(out, "learning_steps = [{}]", steps.join(", "));
-        }
-        if let Some(n) = options.maximum_interval {
-            let _ = writeln!(out, "maximum_interval = {n}");
-        }
+    if settings.anki_markdown {
+        out.push_str("anki_markdown = true\n");
     }
+    let Some(options) = &settings.options else {
+        return out;
+    };
+    let _ = writeln!(out, "\n[options]\nname = {}", yaml_string(&options.name));
+    if let Some(id) = options.id {
+        let _ = writeln!(out, "id = {id}");
+    }
+    if let Some(n) = options.new_per_day {
+        let _ = writeln!(out, "new_per_day = {n}");
+    }
+    if let Some(n) = options.reviews_per_day {
+        let _ = writeln!(out, "reviews_per_day = {n}");
+    }
+    if let Some(steps) = &options.learning_steps {
+        let steps: Vec<String> = steps.iter().map(|s| format!("{s:?}")).collect();
+        let _ = writeln!(out, "learning_steps = [{}]", steps.join(", "));
+    }
+    if let Some(n) = options.maximum_interval {
+        let _ = writeln!(out, "maximum_interval = {n}");
+    }
+    let (anki, other) = split_anki_keys(&options.anki_keys);
+    write_table(&mut out, "options.anki", &anki);
+    write_table(&mut out, "options.other", &other);
     out
+}
+
+type JsonMap = serde_json::Map<String, serde_json::Value>;
+
+/// An options group's Anki keys: those Anki knows (`[options.anki]`), and the others
+/// it keeps (`[options.other]`), `new`, `rev` and `lapse` split key by key.
+fn split_anki_keys(keys: &JsonMap) -> (JsonMap, JsonMap) {
+    let known = |path: &str| crate::deck::ANKI_KEYS.iter().any(|(k, _)| *k == path);
+    let (mut anki, mut other) = (JsonMap::new(), JsonMap::new());
+    for (key, value) in keys {
+        match value {
+            serde_json::Value::Object(part) if crate::deck::PARTS.contains(&key.as_str()) => {
+                let (mut a, mut o) = (JsonMap::new(), JsonMap::new());
+                for (sub, value) in part {
+                    let to = if known(&format!("{key}.{sub}")) {
+                        &mut a
+                    } else {
+                        &mut o
+                    };
+                    to.insert(sub.clone(), value.clone());
+                }
+                for (map, part) in [(&mut anki, a), (&mut other, o)] {
+                    if !part.is_empty() {
+                        map.insert(key.clone(), part.into());
+                    }
+                }
+            }
+            _ if known(key) => {
+                anki.insert(key.clone(), value.clone());
+            }
+            _ => {
+                other.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    (anki, other)
+}
+
+/// `[name]` with the keys of `map`, its objects as tables below it. TOML has no null:
+/// a null value is left out, as Anki reads a missing key as it reads null.
+fn write_table(out: &mut String, name: &str, map: &JsonMap) {
+    if map.is_empty() {
+        return;
+    }
+    let _ = write!(out, "\n[{name}]\n");
+    let mut tables = Vec::new();
+    for (key, value) in map {
+        match value {
+            serde_json::Value::Object(table) => tables.push((key, table)),
+            value => {
+                if let Some(value) = toml_value(value) {
+                    let _ = writeln!(out, "{} = {value}", toml_key(key));
+                }
+            }
+        }
+    }
+    for (key, table) in tables {
+        write_table(out, &format!("{name}.{}", toml_key(key)), table);
+    }
+}
+
+fn toml_key(key: &str) -> String {
+    let bare =
+        !key.is_empty() && (key.chars()).all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    match bare {
+        true => key.to_string(),
+        false => yaml_string(key),
+    }
+}
+
+/// A JSON value as TOML reads it back to the same JSON; `None` for what TOML cannot
+/// say (null).
+fn toml_value(value: &serde_json::Value) -> Option<String> {
+    use serde_json::Value;
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => yaml_string(s),
+        Value::Array(items) => {
+            let items: Option<Vec<String>> = items.iter().map(toml_value).collect();
+            format!("[{}]", items?.join(", "))
+        }
+        Value::Object(map) => {
+            let pairs: Vec<String> = (map.iter())
+                .filter_map(|(k, v)| Some(format!("{} = {}", toml_key(k), toml_value(v)?)))
+                .collect();
+            format!("{{ {} }}", pairs.join(", "))
+        }
+    })
+}
+
+/// A string as TOML reads it back exactly: a multi-line literal string when that
+/// keeps it (lines of text without `'''`), else a one-line basic string.
+fn toml_text(s: &str) -> String {
+    let plain = !s.contains("'''")
+        && !s.ends_with('\'')
+        && !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t');
+    match plain && s.contains('\n') {
+        true => format!("'''\n{s}'''"),
+        false => yaml_string(s),
+    }
 }
 
 #[cfg(test)]
@@ -171,6 +288,25 @@ mod tests {
         assert_eq!(paths.card_file("_x::.y"), PathBuf::from("-_x/-.y.md"));
         assert_eq!(paths.card_file("a/b: c?"), PathBuf::from("a_b_ c_.md"));
         assert_eq!(safe_name("..."), "-");
+    }
+
+    #[test]
+    fn toml_strings_read_back() {
+        for s in [
+            "<b>x</b>",
+            "<p>a</p>\n\n",
+            "\nlead",
+            "a\r\nb",
+            "end'",
+            "has ''' quotes\n",
+            "tab\there\n\\ back",
+            "\u{7f}\n",
+        ] {
+            let text = format!("v = {}", toml_text(s));
+            let table: toml::Table = toml::from_str(&text).unwrap();
+            assert_eq!(table["v"].as_str(), Some(s), "{text}");
+        }
+        assert!(toml_text("a\nb").starts_with("'''"));
     }
 
     #[test]

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use unicode_normalization::UnicodeNormalization;
 
 pub use layout::MEDIA_FOLDER;
+pub use notetype::TypeNames;
 
 /// Everything a source folder is written from.
 #[derive(Debug, Default)]
@@ -101,7 +102,7 @@ pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
         // A deck with notes, or a parent of one, is in the package anyway.
         let key = crate::deck::key(deck);
         let below = |k: &String| *k == key || k.starts_with(&format!("{key}::"));
-        let bare = settings.description.is_empty() && settings.options.is_none();
+        let bare = *settings == DeckSettings::default();
         if bare && with_notes.iter().any(below) {
             continue;
         }

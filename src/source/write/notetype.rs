@@ -10,27 +10,50 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
 /// The name `type:` uses for each note type.
-pub(super) struct TypeNames {
+pub struct TypeNames {
     by_id: HashMap<i64, String>,
 }
 
 impl TypeNames {
-    /// Stock types (exactly ankideck's, ids included) by their keys, others by name.
+    /// Stock types (exactly ankideck's, ids included) by their keys, others by name;
+    /// in id order, a custom type named like an earlier one, ignoring case, by its name
+    /// with `+` appended until it is free (2.0-era collections have two `Basic`; Anki
+    /// allows it, and so does the build, by the `alias` card files use).
     pub fn new(notetypes: &[NoteType]) -> TypeNames {
-        let by_id = notetypes
-            .iter()
-            .map(|nt| {
-                let name = stock_of(nt).map_or_else(|| nt.name.clone(), |s| s.key().into());
-                (nt.id, name)
-            })
-            .collect();
+        let mut taken = HashSet::new();
+        let mut by_id = HashMap::new();
+        for nt in notetypes {
+            let mut name = stock_of(nt).map_or_else(|| nt.name.clone(), |s| s.key().into());
+            while !taken.insert(name.to_lowercase()) {
+                name.push('+');
+            }
+            by_id.insert(nt.id, name);
+        }
         TypeNames { by_id }
     }
 
+    /// The name card files give `nt`.
     pub fn name<'a>(&'a self, nt: &'a NoteType) -> &'a str {
         self.by_id
             .get(&nt.id)
             .map_or(nt.name.as_str(), String::as_str)
+    }
+
+    /// One message per custom type whose name another has, with its alias.
+    pub fn aliased(&self, notetypes: &[NoteType]) -> Vec<String> {
+        let aliased = notetypes.iter().filter(|nt| stock_of(nt).is_none());
+        aliased
+            .filter(|nt| self.name(nt) != nt.name)
+            .map(|nt| {
+                format!(
+                    "note type {} is named `{}` like another one; it keeps its name, and \
+                     card files call it `{}` (its `alias` in notetype.toml)",
+                    nt.id,
+                    nt.name,
+                    self.name(nt)
+                )
+            })
+            .collect()
     }
 }
 
@@ -48,7 +71,7 @@ pub(super) fn stock_of(nt: &NoteType) -> Option<Stock> {
 pub(super) fn write_all(
     root: &Path,
     notetypes: &[NoteType],
-    _names: &TypeNames,
+    names: &TypeNames,
     media: &[String],
 ) -> Result<HashMap<String, PathBuf>, WriteError> {
     let mut folders = HashSet::new();
@@ -63,7 +86,7 @@ pub(super) fn write_all(
             .find(|f| folders.insert(f.to_lowercase()))
             .expect("a free folder name");
         let folder = Path::new(crate::source::notetypes::FOLDER).join(folder);
-        write_one(&root.join(&folder), nt)?;
+        write_one(&root.join(&folder), nt, names.name(nt))?;
         let text: String = nt
             .templates
             .iter()
@@ -81,8 +104,11 @@ pub(super) fn write_all(
 }
 
 /// One note type's folder.
-fn write_one(folder: &Path, nt: &NoteType) -> Result<(), WriteError> {
+fn write_one(folder: &Path, nt: &NoteType, alias: &str) -> Result<(), WriteError> {
     let mut toml = format!("name = {}\nid = {}\n", yaml_string(&nt.name), nt.id);
+    if alias != nt.name {
+        let _ = writeln!(toml, "alias = {}", yaml_string(alias));
+    }
     if nt.kind == Kind::Cloze {
         toml.push_str("kind = \"cloze\"\n");
     }
