@@ -14,7 +14,7 @@ mod stock;
 pub(crate) mod template;
 
 pub use builder::{NoteTypeBuilder, NoteTypeError};
-pub use cardgen::{CardError, ClozeDisplay};
+pub use cardgen::{CardError, ClozeDisplay, MAX_CLOZE};
 pub use stock::Stock;
 pub use template::TemplateError;
 

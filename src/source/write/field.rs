@@ -2,6 +2,7 @@
 //! back exactly its HTML, else as HTML, else as a `~~~ verbatim` block; and the check,
 //! with the card-file parser itself, that the text reads back as those fields.
 
+use crate::notetype::cloze;
 use crate::source::markdown;
 use crate::source::parse::{self, opens_fence, VERBATIM, VERBATIM_ESCAPED};
 use std::fmt::Write as _;
@@ -12,16 +13,20 @@ pub(super) struct Head<'a> {
 }
 
 /// A note's text in a card file, its fields read back byte for byte; `markdown` says
-/// whether the file reads its notes as Markdown (else `format: html`).
+/// whether the file reads its notes as Markdown (else `format: html`), `in_cloze` whether
+/// the note's type is a cloze type. A field whose deletions the reader would question
+/// ([`cloze::questioned`]) is written as a block, which it takes as Anki stores it.
 pub(super) fn note_text(
     fields: &[String],
     names: &[&str],
     head: &Head,
-    markdown: bool,
+    (markdown, in_cloze): (bool, bool),
 ) -> Result<String, String> {
     let mut verbatim = vec![false; fields.len()];
     for (i, field) in fields.iter().enumerate() {
-        verbatim[i] = needs_escape(field) || (markdown && !renders_to_itself(field, i == 0));
+        verbatim[i] = needs_escape(field)
+            || cloze::questioned(field, in_cloze)
+            || (markdown && !renders_to_itself(field, i == 0));
     }
     for _ in 0..2 {
         let text = spell(fields, names, head, &verbatim);
@@ -239,7 +244,7 @@ mod tests {
             ["d", "", "<!-- comment -->\n{{c1::x}}"],
         ] {
             let fields: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
-            let text = note_text(&fields, &names, &head, false)
+            let text = note_text(&fields, &names, &head, (false, false))
                 .unwrap_or_else(|e| panic!("{fields:?}: {e}"));
             assert_eq!(read_back(&text, &names)[1..], fields[1..], "{text}");
         }
@@ -251,7 +256,7 @@ mod tests {
         let head = Head { settings: &[] };
         for first in ["", " lead", "two\nlines", "C #", "trail "] {
             let fields = vec![first.to_string(), "b".to_string()];
-            let text = note_text(&fields, &names, &head, false).unwrap();
+            let text = note_text(&fields, &names, &head, (false, false)).unwrap();
             let (parsed, _) = parse::parse(&text);
             let Some((_, section)) = parsed.notes[0].sections.first() else {
                 panic!("{first:?}: {text}")

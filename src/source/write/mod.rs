@@ -74,6 +74,10 @@ pub struct Written {
     pub media: Vec<(String, PathBuf)>,
     /// Card files written.
     pub card_files: usize,
+    /// The guids of notes with a field whose cloze braces the reader would question
+    /// (never closed, one colon, in a note of another type), written as Anki stores it
+    /// in a `~~~ verbatim` block, where they are text.
+    pub braces_as_stored: Vec<String>,
 }
 
 /// Writes the sources for `unpacked` into `root` (an existing, empty folder).
@@ -91,7 +95,7 @@ pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
             true => paths.numbered_card_file(index + 1, runs.len(), deck),
             false => paths.card_file(deck),
         };
-        let text = card_file(deck, notes, &by_id, &names)?;
+        let text = card_file(deck, notes, &by_id, &names, &mut written.braces_as_stored)?;
         create(&root.join(&path), text.as_bytes())?;
         written.card_files += 1;
         with_notes.insert(crate::deck::key(deck));
@@ -149,6 +153,7 @@ fn card_file(
     notes: &[&Note],
     by_id: &HashMap<i64, &NoteType>,
     names: &notetype::TypeNames,
+    braces_as_stored: &mut Vec<String>,
 ) -> Result<String, WriteError> {
     let mut spelled = Vec::with_capacity(notes.len());
     for note in notes {
@@ -188,20 +193,28 @@ fn card_file(
         for (ord, deck) in &note.card_decks {
             settings.push(("card-deck".into(), format!("{} {deck}", ord + 1)));
         }
+        if !note.empty_cards.is_empty() {
+            let numbers: Vec<String> = (note.empty_cards.iter())
+                .map(|ord| (ord + 1).to_string())
+                .collect();
+            settings.push(("empty-cards".into(), numbers.join(" ")));
+        }
         if markdown == html {
             let format = if markdown { "markdown" } else { "html" };
             settings.push(("format".into(), format.into()));
         }
         let field_names = nt.field_names();
+        let in_cloze = nt.kind == crate::Kind::Cloze;
+        if (note.fields.iter()).any(|f| crate::notetype::cloze::questioned(f, in_cloze)) {
+            braces_as_stored.push(note.guid.clone());
+        }
         let head = field::Head {
             settings: &settings,
         };
-        let text =
-            field::note_text(&note.fields, &field_names, &head, markdown).map_err(|message| {
-                WriteError::Unwritable {
-                    guid: note.guid.clone(),
-                    message,
-                }
+        let text = field::note_text(&note.fields, &field_names, &head, (markdown, in_cloze))
+            .map_err(|message| WriteError::Unwritable {
+                guid: note.guid.clone(),
+                message,
             })?;
         out.push('\n');
         out.push_str(&text);
@@ -290,6 +303,10 @@ fn difference(given: &Note, back: &Note) -> Option<String> {
     };
     if keys(given) != keys(back) {
         return Some(format!("card decks read back as {:?}", back.card_decks));
+    }
+    if given.empty_cards != back.empty_cards {
+        let numbers = back.empty_cards.iter().map(|o| o + 1).collect::<Vec<_>>();
+        return Some(format!("empty cards read back as {numbers:?}"));
     }
     None
 }
