@@ -734,3 +734,54 @@ fn notes_anki_keeps_as_they_are_round_trip() {
         );
     }
 }
+
+/// What `unpack` writes for such notes builds as written by hand: `empty-cards:` makes
+/// the cards it names, saves a note whose fields make none and quiets a deletion only
+/// in a field the front does not show when its card is named; cloze braces in a
+/// `~~~ verbatim` block are text. Adding `empty-cards:` changes the note for the lock,
+/// so that Anki takes the card.
+#[test]
+fn empty_cards_and_verbatim_braces_build() {
+    let dir = temp_dir("unpack-empty-cards");
+    let notes = "## {{c1::a}} and b\nempty-cards: 2\n\n\
+                 ## <br>\nempty-cards: 1\n\n\
+                 ## No deletion\ntype: cloze\nempty-cards: 1, 3\n\n\
+                 ## …\ntype: cloze\nempty-cards: 2\n### Back Extra\n{{c2::back}}\n\n\
+                 ## Braces\ntype: basic\n### Back\n~~~ verbatim\n{{c1::not a cloze}} {{c2::open\n~~~\n";
+    common::files::write_files(&dir, &[("src/deck.md", notes.as_bytes())]);
+    let build = || {
+        let out = common::run::ankideck_in(&dir, &["build", "src", "-o", "deck.apkg"]);
+        assert_success(&out);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        // Only the empty fields of `## <br>` and the deletion on the back are worth a
+        // word: no brace, no card is questioned.
+        assert_eq!(stderr.matches("warning:").count(), 3, "{stderr}");
+        assert_eq!(stderr.matches("shows as written").count(), 1, "{stderr}");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let stdout = build();
+    assert!(stdout.contains("5 notes, 7 cards"), "{stdout}");
+    let hashes = || {
+        let lock = std::fs::read_to_string(dir.join("src/ankideck.lock")).unwrap();
+        let mut rows: Vec<(String, String)> = (lock.lines())
+            .filter(|l| !l.starts_with('#') && l.split('\t').count() >= 8)
+            .map(|l| {
+                let cols: Vec<&str> = l.split('\t').collect();
+                (cols[7].to_string(), cols[3].to_string())
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    let before = hashes();
+    let text = notes.replace("empty-cards: 1, 3\n", "empty-cards: 1\n");
+    std::fs::write(dir.join("src/deck.md"), text).unwrap();
+    let stdout = build();
+    assert!(stdout.contains("5 notes, 6 cards"), "{stdout}");
+    let after = hashes();
+    let changed: Vec<&str> = (before.iter().zip(&after))
+        .filter(|(b, a)| b != a)
+        .map(|(b, _)| b.0.as_str())
+        .collect();
+    assert_eq!(changed, ["No deletion"], "{before:?} {after:?}");
+}
