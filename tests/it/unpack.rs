@@ -785,3 +785,40 @@ fn empty_cards_and_verbatim_braces_build() {
         .collect();
     assert_eq!(changed, ["No deletion"], "{before:?} {after:?}");
 }
+
+/// A collection with two notes of one guid (Anki's importer takes the second for the
+/// first): the second is left out with a warning that names it, and the rest builds.
+#[test]
+fn a_second_note_with_a_guid_is_left_out_and_said() {
+    use ankideck::{Format, Note, Package, Stock};
+    let dir = temp_dir("unpack-same-guid");
+    let package = dir.join("twice.apkg");
+    let mut built = Package::new(1_700_000_000);
+    let basic = Stock::Basic.notetype();
+    for front in ["first", "second", "third"] {
+        let note = Note::new(&basic, [front, "back"]).guid(format!("g-{front}"));
+        built.add_note(note).unwrap();
+    }
+    built.write_with(&package, Format::Legacy1).unwrap();
+    edit_legacy_collection(&package, |db| {
+        db.execute(
+            "UPDATE notes SET guid = 'g-first' WHERE guid = 'g-second'",
+            [],
+        )
+        .unwrap();
+    });
+    let out = common::run::ankideck_in(&dir, &["unpack", "twice.apkg", "-o", "twice"]);
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        stderr
+            .matches("has the guid `g-first` of another note; it is left out")
+            .count(),
+        1,
+        "{stderr}"
+    );
+    let build = common::run::ankideck_in(&dir, &["build", "twice", "--locked"]);
+    assert_success(&build);
+    let stdout = String::from_utf8_lossy(&build.stdout);
+    assert!(stdout.contains("2 notes, 2 cards"), "{stdout}");
+}
