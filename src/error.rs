@@ -216,6 +216,8 @@ pub enum Problem {
     IdAndGuid,
     #[error("`card-deck:` takes a card number and a deck, as in `card-deck: 2 French::Verbs`")]
     BadCardDeck,
+    #[error("`empty-cards:` takes card numbers from 1 to 500, as in `empty-cards: 2 3`")]
+    BadEmptyCards,
     #[error("card {number} is not a card of this note (its cards: {cards})")]
     NoSuchCard { number: u16, cards: String },
     #[error("the lock file is damaged: {0}")]
@@ -332,6 +334,7 @@ impl Problem {
             Problem::BadGuid => "bad-guid",
             Problem::IdAndGuid => "id-and-guid",
             Problem::BadCardDeck => "bad-card-deck",
+            Problem::BadEmptyCards => "bad-empty-cards",
             Problem::NoSuchCard { .. } => "no-such-card",
             Problem::BadLock(_) => "bad-lock",
             Problem::LockOutdated => "lock-outdated",
@@ -404,7 +407,7 @@ impl Problem {
             Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
             Problem::FrontMatterComment { .. } => "to keep the `#`, put the value in quotes, as in `deck: \"Lang #1\"`",
             Problem::HeadingWithoutSpace(_) => "put a space after the `#`s (`## Question`); to keep the hashes as text, write `\\#`",
-            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck`, `card-deck` and `format`; to start the answer with such a line, leave a blank line before it",
+            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck`, `card-deck`, `empty-cards` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
             Problem::UnknownFormat(_) => "use `format: markdown` or `format: html`",
@@ -427,6 +430,7 @@ impl Problem {
             Problem::BadGuid => "write the note's Anki guid after `guid:` as Anki shows it, on one line without tabs, or delete the line",
             Problem::IdAndGuid => "keep `guid:` to match a note Anki already has, or `id:` for an identity of your own",
             Problem::BadCardDeck => "write the card's number (from 1), a space and the deck",
+            Problem::BadEmptyCards => "write the numbers (from 1) of the cards to keep, separated by spaces",
             Problem::NoSuchCard { .. } => "number the cards from 1: a template's place in the note type, or a cloze deletion's number",
             Problem::DuplicateNote { .. } => "give one of the notes a distinct `id:` line, or delete the duplicate",
             Problem::BadLock(_) => "restore it from git, or delete it (the next import then updates every note)",
@@ -916,6 +920,7 @@ mod tests {
             (Problem::BadGuid, "bad-guid"),
             (Problem::IdAndGuid, "id-and-guid"),
             (Problem::BadCardDeck, "bad-card-deck"),
+            (Problem::BadEmptyCards, "bad-empty-cards"),
             (
                 Problem::NoSuchCard {
                     number: 1,

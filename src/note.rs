@@ -33,6 +33,9 @@ pub struct Note {
     /// Cards that go to another deck than [`Note::deck`]: (ordinal, deck name), in
     /// ordinal order. Usually empty.
     pub card_decks: Vec<(u16, String)>,
+    /// Cards the note keeps although their fronts are empty (ordinals, in order): Anki
+    /// keeps such cards until Tools › Empty Cards deletes them. Usually empty.
+    pub empty_cards: Vec<u16>,
     /// Last modification, in seconds. Anki updates a note on import only when this is
     /// newer than its copy. 0 (as [`Note::new`] makes it) stands for the package's
     /// timestamp; `build::write_locked` sets it from a lock.
@@ -62,6 +65,7 @@ impl Note {
             tags: Vec::new(),
             deck: "Default".to_string(),
             card_decks: Vec::new(),
+            empty_cards: Vec::new(),
             modified: 0,
         }
     }
@@ -93,6 +97,16 @@ impl Note {
                 self.card_decks.push((ord, name));
                 self.card_decks.sort_by_key(|(o, _)| *o);
             }
+        }
+        self
+    }
+
+    /// Keeps the card with ordinal `ord` even when its front is empty, as Anki keeps
+    /// a card until Tools › Empty Cards deletes it.
+    #[must_use]
+    pub fn empty_card(mut self, ord: u16) -> Note {
+        if let Err(at) = self.empty_cards.binary_search(&ord) {
+            self.empty_cards.insert(at, ord);
         }
         self
     }

@@ -10,7 +10,7 @@ use crate::deck::DeckSettings;
 use crate::note::Note;
 use crate::package::read::{self, Contents, ReadError};
 use crate::source::write::{self, Unpacked, WriteError};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// What an unpack wrote.
@@ -122,6 +122,14 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
         }
     }
     let sources = write::verify(&staged, &expected)?;
+    let braces: HashSet<&str> = written
+        .braces_as_stored
+        .iter()
+        .map(String::as_str)
+        .collect();
+    summary
+        .warnings
+        .extend(odd_notes(&sources.notes, &staged, &braces));
     let lock = staged.join(crate::lock::FILE_NAME);
     crate::lock::write_seeded(
         &lock,
@@ -198,12 +206,24 @@ fn model(
     };
     let aliased = write::TypeNames::new(&unpacked.notetypes).aliased(&unpacked.notetypes);
     let line_ends = unix_line_ends(&mut unpacked.notetypes);
+    let types: HashMap<i64, crate::NoteType> = (unpacked.notetypes.iter())
+        .map(|n| (n.id, n.clone()))
+        .collect();
     let mut originals = Originals::new();
-    let mut package_ords = HashMap::new();
+    let mut odd_cards = Vec::new();
+    let mut guids = HashSet::new();
     for row in in_new_card_order(&contents.cards, rows) {
         let mut cards = cards_of.remove(&row.id).unwrap_or_default();
+        if !guids.insert(row.guid.to_string()) {
+            // Anki's importer takes it for the note it met first with that guid.
+            odd_cards.push(format!(
+                "note {} has the guid `{}` of another note; it is left out, as Anki's \
+                 importer takes it for that note",
+                row.id, row.guid
+            ));
+            continue;
+        }
         cards.sort_unstable();
-        package_ords.insert(row.guid.to_string(), cards.iter().map(|c| c.0).collect());
         let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
         let card_decks = (cards.iter())
             .filter(|(_, d)| crate::deck::key(d) != crate::deck::key(&deck))
@@ -214,15 +234,20 @@ fn model(
             .split(crate::package::FIELD_SEPARATOR)
             .map(str::to_string)
             .collect();
-        let note = Note {
+        let mut note = Note {
             guid: row.guid.to_string(),
             notetype_id: row.mid,
             fields,
             tags: row.tags.split_whitespace().map(str::to_string).collect(),
             deck,
             card_decks,
+            empty_cards: Vec::new(),
             modified: row.modified,
         };
+        if let Some(nt) = types.get(&note.notetype_id) {
+            let ords: Vec<i64> = cards.iter().map(|c| c.0).collect();
+            odd_cards.extend(keep_empty_cards(&mut note, nt, &ords));
+        }
         originals.insert(note.guid.clone(), row.modified);
         unpacked.notes.push(note);
     }
@@ -264,7 +289,7 @@ fn model(
         warnings: (contents.warnings.iter().map(|w| w.to_string()))
             .chain(aliased)
             .chain(line_ends)
-            .chain(lost_cards(&unpacked, &package_ords))
+            .chain(odd_cards)
             .collect(),
     };
     (unpacked, originals, notetype_mods, summary)
@@ -309,42 +334,91 @@ fn unix_line_ends(notetypes: &mut [crate::NoteType]) -> Vec<String> {
     warnings
 }
 
-/// One warning per note with cards its fields no longer make (a cloze number since
-/// removed, a template's fields since emptied): Anki keeps such cards until Empty Cards
-/// deletes them, but a build makes a note's cards from its fields, so they are not in
-/// the rebuilt package (re-importing it leaves them as they are in the collection).
-fn lost_cards(unpacked: &Unpacked, package_ords: &HashMap<String, Vec<i64>>) -> Vec<String> {
-    let types: HashMap<i64, &crate::NoteType> =
-        unpacked.notetypes.iter().map(|n| (n.id, n)).collect();
+/// Sets `note.empty_cards` to the package's cards (`ords`) that its fields do not make
+/// (a cloze number since removed, a template's fields since emptied, the first card
+/// Anki gives a note whose fronts are all empty): Anki keeps such cards until Tools ›
+/// Empty Cards deletes them, and so does the build with `empty-cards:`. Returns what
+/// could not be kept as it was: cards beyond the note type's templates, which are left
+/// out, or a note without cards whose fields make none, which gets its first card.
+fn keep_empty_cards(note: &mut Note, nt: &crate::NoteType, ords: &[i64]) -> Vec<String> {
+    let made = nt
+        .card_ordinals(&note.fields, !note.tags.is_empty())
+        .unwrap_or_default();
+    let shown = match nt.kind {
+        crate::Kind::Standard => made.clone(),
+        // A deletion only in fields the front does not show makes a card with an
+        // empty front: kept as such.
+        crate::Kind::Cloze => (nt.cloze_display().on_front.iter())
+            .filter_map(|&i| note.fields.get(i))
+            .flat_map(|f| crate::notetype::cloze::cloze_numbers(f))
+            .map(|n| n.min(crate::notetype::MAX_CLOZE) - 1)
+            .collect(),
+    };
+    let (kept, beyond): (Vec<i64>, Vec<i64>) = (ords.iter())
+        .filter(|&&o| !u16::try_from(o).is_ok_and(|o| shown.contains(&o)))
+        .partition(|&&o| usize::try_from(o).is_ok_and(|o| o < nt.max_cards()));
+    note.empty_cards = kept.iter().map(|&o| o as u16).collect();
+    let guid = &note.guid;
     let mut warnings = Vec::new();
-    for note in &unpacked.notes {
-        let (Some(nt), Some(ords)) = (types.get(&note.notetype_id), package_ords.get(&note.guid))
-        else {
+    if !beyond.is_empty() {
+        let numbers: Vec<String> = beyond.iter().map(|o| (o + 1).to_string()).collect();
+        warnings.push(format!(
+            "note `{guid}` has cards its note type `{}` has no template for (card {}); \
+             they are left out",
+            nt.name,
+            numbers.join(", ")
+        ));
+    }
+    if made.is_empty() && note.empty_cards.is_empty() {
+        note.empty_cards.push(0);
+        warnings.push(format!(
+            "note `{guid}` has no cards in the package and its fields make none; it is \
+             written with its first card (`empty-cards: 1`), as Anki gives such a note one"
+        ));
+    }
+    warnings
+}
+
+/// One line per note, at its heading, that is written otherwise than a person would
+/// write it so that it builds as Anki has it: one that keeps cards whose fronts are
+/// empty (`empty-cards:`), one whose cloze braces Anki takes as text (in `braces`).
+fn odd_notes(
+    notes: &[crate::note::SourceNote],
+    root: &Path,
+    braces: &HashSet<&str>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for source in notes {
+        let file = source.file.strip_prefix(root).unwrap_or(&source.file);
+        let at = format!("{}:{}", file.display(), source.line);
+        if braces.contains(source.note.guid.as_str()) {
+            out.push(format!(
+                "{at}: the note has cloze braces that Anki takes as text (never closed, \
+                 with one colon, or in a note of a type without clozes); the field is \
+                 written as Anki stores it, in a `~~~ verbatim` block"
+            ));
+        }
+        if source.note.empty_cards.is_empty() {
             continue;
-        };
-        let made = nt
-            .card_ordinals(&note.fields, !note.tags.is_empty())
-            .unwrap_or_default();
-        let lost: Vec<String> = (ords.iter())
-            .filter(|&&o| !u16::try_from(o).is_ok_and(|o| made.contains(&o)))
-            .map(|&o| match nt.kind {
+        }
+        let names: Vec<String> = (source.note.empty_cards.iter())
+            .map(|&o| match source.notetype.kind {
                 crate::Kind::Cloze => format!("c{}", o + 1),
-                crate::Kind::Standard => (nt.templates.get(o as usize))
+                crate::Kind::Standard => (source.notetype.templates.get(usize::from(o)))
                     .map_or_else(|| format!("card {}", o + 1), |t| format!("`{}`", t.name)),
             })
             .collect();
-        if !lost.is_empty() {
-            warnings.push(format!(
-                "note `{}`: its fields no longer make {} of its cards ({}); Anki keeps such \
-                 empty cards until Empty Cards deletes them, but the build leaves them out \
-                 (re-importing leaves them in your collection as they are)",
-                note.guid,
-                lost.len(),
-                lost.join(", ")
-            ));
-        }
+        let (cards, them) = match names.len() {
+            1 => ("a card".to_string(), "it"),
+            n => (format!("{n} cards"), "them"),
+        };
+        out.push(format!(
+            "{at}: the note has {cards} whose front is empty ({}); `empty-cards:` keeps \
+             {them}, as Anki does until Tools › Empty Cards deletes {them}",
+            names.join(", ")
+        ));
     }
-    warnings
+    out
 }
 
 /// The notes in the order of their new cards (the order a build gives them, so that

@@ -333,16 +333,24 @@ fn reconcile_note(
     (modified, warnings)
 }
 
-/// What a note's `mod` follows: its note type, fields and tags, as many hex digits as
-/// the lock keeps.
+/// What a note's `mod` follows: its note type, fields and tags, and the cards it keeps
+/// with empty fronts (`empty-cards:`), so that Anki takes a card kept anew; as many hex
+/// digits as the lock keeps.
 fn content_hash(note: &crate::Note) -> String {
     let notetype_id = note.notetype_id.to_string();
+    let empty: Vec<String> = note.empty_cards.iter().map(u16::to_string).collect();
+    let empty_part = match empty.is_empty() {
+        // Notes without such cards hash as before they existed.
+        true => None,
+        false => Some(["\u{1e}"].into_iter().chain(joined(&empty, " "))),
+    };
     let mut hash = short_hash_of(
         [notetype_id.as_str(), "\u{1e}"]
             .into_iter()
             .chain(joined(&note.fields, "\u{1f}"))
             .chain(["\u{1e}"])
-            .chain(joined(&note.tags, " ")),
+            .chain(joined(&note.tags, " "))
+            .chain(empty_part.into_iter().flatten()),
     );
     hash.truncate(HASH_LEN);
     hash
@@ -498,6 +506,7 @@ mod tests {
             tags: vec![],
             deck: "D".into(),
             card_decks: vec![],
+            empty_cards: vec![],
             modified: 0,
         };
         SourceNote {

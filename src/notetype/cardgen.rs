@@ -36,7 +36,18 @@ pub enum CardError {
     /// A note of a cloze type without a cloze deletion.
     #[error("a cloze note needs at least one deletion such as `{{{{c1::answer}}}}`")]
     NoClozes,
+    /// An empty card (`empty-cards:`) beyond the note type's templates.
+    #[error("card {number} cannot be kept: the note type has {count} card types")]
+    NoTemplate {
+        /// The card's number, from 1.
+        number: u16,
+        /// How many templates the note type has.
+        count: usize,
+    },
 }
+
+/// The highest card number a cloze note can have, as Anki caps it.
+pub const MAX_CLOZE: u16 = 500;
 
 impl NoteType {
     fn parsed_fronts(&self) -> Result<Vec<std::rc::Rc<Vec<Node>>>, CardError> {
@@ -89,7 +100,7 @@ impl NoteType {
                 }
                 Ok(numbers
                     .into_iter()
-                    .map(|n| n.min(500) - 1)
+                    .map(|n| n.min(MAX_CLOZE) - 1)
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect())
@@ -134,6 +145,47 @@ impl NoteType {
         ClozeDisplay {
             on_front: indexes(on_front),
             as_written: indexes(as_written),
+        }
+    }
+
+    /// The ordinals of a note's cards: those its fields make ([`Self::card_ordinals`])
+    /// and `empty`, cards it keeps although their fronts are empty (as Anki keeps them
+    /// until Tools › Empty Cards deletes them, and gives a note whose fronts are all empty
+    /// its first card). With `empty` cards, fields that make none are no error.
+    pub fn note_ordinals(
+        &self,
+        fields: &[String],
+        has_tags: bool,
+        empty: &[u16],
+    ) -> Result<Vec<u16>, CardError> {
+        let made = self.card_ordinals(fields, has_tags);
+        if empty.is_empty() {
+            return made;
+        }
+        let count = self.max_cards();
+        if let Some(&ord) = empty.iter().find(|&&o| usize::from(o) >= count) {
+            return Err(CardError::NoTemplate {
+                number: ord + 1,
+                count,
+            });
+        }
+        let mut ords = match made {
+            Ok(ords) => ords,
+            Err(CardError::NoCards | CardError::NoClozes) => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        ords.extend_from_slice(empty);
+        ords.sort_unstable();
+        ords.dedup();
+        Ok(ords)
+    }
+
+    /// How many cards a note of this type can have: one per template, or a cloze
+    /// note's [`MAX_CLOZE`].
+    pub(crate) fn max_cards(&self) -> usize {
+        match self.kind {
+            Kind::Standard => self.templates.len(),
+            Kind::Cloze => usize::from(MAX_CLOZE),
         }
     }
 

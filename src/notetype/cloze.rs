@@ -186,6 +186,19 @@ pub fn single_colon_openers(text: &str) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// Whether the card-file reader questions the deletions of `text` in a note of a cloze
+/// type (`in_cloze`) or of another: one never closed, one with a single colon, or,
+/// outside a cloze type, any. It takes them as written in a `~~~ verbatim` block, the
+/// field exactly as Anki stores it, which is how `ankideck unpack` writes such a field.
+pub fn questioned(text: &str, in_cloze: bool) -> bool {
+    if !text.contains("{{c") {
+        return false;
+    }
+    let deletions = deletions(text);
+    deletions.iter().any(|d| !in_cloze || d.close.is_none())
+        || !single_colon_openers(text).is_empty()
+}
+
 /// Whether `text` contains the start of a cloze deletion.
 pub fn has_cloze(text: &str) -> bool {
     if !text.contains("{{c") {

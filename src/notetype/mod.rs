@@ -14,7 +14,7 @@ mod stock;
 pub(crate) mod template;
 
 pub use builder::{NoteTypeBuilder, NoteTypeError};
-pub use cardgen::{CardError, ClozeDisplay};
+pub use cardgen::{CardError, ClozeDisplay, MAX_CLOZE};
 pub use stock::Stock;
 pub use template::TemplateError;
 
@@ -325,6 +325,37 @@ mod tests {
             cloze.card_ordinals(&fields(&["none", ""]), false),
             Err(CardError::NoClozes)
         );
+    }
+
+    /// `empty-cards:` adds cards to those the fields make, and saves a note whose
+    /// fields make none; a card beyond the templates it cannot add.
+    #[test]
+    fn kept_empty_cards() {
+        let rev = Stock::Reversed.notetype();
+        let stale = fields(&["q", ""]);
+        assert_eq!(rev.note_ordinals(&stale, false, &[1]).unwrap(), [0, 1]);
+        assert_eq!(rev.note_ordinals(&stale, false, &[0]).unwrap(), [0]);
+        assert_eq!(
+            rev.note_ordinals(&fields(&["", ""]), false, &[0]).unwrap(),
+            [0]
+        );
+        assert_eq!(
+            rev.note_ordinals(&stale, false, &[2]),
+            Err(CardError::NoTemplate {
+                number: 3,
+                count: 2
+            })
+        );
+        assert_eq!(
+            rev.note_ordinals(&fields(&["", ""]), false, &[]),
+            Err(CardError::NoCards)
+        );
+        let cloze = Stock::Cloze.notetype();
+        let none = fields(&["none", ""]);
+        assert_eq!(cloze.note_ordinals(&none, false, &[4, 0]).unwrap(), [0, 4]);
+        let one = fields(&["{{c2::x}}", ""]);
+        assert_eq!(cloze.note_ordinals(&one, false, &[499]).unwrap(), [1, 499]);
+        assert!(cloze.note_ordinals(&one, false, &[500]).is_err());
     }
 
     #[test]

@@ -225,7 +225,7 @@ impl Package {
             crate::note::check_tag(tag).map_err(|e| wrong(e.into()))?;
         }
         let ords = notetype
-            .card_ordinals(&note.fields, !note.tags.is_empty())
+            .note_ordinals(&note.fields, !note.tags.is_empty(), &note.empty_cards)
             .map_err(|e| wrong(e.into()))?;
         if let Some((ord, _)) = note.card_decks.iter().find(|(o, _)| !ords.contains(o)) {
             return Err(wrong(crate::note::no_such_card(*ord, &ords)));

@@ -788,6 +788,7 @@ mod tests {
                 tags: vec![format!("t{i}"), "common".into()],
                 deck: deck.into(),
                 card_decks: Vec::new(),
+                empty_cards: Vec::new(),
                 modified: 1_700_000_000 + i as i64,
             };
             package.add_note(note).unwrap();

@@ -396,6 +396,7 @@ fn dummy_package(timestamp: i64) -> Result<Package> {
         tags: Vec::new(),
         deck: "Default".into(),
         card_decks: Vec::new(),
+        empty_cards: Vec::new(),
         modified: timestamp,
     })?;
     Ok(package)

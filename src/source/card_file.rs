@@ -10,7 +10,7 @@ use crate::deck;
 use crate::error::{Problem, Severity, Spot};
 use crate::ids;
 use crate::note::{add_tag, split_tag_list, Note, SourceNote};
-use crate::notetype::{cloze, Kind, NoteType, Stock};
+use crate::notetype::{cloze, Kind, NoteType, Stock, MAX_CLOZE};
 use crate::suggest;
 use std::path::Path;
 use std::sync::Arc;
@@ -222,8 +222,9 @@ impl Reader<'_> {
                 None => format!("{}\n{}", fields[0], blocks[1]),
             };
         }
+        let empty_cards = empty_cards(raw, &mut problems);
         if let Some(notetype) = &notetype {
-            problems.extend(deletion_problems(notetype, &sources, &fields));
+            problems.extend(deletion_problems(notetype, &sources, &fields, &empty_cards));
         }
         for large in self.media.take_warnings() {
             problems.push((raw.heading.line, large));
@@ -248,6 +249,7 @@ impl Reader<'_> {
             tags,
             deck,
             card_decks: Vec::new(),
+            empty_cards,
             modified: 0,
         };
         let at = (path, raw.heading.line);
@@ -271,7 +273,8 @@ impl Reader<'_> {
             .into_iter()
             .partition(|(_, p)| p.severity() == Severity::Error);
         if errors.is_empty() {
-            let ords = notetype.card_ordinals(&note.fields, !note.tags.is_empty());
+            let has_tags = !note.tags.is_empty();
+            let ords = notetype.note_ordinals(&note.fields, has_tags, &note.empty_cards);
             let ords = ords.map_err(|e| vec![(line, e.into())]).and_then(|ords| {
                 note.card_decks = cards_in_decks(card_decks, &ords)?;
                 Ok(ords)
@@ -373,8 +376,9 @@ impl Reader<'_> {
     }
 }
 
-/// A non-cloze note with a (closed) cloze deletion anywhere: the line of the first one.
-/// One never closed is reported by [`deletion_problems`].
+/// A non-cloze note with a (closed) cloze deletion anywhere but in a `~~~ verbatim`
+/// block: the line of the first one. One never closed is reported by
+/// [`deletion_problems`].
 fn cloze_outside_cloze(notetype: &NoteType, raw: &RawNote) -> Option<LineProblem> {
     if notetype.kind == Kind::Cloze {
         return None;
@@ -383,7 +387,8 @@ fn cloze_outside_cloze(notetype: &NoteType, raw: &RawNote) -> Option<LineProblem
     let texts = std::iter::once(&raw.heading)
         .chain(std::iter::once(&raw.body))
         .chain(raw.sections.iter().map(|(_, t)| t));
-    let t = texts.into_iter().find(|t| closed(&t.text))?;
+    // A verbatim block is the field as Anki stores it: its braces are text.
+    let t = (texts.into_iter()).find(|t| closed(&t.text) && parse::verbatim(&t.text).is_none())?;
     let first = cloze::deletions(&t.text)
         .into_iter()
         .find(|d| d.close.is_some())?;
@@ -392,16 +397,21 @@ fn cloze_outside_cloze(notetype: &NoteType, raw: &RawNote) -> Option<LineProblem
 }
 
 /// Deletions Anki would not show as the author meant, each at its `{{` in the source:
-/// one never closed (in a note of any type), `{{c1:` with one colon, and, in a cloze
-/// note, deletions in a field whose deletions the cards do not hide.
+/// one never closed (in a note of any type), `{{c1:` with one colon (neither in a
+/// `~~~ verbatim` block, the field as Anki stores it), and, in a cloze note, deletions
+/// in a field whose deletions the cards do not hide.
 fn deletion_problems(
     notetype: &NoteType,
     sources: &[Option<&Located>],
     fields: &[String],
+    empty_cards: &[u16],
 ) -> Vec<LineProblem> {
     let mut problems = Vec::new();
     for (source, field) in sources.iter().zip(fields) {
         let Some(source) = source else { continue };
+        if parse::verbatim(&source.text).is_some() {
+            continue;
+        }
         for (start, len) in unclosed(source, field) {
             let (line, at) = spot(source, start..start + len);
             problems.push((line, Problem::UnclosedCloze(at)));
@@ -417,7 +427,7 @@ fn deletion_problems(
             .iter()
             .any(|(_, p)| p.severity() == Severity::Error)
     {
-        problems.extend(misplaced_deletions(notetype, sources, fields));
+        problems.extend(misplaced_deletions(notetype, sources, fields, empty_cards));
     }
     problems
 }
@@ -449,12 +459,14 @@ fn unclosed(source: &Located, rendered: &str) -> Vec<(usize, usize)> {
 }
 
 /// In a cloze note: a deletion whose number no field on the card's front has (its card
-/// would show an empty front) is an error; one in a field the card shows as written, a
-/// warning. One problem per field, at its first such deletion.
+/// would show an empty front) is an error, unless `empty-cards:` keeps that card
+/// (`empty_cards`); one in a field the card shows as written, a warning. One problem per
+/// field, at its first such deletion.
 fn misplaced_deletions(
     notetype: &NoteType,
     sources: &[Option<&Located>],
     fields: &[String],
+    empty_cards: &[u16],
 ) -> Vec<LineProblem> {
     let display = notetype.cloze_display();
     let on_front: std::collections::BTreeSet<u16> = display
@@ -469,7 +481,10 @@ fn misplaced_deletions(
             continue;
         };
         let numbers = cloze::cloze_numbers(field);
-        let missing = numbers.iter().find(|n| !on_front.contains(n)).copied();
+        let kept = |n: u16| empty_cards.contains(&(n.min(MAX_CLOZE) - 1));
+        let missing = (numbers.iter())
+            .find(|&&n| !on_front.contains(&n) && !kept(n))
+            .copied();
         let written = cloze::deletions(&source.text);
         let first = match missing {
             Some(n) => written.iter().find(|d| d.numbers.contains(&n)),
@@ -595,6 +610,33 @@ fn card_decks(raw: &RawNote, problems: &mut Vec<LineProblem>) -> Vec<CardDeck> {
         out.push((v.line, number, deck));
     }
     out
+}
+
+/// The ordinals of the cards the note's `empty-cards:` line keeps, in order.
+fn empty_cards(raw: &RawNote, problems: &mut Vec<LineProblem>) -> Vec<u16> {
+    let Some(v) = raw.setting("empty-cards") else {
+        return Vec::new();
+    };
+    let numbers: Option<Vec<u16>> = (v.text.split(|c: char| c.is_whitespace() || c == ','))
+        .filter(|n| !n.is_empty())
+        .map(|n| {
+            n.parse::<u16>()
+                .ok()
+                .filter(|n| (1..=MAX_CLOZE).contains(n))
+        })
+        .collect();
+    match numbers.filter(|n| !n.is_empty()) {
+        Some(numbers) => {
+            let mut ords: Vec<u16> = numbers.into_iter().map(|n| n - 1).collect();
+            ords.sort_unstable();
+            ords.dedup();
+            ords
+        }
+        None => {
+            problems.push((v.line, Problem::BadEmptyCards));
+            Vec::new()
+        }
+    }
 }
 
 /// The note's cards in decks of their own, by ordinal, once each card is known to be

@@ -114,7 +114,16 @@ pub struct ParsedFile {
 }
 
 /// Settings a note may carry under its heading.
-pub const SETTINGS: &[&str] = &["id", "guid", "type", "tags", "deck", "card-deck", "format"];
+pub const SETTINGS: &[&str] = &[
+    "id",
+    "guid",
+    "type",
+    "tags",
+    "deck",
+    "card-deck",
+    "empty-cards",
+    "format",
+];
 
 /// Settings a note may give more than once, each time for another thing.
 const REPEATABLE: &[&str] = &["card-deck"];

@@ -361,6 +361,8 @@ The `export` spec, a JSON object (every key optional):
                                        NAME in NFC; a note may spell it NFD)
   "notes":    [{"notetype": N, "deck": D, "fields": [V, ...], "tags": [T, ...]}]
   "card_decks": [[I, ORD, D], ...]     move card ORD of the I-th note (from 0) to deck D
+  "edits":    [[I, [V, ...]], ...]     then set the I-th note's fields to V, ...: Anki keeps
+                                       the cards the new fields no longer make
   "review":   N                        answer the first N new cards Good
   "filtered": [{"name": D, "search": S, "limit": N}]
                                        filtered decks, built after the reviews
@@ -402,6 +404,11 @@ def build_from_spec(col: Any, spec: dict[str, Any]) -> None:
         note.tags = list(n.get("tags", []))
         col.add_note(note, col.decks.id(n.get("deck", "Default")))
     nids = col.db.list("select id from notes order by id")
+    for index, values in spec.get("edits", []):
+        note = col.get_note(nids[index])
+        for i, value in enumerate(values):
+            note.fields[i] = value
+        col.update_note(note)
     for index, ord_, deck in spec.get("card_decks", []):
         cid = col.db.scalar("select id from cards where nid = ? and ord = ?", nids[index], ord_)
         col.set_deck([cid], col.decks.id(deck))

@@ -304,6 +304,7 @@ fn read_row(
             tags,
             deck,
             card_decks: Vec::new(),
+            empty_cards: Vec::new(),
             modified: 0,
         },
         notetype,

@@ -3,6 +3,7 @@
 //! and the check, with the card-file parser itself, that the text reads back as those
 //! fields.
 
+use crate::notetype::cloze;
 use crate::source::parse::{self, opens_fence, VERBATIM, VERBATIM_ESCAPED};
 use std::fmt::Write as _;
 
@@ -14,15 +15,18 @@ pub(super) struct Head<'a> {
 /// A note's text in a card file, its fields read back byte for byte. `plain` is each
 /// field's spelling as text (its Markdown in a Markdown note, the HTML itself under
 /// `format: html`), `None` for a field only a `~~~ verbatim` block keeps; fields whose
-/// plain spelling the card-file parser would not give back become blocks too.
+/// plain spelling the card-file parser would not give back become blocks too, and so do
+/// fields whose deletions the reader would question ([`cloze::questioned`]; `in_cloze`:
+/// the note's type is a cloze type): a block takes them as Anki stores them.
 pub(super) fn note_text(
     fields: &[String],
     mut plain: Vec<Option<String>>,
     names: &[&str],
     head: &Head,
+    in_cloze: bool,
 ) -> Result<String, String> {
     for (spelling, field) in plain.iter_mut().zip(fields) {
-        if needs_escape(field) {
+        if needs_escape(field) || cloze::questioned(field, in_cloze) {
             *spelling = None;
         }
     }
@@ -238,7 +242,7 @@ mod tests {
             ["d", "", "<!-- comment -->\n{{c1::x}}"],
         ] {
             let fields: Vec<String> = fields.iter().map(|s| s.to_string()).collect();
-            let text = note_text(&fields, html(&fields), &names, &head)
+            let text = note_text(&fields, html(&fields), &names, &head, false)
                 .unwrap_or_else(|e| panic!("{fields:?}: {e}"));
             assert_eq!(read_back(&text, &names)[1..], fields[1..], "{text}");
         }
@@ -250,7 +254,7 @@ mod tests {
         let head = Head { settings: &[] };
         for first in ["", " lead", "two\nlines", "C #", "trail "] {
             let fields = vec![first.to_string(), "b".to_string()];
-            let text = note_text(&fields, html(&fields), &names, &head).unwrap();
+            let text = note_text(&fields, html(&fields), &names, &head, false).unwrap();
             let (parsed, _) = parse::parse(&text);
             let Some((_, section)) = parsed.notes[0].sections.first() else {
                 panic!("{first:?}: {text}")

@@ -76,6 +76,10 @@ pub struct Written {
     pub media: Vec<(String, PathBuf)>,
     /// Card files written.
     pub card_files: usize,
+    /// The guids of notes with a field whose cloze braces the reader would question
+    /// (never closed, one colon, in a note of another type), written as Anki stores it
+    /// in a `~~~ verbatim` block, where they are text.
+    pub braces_as_stored: Vec<String>,
 }
 
 /// Writes the sources for `unpacked` into `root` (an existing, empty folder).
@@ -93,7 +97,7 @@ pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
             true => paths.numbered_card_file(index + 1, runs.len(), deck),
             false => paths.card_file(deck),
         };
-        let text = card_file(deck, notes, &by_id, &names)?;
+        let text = card_file(deck, notes, &by_id, &names, &mut written.braces_as_stored)?;
         create(&root.join(&path), text.as_bytes())?;
         written.card_files += 1;
         with_notes.insert(crate::deck::key(deck));
@@ -152,6 +156,7 @@ fn card_file(
     notes: &[&Note],
     by_id: &HashMap<i64, &NoteType>,
     names: &notetype::TypeNames,
+    braces_as_stored: &mut Vec<String>,
 ) -> Result<String, WriteError> {
     use rayon::prelude::*;
     let spelled: Vec<Spelled> = (notes.par_iter())
@@ -186,6 +191,14 @@ fn card_file(
         out.push('\n');
         out.push_str(&text);
     }
+    for note in notes {
+        let in_cloze = by_id
+            .get(&note.notetype_id)
+            .is_some_and(|nt| nt.kind == crate::Kind::Cloze);
+        if (note.fields.iter()).any(|f| crate::notetype::cloze::questioned(f, in_cloze)) {
+            braces_as_stored.push(note.guid.clone());
+        }
+    }
     Ok(out)
 }
 
@@ -213,16 +226,23 @@ fn note_text(
     for (ord, deck) in &note.card_decks {
         settings.push(("card-deck".into(), format!("{} {deck}", ord + 1)));
     }
+    if !note.empty_cards.is_empty() {
+        let numbers: Vec<String> = (note.empty_cards.iter())
+            .map(|ord| (ord + 1).to_string())
+            .collect();
+        settings.push(("empty-cards".into(), numbers.join(" ")));
+    }
     if markdown == html {
         let format = if markdown { "markdown" } else { "html" };
         settings.push(("format".into(), format.into()));
     }
     let field_names = nt.field_names();
+    let in_cloze = nt.kind == crate::Kind::Cloze;
     let head = field::Head {
         settings: &settings,
     };
     let plain = spellings.unwrap_or_else(|| note.fields.iter().cloned().map(Some).collect());
-    field::note_text(&note.fields, plain, &field_names, &head).map_err(|message| {
+    field::note_text(&note.fields, plain, &field_names, &head, in_cloze).map_err(|message| {
         WriteError::Unwritable {
             guid: note.guid.clone(),
             message,
@@ -293,7 +313,12 @@ fn rest_digest(note: &Note) -> u64 {
     let card_decks: Vec<(u16, String)> = (note.card_decks.iter())
         .map(|(o, d)| (*o, crate::deck::key(d)))
         .collect();
-    digest((tags, crate::deck::key(&note.deck), card_decks))
+    digest((
+        tags,
+        crate::deck::key(&note.deck),
+        card_decks,
+        &note.empty_cards,
+    ))
 }
 
 /// Reads `root` back with the normal source reader and compares every note with
@@ -393,8 +418,8 @@ fn difference(expected: &ExpectedNote, back: &Note) -> Option<String> {
     }
     if expected.rest != rest_digest(back) {
         return Some(format!(
-            "tags, deck or card decks read back as {:?}, `{}`, {:?}",
-            back.tags, back.deck, back.card_decks
+            "tags, deck, card decks or empty cards read back as {:?}, `{}`, {:?}, {:?}",
+            back.tags, back.deck, back.card_decks, back.empty_cards
         ));
     }
     None
@@ -443,6 +468,7 @@ mod tests {
             tags: vec!["Tag".into()],
             deck: "D".into(),
             card_decks: Default::default(),
+            empty_cards: Vec::new(),
             modified: 1,
         };
         let unpacked = Unpacked {
