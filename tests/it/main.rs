@@ -34,4 +34,5 @@ mod rich_errors;
 mod same_output;
 mod text_files;
 mod unpack;
+mod unpack_wild;
 mod watch;
