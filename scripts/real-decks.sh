@@ -3,7 +3,7 @@
 # of what each step counted: a check on real shared decks that the test suite does not
 # hold (they are not ours to commit). When the tests' Python environment exists
 # (target/anki-venv), each round trip is also judged by the official Anki
-# (scripts/round-trip-judge.py; VERBOSE=1 shows the first differences).
+# (tests/anki/round_trip.py compare; VERBOSE=1 shows the first differences).
 # Usage: scripts/real-decks.sh DIR [ANKIDECK]
 set -uo pipefail
 dir=${1:?usage: scripts/real-decks.sh DIR [ANKIDECK]}
@@ -21,7 +21,7 @@ for package in "$dir"/*.apkg "$dir"/*.colpkg; do
         || built="FAILED"
     printf '%-42s %-60s %s\n' "$name" "${unpacked:-FAILED}" "${built:-FAILED}"
     if [ -n "$python" ] && [ -f "$out/$name.apkg" ]; then
-        "$python" "$(dirname "$0")/round-trip-judge.py" "$package" "$out/$name.apkg" \
+        "$python" "$(dirname "$0")/../tests/anki/round_trip.py" compare "$package" "$out/$name.apkg" \
             "$out/$name.judge" ${VERBOSE:+--verbose} 2>&1 | sed 's/^/    /'
     fi
 done

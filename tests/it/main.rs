@@ -35,4 +35,5 @@ mod same_output;
 mod text_files;
 mod unpack;
 mod unpack_hostile;
+mod unpack_wild;
 mod watch;
