@@ -129,7 +129,7 @@ const CASES: &[Case] = &[
         ],
         code: "rich-toml",
         place: ("_notetypes/Vocab/notetype.toml", 1, 1),
-        message: "unknown field `kidn`, expected one of `name`, `id`, `kind`, `sort_field`, `css`, `latex_pre`, `latex_post`, `latex_svg`, `stock_kind`, `fields`, `templates`; did you mean `kind`?",
+        message: "unknown field `kidn`, expected one of `name`, `alias`, `id`, `kind`, `sort_field`, `css`, `latex_pre`, `latex_post`, `latex_svg`, `stock_kind`, `fields`, `templates`; did you mean `kind`?",
     },
     Case {
         files: &[
@@ -138,7 +138,7 @@ const CASES: &[Case] = &[
         ],
         code: "rich-toml",
         place: ("a/_deck.toml", 2, 1),
-        message: "unknown field `new_per_dya`, expected one of `name`, `new_per_day`, `reviews_per_day`, `learning_steps`, `maximum_interval`; did you mean `new_per_day`?",
+        message: "unknown field `new_per_dya`, expected one of `name`, `new_per_day`, `reviews_per_day`, `learning_steps`, `maximum_interval`, `id`, `anki`, `other`; did you mean `new_per_day`?",
     },
     // Front matter errors in the card file's terms.
     Case {
