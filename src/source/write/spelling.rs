@@ -12,14 +12,26 @@ pub(super) fn markdown_for(html: &str, first: bool) -> Option<String> {
     if !first && html.is_empty() {
         return Some(String::new());
     }
+    // Rendered blocks start with a tag (`<p>`, `<ul>`, an HTML block) and end without
+    // white space: most of Anki's fields (`Paris`) need no rendering to be refused.
+    if !first && (!html.starts_with('<') || html.ends_with(char::is_whitespace)) {
+        return None;
+    }
     let convert = |escape: bool| match first {
         true => inline(html, escape),
         false => blocks(html, escape),
     };
-    [convert(false), convert(true), Some(html.to_string())]
-        .into_iter()
-        .flatten()
-        .find(|candidate| renders_to(candidate, html, first))
+    let mut tried: Vec<String> = Vec::with_capacity(3);
+    for candidate in [convert(false), convert(true), Some(html.to_string())] {
+        let Some(candidate) = candidate.filter(|c| !tried.contains(c)) else {
+            continue;
+        };
+        if renders_to(&candidate, html, first) {
+            return Some(candidate);
+        }
+        tried.push(candidate);
+    }
+    None
 }
 
 /// Whether Markdown `source` renders to `html`, media references kept as written.
