@@ -2,6 +2,7 @@
 
 use crate::error::{self, Diagnostic, Error, Problem, Result, Severity};
 use crate::lock::{self, Lock, NewLock, Reconciled, RemovedNote};
+use crate::note_store::NoteStore;
 use crate::package::{Format, MediaSource, Package, Progress, Summary};
 use crate::source::Sources;
 use std::path::{Path, PathBuf};
@@ -70,7 +71,9 @@ pub struct Outcome {
 
 /// Everything known before anything is written.
 struct Plan {
+    /// The sources but their notes, which are in `notes`.
     sources: Sources,
+    notes: NoteStore,
     reconciled: Reconciled,
     /// The new lock, written beside the old one when staging and changed.
     lock: NewLock,
@@ -78,7 +81,8 @@ struct Plan {
 }
 
 /// Reads and checks everything; with `stage`, also writes the new lock beside the old.
-fn plan(source: &Path, options: &Options, stage: bool) -> Result<Plan> {
+/// The notes are held in a file in `scratch`.
+fn plan(source: &Path, options: &Options, stage: bool, scratch: &Path) -> Result<Plan> {
     crate::source::source_folder(source)?;
     let lock_path = source.join(lock::FILE_NAME);
     // Notes the lock knows by legacy guids keep them: read first. Checking the rest of
@@ -86,16 +90,15 @@ fn plan(source: &Path, options: &Options, stage: bool) -> Result<Plan> {
     let legacy = lock::legacy_guids(&lock_path)?;
     let (sources, previous) = std::thread::scope(|scope| {
         let previous = scope.spawn(|| Lock::read(&lock_path));
-        let sources = read_and_lint(source, options.media_dir.as_deref(), legacy);
+        let sources = read_and_lint(source, options.media_dir.as_deref(), legacy, scratch);
         let previous = previous
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         (sources, previous)
     });
-    let (mut sources, previous) = (sources?, previous?);
+    let ((mut sources, mut notes), previous) = (sources?, previous?);
     let mut update = lock::Update::begin(&lock_path, &previous, stage && !options.locked)?;
-    let reconciled =
-        update.reconcile_with(&mut sources.notes, &mut sources.notetypes, options.now)?;
+    let reconciled = update.reconcile_store(&mut notes, &mut sources.notetypes, options.now)?;
     let new_lock = update.finish()?;
     let mut warnings = std::mem::take(&mut sources.warnings);
     warnings.extend(reconciled.warnings.iter().cloned());
@@ -112,63 +115,90 @@ fn plan(source: &Path, options: &Options, stage: bool) -> Result<Plan> {
     }
     Ok(Plan {
         sources,
+        notes,
         reconciled,
         lock: new_lock,
         warnings,
     })
 }
 
-/// Reads the sources and adds the lint's warnings: every problem of the sources, errors
-/// and warnings together, in file order.
+/// Reads the sources into a [`NoteStore`] in `scratch`, linting them as they come, and
+/// adds the lint's warnings: every problem of the sources, errors and warnings
+/// together, in file order.
 fn read_and_lint(
     source: &Path,
     media_dir: Option<&Path>,
     legacy: crate::ids::LegacyGuids,
-) -> Result<Sources> {
-    let mut sources = Sources::read_keeping(source, media_dir, legacy)?;
-    sources.warnings.extend(crate::lint::lint(&sources.notes));
+    scratch: &Path,
+) -> Result<(Sources, NoteStore)> {
+    let mut notes = NoteStore::new_in(scratch)?;
+    let mut lint = crate::lint::Lint::default();
+    let mut warnings = Vec::new();
+    let mut sources = Sources::read_streaming(source, media_dir, legacy, &mut |batch| {
+        let first = notes.len();
+        warnings.extend(lint.check(&batch, first, |i| notes.load(i))?);
+        batch.into_iter().try_for_each(|note| notes.push(note))
+    })?;
+    notes.flush()?;
+    sources.warnings.append(&mut warnings);
     error::sort_diagnostics(&mut sources.warnings);
     sources.warnings = Error::unless_errors(std::mem::take(&mut sources.warnings))?;
-    Ok(sources)
+    Ok((sources, notes))
 }
 
 /// Puts the notes, media and deck settings read from the sources into a package.
-pub fn assemble(sources: Sources, timestamp: i64) -> Result<Package> {
+pub fn assemble(mut sources: Sources, timestamp: i64) -> Result<Package> {
     let mut package = Package::new(timestamp);
     for source in &sources.notes {
         package.add_checked_notetype(&source.notetype);
     }
-    // Note types no note uses go into the package too.
-    for notetype in &sources.notetypes {
-        package.add_checked_notetype(notetype);
-    }
     // Checked as they were read, cards included. Collected in place: the notes are most
     // of a build's memory, and are never held twice.
-    let notes = sources
-        .notes
+    let notes = std::mem::take(&mut sources.notes)
         .into_iter()
         .map(|s| (s.note, s.ords))
         .collect();
     package.add_checked_notes(notes);
+    add_the_rest(&mut package, sources)?;
+    Ok(package)
+}
+
+/// [`assemble`] for the notes of a build, held on disk.
+fn assemble_stored(sources: Sources, notes: NoteStore, timestamp: i64) -> Result<Package> {
+    let mut package = Package::new(timestamp);
+    for notetype in &notes.notetypes {
+        package.add_checked_notetype(notetype);
+    }
+    package.add_stored_notes(notes);
+    add_the_rest(&mut package, sources)?;
+    Ok(package)
+}
+
+/// What a package takes from the sources besides the notes.
+fn add_the_rest(package: &mut Package, sources: Sources) -> Result<()> {
+    // Note types no note uses go into the package too.
+    for notetype in &sources.notetypes {
+        package.add_checked_notetype(notetype);
+    }
     for (name, path) in sources.media {
         package.add_media(&name, MediaSource::File(path))?;
     }
     for (deck, settings) in sources.decks {
         package.set_deck_settings(&deck, settings);
     }
-    Ok(package)
+    Ok(())
 }
 
 /// Every problem in the sources, without writing anything: the warnings when there is no
 /// error, else [`Error::Input`] with all of them.
 pub fn check(source: &Path, options: Options) -> Result<Vec<Diagnostic>> {
-    let plan = plan(source, &options, false)?;
+    let plan = plan(source, &options, false, &std::env::temp_dir())?;
     debug_assert!(plan
         .warnings
         .iter()
         .all(|w| w.problem.severity() == Severity::Warning));
     // Assembling the package checks what only the package knows (media names).
-    assemble(plan.sources, plan.reconciled.timestamp)?;
+    assemble_stored(plan.sources, plan.notes, plan.reconciled.timestamp)?;
     Ok(plan.warnings)
 }
 
@@ -192,10 +222,13 @@ pub fn build_with(
     progress(Progress::Reading);
     // The new lock is written beside the old one while it is worked out, so that its
     // text is never held; it replaces the old one only after the package.
-    let plan = plan(source, &options, true)?;
+    // The notes wait on disk between the stages, in a scratch folder beside the output.
+    let scratch = crate::temp::Scratch::beside(crate::package::output_dir(output))?;
+    let plan = plan(source, &options, true, scratch.path())?;
     crate::temp::pause_at("staged")?;
-    let package = assemble(plan.sources, plan.reconciled.timestamp)?;
+    let package = assemble_stored(plan.sources, plan.notes, plan.reconciled.timestamp)?;
     let summary = package.write_reporting(output, options.format, progress)?;
+    drop((package, scratch));
     let (lock_updated, lock_upgraded) = (plan.lock.changed(), plan.lock.upgraded());
     crate::temp::pause_at("lock")?;
     plan.lock.put_in_place()?;

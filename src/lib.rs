@@ -29,6 +29,7 @@ mod lint;
 pub mod lock;
 mod media;
 pub mod note;
+mod note_store;
 pub mod notetype;
 pub mod package;
 mod pipeline;

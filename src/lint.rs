@@ -8,62 +8,53 @@ use crate::notetype::{Kind, NoteType};
 use crate::text::{field_is_empty, strip_html_preserving_media_filenames};
 use std::collections::{BTreeSet, HashMap};
 
-/// Warnings about `notes`, in note order.
-pub fn lint(notes: &[SourceNote]) -> Vec<Diagnostic> {
-    use rayon::prelude::*;
-    let mut shown: HashMap<i64, BTreeSet<String>> = HashMap::new();
-    for source in notes {
-        shown
-            .entry(source.note.notetype_id)
-            .or_insert_with(|| always_shown(&source.notetype));
-    }
-    // Each note on its own, in parallel: a hash of its stripped first field, and the
-    // warnings that need no other note.
-    let checked: Vec<(i64, Vec<Diagnostic>)> = notes
-        .par_iter()
-        .map(|source| {
-            let note = &source.note;
-            let warn = |problem| Diagnostic::at_line_start(&*source.file, source.line, problem);
-            let mut warnings = Vec::new();
-            let shown = &shown[&note.notetype_id];
-            for (field, value) in source.notetype.fields.iter().zip(&note.fields) {
-                if shown.contains(&field.name) && field_is_empty(value) {
-                    warnings.push(warn(Problem::EmptyField(field.name.clone())));
-                }
-            }
-            for (field, value) in source.notetype.fields.iter().zip(&note.fields) {
-                if let Some(detail) = unbalanced(value) {
-                    warnings.push(warn(Problem::UnbalancedHtml {
-                        field: field.name.clone(),
-                        detail,
-                    }));
-                }
-            }
-            (first_field_hash(note), warnings)
-        })
-        .collect();
+/// The lint over notes that come a batch at a time, in note order, holding per note only
+/// a hash of its first field, not its text.
+#[derive(Default)]
+pub(crate) struct Lint {
+    shown: HashMap<i64, BTreeSet<String>>,
+    /// Anki's duplicate check: same note type, same deck, same stripped first field.
+    /// The first note of each (note type, deck, first field) hash; texts are compared
+    /// only when hashes meet.
+    first_fields: HashMap<u64, u32>,
+    /// Later notes whose hash met an earlier note's but whose text differs (rare).
+    more: HashMap<u64, Vec<u32>>,
+    /// Each deck name's [`crate::deck::key`] hash: how Anki matches deck names.
+    deck_keys: HashMap<String, u64>,
+}
 
-    // Anki's duplicate check: same note type, same stripped first field. In note order,
-    // keyed by note type, deck and the hash; texts are compared only when hashes meet.
-    let mut out = Vec::new();
-    let mut first_fields: HashMap<(i64, i64, i64), Vec<&SourceNote>> = HashMap::new();
-    let mut deck_ids = crate::ids::DeckIds::default();
-    for (source, (sum, warnings)) in notes.iter().zip(checked) {
-        let note = &source.note;
-        let same_sum = first_fields
-            .entry((note.notetype_id, deck_ids.get(&note.deck), sum))
-            .or_default();
-        let first =
-            |source: &SourceNote| strip_html_preserving_media_filenames(&source.note.fields[0]);
-        let duplicate = match same_sum.is_empty() {
-            true => None,
-            false => {
-                let text = first(source);
-                same_sum.iter().find(|other| first(other) == text)
-            }
-        };
-        match duplicate {
-            Some(other) => {
+impl Lint {
+    /// Warnings about `notes`, the notes from index `first` on, in note order; `other`
+    /// gives an earlier note back to compare a first field with or to name it.
+    pub(crate) fn check(
+        &mut self,
+        notes: &[SourceNote],
+        first: usize,
+        other: impl Fn(usize) -> crate::Result<SourceNote>,
+    ) -> crate::Result<Vec<Diagnostic>> {
+        use rayon::prelude::*;
+        for source in notes {
+            self.shown
+                .entry(source.note.notetype_id)
+                .or_insert_with(|| always_shown(&source.notetype));
+        }
+        // Each note on its own, in parallel: a hash of its stripped first field, and the
+        // warnings that need no other note.
+        let shown = &self.shown;
+        let checked: Vec<(u64, Vec<Diagnostic>)> = notes
+            .par_iter()
+            .map(|source| note_warnings(source, &shown[&source.note.notetype_id]))
+            .collect();
+        let mut out = Vec::new();
+        for (n, (source, (sum, warnings))) in notes.iter().zip(checked).enumerate() {
+            let key = self.key(source, sum);
+            let index = (first + n) as u32;
+            // An earlier note of this batch, or one before it.
+            let other = |i: usize| match i.checked_sub(first) {
+                Some(n) => Ok(notes[n].clone()),
+                None => other(i),
+            };
+            if let Some(other) = self.duplicate(key, source, index, &other)? {
                 let other = format!("{}:{}", other.file.display(), other.line);
                 out.push(Diagnostic::at_line_start(
                     &*source.file,
@@ -71,19 +62,87 @@ pub fn lint(notes: &[SourceNote]) -> Vec<Diagnostic> {
                     Problem::DuplicateFirstField { other },
                 ));
             }
-            None => same_sum.push(source),
+            out.extend(warnings);
         }
-        out.extend(warnings);
+        Ok(out)
     }
-    out
+
+    /// The duplicate key of a note: its note type, deck and first field hash.
+    fn key(&mut self, source: &SourceNote, sum: u64) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let note = &source.note;
+        let deck = match self.deck_keys.get(&note.deck) {
+            Some(&deck) => deck,
+            None => {
+                let mut hasher = std::collections::hash_map::DefaultHasher::new();
+                crate::deck::key(&note.deck).hash(&mut hasher);
+                let deck = hasher.finish();
+                self.deck_keys.insert(note.deck.clone(), deck);
+                deck
+            }
+        };
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (note.notetype_id, deck, sum).hash(&mut hasher);
+        hasher.finish()
+    }
+
+    /// The earlier note whose first field `source`'s repeats, if any; else records it.
+    fn duplicate(
+        &mut self,
+        key: u64,
+        source: &SourceNote,
+        index: u32,
+        other: &impl Fn(usize) -> crate::Result<SourceNote>,
+    ) -> crate::Result<Option<SourceNote>> {
+        let Some(&earlier) = self.first_fields.get(&key) else {
+            self.first_fields.insert(key, index);
+            return Ok(None);
+        };
+        let text = strip_html_preserving_media_filenames(&source.note.fields[0]);
+        let more = self.more.get(&key).into_iter().flatten();
+        for &i in std::iter::once(&earlier).chain(more) {
+            let candidate = other(i as usize)?;
+            let same_deck =
+                crate::deck::key(&candidate.note.deck) == crate::deck::key(&source.note.deck);
+            let same = candidate.note.notetype_id == source.note.notetype_id
+                && same_deck
+                && strip_html_preserving_media_filenames(&candidate.note.fields[0]) == text;
+            if same {
+                return Ok(Some(candidate));
+            }
+        }
+        self.more.entry(key).or_default().push(index);
+        Ok(None)
+    }
+}
+
+/// The warnings of one note that need no other note, and its first field's hash.
+fn note_warnings(source: &SourceNote, shown: &BTreeSet<String>) -> (u64, Vec<Diagnostic>) {
+    let note = &source.note;
+    let warn = |problem| Diagnostic::at_line_start(&*source.file, source.line, problem);
+    let mut warnings = Vec::new();
+    for (field, value) in source.notetype.fields.iter().zip(&note.fields) {
+        if shown.contains(&field.name) && field_is_empty(value) {
+            warnings.push(warn(Problem::EmptyField(field.name.clone())));
+        }
+    }
+    for (field, value) in source.notetype.fields.iter().zip(&note.fields) {
+        if let Some(detail) = unbalanced(value) {
+            warnings.push(warn(Problem::UnbalancedHtml {
+                field: field.name.clone(),
+                detail,
+            }));
+        }
+    }
+    (first_field_hash(note), warnings)
 }
 
 /// A hash of a note's first field as Anki compares it for duplicates.
-fn first_field_hash(note: &crate::Note) -> i64 {
+fn first_field_hash(note: &crate::Note) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     strip_html_preserving_media_filenames(&note.fields[0]).hash(&mut hasher);
-    hasher.finish() as i64
+    hasher.finish()
 }
 
 /// Fields a standard note type's templates show whatever the note holds (outside any

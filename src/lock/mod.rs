@@ -108,6 +108,17 @@ impl<'a> Update<'a> {
         reconcile::reconcile(self.previous, notes, notetypes, now, path, writer)
     }
 
+    /// [`Update::reconcile_with`] for notes a build holds on disk.
+    pub(crate) fn reconcile_store(
+        &mut self,
+        notes: &mut crate::note_store::NoteStore,
+        notetypes: &mut [Arc<NoteType>],
+        now: i64,
+    ) -> Result<Reconciled> {
+        let (path, writer) = (&self.path, &mut self.writer);
+        reconcile::reconcile_set(self.previous, notes, notetypes, now, path, writer)
+    }
+
     /// Whether the lock changed, with the new one staged if asked for and changed.
     pub(crate) fn finish(self) -> Result<NewLock> {
         let (changed, staged) = self.writer.finish()?;

@@ -15,7 +15,7 @@ use crate::notetype::cloze;
 use crate::notetype::{Kind, NoteType};
 use crate::{deck, ids};
 use rayon::prelude::*;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,6 +24,74 @@ use std::sync::Arc;
 /// old lock's lines at a time, so that only its lock lines, old and new, are held.
 const BATCH: usize = 1024;
 const WINDOW: usize = BATCH * 16;
+
+/// The notes a lock is reconciled with: in memory, or held on disk by a build.
+pub(crate) trait NoteSet {
+    fn count(&self) -> usize;
+    fn guid(&self, i: usize) -> &str;
+    /// The decks notes are in.
+    fn note_decks(&self) -> HashSet<&str>;
+    /// The note types of the notes (each note's, or each once).
+    fn notetypes_mut(&mut self) -> Vec<&mut Arc<NoteType>>;
+    /// Calls `f` with the notes `indexes`.
+    fn with_notes<R>(&self, indexes: &[usize], f: impl FnOnce(&[&SourceNote]) -> R) -> Result<R>;
+    fn set_modified(&mut self, i: usize, modified: i64);
+}
+
+impl NoteSet for [SourceNote] {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn guid(&self, i: usize) -> &str {
+        &self[i].note.guid
+    }
+
+    fn note_decks(&self) -> HashSet<&str> {
+        self.iter().map(|n| n.note.deck.as_str()).collect()
+    }
+
+    fn notetypes_mut(&mut self) -> Vec<&mut Arc<NoteType>> {
+        self.iter_mut().map(|n| &mut n.notetype).collect()
+    }
+
+    fn with_notes<R>(&self, indexes: &[usize], f: impl FnOnce(&[&SourceNote]) -> R) -> Result<R> {
+        let notes: Vec<&SourceNote> = indexes.iter().map(|&i| &self[i]).collect();
+        Ok(f(&notes))
+    }
+
+    fn set_modified(&mut self, i: usize, modified: i64) {
+        self[i].note.modified = modified;
+    }
+}
+
+impl NoteSet for crate::note_store::NoteStore {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn guid(&self, i: usize) -> &str {
+        crate::note_store::NoteStore::guid(self, i)
+    }
+
+    fn note_decks(&self) -> HashSet<&str> {
+        crate::note_store::NoteStore::note_decks(self)
+    }
+
+    fn notetypes_mut(&mut self) -> Vec<&mut Arc<NoteType>> {
+        self.notetypes.iter_mut().collect()
+    }
+
+    fn with_notes<R>(&self, indexes: &[usize], f: impl FnOnce(&[&SourceNote]) -> R) -> Result<R> {
+        let notes = self.load_many(indexes)?;
+        let notes: Vec<&SourceNote> = notes.iter().collect();
+        Ok(f(&notes))
+    }
+
+    fn set_modified(&mut self, i: usize, modified: i64) {
+        crate::note_store::NoteStore::set_modified(self, i, modified);
+    }
+}
 
 /// Sets every note's and note type's `modified` from `previous` and `now`, and says what
 /// Anki will not follow; the new lock goes to `lock`. `lock_path` names the lock in
@@ -36,29 +104,47 @@ pub(super) fn reconcile(
     lock_path: &Path,
     lock: &mut LockWriter<'_>,
 ) -> Result<Reconciled> {
+    reconcile_set(previous, notes, notetypes, now, lock_path, lock)
+}
+
+/// [`reconcile`] for any [`NoteSet`].
+pub(super) fn reconcile_set<N: NoteSet + ?Sized>(
+    previous: &Lock,
+    notes: &mut N,
+    notetypes: &mut [Arc<NoteType>],
+    now: i64,
+    lock_path: &Path,
+    lock: &mut LockWriter<'_>,
+) -> Result<Reconciled> {
     let mut out = Reconciled {
         timestamp: i64::MIN,
         ..Reconciled::default()
     };
-    let all_notetypes = (notes.iter_mut().map(|n| &mut n.notetype)).chain(notetypes.iter_mut());
+    let all_notetypes = notes
+        .notetypes_mut()
+        .into_iter()
+        .chain(notetypes.iter_mut());
     let notetypes = reconcile_notetypes(previous, all_notetypes, now, lock_path, &mut out);
-    let (head, aliases) = head(notes, &notetypes);
+    let (head, aliases) = head(notes.note_decks(), &notetypes);
     lock.push(&head);
 
     // In guid order, the lock's order: each note's old line is found by merging.
-    let mut order: Vec<usize> = (0..notes.len()).collect();
-    order.sort_unstable_by(|&a, &b| notes[a].note.guid.cmp(&notes[b].note.guid));
+    let mut order: Vec<usize> = (0..notes.count()).collect();
+    order.sort_unstable_by(|&a, &b| notes.guid(a).cmp(notes.guid(b)));
     let mut old_lines = previous.note_lines()?;
     let mut old = OldLines::default();
     let mut warnings = Vec::new();
     for window in order.chunks(WINDOW) {
-        let guids = window.iter().map(|&i| notes[i].note.guid.as_str());
+        crate::cancel::check()?;
+        let guids = window.iter().map(|&i| notes.guid(i));
         old.match_notes(guids, &mut old_lines, &mut out.removed, previous, lock_path)?;
-        let batches = reconcile_window(previous, notes, window, &old, now, &aliases)
-            .map_err(|message| changed_while_read(lock_path, message))?;
+        let batches = notes.with_notes(window, |sources| {
+            reconcile_window(previous, sources, window, &old, now, &aliases)
+        })?;
+        let batches = batches.map_err(|message| changed_while_read(lock_path, message))?;
         for (batch, (text, mods, found)) in window.chunks(BATCH).zip(batches) {
             for (&i, modified) in batch.iter().zip(mods) {
-                notes[i].note.modified = modified;
+                notes.set_modified(i, modified);
                 out.timestamp = out.timestamp.max(modified);
             }
             lock.push(&text);
@@ -80,10 +166,8 @@ pub(super) fn reconcile(
 
 /// A new lock's header: its note type lines and the aliases it gives them and the notes'
 /// decks, which its note lines use.
-fn head(notes: &[SourceNote], notetypes: &BTreeMap<i64, NoteTypeRecord>) -> (String, Aliases) {
+fn head(decks: HashSet<&str>, notetypes: &BTreeMap<i64, NoteTypeRecord>) -> (String, Aliases) {
     let mut head = String::from(HEADER);
-    let decks: std::collections::HashSet<&str> =
-        notes.iter().map(|n| n.note.deck.as_str()).collect();
     let aliases = Aliases::new(decks, notetypes.keys().copied());
     for record in notetypes.values() {
         record.write(&mut head, &aliases);
@@ -166,7 +250,7 @@ pub(super) fn seeded(
             }
         });
     }
-    let (mut out, aliases) = head(notes, &notetypes);
+    let (mut out, aliases) = head(notes.note_decks(), &notetypes);
     let mut order: Vec<&SourceNote> = notes.iter().collect();
     order.sort_unstable_by(|a, b| a.note.guid.cmp(&b.note.guid));
     for source in order {
@@ -242,7 +326,7 @@ type Batch = (String, Vec<i64>, Vec<(usize, Diagnostic)>);
 /// hashing the content is most of the work. An error is an old line that did not parse.
 fn reconcile_window(
     previous: &Lock,
-    notes: &[SourceNote],
+    notes: &[&SourceNote],
     window: &[usize],
     old: &OldLines,
     now: i64,
@@ -250,12 +334,13 @@ fn reconcile_window(
 ) -> std::result::Result<Vec<Batch>, String> {
     window
         .par_chunks(BATCH)
+        .zip(notes.par_chunks(BATCH))
         .zip(old.of_note.par_chunks(BATCH))
-        .map(|(batch, olds)| {
+        .map(|((batch, notes), olds)| {
             let mut text = String::new();
             let mut mods = Vec::with_capacity(batch.len());
             let mut found = Vec::new();
-            for (&i, range) in batch.iter().zip(olds) {
+            for ((&i, note), range) in batch.iter().zip(notes).zip(olds) {
                 let record = match range {
                     Some(range) => {
                         let line = &old.text[range.clone()];
@@ -263,7 +348,6 @@ fn reconcile_window(
                     }
                     None => None,
                 };
-                let note = &notes[i];
                 let (modified, w) = reconcile_note(previous, record, note, now, aliases, &mut text);
                 mods.push(modified);
                 found.extend(w.into_iter().map(|w| (i, w)));

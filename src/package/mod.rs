@@ -25,7 +25,6 @@ pub use schema::{
 use crate::deck::DeckSettings;
 
 use crate::error::{Error, Result};
-use crate::ids;
 use crate::note::{Note, SourceNote};
 use crate::notetype::{NoteType, Stock};
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -125,6 +124,8 @@ pub struct Summary {
 pub struct Package {
     notetypes: BTreeMap<i64, NoteType>,
     notes: Vec<(Note, Vec<u16>)>,
+    /// A build's notes, held on disk instead of in `notes` (then empty).
+    stored: Option<Arc<crate::note_store::NoteStore>>,
     /// The guids of the first `guids_of` notes, to refuse a second note with one.
     guids: HashSet<String>,
     guids_of: usize,
@@ -150,6 +151,7 @@ impl Package {
         Package {
             notetypes: BTreeMap::new(),
             notes: Vec::new(),
+            stored: None,
             guids: HashSet::new(),
             guids_of: 0,
             media: Vec::new(),
@@ -260,6 +262,88 @@ impl Package {
         }
     }
 
+    /// Takes a build's notes, held on disk and checked already, whose note types were
+    /// added: they are read back as the package is written.
+    pub(crate) fn add_stored_notes(&mut self, notes: crate::note_store::NoteStore) {
+        debug_assert!(self.notes.is_empty());
+        self.stored = Some(Arc::new(notes));
+    }
+
+    pub(crate) fn note_count(&self) -> usize {
+        self.stored.as_ref().map_or(self.notes.len(), |s| s.len())
+    }
+
+    pub(crate) fn note_guid(&self, i: usize) -> &str {
+        match &self.stored {
+            Some(stored) => stored.guid(i),
+            None => &self.notes[i].0.guid,
+        }
+    }
+
+    pub(crate) fn note_ords(&self, i: usize) -> &[u16] {
+        match &self.stored {
+            Some(stored) => stored.ords(i),
+            None => &self.notes[i].1,
+        }
+    }
+
+    pub(crate) fn note_modified(&self, i: usize) -> i64 {
+        match &self.stored {
+            Some(stored) => stored.modified(i),
+            None => self.notes[i].0.modified,
+        }
+    }
+
+    /// The deck of note `i`'s card `ord`.
+    pub(crate) fn note_card_deck(&self, i: usize, ord: u16) -> &str {
+        match &self.stored {
+            Some(stored) => stored.card_deck(i, ord),
+            None => self.notes[i].0.card_deck(ord),
+        }
+    }
+
+    /// Every deck name notes and their cards give, first spellings first.
+    pub(crate) fn note_deck_names(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match &self.stored {
+            Some(stored) => Box::new(stored.deck_names()),
+            None => Box::new(self.notes.iter().flat_map(|(note, _)| {
+                let cards = note.card_decks.iter().map(|(_, deck)| deck.as_str());
+                std::iter::once(note.deck.as_str()).chain(cards)
+            })),
+        }
+    }
+
+    /// The notes' tags (some more than once).
+    pub(crate) fn note_tags(&self) -> Box<dyn Iterator<Item = &str> + '_> {
+        match &self.stored {
+            Some(stored) => Box::new(stored.tags()),
+            None => Box::new(
+                self.notes
+                    .iter()
+                    .flat_map(|(n, _)| n.tags.iter().map(String::as_str)),
+            ),
+        }
+    }
+
+    /// `row` of each of the notes `indexes` (with its index), read back if stored.
+    pub(crate) fn note_rows<T>(
+        &self,
+        indexes: &[usize],
+        row: impl Fn(usize, &Note) -> T,
+    ) -> Result<Vec<T>> {
+        match &self.stored {
+            Some(stored) => {
+                let notes = stored.load_many(indexes)?;
+                Ok(indexes
+                    .iter()
+                    .zip(&notes)
+                    .map(|(&i, n)| row(i, &n.note))
+                    .collect())
+            }
+            None => Ok(indexes.iter().map(|&i| row(i, &self.notes[i].0)).collect()),
+        }
+    }
+
     /// Adds a note type checked already, as it is (unless one with its id was added).
     pub(crate) fn add_checked_notetype(&mut self, notetype: &NoteType) {
         self.notetypes
@@ -352,33 +436,18 @@ impl Package {
     }
 }
 
-/// The ids the package gives each note and card, made unique deterministically.
-pub(crate) fn assign_ids(notes: &[(Note, Vec<u16>)]) -> Vec<(i64, Vec<i64>)> {
-    use rayon::prelude::*;
-    // Hashing is the work, and needs nothing from other notes.
-    let hashed: Vec<(i64, Vec<i64>)> = notes
-        .par_iter()
-        .map(|(note, ords)| {
-            let cids = ords.iter().map(|&ord| ids::card_id(&note.guid, ord));
-            (ids::note_id(&note.guid), cids.collect())
-        })
-        .collect();
-    // Made unique in note order, so that threads do not change the outcome.
-    let mut note_ids = std::collections::HashSet::with_capacity(notes.len());
-    let mut card_ids = std::collections::HashSet::with_capacity(notes.len());
-    hashed
-        .into_iter()
-        .map(|(nid, cids)| {
-            let cids = cids.into_iter();
-            let cids = cids.map(|cid| ids::unique(cid, &mut card_ids)).collect();
-            (ids::unique(nid, &mut note_ids), cids)
-        })
-        .collect()
+/// The folder the package `path` goes to, where its scratch folder is made.
+pub(crate) fn output_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ids;
 
     #[test]
     fn formats_are_found_by_their_names() {

@@ -49,11 +49,7 @@ fn write_through(
     progress: &mut dyn FnMut(Progress),
     failed: &Cell<Option<std::io::Error>>,
 ) -> Result<Summary> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let scratch = crate::temp::Scratch::beside(dir)?;
+    let scratch = crate::temp::Scratch::beside(super::output_dir(path))?;
     let db_path = scratch.path().join("collection.anki2");
     let summary = write_collection(package, &db_path, None, progress)?;
     crate::temp::pause_at("collection")?;
@@ -492,15 +488,23 @@ fn write_collection(
     tx.execute_batch(schema::DDL_TABLES)?;
     let (decks, mut deck_ids) = all_decks(package);
     col_row(package, &decks, &mut deck_ids)?.insert(&mut tx.prepare(&ColRow::insert_sql())?)?;
-    let cards = insert_notes(&tx, package, &mut deck_ids, progress)?;
+    let (nids, cards) = insert_notes(&tx, package, progress)?;
     let mut insert_card = tx.prepare(&CardRow::insert_sql())?;
-    for &NewCard(id, nid, did, ord, modified, due) in &cards {
-        CardRow::new_card(id, nid, did, ord, modified, due).insert(&mut insert_card)?;
+    for (done, &NewCard(id, note, ord)) in cards.iter().enumerate() {
+        if done % 4096 == 0 {
+            crate::cancel::check()?;
+        }
+        let index = note as usize;
+        let did = deck_ids.get(package.note_card_deck(index, ord));
+        let (ord, modified) = (i64::from(ord), package.note_modified(index));
+        // `due` is the note's position in the sources: new cards come in that order.
+        let due = index as i64 + 1;
+        CardRow::new_card(id, nids[index], did, ord, modified, due).insert(&mut insert_card)?;
     }
     drop(insert_card);
     tx.execute_batch(schema::DDL_INDEXES)?;
     tx.commit()?;
-    let total = package.notes.len();
+    let total = package.note_count();
     progress(Progress::Notes { done: total, total });
     db.execute_batch("PRAGMA journal_mode = DELETE;")?;
     if page_size == PAGE_SIZE && meta::is_small_collection(collection_size(db_path)?) {
@@ -526,11 +530,7 @@ fn all_decks(package: &Package) -> (BTreeMap<i64, String>, ids::DeckIds<'_>) {
     decks.insert(1, "Default".to_string());
     let mut deck_ids = ids::DeckIds::default();
     let settings = package.deck_settings.keys().map(String::as_str);
-    let notes = package.notes.iter().flat_map(|(note, _)| {
-        let cards = note.card_decks.iter().map(|(_, deck)| deck.as_str());
-        std::iter::once(note.deck.as_str()).chain(cards)
-    });
-    for name in settings.chain(notes) {
+    for name in settings.chain(package.note_deck_names()) {
         if deck_ids.knows(name) {
             continue;
         }
@@ -587,73 +587,90 @@ fn col_row<'a>(
         .values()
         .map(|nt| (nt.id.to_string(), NotetypeJson::from(nt)))
         .collect();
-    let tags: BTreeMap<&str, i64> = package
-        .notes
-        .iter()
-        .flat_map(|(note, _)| note.tags.iter().map(|t| (t.as_str(), 0)))
-        .collect();
+    let tags: BTreeMap<&str, i64> = package.note_tags().map(|t| (t, 0)).collect();
     use schema::to_json;
     let (models, decks, dconf) = (to_json(&models), to_json(&decks_json), to_json(&dconf));
     Ok(ColRow::new(ts, models, decks, dconf, to_json(&tags)))
 }
 
-/// Inserts the notes in id order and returns their cards, in id order too: SQLite then
-/// appends to full pages instead of splitting half-empty ones, which is faster and
-/// makes a smaller file.
-fn insert_notes<'a>(
+/// Inserts the notes in id order and returns their ids (in note order) and their cards
+/// in id order: SQLite then appends to full pages instead of splitting half-empty ones,
+/// which is faster and makes a smaller file.
+fn insert_notes(
     tx: &rusqlite::Transaction,
-    package: &'a Package,
-    deck_ids: &mut ids::DeckIds<'a>,
+    package: &Package,
     progress: &mut dyn FnMut(Progress),
-) -> Result<Vec<NewCard>> {
-    let ids = super::assign_ids(&package.notes);
-    let mut order: Vec<usize> = (0..package.notes.len()).collect();
-    order.sort_unstable_by_key(|&i| ids[i].0);
-    let total = package.notes.len();
-    let mut cards = Vec::new();
+) -> Result<(Vec<i64>, Vec<NewCard>)> {
+    let (nids, mut cards) = assign_ids(package);
+    let mut order: Vec<u32> = (0..package.note_count() as u32).collect();
+    order.sort_unstable_by_key(|&i| nids[i as usize]);
+    let total = package.note_count();
     let mut insert_note = tx.prepare(&NoteRow::insert_sql())?;
-    // Another thread works out the rows' text while this one inserts them.
-    let rows = |batch: &[usize]| -> Vec<NoteRow<'a>> {
-        let row = |&i: &usize| note_row(package, i, ids[i].0);
-        batch.iter().map(row).collect()
+    // Another thread works out the rows' text (reading the notes back if the build holds
+    // them on disk) while this one inserts them.
+    let rows = |batch: &[u32]| -> Result<Vec<NoteRow<'static>>> {
+        let indexes: Vec<usize> = batch.iter().map(|&i| i as usize).collect();
+        package.note_rows(&indexes, |i, note| {
+            let notetype = &package.notetypes[&note.notetype_id];
+            note_row(note, notetype, nids[i])
+        })
     };
     crate::pipeline::ahead(order.chunks(512), 4, rows, |batches| {
-        for (done, (&index, row)) in order.iter().zip(batches.flatten()).enumerate() {
-            if done % 1024 == 0 {
-                crate::cancel::check()?;
-            }
-            row.insert(&mut insert_note)?;
-            let ((note, ords), (nid, cids)) = (&package.notes[index], &ids[index]);
-            let did = deck_ids.get(&note.deck);
-            // `due` is the note's position in the sources: new cards come in that order.
-            let due = index as i64 + 1;
-            for (&ord, &cid) in ords.iter().zip(cids) {
-                let did = match note.card_decks.is_empty() {
-                    true => did,
-                    false => deck_ids.get(note.card_deck(ord)),
-                };
-                let ord = i64::from(ord);
-                cards.push(NewCard(cid, *nid, did, ord, note.modified, due));
-            }
-            if (done + 1) % 1000 == 0 {
-                let done = done + 1;
-                progress(Progress::Notes { done, total });
+        let mut done = 0;
+        for batch in batches {
+            crate::cancel::check()?;
+            for row in batch? {
+                row.insert(&mut insert_note)?;
+                done += 1;
+                if done % 1000 == 0 {
+                    progress(Progress::Notes { done, total });
+                }
             }
         }
         Ok::<_, Error>(())
     })?;
     cards.sort_unstable_by_key(|card| card.0);
-    Ok(cards)
+    Ok((nids, cards))
+}
+
+/// The ids the package gives each note and card, made unique deterministically: note
+/// ids in note order, and the cards (in note order).
+fn assign_ids(package: &Package) -> (Vec<i64>, Vec<NewCard>) {
+    use rayon::prelude::*;
+    let total = package.note_count();
+    let mut nids = Vec::with_capacity(total);
+    let mut cards = Vec::with_capacity(total);
+    let mut note_ids = std::collections::HashSet::with_capacity(total);
+    let mut card_ids = std::collections::HashSet::with_capacity(total);
+    let indexes: Vec<usize> = (0..total).collect();
+    for chunk in indexes.chunks(1 << 16) {
+        // Hashing is the work, and needs nothing from other notes.
+        let hashed: Vec<(i64, Vec<i64>)> = chunk
+            .par_iter()
+            .map(|&i| {
+                let guid = package.note_guid(i);
+                let ords = package.note_ords(i);
+                let cids = ords.iter().map(|&ord| ids::card_id(guid, ord));
+                (ids::note_id(guid), cids.collect())
+            })
+            .collect();
+        // Made unique in note order, so that threads do not change the outcome.
+        for (&i, (nid, cids)) in chunk.iter().zip(hashed) {
+            for (&ord, cid) in package.note_ords(i).iter().zip(cids) {
+                cards.push(NewCard(ids::unique(cid, &mut card_ids), i as u32, ord));
+            }
+            nids.push(ids::unique(nid, &mut note_ids));
+        }
+    }
+    (nids, cards)
 }
 
 /// What a new card's row needs, held for every card until they are inserted in id order:
-/// id, note id, deck id, ord, modified, due. A sixth of a [`CardRow`]'s size.
-struct NewCard(i64, i64, i64, i64, i64, i64);
+/// its id, its note's index and its ordinal. The rest comes from the note.
+struct NewCard(i64, u32, u16);
 
-/// The `notes` row of the note at `index`.
-fn note_row(package: &Package, index: usize, id: i64) -> NoteRow<'_> {
-    let (note, _) = &package.notes[index];
-    let notetype = &package.notetypes[&note.notetype_id];
+/// The `notes` row of `note`, whose id is `id`.
+fn note_row(note: &crate::Note, notetype: &crate::NoteType, id: i64) -> NoteRow<'static> {
     let tags = if note.tags.is_empty() {
         String::new()
     } else {
@@ -666,7 +683,7 @@ fn note_row(package: &Package, index: usize, id: i64) -> NoteRow<'_> {
     let separator = schema::FIELD_SEPARATOR.to_string();
     NoteRow {
         id,
-        guid: Cow::Borrowed(&note.guid),
+        guid: Cow::Owned(note.guid.clone()),
         mid: note.notetype_id,
         modified: note.modified,
         usn: 0,

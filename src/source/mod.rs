@@ -8,6 +8,7 @@
 mod card_file;
 mod deck_settings;
 pub(crate) mod highlight;
+mod identities;
 mod load;
 pub(crate) mod markdown;
 mod media;
@@ -97,6 +98,23 @@ impl Sources {
         media_dir: Option<&Path>,
         legacy: LegacyGuids,
     ) -> Result<Sources> {
+        let mut notes = Vec::new();
+        let mut sources = Sources::read_streaming(root, media_dir, legacy, &mut |batch| {
+            notes.extend(batch);
+            Ok(())
+        })?;
+        sources.notes = notes;
+        Ok(sources)
+    }
+
+    /// [`Sources::read_keeping`], handing the notes to `sink` in file order as they are
+    /// read, a file's at a time, instead of holding them: `notes` comes back empty.
+    pub(crate) fn read_streaming(
+        root: &Path,
+        media_dir: Option<&Path>,
+        legacy: LegacyGuids,
+        sink: &mut dyn FnMut(Vec<SourceNote>) -> Result<()>,
+    ) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
         reader.legacy = legacy;
         if let Some(dir) = media_dir {
@@ -110,18 +128,28 @@ impl Sources {
         }
         reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
         let files = source_files(root, &mut reader.diagnostics);
+        let mut hand_out = |reader: &mut Reader| {
+            let notes = std::mem::take(&mut reader.notes);
+            reader.handed_out += notes.len();
+            match notes.is_empty() {
+                true => Ok(()),
+                false => sink(notes),
+            }
+        };
         // Loading and rendering Markdown is most of the work and needs nothing from other
         // files, so it runs in parallel, a batch of files at a time, while this thread
         // takes the batches before in order and does what must be in order (media names,
-        // identities, diagnostics). At most two batches wait, which bounds memory.
+        // identities, diagnostics). At most two batches of eight files wait, which bounds
+        // memory: rendered notes take some 1 KB each, and files can hold thousands.
         let render = |batch: &[PathBuf]| -> Vec<Loaded> {
             use rayon::prelude::*;
             batch.par_iter().map(|path| Loaded::new(path)).collect()
         };
-        crate::pipeline::ahead(files.cards.chunks(32), 2, render, |batches| {
+        crate::pipeline::ahead(files.cards.chunks(8), 2, render, |batches| {
             for file in batches.flatten() {
                 crate::cancel::check()?;
                 reader.read_file(file);
+                hand_out(&mut reader)?;
             }
             Ok::<_, Error>(())
         })?;
@@ -132,6 +160,7 @@ impl Sources {
         {
             crate::cancel::check()?;
             text_file::read(&mut reader, file);
+            hand_out(&mut reader)?;
         }
         let settings = files
             .others

@@ -10,7 +10,6 @@ use crate::deck::DeckSettings;
 use crate::error::{Diagnostic, Problem, Result};
 use crate::note::SourceNote;
 use crate::notetype::{NoteType, Stock};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -18,6 +17,8 @@ pub(super) struct Reader<'a> {
     pub root: &'a Path,
     pub canonical_root: PathBuf,
     pub notes: Vec<SourceNote>,
+    /// Notes already handed out of `notes` (a build streams them).
+    pub handed_out: usize,
     pub diagnostics: Vec<Diagnostic>,
     pub media: MediaIndex,
     pub files: usize,
@@ -25,7 +26,7 @@ pub(super) struct Reader<'a> {
     /// media file is reported as unused.
     pub media_uses_unknown: bool,
     /// guid → where the note with that guid was written.
-    seen: HashMap<String, (Arc<Path>, usize)>,
+    seen: super::identities::Identities,
     /// The legacy guids the lock knows notes by, which they keep.
     pub legacy: crate::ids::LegacyGuids,
     /// The file being read.
@@ -46,11 +47,12 @@ impl<'a> Reader<'a> {
             root,
             canonical_root,
             notes: Vec::new(),
+            handed_out: 0,
             diagnostics: Vec::new(),
             media: MediaIndex::with_own_names(own_names),
             files: 0,
             media_uses_unknown: false,
-            seen: HashMap::new(),
+            seen: Default::default(),
             legacy: crate::ids::LegacyGuids::default(),
             current_file: Arc::from(root),
             stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
@@ -64,7 +66,10 @@ impl<'a> Reader<'a> {
     /// note uses.
     pub fn finish(mut self, other_files: &[PathBuf]) -> Sources {
         let notetypes = self.custom.all();
-        let nothing = self.notes.is_empty() && notetypes.is_empty() && self.decks.is_empty();
+        let nothing = self.notes.is_empty()
+            && self.handed_out == 0
+            && notetypes.is_empty()
+            && self.decks.is_empty();
         if nothing && self.diagnostics.is_empty() {
             self.problem(self.root, 0, Problem::NoNotes);
         }
@@ -165,13 +170,13 @@ impl<'a> Reader<'a> {
                 key: "id",
             });
         }
-        self.seen.insert(guid.to_string(), (Arc::clone(file), line));
+        self.seen.insert(guid, file, line);
         Ok(())
     }
 
     /// Whether a note read before has the identity `guid`.
     pub fn identity_taken(&self, guid: &str) -> bool {
-        self.seen.contains_key(guid)
+        self.seen.get(guid).is_some()
     }
 
     /// `nlp/basics.md` → `nlp::basics`.

@@ -871,3 +871,43 @@ fn a_clean_deck_checks_clean() {
     assert_eq!(code, Some(0), "{diagnostics:?}");
     assert!(diagnostics.is_empty());
 }
+
+/// A build holds its notes on disk between its stages and lints them a file at a time:
+/// a first field repeated many files later (past the reader's batches of files) is still
+/// found, and the warning names the first note's file and line.
+#[test]
+fn a_duplicate_first_field_many_files_apart_is_found() {
+    let dir = temp_dir("check-duplicate-far");
+    let src = dir.join("src");
+    let mut files = Vec::new();
+    for i in 0..30 {
+        let first = if i == 29 {
+            "Same".to_string()
+        } else {
+            format!("Q{i}")
+        };
+        let text = format!("---\ndeck: D\n---\n\n## Other {i}\n\nA\n\n## {first}\nid: n{i}\n\nB\n");
+        files.push((format!("f{i:02}.md"), text));
+    }
+    files[3].1 = "---\ndeck: D\n---\n\n## Same\nid: first\n\nA\n".to_string();
+    let files: Vec<(&str, &[u8])> = files
+        .iter()
+        .map(|(name, text)| (name.as_str(), text.as_bytes()))
+        .collect();
+    write_files(&src, &files);
+    let (code, diagnostics) = check(&src, &[]);
+    assert_eq!(code, Some(0), "{diagnostics:?}");
+    let duplicates: Vec<&Value> = diagnostics
+        .iter()
+        .filter(|d| d["code"] == "duplicate-first-field")
+        .collect();
+    assert_eq!(duplicates.len(), 1, "{diagnostics:#?}");
+    let found = duplicates[0];
+    assert!(
+        found["file"].as_str().unwrap().ends_with("f29.md"),
+        "{found}"
+    );
+    assert_eq!(found["line"], 9);
+    let message = found["message"].as_str().unwrap();
+    assert!(message.contains("f03.md:5"), "{message}");
+}

@@ -72,12 +72,12 @@ fn assert_no_debris(dir: &Path) {
 
 #[test]
 fn the_build_after_a_kill_at_any_phase_leaves_no_debris() {
-    // What each phase leaves: the staged lock in the source folder, a scratch folder
-    // beside the package.
+    // What each phase leaves: the staged lock in the source folder, scratch folders
+    // beside the package: the notes' from reading on, and the package's.
     for (phase, left_in_src, left_beside) in [
-        ("staged", 1, 0),
-        ("collection", 1, 1),
-        ("package", 1, 1),
+        ("staged", 1, 1),
+        ("collection", 1, 2),
+        ("package", 1, 2),
         ("lock", 1, 0),
     ] {
         let dir = deck(&format!("kill-{phase}"));
