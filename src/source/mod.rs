@@ -113,12 +113,14 @@ impl Sources {
         // Loading and rendering Markdown is most of the work and needs nothing from other
         // files, so it runs in parallel, a batch of files at a time, while this thread
         // takes the batches before in order and does what must be in order (media names,
-        // identities, diagnostics). At most two batches wait, which bounds memory.
+        // identities, diagnostics). At most two batches wait, which bounds memory: eight
+        // files a batch, as a batch of large files (1,000 notes each) is held parsed and
+        // rendered, and rendering plain notes outruns this thread.
         let render = |batch: &[PathBuf]| -> Vec<Loaded> {
             use rayon::prelude::*;
             batch.par_iter().map(|path| Loaded::new(path)).collect()
         };
-        crate::pipeline::ahead(files.cards.chunks(32), 2, render, |batches| {
+        crate::pipeline::ahead(files.cards.chunks(8), 2, render, |batches| {
             for file in batches.flatten() {
                 crate::cancel::check()?;
                 reader.read_file(file);
