@@ -31,23 +31,26 @@ pub(crate) fn short_hash(content: &str) -> String {
     short_hash_of([content])
 }
 
-/// [`short_hash`] of the concatenation of `parts`, without building it.
+/// [`short_hash`] of the concatenation of `parts`.
 pub(crate) fn short_hash_of<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
-    let mut hasher = Sha1::new();
+    // Joined first, then hashed in one call: for a note's many short parts, SHA-1's
+    // bookkeeping per call cost more than copying them.
+    let mut joined = Vec::with_capacity(256);
     for part in parts {
-        hasher.update(part.as_bytes());
+        joined.extend_from_slice(part.as_bytes());
     }
-    hex(&hasher.finalize()[..8])
+    hex(&Sha1::digest(&joined)[..8])
 }
 
 /// Lowercase hex digits of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    bytes
-        .iter()
-        .flat_map(|b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]])
-        .map(char::from)
-        .collect()
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(DIGITS[usize::from(b >> 4)]));
+        out.push(char::from(DIGITS[usize::from(b & 15)]));
+    }
+    out
 }
 
 /// Anki-style guid (base91 text) derived from `key`.

@@ -231,6 +231,9 @@ impl Header {
         if line.is_empty() || (self.version < 2 && line.starts_with('#')) {
             return Ok(Line::Other);
         }
+        if self.version == 2 && has_columns(line, NOTE_COLUMNS) {
+            return Ok(Line::Note); // most lines: as the match below says, without its split
+        }
         let (cols, count) = columns(line);
         match (self.version, cols[0], count) {
             (0, "version", 2) if cols[1] == "1" || cols[1] == "2" => {
@@ -275,7 +278,7 @@ impl Header {
     pub fn is_note_line(&self, line: &str) -> bool {
         match self.version {
             1 => line.starts_with(V1_NOTE_PREFIX),
-            _ => line.split('\t').count() >= NOTE_COLUMNS,
+            _ => has_columns(line, NOTE_COLUMNS),
         }
     }
 
@@ -378,20 +381,35 @@ fn short_names<K: Eq + std::hash::Hash>(
 /// The first nine tab-separated columns of a line (`""` where there are fewer), and how
 /// many columns it has.
 fn columns(line: &str) -> ([&str; 9], usize) {
+    // A byte loop: lines are short, and a lock has a line per note.
     let mut cols = [""; 9];
-    let mut count = 0;
-    for (i, col) in line.split('\t').enumerate() {
-        if let Some(slot) = cols.get_mut(i) {
-            *slot = col;
+    let (mut tabs, mut start) = (0, 0);
+    for (at, _) in line.bytes().enumerate().filter(|&(_, b)| b == b'\t') {
+        if let Some(slot) = cols.get_mut(tabs) {
+            *slot = &line[start..at];
         }
-        count = i + 1;
+        tabs += 1;
+        start = at + 1;
     }
-    (cols, count)
+    if let Some(slot) = cols.get_mut(tabs) {
+        *slot = &line[start..];
+    }
+    (cols, tabs + 1)
+}
+
+/// Whether `line` has at least `n` tab-separated columns.
+fn has_columns(line: &str, n: usize) -> bool {
+    n <= 1 || line.bytes().filter(|&b| b == b'\t').nth(n - 2).is_some()
 }
 
 /// A line cut after its first `n` columns: those, and the columns after them (or `""`).
 fn after_columns(line: &str, n: usize) -> (&str, &str) {
-    match line.match_indices('\t').nth(n - 1) {
+    match line
+        .bytes()
+        .enumerate()
+        .filter(|&(_, b)| b == b'\t')
+        .nth(n - 1)
+    {
         Some((at, _)) => (&line[..at], &line[at + 1..]),
         None => (line, ""),
     }

@@ -61,7 +61,7 @@ pub(super) fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
     let unreadable =
         |e: std::io::Error| Box::new(Diagnostic::new(path, 0, Problem::Unreadable(e.to_string())));
     let bytes = std::fs::read(path).map_err(unreadable)?;
-    let text = String::from_utf8(bytes).map_err(|e| {
+    let mut text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let before = &e.as_bytes()[..offset];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -76,10 +76,14 @@ pub(super) fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
             + 1;
         Box::new(d)
     })?;
-    Ok(text
-        .strip_prefix('\u{feff}')
-        .unwrap_or(&text)
-        .replace("\r\n", "\n"))
+    // In place: most files have neither, and are not copied.
+    if text.starts_with('\u{feff}') {
+        text.drain(..'\u{feff}'.len_utf8());
+    }
+    if text.contains('\r') {
+        text = text.replace("\r\n", "\n");
+    }
+    Ok(text)
 }
 
 /// The first control character other than tab on each line that has one, by 1-based

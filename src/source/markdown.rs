@@ -12,6 +12,7 @@ use pulldown_cmark::{
     html, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeStream,
 };
 use regex::Regex;
+use std::borrow::Cow;
 use std::ops::Range;
 use std::sync::LazyLock;
 
@@ -177,7 +178,7 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
             Event::Code(code) if cloze_note => out_events.push(Event::InlineHtml(CowStr::from(
                 format!("<code>{}</code>", highlight::plain_code(&code, true)),
             ))),
-            Event::Text(text) if SOUND_TAG.is_match(&text) => {
+            Event::Text(text) if text.contains("[sound:") && SOUND_TAG.is_match(&text) => {
                 // Escape the text ourselves, then let the [sound:…] tags through as HTML.
                 let escaped = escape_html(&text);
                 out_events.push(Event::InlineHtml(CowStr::from(rewrite_sounds(
@@ -195,7 +196,7 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     }
     let mut html_out = String::with_capacity(source.len() * 2);
     html::push_html(&mut html_out, out_events.into_iter());
-    Ok(restore_math(&html_out, &formulas))
+    Ok(restore_math(html_out, &formulas))
 }
 
 /// A finished code block, fenced or indented, in the highlighted box (see
@@ -299,13 +300,13 @@ fn escape_block_start(text: &str) -> String {
             return format!("{}\\{}", &text[..digits], rest);
         }
     }
-    let bare: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-    if bare.len() >= 3
-        && (bare.chars().all(|c| c == '-')
-            || bare.chars().all(|c| c == '*')
-            || bare.chars().all(|c| c == '_'))
-    {
-        return format!("\\{text}");
+    // A thematic break: three or more of one of `-*_`, spaces aside. Not collected into
+    // a string: this runs for every heading.
+    let bare = || text.chars().filter(|c| !c.is_whitespace());
+    if let Some(mark @ ('-' | '*' | '_')) = bare().next() {
+        if bare().all(|c| c == mark) && bare().nth(2).is_some() {
+            return format!("\\{text}");
+        }
     }
     if text.starts_with("- ")
         || text.starts_with("+ ")
@@ -326,7 +327,12 @@ struct Formula {
 
 /// Replaces `$…$` and `$$…$$` outside code with markers. `\$` is left for Markdown,
 /// which turns it into a literal dollar.
-fn protect_math(source: &str) -> (String, Vec<Formula>) {
+fn protect_math(source: &str) -> (Cow<'_, str>, Vec<Formula>) {
+    // Without a `$` there is no formula, and no need to parse the Markdown to find
+    // where a `$` would not be one: most fields.
+    if !source.contains('$') {
+        return (Cow::Borrowed(source), Vec::new());
+    }
     let mut out = String::with_capacity(source.len());
     let mut formulas = Vec::new();
     let (code_blocks, literal) = not_math(source);
@@ -337,7 +343,7 @@ fn protect_math(source: &str) -> (String, Vec<Formula>) {
         at = range.end;
     }
     protect_inline(source, at..source.len(), &literal, &mut out, &mut formulas);
-    (out, formulas)
+    (Cow::Owned(out), formulas)
 }
 
 /// Where a `$` is not math, as Markdown itself parses the source (byte ranges).
@@ -553,9 +559,16 @@ fn find_math(chars: &[char], at: usize) -> Option<(bool, usize, usize, usize)> {
     None
 }
 
-fn restore_math(html: &str, formulas: &[Formula]) -> String {
+fn restore_math(html: String, formulas: &[Formula]) -> String {
+    if formulas.is_empty() {
+        // Any marker in it is the user's own text, kept as it is. Held in a batch until
+        // the reader takes it: no larger than it needs.
+        let mut html = html;
+        html.shrink_to_fit();
+        return html;
+    }
     MATH_MARK
-        .replace_all(html, |c: &regex::Captures| {
+        .replace_all(&html, |c: &regex::Captures| {
             // A marker the user typed (not one of ours) is left as it is.
             let Some(formula) = c[1].parse::<usize>().ok().and_then(|i| formulas.get(i)) else {
                 return c[0].to_string();

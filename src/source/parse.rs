@@ -397,20 +397,20 @@ fn key_place(block: &[&str], key: &str, nth: usize, at_value: bool) -> Option<(u
 
 /// The notes after the front matter, read line by line.
 #[derive(Default)]
-struct NotesReader {
+struct NotesReader<'t> {
     notes: Vec<RawNote>,
     problems: Vec<(usize, Problem)>,
     /// The note being read.
-    current: Option<NoteBuilder>,
+    current: Option<NoteBuilder<'t>>,
     /// The open code fence, if any: its character and length.
     fence: Option<(char, usize)>,
     /// Text outside a note is reported once a file.
     reported_outside: bool,
 }
 
-impl NotesReader {
+impl<'t> NotesReader<'t> {
     /// Takes line `number`: code, a note's heading, a section heading, a setting or text.
-    fn line(&mut self, line: &str, number: usize) {
+    fn line(&mut self, line: &'t str, number: usize) {
         if let Some(open) = self.fence {
             if closes_fence(line, open) {
                 self.fence = None;
@@ -461,17 +461,19 @@ impl NotesReader {
     }
 }
 
-struct NoteBuilder {
+/// A note being read; its lines borrow the file's text until [`NoteBuilder::finish`]
+/// joins them, so that each line is not copied twice.
+struct NoteBuilder<'t> {
     heading: Located,
     settings: Vec<(String, Located)>,
     in_settings: bool,
-    body: Vec<String>,
+    body: Vec<&'t str>,
     body_line: usize,
-    sections: Vec<(Located, Vec<String>, usize)>,
+    sections: Vec<(Located, Vec<&'t str>, usize)>,
 }
 
-impl NoteBuilder {
-    fn new(heading: &str, line: usize) -> NoteBuilder {
+impl<'t> NoteBuilder<'t> {
+    fn new(heading: &str, line: usize) -> NoteBuilder<'t> {
         NoteBuilder {
             heading: Located {
                 text: heading.to_string(),
@@ -499,12 +501,12 @@ impl NoteBuilder {
     }
 }
 
-impl NoteBuilder {
+impl<'t> NoteBuilder<'t> {
     /// Takes `line` when it starts a `### ` section or, right under the heading, is a
     /// `key: value` setting; `false` leaves it to be text.
     fn take_header_line(
         &mut self,
-        line: &str,
+        line: &'t str,
         number: usize,
         problems: &mut Vec<(usize, Problem)>,
     ) -> bool {
@@ -551,12 +553,12 @@ impl NoteBuilder {
     }
 }
 
-impl NoteBuilder {
+impl<'t> NoteBuilder<'t> {
     /// A line that is probably a mistyped setting: kept as answer text, reported, and
     /// the settings go on (so a later `id:` still counts).
     fn keep_typo(
         &mut self,
-        line: &str,
+        line: &'t str,
         number: usize,
         problem: Problem,
         problems: &mut Vec<(usize, Problem)>,
@@ -565,27 +567,27 @@ impl NoteBuilder {
         if self.body.is_empty() {
             self.body_line = number;
         }
-        self.body.push(line.to_string());
+        self.body.push(line);
     }
 }
 
-fn push_line(current: &mut Option<NoteBuilder>, line: &str, number: usize) {
+fn push_line<'t>(current: &mut Option<NoteBuilder<'t>>, line: &'t str, number: usize) {
     if let Some(note) = current.as_mut() {
         note.in_settings = false;
         match note.sections.last_mut() {
-            Some((_, lines, _)) => lines.push(line.to_string()),
+            Some((_, lines, _)) => lines.push(line),
             None => {
                 if note.body.is_empty() {
                     note.body_line = number;
                 }
-                note.body.push(line.to_string());
+                note.body.push(line);
             }
         }
     }
 }
 
 /// Joins lines, dropping blank lines at both ends; `line` follows the first kept line.
-fn block(lines: Vec<String>, first_line: usize) -> Located {
+fn block(lines: Vec<&str>, first_line: usize) -> Located {
     let lead = lines.iter().take_while(|l| l.trim().is_empty()).count();
     let trail = lines
         .iter()
