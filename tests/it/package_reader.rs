@@ -7,7 +7,7 @@ use crate::common;
 
 use ankideck::package::{self, Contents, Version};
 use common::files::temp_dir;
-use common::{judge, path_str, Backend};
+use common::{anki::export, Backend};
 use serde_json::{json, Value};
 use sha1::Digest;
 use std::collections::BTreeMap;
@@ -90,27 +90,10 @@ fn exports() -> &'static Exports {
     static EXPORTS: OnceLock<Exports> = OnceLock::new();
     EXPORTS.get_or_init(|| {
         let dir = temp_dir("reader-export");
-        let spec_file = dir.join("spec.json");
-        std::fs::write(&spec_file, spec().to_string()).unwrap();
-        let spec_arg = path_str(&spec_file);
-        let out = path_str(&dir);
-        let current = judge(
-            Backend::Current,
-            &[
-                "export",
-                "--spec",
-                spec_arg,
-                "--out",
-                out,
-                "--with-scheduling",
-                "--formats",
-                "legacy,latest,colpkg,legacy-colpkg",
-            ],
-        );
-        let legacy = judge(
-            Backend::Legacy,
-            &["export", "--spec", spec_arg, "--out", out],
-        );
+        let formats = ["--formats", "legacy,latest,colpkg,legacy-colpkg"];
+        let options = [&["--with-scheduling"][..], &formats].concat();
+        let current = export(Backend::Current, &spec(), &dir, &options);
+        let legacy = export(Backend::Legacy, &spec(), &dir, &[]);
         Exports { current, legacy }
     })
 }

@@ -5,6 +5,7 @@ use crate::common;
 
 use ankideck::source::write::{self, Unpacked};
 use ankideck::source::Sources;
+use common::anki::export;
 use common::files::temp_dir;
 use common::run::{assert_success, build_repo_deck};
 use std::collections::HashMap;
@@ -390,37 +391,20 @@ fn scheduling(report: &serde_json::Value) -> Vec<(u64, serde_json::Value)> {
 /// Check Database nothing to repair.
 #[test]
 fn anki_exports_round_trip() {
-    use common::{judge, path_str, Backend};
+    use common::Backend;
     let dir = temp_dir("unpack-anki");
-    let spec = dir.join("spec.json");
-    std::fs::write(&spec, anki_spec().to_string()).unwrap();
-    let current = judge(
-        Backend::Current,
-        &[
-            "export",
-            "--spec",
-            path_str(&spec),
-            "--out",
-            path_str(&dir),
-            "--with-scheduling",
-            "--formats",
-            "legacy,latest,colpkg,legacy-colpkg",
-        ],
-    );
+    let formats = "legacy,latest,colpkg,legacy-colpkg";
+    let options = ["--with-scheduling", "--formats", formats];
+    let current = export(Backend::Current, &anki_spec(), &dir, &options);
     for format in ["legacy", "latest", "colpkg", "legacy-colpkg"] {
         round_trip(&dir, &current, format, "legacy", &SPEC_TRIP);
     }
     let old_dir = dir.join("2.1.49");
-    let old = judge(
+    let old = export(
         Backend::Legacy,
-        &[
-            "export",
-            "--spec",
-            path_str(&spec),
-            "--out",
-            path_str(&old_dir),
-            "--with-scheduling",
-        ],
+        &anki_spec(),
+        &old_dir,
+        &["--with-scheduling"],
     );
     round_trip(&old_dir, &old, "legacy1", "legacy1", &SPEC_TRIP);
 }
@@ -735,7 +719,7 @@ fn cards_the_fields_no_longer_make_are_kept() {
 /// build (each odd note said at its heading), and the round trip keeps every card.
 #[test]
 fn notes_anki_keeps_as_they_are_round_trip() {
-    use common::{judge, path_str, Backend};
+    use common::Backend;
     let spec = serde_json::json!({
         "notes": [
             {"notetype": "Basic (and reversed card)", "fields": ["front", "back"]},
@@ -750,20 +734,8 @@ fn notes_anki_keeps_as_they_are_round_trip() {
         "edits": [[0, ["front", ""]], [1, ["{{c1::a}} b", ""]]],
     });
     let dir = temp_dir("unpack-odd-notes");
-    let spec_path = dir.join("spec.json");
-    std::fs::write(&spec_path, spec.to_string()).unwrap();
-    let exported = judge(
-        Backend::Current,
-        &[
-            "export",
-            "--spec",
-            path_str(&spec_path),
-            "--out",
-            path_str(&dir),
-            "--formats",
-            "legacy,latest",
-        ],
-    );
+    let formats = ["--formats", "legacy,latest"];
+    let exported = export(Backend::Current, &spec, &dir, &formats);
     let trip = Trip {
         notes: 8,
         history: false,
@@ -925,25 +897,11 @@ fn deck_settings(report: &serde_json::Value) -> Vec<serde_json::Value> {
 #[test]
 fn deck_presets_and_descriptions_round_trip() {
     use common::anki::import_with;
-    use common::{judge, path_str, Backend};
+    use common::{path_str, Backend};
     let dir = temp_dir("unpack-decks");
-    let spec = dir.join("spec.json");
-    std::fs::write(&spec, decks_spec().to_string()).unwrap();
-    let exported = judge(
-        Backend::Current,
-        &[
-            "export",
-            "--spec",
-            path_str(&spec),
-            "--out",
-            path_str(&dir),
-            "--with-scheduling",
-            "--with-deck-configs",
-            "--formats",
-            "legacy,latest",
-        ],
-    );
     let with = ["--with-deck-configs", "--with-scheduling"];
+    let options = [&with[..], &["--formats", "legacy,latest"]].concat();
+    let exported = export(Backend::Current, &decks_spec(), &dir, &options);
     for format in ["legacy", "latest"] {
         let original = std::path::PathBuf::from(exported["packages"][format].as_str().unwrap());
         let fresh = import_with(
@@ -994,17 +952,11 @@ fn deck_presets_and_descriptions_round_trip() {
         assert_eq!(got, want, "{format}");
     }
     // A collection package has every deck: one no note uses is kept, with its group.
-    let colpkg = judge(
+    let colpkg = export(
         Backend::Current,
-        &[
-            "export",
-            "--spec",
-            path_str(&spec),
-            "--out",
-            path_str(&dir),
-            "--formats",
-            "colpkg",
-        ],
+        &decks_spec(),
+        &dir,
+        &["--formats", "colpkg"],
     );
     let sources = dir.join("sources-colpkg");
     let package = colpkg["packages"]["colpkg"].as_str().unwrap();

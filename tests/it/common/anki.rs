@@ -23,6 +23,25 @@ pub fn import_with(backend: Backend, collection: &Path, package: &Path, extra: &
     judge(backend, &args)
 }
 
+/// Makes a collection from `spec` with Anki's own API (`judge*.py export`, see
+/// `judge_common.SPEC_HELP`) and exports it into `out` (made if missing), with the
+/// judge's other `export` options in `extra` (`--formats`, `--with-scheduling`, …);
+/// returns the judge's report, whose `packages` names each file.
+pub fn export(backend: Backend, spec: &Value, out: &Path, extra: &[&str]) -> Value {
+    std::fs::create_dir_all(out).unwrap();
+    let spec_path = out.join("spec.json");
+    std::fs::write(&spec_path, spec.to_string()).unwrap();
+    let mut args = vec![
+        "export",
+        "--spec",
+        path_str(&spec_path),
+        "--out",
+        path_str(out),
+    ];
+    args.extend_from_slice(extra);
+    judge(backend, &args)
+}
+
 /// Imports `package` into a desktop collection, syncs it to a local sync server and
 /// from there to a fresh "phone" collection (current Anki); returns the judge's report
 /// (`desktop`, `phone`, `phone_sync`, …).
