@@ -304,7 +304,11 @@ fn digest(value: impl std::hash::Hash) -> u64 {
 
 /// A field's digest: Anki compares fields after NFC, and so does the read-back.
 fn field_digest(field: &str) -> u64 {
-    digest(field.nfc().collect::<String>())
+    // Most fields are in NFC already: hashed as they are, without a copy.
+    match unicode_normalization::is_nfc_quick(field.chars()) {
+        unicode_normalization::IsNormalized::Yes => digest(field),
+        _ => digest(field.nfc().collect::<String>()),
+    }
 }
 
 /// The tags (ignoring case), the deck and each card's deck (by [`crate::deck::key`]).

@@ -108,17 +108,18 @@ fn inline(html: &str, escape: bool) -> Option<String> {
     let mut rest = html;
     let mut links: Vec<String> = Vec::new();
     while let Some(c) = rest.chars().next() {
-        if let Some((markdown, len)) = tag(rest, &mut links) {
+        // Tags start with `<`, formulas with `\`, entities with `&`.
+        let markdown = match c {
+            '<' => tag(rest, &mut links),
+            '\\' => math(rest),
+            _ => None,
+        };
+        if let Some((markdown, len)) = markdown {
             out.push_str(&markdown);
             rest = &rest[len..];
             continue;
         }
-        if let Some((markdown, len)) = math(rest) {
-            out.push_str(&markdown);
-            rest = &rest[len..];
-            continue;
-        }
-        if let Some((text, len)) = entity(rest) {
+        if let Some((text, len)) = (c == '&').then(|| entity(rest)).flatten() {
             push_text(&mut out, text, escape);
             rest = &rest[len..];
             continue;
@@ -131,7 +132,12 @@ fn inline(html: &str, escape: bool) -> Option<String> {
 
 /// Pushes a text character, escaped if it is Markdown punctuation and `escape`.
 fn push_text(out: &mut String, c: char, escape: bool) {
-    if escape && "\\*_`[]<>$~&#".contains(c) {
+    if escape
+        && matches!(
+            c,
+            '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '$' | '~' | '&' | '#'
+        )
+    {
         out.push('\\');
     }
     out.push(c);
