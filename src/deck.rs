@@ -172,6 +172,11 @@ pub(crate) fn anki_value_fits(kind: KeyKind, value: &serde_json::Value) -> bool 
     }
 }
 
+/// Why an options group's Anki keys cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct KeysError(pub String);
+
 #[cfg(test)]
 mod tests {
     use super::*;

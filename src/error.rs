@@ -511,7 +511,7 @@ pub enum Error {
         /// The group's name.
         group: String,
         /// What is wrong with its keys.
-        problem: crate::package::KeysError,
+        problem: crate::deck::KeysError,
     },
     /// The source folder does not exist.
     #[error("there is no folder `{}` to read cards from", .0.display())]

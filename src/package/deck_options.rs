@@ -4,7 +4,7 @@
 //! entries have always been written in (and Anki reads keys in any order).
 
 use super::schema::JsonMap;
-use crate::deck::DeckOptions;
+use crate::deck::{DeckOptions, KeysError, OWN_KEYS, PARTS};
 use crate::ids;
 use serde::{Deserialize, Serialize};
 
@@ -90,14 +90,6 @@ pub struct LapseConfig {
     #[serde(flatten)]
     pub rest: JsonMap,
 }
-
-/// The parts of a group that are objects of their own.
-use crate::deck::{OWN_KEYS, PARTS};
-
-/// Why a group's Anki keys cannot be used.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct KeysError(pub String);
 
 impl Default for DeckConfig {
     /// What Anki takes for a key a group leaves out (its schema 11 defaults).

@@ -10,7 +10,7 @@ pub mod read;
 mod schema;
 mod write;
 
-pub use deck_options::KeysError;
+pub use crate::deck::KeysError;
 pub use meta::{Format, Version};
 pub use output::check_output;
 pub use read::{
