@@ -6,80 +6,16 @@
 use crate::common;
 
 use ankideck::package::{self, Contents, Version};
+use common::anki::{export, sample_spec};
 use common::files::temp_dir;
-use common::{anki::export, Backend};
+use common::Backend;
 use serde_json::{json, Value};
 use sha1::Digest;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
-/// What `judge.py export` builds (see `judge_common.SPEC_HELP`): Basic, Cloze,
-/// reversed and a custom type of 12 fields, subdecks and an unused deck, tags with
-/// `::`, two answered cards, a filtered deck holding cards of two notes, an image, a
-/// sound, and an image that a field spells in NFD (Anki stores both in NFC: NFD names
-/// in packages are covered by the reader's unit tests).
-fn spec() -> Value {
-    use base64_free::encode;
-    let nfd = "cafe\u{301}.png";
-    json!({
-        "notetypes": [{
-            "name": "Many",
-            "fields": (0..12).map(|i| format!("F{i}")).collect::<Vec<_>>(),
-            "templates": [
-                ["Card 1", "{{F0}}", "{{FrontSide}}<hr id=answer>{{F1}}"],
-                ["Card 2", "{{#F2}}{{F2}}{{/F2}}", "{{F3}}"],
-            ],
-            "css": ".card { color: teal }",
-        }],
-        "decks": ["Empty::Child"],
-        "media": {
-            "red.png": encode(b"\x89PNG\r\n\x1a\nred"),
-            "say.mp3": encode(b"ID3 a sound"),
-            "caf\u{e9}.png": encode(b"\x89PNG\r\n\x1a\ncafe"),
-        },
-        "notes": [
-            {"notetype": "Basic", "deck": "Lang::French",
-             "fields": ["chat", "cat <img src=\"red.png\">"], "tags": ["lang::fr", "animal"]},
-            {"notetype": "Cloze", "deck": "Lang::French::Verbs",
-             "fields": ["{{c1::être}} and {{c2::avoir}}", "[sound:say.mp3]"], "tags": ["verb"]},
-            {"notetype": "Many", "deck": "Lang",
-             "fields": ["a", "b", "c", "d", format!("<img src=\"{nfd}\">"),
-                        "", "", "", "", "", "", ""]},
-            {"notetype": "Basic (and reversed card)", "deck": "Lang::French",
-             "fields": ["chien", "dog"], "tags": ["animal"]},
-        ],
-        "review": 2,
-        "filtered": [{"name": "Cram", "search": "deck:Lang::French tag:animal", "limit": 10}],
-    })
-}
-
-/// Base64 for the spec's media, without a crate for it.
-mod base64_free {
-    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-    pub fn encode(bytes: &[u8]) -> String {
-        let mut out = String::new();
-        for chunk in bytes.chunks(3) {
-            let b = [
-                chunk[0],
-                *chunk.get(1).unwrap_or(&0),
-                *chunk.get(2).unwrap_or(&0),
-            ];
-            let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-            for i in 0..4 {
-                if i <= chunk.len() {
-                    out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-                } else {
-                    out.push('=');
-                }
-            }
-        }
-        out
-    }
-}
-
-/// The packages exported from [`spec`]: current Anki's legacy and latest `.apkg`
+/// The packages exported from [`sample_spec`]: current Anki's legacy and latest `.apkg`
 /// (with scheduling) and `.colpkg`s, and 2.1.49's `collection.anki2` package (without).
 struct Exports {
     current: Value,
@@ -92,8 +28,8 @@ fn exports() -> &'static Exports {
         let dir = temp_dir("reader-export");
         let formats = ["--formats", "legacy,latest,colpkg,legacy-colpkg"];
         let options = [&["--with-scheduling"][..], &formats].concat();
-        let current = export(Backend::Current, &spec(), &dir, &options);
-        let legacy = export(Backend::Legacy, &spec(), &dir, &[]);
+        let current = export(Backend::Current, &sample_spec(), &dir, &options);
+        let legacy = export(Backend::Legacy, &sample_spec(), &dir, &[]);
         Exports { current, legacy }
     })
 }

@@ -253,41 +253,15 @@ fn unpack_refuses_what_it_cannot_use() {
 /// media name in NFD, fields no plain spelling keeps (setting-like lines, `## ` lines,
 /// leading spaces, Markdown-looking text), two reviewed cards and a filtered deck.
 fn anki_spec() -> serde_json::Value {
-    let nfd = "cafe\u{301}.png";
-    serde_json::json!({
-        "notetypes": [{
-            "name": "Many",
-            "fields": (0..12).map(|i| format!("F{i}")).collect::<Vec<_>>(),
-            "templates": [
-                ["Card 1", "{{F0}}", "{{FrontSide}}<hr id=answer>{{F1}}"],
-                ["Card 2", "{{#F2}}{{F2}}{{/F2}}", "{{F3}}"],
-            ],
-            "css": ".card { color: teal }",
-        }],
-        "decks": ["Empty::Child"],
-        "media": {
-            "red.png": "iVBORw0KGgpyZWQ=",
-            "say.mp3": "SUQzIGEgc291bmQ=",
-            "caf\u{e9}.png": "iVBORw0KGgpjYWZl",
-        },
-        "notes": [
-            {"notetype": "Basic", "deck": "Lang::French",
-             "fields": ["chat", "cat <img src=\"red.png\">"], "tags": ["lang::fr", "animal"]},
-            {"notetype": "Cloze", "deck": "Lang::French::Verbs",
-             "fields": ["{{c1::être}} and {{c2::avoir}}", "[sound:say.mp3]"], "tags": ["verb"]},
-            {"notetype": "Many", "deck": "Lang",
-             "fields": ["a", "b", "c", "d", format!("<img src=\"{nfd}\">"),
-                        "", "", "", "", "", "", ""]},
-            {"notetype": "Basic (and reversed card)", "deck": "Lang::French",
-             "fields": ["chien", "dog"], "tags": ["animal"]},
-            {"notetype": "Basic", "deck": "Lang",
-             "fields": ["tags: x\n## not a note", "  lead\n\n### x\n"]},
-            {"notetype": "Basic", "deck": "Lang", "fields": ["2*3*4 = 24", "**bold** <b>x</b>"]},
-        ],
-        "card_decks": [[3, 1, "Lang::Reverse"]],
-        "review": 2,
-        "filtered": [{"name": "Cram", "search": "deck:Lang::French tag:animal", "limit": 10}],
-    })
+    let mut spec = common::anki::sample_spec();
+    spec["notes"].as_array_mut().unwrap().extend([
+        serde_json::json!({"notetype": "Basic", "deck": "Lang",
+            "fields": ["tags: x\n## not a note", "  lead\n\n### x\n"]}),
+        serde_json::json!({"notetype": "Basic", "deck": "Lang",
+            "fields": ["2*3*4 = 24", "**bold** <b>x</b>"]}),
+    ]);
+    spec["card_decks"] = serde_json::json!([[3, 1, "Lang::Reverse"]]);
+    spec
 }
 
 /// What a judge report says of each note, by guid, as a fresh import must reproduce it:

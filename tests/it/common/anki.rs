@@ -212,3 +212,43 @@ pub fn assert_reimport_is_all_duplicates(
         "re-import duplicated notes"
     );
 }
+
+/// A spec for [`export`] (see `judge_common.SPEC_HELP`): Basic, Cloze,
+/// reversed and a custom type of 12 fields, subdecks and an unused deck, tags with
+/// `::`, two answered cards, a filtered deck holding cards of two notes, an image, a
+/// sound, and an image that a field spells in NFD (Anki stores both in NFC: NFD names
+/// in packages are covered by the reader's unit tests).
+pub fn sample_spec() -> Value {
+    let nfd = "cafe\u{301}.png";
+    json!({
+        "notetypes": [{
+            "name": "Many",
+            "fields": (0..12).map(|i| format!("F{i}")).collect::<Vec<_>>(),
+            "templates": [
+                ["Card 1", "{{F0}}", "{{FrontSide}}<hr id=answer>{{F1}}"],
+                ["Card 2", "{{#F2}}{{F2}}{{/F2}}", "{{F3}}"],
+            ],
+            "css": ".card { color: teal }",
+        }],
+        "decks": ["Empty::Child"],
+        // Base64 of b"\x89PNG\r\n\x1a\nred", b"ID3 a sound", b"\x89PNG\r\n\x1a\ncafe".
+        "media": {
+            "red.png": "iVBORw0KGgpyZWQ=",
+            "say.mp3": "SUQzIGEgc291bmQ=",
+            "caf\u{e9}.png": "iVBORw0KGgpjYWZl",
+        },
+        "notes": [
+            {"notetype": "Basic", "deck": "Lang::French",
+             "fields": ["chat", "cat <img src=\"red.png\">"], "tags": ["lang::fr", "animal"]},
+            {"notetype": "Cloze", "deck": "Lang::French::Verbs",
+             "fields": ["{{c1::être}} and {{c2::avoir}}", "[sound:say.mp3]"], "tags": ["verb"]},
+            {"notetype": "Many", "deck": "Lang",
+             "fields": ["a", "b", "c", "d", format!("<img src=\"{nfd}\">"),
+                        "", "", "", "", "", "", ""]},
+            {"notetype": "Basic (and reversed card)", "deck": "Lang::French",
+             "fields": ["chien", "dog"], "tags": ["animal"]},
+        ],
+        "review": 2,
+        "filtered": [{"name": "Cram", "search": "deck:Lang::French tag:animal", "limit": 10}],
+    })
+}
