@@ -187,6 +187,21 @@ pub(crate) struct NoteTypeRecord {
 }
 
 impl NoteTypeRecord {
+    /// The record of `nt` at `modified`, given its [`crate::NoteType::fingerprints`].
+    pub(crate) fn new(
+        nt: &crate::NoteType,
+        modified: i64,
+        (content, schema): (String, String),
+    ) -> NoteTypeRecord {
+        NoteTypeRecord {
+            id: nt.id,
+            modified,
+            content,
+            schema,
+            name: nt.name.clone(),
+        }
+    }
+
     /// The record of a note type line's columns (version 2 has the alias first).
     fn from_columns(cols: &[&str]) -> Result<NoteTypeRecord, String> {
         Ok(NoteTypeRecord {

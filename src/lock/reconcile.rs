@@ -194,11 +194,12 @@ fn reconcile_notetypes<'a>(
             continue;
         }
         let mut nt = (**notetype).clone();
-        let (content, schema) = nt.fingerprints();
+        let fingerprints = nt.fingerprints();
+        let (content, schema) = (&fingerprints.0, &fingerprints.1);
         nt.modified = match previous.notetype(id) {
-            Some(r) if r.content == content => r.modified,
+            Some(r) if &r.content == content => r.modified,
             Some(r) => {
-                if r.schema != schema {
+                if &r.schema != schema {
                     let problem = Problem::NoteTypeSchemaChanged(nt.name.clone());
                     out.warnings.push(warning(lock_path, 0, problem));
                 }
@@ -206,18 +207,9 @@ fn reconcile_notetypes<'a>(
             }
             None => now,
         };
-        let name = nt.name.clone();
-        let (modified, nt) = (nt.modified, Arc::new(nt));
-        records.insert(
-            id,
-            NoteTypeRecord {
-                id,
-                modified,
-                content,
-                schema,
-                name,
-            },
-        );
+        let modified = nt.modified;
+        records.insert(id, NoteTypeRecord::new(&nt, modified, fingerprints));
+        let nt = Arc::new(nt);
         out.timestamp = out.timestamp.max(modified);
         *notetype = Arc::clone(&nt);
         updated.insert(id, nt);
@@ -237,17 +229,8 @@ pub(super) fn seeded(
     let mut notetypes = BTreeMap::new();
     for nt in notes.iter().map(|s| &s.notetype).chain(unused) {
         notetypes.entry(nt.id).or_insert_with(|| {
-            let (content, schema) = nt.fingerprints();
             let modified = notetype_mods.get(&nt.id).copied().unwrap_or(nt.modified);
-            let name = nt.name.clone();
-            let id = nt.id;
-            NoteTypeRecord {
-                id,
-                modified,
-                content,
-                schema,
-                name,
-            }
+            NoteTypeRecord::new(nt, modified, nt.fingerprints())
         });
     }
     let (mut out, aliases) = head(notes.note_decks(), &notetypes);
