@@ -32,6 +32,9 @@ pub struct Summary {
     pub media: usize,
     /// Cards with review history, which stays in the collection.
     pub cards_with_history: usize,
+    /// The names of the deck options presets no deck uses, left out: Anki's importer
+    /// takes only the presets of the decks it imports.
+    pub unused_presets: Vec<String>,
     /// What the package had that was left out, one message each.
     pub warnings: Vec<String>,
 }
@@ -288,6 +291,7 @@ fn model(
         notetypes: unpacked.notetypes.len(),
         media: unpacked.media.len(),
         cards_with_history: contents.cards_with_history,
+        unused_presets: unused_presets(contents),
         warnings: (contents.warnings.iter().map(|w| w.to_string()))
             .chain(aliased)
             .chain(line_ends)
@@ -295,6 +299,22 @@ fn model(
             .collect(),
     };
     (unpacked, originals, notetype_mods, summary)
+}
+
+/// The names of the package's deck options presets that no deck uses (a `.colpkg` has
+/// every preset of the collection). Anki's `.apkg` importer takes only the presets of
+/// the decks it imports, so a build cannot bring them back. Anki's own `Default`,
+/// unedited, is in every collection and not counted.
+fn unused_presets(contents: &Contents) -> Vec<String> {
+    let used: HashSet<i64> = (contents.decks.iter())
+        .filter(|d| d.dynamic == 0)
+        .map(|d| d.conf)
+        .collect();
+    (contents.deck_configs.iter())
+        .filter(|c| !used.contains(&c.id))
+        .filter(|c| c.id != 1 || !c.is_anki_default())
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 /// How many decks the build of the unpacked sources has: every normal deck of the

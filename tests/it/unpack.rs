@@ -942,6 +942,7 @@ fn decks_spec() -> serde_json::Value {
             }},
             {"name": "Fast", "decks": ["Lang::Verbs"], "set": {"new": {"perDay": 7}}},
             {"name": "Default", "set": {"rev": {"perDay": 123}, "lapse": {"leechFails": 4}}},
+            {"name": "Spare", "set": {"new": {"perDay": 3}}},
         ],
         "descriptions": [
             {"deck": "Lang::French", "desc": "<p>Words</p>\n<ul>\n  <li>one</li>\n</ul>\n\n"},
@@ -964,7 +965,8 @@ fn deck_settings(report: &serde_json::Value) -> Vec<serde_json::Value> {
 /// Options groups (every key of Anki's), descriptions byte for byte and decks no note
 /// uses come back: a fresh collection importing the rebuilt package with its presets
 /// has the decks and presets of one importing the original, for the legacy and the
-/// latest format. Unpack counts the decks as the build does.
+/// latest format. Unpack counts the decks as the build does, and names the presets no
+/// deck uses, which it leaves out.
 #[test]
 fn deck_presets_and_descriptions_round_trip() {
     use common::anki::import_with;
@@ -985,6 +987,8 @@ fn deck_presets_and_descriptions_round_trip() {
         let out = common::run::ankideck(&["unpack", path_str(&original), "-o", path_str(&sources)]);
         assert_success(&out);
         let unpacked = String::from_utf8_lossy(&out.stdout).to_string();
+        // Anki exports the presets of its decks only.
+        assert!(!unpacked.contains("no deck uses"), "{unpacked}");
         let toml = std::fs::read_to_string(sources.join("Lang/French/_deck.toml")).unwrap();
         assert!(
             toml.contains("description_html = '''\n<p>Words</p>\n<ul>"),
@@ -1041,4 +1045,16 @@ fn deck_presets_and_descriptions_round_trip() {
     let built = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(unpacked.contains(" 7 decks, "), "{unpacked}");
     assert!(built.contains(" 7 decks, "), "{built}");
+    // A preset no deck uses cannot come back: Anki's importer takes only the presets of
+    // the decks it imports. Unpack says so.
+    let said = "\n1 deck options preset that no deck uses left out (`Spare`): Anki imports \
+                only the presets of the decks in a package\n";
+    assert!(unpacked.contains(said), "{unpacked}");
+    for file in common::files::files_under(&sources) {
+        let text = std::fs::read(&file).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&text).contains("Spare"),
+            "{file:?}"
+        );
+    }
 }

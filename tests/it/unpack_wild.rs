@@ -64,16 +64,9 @@ fn a_deck_from_the_wild_comes_back_as_it_was() {
 
 /// The text of every card file below `dir`.
 fn card_text(dir: &Path) -> String {
-    let mut text = String::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            text += &card_text(&path);
-        } else if path.extension().is_some_and(|e| e == "md") {
-            text += &std::fs::read_to_string(&path).unwrap();
-        }
-    }
-    text
+    let files = common::files::files_under(dir).into_iter();
+    let md = files.filter(|p| p.extension().is_some_and(|e| e == "md"));
+    md.map(|p| std::fs::read_to_string(p).unwrap()).collect()
 }
 
 /// `unpack` and `build` of `original`, judged by round_trip.py `compare`.
