@@ -1,6 +1,7 @@
 //! The library's errors. Problems in what the user wrote are [`Diagnostic`]s that name the
 //! file and line; everything else is an I/O or package-writing failure.
 
+use crate::notetype::CardError;
 use crate::suggest::did_you_mean;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -218,6 +219,16 @@ pub enum Problem {
     BadCardDeck,
     #[error("`empty-cards:` takes card numbers from 1 to 500, as in `empty-cards: 2 3`")]
     BadEmptyCards,
+    #[error("`skip-cards:` takes card numbers from 1 to 500, as in `skip-cards: 2 3`")]
+    BadSkipCards,
+    /// A card number of `empty-cards:` or `skip-cards:` that the note cannot have as
+    /// written: `at` is the number (or the setting, for one about the whole line).
+    #[error("{error}")]
+    CardSetting {
+        /// Boxed to keep `Problem` (and `Error`) small.
+        error: Box<CardError>,
+        at: Spot,
+    },
     #[error("card {number} is not a card of this note (its cards: {cards})")]
     NoSuchCard { number: u16, cards: String },
     #[error("the lock file is damaged: {0}")]
@@ -335,6 +346,8 @@ impl Problem {
             Problem::IdAndGuid => "id-and-guid",
             Problem::BadCardDeck => "bad-card-deck",
             Problem::BadEmptyCards => "bad-empty-cards",
+            Problem::BadSkipCards => "bad-skip-cards",
+            Problem::CardSetting { .. } => "card-setting",
             Problem::NoSuchCard { .. } => "no-such-card",
             Problem::BadLock(_) => "bad-lock",
             Problem::LockOutdated => "lock-outdated",
@@ -361,7 +374,8 @@ impl Problem {
             Problem::UnclosedCloze(at)
             | Problem::SingleColonCloze(at)
             | Problem::ClozeNotOnFront { at, .. }
-            | Problem::ClozeShownAsWritten { at, .. } => Some(at),
+            | Problem::ClozeShownAsWritten { at, .. }
+            | Problem::CardSetting { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -407,7 +421,7 @@ impl Problem {
             Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
             Problem::FrontMatterComment { .. } => "to keep the `#`, put the value in quotes, as in `deck: \"Lang #1\"`",
             Problem::HeadingWithoutSpace(_) => "put a space after the `#`s (`## Question`); to keep the hashes as text, write `\\#`",
-            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck`, `card-deck`, `empty-cards` and `format`; to start the answer with such a line, leave a blank line before it",
+            Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck`, `card-deck`, `empty-cards`, `skip-cards` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
             Problem::UnknownFormat(_) => "use `format: markdown` or `format: html`",
@@ -431,6 +445,12 @@ impl Problem {
             Problem::IdAndGuid => "keep `guid:` to match a note Anki already has, or `id:` for an identity of your own",
             Problem::BadCardDeck => "write the card's number (from 1), a space and the deck",
             Problem::BadEmptyCards => "write the numbers (from 1) of the cards to keep, separated by spaces",
+            Problem::BadSkipCards => "write the numbers (from 1) of the cards the note lacks, separated by spaces",
+            Problem::CardSetting { error, .. } => match **error {
+                CardError::KeptAndSkipped { .. } => "a card is either kept (`empty-cards:`) or skipped (`skip-cards:`): remove its number from one of the two lines",
+                CardError::EverySkipped { .. } => "leave at least one card out of `skip-cards:`, or delete the note",
+                _ => "number the cards from 1 up to the number of the note type's card types (its templates, in order; a cloze note's cards are its deletions' numbers)",
+            },
             Problem::NoSuchCard { .. } => "number the cards from 1: a template's place in the note type, or a cloze deletion's number",
             Problem::DuplicateNote { .. } => "give one of the notes a distinct `id:` line, or delete the duplicate",
             Problem::BadLock(_) => "restore it from git, or delete it (the next import then updates every note)",
@@ -921,6 +941,14 @@ mod tests {
             (Problem::IdAndGuid, "id-and-guid"),
             (Problem::BadCardDeck, "bad-card-deck"),
             (Problem::BadEmptyCards, "bad-empty-cards"),
+            (Problem::BadSkipCards, "bad-skip-cards"),
+            (
+                Problem::CardSetting {
+                    error: Box::new(CardError::KeptAndSkipped { number: 1 }),
+                    at: spot(),
+                },
+                "card-setting",
+            ),
             (
                 Problem::NoSuchCard {
                     number: 1,

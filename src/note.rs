@@ -36,6 +36,11 @@ pub struct Note {
     /// Cards the note keeps although their fronts are empty (ordinals, in order): Anki
     /// keeps such cards until Tools › Empty Cards deletes them. Usually empty.
     pub empty_cards: Vec<u16>,
+    /// Cards the note lacks although its fields make them (ordinals, in order): a
+    /// package made by Anki 2.0's rules or by another tool, or a note one of whose
+    /// cards was deleted, lacks them until Anki makes them (Check Database, an edit).
+    /// Usually empty.
+    pub skipped_cards: Vec<u16>,
     /// Last modification, in seconds. Anki updates a note on import only when this is
     /// newer than its copy. 0 (as [`Note::new`] makes it) stands for the package's
     /// timestamp; `build::write_locked` sets it from a lock.
@@ -66,6 +71,7 @@ impl Note {
             deck: "Default".to_string(),
             card_decks: Vec::new(),
             empty_cards: Vec::new(),
+            skipped_cards: Vec::new(),
             modified: 0,
         }
     }
@@ -107,6 +113,16 @@ impl Note {
     pub fn empty_card(mut self, ord: u16) -> Note {
         if let Err(at) = self.empty_cards.binary_search(&ord) {
             self.empty_cards.insert(at, ord);
+        }
+        self
+    }
+
+    /// Leaves out the card with ordinal `ord` even when the note's fields make it, as
+    /// a package may lack such a card (see [`Note::skipped_cards`]).
+    #[must_use]
+    pub fn skip_card(mut self, ord: u16) -> Note {
+        if let Err(at) = self.skipped_cards.binary_search(&ord) {
+            self.skipped_cards.insert(at, ord);
         }
         self
     }

@@ -171,6 +171,10 @@ impl NoteStore {
         for ord in &note.empty_cards {
             out.extend_from_slice(&ord.to_le_bytes());
         }
+        put_u32(out, note.skipped_cards.len() as u32);
+        for ord in &note.skipped_cards {
+            out.extend_from_slice(&ord.to_le_bytes());
+        }
         put_u32(out, file);
         put_u32(out, source.line as u32);
         out.extend_from_slice(&source.legacy.map_or(u32::MAX, u32::from).to_le_bytes());
@@ -277,13 +281,17 @@ impl NoteStore {
                 (ord, self.decks[take_u32(&mut bytes) as usize].clone())
             })
             .collect();
-        let empty_cards = (0..take_u32(&mut bytes))
-            .map(|_| {
-                let ord = u16::from_le_bytes([bytes[0], bytes[1]]);
-                bytes = &bytes[2..];
-                ord
-            })
-            .collect();
+        let take_ords = |bytes: &mut &[u8]| -> Vec<u16> {
+            (0..take_u32(bytes))
+                .map(|_| {
+                    let ord = u16::from_le_bytes([bytes[0], bytes[1]]);
+                    *bytes = &bytes[2..];
+                    ord
+                })
+                .collect()
+        };
+        let empty_cards = take_ords(&mut bytes);
+        let skipped_cards = take_ords(&mut bytes);
         let file = Arc::clone(&self.files[take_u32(&mut bytes) as usize]);
         let line = take_u32(&mut bytes) as usize;
         let legacy = u16::try_from(take_u32(&mut bytes)).ok();
@@ -297,6 +305,7 @@ impl NoteStore {
                 deck: self.decks[record.deck as usize].clone(),
                 card_decks,
                 empty_cards,
+                skipped_cards,
                 modified: record.modified,
             },
             notetype,
@@ -393,7 +402,7 @@ mod tests {
                 note = note.card_in_deck(0, "Other");
             }
             if i % 50 == 7 {
-                note = note.empty_card(1).empty_card(3);
+                note = note.empty_card(1).empty_card(3).skip_card(2);
             }
             notes.push(SourceNote {
                 note,

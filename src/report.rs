@@ -325,6 +325,14 @@ pub fn unpacked(package: &Path, dir: &Path, s: &crate::unpack::Summary) -> Strin
         count(s.media, "media file"),
         warnings(s.warnings.len()),
     );
+    if !s.unused_presets.is_empty() {
+        let names: Vec<String> = s.unused_presets.iter().map(|n| format!("`{n}`")).collect();
+        out += &format!(
+            "\n{} that no deck uses left out ({}): Anki imports only the presets of the decks in a package",
+            count(s.unused_presets.len(), "deck options preset"),
+            names.join(", ")
+        );
+    }
     if s.cards_with_history > 0 {
         let have = if s.cards_with_history == 1 {
             "has"

@@ -32,6 +32,9 @@ pub struct Summary {
     pub media: usize,
     /// Cards with review history, which stays in the collection.
     pub cards_with_history: usize,
+    /// The names of the deck options presets no deck uses, left out: Anki's importer
+    /// takes only the presets of the decks it imports.
+    pub unused_presets: Vec<String>,
     /// What the package had that was left out, one message each.
     pub warnings: Vec<String>,
 }
@@ -242,11 +245,13 @@ fn model(
             deck,
             card_decks,
             empty_cards: Vec::new(),
+            skipped_cards: Vec::new(),
             modified: row.modified,
         };
         if let Some(nt) = types.get(&note.notetype_id) {
             let ords: Vec<i64> = cards.iter().map(|c| c.0).collect();
             odd_cards.extend(keep_empty_cards(&mut note, nt, &ords));
+            odd_cards.extend(skip_missing_cards(&mut note, nt, &ords));
         }
         originals.insert(note.guid.clone(), row.modified);
         unpacked.notes.push(note);
@@ -286,6 +291,7 @@ fn model(
         notetypes: unpacked.notetypes.len(),
         media: unpacked.media.len(),
         cards_with_history: contents.cards_with_history,
+        unused_presets: unused_presets(contents),
         warnings: (contents.warnings.iter().map(|w| w.to_string()))
             .chain(aliased)
             .chain(line_ends)
@@ -293,6 +299,22 @@ fn model(
             .collect(),
     };
     (unpacked, originals, notetype_mods, summary)
+}
+
+/// The names of the package's deck options presets that no deck uses (a `.colpkg` has
+/// every preset of the collection). Anki's `.apkg` importer takes only the presets of
+/// the decks it imports, so a build cannot bring them back. Anki's own `Default`,
+/// unedited, is in every collection and not counted.
+fn unused_presets(contents: &Contents) -> Vec<String> {
+    let used: HashSet<i64> = (contents.decks.iter())
+        .filter(|d| d.dynamic == 0)
+        .map(|d| d.conf)
+        .collect();
+    (contents.deck_configs.iter())
+        .filter(|c| !used.contains(&c.id))
+        .filter(|c| c.id != 1 || !c.is_anki_default())
+        .map(|c| c.name.clone())
+        .collect()
 }
 
 /// How many decks the build of the unpacked sources has: every normal deck of the
@@ -379,9 +401,55 @@ fn keep_empty_cards(note: &mut Note, nt: &crate::NoteType, ords: &[i64]) -> Vec<
     warnings
 }
 
+/// Sets `note.skipped_cards` to the cards the build would make for the note that the
+/// package lacks (from Anki 2.0's rules or another tool, or deleted in Anki, where they
+/// stay missing until Anki makes them on the note's next edit or Check Database), so
+/// that the build lacks them too. A note without any card in the package is written
+/// with its cards, as Check Database gives it: one warning says so.
+fn skip_missing_cards(note: &mut Note, nt: &crate::NoteType, ords: &[i64]) -> Option<String> {
+    let has_tags = !note.tags.is_empty();
+    let made = nt.note_ordinals(&note.fields, has_tags, &note.empty_cards, &[]);
+    let made = made.unwrap_or_default();
+    let missing: Vec<u16> = (made.iter())
+        .filter(|&&o| !ords.contains(&i64::from(o)))
+        .copied()
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    if ords.is_empty() {
+        // Without cards and fields that make none, it has its first card, said above.
+        if !note.empty_cards.is_empty() {
+            return None;
+        }
+        let numbers: Vec<String> = made.iter().map(|o| (o + 1).to_string()).collect();
+        return Some(format!(
+            "note `{}` has no cards in the package; it is written with the cards its \
+             fields make ({}), as Anki's Check Database gives it",
+            note.guid,
+            numbers.join(", ")
+        ));
+    }
+    note.skipped_cards = missing;
+    None
+}
+
+/// The names of a note's cards `ords` for people: `c2` for a cloze note, the
+/// template's name otherwise.
+fn card_names(notetype: &crate::NoteType, ords: &[u16]) -> Vec<String> {
+    (ords.iter())
+        .map(|&o| match notetype.kind {
+            crate::Kind::Cloze => format!("c{}", o + 1),
+            crate::Kind::Standard => (notetype.templates.get(usize::from(o)))
+                .map_or_else(|| format!("card {}", o + 1), |t| format!("`{}`", t.name)),
+        })
+        .collect()
+}
+
 /// One line per note, at its heading, that is written otherwise than a person would
 /// write it so that it builds as Anki has it: one that keeps cards whose fronts are
-/// empty (`empty-cards:`), one whose cloze braces Anki takes as text (in `braces`).
+/// empty (`empty-cards:`), one that lacks cards its fields make (`skip-cards:`), one
+/// whose cloze braces Anki takes as text (in `braces`).
 fn odd_notes(
     notes: &[crate::note::SourceNote],
     root: &Path,
@@ -398,25 +466,29 @@ fn odd_notes(
                  written as Anki stores it, in a `~~~ verbatim` block"
             ));
         }
-        if source.note.empty_cards.is_empty() {
-            continue;
-        }
-        let names: Vec<String> = (source.note.empty_cards.iter())
-            .map(|&o| match source.notetype.kind {
-                crate::Kind::Cloze => format!("c{}", o + 1),
-                crate::Kind::Standard => (source.notetype.templates.get(usize::from(o)))
-                    .map_or_else(|| format!("card {}", o + 1), |t| format!("`{}`", t.name)),
-            })
-            .collect();
-        let (cards, them) = match names.len() {
-            1 => ("a card".to_string(), "it"),
-            n => (format!("{n} cards"), "them"),
+        let cards = |ords: &[u16]| {
+            let names = card_names(&source.notetype, ords);
+            let (cards, them) = match names.len() {
+                1 => ("a card".to_string(), "it"),
+                n => (format!("{n} cards"), "them"),
+            };
+            (cards, them, names.join(", "))
         };
-        out.push(format!(
-            "{at}: the note has {cards} whose front is empty ({}); `empty-cards:` keeps \
-             {them}, as Anki does until Tools › Empty Cards deletes {them}",
-            names.join(", ")
-        ));
+        if !source.note.empty_cards.is_empty() {
+            let (cards, them, names) = cards(&source.note.empty_cards);
+            out.push(format!(
+                "{at}: the note has {cards} whose front is empty ({names}); `empty-cards:` \
+                 keeps {them}, as Anki does until Tools › Empty Cards deletes {them}"
+            ));
+        }
+        if !source.note.skipped_cards.is_empty() {
+            let (cards, them, names) = cards(&source.note.skipped_cards);
+            out.push(format!(
+                "{at}: the note lacks {cards} its fields make ({names}); `skip-cards:` \
+                 leaves {them} out, as the package does (Anki makes {them} when the note \
+                 is next edited, or by Check Database)"
+            ));
+        }
     }
     out
 }

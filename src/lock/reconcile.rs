@@ -400,24 +400,26 @@ fn reconcile_note(
     (modified, warnings)
 }
 
-/// What a note's `mod` follows: its note type, fields and tags, and the cards it keeps
-/// with empty fronts (`empty-cards:`), so that Anki takes a card kept anew; as many hex
-/// digits as the lock keeps.
+/// What a note's `mod` follows: its note type, fields and tags, the cards it keeps
+/// with empty fronts (`empty-cards:`), so that Anki takes a card kept anew, and the
+/// cards it lacks (`skip-cards:`); as many hex digits as the lock keeps.
 fn content_hash(note: &crate::Note) -> String {
     let notetype_id = note.notetype_id.to_string();
-    let empty: Vec<String> = note.empty_cards.iter().map(u16::to_string).collect();
-    let empty_part = match empty.is_empty() {
-        // Notes without such cards hash as before they existed.
-        true => None,
-        false => Some(["\u{1e}"].into_iter().chain(joined(&empty, " "))),
-    };
+    let numbers = |ords: &[u16]| ords.iter().map(u16::to_string).collect::<Vec<String>>();
+    let (empty, skipped) = (numbers(&note.empty_cards), numbers(&note.skipped_cards));
+    // Notes without such cards hash as before they existed; skipped cards follow a `-`,
+    // which no list of kept cards starts with.
+    let empty_part = (!empty.is_empty()).then(|| ["\u{1e}"].into_iter().chain(joined(&empty, " ")));
+    let skipped_part =
+        (!skipped.is_empty()).then(|| ["\u{1e}", "-"].into_iter().chain(joined(&skipped, " ")));
     let mut hash = short_hash_of(
         [notetype_id.as_str(), "\u{1e}"]
             .into_iter()
             .chain(joined(&note.fields, "\u{1f}"))
             .chain(["\u{1e}"])
             .chain(joined(&note.tags, " "))
-            .chain(empty_part.into_iter().flatten()),
+            .chain(empty_part.into_iter().flatten())
+            .chain(skipped_part.into_iter().flatten()),
     );
     hash.truncate(HASH_LEN);
     hash
@@ -574,6 +576,7 @@ mod tests {
             deck: "D".into(),
             card_decks: vec![],
             empty_cards: vec![],
+            skipped_cards: Vec::new(),
             modified: 0,
         };
         SourceNote {
@@ -868,5 +871,21 @@ mod tests {
         );
         // An edited deletion under the same number is an ordinary update.
         assert!(cloze_changes(&old[..1], &[(1, "z")]).is_empty());
+    }
+
+    /// A note's hash follows `skip-cards:` when it is set, apart from `empty-cards:`
+    /// with the same numbers; a note with neither hashes as before they existed.
+    #[test]
+    fn skipped_cards_change_the_hash_only_when_set() {
+        let note = source_note(crate::Stock::Reversed.notetype(), &["q", "a"]).note;
+        let id = note.notetype_id.to_string();
+        let before = short_hash_of([id.as_str(), "\u{1e}", "q", "\u{1f}", "a", "\u{1e}"]);
+        assert_eq!(content_hash(&note), before[..HASH_LEN]);
+        let skipped = content_hash(&note.clone().skip_card(1));
+        let empty = content_hash(&note.clone().empty_card(1));
+        let both = content_hash(&note.clone().empty_card(1).skip_card(0));
+        let hashes: std::collections::HashSet<&str> =
+            [&before[..HASH_LEN], &skipped, &empty, &both].into();
+        assert_eq!(hashes.len(), 4, "{hashes:?}");
     }
 }

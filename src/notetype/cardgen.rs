@@ -44,6 +44,26 @@ pub enum CardError {
         /// How many templates the note type has.
         count: usize,
     },
+    /// A card the note lacks (`skip-cards:`) beyond the note type's templates.
+    #[error("card {number} cannot be skipped: the note type has {count} card types")]
+    CannotSkip {
+        /// The card's number, from 1.
+        number: u16,
+        /// How many templates the note type has.
+        count: usize,
+    },
+    /// A card named both by `empty-cards:` and by `skip-cards:`.
+    #[error("card {number} is both kept (`empty-cards:`) and skipped (`skip-cards:`)")]
+    KeptAndSkipped {
+        /// The card's number, from 1.
+        number: u16,
+    },
+    /// `skip-cards:` names every card the note has: Anki keeps no note without cards.
+    #[error("`skip-cards:` skips every card of the note ({cards}), but Anki has no note without cards: deleting a note's last card deletes the note, and Check Database gives a note without cards its cards again")]
+    EverySkipped {
+        /// The note's cards without `skip-cards:`, numbered from 1.
+        cards: String,
+    },
 }
 
 /// The highest card number a cloze note can have, as Anki caps it.
@@ -151,32 +171,54 @@ impl NoteType {
     /// The ordinals of a note's cards: those its fields make ([`Self::card_ordinals`])
     /// and `empty`, cards it keeps although their fronts are empty (as Anki keeps them
     /// until Tools › Empty Cards deletes them, and gives a note whose fronts are all empty
-    /// its first card). With `empty` cards, fields that make none are no error.
+    /// its first card), but not `skipped`, cards it lacks although its fields make them
+    /// (a package made by Anki 2.0's rules or another tool, a card deleted in Anki). With
+    /// `empty` cards, fields that make none are no error; a number beyond the templates,
+    /// a card both kept and skipped and a note left without cards are.
     pub fn note_ordinals(
         &self,
         fields: &[String],
         has_tags: bool,
         empty: &[u16],
+        skipped: &[u16],
     ) -> Result<Vec<u16>, CardError> {
         let made = self.card_ordinals(fields, has_tags);
-        if empty.is_empty() {
+        if empty.is_empty() && skipped.is_empty() {
             return made;
         }
         let count = self.max_cards();
-        if let Some(&ord) = empty.iter().find(|&&o| usize::from(o) >= count) {
+        let beyond = |ords: &[u16]| ords.iter().find(|&&o| usize::from(o) >= count).copied();
+        if let Some(ord) = beyond(empty) {
             return Err(CardError::NoTemplate {
                 number: ord + 1,
                 count,
             });
         }
+        if let Some(ord) = beyond(skipped) {
+            return Err(CardError::CannotSkip {
+                number: ord + 1,
+                count,
+            });
+        }
+        if let Some(&ord) = skipped.iter().find(|o| empty.contains(o)) {
+            return Err(CardError::KeptAndSkipped { number: ord + 1 });
+        }
         let mut ords = match made {
             Ok(ords) => ords,
-            Err(CardError::NoCards | CardError::NoClozes) => Vec::new(),
+            Err(CardError::NoCards | CardError::NoClozes) if !empty.is_empty() => Vec::new(),
             Err(e) => return Err(e),
         };
         ords.extend_from_slice(empty);
         ords.sort_unstable();
         ords.dedup();
+        let all = ords.clone();
+        ords.retain(|o| !skipped.contains(o));
+        if ords.is_empty() {
+            let cards: Vec<String> = all.iter().map(|o| (o + 1).to_string()).collect();
+            return Err(CardError::EverySkipped {
+                cards: cards.join(", "),
+            });
+        }
         Ok(ords)
     }
 

@@ -333,29 +333,85 @@ mod tests {
     fn kept_empty_cards() {
         let rev = Stock::Reversed.notetype();
         let stale = fields(&["q", ""]);
-        assert_eq!(rev.note_ordinals(&stale, false, &[1]).unwrap(), [0, 1]);
-        assert_eq!(rev.note_ordinals(&stale, false, &[0]).unwrap(), [0]);
+        assert_eq!(rev.note_ordinals(&stale, false, &[1], &[]).unwrap(), [0, 1]);
+        assert_eq!(rev.note_ordinals(&stale, false, &[0], &[]).unwrap(), [0]);
         assert_eq!(
-            rev.note_ordinals(&fields(&["", ""]), false, &[0]).unwrap(),
+            rev.note_ordinals(&fields(&["", ""]), false, &[0], &[])
+                .unwrap(),
             [0]
         );
         assert_eq!(
-            rev.note_ordinals(&stale, false, &[2]),
+            rev.note_ordinals(&stale, false, &[2], &[]),
             Err(CardError::NoTemplate {
                 number: 3,
                 count: 2
             })
         );
         assert_eq!(
-            rev.note_ordinals(&fields(&["", ""]), false, &[]),
+            rev.note_ordinals(&fields(&["", ""]), false, &[], &[]),
             Err(CardError::NoCards)
         );
         let cloze = Stock::Cloze.notetype();
         let none = fields(&["none", ""]);
-        assert_eq!(cloze.note_ordinals(&none, false, &[4, 0]).unwrap(), [0, 4]);
+        assert_eq!(
+            cloze.note_ordinals(&none, false, &[4, 0], &[]).unwrap(),
+            [0, 4]
+        );
         let one = fields(&["{{c2::x}}", ""]);
-        assert_eq!(cloze.note_ordinals(&one, false, &[499]).unwrap(), [1, 499]);
-        assert!(cloze.note_ordinals(&one, false, &[500]).is_err());
+        assert_eq!(
+            cloze.note_ordinals(&one, false, &[499], &[]).unwrap(),
+            [1, 499]
+        );
+        assert!(cloze.note_ordinals(&one, false, &[500], &[]).is_err());
+    }
+
+    /// `skip-cards:` takes cards away from those the fields make (and those
+    /// `empty-cards:` keeps); it cannot name a card beyond the templates or one
+    /// `empty-cards:` keeps, nor leave the note without cards.
+    #[test]
+    fn skipped_cards() {
+        let rev = Stock::Reversed.notetype();
+        let both = fields(&["q", "a"]);
+        assert_eq!(rev.note_ordinals(&both, false, &[], &[1]).unwrap(), [0]);
+        assert_eq!(rev.note_ordinals(&both, false, &[], &[0]).unwrap(), [1]);
+        let stale = fields(&["q", ""]);
+        assert_eq!(
+            rev.note_ordinals(&stale, false, &[], &[1]).unwrap(),
+            [0],
+            "a card the fields do not make: nothing to skip"
+        );
+        assert_eq!(
+            rev.note_ordinals(&both, false, &[], &[2]),
+            Err(CardError::CannotSkip {
+                number: 3,
+                count: 2
+            })
+        );
+        assert_eq!(
+            rev.note_ordinals(&stale, false, &[1], &[1]),
+            Err(CardError::KeptAndSkipped { number: 2 })
+        );
+        assert_eq!(
+            rev.note_ordinals(&both, false, &[], &[0, 1]),
+            Err(CardError::EverySkipped {
+                cards: "1, 2".into()
+            })
+        );
+        assert_eq!(
+            rev.note_ordinals(&fields(&["", ""]), false, &[], &[1]),
+            Err(CardError::NoCards),
+            "skipping does not save a note whose fields make no card"
+        );
+        let cloze = Stock::Cloze.notetype();
+        let three = fields(&["{{c1::a}} {{c2::b}} {{c3::c}}", ""]);
+        assert_eq!(
+            cloze.note_ordinals(&three, false, &[], &[1]).unwrap(),
+            [0, 2]
+        );
+        assert_eq!(
+            cloze.note_ordinals(&three, false, &[4], &[0, 2]).unwrap(),
+            [1, 4]
+        );
     }
 
     #[test]

@@ -227,7 +227,12 @@ impl Package {
             crate::note::check_tag(tag).map_err(|e| wrong(e.into()))?;
         }
         let ords = notetype
-            .note_ordinals(&note.fields, !note.tags.is_empty(), &note.empty_cards)
+            .note_ordinals(
+                &note.fields,
+                !note.tags.is_empty(),
+                &note.empty_cards,
+                &note.skipped_cards,
+            )
             .map_err(|e| wrong(e.into()))?;
         if let Some((ord, _)) = note.card_decks.iter().find(|(o, _)| !ords.contains(o)) {
             return Err(wrong(crate::note::no_such_card(*ord, &ords)));

@@ -789,6 +789,7 @@ mod tests {
                 deck: deck.into(),
                 card_decks: Vec::new(),
                 empty_cards: Vec::new(),
+                skipped_cards: Vec::new(),
                 modified: 1_700_000_000 + i as i64,
             };
             package.add_note(note).unwrap();

@@ -393,6 +393,7 @@ fn dummy_package(timestamp: i64) -> Result<Package> {
         deck: "Default".into(),
         card_decks: Vec::new(),
         empty_cards: Vec::new(),
+        skipped_cards: Vec::new(),
         modified: timestamp,
     })?;
     Ok(package)

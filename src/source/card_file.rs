@@ -10,7 +10,7 @@ use crate::deck;
 use crate::error::{Problem, Severity, Spot};
 use crate::ids;
 use crate::note::{add_tag, split_tag_list, Note, SourceNote};
-use crate::notetype::{cloze, Kind, NoteType, Stock, MAX_CLOZE};
+use crate::notetype::{cloze, CardError, Kind, NoteType, Stock, MAX_CLOZE};
 use crate::suggest;
 use std::path::Path;
 use std::sync::Arc;
@@ -222,9 +222,12 @@ impl Reader<'_> {
                 None => format!("{}\n{}", fields[0], blocks[1]),
             };
         }
-        let empty_cards = empty_cards(raw, &mut problems);
+        let empty_cards = card_numbers(raw, "empty-cards", &mut problems);
+        let skipped_cards = card_numbers(raw, "skip-cards", &mut problems);
         if let Some(notetype) = &notetype {
-            problems.extend(deletion_problems(notetype, &sources, &fields, &empty_cards));
+            // A deletion whose card the note keeps empty, or lacks, is no mistake.
+            let named: Vec<u16> = empty_cards.iter().chain(&skipped_cards).copied().collect();
+            problems.extend(deletion_problems(notetype, &sources, &fields, &named));
         }
         for large in self.media.take_warnings() {
             problems.push((raw.heading.line, large));
@@ -238,7 +241,11 @@ impl Reader<'_> {
             problems.push(problem);
             (String::new(), None)
         });
-        let card_decks = card_decks(raw, &mut problems);
+        let cards = CardLines {
+            decks: card_decks(raw, &mut problems),
+            empty: raw.setting("empty-cards"),
+            skip: raw.setting("skip-cards"),
+        };
         let Some(notetype) = notetype else {
             return Err(problems);
         };
@@ -250,10 +257,11 @@ impl Reader<'_> {
             deck,
             card_decks: Vec::new(),
             empty_cards,
+            skipped_cards,
             modified: 0,
         };
         let at = (path, raw.heading.line);
-        let mut source = self.accept(at, note, notetype, card_decks, problems)?;
+        let mut source = self.accept(at, note, notetype, cards, problems)?;
         source.legacy = legacy;
         Ok(source)
     }
@@ -266,7 +274,7 @@ impl Reader<'_> {
         (path, line): (&Path, usize),
         mut note: Note,
         notetype: Arc<NoteType>,
-        card_decks: Vec<CardDeck>,
+        cards: CardLines<'_>,
         problems: Vec<LineProblem>,
     ) -> Result<SourceNote, Vec<LineProblem>> {
         let (mut errors, warnings): (Vec<_>, Vec<_>) = problems
@@ -274,11 +282,18 @@ impl Reader<'_> {
             .partition(|(_, p)| p.severity() == Severity::Error);
         if errors.is_empty() {
             let has_tags = !note.tags.is_empty();
-            let ords = notetype.note_ordinals(&note.fields, has_tags, &note.empty_cards);
-            let ords = ords.map_err(|e| vec![(line, e.into())]).and_then(|ords| {
-                note.card_decks = cards_in_decks(card_decks, &ords)?;
-                Ok(ords)
-            });
+            let ords = notetype.note_ordinals(
+                &note.fields,
+                has_tags,
+                &note.empty_cards,
+                &note.skipped_cards,
+            );
+            let ords = ords
+                .map_err(|e| vec![cards.problem(line, e)])
+                .and_then(|ords| {
+                    note.card_decks = cards_in_decks(cards.decks, &ords)?;
+                    Ok(ords)
+                });
             match ords {
                 Ok(ords) => {
                     for (line, warning) in warnings {
@@ -612,9 +627,10 @@ fn card_decks(raw: &RawNote, problems: &mut Vec<LineProblem>) -> Vec<CardDeck> {
     out
 }
 
-/// The ordinals of the cards the note's `empty-cards:` line keeps, in order.
-fn empty_cards(raw: &RawNote, problems: &mut Vec<LineProblem>) -> Vec<u16> {
-    let Some(v) = raw.setting("empty-cards") else {
+/// The ordinals of the cards the note's `empty-cards:` line keeps, or its `skip-cards:`
+/// line (`key`) leaves out, in order.
+fn card_numbers(raw: &RawNote, key: &str, problems: &mut Vec<LineProblem>) -> Vec<u16> {
+    let Some(v) = raw.setting(key) else {
         return Vec::new();
     };
     let numbers: Option<Vec<u16>> = (v.text.split(|c: char| c.is_whitespace() || c == ','))
@@ -633,10 +649,61 @@ fn empty_cards(raw: &RawNote, problems: &mut Vec<LineProblem>) -> Vec<u16> {
             ords
         }
         None => {
-            problems.push((v.line, Problem::BadEmptyCards));
+            let bad = match key {
+                "skip-cards" => Problem::BadSkipCards,
+                _ => Problem::BadEmptyCards,
+            };
+            problems.push((v.line, bad));
             Vec::new()
         }
     }
+}
+
+/// What a note says of its cards beside its fields: its `card-deck:` lines, checked
+/// once its cards are known, and its `empty-cards:` and `skip-cards:` lines, where a
+/// problem with their numbers is reported.
+struct CardLines<'r> {
+    decks: Vec<CardDeck>,
+    empty: Option<&'r Located>,
+    skip: Option<&'r Located>,
+}
+
+impl CardLines<'_> {
+    /// Why the note's cards cannot be made, at the number of `empty-cards:` or
+    /// `skip-cards:` at fault, or else at the heading (`heading`).
+    fn problem(&self, heading: usize, error: CardError) -> LineProblem {
+        let (setting, key, number) = match &error {
+            CardError::NoTemplate { number, .. } => (self.empty, "empty-cards", Some(*number)),
+            CardError::CannotSkip { number, .. } | CardError::KeptAndSkipped { number } => {
+                (self.skip, "skip-cards", Some(*number))
+            }
+            CardError::EverySkipped { .. } => (self.skip, "skip-cards", None),
+            _ => (None, "", None),
+        };
+        let Some(v) = setting else {
+            return (heading, error.into());
+        };
+        let at = number.and_then(|n| number_spot(&v.text, n));
+        let at = at.unwrap_or_else(|| Spot {
+            text: key.into(),
+            nth: 0,
+        });
+        let error = Box::new(error);
+        (v.line, Problem::CardSetting { error, at })
+    }
+}
+
+/// Where `number` stands in a setting's list of card numbers (`value`, which follows a
+/// key without digits on its line).
+fn number_spot(value: &str, number: u16) -> Option<Spot> {
+    let token = (value.split(|c: char| c.is_whitespace() || c == ','))
+        .find(|token| token.parse::<u16>() == Ok(number))?;
+    // The token is a slice of `value`: its offset is where it starts in memory.
+    let offset = token.as_ptr() as usize - value.as_ptr() as usize;
+    Some(Spot {
+        text: token.to_string(),
+        nth: value[..offset].matches(token).count(),
+    })
 }
 
 /// The note's cards in decks of their own, by ordinal, once each card is known to be

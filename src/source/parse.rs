@@ -122,6 +122,7 @@ pub const SETTINGS: &[&str] = &[
     "deck",
     "card-deck",
     "empty-cards",
+    "skip-cards",
     "format",
 ];
 

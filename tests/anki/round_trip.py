@@ -10,7 +10,10 @@ Subcommands (each prints one JSON object):
       into fresh collections and say what differs: notes by guid (fields after NFC,
       tags, note type name, each card's template and home deck), the used note types
       (fields, templates, CSS), media by SHA-1, decks (description, options). Then
-      import REBUILT over ORIGINAL, and run Check Database on both.
+      import REBUILT over ORIGINAL and say what that changed there (`reimport_changed`:
+      it must add no card the original lacks), run Check Database on both, and say
+      what then differs between them (`differ_after_check`: Check Database makes the
+      cards a note lacks, in both alike).
 
 Run with the Python the tests set up (target/anki-venv/current-*/bin/python).
 """
@@ -128,10 +131,15 @@ def cmd_compare(original: str, rebuilt: str, work: str, verbose: bool) -> dict[s
             return {"original_refused": str(e)}
         imported = import_package(cols[1], rebuilt)
         differ, shown = differences(snapshot(cols[0]), snapshot(cols[1]), verbose)
+        before = snapshot(cols[0])
         reimport = import_package(cols[0], rebuilt)
+        changed, changes = differences(before, snapshot(cols[0]), verbose)
         checks = [jc.plain(col.fix_integrity()[0]) for col in cols]
-        return {"differ": differ, "shown": shown, "imported": imported, "reimport": reimport,
-                "check_original": checks[0], "check_rebuilt": checks[1]}
+        after_check, _ = differences(snapshot(cols[0]), snapshot(cols[1]), False)
+        return {"differ": differ, "shown": shown + changes, "imported": imported,
+                "reimport": reimport, "reimport_changed": changed,
+                "check_original": checks[0], "check_rebuilt": checks[1],
+                "differ_after_check": after_check}
     finally:
         for col in cols:
             col.close()
@@ -206,6 +214,13 @@ def fill_wild(col: Collection, scratch: str) -> None:
     cloze = add(col, mm.by_name("Cloze"), ["{{c1::a}} {{c2::b}}", ""], "Wild::Stale")
     cloze.fields[0] = "{{c1::a}} b"
     col.update_note(cloze)
+    # Cards the notes' fields make but the collection lacks: deleted in the browser
+    # (an edit of the note, or Check Database, would make them again).
+    reversed_ = add(col, mm.by_name("Basic (and reversed card)"), ["lacks", "its reverse"], "Wild::Lacking")
+    lacking = add(col, mm.by_name("Cloze"), ["{{c1::a}} {{c2::b}} {{c3::c}}", ""], "Wild::Lacking")
+    for nid, ord_ in ((reversed_.id, 1), (lacking.id, 0), (lacking.id, 2)):
+        cid = col.db.scalar("select id from cards where nid = ? and ord = ?", nid, ord_)
+        col.remove_cards_and_orphaned_notes([cid])
     # An empty first field, and an HTML deck description with its own options group.
     add(col, mm.by_name("Basic"), ["", "back only"], "Wild")
     deck = col.decks.by_name("Wild")

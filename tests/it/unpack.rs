@@ -685,6 +685,103 @@ fn cards_the_fields_no_longer_make_are_kept() {
     assert!(stdout.contains("3 notes, 7 cards"), "{stdout}");
 }
 
+/// Each note's card ordinals in the package at `path`, by guid.
+fn cards_by_guid(path: &Path) -> std::collections::BTreeMap<String, Vec<i64>> {
+    let contents = ankideck::package::open(path).unwrap().contents().unwrap();
+    let mut out = std::collections::BTreeMap::new();
+    for note in &contents.notes {
+        let mut ords: Vec<i64> = (contents.cards.iter())
+            .filter(|c| c.nid == note.id)
+            .map(|c| c.ord)
+            .collect();
+        ords.sort_unstable();
+        out.insert(note.guid.to_string(), ords);
+    }
+    out
+}
+
+/// Cards a package lacks though its notes' fields make them (deleted in Anki, or left
+/// out by Anki 2.0's rules or another tool) are left out with `skip-cards:`, one
+/// warning per note at its heading, and the build lacks them too; a note without any
+/// card is written with the cards its fields make, as Check Database gives them, with a
+/// warning. Removing the line makes the card, and changes the note for the lock.
+#[test]
+fn cards_the_package_lacks_are_skipped() {
+    use ankideck::{Format, Note, Package, Stock};
+    let dir = temp_dir("unpack-lacking-cards");
+    let package = dir.join("lacking.apkg");
+    let mut built = Package::new(1_700_000_000);
+    let cloze = Stock::Cloze.notetype();
+    let note = Note::new(&cloze, ["{{c1::a}} {{c2::b}} {{c3::c}}", ""]).guid("g-cloze");
+    built.add_note(note).unwrap();
+    let reversed = Stock::Reversed.notetype();
+    for guid in ["g-rev", "g-none"] {
+        let note = Note::new(&reversed, [guid, "back"]).guid(guid);
+        built.add_note(note).unwrap();
+    }
+    built.write_with(&package, Format::Legacy1).unwrap();
+    edit_legacy_collection(&package, |db| {
+        let delete = "DELETE FROM cards WHERE ord = ?2 \
+                      AND nid = (SELECT id FROM notes WHERE guid = ?1)";
+        for (guid, ord) in [("g-cloze", 1), ("g-rev", 0), ("g-none", 0), ("g-none", 1)] {
+            db.execute(delete, rusqlite::params![guid, ord]).unwrap();
+        }
+    });
+    let out = common::run::ankideck_in(&dir, &["unpack", "lacking.apkg", "-o", "src"]);
+    assert_success(&out);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let said: Vec<&str> = (stderr.lines())
+        .filter(|l| l.contains("its fields make"))
+        .collect();
+    assert_eq!(said.len(), 3, "{stderr}");
+    for line in [
+        "Default.md:7: the note lacks a card its fields make (c2); `skip-cards:` leaves it out",
+        "Default.md:13: the note lacks a card its fields make (`Card 1`)",
+        "note `g-none` has no cards in the package; it is written with the cards its fields make (1, 2)",
+    ] {
+        assert!(said.iter().any(|l| l.contains(line)), "{line}: {stderr}");
+    }
+    let text = std::fs::read_to_string(dir.join("src/Default.md")).unwrap();
+    for (guid, line) in [("g-cloze", "skip-cards: 2"), ("g-rev", "skip-cards: 1")] {
+        let note = text.split("\n## ").find(|n| n.contains(guid)).unwrap();
+        assert!(note.lines().any(|l| l == line), "{text}");
+    }
+    assert_eq!(text.matches("skip-cards:").count(), 2, "{text}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("3 notes, 3 cards"), "{stdout}");
+    let build = |locked: bool| {
+        let mut args = vec!["build", "src", "-o", "built.apkg"];
+        args.extend(locked.then_some("--locked"));
+        assert_success(&common::run::ankideck_in(&dir, &args));
+        let lock = std::fs::read_to_string(dir.join("src/ankideck.lock")).unwrap();
+        let hashes: std::collections::BTreeMap<String, String> = (lock.lines())
+            .filter(|l| l.starts_with("g-"))
+            .map(|l| {
+                let cols: Vec<&str> = l.split('\t').collect();
+                (cols[0].to_string(), cols[3].to_string())
+            })
+            .collect();
+        (cards_by_guid(&dir.join("built.apkg")), hashes)
+    };
+    let (cards, before) = build(true);
+    let expected = [
+        ("g-cloze", vec![0, 2]),
+        ("g-none", vec![0, 1]),
+        ("g-rev", vec![1]),
+    ];
+    let expected = expected.map(|(g, ords)| (g.to_string(), ords)).into();
+    assert_eq!(cards, expected);
+    let text = text.replace("skip-cards: 1\n", "");
+    std::fs::write(dir.join("src/Default.md"), text).unwrap();
+    let (cards, after) = build(false);
+    assert_eq!(cards["g-rev"], [0, 1]);
+    let changed: Vec<&String> = (before.iter())
+        .filter(|(guid, hash)| after[*guid] != **hash)
+        .map(|(guid, _)| guid)
+        .collect();
+    assert_eq!(changed, ["g-rev"], "{before:?} {after:?}");
+}
+
 /// Notes as real collections have them that a person would not write: cards Anki
 /// kept after their fields were edited, notes whose every front is empty (an empty
 /// first field, a cloze note without a deletion), a deletion only in a field the
@@ -845,6 +942,7 @@ fn decks_spec() -> serde_json::Value {
             }},
             {"name": "Fast", "decks": ["Lang::Verbs"], "set": {"new": {"perDay": 7}}},
             {"name": "Default", "set": {"rev": {"perDay": 123}, "lapse": {"leechFails": 4}}},
+            {"name": "Spare", "set": {"new": {"perDay": 3}}},
         ],
         "descriptions": [
             {"deck": "Lang::French", "desc": "<p>Words</p>\n<ul>\n  <li>one</li>\n</ul>\n\n"},
@@ -867,7 +965,8 @@ fn deck_settings(report: &serde_json::Value) -> Vec<serde_json::Value> {
 /// Options groups (every key of Anki's), descriptions byte for byte and decks no note
 /// uses come back: a fresh collection importing the rebuilt package with its presets
 /// has the decks and presets of one importing the original, for the legacy and the
-/// latest format. Unpack counts the decks as the build does.
+/// latest format. Unpack counts the decks as the build does, and names the presets no
+/// deck uses, which it leaves out.
 #[test]
 fn deck_presets_and_descriptions_round_trip() {
     use common::anki::import_with;
@@ -888,6 +987,8 @@ fn deck_presets_and_descriptions_round_trip() {
         let out = common::run::ankideck(&["unpack", path_str(&original), "-o", path_str(&sources)]);
         assert_success(&out);
         let unpacked = String::from_utf8_lossy(&out.stdout).to_string();
+        // Anki exports the presets of its decks only.
+        assert!(!unpacked.contains("no deck uses"), "{unpacked}");
         let toml = std::fs::read_to_string(sources.join("Lang/French/_deck.toml")).unwrap();
         assert!(
             toml.contains("description_html = '''\n<p>Words</p>\n<ul>"),
@@ -944,4 +1045,16 @@ fn deck_presets_and_descriptions_round_trip() {
     let built = String::from_utf8_lossy(&out.stdout).to_string();
     assert!(unpacked.contains(" 7 decks, "), "{unpacked}");
     assert!(built.contains(" 7 decks, "), "{built}");
+    // A preset no deck uses cannot come back: Anki's importer takes only the presets of
+    // the decks it imports. Unpack says so.
+    let said = "\n1 deck options preset that no deck uses left out (`Spare`): Anki imports \
+                only the presets of the decks in a package\n";
+    assert!(unpacked.contains(said), "{unpacked}");
+    for file in common::files::files_under(&sources) {
+        let text = std::fs::read(&file).unwrap();
+        assert!(
+            !String::from_utf8_lossy(&text).contains("Spare"),
+            "{file:?}"
+        );
+    }
 }

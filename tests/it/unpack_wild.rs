@@ -2,9 +2,10 @@
 //! (tests/anki/round_trip.py `wild`): image occlusion, a note type with 150 fields and
 //! 40 templates, a LaTeX preamble, a script and an `_` file in a template, two note types
 //! Anki named alike, cards Anki keeps after their fields stopped making them, a note with
-//! an empty first field, an HTML deck description and its own options group. `unpack`
-//! then `build` must give a package that a fresh collection imports as it imports the
-//! original, and that imports over the original as duplicates only.
+//! an empty first field, an HTML deck description and its own options group, notes that
+//! lack cards their fields make (deleted in Anki). `unpack` then `build` must give a
+//! package that a fresh collection imports as it imports the original, and that imports
+//! over the original as duplicates only, adding no card the original lacks.
 
 use crate::common::{self, files::temp_dir, path_str, run::assert_success, Backend};
 use std::path::Path;
@@ -34,6 +35,10 @@ fn a_deck_from_the_wild_comes_back_as_it_was() {
     for name in ["wild.apkg", "wild-legacy.apkg"] {
         let original = made["packages"][name].as_str().unwrap();
         let judged = unpack_build_compare(&dir, Path::new(original));
+        let stem = name.trim_end_matches(".apkg");
+        let lacking = card_text(&dir.join(format!("{stem}-sources")));
+        assert!(lacking.contains("\nskip-cards: 2\n"), "{name}: {lacking}");
+        assert!(lacking.contains("\nskip-cards: 1 3\n"), "{name}: {lacking}");
         let notes = made["notes"].as_u64().unwrap();
         assert_eq!(
             judged["differ"],
@@ -47,10 +52,21 @@ fn a_deck_from_the_wild_comes_back_as_it_was() {
         );
         let duplicates = serde_json::json!({"duplicate": notes});
         assert_eq!(judged["reimport"], duplicates, "{name}: {judged:#}");
+        let nothing = serde_json::json!({});
+        assert_eq!(judged["reimport_changed"], nothing, "{name}: {judged:#}");
+        // Check Database makes the cards a note lacks, in both collections alike.
+        assert_eq!(judged["differ_after_check"], nothing, "{name}: {judged:#}");
         let clean = "Database rebuilt and optimized.";
         assert_eq!(judged["check_rebuilt"], clean, "{name}");
         assert_eq!(judged["check_original"], clean, "{name}");
     }
+}
+
+/// The text of every card file below `dir`.
+fn card_text(dir: &Path) -> String {
+    let files = common::files::files_under(dir).into_iter();
+    let md = files.filter(|p| p.extension().is_some_and(|e| e == "md"));
+    md.map(|p| std::fs::read_to_string(p).unwrap()).collect()
 }
 
 /// `unpack` and `build` of `original`, judged by round_trip.py `compare`.

@@ -305,6 +305,7 @@ fn read_row(
             deck,
             card_decks: Vec::new(),
             empty_cards: Vec::new(),
+            skipped_cards: Vec::new(),
             modified: 0,
         },
         notetype,

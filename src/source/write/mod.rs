@@ -226,11 +226,14 @@ fn note_text(
     for (ord, deck) in &note.card_decks {
         settings.push(("card-deck".into(), format!("{} {deck}", ord + 1)));
     }
-    if !note.empty_cards.is_empty() {
-        let numbers: Vec<String> = (note.empty_cards.iter())
-            .map(|ord| (ord + 1).to_string())
-            .collect();
-        settings.push(("empty-cards".into(), numbers.join(" ")));
+    for (key, ords) in [
+        ("empty-cards", &note.empty_cards),
+        ("skip-cards", &note.skipped_cards),
+    ] {
+        if !ords.is_empty() {
+            let numbers: Vec<String> = ords.iter().map(|ord| (ord + 1).to_string()).collect();
+            settings.push((key.into(), numbers.join(" ")));
+        }
     }
     if markdown == html {
         let format = if markdown { "markdown" } else { "html" };
@@ -311,7 +314,8 @@ fn field_digest(field: &str) -> u64 {
     }
 }
 
-/// The tags (ignoring case), the deck and each card's deck (by [`crate::deck::key`]).
+/// The tags (ignoring case), the deck and each card's deck (by [`crate::deck::key`]),
+/// the cards kept with empty fronts and the cards skipped.
 fn rest_digest(note: &Note) -> u64 {
     let tags: Vec<String> = note.tags.iter().map(|t| t.to_lowercase()).collect();
     let card_decks: Vec<(u16, String)> = (note.card_decks.iter())
@@ -322,6 +326,7 @@ fn rest_digest(note: &Note) -> u64 {
         crate::deck::key(&note.deck),
         card_decks,
         &note.empty_cards,
+        &note.skipped_cards,
     ))
 }
 
@@ -422,8 +427,8 @@ fn difference(expected: &ExpectedNote, back: &Note) -> Option<String> {
     }
     if expected.rest != rest_digest(back) {
         return Some(format!(
-            "tags, deck, card decks or empty cards read back as {:?}, `{}`, {:?}, {:?}",
-            back.tags, back.deck, back.card_decks, back.empty_cards
+            "tags, deck, card decks, empty or skipped cards read back as {:?}, `{}`, {:?}, {:?}, {:?}",
+            back.tags, back.deck, back.card_decks, back.empty_cards, back.skipped_cards
         ));
     }
     None
@@ -473,6 +478,7 @@ mod tests {
             deck: "D".into(),
             card_decks: Default::default(),
             empty_cards: Vec::new(),
+            skipped_cards: Vec::new(),
             modified: 1,
         };
         let unpacked = Unpacked {
