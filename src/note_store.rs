@@ -34,7 +34,9 @@ pub(crate) struct NoteStore {
     /// at which the high bits go up by one (notes are appended, so starts only grow).
     starts: Vec<u32>,
     wraps: Vec<u32>,
-    /// Each note's `mod`, or [`ODD_MOD`] for one outside `0..ODD_MOD`, in `odd_mods`.
+    /// Each note's `mod`, or [`ODD_MOD`] for one outside `0..ODD_MOD`, in `odd_mods`;
+    /// 0 for the notes past its end. Notes are read with 0, so it takes no memory
+    /// until the lock merge sets them.
     mods: Vec<u32>,
     odd_mods: HashMap<u32, i64>,
     cards: usize,
@@ -203,12 +205,8 @@ impl NoteStore {
     }
 
     fn push_mod(&mut self, modified: i64) {
-        match u32::try_from(modified) {
-            Ok(m) if m != ODD_MOD => self.mods.push(m),
-            _ => {
-                self.odd_mods.insert(self.mods.len() as u32, modified);
-                self.mods.push(ODD_MOD);
-            }
+        if modified != 0 {
+            self.set_modified(self.len() - 1, modified);
         }
     }
 
@@ -235,13 +233,17 @@ impl NoteStore {
     }
 
     pub(crate) fn modified(&self, i: usize) -> i64 {
-        match self.mods[i] {
-            ODD_MOD => self.odd_mods[&(i as u32)],
-            m => i64::from(m),
+        match self.mods.get(i) {
+            None => 0,
+            Some(&ODD_MOD) => self.odd_mods[&(i as u32)],
+            Some(&m) => i64::from(m),
         }
     }
 
     pub(crate) fn set_modified(&mut self, i: usize, modified: i64) {
+        if i >= self.mods.len() {
+            self.mods.resize(self.len(), 0);
+        }
         match u32::try_from(modified) {
             Ok(m) if m != ODD_MOD => {
                 self.mods[i] = m;
