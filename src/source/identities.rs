@@ -1,8 +1,9 @@
 //! The identities (guids) the notes read so far claimed, and where each note is. A build
 //! keeps one for every note until all files are read, so what stays in memory is a
-//! 32-bit hash of each guid and its claim's number (some 10 bytes a note in the map);
-//! the guid's text, file and line go to a scratch file as a fixed-size record, read back
-//! only when hashes meet, to compare the guids or to name the note.
+//! 32-bit hash of each guid and its claim's number, 8 bytes a note in sorted blocks
+//! (a hash map of the latest claims is merged in now and then); the guid's text, file
+//! and line go to a scratch file as a fixed-size record, read back only when hashes
+//! meet, to compare the guids or to name the note.
 
 use crate::note_store::Records;
 use std::collections::HashMap;
@@ -18,9 +19,12 @@ const GUID_ROOM: usize = RECORD - 9;
 const LONG: u8 = u8::MAX;
 
 pub(super) struct Identities {
-    /// A 32-bit hash of each guid → the first claim with that hash; later claims with a
-    /// hash met before are in `more` (a few in a million notes).
-    by_hash: HashMap<u32, u32, BuildHasherDefault<Spread>>,
+    /// The first claim of each 32-bit hash of a guid, but the latest ones: (hash << 32 |
+    /// claim), sorted, in blocks of [`BLOCK`] (so that merging needs no second copy).
+    sorted: Vec<Vec<u64>>,
+    /// The latest first claims by hash, merged into `sorted` when there are many.
+    recent: HashMap<u32, u32, BuildHasherDefault<Spread>>,
+    /// Later claims with a hash met before (a few in a million notes).
     more: HashMap<u32, Vec<u32>>,
     claims: Records<RECORD>,
     /// Guids too long for a record (rare: only `guid:` can make one).
@@ -50,6 +54,9 @@ impl Hasher for Spread {
     }
 }
 
+/// Entries of a block of `sorted`.
+const BLOCK: usize = 1 << 16;
+
 fn hash(guid: &str) -> u32 {
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
     guid.hash(&mut hasher);
@@ -70,7 +77,8 @@ impl Identities {
             Err(e) => (Records::new_in(None).expect("no file to make"), Some(e)),
         };
         Identities {
-            by_hash: HashMap::default(),
+            sorted: Vec::new(),
+            recent: HashMap::default(),
             more: HashMap::new(),
             claims,
             long: Vec::new(),
@@ -95,12 +103,55 @@ impl Identities {
         Some((guid, number(RECORD - 8), number(RECORD - 4)))
     }
 
+    /// The first claim whose guid has the hash `h`.
+    fn first(&self, h: u32) -> Option<u32> {
+        if let Some(&claim) = self.recent.get(&h) {
+            return Some(claim);
+        }
+        let key = u64::from(h) << 32;
+        let block = self
+            .sorted
+            .partition_point(|b| b.last().is_some_and(|&l| l < key));
+        let block = self.sorted.get(block)?;
+        let found = block[block.partition_point(|&e| e < key)];
+        (found >> 32 == key >> 32).then_some(found as u32)
+    }
+
+    /// Moves `recent` into `sorted`, block by block: each old block is freed as it is
+    /// merged.
+    fn merge(&mut self) {
+        let recent = std::mem::take(&mut self.recent);
+        let mut new: Vec<u64> = (recent.into_iter())
+            .map(|(h, claim)| u64::from(h) << 32 | u64::from(claim))
+            .collect();
+        new.sort_unstable();
+        let old = std::mem::take(&mut self.sorted).into_iter().flatten();
+        let mut block = Vec::with_capacity(BLOCK);
+        let (mut old, mut new) = (old.peekable(), new.into_iter().peekable());
+        loop {
+            let next = match (old.peek(), new.peek()) {
+                (Some(a), Some(b)) if a < b => old.next(),
+                (Some(_), None) => old.next(),
+                (_, Some(_)) => new.next(),
+                (None, None) => break,
+            };
+            block.push(next.expect("peeked"));
+            if block.len() == BLOCK {
+                self.sorted
+                    .push(std::mem::replace(&mut block, Vec::with_capacity(BLOCK)));
+            }
+        }
+        if !block.is_empty() {
+            self.sorted.push(block);
+        }
+    }
+
     /// Where the note that claimed `guid` is.
     pub(super) fn get(&self, guid: &str) -> Option<(&Path, usize)> {
         let h = hash(guid);
-        let first = self.by_hash.get(&h)?;
-        let more = self.more.get(&h).into_iter().flatten();
-        std::iter::once(first).chain(more).find_map(|&claim| {
+        let first = self.first(h)?;
+        let more = self.more.get(&h).into_iter().flatten().copied();
+        std::iter::once(first).chain(more).find_map(|claim| {
             let (claimed, file, line) = self.claim(claim)?;
             (claimed == guid).then(|| (&*self.files[file as usize], line as usize))
         })
@@ -109,12 +160,15 @@ impl Identities {
     /// Records that the note at `file:line` claimed `guid` (not claimed before).
     pub(super) fn insert(&mut self, guid: &str, file: &Arc<Path>, line: usize) {
         let claim = self.claims.len() as u32;
-        match self.by_hash.entry(hash(guid)) {
-            std::collections::hash_map::Entry::Vacant(slot) => {
-                slot.insert(claim);
-            }
-            std::collections::hash_map::Entry::Occupied(slot) => {
-                self.more.entry(*slot.key()).or_default().push(claim);
+        let h = hash(guid);
+        match self.first(h) {
+            Some(_) => self.more.entry(h).or_default().push(claim),
+            None => {
+                self.recent.insert(h, claim);
+                let merged: usize = self.sorted.iter().map(Vec::len).sum();
+                if self.recent.len() >= BLOCK.max(merged / 16) {
+                    self.merge();
+                }
             }
         }
         if !self.files.last().is_some_and(|f| Arc::ptr_eq(f, file)) {
@@ -150,18 +204,20 @@ mod tests {
             let (a, b): (Arc<Path>, Arc<Path>) =
                 (Arc::from(Path::new("a")), Arc::from(Path::new("b")));
             let long = "x".repeat(40);
-            let count = 100_000;
+            let count = 300_000;
             for i in 0..count {
                 let file = if i % 2 == 0 { &a } else { &b };
                 ids.insert(&format!("g{i}"), file, i + 1);
             }
             ids.insert(&long, &a, 7);
-            for i in (0..count).step_by(997) {
+            for i in (0..count).step_by(97) {
                 let (file, line) = ids.get(&format!("g{i}")).unwrap();
                 assert_eq!((file, line), (if i % 2 == 0 { &*a } else { &*b }, i + 1));
             }
             assert_eq!(ids.get(&long), Some((&*a, 7)));
             assert_eq!(ids.get("g-1"), None);
+            assert_eq!(ids.get(&format!("g{count}")), None);
+            assert!(ids.sorted.len() > 1, "merged into several blocks");
             assert_eq!(ids.get(&"x".repeat(41)), None);
             assert!(ids.failure().is_none());
         }
