@@ -140,6 +140,7 @@ fn read_and_lint(
             batch.into_iter().try_for_each(|note| notes.push(note))
         })?;
     notes.flush()?;
+    notes.seal()?;
     sources
         .warnings
         .append(&mut lint.finish(|i| notes.load(i))?);

@@ -32,7 +32,12 @@ pub(crate) struct NoteStore {
     flushed: u64,
     /// The low 32 bits of where each note starts in the file; `wraps` holds the notes
     /// at which the high bits go up by one (notes are appended, so starts only grow).
+    /// While the notes are read they wait in `spilled` instead, out of the way of the
+    /// reading's own memory, until [`NoteStore::seal`].
     starts: Vec<u32>,
+    spilled: Option<Records<4>>,
+    count: usize,
+    last_start: u32,
     wraps: Vec<u32>,
     /// Each note's `mod`, or [`ODD_MOD`] for one outside `0..ODD_MOD`, in `odd_mods`;
     /// 0 for the notes past its end. Notes are read with 0, so it takes no memory
@@ -55,7 +60,7 @@ pub(crate) struct NoteStore {
 
 impl std::fmt::Debug for NoteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NoteStore({} notes)", self.starts.len())
+        write!(f, "NoteStore({} notes)", self.count)
     }
 }
 
@@ -70,6 +75,9 @@ impl NoteStore {
             pending: Vec::new(),
             flushed: 0,
             starts: Vec::new(),
+            spilled: Some(Records::new_in(Some(dir)).map_err(|e| Error::io(dir, e))?),
+            count: 0,
+            last_start: 0,
             wraps: Vec::new(),
             mods: Vec::new(),
             odd_mods: HashMap::new(),
@@ -85,7 +93,18 @@ impl NoteStore {
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.starts.len()
+        self.count
+    }
+
+    /// Reads back where the notes start, which stages after the reading need.
+    pub(crate) fn seal(&mut self) -> Result<()> {
+        if let Some(spilled) = self.spilled.take() {
+            let mut starts = Vec::with_capacity(self.count);
+            (spilled.for_each(|start| starts.push(u32::from_le_bytes(*start))))
+                .map_err(|e| Error::io(&self.dir, e))?;
+            self.starts = starts;
+        }
+        Ok(())
     }
 
     /// How many cards the notes have.
@@ -165,14 +184,16 @@ impl NoteStore {
         }
         let file = self.file_index(file);
         let start = self.flushed + self.pending.len() as u64;
-        if self
-            .starts
-            .last()
-            .is_some_and(|&last| (start as u32) < last)
-        {
-            self.wraps.push(self.starts.len() as u32);
+        if self.count > 0 && (start as u32) < self.last_start {
+            self.wraps.push(self.count as u32);
         }
-        self.starts.push(start as u32);
+        self.last_start = start as u32;
+        match &mut self.spilled {
+            Some(spilled) => (spilled.push(&self.last_start.to_le_bytes()))
+                .map_err(|e| Error::io(&self.dir, e))?,
+            None => self.starts.push(self.last_start),
+        }
+        self.count += 1;
         self.push_mod(note.modified);
         self.cards += ords.len();
         let out = &mut self.pending;
@@ -220,6 +241,7 @@ impl NoteStore {
 
     /// Where note `i` starts in the file (or in `pending` after the flushed bytes).
     fn start(&self, i: usize) -> u64 {
+        debug_assert!(self.spilled.is_none(), "sealed");
         let high = self.wraps.partition_point(|&w| w as usize <= i) as u64;
         high << 32 | u64::from(self.starts[i])
     }
@@ -577,6 +599,7 @@ mod tests {
         for note in &notes {
             store.push(note.clone()).unwrap();
         }
+        store.seal().unwrap();
         // Read back while some are pending and after all are written.
         let check = |store: &NoteStore| {
             for (i, note) in notes.iter().enumerate() {

@@ -538,6 +538,7 @@ fn store_of(package: &Package, scratch: &Path) -> Result<NoteStore> {
         store.push_parts(note, notetype, ords, &file, 0, None)?;
     }
     store.flush()?;
+    store.seal()?;
     Ok(store)
 }
 
