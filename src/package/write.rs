@@ -966,6 +966,54 @@ mod tests {
         }
     }
 
+    /// Each card goes to the range of ids that holds its id, and the ranges come in id
+    /// order: cards inserted range by range are in id order.
+    #[test]
+    fn cards_wait_in_the_range_of_their_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buckets = CardBuckets::new(3 * CARDS_A_RANGE + 1, dir.path()).unwrap();
+        assert_eq!(buckets.buckets.len(), 4);
+        assert_eq!(buckets.start(0), ids::ID_WINDOW_START);
+        let last = ids::ID_WINDOW_START + ids::ID_WINDOW_LEN as i64 - 1;
+        let mut cards = vec![ids::ID_WINDOW_START, last];
+        cards.extend((0..4).map(|k| buckets.start(k)));
+        cards.extend((1..4).map(|k| buckets.start(k) - 1));
+        cards.extend((0..200u16).map(|n| ids::card_id("g", n)));
+        for (n, &id) in cards.iter().enumerate() {
+            let card = Card {
+                id,
+                nid: 1,
+                did: 2,
+                note: n as u32,
+                ord: 3,
+                turn: 4,
+            };
+            buckets.push(&card).unwrap();
+        }
+        for k in 0..4 {
+            let end = if k == 3 {
+                i64::MAX
+            } else {
+                buckets.start(k + 1)
+            };
+            let mut count = 0;
+            buckets.buckets[k]
+                .for_each(|record| {
+                    let card = Card::decode(record);
+                    assert!(
+                        (buckets.start(k)..end).contains(&card.id),
+                        "{k}: {}",
+                        card.id
+                    );
+                    assert_eq!(card.id, cards[card.note as usize]);
+                    assert_eq!((card.nid, card.did, card.ord, card.turn), (1, 2, 3, 4));
+                    count += 1;
+                })
+                .unwrap();
+            assert!(count >= 2, "the bounds of range {k}");
+        }
+    }
+
     #[test]
     fn a_failed_write_is_kept_and_not_tried_again() {
         let failed = Cell::new(None);
