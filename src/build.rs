@@ -132,15 +132,18 @@ fn read_and_lint(
     scratch: &Path,
 ) -> Result<(Sources, NoteStore)> {
     let mut notes = NoteStore::new_in(scratch)?;
-    let mut lint = crate::lint::Lint::default();
-    let mut warnings = Vec::new();
-    let mut sources = Sources::read_streaming(source, media_dir, legacy, &mut |batch| {
-        let first = notes.len();
-        warnings.extend(lint.check(&batch, first, |i| notes.load(i))?);
-        batch.into_iter().try_for_each(|note| notes.push(note))
-    })?;
+    let scratch_error = |e| Error::io(scratch, e);
+    let mut lint = crate::lint::Lint::new_in(Some(scratch)).map_err(scratch_error)?;
+    let mut sources =
+        Sources::read_streaming(source, media_dir, legacy, Some(scratch), &mut |batch| {
+            lint.check(&batch, notes.len()).map_err(scratch_error)?;
+            batch.into_iter().try_for_each(|note| notes.push(note))
+        })?;
     notes.flush()?;
-    sources.warnings.append(&mut warnings);
+    notes.seal()?;
+    sources
+        .warnings
+        .append(&mut lint.finish(|i| notes.load(i))?);
     error::sort_diagnostics(&mut sources.warnings);
     sources.warnings = Error::unless_errors(std::mem::take(&mut sources.warnings))?;
     Ok((sources, notes))

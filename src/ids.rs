@@ -12,9 +12,9 @@ const BASE91: &[u8; 91] =
     b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789!#$%&()*+,-./:;<=>?@[]^_`{|}~";
 
 /// Start of the id window: 2001-09-09 in milliseconds.
-const ID_WINDOW_START: i64 = 1_000_000_000_000;
+pub(crate) const ID_WINDOW_START: i64 = 1_000_000_000_000;
 /// Width of the id window: about 15 years of milliseconds.
-const ID_WINDOW_LEN: u64 = 500_000_000_000;
+pub(crate) const ID_WINDOW_LEN: u64 = 500_000_000_000;
 
 fn hash64(namespace: &str, key: &str) -> u64 {
     let mut h = Sha1::new();

@@ -3,35 +3,43 @@
 
 use crate::error::{Diagnostic, Problem};
 use crate::note::SourceNote;
+use crate::note_store::Records;
 use crate::notetype::template::{self, Node};
 use crate::notetype::{Kind, NoteType};
 use crate::text::{field_is_empty, strip_html_preserving_media_filenames};
 use std::collections::{BTreeSet, HashMap};
+use std::path::Path;
 
-/// The lint over notes that come a batch at a time, in note order, holding per note only
-/// a hash of its first field, not its text.
-#[derive(Default)]
+/// The lint over notes that come a batch at a time, in note order. For Anki's duplicate
+/// check (same note type, same deck, same stripped first field) it keeps per note only a
+/// 32-bit hash of that key beside the note's number, in a scratch file: after the last
+/// batch they are sorted, and the notes whose hashes meet are read back and compared.
 pub(crate) struct Lint {
     shown: HashMap<i64, BTreeSet<String>>,
-    /// Anki's duplicate check: same note type, same deck, same stripped first field.
-    /// The first note of each (note type, deck, first field) hash; texts are compared
-    /// only when hashes meet.
-    first_fields: HashMap<u64, u32>,
-    /// Later notes whose hash met an earlier note's but whose text differs (rare).
-    more: HashMap<u64, Vec<u32>>,
+    /// (key hash << 32 | note number) of every note.
+    keys: Records<8>,
+    /// The scratch folder of `keys`, to name it in errors.
+    dir: std::path::PathBuf,
     /// Each deck name's [`crate::deck::key`] hash: how Anki matches deck names.
     deck_keys: HashMap<String, u64>,
+    /// The warnings found so far, by note number.
+    found: Vec<(u32, Diagnostic)>,
 }
 
 impl Lint {
-    /// Warnings about `notes`, the notes from index `first` on, in note order; `other`
-    /// gives an earlier note back to compare a first field with or to name it.
-    pub(crate) fn check(
-        &mut self,
-        notes: &[SourceNote],
-        first: usize,
-        other: impl Fn(usize) -> crate::Result<SourceNote>,
-    ) -> crate::Result<Vec<Diagnostic>> {
+    /// A lint whose per-note keys wait in a scratch file in `dir` (in memory without).
+    pub(crate) fn new_in(dir: Option<&Path>) -> std::io::Result<Lint> {
+        Ok(Lint {
+            shown: HashMap::new(),
+            keys: Records::new_in(dir)?,
+            dir: dir.map(Path::to_path_buf).unwrap_or_default(),
+            deck_keys: HashMap::new(),
+            found: Vec::new(),
+        })
+    }
+
+    /// Checks `notes`, the notes from number `first` on, in note order.
+    pub(crate) fn check(&mut self, notes: &[SourceNote], first: usize) -> std::io::Result<()> {
         use rayon::prelude::*;
         for source in notes {
             self.shown
@@ -45,25 +53,47 @@ impl Lint {
             .par_iter()
             .map(|source| note_warnings(source, &shown[&source.note.notetype_id]))
             .collect();
-        let mut out = Vec::new();
         for (n, (source, (sum, warnings))) in notes.iter().zip(checked).enumerate() {
-            let key = self.key(source, sum);
             let index = (first + n) as u32;
-            // An earlier note of this batch, or one before it.
-            let other = |i: usize| match i.checked_sub(first) {
-                Some(n) => Ok(notes[n].clone()),
-                None => other(i),
-            };
-            if let Some(other) = self.duplicate(key, source, index, &other)? {
-                let other = format!("{}:{}", other.file.display(), other.line);
-                out.push(Diagnostic::at_line_start(
-                    &*source.file,
-                    source.line,
-                    Problem::DuplicateFirstField { other },
-                ));
-            }
-            out.extend(warnings);
+            let key = self.key(source, sum) >> 32 << 32 | u64::from(index);
+            self.keys.push(&key.to_le_bytes())?;
+            self.found.extend(warnings.into_iter().map(|w| (index, w)));
         }
+        Ok(())
+    }
+
+    /// Every warning, in note order (a note's duplicate first field before its other
+    /// warnings); `note` gives a note back to compare first fields and to name it.
+    pub(crate) fn finish(
+        self,
+        note: impl Fn(usize) -> crate::Result<SourceNote>,
+    ) -> crate::Result<Vec<Diagnostic>> {
+        let mut keys = Vec::with_capacity(self.keys.len());
+        (self
+            .keys
+            .for_each(|key| keys.push(u64::from_le_bytes(*key))))
+        .map_err(|e| crate::Error::io(&self.dir, e))?;
+        drop(self.keys);
+        keys.sort_unstable();
+        let mut duplicates = Vec::new();
+        for run in keys.chunk_by(|a, b| a >> 32 == b >> 32) {
+            if run.len() > 1 {
+                let notes: Vec<u32> = run.iter().map(|&k| k as u32).collect();
+                duplicates.extend(duplicates_among(&notes, &note)?);
+            }
+        }
+        drop(keys);
+        duplicates.sort_by_key(|(i, _)| *i);
+        // Merged by note number, a note's duplicate first.
+        let mut out = Vec::with_capacity(duplicates.len() + self.found.len());
+        let mut duplicates = duplicates.into_iter().peekable();
+        for (i, warning) in self.found {
+            while let Some(d) = duplicates.next_if(|(j, _)| *j <= i) {
+                out.push(d.1);
+            }
+            out.push(warning);
+        }
+        out.extend(duplicates.map(|d| d.1));
         Ok(out)
     }
 
@@ -85,35 +115,41 @@ impl Lint {
         (note.notetype_id, deck, sum).hash(&mut hasher);
         hasher.finish()
     }
+}
 
-    /// The earlier note whose first field `source`'s repeats, if any; else records it.
-    fn duplicate(
-        &mut self,
-        key: u64,
-        source: &SourceNote,
-        index: u32,
-        other: &impl Fn(usize) -> crate::Result<SourceNote>,
-    ) -> crate::Result<Option<SourceNote>> {
-        let Some(&earlier) = self.first_fields.get(&key) else {
-            self.first_fields.insert(key, index);
-            return Ok(None);
-        };
-        let text = strip_html_preserving_media_filenames(&source.note.fields[0]);
-        let more = self.more.get(&key).into_iter().flatten();
-        for &i in std::iter::once(&earlier).chain(more) {
-            let candidate = other(i as usize)?;
-            let same_deck =
-                crate::deck::key(&candidate.note.deck) == crate::deck::key(&source.note.deck);
-            let same = candidate.note.notetype_id == source.note.notetype_id
-                && same_deck
-                && strip_html_preserving_media_filenames(&candidate.note.fields[0]) == text;
-            if same {
-                return Ok(Some(candidate));
+/// The notes `notes` (in note order, their keys' hashes the same) that repeat the first
+/// field of an earlier one of them, each with the warning naming the first that has it.
+fn duplicates_among(
+    notes: &[u32],
+    note: &impl Fn(usize) -> crate::Result<SourceNote>,
+) -> crate::Result<Vec<(u32, Diagnostic)>> {
+    let mut firsts: HashMap<(i64, String, String), String> = HashMap::new();
+    let mut out = Vec::new();
+    for &i in notes {
+        let source = note(i as usize)?;
+        let key = (
+            source.note.notetype_id,
+            crate::deck::key(&source.note.deck),
+            strip_html_preserving_media_filenames(&source.note.fields[0]),
+        );
+        let here = format!("{}:{}", source.file.display(), source.line);
+        match firsts.get(&key) {
+            Some(other) => out.push((
+                i,
+                Diagnostic::at_line_start(
+                    &*source.file,
+                    source.line,
+                    Problem::DuplicateFirstField {
+                        other: other.clone(),
+                    },
+                ),
+            )),
+            None => {
+                firsts.insert(key, here);
             }
         }
-        self.more.entry(key).or_default().push(index);
-        Ok(None)
     }
+    Ok(out)
 }
 
 /// The warnings of one note that need no other note, and its first field's hash.

@@ -3,10 +3,11 @@
 //!
 //! Every stage needs the notes in its own order (the reader in file order, the lock merge
 //! in guid order, SQLite in note-id order), so the notes cannot simply flow through a
-//! channel. Instead each note read is appended to an unnamed scratch file, and only a
-//! small record stays in memory: where its text is, its guid, cards, deck and note type
-//! as small integers, and its `mod`. A stage reads back the notes it works on, a batch
-//! at a time (from the system's page cache, not the build's memory).
+//! channel. Instead each note read is appended, encoded, to an unnamed scratch file, and
+//! only 8 bytes a note stay in memory: where its text starts and its `mod`. Its guid,
+//! cards, deck and note type are in the file too, first, so that a stage that needs only
+//! those reads little. A stage reads back the notes it works on, a batch at a time (from
+//! the system's page cache, not the build's memory).
 
 use crate::error::{Error, Result};
 use crate::note::{Note, SourceNote};
@@ -18,6 +19,8 @@ use std::sync::Arc;
 
 /// Bytes appended in memory before they go to the file.
 const PENDING: usize = 1 << 20;
+/// A `mod` that does not fit in `mods`: it is in `odd_mods`.
+const ODD_MOD: u32 = u32::MAX;
 
 /// Notes in file order, their text on disk.
 pub(crate) struct NoteStore {
@@ -27,11 +30,21 @@ pub(crate) struct NoteStore {
     /// Encoded notes not yet written, after the `flushed` bytes of the file.
     pending: Vec<u8>,
     flushed: u64,
-    records: Vec<Record>,
-    /// Every note's guid, one after the other (a record has where its guid starts).
-    guids: String,
-    /// Every note's card ordinals, one after the other.
-    ords: Vec<u16>,
+    /// The low 32 bits of where each note starts in the file; `wraps` holds the notes
+    /// at which the high bits go up by one (notes are appended, so starts only grow).
+    /// While the notes are read they wait in `spilled` instead, out of the way of the
+    /// reading's own memory, until [`NoteStore::seal`].
+    starts: Vec<u32>,
+    spilled: Option<Records<4>>,
+    count: usize,
+    last_start: u32,
+    wraps: Vec<u32>,
+    /// Each note's `mod`, or [`ODD_MOD`] for one outside `0..ODD_MOD`, in `odd_mods`;
+    /// 0 for the notes past its end. Notes are read with 0, so it takes no memory
+    /// until the lock merge sets them.
+    mods: Vec<u32>,
+    odd_mods: HashMap<u32, i64>,
+    cards: usize,
     /// The note types of the notes, in the order first met, shared by their notes.
     pub notetypes: Vec<Arc<NoteType>>,
     notetype_index: HashMap<i64, u16>,
@@ -43,26 +56,11 @@ pub(crate) struct NoteStore {
     files: Vec<Arc<Path>>,
     /// Every tag of a note, for the collection's tag list.
     tags: BTreeSet<String>,
-    /// Cards in decks of their own: (note, ord) → deck.
-    card_decks: HashMap<(u32, u16), u32>,
-}
-
-/// What stays in memory of a note.
-#[derive(Clone, Copy)]
-struct Record {
-    /// Where the note's encoded text starts in the file; it ends where the next starts.
-    offset: u64,
-    /// Where its guid starts in `guids` and its ordinals in `ords`.
-    guid: u32,
-    ords: u32,
-    deck: u32,
-    notetype: u16,
-    modified: i64,
 }
 
 impl std::fmt::Debug for NoteStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "NoteStore({} notes)", self.records.len())
+        write!(f, "NoteStore({} notes)", self.count)
     }
 }
 
@@ -76,9 +74,14 @@ impl NoteStore {
             dir: dir.to_path_buf(),
             pending: Vec::new(),
             flushed: 0,
-            records: Vec::new(),
-            guids: String::new(),
-            ords: Vec::new(),
+            starts: Vec::new(),
+            spilled: Some(Records::new_in(Some(dir)).map_err(|e| Error::io(dir, e))?),
+            count: 0,
+            last_start: 0,
+            wraps: Vec::new(),
+            mods: Vec::new(),
+            odd_mods: HashMap::new(),
+            cards: 0,
             notetypes: Vec::new(),
             notetype_index: HashMap::new(),
             decks: Vec::new(),
@@ -86,12 +89,27 @@ impl NoteStore {
             note_decks: Vec::new(),
             files: Vec::new(),
             tags: BTreeSet::new(),
-            card_decks: HashMap::new(),
         })
     }
 
     pub(crate) fn len(&self) -> usize {
-        self.records.len()
+        self.count
+    }
+
+    /// Reads back where the notes start, which stages after the reading need.
+    pub(crate) fn seal(&mut self) -> Result<()> {
+        if let Some(spilled) = self.spilled.take() {
+            let mut starts = Vec::with_capacity(self.count);
+            (spilled.for_each(|start| starts.push(u32::from_le_bytes(*start))))
+                .map_err(|e| Error::io(&self.dir, e))?;
+            self.starts = starts;
+        }
+        Ok(())
+    }
+
+    /// How many cards the notes have.
+    pub(crate) fn card_count(&self) -> usize {
+        self.cards
     }
 
     fn deck(&mut self, name: &str, of_note: bool) -> u32 {
@@ -125,48 +143,75 @@ impl NoteStore {
 
     /// Appends a note read, after the notes before it.
     pub(crate) fn push(&mut self, source: SourceNote) -> Result<()> {
-        let index = self.records.len() as u32;
-        let note = &source.note;
+        let SourceNote {
+            note,
+            notetype,
+            ords,
+            file,
+            line,
+            legacy,
+        } = source;
+        self.push_parts(&note, &notetype, &ords, &file, line, legacy)
+    }
+
+    /// [`NoteStore::push`] of a note given by its parts.
+    pub(crate) fn push_parts(
+        &mut self,
+        note: &Note,
+        notetype: &Arc<NoteType>,
+        ords: &[u16],
+        file: &Arc<Path>,
+        line: usize,
+        legacy: Option<u16>,
+    ) -> Result<()> {
         let notetype = match self.notetype_index.get(&note.notetype_id) {
             Some(&i) => i,
             None => {
                 let i = self.notetypes.len() as u16;
-                self.notetypes.push(Arc::clone(&source.notetype));
+                self.notetypes.push(Arc::clone(notetype));
                 self.notetype_index.insert(note.notetype_id, i);
                 i
             }
         };
         let deck = self.deck(&note.deck, true);
-        let mut card_decks = Vec::with_capacity(note.card_decks.len());
-        for (ord, name) in &note.card_decks {
-            let deck = self.deck(name, false);
-            self.card_decks.insert((index, *ord), deck);
-            card_decks.push((*ord, deck));
-        }
+        let card_decks: Vec<(u16, u32)> = (note.card_decks.iter())
+            .map(|(ord, name)| (*ord, self.deck(name, false)))
+            .collect();
         for tag in &note.tags {
             if !self.tags.contains(tag) {
                 self.tags.insert(tag.clone());
             }
         }
-        let file = self.file_index(&source.file);
-        self.records.push(Record {
-            offset: self.flushed + self.pending.len() as u64,
-            guid: self.guids.len() as u32,
-            ords: self.ords.len() as u32,
-            deck,
-            notetype,
-            modified: note.modified,
-        });
-        self.guids.push_str(&note.guid);
-        self.ords.extend_from_slice(&source.ords);
+        let file = self.file_index(file);
+        let start = self.flushed + self.pending.len() as u64;
+        if self.count > 0 && (start as u32) < self.last_start {
+            self.wraps.push(self.count as u32);
+        }
+        self.last_start = start as u32;
+        match &mut self.spilled {
+            Some(spilled) => (spilled.push(&self.last_start.to_le_bytes()))
+                .map_err(|e| Error::io(&self.dir, e))?,
+            None => self.starts.push(self.last_start),
+        }
+        self.count += 1;
+        self.push_mod(note.modified);
+        self.cards += ords.len();
         let out = &mut self.pending;
-        put_strings(out, &note.fields);
-        put_strings(out, &note.tags);
+        put_u32(out, note.guid.len() as u32);
+        out.extend_from_slice(note.guid.as_bytes());
+        put_u32(out, ords.len() as u32);
+        for ord in ords {
+            out.extend_from_slice(&ord.to_le_bytes());
+        }
+        put_u32(out, deck);
         put_u32(out, card_decks.len() as u32);
         for (ord, deck) in card_decks {
             out.extend_from_slice(&ord.to_le_bytes());
             put_u32(out, deck);
         }
+        out.extend_from_slice(&notetype.to_le_bytes());
+        put_strings(out, &note.fields);
+        put_strings(out, &note.tags);
         put_u32(out, note.empty_cards.len() as u32);
         for ord in &note.empty_cards {
             out.extend_from_slice(&ord.to_le_bytes());
@@ -176,12 +221,18 @@ impl NoteStore {
             out.extend_from_slice(&ord.to_le_bytes());
         }
         put_u32(out, file);
-        put_u32(out, source.line as u32);
-        out.extend_from_slice(&source.legacy.map_or(u32::MAX, u32::from).to_le_bytes());
+        put_u32(out, line as u32);
+        out.extend_from_slice(&legacy.map_or(u32::MAX, u32::from).to_le_bytes());
         if self.pending.len() >= PENDING {
             self.flush()?;
         }
         Ok(())
+    }
+
+    fn push_mod(&mut self, modified: i64) {
+        if modified != 0 {
+            self.set_modified(self.len() - 1, modified);
+        }
     }
 
     /// Writes what is pending to the file.
@@ -192,39 +243,45 @@ impl NoteStore {
         Ok(())
     }
 
-    /// The guid of note `i`.
-    pub(crate) fn guid(&self, i: usize) -> &str {
-        let end = self
-            .records
-            .get(i + 1)
-            .map_or(self.guids.len(), |r| r.guid as usize);
-        &self.guids[self.records[i].guid as usize..end]
+    /// Where note `i` starts in the file (or in `pending` after the flushed bytes).
+    fn start(&self, i: usize) -> u64 {
+        debug_assert!(self.spilled.is_none(), "sealed");
+        let high = self.wraps.partition_point(|&w| w as usize <= i) as u64;
+        high << 32 | u64::from(self.starts[i])
     }
 
-    /// The card ordinals of note `i`.
-    pub(crate) fn ords(&self, i: usize) -> &[u16] {
-        let end = self
-            .records
-            .get(i + 1)
-            .map_or(self.ords.len(), |r| r.ords as usize);
-        &self.ords[self.records[i].ords as usize..end]
+    /// Where note `i` ends: where the next starts.
+    fn end(&self, i: usize) -> u64 {
+        match i + 1 < self.len() {
+            true => self.start(i + 1),
+            false => self.flushed + self.pending.len() as u64,
+        }
     }
 
     pub(crate) fn modified(&self, i: usize) -> i64 {
-        self.records[i].modified
+        match self.mods.get(i) {
+            None => 0,
+            Some(&ODD_MOD) => self.odd_mods[&(i as u32)],
+            Some(&m) => i64::from(m),
+        }
     }
 
     pub(crate) fn set_modified(&mut self, i: usize, modified: i64) {
-        self.records[i].modified = modified;
-    }
-
-    /// The deck of note `i`'s card `ord`.
-    pub(crate) fn card_deck(&self, i: usize, ord: u16) -> &str {
-        let deck = match self.card_decks.is_empty() {
-            true => None,
-            false => self.card_decks.get(&(i as u32, ord)).copied(),
-        };
-        &self.decks[deck.unwrap_or(self.records[i].deck) as usize]
+        if i >= self.mods.len() {
+            self.mods.resize(self.len(), 0);
+        }
+        match u32::try_from(modified) {
+            Ok(m) if m != ODD_MOD => {
+                self.mods[i] = m;
+                if !self.odd_mods.is_empty() {
+                    self.odd_mods.remove(&(i as u32));
+                }
+            }
+            _ => {
+                self.mods[i] = ODD_MOD;
+                self.odd_mods.insert(i as u32, modified);
+            }
+        }
     }
 
     /// Every deck name notes and cards give, in the order first met.
@@ -245,22 +302,24 @@ impl NoteStore {
         self.tags.iter().map(String::as_str)
     }
 
+    /// The bytes of notes `range`, which are one after the other.
+    fn bytes(&self, range: std::ops::Range<usize>) -> Result<std::borrow::Cow<'_, [u8]>> {
+        let (start, end) = (self.start(range.start), self.end(range.end - 1));
+        if start >= self.flushed {
+            let pending = (start - self.flushed) as usize..(end - self.flushed) as usize;
+            return Ok(std::borrow::Cow::Borrowed(&self.pending[pending]));
+        }
+        // Notes are flushed whole: those before the pending ones are all in the file.
+        let in_file = end.min(self.flushed);
+        let mut bytes = vec![0; (in_file - start) as usize];
+        read_at(&self.file, &mut bytes, start).map_err(|e| Error::io(&self.dir, e))?;
+        bytes.extend_from_slice(&self.pending[..(end - in_file) as usize]);
+        Ok(std::borrow::Cow::Owned(bytes))
+    }
+
     /// Note `i` as it was pushed, with its `mod` now.
     pub(crate) fn load(&self, i: usize) -> Result<SourceNote> {
-        let record = &self.records[i];
-        let end = match self.records.get(i + 1) {
-            Some(next) => next.offset,
-            None => self.flushed + self.pending.len() as u64,
-        };
-        if record.offset >= self.flushed {
-            let start = (record.offset - self.flushed) as usize;
-            let bytes = &self.pending[start..(end - self.flushed) as usize];
-            return Ok(self.decode(i, bytes));
-        }
-        // Notes are flushed whole: this one is all in the file.
-        let mut bytes = vec![0; (end - record.offset) as usize];
-        read_at(&self.file, &mut bytes, record.offset).map_err(|e| Error::io(&self.dir, e))?;
-        Ok(self.decode(i, &bytes))
+        Ok(self.decode(i, &self.bytes(i..i + 1)?))
     }
 
     /// Notes `indexes`, read back in parallel.
@@ -269,51 +328,174 @@ impl NoteStore {
         indexes.par_iter().map(|&i| self.load(i)).collect()
     }
 
+    /// The guids of notes `range`, read at once.
+    pub(crate) fn guids(&self, range: std::ops::Range<usize>) -> Result<Vec<String>> {
+        if range.is_empty() {
+            return Ok(Vec::new());
+        }
+        let first = self.start(range.start);
+        let bytes = self.bytes(range.clone())?;
+        Ok(range
+            .map(|i| take_string(&mut &bytes[(self.start(i) - first) as usize..]))
+            .collect())
+    }
+
     fn decode(&self, i: usize, mut bytes: &[u8]) -> SourceNote {
-        let record = &self.records[i];
-        let fields = take_strings(&mut bytes);
-        let tags = take_strings(&mut bytes);
-        let count = take_u32(&mut bytes);
-        let card_decks = (0..count)
+        let guid = take_string(&mut bytes);
+        let ords = (0..take_u32(&mut bytes))
+            .map(|_| take_u16(&mut bytes))
+            .collect();
+        let deck = self.decks[take_u32(&mut bytes) as usize].clone();
+        let card_decks = (0..take_u32(&mut bytes))
             .map(|_| {
-                let ord = u16::from_le_bytes([bytes[0], bytes[1]]);
-                bytes = &bytes[2..];
+                let ord = take_u16(&mut bytes);
                 (ord, self.decks[take_u32(&mut bytes) as usize].clone())
             })
             .collect();
-        let take_ords = |bytes: &mut &[u8]| -> Vec<u16> {
-            (0..take_u32(bytes))
-                .map(|_| {
-                    let ord = u16::from_le_bytes([bytes[0], bytes[1]]);
-                    *bytes = &bytes[2..];
-                    ord
-                })
-                .collect()
-        };
-        let empty_cards = take_ords(&mut bytes);
-        let skipped_cards = take_ords(&mut bytes);
+        let notetype = Arc::clone(&self.notetypes[take_u16(&mut bytes) as usize]);
+        let fields = take_strings(&mut bytes);
+        let tags = take_strings(&mut bytes);
+        let empty_cards = (0..take_u32(&mut bytes))
+            .map(|_| take_u16(&mut bytes))
+            .collect();
+        let skipped_cards = (0..take_u32(&mut bytes))
+            .map(|_| take_u16(&mut bytes))
+            .collect();
         let file = Arc::clone(&self.files[take_u32(&mut bytes) as usize]);
         let line = take_u32(&mut bytes) as usize;
         let legacy = u16::try_from(take_u32(&mut bytes)).ok();
-        let notetype = Arc::clone(&self.notetypes[record.notetype as usize]);
         SourceNote {
             note: Note {
-                guid: self.guid(i).to_string(),
+                guid,
                 notetype_id: notetype.id,
                 fields,
                 tags,
-                deck: self.decks[record.deck as usize].clone(),
+                deck,
                 card_decks,
                 empty_cards,
                 skipped_cards,
-                modified: record.modified,
+                modified: self.modified(i),
             },
             notetype,
-            ords: self.ords(i).to_vec(),
+            ords,
             file,
             line,
             legacy,
         }
+    }
+
+    /// The note numbers in guid order. Sorted by each guid's first 8 bytes, in memory
+    /// with the note number (12 bytes a note); guids whose first bytes are the same are
+    /// read back to be compared whole.
+    pub(crate) fn guid_order(&self) -> Result<Vec<u32>> {
+        #[derive(Clone, Copy)]
+        #[repr(C, packed)]
+        struct Key(u64, u32);
+        let mut keys = Vec::with_capacity(self.len());
+        for chunk in (0..self.len()).step_by(4096) {
+            let range = chunk..(chunk + 4096).min(self.len());
+            for (i, guid) in range.clone().zip(self.guids(range)?) {
+                let mut prefix = [0; 8];
+                let n = guid.len().min(8);
+                prefix[..n].copy_from_slice(&guid.as_bytes()[..n]);
+                keys.push(Key(u64::from_be_bytes(prefix), i as u32));
+            }
+        }
+        keys.sort_unstable_by_key(|k| (k.0, k.1));
+        let mut start = 0;
+        while start < keys.len() {
+            let prefix = keys[start].0;
+            let end = start + keys[start..].partition_point(|k| k.0 == prefix);
+            if end - start > 1 {
+                let mut run: Vec<(String, u32)> = keys[start..end]
+                    .iter()
+                    .map(|k| Ok((self.guids(k.1 as usize..k.1 as usize + 1)?.remove(0), k.1)))
+                    .collect::<Result<_>>()?;
+                run.sort_unstable();
+                for (key, (_, i)) in keys[start..end].iter_mut().zip(run) {
+                    key.1 = i;
+                }
+            }
+            start = end;
+        }
+        Ok(keys.into_iter().map(|k| k.1).collect())
+    }
+}
+
+/// Records of `N` bytes each, appended to an unnamed file in a scratch folder (or held in
+/// memory without one) and read back by position: per-note data that a stage needs
+/// again only now and then, kept out of the build's memory.
+pub(crate) struct Records<const N: usize> {
+    /// `None`: everything stays in `pending`.
+    file: Option<File>,
+    /// Records not yet written, after the `flushed` ones of the file.
+    pending: Vec<u8>,
+    /// Bytes pending before they are written.
+    most: usize,
+    flushed: usize,
+}
+
+impl<const N: usize> Records<N> {
+    /// Records spilled to a file in `dir`, or all in memory without a folder.
+    pub(crate) fn new_in(dir: Option<&Path>) -> std::io::Result<Records<N>> {
+        Records::with_pending(dir, PENDING)
+    }
+
+    /// [`Records::new_in`], writing them `bytes` at a time.
+    pub(crate) fn with_pending(dir: Option<&Path>, bytes: usize) -> std::io::Result<Records<N>> {
+        Ok(Records {
+            file: dir.map(tempfile::tempfile_in).transpose()?,
+            pending: Vec::new(),
+            most: bytes.max(N),
+            flushed: 0,
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.flushed + self.pending.len() / N
+    }
+
+    /// Appends a record.
+    pub(crate) fn push(&mut self, record: &[u8; N]) -> std::io::Result<()> {
+        self.pending.extend_from_slice(record);
+        match &self.file {
+            Some(file) if self.pending.len() >= self.most => {
+                write_at(file, &self.pending, (self.flushed * N) as u64)?;
+                self.flushed += self.pending.len() / N;
+                self.pending.clear();
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Calls `f` with every record, in order, reading the file a block at a time.
+    pub(crate) fn for_each(&self, mut f: impl FnMut(&[u8; N])) -> std::io::Result<()> {
+        if let Some(file) = &self.file {
+            let mut block = vec![0; (PENDING / N).max(1) * N];
+            let mut done = 0;
+            while done < self.flushed {
+                let n = (self.flushed - done).min(block.len() / N);
+                read_at(file, &mut block[..n * N], (done * N) as u64)?;
+                block[..n * N]
+                    .chunks_exact(N)
+                    .for_each(|r| f(r.try_into().expect("N bytes")));
+                done += n;
+            }
+        }
+        (self.pending.chunks_exact(N)).for_each(|r| f(r.try_into().expect("N bytes")));
+        Ok(())
+    }
+
+    /// Record `i`.
+    pub(crate) fn get(&self, i: usize) -> std::io::Result<[u8; N]> {
+        let mut record = [0; N];
+        match (i.checked_sub(self.flushed), &self.file) {
+            (Some(j), _) => record.copy_from_slice(&self.pending[j * N..(j + 1) * N]),
+            (None, Some(file)) => read_at(file, &mut record, (i * N) as u64)?,
+            (None, None) => unreachable!("records without a file are never flushed"),
+        }
+        Ok(record)
     }
 }
 
@@ -367,16 +549,21 @@ fn take_u32(bytes: &mut &[u8]) -> u32 {
     value
 }
 
+fn take_u16(bytes: &mut &[u8]) -> u16 {
+    let value = u16::from_le_bytes([bytes[0], bytes[1]]);
+    *bytes = &bytes[2..];
+    value
+}
+
+fn take_string(bytes: &mut &[u8]) -> String {
+    let len = take_u32(bytes) as usize;
+    let text = std::str::from_utf8(&bytes[..len]).expect("written as UTF-8");
+    *bytes = &bytes[len..];
+    text.to_string()
+}
+
 fn take_strings(bytes: &mut &[u8]) -> Vec<String> {
-    let count = take_u32(bytes);
-    (0..count)
-        .map(|_| {
-            let len = take_u32(bytes) as usize;
-            let text = std::str::from_utf8(&bytes[..len]).expect("written as UTF-8");
-            *bytes = &bytes[len..];
-            text.to_string()
-        })
-        .collect()
+    (0..take_u32(bytes)).map(|_| take_string(bytes)).collect()
 }
 
 #[cfg(test)]
@@ -396,7 +583,11 @@ mod tests {
             let mut note = Note::new(nt, [format!("q{i} ünï"), "b".repeat(i as usize)])
                 .deck(format!("D{}", i % 7))
                 .tags([format!("t{}", i % 5)])
-                .guid(format!("g{i}"))
+                .guid(match i % 10 {
+                    // Guids whose first 8 bytes are the same, to sort whole.
+                    0 => format!("the same start {i}"),
+                    _ => format!("g{i}"),
+                })
                 .modified(i64::from(i));
             if i % 100 == 1 {
                 note = note.card_in_deck(0, "Other");
@@ -416,6 +607,7 @@ mod tests {
         for note in &notes {
             store.push(note.clone()).unwrap();
         }
+        store.seal().unwrap();
         // Read back while some are pending and after all are written.
         let check = |store: &NoteStore| {
             for (i, note) in notes.iter().enumerate() {
@@ -424,8 +616,10 @@ mod tests {
                 assert_eq!(back.ords, note.ords);
                 assert_eq!((back.line, back.legacy), (note.line, note.legacy));
                 assert_eq!(&*back.file, &*note.file);
-                assert_eq!(store.guid(i), note.note.guid);
-                assert_eq!(store.card_deck(i, 0), note.note.card_deck(0));
+            }
+            let guids = store.guids(0..notes.len()).unwrap();
+            for (guid, note) in guids.iter().zip(&notes) {
+                assert_eq!(*guid, note.note.guid);
             }
         };
         check(&store);
@@ -433,6 +627,16 @@ mod tests {
         check(&store);
         store.set_modified(5, 99);
         assert_eq!(store.load(5).unwrap().note.modified, 99);
+        store.set_modified(6, -3);
+        store.set_modified(7, 1 << 40);
+        assert_eq!((store.modified(6), store.modified(7)), (-3, 1 << 40));
+        store.set_modified(6, 4);
+        assert_eq!(store.modified(6), 4);
+        assert_eq!(store.card_count(), 2 * notes.len());
+        let order = store.guid_order().unwrap();
+        let mut expected: Vec<u32> = (0..notes.len() as u32).collect();
+        expected.sort_by_key(|&i| notes[i as usize].note.guid.clone());
+        assert_eq!(order, expected);
         assert!(store.note_decks().contains("D3") && !store.note_decks().contains("Other"));
         assert_eq!(store.tags().count(), 5);
     }

@@ -27,8 +27,8 @@ const WINDOW: usize = BATCH * 16;
 
 /// The notes a lock is reconciled with: in memory, or held on disk by a build.
 pub(crate) trait NoteSet {
-    fn count(&self) -> usize;
-    fn guid(&self, i: usize) -> &str;
+    /// The note numbers in guid order.
+    fn guid_order(&self) -> Result<Vec<u32>>;
     /// The decks notes are in.
     fn note_decks(&self) -> HashSet<&str>;
     /// The note types of the notes (each note's, or each once).
@@ -39,12 +39,11 @@ pub(crate) trait NoteSet {
 }
 
 impl NoteSet for [SourceNote] {
-    fn count(&self) -> usize {
-        self.len()
-    }
-
-    fn guid(&self, i: usize) -> &str {
-        &self[i].note.guid
+    fn guid_order(&self) -> Result<Vec<u32>> {
+        let mut order: Vec<u32> = (0..self.len() as u32).collect();
+        order
+            .sort_unstable_by(|&a, &b| self[a as usize].note.guid.cmp(&self[b as usize].note.guid));
+        Ok(order)
     }
 
     fn note_decks(&self) -> HashSet<&str> {
@@ -66,12 +65,8 @@ impl NoteSet for [SourceNote] {
 }
 
 impl NoteSet for crate::note_store::NoteStore {
-    fn count(&self) -> usize {
-        self.len()
-    }
-
-    fn guid(&self, i: usize) -> &str {
-        crate::note_store::NoteStore::guid(self, i)
+    fn guid_order(&self) -> Result<Vec<u32>> {
+        crate::note_store::NoteStore::guid_order(self)
     }
 
     fn note_decks(&self) -> HashSet<&str> {
@@ -129,19 +124,22 @@ pub(super) fn reconcile_set<N: NoteSet + ?Sized>(
     lock.push(&head);
 
     // In guid order, the lock's order: each note's old line is found by merging.
-    let mut order: Vec<usize> = (0..notes.count()).collect();
-    order.sort_unstable_by(|&a, &b| notes.guid(a).cmp(notes.guid(b)));
+    let order = notes.guid_order()?;
     let mut old_lines = previous.note_lines()?;
     let mut old = OldLines::default();
     let mut warnings = Vec::new();
-    for window in order.chunks(WINDOW) {
+    let mut window = Vec::with_capacity(WINDOW);
+    for numbers in order.chunks(WINDOW) {
         crate::cancel::check()?;
-        let guids = window.iter().map(|&i| notes.guid(i));
-        old.match_notes(guids, &mut old_lines, &mut out.removed, previous, lock_path)?;
-        let batches = notes.with_notes(window, |sources| {
-            reconcile_window(previous, sources, window, &old, now, &aliases)
-        })?;
-        let batches = batches.map_err(|message| changed_while_read(lock_path, message))?;
+        window.clear();
+        window.extend(numbers.iter().map(|&i| i as usize));
+        let removed = &mut out.removed;
+        let batches = notes.with_notes(&window, |sources| {
+            let guids = sources.iter().map(|s| s.note.guid.as_str());
+            old.match_notes(guids, &mut old_lines, removed, previous, lock_path)?;
+            let batches = reconcile_window(previous, sources, &window, &old, now, &aliases);
+            batches.map_err(|message| changed_while_read(lock_path, message))
+        })??;
         for (batch, (text, mods, found)) in window.chunks(BATCH).zip(batches) {
             for (&i, modified) in batch.iter().zip(mods) {
                 notes.set_modified(i, modified);

@@ -9,16 +9,18 @@ use super::meta::{self, Compression, Format, MediaEntry, Version};
 use super::{schema, Media, MediaSource, Package, Progress, Summary};
 use crate::deck;
 use crate::error::{Error, Result};
+use crate::note_store::{NoteStore, Records};
 use crate::{ids, text};
 use rusqlite::Connection;
 use schema::{ById, CardRow, ColRow, DeckConfig, DeckJson, NoteRow, NotetypeJson, TableRow};
 use sha1::{Digest, Sha1};
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, Write};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, DateTime, ZipWriter};
 
@@ -481,31 +483,33 @@ fn write_collection(
     page_size: Option<u32>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<Summary> {
+    // The notes are read back from a store: a build's, else one made of the package's.
+    let scratch = db_path.parent().unwrap_or(Path::new("."));
+    let made;
+    let notes = match &package.stored {
+        Some(stored) => &**stored,
+        None => {
+            made = store_of(package, scratch)?;
+            &made
+        }
+    };
     let mut db = Connection::open(db_path)?;
     let page_size = page_size.unwrap_or(PAGE_SIZE);
     db.execute_batch(&format!("PRAGMA page_size = {page_size};"))?;
     db.execute_batch("PRAGMA journal_mode = OFF; PRAGMA synchronous = OFF;")?;
     let tx = db.transaction()?;
     tx.execute_batch(schema::DDL_TABLES)?;
-    let (decks, mut deck_ids) = all_decks(package);
-    col_row(package, &decks, &mut deck_ids)?.insert(&mut tx.prepare(&ColRow::insert_sql())?)?;
-    let (nids, cards) = insert_notes(&tx, package, progress)?;
-    let mut insert_card = tx.prepare(&CardRow::insert_sql())?;
-    for (done, &NewCard(id, note, ord)) in cards.iter().enumerate() {
-        if done % 4096 == 0 {
-            crate::cancel::check()?;
-        }
-        let index = note as usize;
-        let did = deck_ids.get(package.note_card_deck(index, ord));
-        let (ord, modified) = (i64::from(ord), package.note_modified(index));
-        // `due` is the note's position in the sources: new cards come in that order.
-        let due = index as i64 + 1;
-        CardRow::new_card(id, nids[index], did, ord, modified, due).insert(&mut insert_card)?;
-    }
-    drop(insert_card);
+    let (decks, mut deck_ids) = all_decks(package, notes);
+    col_row(package, notes, &decks, &mut deck_ids)?
+        .insert(&mut tx.prepare(&ColRow::insert_sql())?)?;
+    let dids: HashMap<&str, i64> = (notes.deck_names())
+        .map(|name| (name, deck_ids.get(name)))
+        .collect();
+    let cards = insert_notes(&tx, package, notes, &dids, scratch, progress)?;
+    insert_cards(&tx, notes, cards)?;
     tx.execute_batch(schema::DDL_INDEXES)?;
     tx.commit()?;
-    let total = package.note_count();
+    let total = notes.len();
     progress(Progress::Notes { done: total, total });
     db.execute_batch("PRAGMA journal_mode = DELETE;")?;
     if page_size == PAGE_SIZE && meta::is_small_collection(collection_size(db_path)?) {
@@ -516,22 +520,42 @@ fn write_collection(
     db.close().map_err(|(_, e)| e)?;
     Ok(Summary {
         notes: total,
-        cards: cards.len(),
+        cards: notes.card_count(),
         decks: decks.len(),
         media: 0,
     })
+}
+
+/// The notes of a package made in code, in a store in `scratch`, to be written as a
+/// build's are.
+fn store_of(package: &Package, scratch: &Path) -> Result<NoteStore> {
+    let mut store = NoteStore::new_in(scratch)?;
+    let notetypes: HashMap<i64, Arc<crate::NoteType>> = (package.notetypes.iter())
+        .map(|(&id, nt)| (id, Arc::new(nt.clone())))
+        .collect();
+    let file: Arc<Path> = Arc::from(Path::new(""));
+    for (note, ords) in &package.notes {
+        let notetype = &notetypes[&note.notetype_id];
+        store.push_parts(note, notetype, ords, &file, 0, None)?;
+    }
+    store.flush()?;
+    store.seal()?;
+    Ok(store)
 }
 
 /// Every deck, by id: the decks given settings and their parents, each note's deck and
 /// its parents, and Default. Anki matches deck names as [`deck::key`] does: the
 /// spelling of a deck's settings names it, else the first spelling met (see
 /// [`ids::DeckIds`]). Also the ids of the notes' decks.
-fn all_decks(package: &Package) -> (BTreeMap<i64, String>, ids::DeckIds<'_>) {
+fn all_decks<'a>(
+    package: &'a Package,
+    notes: &'a NoteStore,
+) -> (BTreeMap<i64, String>, ids::DeckIds<'a>) {
     let mut decks = BTreeMap::new();
     decks.insert(1, "Default".to_string());
     let mut deck_ids = ids::DeckIds::default();
     let settings = package.deck_settings.keys().map(String::as_str);
-    for name in settings.chain(package.note_deck_names()) {
+    for name in settings.chain(notes.deck_names()) {
         if deck_ids.knows(name) {
             continue;
         }
@@ -548,6 +572,7 @@ fn all_decks(package: &Package) -> (BTreeMap<i64, String>, ids::DeckIds<'_>) {
 /// The `col` row: note types, decks with their options groups, and tags.
 fn col_row<'a>(
     package: &'a Package,
+    notes: &NoteStore,
     decks: &BTreeMap<i64, String>,
     deck_ids: &mut ids::DeckIds<'a>,
 ) -> Result<ColRow> {
@@ -588,35 +613,64 @@ fn col_row<'a>(
         .values()
         .map(|nt| (nt.id.to_string(), NotetypeJson::from(nt)))
         .collect();
-    let tags: BTreeMap<&str, i64> = package.note_tags().map(|t| (t, 0)).collect();
+    let tags: BTreeMap<&str, i64> = notes.tags().map(|t| (t, 0)).collect();
     use schema::to_json;
     let (models, decks, dconf) = (to_json(&models), to_json(&decks_json), to_json(&dconf));
     Ok(ColRow::new(ts, models, decks, dconf, to_json(&tags)))
 }
 
-/// Inserts the notes in id order and returns their ids (in note order) and their cards
-/// in id order: SQLite then appends to full pages instead of splitting half-empty ones,
-/// which is faster and makes a smaller file.
+/// An id with the note (or card) it is for: 12 bytes, as many are held.
+#[derive(Clone, Copy)]
+#[repr(C, packed)]
+struct Id(i64, u32);
+
+/// Inserts the notes in id order, SQLite then appends to full pages instead of
+/// splitting half-empty ones, which is faster and makes a smaller file. Returns the
+/// cards, which wait on disk to be inserted in id order too.
 fn insert_notes(
     tx: &rusqlite::Transaction,
     package: &Package,
+    notes: &NoteStore,
+    dids: &HashMap<&str, i64>,
+    scratch: &Path,
     progress: &mut dyn FnMut(Progress),
-) -> Result<(Vec<i64>, Vec<NewCard>)> {
-    let (nids, mut cards) = assign_ids(package);
-    let mut order: Vec<u32> = (0..package.note_count() as u32).collect();
-    order.sort_unstable_by_key(|&i| nids[i as usize]);
-    let total = package.note_count();
+) -> Result<CardBuckets> {
+    let nids = note_ids(notes)?;
+    let total = notes.len();
+    let cards = Mutex::new(CardBuckets::new(notes.card_count(), scratch)?);
     let mut insert_note = tx.prepare(&NoteRow::insert_sql())?;
-    // Another thread works out the rows' text (reading the notes back if the build holds
-    // them on disk) while this one inserts them.
-    let rows = |batch: &[u32]| -> Result<Vec<NoteRow<'static>>> {
-        let indexes: Vec<usize> = batch.iter().map(|&i| i as usize).collect();
-        package.note_rows(&indexes, |i, note| {
-            let notetype = &package.notetypes[&note.notetype_id];
-            note_row(note, notetype, nids[i])
-        })
+    // Another thread reads the notes back and works out their rows' text and their
+    // cards while this one inserts the rows.
+    let rows = |batch: &[Id]| -> Result<Vec<NoteRow<'static>>> {
+        use rayon::prelude::*;
+        let indexes: Vec<usize> = batch.iter().map(|id| id.1 as usize).collect();
+        let loaded = notes.load_many(&indexes)?;
+        let made: Vec<(NoteRow, Vec<Card>)> = (loaded.par_iter().zip(batch))
+            .map(|(source, &Id(nid, index))| {
+                let note = &source.note;
+                let row = note_row(note, &package.notetypes[&note.notetype_id], nid);
+                let cards = (source.ords.iter().enumerate())
+                    .map(|(k, &ord)| Card {
+                        id: ids::card_id(&note.guid, ord),
+                        nid,
+                        did: dids[note.card_deck(ord)],
+                        note: index,
+                        ord,
+                        turn: k as u16,
+                    })
+                    .collect();
+                (row, cards)
+            })
+            .collect();
+        let mut buckets = cards.lock().expect("not poisoned");
+        let mut rows = Vec::with_capacity(made.len());
+        for (row, cards) in made {
+            cards.iter().try_for_each(|card| buckets.push(card))?;
+            rows.push(row);
+        }
+        Ok(rows)
     };
-    crate::pipeline::ahead(order.chunks(512), 4, rows, |batches| {
+    crate::pipeline::ahead(nids.chunks(512), 4, rows, |batches| {
         let mut done = 0;
         for batch in batches {
             crate::cancel::check()?;
@@ -630,45 +684,186 @@ fn insert_notes(
         }
         Ok::<_, Error>(())
     })?;
-    cards.sort_unstable_by_key(|card| card.0);
-    Ok((nids, cards))
+    Ok(cards.into_inner().expect("not poisoned"))
 }
 
-/// The ids the package gives each note and card, made unique deterministically: note
-/// ids in note order, and the cards (in note order).
-fn assign_ids(package: &Package) -> (Vec<i64>, Vec<NewCard>) {
+/// The id of each note, sorted by id: made unique as [`ids::unique`] does, taking the
+/// notes in order. The guids are read back a block at a time and hashed in parallel.
+fn note_ids(notes: &NoteStore) -> Result<Vec<Id>> {
     use rayon::prelude::*;
-    let total = package.note_count();
-    let mut nids = Vec::with_capacity(total);
-    let mut cards = Vec::with_capacity(total);
-    let mut note_ids = std::collections::HashSet::with_capacity(total);
-    let mut card_ids = std::collections::HashSet::with_capacity(total);
-    let indexes: Vec<usize> = (0..total).collect();
-    for chunk in indexes.chunks(1 << 16) {
-        // Hashing is the work, and needs nothing from other notes.
-        let hashed: Vec<(i64, Vec<i64>)> = chunk
-            .par_iter()
-            .map(|&i| {
-                let guid = package.note_guid(i);
-                let ords = package.note_ords(i);
-                let cids = ords.iter().map(|&ord| ids::card_id(guid, ord));
-                (ids::note_id(guid), cids.collect())
-            })
-            .collect();
-        // Made unique in note order, so that threads do not change the outcome.
-        for (&i, (nid, cids)) in chunk.iter().zip(hashed) {
-            for (&ord, cid) in package.note_ords(i).iter().zip(cids) {
-                cards.push(NewCard(ids::unique(cid, &mut card_ids), i as u32, ord));
+    let mut nids = Vec::with_capacity(notes.len());
+    for start in (0..notes.len()).step_by(1 << 14) {
+        crate::cancel::check()?;
+        let range = start..(start + (1 << 14)).min(notes.len());
+        let guids = notes.guids(range.clone())?;
+        let hashed: Vec<i64> = guids.par_iter().map(|g| ids::note_id(g)).collect();
+        nids.extend(range.zip(hashed).map(|(i, nid)| Id(nid, i as u32)));
+    }
+    nids.sort_unstable_by_key(|id| (id.0, id.1));
+    let taken = settle(
+        &mut nids,
+        |id| id.0,
+        |id| u64::from(id.1),
+        |id, v| id.0 = v,
+        i64::MAX,
+    );
+    debug_assert!(taken.is_empty());
+    Ok(nids)
+}
+
+/// Makes the ids of `items`, sorted by (id, turn), unique as [`ids::unique`] would,
+/// giving them out by `turn`: each item takes the first id from its own up that no item
+/// with an earlier turn took. Items that could take an id from `bound` up are left out
+/// and returned (with their ids as they were), for the next ids to settle with; the
+/// rest stay sorted by their new ids.
+///
+/// Stepping forward fills each run of taken ids whatever the turns, so items interact
+/// only within a cluster: items whose ids, in order, are each below the end of the run
+/// the items before them fill. Clusters are rare (hash collisions), each settled on its
+/// own.
+fn settle<T: Copy>(
+    items: &mut Vec<T>,
+    id: impl Fn(&T) -> i64,
+    turn: impl Fn(&T) -> u64,
+    set: impl Fn(&mut T, i64),
+    bound: i64,
+) -> Vec<T> {
+    let mut start = 0;
+    while start < items.len() {
+        let mut end_id = id(&items[start]) + 1;
+        let mut end = start + 1;
+        while end < items.len() && id(&items[end]) < end_id {
+            end_id += 1;
+            end += 1;
+        }
+        if end_id > bound {
+            return items.split_off(start);
+        }
+        if end - start > 1 {
+            let cluster = &mut items[start..end];
+            cluster.sort_by_key(&turn);
+            let mut taken = std::collections::HashSet::new();
+            for item in cluster.iter_mut() {
+                let new = ids::unique(id(item), &mut taken);
+                set(item, new);
             }
-            nids.push(ids::unique(nid, &mut note_ids));
+            cluster.sort_by_key(&id);
+        }
+        start = end;
+    }
+    Vec::new()
+}
+
+/// What a card's row needs besides what every new card has.
+#[derive(Clone, Copy)]
+struct Card {
+    id: i64,
+    nid: i64,
+    did: i64,
+    /// Its note's number: the card is due in that order.
+    note: u32,
+    ord: u16,
+    /// Which of its note's cards it is.
+    turn: u16,
+}
+
+const CARD_RECORD: usize = 32;
+
+impl Card {
+    fn encode(&self) -> [u8; CARD_RECORD] {
+        let mut out = [0; CARD_RECORD];
+        out[0..8].copy_from_slice(&self.id.to_le_bytes());
+        out[8..16].copy_from_slice(&self.nid.to_le_bytes());
+        out[16..24].copy_from_slice(&self.did.to_le_bytes());
+        out[24..28].copy_from_slice(&self.note.to_le_bytes());
+        out[28..30].copy_from_slice(&self.ord.to_le_bytes());
+        out[30..32].copy_from_slice(&self.turn.to_le_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8; CARD_RECORD]) -> Card {
+        let i64_at = |at: usize| i64::from_le_bytes(bytes[at..at + 8].try_into().expect("8"));
+        let u16_at = |at: usize| u16::from_le_bytes([bytes[at], bytes[at + 1]]);
+        Card {
+            id: i64_at(0),
+            nid: i64_at(8),
+            did: i64_at(16),
+            note: u32::from_le_bytes(bytes[24..28].try_into().expect("4")),
+            ord: u16_at(28),
+            turn: u16_at(30),
         }
     }
-    (nids, cards)
+
+    /// The order cards get their ids in: their notes', then their own in the note.
+    fn turn(&self) -> u64 {
+        u64::from(self.note) << 16 | u64::from(self.turn)
+    }
 }
 
-/// What a new card's row needs, held for every card until they are inserted in id order:
-/// its id, its note's index and its ordinal. The rest comes from the note.
-struct NewCard(i64, u32, u16);
+/// Cards waiting on disk, by ranges of their ids (before they are made unique) of some
+/// 64k cards each, to be inserted in id order a range at a time.
+struct CardBuckets {
+    buckets: Vec<Records<CARD_RECORD>>,
+    dir: std::path::PathBuf,
+}
+
+/// Cards a range holds, about.
+const CARDS_A_RANGE: usize = 1 << 16;
+
+impl CardBuckets {
+    fn new(cards: usize, dir: &Path) -> Result<CardBuckets> {
+        let count = cards.div_ceil(CARDS_A_RANGE).max(1);
+        let buckets = (0..count)
+            .map(|_| Records::with_pending(Some(dir), 1 << 16))
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| Error::io(dir, e))?;
+        Ok(CardBuckets {
+            buckets,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// The range of ids of bucket `k` starts at this id.
+    fn start(&self, k: usize) -> i64 {
+        let len = ids::ID_WINDOW_LEN as u128;
+        ids::ID_WINDOW_START + (len * k as u128).div_ceil(self.buckets.len() as u128) as i64
+    }
+
+    fn push(&mut self, card: &Card) -> Result<()> {
+        let offset = (card.id - ids::ID_WINDOW_START) as u128;
+        let k = (offset * self.buckets.len() as u128 / ids::ID_WINDOW_LEN as u128) as usize;
+        self.buckets[k]
+            .push(&card.encode())
+            .map_err(|e| Error::io(&self.dir, e))
+    }
+}
+
+/// Inserts the cards in id order, a range of ids at a time.
+fn insert_cards(tx: &rusqlite::Transaction, notes: &NoteStore, cards: CardBuckets) -> Result<()> {
+    let mut insert_card = tx.prepare(&CardRow::insert_sql())?;
+    let mut carried = Vec::new();
+    for k in 0..cards.buckets.len() {
+        crate::cancel::check()?;
+        let mut range = std::mem::take(&mut carried);
+        (cards.buckets[k].for_each(|card| range.push(Card::decode(card))))
+            .map_err(|e| Error::io(&cards.dir, e))?;
+        range.sort_unstable_by_key(|card| (card.id, card.turn()));
+        let bound = match k + 1 < cards.buckets.len() {
+            true => cards.start(k + 1),
+            false => i64::MAX,
+        };
+        carried = settle(&mut range, |c| c.id, Card::turn, |c, id| c.id = id, bound);
+        for card in range {
+            let index = card.note as usize;
+            let (ord, modified) = (i64::from(card.ord), notes.modified(index));
+            // `due` is the note's position in the sources: new cards come in that order.
+            let due = index as i64 + 1;
+            CardRow::new_card(card.id, card.nid, card.did, ord, modified, due)
+                .insert(&mut insert_card)?;
+        }
+    }
+    Ok(())
+}
 
 /// The `notes` row of `note`, whose id is `id`.
 fn note_row(note: &crate::Note, notetype: &crate::NoteType, id: i64) -> NoteRow<'static> {
@@ -722,6 +917,101 @@ mod tests {
     impl Seek for SmallDisk {
         fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
             self.data.seek(pos)
+        }
+    }
+
+    /// Ids settled a range at a time are those [`ids::unique`] gives taking the items
+    /// in turn, even when many collide and clusters cross the ranges' bounds.
+    #[test]
+    fn settled_ids_are_unique_ids_in_turn_order() {
+        let mut seed = 7u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (count, spread) in [(50, 40), (400, 100), (1000, 5000), (300, 1)] {
+            // (id, turn): turns shuffled against ids.
+            let items: Vec<(i64, u64)> = (0..count)
+                .map(|turn| (1000 + (next() % spread) as i64, turn))
+                .collect();
+            let mut taken = std::collections::HashSet::new();
+            let mut expected: Vec<(i64, u64)> = (items.iter())
+                .map(|&(id, turn)| (ids::unique(id, &mut taken), turn))
+                .collect();
+            expected.sort_unstable();
+            for bounds in [vec![], vec![1010, 1011, 1030, 1100, 3000]] {
+                let mut sorted = items.clone();
+                sorted.sort_unstable();
+                let mut got = Vec::new();
+                let mut carried = Vec::new();
+                let mut rest = sorted.as_slice();
+                for bound in bounds.iter().copied().chain([i64::MAX]) {
+                    let split = rest.partition_point(|item| item.0 < bound);
+                    let mut range = std::mem::take(&mut carried);
+                    range.extend_from_slice(&rest[..split]);
+                    rest = &rest[split..];
+                    range.sort_unstable();
+                    let settled = settle(&mut range, |i| i.0, |i| i.1, |i, id| i.0 = id, bound);
+                    carried = settled;
+                    got.extend(range);
+                }
+                assert!(carried.is_empty());
+                assert!(got.windows(2).all(|w| w[0].0 < w[1].0), "in id order");
+                assert_eq!(
+                    got, expected,
+                    "{count} ids over {spread}, bounds {bounds:?}"
+                );
+            }
+        }
+    }
+
+    /// Each card goes to the range of ids that holds its id, and the ranges come in id
+    /// order: cards inserted range by range are in id order.
+    #[test]
+    fn cards_wait_in_the_range_of_their_ids() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut buckets = CardBuckets::new(3 * CARDS_A_RANGE + 1, dir.path()).unwrap();
+        assert_eq!(buckets.buckets.len(), 4);
+        assert_eq!(buckets.start(0), ids::ID_WINDOW_START);
+        let last = ids::ID_WINDOW_START + ids::ID_WINDOW_LEN as i64 - 1;
+        let mut cards = vec![ids::ID_WINDOW_START, last];
+        cards.extend((0..4).map(|k| buckets.start(k)));
+        cards.extend((1..4).map(|k| buckets.start(k) - 1));
+        cards.extend((0..200u16).map(|n| ids::card_id("g", n)));
+        for (n, &id) in cards.iter().enumerate() {
+            let card = Card {
+                id,
+                nid: 1,
+                did: 2,
+                note: n as u32,
+                ord: 3,
+                turn: 4,
+            };
+            buckets.push(&card).unwrap();
+        }
+        for k in 0..4 {
+            let end = if k == 3 {
+                i64::MAX
+            } else {
+                buckets.start(k + 1)
+            };
+            let mut count = 0;
+            buckets.buckets[k]
+                .for_each(|record| {
+                    let card = Card::decode(record);
+                    assert!(
+                        (buckets.start(k)..end).contains(&card.id),
+                        "{k}: {}",
+                        card.id
+                    );
+                    assert_eq!(card.id, cards[card.note as usize]);
+                    assert_eq!((card.nid, card.did, card.ord, card.turn), (1, 2, 3, 4));
+                    count += 1;
+                })
+                .unwrap();
+            assert!(count >= 2, "the bounds of range {k}");
         }
     }
 

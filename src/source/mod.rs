@@ -99,7 +99,7 @@ impl Sources {
         legacy: LegacyGuids,
     ) -> Result<Sources> {
         let mut notes = Vec::new();
-        let mut sources = Sources::read_streaming(root, media_dir, legacy, &mut |batch| {
+        let mut sources = Sources::read_streaming(root, media_dir, legacy, None, &mut |batch| {
             notes.extend(batch);
             Ok(())
         })?;
@@ -108,15 +108,18 @@ impl Sources {
     }
 
     /// [`Sources::read_keeping`], handing the notes to `sink` in file order as they are
-    /// read, a file's at a time, instead of holding them: `notes` comes back empty.
+    /// read, a file's at a time, instead of holding them: `notes` comes back empty. With
+    /// a `scratch` folder, what the reader keeps of every note waits there.
     pub(crate) fn read_streaming(
         root: &Path,
         media_dir: Option<&Path>,
         legacy: LegacyGuids,
+        scratch: Option<&Path>,
         sink: &mut dyn FnMut(Vec<SourceNote>) -> Result<()>,
     ) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
         reader.legacy = legacy;
+        reader.seen = identities::Identities::new_in(scratch);
         if let Some(dir) = media_dir {
             let canonical = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
             if !canonical.is_dir() {
@@ -170,6 +173,9 @@ impl Sources {
             deck_settings::load(root, settings.cloned().collect(), &mut reader.diagnostics);
         // A media file's hashing stopped by a cancel shows up as unreadable media.
         crate::cancel::check()?;
+        if let Some(e) = reader.seen.failure() {
+            return Err(Error::io(scratch.unwrap_or(root), e));
+        }
         Ok(reader.finish(&files.others))
     }
 }

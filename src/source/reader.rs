@@ -26,7 +26,7 @@ pub(super) struct Reader<'a> {
     /// media file is reported as unused.
     pub media_uses_unknown: bool,
     /// guid → where the note with that guid was written.
-    seen: super::identities::Identities,
+    pub seen: super::identities::Identities,
     /// The legacy guids the lock knows notes by, which they keep.
     pub legacy: crate::ids::LegacyGuids,
     /// The file being read.
