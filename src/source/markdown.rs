@@ -119,10 +119,16 @@ impl KnownRenderings {
         let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
         let entry = map.get_mut(&key)?;
         entry.1 -= 1;
-        match entry.1 {
-            0 => map.remove(&key).map(|(html, _)| html),
-            _ => Some(entry.0.clone()),
+        if entry.1 > 0 {
+            return Some(entry.0.clone());
         }
+        let html = map.remove(&key).map(|(html, _)| html);
+        // The table shrinks as it empties (what is taken is held by the notes now).
+        let len = map.len();
+        if map.capacity() > 1024 && len * 4 < map.capacity() {
+            map.shrink_to(len * 2);
+        }
+        html
     }
 
     /// How many texts are known (distinct ones).

@@ -242,7 +242,7 @@ fn note_text(
     let markdown = spellings.is_some();
     let mut settings = vec![("guid".to_string(), note.guid.clone())];
     let heading_cloze = crate::notetype::cloze::has_cloze(&note.fields[0]);
-    let is_stock_cloze = notetype::stock_of(nt) == Some(Stock::Cloze);
+    let is_stock_cloze = names.stock(nt) == Some(Stock::Cloze);
     if Some(nt.id) != common_type || (heading_cloze && !is_stock_cloze) {
         settings.push(("type".into(), names.name(nt).to_string()));
     }
@@ -354,18 +354,43 @@ fn field_digest(field: &str) -> u64 {
     }
 }
 
-/// The tags (ignoring case), the deck and each card's deck (by [`crate::deck::key`]).
+/// The tags (ignoring case), the deck and each card's deck (by [`crate::deck::key`]),
+/// and the empty cards, hashed as they are met, without copies.
 fn rest_digest(note: &Note) -> u64 {
-    let tags: Vec<String> = note.tags.iter().map(|t| t.to_lowercase()).collect();
-    let card_decks: Vec<(u16, String)> = (note.card_decks.iter())
-        .map(|(o, d)| (*o, crate::deck::key(d)))
-        .collect();
-    digest((
-        tags,
-        crate::deck::key(&note.deck),
-        card_decks,
-        &note.empty_cards,
-    ))
+    use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+    let mut h =
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
+    note.tags.len().hash(&mut h);
+    for tag in &note.tags {
+        tag.chars()
+            .flat_map(char::to_lowercase)
+            .for_each(|c| c.hash(&mut h));
+        u32::MAX.hash(&mut h); // no character's: the end of the tag
+    }
+    with_deck_key(&note.deck, |key| key.hash(&mut h));
+    note.card_decks.len().hash(&mut h);
+    for (ord, deck) in &note.card_decks {
+        ord.hash(&mut h);
+        with_deck_key(deck, |key| key.hash(&mut h));
+    }
+    note.empty_cards.hash(&mut h);
+    h.finish()
+}
+
+/// `f` of the deck `name`'s [`crate::deck::key`]. Notes come in runs of one deck, so
+/// each thread keeps the last one's key rather than making it for every note.
+fn with_deck_key<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, String)> = Default::default();
+    }
+    LAST.with_borrow_mut(|(last, key)| {
+        if last.as_str() != name {
+            *key = crate::deck::key(name);
+            last.clear();
+            last.push_str(name);
+        }
+        f(key)
+    })
 }
 
 /// Reads `root` back with the normal source reader and compares every note with

@@ -146,6 +146,14 @@ fn inline(html: &str, escape: bool) -> Option<String> {
     let mut rest = html;
     let mut links: Vec<String> = Vec::new();
     while let Some(c) = rest.chars().next() {
+        // Text up to the next character that may be more is copied as it is.
+        let plain = rest.bytes().position(|b| special(b, escape));
+        let plain = plain.unwrap_or(rest.len());
+        if plain > 0 {
+            out.push_str(&rest[..plain]);
+            rest = &rest[plain..];
+            continue;
+        }
         // Tags start with `<`, formulas with `\`, entities with `&`.
         let markdown = match c {
             '<' => tag(rest, &mut links),
@@ -168,14 +176,23 @@ fn inline(html: &str, escape: bool) -> Option<String> {
     links.is_empty().then_some(out)
 }
 
+/// Markdown punctuation, escaped in text when escaping.
+fn punctuation(c: char) -> bool {
+    matches!(
+        c,
+        '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '$' | '~' | '&' | '#'
+    )
+}
+
+/// Whether the byte `b` may start something [`inline`] does not copy as it is: a tag,
+/// a formula, an entity, or (with `escape`) punctuation to escape. All are ASCII.
+fn special(b: u8, escape: bool) -> bool {
+    matches!(b, b'<' | b'\\' | b'&') || (escape && b.is_ascii() && punctuation(char::from(b)))
+}
+
 /// Pushes a text character, escaped if it is Markdown punctuation and `escape`.
 fn push_text(out: &mut String, c: char, escape: bool) {
-    if escape
-        && matches!(
-            c,
-            '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '$' | '~' | '&' | '#'
-        )
-    {
+    if escape && punctuation(c) {
         out.push('\\');
     }
     out.push(c);
