@@ -107,6 +107,12 @@ impl KnownRenderings {
         (u128::from(a.hash_one((text, inline))) << 64) | u128::from(b.hash_one((text, inline)))
     }
 
+    /// Makes room for `more` texts.
+    pub fn reserve(&self, more: usize) {
+        let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
+        map.reserve(more);
+    }
+
     /// Records that the text with `key` renders to `html`, with no media references.
     pub fn insert(&self, key: u128, html: String) {
         let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
@@ -125,8 +131,8 @@ impl KnownRenderings {
         let html = map.remove(&key).map(|(html, _)| html);
         // The table shrinks as it empties (what is taken is held by the notes now).
         let len = map.len();
-        if map.capacity() > 1024 && len * 4 < map.capacity() {
-            map.shrink_to(len * 2);
+        if map.capacity() > 1024 && len * 2 < map.capacity() {
+            map.shrink_to(len);
         }
         html
     }

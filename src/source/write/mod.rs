@@ -329,12 +329,19 @@ impl Expected {
     /// [`Expected::of`] the notes `written` was written from, which it takes: the
     /// fields written as Markdown that spelling rendered to them move into the
     /// renderings the read-back takes instead of rendering them again.
-    pub fn taking(mut unpacked: Unpacked, written: &mut Written) -> Expected {
+    pub fn taking(unpacked: Unpacked, written: &mut Written) -> Expected {
         let mut expected = Expected::of(&unpacked);
         expected.known = std::mem::take(&mut written.known);
-        for (note, field, key) in std::mem::take(&mut written.spelled) {
-            let html = std::mem::take(&mut unpacked.notes[note].fields[field]);
-            expected.known.insert(key, html);
+        let spelled = std::mem::take(&mut written.spelled);
+        expected.known.reserve(spelled.len());
+        // `spelled` is in note order: each note goes as soon as its fields are taken.
+        let mut spelled = spelled.into_iter().peekable();
+        for (index, mut note) in unpacked.notes.into_iter().enumerate() {
+            while let Some((_, field, key)) = spelled.next_if(|(n, _, _)| *n == index) {
+                expected
+                    .known
+                    .insert(key, std::mem::take(&mut note.fields[field]));
+            }
         }
         expected
     }
