@@ -103,11 +103,13 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
     let mut contents = reader.contents().map_err(read_error)?;
     let rows = std::mem::take(&mut contents.notes);
     let (unpacked, originals, notetype_mods, mut summary) = model(&contents, rows);
+    contents.cards = Vec::new(); // counted and placed: not needed from here on
     let staged = scratch.path().join("sources");
     std::fs::create_dir(&staged).map_err(io(&staged))?;
-    let written = write::write(&staged, &unpacked)?;
-    let expected = write::Expected::of(&unpacked);
-    drop(unpacked); // the read-back below is the one copy of the notes from here on
+    let mut written = write::write(&staged, &unpacked)?;
+    // The notes go (their fields spelled as Markdown to the read-back, which takes
+    // them instead of rendering again): its notes are the one copy from here on.
+    let expected = write::Expected::taking(unpacked, &mut written);
     let by_name: HashMap<&str, &read::MediaFile> = contents
         .media
         .iter()
@@ -125,6 +127,7 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
         }
     }
     let sources = write::verify(&staged, &expected)?;
+    drop(expected);
     let braces: HashSet<&str> = written
         .braces_as_stored
         .iter()
@@ -229,7 +232,7 @@ fn model(
         cards.sort_unstable();
         let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
         let card_decks = (cards.iter())
-            .filter(|(_, d)| crate::deck::key(d) != crate::deck::key(&deck))
+            .filter(|(_, d)| *d != deck && crate::deck::key(d) != crate::deck::key(&deck))
             .map(|(ord, d)| (*ord as u16, d.to_string()))
             .collect();
         let fields = row
@@ -457,9 +460,13 @@ fn odd_notes(
 ) -> Vec<String> {
     let mut out = Vec::new();
     for source in notes {
+        let braced = braces.contains(source.note.guid.as_str());
+        if !braced && source.note.empty_cards.is_empty() {
+            continue; // most notes
+        }
         let file = source.file.strip_prefix(root).unwrap_or(&source.file);
         let at = format!("{}:{}", file.display(), source.line);
-        if braces.contains(source.note.guid.as_str()) {
+        if braced {
             out.push(format!(
                 "{at}: the note has cloze braces that Anki takes as text (never closed, \
                  with one colon, or in a note of a type without clozes); the field is \
@@ -504,7 +511,7 @@ fn in_new_card_order(
         let due = position.entry(card.nid).or_insert(i64::MAX);
         *due = (*due).min(card.due);
     }
-    rows.sort_by_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
+    rows.sort_by_cached_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
     rows.into_iter()
 }
 

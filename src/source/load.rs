@@ -23,13 +23,14 @@ pub(super) type Content = (String, parse::ParsedFile, Vec<(usize, Problem)>);
 pub(super) type Prerendered = HashMap<(usize, bool), markdown::Rendered>;
 
 impl Loaded {
-    pub fn new(path: &Path) -> Loaded {
+    /// The file at `path`, its Markdown rendered (or taken from `known`).
+    pub fn new(path: &Path, known: Option<&markdown::KnownRenderings>) -> Loaded {
         let content = read_text(path).map(|text| {
             let (parsed, problems) = parse::parse(&text);
             (text, parsed, problems)
         });
         let rendered = match &content {
-            Ok((_, parsed, _)) => prerender(parsed),
+            Ok((_, parsed, _)) => prerender(parsed, known),
             Err(_) => HashMap::new(),
         };
         Loaded {
@@ -41,16 +42,14 @@ impl Loaded {
 }
 
 /// Every heading rendered inline and every non-empty block rendered as blocks.
-fn prerender(parsed: &parse::ParsedFile) -> Prerendered {
+fn prerender(parsed: &parse::ParsedFile, known: Option<&markdown::KnownRenderings>) -> Prerendered {
+    let render = |text: &str, inline| markdown::Rendered::known_or_rendered(text, inline, known);
     let mut rendered = HashMap::new();
     for note in &parsed.notes {
         let blocks = std::iter::once(&note.body).chain(note.sections.iter().map(|(_, t)| t));
-        rendered.insert(
-            (note.heading.line, true),
-            markdown::Rendered::inline(&note.heading.text),
-        );
+        rendered.insert((note.heading.line, true), render(&note.heading.text, true));
         for block in blocks.filter(|b| !b.text.is_empty()) {
-            rendered.insert((block.line, false), markdown::Rendered::block(&block.text));
+            rendered.insert((block.line, false), render(&block.text, false));
         }
     }
     rendered

@@ -87,6 +87,89 @@ impl Rendered {
     }
 }
 
+/// Markdown whose HTML is already known, by a 128-bit digest of its text (under keys
+/// random to the process) and whether it is inline: `unpack` proves each Markdown
+/// spelling renders to its field before writing it, so reading the written folder back
+/// takes the field instead of rendering the text again. Only texts without media
+/// references go in (their HTML does not depend on the media folder). Each HTML is
+/// given out as many times as it was put in, then dropped.
+#[derive(Debug, Default)]
+pub struct KnownRenderings {
+    keys: [std::hash::RandomState; 2],
+    html: std::sync::Mutex<std::collections::HashMap<u128, (String, usize)>>,
+}
+
+impl KnownRenderings {
+    /// The digest `text` (inline or not) is known by.
+    pub fn key(&self, text: &str, inline: bool) -> u128 {
+        use std::hash::BuildHasher;
+        let [a, b] = &self.keys;
+        (u128::from(a.hash_one((text, inline))) << 64) | u128::from(b.hash_one((text, inline)))
+    }
+
+    /// Makes room for `more` texts.
+    pub fn reserve(&self, more: usize) {
+        let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
+        map.reserve(more);
+    }
+
+    /// Records that the text with `key` renders to `html`, with no media references.
+    pub fn insert(&self, key: u128, html: String) {
+        let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
+        map.entry(key).or_insert((html, 0)).1 += 1;
+    }
+
+    /// `text` rendered, if known: the last use takes the HTML out.
+    fn take(&self, text: &str, inline: bool) -> Option<String> {
+        let key = self.key(text, inline);
+        let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
+        let entry = map.get_mut(&key)?;
+        entry.1 -= 1;
+        if entry.1 > 0 {
+            return Some(entry.0.clone());
+        }
+        let html = map.remove(&key).map(|(html, _)| html);
+        // The table shrinks as it empties (what is taken is held by the notes now).
+        let len = map.len();
+        if map.capacity() > 1024 && len * 2 < map.capacity() {
+            map.shrink_to(len);
+        }
+        html
+    }
+
+    /// How many texts are known (distinct ones).
+    #[cfg(test)]
+    pub fn len(&self) -> usize {
+        self.html.lock().unwrap_or_else(|e| e.into_inner()).len()
+    }
+
+    /// Whether none is.
+    #[cfg(test)]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Rendered {
+    /// `source` rendered (inline or as blocks), from `known` when it has it.
+    pub fn known_or_rendered(
+        source: &str,
+        inline: bool,
+        known: Option<&KnownRenderings>,
+    ) -> Rendered {
+        if let Some(html) = known.and_then(|k| k.take(source, inline)) {
+            return Rendered {
+                html,
+                references: Vec::new(),
+            };
+        }
+        match inline {
+            true => Rendered::inline(source),
+            false => Rendered::block(source),
+        }
+    }
+}
+
 /// Renders a block of Markdown (a note body or section).
 pub fn render_block(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     let mut html = render(source, media)?;

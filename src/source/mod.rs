@@ -117,6 +117,35 @@ impl Sources {
         scratch: Option<&Path>,
         sink: &mut dyn FnMut(Vec<SourceNote>) -> Result<()>,
     ) -> Result<Sources> {
+        Sources::read_streaming_known(root, media_dir, legacy, scratch, None, sink)
+    }
+
+    /// [`Sources::read_lenient`], taking the HTML of the Markdown `known` has instead
+    /// of rendering it (`unpack`'s read-back of what it just proved renders so).
+    pub(crate) fn read_lenient_known(
+        root: &Path,
+        known: &markdown::KnownRenderings,
+    ) -> Result<Sources> {
+        let mut notes = Vec::new();
+        let legacy = LegacyGuids::default();
+        let mut sources =
+            Sources::read_streaming_known(root, None, legacy, None, Some(known), &mut |batch| {
+                notes.extend(batch);
+                Ok(())
+            })?;
+        sources.notes = notes;
+        Ok(sources)
+    }
+
+    /// [`Sources::read_streaming`], with Markdown renderings `known` ahead.
+    fn read_streaming_known(
+        root: &Path,
+        media_dir: Option<&Path>,
+        legacy: LegacyGuids,
+        scratch: Option<&Path>,
+        known: Option<&markdown::KnownRenderings>,
+        sink: &mut dyn FnMut(Vec<SourceNote>) -> Result<()>,
+    ) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
         reader.legacy = legacy;
         reader.seen = identities::Identities::new_in(scratch);
@@ -146,7 +175,10 @@ impl Sources {
         // memory: rendered notes take some 1 KB each, and files can hold thousands.
         let render = |batch: &[PathBuf]| -> Vec<Loaded> {
             use rayon::prelude::*;
-            batch.par_iter().map(|path| Loaded::new(path)).collect()
+            batch
+                .par_iter()
+                .map(|path| Loaded::new(path, known))
+                .collect()
         };
         crate::pipeline::ahead(files.cards.chunks(8), 2, render, |batches| {
             for file in batches.flatten() {

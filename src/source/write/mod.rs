@@ -12,6 +12,7 @@ mod spelling;
 use crate::deck::DeckSettings;
 use crate::note::Note;
 use crate::notetype::{NoteType, Stock};
+use crate::source::markdown::KnownRenderings;
 use crate::source::Sources;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
@@ -80,6 +81,11 @@ pub struct Written {
     /// (never closed, one colon, in a note of another type), written as Anki stores it
     /// in a `~~~ verbatim` block, where they are text.
     pub braces_as_stored: Vec<String>,
+    /// The fields written as Markdown that rendering proved gives them, as (note, field,
+    /// digest of the Markdown in `known`): [`Expected::taking`] moves them there.
+    spelled: Vec<(usize, usize, u128)>,
+    /// What the read-back need not render again.
+    known: KnownRenderings,
 }
 
 /// Writes the sources for `unpacked` into `root` (an existing, empty folder).
@@ -92,12 +98,14 @@ pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
     let runs = runs_by_deck(&unpacked.notes);
     let numbered = !layout::read_in_order(runs.iter().map(|(deck, _)| deck.as_str()));
     let mut with_notes = HashSet::new();
+    let mut first_note = 0;
     for (index, (deck, notes)) in runs.iter().enumerate() {
         let path = match numbered {
             true => paths.numbered_card_file(index + 1, runs.len(), deck),
             false => paths.card_file(deck),
         };
-        let text = card_file(deck, notes, &by_id, &names, &mut written.braces_as_stored)?;
+        let text = card_file(deck, notes, &by_id, &names, &mut written, first_note)?;
+        first_note += notes.len();
         create(&root.join(&path), text.as_bytes())?;
         written.card_files += 1;
         with_notes.insert(crate::deck::key(deck));
@@ -150,16 +158,19 @@ fn create(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
 
 /// One deck's card file: front matter with the deck, the note type and format most of
 /// its notes have, then each note. Spelling renders each field once or more, so the
-/// notes are spelled on all cores.
+/// notes are spelled on all cores. `first_note`: the index of the file's first note
+/// among all, for [`Written::spelled`].
 fn card_file(
     deck: &str,
     notes: &[&Note],
     by_id: &HashMap<i64, &NoteType>,
     names: &notetype::TypeNames,
-    braces_as_stored: &mut Vec<String>,
+    written: &mut Written,
+    first_note: usize,
 ) -> Result<String, WriteError> {
     use rayon::prelude::*;
-    let spelled: Vec<Spelled> = (notes.par_iter())
+    let known = &written.known;
+    let spelled: Vec<(Spelled, Vec<(usize, u128)>)> = (notes.par_iter())
         .map(|note| {
             let nt = by_id
                 .get(&note.notetype_id)
@@ -167,13 +178,28 @@ fn card_file(
                     guid: note.guid.clone(),
                     message: format!("its note type {} is missing", note.notetype_id),
                 })?;
-            let spellings: Vec<Option<String>> = (note.fields.iter().enumerate())
-                .map(|(i, f)| spelling::markdown_for(f, i == 0))
+            // A note is written as Markdown only if every field has a spelling: the
+            // others are looked at before the first field is rendered.
+            let refused = note.fields.iter().skip(1).any(|f| spelling::refused(f));
+            let spellings: Option<Vec<spelling::Spelling>> = match refused {
+                true => None,
+                false => (note.fields.iter().enumerate())
+                    .map(|(i, f)| spelling::spell(f, i == 0))
+                    .collect(),
+            };
+            let rendered = (spellings.iter().flatten().enumerate())
+                .filter(|(_, s)| s.rendered)
+                .map(|(i, s)| (i, known.key(&s.markdown, i == 0)))
                 .collect();
-            let markdown = spellings.iter().all(Option::is_some);
-            Ok((*note, *nt, markdown.then_some(spellings)))
+            let markdown = spellings.map(|s| s.into_iter().map(|s| Some(s.markdown)).collect());
+            Ok(((*note, *nt, markdown), rendered))
         })
         .collect::<Result<_, WriteError>>()?;
+    let (spelled, rendered): (Vec<Spelled>, Vec<_>) = spelled.into_iter().unzip();
+    for (index, fields) in rendered.into_iter().enumerate() {
+        let note = first_note + index;
+        (written.spelled).extend(fields.into_iter().map(|(field, key)| (note, field, key)));
+    }
     let common_type = most_common(spelled.iter().map(|(_, nt, _)| nt.id));
     let html = spelled.iter().filter(|(_, _, md)| md.is_none()).count() * 2 > spelled.len();
     let mut out = format!("---\ndeck: {}\n", layout::yaml_string(deck));
@@ -196,7 +222,7 @@ fn card_file(
             .get(&note.notetype_id)
             .is_some_and(|nt| nt.kind == crate::Kind::Cloze);
         if (note.fields.iter()).any(|f| crate::notetype::cloze::questioned(f, in_cloze)) {
-            braces_as_stored.push(note.guid.clone());
+            written.braces_as_stored.push(note.guid.clone());
         }
     }
     Ok(out)
@@ -216,7 +242,7 @@ fn note_text(
     let markdown = spellings.is_some();
     let mut settings = vec![("guid".to_string(), note.guid.clone())];
     let heading_cloze = crate::notetype::cloze::has_cloze(&note.fields[0]);
-    let is_stock_cloze = notetype::stock_of(nt) == Some(Stock::Cloze);
+    let is_stock_cloze = names.stock(nt) == Some(Stock::Cloze);
     if Some(nt.id) != common_type || (heading_cloze && !is_stock_cloze) {
         settings.push(("type".into(), names.name(nt).to_string()));
     }
@@ -274,6 +300,8 @@ fn most_common(values: impl Iterator<Item = i64>) -> Option<i64> {
 pub struct Expected {
     notes: Vec<ExpectedNote>,
     notetypes: Vec<NoteType>,
+    /// The Markdown whose HTML the spelling proved: read back without rendering.
+    known: KnownRenderings,
 }
 
 #[derive(Debug)]
@@ -287,7 +315,8 @@ struct ExpectedNote {
 impl Expected {
     /// The digests of `unpacked`'s notes, and its note types.
     pub fn of(unpacked: &Unpacked) -> Expected {
-        let notes = unpacked.notes.iter().map(|note| ExpectedNote {
+        use rayon::prelude::*;
+        let notes = unpacked.notes.par_iter().map(|note| ExpectedNote {
             guid: note.guid.clone(),
             notetype_id: note.notetype_id,
             fields: note.fields.iter().map(|f| field_digest(f)).collect(),
@@ -296,7 +325,28 @@ impl Expected {
         Expected {
             notes: notes.collect(),
             notetypes: unpacked.notetypes.clone(),
+            known: KnownRenderings::default(),
         }
+    }
+
+    /// [`Expected::of`] the notes `written` was written from, which it takes: the
+    /// fields written as Markdown that spelling rendered to them move into the
+    /// renderings the read-back takes instead of rendering them again.
+    pub fn taking(unpacked: Unpacked, written: &mut Written) -> Expected {
+        let mut expected = Expected::of(&unpacked);
+        expected.known = std::mem::take(&mut written.known);
+        let spelled = std::mem::take(&mut written.spelled);
+        expected.known.reserve(spelled.len());
+        // `spelled` is in note order: each note goes as soon as its fields are taken.
+        let mut spelled = spelled.into_iter().peekable();
+        for (index, mut note) in unpacked.notes.into_iter().enumerate() {
+            while let Some((_, field, key)) = spelled.next_if(|(n, _, _)| *n == index) {
+                expected
+                    .known
+                    .insert(key, std::mem::take(&mut note.fields[field]));
+            }
+        }
+        expected
     }
 }
 
@@ -315,26 +365,52 @@ fn field_digest(field: &str) -> u64 {
 }
 
 /// The tags (ignoring case), the deck and each card's deck (by [`crate::deck::key`]),
-/// the cards kept with empty fronts and the cards skipped.
+/// the cards kept with empty fronts and the cards skipped, hashed as they are met,
+/// without copies.
 fn rest_digest(note: &Note) -> u64 {
-    let tags: Vec<String> = note.tags.iter().map(|t| t.to_lowercase()).collect();
-    let card_decks: Vec<(u16, String)> = (note.card_decks.iter())
-        .map(|(o, d)| (*o, crate::deck::key(d)))
-        .collect();
-    digest((
-        tags,
-        crate::deck::key(&note.deck),
-        card_decks,
-        &note.empty_cards,
-        &note.skipped_cards,
-    ))
+    use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher};
+    let mut h =
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().build_hasher();
+    note.tags.len().hash(&mut h);
+    for tag in &note.tags {
+        tag.chars()
+            .flat_map(char::to_lowercase)
+            .for_each(|c| c.hash(&mut h));
+        u32::MAX.hash(&mut h); // no character's: the end of the tag
+    }
+    with_deck_key(&note.deck, |key| key.hash(&mut h));
+    note.card_decks.len().hash(&mut h);
+    for (ord, deck) in &note.card_decks {
+        ord.hash(&mut h);
+        with_deck_key(deck, |key| key.hash(&mut h));
+    }
+    note.empty_cards.hash(&mut h);
+    note.skipped_cards.hash(&mut h);
+    h.finish()
+}
+
+/// `f` of the deck `name`'s [`crate::deck::key`]. Notes come in runs of one deck, so
+/// each thread keeps the last one's key rather than making it for every note.
+fn with_deck_key<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
+    thread_local! {
+        static LAST: std::cell::RefCell<(String, String)> = Default::default();
+    }
+    LAST.with_borrow_mut(|(last, key)| {
+        if last.as_str() != name {
+            *key = crate::deck::key(name);
+            last.clear();
+            last.push_str(name);
+        }
+        f(key)
+    })
 }
 
 /// Reads `root` back with the normal source reader and compares every note with
 /// `expected`: guid, note type, fields (after NFC), tags and decks. Returns the sources
 /// read, for the lock.
 pub fn verify(root: &Path, expected: &Expected) -> Result<Sources, WriteError> {
-    let sources = Sources::read_lenient(root).map_err(|e| WriteError::ReadBack(e.to_string()))?;
+    let sources = Sources::read_lenient_known(root, &expected.known)
+        .map_err(|e| WriteError::ReadBack(e.to_string()))?;
     let errors: Vec<String> = sources
         .warnings
         .iter()
@@ -346,17 +422,16 @@ pub fn verify(root: &Path, expected: &Expected) -> Result<Sources, WriteError> {
         .iter()
         .map(|n| (n.note.guid.as_str(), n))
         .collect();
-    let mut wrong = Vec::new();
-    for note in &expected.notes {
-        let Some(back) = read.get(note.guid.as_str()) else {
-            let why = errors.first().cloned().unwrap_or_else(|| "missing".into());
-            wrong.push((note.guid.clone(), format!("not read back ({why})")));
-            continue;
-        };
-        if let Some(what) = difference(note, &back.note) {
-            wrong.push((note.guid.clone(), what));
-        }
-    }
+    use rayon::prelude::*;
+    let mut wrong: Vec<(String, String)> = (expected.notes.par_iter())
+        .filter_map(|note| {
+            let Some(back) = read.get(note.guid.as_str()) else {
+                let why = errors.first().cloned().unwrap_or_else(|| "missing".into());
+                return Some((note.guid.clone(), format!("not read back ({why})")));
+            };
+            difference(note, &back.note).map(|what| (note.guid.clone(), what))
+        })
+        .collect();
     wrong.extend(notetype_differences(&sources, &expected.notetypes));
     if !wrong.is_empty() {
         return Err(WriteError::Mismatch(wrong));
@@ -418,7 +493,9 @@ fn difference(expected: &ExpectedNote, back: &Note) -> Option<String> {
         return Some("the number of fields differs".into());
     }
     for (i, (a, b)) in expected.fields.iter().zip(&back.fields).enumerate() {
-        if *a != field_digest(b) {
+        // A field in NFC is its own digest: one read back as it was given is matched
+        // without looking at its normalisation.
+        if *a != digest(b) && *a != field_digest(b) {
             return Some(format!(
                 "field {} reads back as {b:?}, which is not the package's",
                 i + 1
@@ -466,40 +543,82 @@ mod tests {
         assert_eq!(back.css, nt.css);
     }
 
-    /// The read-back compares with digests: a field changed on disk is caught, named.
-    #[test]
-    fn verify_catches_a_field_that_reads_back_otherwise() {
-        let basic = Stock::Basic.notetype();
-        let note = Note {
-            guid: "g1".into(),
-            notetype_id: basic.id,
-            fields: vec!["front".into(), "<p>back</p>".into()],
+    fn basic_note(guid: &str, fields: [&str; 2]) -> Note {
+        Note {
+            guid: guid.into(),
+            notetype_id: Stock::Basic.notetype().id,
+            fields: fields.iter().map(|f| f.to_string()).collect(),
             tags: vec!["Tag".into()],
             deck: "D".into(),
             card_decks: Default::default(),
             empty_cards: Vec::new(),
             skipped_cards: Vec::new(),
             modified: 1,
-        };
+        }
+    }
+
+    /// The read-back compares with digests: a field changed on disk is caught, named,
+    /// whether the read-back renders every field or takes those spelling rendered.
+    #[test]
+    fn verify_catches_a_field_that_reads_back_otherwise() {
+        for taking in [false, true] {
+            let unpacked = Unpacked {
+                notetypes: vec![Stock::Basic.notetype()],
+                notes: vec![basic_note("g1", ["front", "<p>back</p>"])],
+                ..Unpacked::default()
+            };
+            let dir = tempfile::tempdir().unwrap();
+            let mut written = write(dir.path(), &unpacked).unwrap();
+            let expected = match taking {
+                false => Expected::of(&unpacked),
+                true => Expected::taking(unpacked, &mut written),
+            };
+            assert_eq!(expected.known.len(), if taking { 2 } else { 0 });
+            let file = dir.path().join("D.md");
+            let text = std::fs::read_to_string(&file).unwrap();
+            assert!(text.contains("\nback\n"), "{text}");
+            std::fs::write(&file, text.replace("\nback\n", "\nbach\n")).unwrap();
+            match verify(dir.path(), &expected) {
+                Err(WriteError::Mismatch(wrong)) => {
+                    assert_eq!(wrong[0].0, "g1");
+                    assert!(wrong[0].1.starts_with("field 2 reads back as"), "{wrong:?}");
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
+
+    /// The read-back takes each field spelling rendered (one used by two notes too)
+    /// instead of rendering it again, and gives back the same notes; a field with a
+    /// media reference is rendered, as its HTML depends on the media folder.
+    #[test]
+    fn verify_takes_what_spelling_rendered() {
+        let notes = vec![
+            basic_note("g1", ["a *b*", "<p>same</p>"]),
+            basic_note("g2", ["c", "<p>same</p>"]),
+            basic_note("g3", ["d", "<p><img src=\"x.png\" alt=\"x\"></p>"]),
+            basic_note("g4", ["Paris", "<b>html</b> note"]),
+        ];
         let unpacked = Unpacked {
-            notetypes: vec![basic],
-            notes: vec![note],
+            notetypes: vec![Stock::Basic.notetype()],
+            notes: notes.clone(),
+            media: vec!["x.png".into()],
             ..Unpacked::default()
         };
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), &unpacked).unwrap();
-        let expected = Expected::of(&unpacked);
-        assert_eq!(verify(dir.path(), &expected).unwrap().notes.len(), 1);
-        let file = dir.path().join("D.md");
-        let text = std::fs::read_to_string(&file).unwrap();
-        assert!(text.contains("\nback\n"), "{text}");
-        std::fs::write(&file, text.replace("\nback\n", "\nbach\n")).unwrap();
-        match verify(dir.path(), &expected) {
-            Err(WriteError::Mismatch(wrong)) => {
-                assert_eq!(wrong[0].0, "g1");
-                assert!(wrong[0].1.starts_with("field 2 reads back as"), "{wrong:?}");
-            }
-            other => panic!("{other:?}"),
+        let mut written = write(dir.path(), &unpacked).unwrap();
+        for (_, path) in &written.media {
+            create(&dir.path().join(path), b"png").unwrap();
+        }
+        let expected = Expected::taking(unpacked, &mut written);
+        // g1's two, g2's first (their shared field known once, for two uses), g3's
+        // first; not g3's image, nor g4, written as HTML.
+        assert_eq!(expected.known.len(), 4);
+        let sources = verify(dir.path(), &expected).unwrap();
+        assert!(expected.known.is_empty(), "every one taken");
+        let back: Vec<&Note> = sources.notes.iter().map(|s| &s.note).collect();
+        for (note, back) in notes.iter().zip(back) {
+            assert_eq!(note.fields, back.fields);
         }
     }
 }

@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 /// The name `type:` uses for each note type.
 pub struct TypeNames {
     by_id: HashMap<i64, String>,
+    /// The stock types among them, by id (found once: [`stock_of`] builds every one).
+    stock: HashMap<i64, Stock>,
 }
 
 impl TypeNames {
@@ -22,14 +24,22 @@ impl TypeNames {
     pub fn new(notetypes: &[NoteType]) -> TypeNames {
         let mut taken = HashSet::new();
         let mut by_id = HashMap::new();
+        let mut stock = HashMap::new();
         for nt in notetypes {
-            let mut name = stock_of(nt).map_or_else(|| nt.name.clone(), |s| s.key().into());
+            let found = stock_of(nt);
+            stock.extend(found.map(|s| (nt.id, s)));
+            let mut name = found.map_or_else(|| nt.name.clone(), |s| s.key().into());
             while !taken.insert(name.to_lowercase()) {
                 name.push('+');
             }
             by_id.insert(nt.id, name);
         }
-        TypeNames { by_id }
+        TypeNames { by_id, stock }
+    }
+
+    /// The stock type `nt` is, if it is one.
+    pub(super) fn stock(&self, nt: &NoteType) -> Option<Stock> {
+        self.stock.get(&nt.id).copied()
     }
 
     /// The name card files give `nt`.

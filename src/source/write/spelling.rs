@@ -8,40 +8,78 @@ use crate::source::markdown;
 
 /// The most readable Markdown that renders exactly to `html` (inline, as a note's first
 /// field is rendered, when `first`), or `None` when no candidate does.
+#[cfg(test)]
 pub(super) fn markdown_for(html: &str, first: bool) -> Option<String> {
+    spell(html, first).map(|s| s.markdown)
+}
+
+/// A field's Markdown spelling.
+pub(super) struct Spelling {
+    pub markdown: String,
+    /// Rendering `markdown` gave the field, and it has no media references: its HTML
+    /// does not depend on the media folder, so reading it back need not render it.
+    pub rendered: bool,
+}
+
+/// [`markdown_for`], saying whether the spelling was rendered.
+pub(super) fn spell(html: &str, first: bool) -> Option<Spelling> {
     if !first && html.is_empty() {
-        return Some(String::new());
+        let markdown = String::new();
+        let rendered = false;
+        return Some(Spelling { markdown, rendered });
     }
-    // Rendered blocks start with a tag (`<p>`, `<ul>`, an HTML block) and end without
-    // white space: most of Anki's fields (`Paris`) need no rendering to be refused.
-    if !first && (!html.starts_with('<') || html.ends_with(char::is_whitespace)) {
+    if !first && refused(html) {
         return None;
     }
     let convert = |escape: bool| match first {
         true => inline(html, escape),
         false => blocks(html, escape),
     };
+    // Each candidate is made only if those before it fail: the first does, mostly.
+    let candidates = [0, 1, 2].map(|i| {
+        move || match i {
+            0 => convert(false),
+            1 => convert(true),
+            _ => Some(html.to_string()),
+        }
+    });
     let mut tried: Vec<String> = Vec::with_capacity(3);
-    for candidate in [convert(false), convert(true), Some(html.to_string())] {
-        let Some(candidate) = candidate.filter(|c| !tried.contains(c)) else {
+    for candidate in candidates {
+        let Some(candidate) = candidate().filter(|c| !tried.contains(c)) else {
             continue;
         };
-        if renders_to(&candidate, html, first) {
-            return Some(candidate);
+        if let Some(references) = renders_to(&candidate, html, first) {
+            let rendered = references == 0;
+            return Some(Spelling {
+                markdown: candidate,
+                rendered,
+            });
         }
         tried.push(candidate);
     }
     None
 }
 
-/// Whether Markdown `source` renders to `html`, media references kept as written.
-fn renders_to(source: &str, html: &str, first: bool) -> bool {
-    let mut same = |reference: &str| Ok(reference.to_string());
+/// Whether a field other than the first has no Markdown spelling at a glance: rendered
+/// blocks start with a tag (`<p>`, `<ul>`, an HTML block) and end without white space,
+/// so most of Anki's fields (`Paris`) need no rendering to be refused.
+pub(super) fn refused(html: &str) -> bool {
+    !html.is_empty() && (!html.starts_with('<') || html.ends_with(char::is_whitespace))
+}
+
+/// Whether Markdown `source` renders to `html`, media references kept as written: if
+/// so, how many it has.
+fn renders_to(source: &str, html: &str, first: bool) -> Option<usize> {
+    let mut references = 0;
+    let mut same = |reference: &str| {
+        references += 1;
+        Ok(reference.to_string())
+    };
     let rendered = match first {
         true => markdown::render_inline(source, &mut same),
         false => markdown::render_block(source, &mut same),
     };
-    rendered.is_ok_and(|r| r == html)
+    rendered.is_ok_and(|r| r == html).then_some(references)
 }
 
 /// Block HTML as Markdown blocks: `<p>` paragraphs and one-line list items converted,
@@ -108,6 +146,14 @@ fn inline(html: &str, escape: bool) -> Option<String> {
     let mut rest = html;
     let mut links: Vec<String> = Vec::new();
     while let Some(c) = rest.chars().next() {
+        // Text up to the next character that may be more is copied as it is.
+        let plain = rest.bytes().position(|b| special(b, escape));
+        let plain = plain.unwrap_or(rest.len());
+        if plain > 0 {
+            out.push_str(&rest[..plain]);
+            rest = &rest[plain..];
+            continue;
+        }
         // Tags start with `<`, formulas with `\`, entities with `&`.
         let markdown = match c {
             '<' => tag(rest, &mut links),
@@ -130,14 +176,23 @@ fn inline(html: &str, escape: bool) -> Option<String> {
     links.is_empty().then_some(out)
 }
 
+/// Markdown punctuation, escaped in text when escaping.
+fn punctuation(c: char) -> bool {
+    matches!(
+        c,
+        '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '$' | '~' | '&' | '#'
+    )
+}
+
+/// Whether the byte `b` may start something [`inline`] does not copy as it is: a tag,
+/// a formula, an entity, or (with `escape`) punctuation to escape. All are ASCII.
+fn special(b: u8, escape: bool) -> bool {
+    matches!(b, b'<' | b'\\' | b'&') || (escape && b.is_ascii() && punctuation(char::from(b)))
+}
+
 /// Pushes a text character, escaped if it is Markdown punctuation and `escape`.
 fn push_text(out: &mut String, c: char, escape: bool) {
-    if escape
-        && matches!(
-            c,
-            '\\' | '*' | '_' | '`' | '[' | ']' | '<' | '>' | '$' | '~' | '&' | '#'
-        )
-    {
+    if escape && punctuation(c) {
         out.push('\\');
     }
     out.push(c);
