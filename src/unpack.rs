@@ -461,7 +461,8 @@ fn odd_notes(
     let mut out = Vec::new();
     for source in notes {
         let braced = braces.contains(source.note.guid.as_str());
-        if !braced && source.note.empty_cards.is_empty() {
+        let (empty, skipped) = (&source.note.empty_cards, &source.note.skipped_cards);
+        if !braced && empty.is_empty() && skipped.is_empty() {
             continue; // most notes
         }
         let file = source.file.strip_prefix(root).unwrap_or(&source.file);
@@ -481,15 +482,15 @@ fn odd_notes(
             };
             (cards, them, names.join(", "))
         };
-        if !source.note.empty_cards.is_empty() {
-            let (cards, them, names) = cards(&source.note.empty_cards);
+        if !empty.is_empty() {
+            let (cards, them, names) = cards(empty);
             out.push(format!(
                 "{at}: the note has {cards} whose front is empty ({names}); `empty-cards:` \
                  keeps {them}, as Anki does until Tools › Empty Cards deletes {them}"
             ));
         }
-        if !source.note.skipped_cards.is_empty() {
-            let (cards, them, names) = cards(&source.note.skipped_cards);
+        if !skipped.is_empty() {
+            let (cards, them, names) = cards(skipped);
             out.push(format!(
                 "{at}: the note lacks {cards} its fields make ({names}); `skip-cards:` \
                  leaves {them} out, as the package does (Anki makes {them} when the note \
