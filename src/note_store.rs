@@ -199,10 +199,7 @@ impl NoteStore {
         let out = &mut self.pending;
         put_u32(out, note.guid.len() as u32);
         out.extend_from_slice(note.guid.as_bytes());
-        put_u32(out, ords.len() as u32);
-        for ord in ords {
-            out.extend_from_slice(&ord.to_le_bytes());
-        }
+        put_ords(out, ords);
         put_u32(out, deck);
         put_u32(out, card_decks.len() as u32);
         for (ord, deck) in card_decks {
@@ -212,17 +209,11 @@ impl NoteStore {
         out.extend_from_slice(&notetype.to_le_bytes());
         put_strings(out, &note.fields);
         put_strings(out, &note.tags);
-        put_u32(out, note.empty_cards.len() as u32);
-        for ord in &note.empty_cards {
-            out.extend_from_slice(&ord.to_le_bytes());
-        }
-        put_u32(out, note.skipped_cards.len() as u32);
-        for ord in &note.skipped_cards {
-            out.extend_from_slice(&ord.to_le_bytes());
-        }
+        put_ords(out, &note.empty_cards);
+        put_ords(out, &note.skipped_cards);
         put_u32(out, file);
         put_u32(out, line as u32);
-        out.extend_from_slice(&legacy.map_or(u32::MAX, u32::from).to_le_bytes());
+        put_u32(out, legacy.map_or(u32::MAX, u32::from));
         if self.pending.len() >= PENDING {
             self.flush()?;
         }
@@ -342,9 +333,7 @@ impl NoteStore {
 
     fn decode(&self, i: usize, mut bytes: &[u8]) -> SourceNote {
         let guid = take_string(&mut bytes);
-        let ords = (0..take_u32(&mut bytes))
-            .map(|_| take_u16(&mut bytes))
-            .collect();
+        let ords = take_ords(&mut bytes);
         let deck = self.decks[take_u32(&mut bytes) as usize].clone();
         let card_decks = (0..take_u32(&mut bytes))
             .map(|_| {
@@ -355,12 +344,8 @@ impl NoteStore {
         let notetype = Arc::clone(&self.notetypes[take_u16(&mut bytes) as usize]);
         let fields = take_strings(&mut bytes);
         let tags = take_strings(&mut bytes);
-        let empty_cards = (0..take_u32(&mut bytes))
-            .map(|_| take_u16(&mut bytes))
-            .collect();
-        let skipped_cards = (0..take_u32(&mut bytes))
-            .map(|_| take_u16(&mut bytes))
-            .collect();
+        let empty_cards = take_ords(&mut bytes);
+        let skipped_cards = take_ords(&mut bytes);
         let file = Arc::clone(&self.files[take_u32(&mut bytes) as usize]);
         let line = take_u32(&mut bytes) as usize;
         let legacy = u16::try_from(take_u32(&mut bytes)).ok();
@@ -535,6 +520,14 @@ fn put_u32(out: &mut Vec<u8>, value: u32) {
     out.extend_from_slice(&value.to_le_bytes());
 }
 
+/// Card ordinals: their count, then each.
+fn put_ords(out: &mut Vec<u8>, ords: &[u16]) {
+    put_u32(out, ords.len() as u32);
+    for ord in ords {
+        out.extend_from_slice(&ord.to_le_bytes());
+    }
+}
+
 fn put_strings(out: &mut Vec<u8>, items: &[String]) {
     put_u32(out, items.len() as u32);
     for item in items {
@@ -553,6 +546,10 @@ fn take_u16(bytes: &mut &[u8]) -> u16 {
     let value = u16::from_le_bytes([bytes[0], bytes[1]]);
     *bytes = &bytes[2..];
     value
+}
+
+fn take_ords(bytes: &mut &[u8]) -> Vec<u16> {
+    (0..take_u32(bytes)).map(|_| take_u16(bytes)).collect()
 }
 
 fn take_string(bytes: &mut &[u8]) -> String {
