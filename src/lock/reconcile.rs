@@ -234,46 +234,24 @@ pub(super) fn seeded(
     let (mut out, aliases) = head(notes.note_decks(), &notetypes);
     let mut order: Vec<&SourceNote> = notes.iter().collect();
     order.par_sort_unstable_by(|a, b| a.note.guid.cmp(&b.note.guid));
-    // Hashing each note is the work, and needs nothing from the others: on all cores, a
-    // run of notes' lines at a time, joined in guid order.
+    // Each line is the one a build writes for a note its lock does not know yet, whose
+    // `mod` is "now": here the note's original `mod`. Hashing each note is the work, and
+    // needs nothing from the others: on all cores, a run of notes' lines at a time,
+    // joined in guid order.
+    let no_lock = Lock::default();
     let runs: Vec<String> = (order.par_chunks(4096))
         .map(|run| {
             let mut text = String::new();
             for source in run {
-                seeded_line(source, originals, &aliases, &mut text);
+                let note = &source.note;
+                let modified = originals.get(&note.guid).copied().unwrap_or(note.modified);
+                reconcile_note(&no_lock, None, source, modified, &aliases, &mut text);
             }
             text
         })
         .collect();
     runs.iter().for_each(|run| out.push_str(run));
     out
-}
-
-/// Appends the lock line of `source`, with its original `mod` if unpack knows it.
-fn seeded_line(
-    source: &SourceNote,
-    originals: &HashMap<String, i64>,
-    aliases: &Aliases,
-    out: &mut String,
-) {
-    let note = &source.note;
-    let modified = originals.get(&note.guid).copied().unwrap_or(note.modified);
-    let clozes = match source.notetype.kind {
-        Kind::Cloze => cloze_column(&cloze_hashes(&note.fields)),
-        Kind::Standard => "-".to_string(),
-    };
-    let record = NoteRecord {
-        guid: &note.guid,
-        legacy: source.legacy,
-        modified,
-        hash: &content_hash(note),
-        notetype_id: Some(note.notetype_id),
-        deck: Some(&note.deck),
-        clozes: &clozes,
-        label: &label(&note.fields[0]),
-        card_decks: &card_decks_column(&note.card_decks),
-    };
-    record.write(out, aliases);
 }
 
 /// The old lock's lines of the notes of a window, and where each note's is.
