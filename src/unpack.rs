@@ -253,8 +253,10 @@ fn model(
         };
         if let Some(nt) = types.get(&note.notetype_id) {
             let ords: Vec<i64> = cards.iter().map(|c| c.0).collect();
-            odd_cards.extend(keep_empty_cards(&mut note, nt, &ords));
-            odd_cards.extend(skip_missing_cards(&mut note, nt, &ords));
+            // The cards the fields make, worked out once for both.
+            let made = (nt.card_ordinals(&note.fields, !note.tags.is_empty())).unwrap_or_default();
+            odd_cards.extend(keep_empty_cards(&mut note, nt, &made, &ords));
+            odd_cards.extend(skip_missing_cards(&mut note, &made, &ords));
         }
         originals.insert(note.guid.clone(), row.modified);
         unpacked.notes.push(note);
@@ -359,18 +361,20 @@ fn unix_line_ends(notetypes: &mut [crate::NoteType]) -> Vec<String> {
     warnings
 }
 
-/// Sets `note.empty_cards` to the package's cards (`ords`) that its fields do not make
-/// (a cloze number since removed, a template's fields since emptied, the first card
+/// Sets `note.empty_cards` to the package's cards (`ords`) that its fields (which make
+/// the cards `made`) do not make (a cloze number since removed, a template's fields since emptied, the first card
 /// Anki gives a note whose fronts are all empty): Anki keeps such cards until Tools ›
 /// Empty Cards deletes them, and so does the build with `empty-cards:`. Returns what
 /// could not be kept as it was: cards beyond the note type's templates, which are left
 /// out, or a note without cards whose fields make none, which gets its first card.
-fn keep_empty_cards(note: &mut Note, nt: &crate::NoteType, ords: &[i64]) -> Vec<String> {
-    let made = nt
-        .card_ordinals(&note.fields, !note.tags.is_empty())
-        .unwrap_or_default();
+fn keep_empty_cards(
+    note: &mut Note,
+    nt: &crate::NoteType,
+    made: &[u16],
+    ords: &[i64],
+) -> Vec<String> {
     let shown = match nt.kind {
-        crate::Kind::Standard => made.clone(),
+        crate::Kind::Standard => made.to_vec(),
         // A deletion only in fields the front does not show makes a card with an
         // empty front: kept as such.
         crate::Kind::Cloze => (nt.cloze_display().on_front.iter())
@@ -404,15 +408,13 @@ fn keep_empty_cards(note: &mut Note, nt: &crate::NoteType, ords: &[i64]) -> Vec<
     warnings
 }
 
-/// Sets `note.skipped_cards` to the cards the build would make for the note that the
-/// package lacks (from Anki 2.0's rules or another tool, or deleted in Anki, where they
+/// Sets `note.skipped_cards` to the cards its fields make (`made`) that the package
+/// lacks (from Anki 2.0's rules or another tool, or deleted in Anki, where they
 /// stay missing until Anki makes them on the note's next edit or Check Database), so
 /// that the build lacks them too. A note without any card in the package is written
 /// with its cards, as Check Database gives it: one warning says so.
-fn skip_missing_cards(note: &mut Note, nt: &crate::NoteType, ords: &[i64]) -> Option<String> {
-    let has_tags = !note.tags.is_empty();
-    let made = nt.note_ordinals(&note.fields, has_tags, &note.empty_cards, &[]);
-    let made = made.unwrap_or_default();
+fn skip_missing_cards(note: &mut Note, made: &[u16], ords: &[i64]) -> Option<String> {
+    // The cards kept with empty fronts are the package's: none is missing.
     let missing: Vec<u16> = (made.iter())
         .filter(|&&o| !ords.contains(&i64::from(o)))
         .copied()
@@ -421,10 +423,6 @@ fn skip_missing_cards(note: &mut Note, nt: &crate::NoteType, ords: &[i64]) -> Op
         return None;
     }
     if ords.is_empty() {
-        // Without cards and fields that make none, it has its first card, said above.
-        if !note.empty_cards.is_empty() {
-            return None;
-        }
         let numbers: Vec<String> = made.iter().map(|o| (o + 1).to_string()).collect();
         return Some(format!(
             "note `{}` has no cards in the package; it is written with the cards its \
