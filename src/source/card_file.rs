@@ -222,8 +222,8 @@ impl Reader<'_> {
                 None => format!("{}\n{}", fields[0], blocks[1]),
             };
         }
-        let empty_cards = card_numbers(raw, "empty-cards", &mut problems);
-        let skipped_cards = card_numbers(raw, "skip-cards", &mut problems);
+        let empty_cards = card_numbers(raw, "empty-cards", Problem::BadEmptyCards, &mut problems);
+        let skipped_cards = card_numbers(raw, "skip-cards", Problem::BadSkipCards, &mut problems);
         if let Some(notetype) = &notetype {
             // A deletion whose card the note keeps empty, or lacks, is no mistake.
             let named: Vec<u16> = empty_cards.iter().chain(&skipped_cards).copied().collect();
@@ -628,13 +628,17 @@ fn card_decks(raw: &RawNote, problems: &mut Vec<LineProblem>) -> Vec<CardDeck> {
 }
 
 /// The ordinals of the cards the note's `empty-cards:` line keeps, or its `skip-cards:`
-/// line (`key`) leaves out, in order.
-fn card_numbers(raw: &RawNote, key: &str, problems: &mut Vec<LineProblem>) -> Vec<u16> {
+/// line (`key`) leaves out, in order; `bad` is the problem of a line that lists none.
+fn card_numbers(
+    raw: &RawNote,
+    key: &str,
+    bad: Problem,
+    problems: &mut Vec<LineProblem>,
+) -> Vec<u16> {
     let Some(v) = raw.setting(key) else {
         return Vec::new();
     };
-    let numbers: Option<Vec<u16>> = (v.text.split(|c: char| c.is_whitespace() || c == ','))
-        .filter(|n| !n.is_empty())
+    let numbers: Option<Vec<u16>> = number_tokens(&v.text)
         .map(|n| {
             n.parse::<u16>()
                 .ok()
@@ -649,14 +653,15 @@ fn card_numbers(raw: &RawNote, key: &str, problems: &mut Vec<LineProblem>) -> Ve
             ords
         }
         None => {
-            let bad = match key {
-                "skip-cards" => Problem::BadSkipCards,
-                _ => Problem::BadEmptyCards,
-            };
             problems.push((v.line, bad));
             Vec::new()
         }
     }
+}
+
+/// The card numbers of a setting's value, as written: separated by spaces or commas.
+fn number_tokens(value: &str) -> impl Iterator<Item = &str> {
+    (value.split(|c: char| c.is_whitespace() || c == ',')).filter(|n| !n.is_empty())
 }
 
 /// What a note says of its cards beside its fields: its `card-deck:` lines, checked
@@ -696,8 +701,7 @@ impl CardLines<'_> {
 /// Where `number` stands in a setting's list of card numbers (`value`, which follows a
 /// key without digits on its line).
 fn number_spot(value: &str, number: u16) -> Option<Spot> {
-    let token = (value.split(|c: char| c.is_whitespace() || c == ','))
-        .find(|token| token.parse::<u16>() == Ok(number))?;
+    let token = number_tokens(value).find(|token| token.parse::<u16>() == Ok(number))?;
     // The token is a slice of `value`: its offset is where it starts in memory.
     let offset = token.as_ptr() as usize - value.as_ptr() as usize;
     Some(Spot {
