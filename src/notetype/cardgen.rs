@@ -37,7 +37,7 @@ pub enum CardError {
     #[error("a cloze note needs at least one deletion such as `{{{{c1::answer}}}}`")]
     NoClozes,
     /// An empty card (`empty-cards:`) beyond the note type's templates.
-    #[error("card {number} cannot be kept: the note type has {count} card types")]
+    #[error("card {number} cannot be kept: the note type has {}", card_types(*count))]
     NoTemplate {
         /// The card's number, from 1.
         number: u16,
@@ -45,7 +45,7 @@ pub enum CardError {
         count: usize,
     },
     /// A card the note lacks (`skip-cards:`) beyond the note type's templates.
-    #[error("card {number} cannot be skipped: the note type has {count} card types")]
+    #[error("card {number} cannot be skipped: the note type has {}", card_types(*count))]
     CannotSkip {
         /// The card's number, from 1.
         number: u16,
@@ -64,6 +64,14 @@ pub enum CardError {
         /// The note's cards without `skip-cards:`, numbered from 1.
         cards: String,
     },
+}
+
+/// `count` card types, in words.
+fn card_types(count: usize) -> String {
+    match count {
+        1 => "1 card type".into(),
+        n => format!("{n} card types"),
+    }
 }
 
 /// The highest card number a cloze note can have, as Anki caps it.

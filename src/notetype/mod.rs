@@ -387,6 +387,12 @@ mod tests {
                 count: 2
             })
         );
+        let basic = Stock::Basic.notetype();
+        let error = basic.note_ordinals(&fields(&["q", "a"]), false, &[], &[1]);
+        assert_eq!(
+            error.unwrap_err().to_string(),
+            "card 2 cannot be skipped: the note type has 1 card type"
+        );
         assert_eq!(
             rev.note_ordinals(&stale, false, &[1], &[1]),
             Err(CardError::KeptAndSkipped { number: 2 })
