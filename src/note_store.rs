@@ -310,13 +310,20 @@ impl NoteStore {
 
     /// Note `i` as it was pushed, with its `mod` now.
     pub(crate) fn load(&self, i: usize) -> Result<SourceNote> {
-        Ok(self.decode(i, &self.bytes(i..i + 1)?))
+        self.with_view(i, |view| self.owned(i, view))
     }
 
     /// Notes `indexes`, read back in parallel.
     pub(crate) fn load_many(&self, indexes: &[usize]) -> Result<Vec<SourceNote>> {
         use rayon::prelude::*;
         indexes.par_iter().map(|&i| self.load(i)).collect()
+    }
+
+    /// Calls `f` with note `i` as stored, its text borrowed from the bytes read back:
+    /// for a stage that needs the text only to copy it once more.
+    pub(crate) fn with_view<R>(&self, i: usize, f: impl FnOnce(&NoteView<'_>) -> R) -> Result<R> {
+        let bytes = self.bytes(i..i + 1)?;
+        Ok(f(&NoteView::decode(&bytes)))
     }
 
     /// The guids of notes `range`, read at once.
@@ -327,45 +334,39 @@ impl NoteStore {
         let first = self.start(range.start);
         let bytes = self.bytes(range.clone())?;
         Ok(range
-            .map(|i| take_string(&mut &bytes[(self.start(i) - first) as usize..]))
+            .map(|i| take_str(&mut &bytes[(self.start(i) - first) as usize..]).to_string())
             .collect())
     }
 
-    fn decode(&self, i: usize, mut bytes: &[u8]) -> SourceNote {
-        let guid = take_string(&mut bytes);
-        let ords = take_ords(&mut bytes);
-        let deck = self.decks[take_u32(&mut bytes) as usize].clone();
-        let card_decks = (0..take_u32(&mut bytes))
-            .map(|_| {
-                let ord = take_u16(&mut bytes);
-                (ord, self.decks[take_u32(&mut bytes) as usize].clone())
-            })
+    /// The name of the deck the store numbers `index` ([`NoteView::deck`]).
+    pub(crate) fn deck_name(&self, index: u32) -> &str {
+        &self.decks[index as usize]
+    }
+
+    /// Note `i` made whole from its `view`.
+    fn owned(&self, i: usize, view: &NoteView<'_>) -> SourceNote {
+        let notetype = Arc::clone(&self.notetypes[usize::from(view.notetype)]);
+        let strings = |items: &[&str]| items.iter().map(|s| s.to_string()).collect();
+        let card_decks = (view.card_decks.iter())
+            .map(|&(ord, deck)| (ord, self.deck_name(deck).to_string()))
             .collect();
-        let notetype = Arc::clone(&self.notetypes[take_u16(&mut bytes) as usize]);
-        let fields = take_strings(&mut bytes);
-        let tags = take_strings(&mut bytes);
-        let empty_cards = take_ords(&mut bytes);
-        let skipped_cards = take_ords(&mut bytes);
-        let file = Arc::clone(&self.files[take_u32(&mut bytes) as usize]);
-        let line = take_u32(&mut bytes) as usize;
-        let legacy = u16::try_from(take_u32(&mut bytes)).ok();
         SourceNote {
             note: Note {
-                guid,
+                guid: view.guid.to_string(),
                 notetype_id: notetype.id,
-                fields,
-                tags,
-                deck,
+                fields: strings(&view.fields),
+                tags: strings(&view.tags),
+                deck: self.deck_name(view.deck).to_string(),
                 card_decks,
-                empty_cards,
-                skipped_cards,
+                empty_cards: view.empty_cards.clone(),
+                skipped_cards: view.skipped_cards.clone(),
                 modified: self.modified(i),
             },
             notetype,
-            ords,
-            file,
-            line,
-            legacy,
+            ords: view.ords.clone(),
+            file: Arc::clone(&self.files[view.file as usize]),
+            line: view.line as usize,
+            legacy: view.legacy,
         }
     }
 
@@ -404,6 +405,53 @@ impl NoteStore {
             start = end;
         }
         Ok(keys.into_iter().map(|k| k.1).collect())
+    }
+}
+
+/// A note as the store holds it, its text borrowed: decks and note type by the store's
+/// numbers for them.
+pub(crate) struct NoteView<'a> {
+    pub guid: &'a str,
+    pub ords: Vec<u16>,
+    pub deck: u32,
+    pub card_decks: Vec<(u16, u32)>,
+    pub notetype: u16,
+    pub fields: Vec<&'a str>,
+    pub tags: Vec<&'a str>,
+    pub empty_cards: Vec<u16>,
+    pub skipped_cards: Vec<u16>,
+    pub file: u32,
+    pub line: u32,
+    pub legacy: Option<u16>,
+}
+
+impl<'a> NoteView<'a> {
+    /// Reads a note as [`NoteStore::push_parts`] wrote it.
+    fn decode(mut bytes: &'a [u8]) -> NoteView<'a> {
+        let bytes = &mut bytes;
+        NoteView {
+            guid: take_str(bytes),
+            ords: take_ords(bytes),
+            deck: take_u32(bytes),
+            card_decks: (0..take_u32(bytes))
+                .map(|_| (take_u16(bytes), take_u32(bytes)))
+                .collect(),
+            notetype: take_u16(bytes),
+            fields: take_strs(bytes),
+            tags: take_strs(bytes),
+            empty_cards: take_ords(bytes),
+            skipped_cards: take_ords(bytes),
+            file: take_u32(bytes),
+            line: take_u32(bytes),
+            legacy: u16::try_from(take_u32(bytes)).ok(),
+        }
+    }
+
+    /// The deck of card `ord`, by the store's number.
+    pub(crate) fn card_deck(&self, ord: u16) -> u32 {
+        (self.card_decks.iter())
+            .find(|(o, _)| *o == ord)
+            .map_or(self.deck, |&(_, deck)| deck)
     }
 }
 
@@ -552,15 +600,15 @@ fn take_ords(bytes: &mut &[u8]) -> Vec<u16> {
     (0..take_u32(bytes)).map(|_| take_u16(bytes)).collect()
 }
 
-fn take_string(bytes: &mut &[u8]) -> String {
+fn take_str<'a>(bytes: &mut &'a [u8]) -> &'a str {
     let len = take_u32(bytes) as usize;
     let text = std::str::from_utf8(&bytes[..len]).expect("written as UTF-8");
     *bytes = &bytes[len..];
-    text.to_string()
+    text
 }
 
-fn take_strings(bytes: &mut &[u8]) -> Vec<String> {
-    (0..take_u32(bytes)).map(|_| take_string(bytes)).collect()
+fn take_strs<'a>(bytes: &mut &'a [u8]) -> Vec<&'a str> {
+    (0..take_u32(bytes)).map(|_| take_str(bytes)).collect()
 }
 
 #[cfg(test)]

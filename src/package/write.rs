@@ -9,7 +9,7 @@ use super::meta::{self, Compression, Format, MediaEntry, Version};
 use super::{schema, Media, MediaSource, Package, Progress, Summary};
 use crate::deck;
 use crate::error::{Error, Result};
-use crate::note_store::{NoteStore, Records};
+use crate::note_store::{NoteStore, NoteView, Records};
 use crate::{ids, text};
 use rusqlite::Connection;
 use schema::{ById, CardRow, ColRow, DeckConfig, DeckJson, NoteRow, NotetypeJson, TableRow};
@@ -502,10 +502,11 @@ fn write_collection(
     let (decks, mut deck_ids) = all_decks(package, notes);
     col_row(package, notes, &decks, &mut deck_ids)?
         .insert(&mut tx.prepare(&ColRow::insert_sql())?)?;
-    let dids: HashMap<&str, i64> = (notes.deck_names())
-        .map(|name| (name, deck_ids.get(name)))
+    // By the store's number for each deck.
+    let dids: Vec<i64> = (notes.deck_names())
+        .map(|name| deck_ids.get(name))
         .collect();
-    let cards = insert_notes(&tx, package, notes, &dids, scratch, progress)?;
+    let cards = insert_notes(&tx, notes, &dids, scratch, progress)?;
     insert_cards(&tx, notes, cards)?;
     tx.execute_batch(schema::DDL_INDEXES)?;
     tx.commit()?;
@@ -629,9 +630,8 @@ struct Id(i64, u32);
 /// cards, which wait on disk to be inserted in id order too.
 fn insert_notes(
     tx: &rusqlite::Transaction,
-    package: &Package,
     notes: &NoteStore,
-    dids: &HashMap<&str, i64>,
+    dids: &[i64],
     scratch: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<CardBuckets> {
@@ -643,25 +643,26 @@ fn insert_notes(
     // cards while this one inserts the rows.
     let rows = |batch: &[Id]| -> Result<Vec<NoteRow<'static>>> {
         use rayon::prelude::*;
-        let indexes: Vec<usize> = batch.iter().map(|id| id.1 as usize).collect();
-        let loaded = notes.load_many(&indexes)?;
-        let made: Vec<(NoteRow, Vec<Card>)> = (loaded.par_iter().zip(batch))
-            .map(|(source, &Id(nid, index))| {
-                let note = &source.note;
-                let row = note_row(note, &package.notetypes[&note.notetype_id], nid);
-                let cards = (source.ords.iter().enumerate())
-                    .map(|(k, &ord)| Card {
-                        id: ids::card_id(&note.guid, ord),
-                        nid,
-                        did: dids[note.card_deck(ord)],
-                        note: index,
-                        ord,
-                        turn: k as u16,
-                    })
-                    .collect();
-                (row, cards)
+        let made: Vec<(NoteRow, Vec<Card>)> = (batch.par_iter())
+            .map(|&Id(nid, index)| {
+                let i = index as usize;
+                notes.with_view(i, |note| {
+                    let notetype = &notes.notetypes[usize::from(note.notetype)];
+                    let row = note_row(note, notetype, notes.modified(i), nid);
+                    let cards = (note.ords.iter().enumerate())
+                        .map(|(k, &ord)| Card {
+                            id: ids::card_id(note.guid, ord),
+                            nid,
+                            did: dids[note.card_deck(ord) as usize],
+                            note: index,
+                            ord,
+                            turn: k as u16,
+                        })
+                        .collect();
+                    (row, cards)
+                })
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let mut buckets = cards.lock().expect("not poisoned");
         let mut rows = Vec::with_capacity(made.len());
         for (row, cards) in made {
@@ -866,27 +867,29 @@ fn insert_cards(tx: &rusqlite::Transaction, notes: &NoteStore, cards: CardBucket
 }
 
 /// The `notes` row of `note`, whose id is `id`.
-fn note_row(note: &crate::Note, notetype: &crate::NoteType, id: i64) -> NoteRow<'static> {
+fn note_row(
+    note: &NoteView<'_>,
+    notetype: &crate::NoteType,
+    modified: i64,
+    id: i64,
+) -> NoteRow<'static> {
     let tags = if note.tags.is_empty() {
         String::new()
     } else {
         format!(" {} ", note.tags.join(" "))
     };
-    let sort_field = note
-        .fields
-        .get(notetype.sort_field)
-        .map_or("", String::as_str);
+    let sort_field = note.fields.get(notetype.sort_field).copied().unwrap_or("");
     let separator = schema::FIELD_SEPARATOR.to_string();
     NoteRow {
         id,
-        guid: Cow::Owned(note.guid.clone()),
-        mid: note.notetype_id,
-        modified: note.modified,
+        guid: Cow::Owned(note.guid.to_string()),
+        mid: notetype.id,
+        modified,
         usn: 0,
         tags: Cow::Owned(tags),
         fields: Cow::Owned(note.fields.join(&separator)),
         sort_field: Cow::Owned(text::strip_html_preserving_media_filenames(sort_field)),
-        checksum: text::field_checksum(&note.fields[0]),
+        checksum: text::field_checksum(note.fields[0]),
         flags: 0,
         data: Cow::Borrowed(""),
     }
