@@ -19,6 +19,10 @@ use std::sync::Arc;
 
 /// Bytes appended in memory before they go to the file.
 const PENDING: usize = 1 << 20;
+/// Notes read back at once whose gap is at most this many bytes ([`NoteStore::map_views`]).
+const READ_GAP: u64 = 4096;
+/// At most this many bytes read back at once ([`NoteStore::map_views`]).
+const READ_RUN: u64 = 1 << 20;
 /// A `mod` that does not fit in `mods`: it is in `odd_mods`.
 const ODD_MOD: u32 = u32::MAX;
 
@@ -315,15 +319,76 @@ impl NoteStore {
 
     /// Notes `indexes`, read back in parallel.
     pub(crate) fn load_many(&self, indexes: &[usize]) -> Result<Vec<SourceNote>> {
-        use rayon::prelude::*;
-        indexes.par_iter().map(|&i| self.load(i)).collect()
+        self.map_views(indexes, |k, view| self.owned(indexes[k], view))
     }
 
-    /// Calls `f` with note `i` as stored, its text borrowed from the bytes read back:
-    /// for a stage that needs the text only to copy it once more.
+    /// Calls `f` with note `i` as stored, its text borrowed from the bytes read back.
     pub(crate) fn with_view<R>(&self, i: usize, f: impl FnOnce(&NoteView<'_>) -> R) -> Result<R> {
         let bytes = self.bytes(i..i + 1)?;
         Ok(f(&NoteView::decode(&bytes)))
+    }
+
+    /// `f(k, note)` of each note `indexes[k]` as stored, in the order of `indexes`,
+    /// worked out in parallel. Notes that lie close together in the file are read back in one read:
+    /// a stage takes thousands of notes scattered over the file, and a read of each
+    /// costs more than copying the few notes between two of them.
+    pub(crate) fn map_views<T: Send>(
+        &self,
+        indexes: &[usize],
+        f: impl Fn(usize, &NoteView<'_>) -> T + Sync,
+    ) -> Result<Vec<T>> {
+        use rayon::prelude::*;
+        let mut sorted: Vec<(usize, u32)> = (indexes.iter().enumerate())
+            .map(|(k, &i)| (i, k as u32))
+            .collect();
+        sorted.sort_unstable();
+        let runs = self.read_runs(&sorted);
+        let made: Vec<Vec<(u32, T)>> = (runs.par_iter())
+            .map(|run| {
+                let (first, last) = (run[0].0, run[run.len() - 1].0);
+                let bytes = self.bytes(first..last + 1)?;
+                let base = self.start(first);
+                Ok((run.iter())
+                    .map(|&(i, k)| {
+                        let at = (self.start(i) - base) as usize;
+                        (k, f(k as usize, &NoteView::decode(&bytes[at..])))
+                    })
+                    .collect())
+            })
+            .collect::<Result<_>>()?;
+        let mut out: Vec<Option<T>> = std::iter::repeat_with(|| None)
+            .take(indexes.len())
+            .collect();
+        for (k, value) in made.into_iter().flatten() {
+            out[k as usize] = Some(value);
+        }
+        Ok(out
+            .into_iter()
+            .map(|v| v.expect("every note made"))
+            .collect())
+    }
+
+    /// `sorted` (note numbers in order, with anything) cut into runs each read at once:
+    /// a run goes on while the next note starts less than [`READ_GAP`] bytes after the
+    /// run's last ends, up to [`READ_RUN`] bytes.
+    fn read_runs<'s, K>(&self, sorted: &'s [(usize, K)]) -> Vec<&'s [(usize, K)]> {
+        let mut runs = Vec::new();
+        let mut rest = sorted;
+        while !rest.is_empty() {
+            let start = self.start(rest[0].0);
+            let mut n = 1;
+            while n < rest.len() {
+                let (previous_end, next) = (self.end(rest[n - 1].0), self.start(rest[n].0));
+                if next > previous_end + READ_GAP || self.end(rest[n].0) > start + READ_RUN {
+                    break;
+                }
+                n += 1;
+            }
+            let (run, after) = rest.split_at(n);
+            runs.push(run);
+            rest = after;
+        }
+        runs
     }
 
     /// The guids of notes `range`, read at once.
@@ -665,6 +730,20 @@ mod tests {
             let guids = store.guids(0..notes.len()).unwrap();
             for (guid, note) in guids.iter().zip(&notes) {
                 assert_eq!(*guid, note.note.guid);
+            }
+            // Read back many at once, in any order: all of them backwards (read in runs
+            // cut at READ_RUN), every seventh scrambled (gaps), one twice.
+            let backwards: Vec<usize> = (0..notes.len()).rev().collect();
+            let mut scattered: Vec<usize> = (0..notes.len()).step_by(7).collect();
+            scattered.sort_by_key(|&i| (i * 7919) % notes.len());
+            scattered.push(scattered[3]);
+            for indexes in [backwards, scattered] {
+                let many = store.load_many(&indexes).unwrap();
+                assert_eq!(many.len(), indexes.len());
+                for (back, &i) in many.iter().zip(&indexes) {
+                    assert_eq!(back.note, notes[i].note);
+                    assert_eq!(back.ords, notes[i].ords);
+                }
             }
         };
         check(&store);

@@ -642,27 +642,23 @@ fn insert_notes(
     // Another thread reads the notes back and works out their rows' text and their
     // cards while this one inserts the rows.
     let rows = |batch: &[Id]| -> Result<Vec<NoteRow<'static>>> {
-        use rayon::prelude::*;
-        let made: Vec<(NoteRow, Vec<Card>)> = (batch.par_iter())
-            .map(|&Id(nid, index)| {
-                let i = index as usize;
-                notes.with_view(i, |note| {
-                    let notetype = &notes.notetypes[usize::from(note.notetype)];
-                    let row = note_row(note, notetype, notes.modified(i), nid);
-                    let cards = (note.ords.iter().enumerate())
-                        .map(|(k, &ord)| Card {
-                            id: ids::card_id(note.guid, ord),
-                            nid,
-                            did: dids[note.card_deck(ord) as usize],
-                            note: index,
-                            ord,
-                            turn: k as u16,
-                        })
-                        .collect();
-                    (row, cards)
+        let indexes: Vec<usize> = batch.iter().map(|id| id.1 as usize).collect();
+        let made = notes.map_views(&indexes, |k, note| {
+            let Id(nid, index) = batch[k];
+            let notetype = &notes.notetypes[usize::from(note.notetype)];
+            let row = note_row(note, notetype, notes.modified(index as usize), nid);
+            let cards: Vec<Card> = (note.ords.iter().enumerate())
+                .map(|(turn, &ord)| Card {
+                    id: ids::card_id(note.guid, ord),
+                    nid,
+                    did: dids[note.card_deck(ord) as usize],
+                    note: index,
+                    ord,
+                    turn: turn as u16,
                 })
-            })
-            .collect::<Result<_>>()?;
+                .collect();
+            (row, cards)
+        })?;
         let mut buckets = cards.lock().expect("not poisoned");
         let mut rows = Vec::with_capacity(made.len());
         for (row, cards) in made {
@@ -671,7 +667,7 @@ fn insert_notes(
         }
         Ok(rows)
     };
-    crate::pipeline::ahead(nids.chunks(512), 4, rows, |batches| {
+    crate::pipeline::ahead(nids.chunks(4096), 2, rows, |batches| {
         let mut done = 0;
         for batch in batches {
             crate::cancel::check()?;
