@@ -667,7 +667,8 @@ fn take_ords(bytes: &mut &[u8]) -> Vec<u16> {
 
 fn take_str<'a>(bytes: &mut &'a [u8]) -> &'a str {
     let len = take_u32(bytes) as usize;
-    let text = std::str::from_utf8(&bytes[..len]).expect("written as UTF-8");
+    // Read back many times over: the fast check, as the text is mostly not ASCII.
+    let text = simdutf8::basic::from_utf8(&bytes[..len]).expect("written as UTF-8");
     *bytes = &bytes[len..];
     text
 }
