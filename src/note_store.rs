@@ -435,41 +435,49 @@ impl NoteStore {
         }
     }
 
-    /// The note numbers in guid order. Sorted by each guid's first 8 bytes, in memory
-    /// with the note number (12 bytes a note); guids whose first bytes are the same are
-    /// read back to be compared whole.
+    /// The note numbers in guid order. Sorted by each guid's first 8 bytes and the note
+    /// number (12 bytes a note) on disk, a run at a time; guids whose first bytes are the
+    /// same are read back to be compared whole.
     pub(crate) fn guid_order(&self) -> Result<Vec<u32>> {
-        #[derive(Clone, Copy)]
-        #[repr(C, packed)]
-        struct Key(u64, u32);
-        let mut keys = Vec::with_capacity(self.len());
+        let mut keys = SortedRecords::<12>::new_in(&self.dir)?;
         for chunk in (0..self.len()).step_by(4096) {
             let range = chunk..(chunk + 4096).min(self.len());
             for (i, guid) in range.clone().zip(self.guids(range)?) {
-                let mut prefix = [0; 8];
+                let mut key = [0; 12];
                 let n = guid.len().min(8);
-                prefix[..n].copy_from_slice(&guid.as_bytes()[..n]);
-                keys.push(Key(u64::from_be_bytes(prefix), i as u32));
+                key[..n].copy_from_slice(&guid.as_bytes()[..n]);
+                key[8..].copy_from_slice(&(i as u32).to_be_bytes());
+                keys.push(key)?;
             }
         }
-        keys.sort_unstable_by_key(|k| (k.0, k.1));
-        let mut start = 0;
-        while start < keys.len() {
-            let prefix = keys[start].0;
-            let end = start + keys[start..].partition_point(|k| k.0 == prefix);
-            if end - start > 1 {
-                let mut run: Vec<(String, u32)> = keys[start..end]
-                    .iter()
-                    .map(|k| Ok((self.guids(k.1 as usize..k.1 as usize + 1)?.remove(0), k.1)))
-                    .collect::<Result<_>>()?;
-                run.sort_unstable();
-                for (key, (_, i)) in keys[start..end].iter_mut().zip(run) {
-                    key.1 = i;
-                }
+        let mut order = Vec::with_capacity(self.len());
+        // Notes whose guids start alike, in note order, waiting to be sorted whole.
+        let mut alike: Vec<u32> = Vec::new();
+        let mut prefix = [0; 8];
+        keys.try_for_each(|key| {
+            if key[..8] != prefix {
+                self.sort_whole(&mut alike, &mut order)?;
+                prefix.copy_from_slice(&key[..8]);
             }
-            start = end;
+            alike.push(u32::from_be_bytes(key[8..].try_into().expect("4 bytes")));
+            Ok(())
+        })?;
+        self.sort_whole(&mut alike, &mut order)?;
+        Ok(order)
+    }
+
+    /// Appends notes `alike` to `order` sorted by their whole guids, and empties `alike`.
+    fn sort_whole(&self, alike: &mut Vec<u32>, order: &mut Vec<u32>) -> Result<()> {
+        if alike.len() > 1 {
+            let mut whole: Vec<(String, u32)> = (alike.iter())
+                .map(|&i| Ok((self.guids(i as usize..i as usize + 1)?.remove(0), i)))
+                .collect::<Result<_>>()?;
+            whole.sort_unstable();
+            alike.clear();
+            alike.extend(whole.into_iter().map(|(_, i)| i));
         }
-        Ok(keys.into_iter().map(|k| k.1).collect())
+        order.append(alike);
+        Ok(())
     }
 }
 
@@ -588,12 +596,102 @@ impl<const N: usize> Records<N> {
     /// Record `i`.
     pub(crate) fn get(&self, i: usize) -> std::io::Result<[u8; N]> {
         let mut record = [0; N];
-        match (i.checked_sub(self.flushed), &self.file) {
-            (Some(j), _) => record.copy_from_slice(&self.pending[j * N..(j + 1) * N]),
-            (None, Some(file)) => read_at(file, &mut record, (i * N) as u64)?,
-            (None, None) => unreachable!("records without a file are never flushed"),
-        }
+        self.read(i, &mut record)?;
         Ok(record)
+    }
+
+    /// Reads the records from `i` on into `out`, whose length is a multiple of `N`.
+    fn read(&self, i: usize, out: &mut [u8]) -> std::io::Result<()> {
+        let in_file = self.flushed.saturating_sub(i).min(out.len() / N) * N;
+        if in_file > 0 {
+            let file = self.file.as_ref().expect("records are flushed to a file");
+            read_at(file, &mut out[..in_file], (i * N) as u64)?;
+        }
+        if in_file < out.len() {
+            let from = i * N + in_file - self.flushed * N;
+            let rest = &mut out[in_file..];
+            rest.copy_from_slice(&self.pending[from..from + rest.len()]);
+        }
+        Ok(())
+    }
+}
+
+/// Sorts records of `N` bytes by their bytes with a few of them in memory at a time:
+/// runs of [`SORT_RUN`] sorted in memory and written to a scratch file, then merged.
+pub(crate) struct SortedRecords<const N: usize> {
+    runs: Records<N>,
+    run: Vec<[u8; N]>,
+    /// The scratch folder, to name it in errors.
+    dir: PathBuf,
+}
+
+/// Records sorted in memory at once by [`SortedRecords`].
+const SORT_RUN: usize = 1 << 16;
+/// Records read back at once from each run while merging.
+const MERGE_BLOCK: usize = 1 << 10;
+
+impl<const N: usize> SortedRecords<N> {
+    pub(crate) fn new_in(dir: &Path) -> Result<SortedRecords<N>> {
+        Ok(SortedRecords {
+            runs: Records::new_in(Some(dir)).map_err(|e| Error::io(dir, e))?,
+            run: Vec::new(),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub(crate) fn push(&mut self, record: [u8; N]) -> Result<()> {
+        self.run.push(record);
+        match self.run.len() == SORT_RUN {
+            true => self.end_run().map_err(|e| Error::io(&self.dir, e)),
+            false => Ok(()),
+        }
+    }
+
+    fn end_run(&mut self) -> std::io::Result<()> {
+        self.run.sort_unstable();
+        self.run.iter().try_for_each(|r| self.runs.push(r))?;
+        self.run.clear();
+        Ok(())
+    }
+
+    /// Calls `f` with every record, in order, until it fails.
+    pub(crate) fn try_for_each(mut self, mut f: impl FnMut([u8; N]) -> Result<()>) -> Result<()> {
+        self.end_run().map_err(|e| Error::io(&self.dir, e))?;
+        let io = |e| Error::io(&self.dir, e);
+        let len = self.runs.len();
+        // Each run's next records, read a block at a time, and where the run goes on.
+        let mut cursors: Vec<(std::vec::IntoIter<[u8; N]>, usize, usize)> = (0..len)
+            .step_by(SORT_RUN)
+            .map(|start| (Vec::new().into_iter(), start, (start + SORT_RUN).min(len)))
+            .collect();
+        let runs = &self.runs;
+        let mut next = |k: usize| -> std::io::Result<Option<[u8; N]>> {
+            let (block, at, end) = &mut cursors[k];
+            if block.len() == 0 && at < end {
+                let n = (*end - *at).min(MERGE_BLOCK);
+                let mut bytes = vec![0; n * N];
+                runs.read(*at, &mut bytes)?;
+                *at += n;
+                let records: Vec<[u8; N]> = (bytes.chunks_exact(N))
+                    .map(|r| r.try_into().expect("N bytes"))
+                    .collect();
+                *block = records.into_iter();
+            }
+            Ok(block.next())
+        };
+        let mut heap = std::collections::BinaryHeap::new();
+        for k in 0..len.div_ceil(SORT_RUN) {
+            if let Some(record) = next(k).map_err(io)? {
+                heap.push(std::cmp::Reverse((record, k)));
+            }
+        }
+        while let Some(std::cmp::Reverse((record, k))) = heap.pop() {
+            f(record)?;
+            if let Some(record) = next(k).map_err(io)? {
+                heap.push(std::cmp::Reverse((record, k)));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -764,5 +862,33 @@ mod tests {
         assert_eq!(order, expected);
         assert!(store.note_decks().contains("D3") && !store.note_decks().contains("Other"));
         assert_eq!(store.tags().count(), 5);
+    }
+
+    #[test]
+    fn records_come_back_sorted_from_many_runs() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut sorted = SortedRecords::<12>::new_in(dir.path()).unwrap();
+        let mut seed = 11u64;
+        let mut all = Vec::new();
+        for n in 0..(3 * SORT_RUN + 123) {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            let mut record = [0; 12];
+            // A few values only in the first bytes: many records alike there.
+            record[..8].copy_from_slice(&(seed % 1000).to_be_bytes());
+            record[8..].copy_from_slice(&(n as u32).to_be_bytes());
+            all.push(record);
+            sorted.push(record).unwrap();
+        }
+        all.sort_unstable();
+        let mut back = Vec::new();
+        sorted
+            .try_for_each(|r| {
+                back.push(r);
+                Ok(())
+            })
+            .unwrap();
+        assert_eq!(back, all);
     }
 }

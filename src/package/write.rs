@@ -620,10 +620,31 @@ fn col_row<'a>(
     Ok(ColRow::new(ts, models, decks, dconf, to_json(&tags)))
 }
 
-/// An id with the note (or card) it is for: 12 bytes, as many are held.
+/// A note's id with its number.
 #[derive(Clone, Copy)]
-#[repr(C, packed)]
 struct Id(i64, u32);
+
+const ID_RECORD: usize = 12;
+
+impl Id {
+    fn encode(&self) -> [u8; ID_RECORD] {
+        let mut out = [0; ID_RECORD];
+        out[..8].copy_from_slice(&self.0.to_le_bytes());
+        out[8..].copy_from_slice(&self.1.to_le_bytes());
+        out
+    }
+
+    fn decode(bytes: &[u8; ID_RECORD]) -> Id {
+        let id = i64::from_le_bytes(bytes[..8].try_into().expect("8 bytes"));
+        Id(
+            id,
+            u32::from_le_bytes(bytes[8..].try_into().expect("4 bytes")),
+        )
+    }
+}
+
+/// Cards waiting to be inserted.
+type Cards = IdRanges<CARD_RECORD>;
 
 /// Inserts the notes in id order, SQLite then appends to full pages instead of
 /// splitting half-empty ones, which is faster and makes a smaller file. Returns the
@@ -634,14 +655,15 @@ fn insert_notes(
     dids: &[i64],
     scratch: &Path,
     progress: &mut dyn FnMut(Progress),
-) -> Result<CardBuckets> {
-    let nids = note_ids(notes)?;
+) -> Result<Cards> {
+    let nids = note_ids(notes, scratch)?;
     let total = notes.len();
-    let cards = Mutex::new(CardBuckets::new(notes.card_count(), scratch)?);
+    let cards = Mutex::new(Cards::new(notes.card_count(), scratch)?);
     let mut insert_note = tx.prepare(&NoteRow::insert_sql())?;
     // Another thread reads the notes back and works out their rows' text and their
     // cards while this one inserts the rows.
-    let rows = |batch: &[Id]| -> Result<Vec<NoteRow<'static>>> {
+    let rows = |batch: Result<Vec<Id>>| -> Result<Vec<NoteRow<'static>>> {
+        let batch = batch?;
         let indexes: Vec<usize> = batch.iter().map(|id| id.1 as usize).collect();
         let made = notes.map_views(&indexes, |k, note| {
             let Id(nid, index) = batch[k];
@@ -659,15 +681,21 @@ fn insert_notes(
                 .collect();
             (row, cards)
         })?;
-        let mut buckets = cards.lock().expect("not poisoned");
+        let mut waiting = cards.lock().expect("not poisoned");
         let mut rows = Vec::with_capacity(made.len());
         for (row, cards) in made {
-            cards.iter().try_for_each(|card| buckets.push(card))?;
+            (cards.iter()).try_for_each(|card| waiting.push(card.id, &card.encode()))?;
             rows.push(row);
         }
         Ok(rows)
     };
-    crate::pipeline::ahead(nids.chunks(4096), 2, rows, |batches| {
+    let key = |id: &Id| (id.0, u64::from(id.1));
+    // A range's rows are made and inserted a few thousand at a time.
+    let batches = (nids.settled(Id::decode, key, |id, v| id.0 = v)).flat_map(|range| match range {
+        Ok(range) => range.chunks(4096).map(|c| Ok(c.to_vec())).collect(),
+        Err(e) => vec![Err(e)],
+    });
+    crate::pipeline::ahead(batches, 2, rows, |batches| {
         let mut done = 0;
         for batch in batches {
             crate::cancel::check()?;
@@ -684,27 +712,21 @@ fn insert_notes(
     Ok(cards.into_inner().expect("not poisoned"))
 }
 
-/// The id of each note, sorted by id: made unique as [`ids::unique`] does, taking the
-/// notes in order. The guids are read back a block at a time and hashed in parallel.
-fn note_ids(notes: &NoteStore) -> Result<Vec<Id>> {
+/// The id of each note, by ranges of ids, to be made unique as [`ids::unique`] does,
+/// taking the notes in order ([`IdRanges::settled`]). The guids are read back a block at
+/// a time and hashed in parallel.
+fn note_ids(notes: &NoteStore, scratch: &Path) -> Result<IdRanges<ID_RECORD>> {
     use rayon::prelude::*;
-    let mut nids = Vec::with_capacity(notes.len());
+    let mut nids = IdRanges::new(notes.len(), scratch)?;
     for start in (0..notes.len()).step_by(1 << 14) {
         crate::cancel::check()?;
         let range = start..(start + (1 << 14)).min(notes.len());
         let guids = notes.guids(range.clone())?;
         let hashed: Vec<i64> = guids.par_iter().map(|g| ids::note_id(g)).collect();
-        nids.extend(range.zip(hashed).map(|(i, nid)| Id(nid, i as u32)));
+        for (i, nid) in range.zip(hashed) {
+            nids.push(nid, &Id(nid, i as u32).encode())?;
+        }
     }
-    nids.sort_unstable_by_key(|id| (id.0, id.1));
-    let taken = settle(
-        &mut nids,
-        |id| id.0,
-        |id| u64::from(id.1),
-        |id, v| id.0 = v,
-        i64::MAX,
-    );
-    debug_assert!(taken.is_empty());
     Ok(nids)
 }
 
@@ -797,24 +819,25 @@ impl Card {
     }
 }
 
-/// Cards waiting on disk, by ranges of their ids (before they are made unique) of some
-/// 64k cards each, to be inserted in id order a range at a time.
-struct CardBuckets {
-    buckets: Vec<Records<CARD_RECORD>>,
+/// Records waiting on disk by ranges of their ids (before they are made unique), of some
+/// 64k records each, to be taken in id order a range at a time: notes and cards, whose
+/// ids are hashes spread evenly over [`ids::ID_WINDOW_START`]'s window.
+struct IdRanges<const N: usize> {
+    buckets: Vec<Records<N>>,
     dir: std::path::PathBuf,
 }
 
-/// Cards a range holds, about.
-const CARDS_A_RANGE: usize = 1 << 16;
+/// Records a range holds, about.
+const A_RANGE: usize = 1 << 16;
 
-impl CardBuckets {
-    fn new(cards: usize, dir: &Path) -> Result<CardBuckets> {
-        let count = cards.div_ceil(CARDS_A_RANGE).max(1);
+impl<const N: usize> IdRanges<N> {
+    fn new(records: usize, dir: &Path) -> Result<IdRanges<N>> {
+        let count = records.div_ceil(A_RANGE).max(1);
         let buckets = (0..count)
             .map(|_| Records::with_pending(Some(dir), 1 << 16))
             .collect::<std::io::Result<_>>()
             .map_err(|e| Error::io(dir, e))?;
-        Ok(CardBuckets {
+        Ok(IdRanges {
             buckets,
             dir: dir.to_path_buf(),
         })
@@ -826,31 +849,43 @@ impl CardBuckets {
         ids::ID_WINDOW_START + (len * k as u128).div_ceil(self.buckets.len() as u128) as i64
     }
 
-    fn push(&mut self, card: &Card) -> Result<()> {
-        let offset = (card.id - ids::ID_WINDOW_START) as u128;
+    fn push(&mut self, id: i64, record: &[u8; N]) -> Result<()> {
+        let offset = (id - ids::ID_WINDOW_START) as u128;
         let k = (offset * self.buckets.len() as u128 / ids::ID_WINDOW_LEN as u128) as usize;
-        self.buckets[k]
-            .push(&card.encode())
-            .map_err(|e| Error::io(&self.dir, e))
+        (self.buckets[k].push(record)).map_err(|e| Error::io(&self.dir, e))
+    }
+
+    /// The items, a range at a time, in the order of their ids made unique by [`settle`]:
+    /// `key` gives an item's id and turn, `set` sets its id.
+    fn settled<'a, T: Copy + 'a>(
+        &'a self,
+        decode: impl Fn(&[u8; N]) -> T + 'a,
+        key: impl Fn(&T) -> (i64, u64) + Copy + 'a,
+        set: impl Fn(&mut T, i64) + Copy + 'a,
+    ) -> impl Iterator<Item = Result<Vec<T>>> + 'a {
+        let mut carried = Vec::new();
+        (0..self.buckets.len()).map(move |k| {
+            let mut range = std::mem::take(&mut carried);
+            (self.buckets[k].for_each(|record| range.push(decode(record))))
+                .map_err(|e| Error::io(&self.dir, e))?;
+            range.sort_unstable_by_key(key);
+            let bound = match k + 1 < self.buckets.len() {
+                true => self.start(k + 1),
+                false => i64::MAX,
+            };
+            carried = settle(&mut range, |t| key(t).0, |t| key(t).1, set, bound);
+            Ok(range)
+        })
     }
 }
 
 /// Inserts the cards in id order, a range of ids at a time.
-fn insert_cards(tx: &rusqlite::Transaction, notes: &NoteStore, cards: CardBuckets) -> Result<()> {
+fn insert_cards(tx: &rusqlite::Transaction, notes: &NoteStore, cards: Cards) -> Result<()> {
     let mut insert_card = tx.prepare(&CardRow::insert_sql())?;
-    let mut carried = Vec::new();
-    for k in 0..cards.buckets.len() {
+    let key = |card: &Card| (card.id, card.turn());
+    for range in cards.settled(Card::decode, key, |c, id| c.id = id) {
         crate::cancel::check()?;
-        let mut range = std::mem::take(&mut carried);
-        (cards.buckets[k].for_each(|card| range.push(Card::decode(card))))
-            .map_err(|e| Error::io(&cards.dir, e))?;
-        range.sort_unstable_by_key(|card| (card.id, card.turn()));
-        let bound = match k + 1 < cards.buckets.len() {
-            true => cards.start(k + 1),
-            false => i64::MAX,
-        };
-        carried = settle(&mut range, |c| c.id, Card::turn, |c, id| c.id = id, bound);
-        for card in range {
+        for card in range? {
             let index = card.note as usize;
             let (ord, modified) = (i64::from(card.ord), notes.modified(index));
             // `due` is the note's position in the sources: new cards come in that order.
@@ -969,9 +1004,38 @@ mod tests {
     /// Each card goes to the range of ids that holds its id, and the ranges come in id
     /// order: cards inserted range by range are in id order.
     #[test]
+    fn ranges_give_ids_made_unique_in_turn_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut ranges = IdRanges::<ID_RECORD>::new(3 * A_RANGE + 1, dir.path()).unwrap();
+        // Clusters of one id at the end of a range spill into the next; pushed in an
+        // order other than their turns.
+        let mut ids_of: Vec<i64> = Vec::new();
+        for k in 1..4 {
+            ids_of.extend([ranges.start(k) - 2; 5]);
+            ids_of.extend([ranges.start(k), ranges.start(k) - 1]);
+        }
+        ids_of.extend((0..500).map(|n| ids::note_id(&format!("g{n}"))));
+        ids_of.extend([ids::ID_WINDOW_START; 3]);
+        let mut taken = std::collections::HashSet::new();
+        let mut expected: Vec<(i64, u32)> = (ids_of.iter().enumerate())
+            .map(|(turn, &id)| (ids::unique(id, &mut taken), turn as u32))
+            .collect();
+        expected.sort_unstable();
+        for (turn, &id) in ids_of.iter().enumerate().rev() {
+            ranges.push(id, &Id(id, turn as u32).encode()).unwrap();
+        }
+        let key = |id: &Id| (id.0, u64::from(id.1));
+        let got: Vec<(i64, u32)> = (ranges.settled(Id::decode, key, |id, v| id.0 = v))
+            .flat_map(|range| range.unwrap())
+            .map(|id| (id.0, id.1))
+            .collect();
+        assert_eq!(got, expected);
+    }
+
+    #[test]
     fn cards_wait_in_the_range_of_their_ids() {
         let dir = tempfile::tempdir().unwrap();
-        let mut buckets = CardBuckets::new(3 * CARDS_A_RANGE + 1, dir.path()).unwrap();
+        let mut buckets = Cards::new(3 * A_RANGE + 1, dir.path()).unwrap();
         assert_eq!(buckets.buckets.len(), 4);
         assert_eq!(buckets.start(0), ids::ID_WINDOW_START);
         let last = ids::ID_WINDOW_START + ids::ID_WINDOW_LEN as i64 - 1;
@@ -988,7 +1052,7 @@ mod tests {
                 ord: 3,
                 turn: 4,
             };
-            buckets.push(&card).unwrap();
+            buckets.push(card.id, &card.encode()).unwrap();
         }
         for k in 0..4 {
             let end = if k == 3 {
