@@ -49,7 +49,6 @@ impl Reader<'_> {
             self.media_uses_unknown = true; // the whole file was taken for front matter
         }
         let first_new = self.diagnostics.len();
-        self.check_characters(path, &text);
         for (line, problem) in problems {
             self.problem(path, line, problem);
         }

@@ -11,12 +11,14 @@ use std::path::{Path, PathBuf};
 /// files: made in parallel, then taken in order by [`super::Reader::read_file`].
 pub(super) struct Loaded {
     pub path: PathBuf,
-    /// The text, its notes and the problems parsing found; or why it could not be read.
+    /// The text, its notes and its problems (control characters, then what parsing
+    /// found); or why it could not be read.
     pub content: Result<Content, Box<Diagnostic>>,
     pub rendered: Prerendered,
 }
 
-/// A card file's text, its notes, and the problems parsing found.
+/// A card file's text, its notes, and its problems: control characters, then what
+/// parsing found.
 pub(super) type Content = (String, parse::ParsedFile, Vec<(usize, Problem)>);
 
 /// Markdown rendered ahead of time, by (line of the text, inline?).
@@ -26,7 +28,10 @@ impl Loaded {
     /// The file at `path`, its Markdown rendered (or taken from `known`).
     pub fn new(path: &Path, known: Option<&markdown::KnownRenderings>) -> Loaded {
         let content = read_text(path).map(|text| {
-            let (parsed, problems) = parse::parse(&text);
+            // Checked here, off the thread that reads the files in order.
+            let mut problems = control_characters(&text);
+            let (parsed, parse_problems) = parse::parse(&text);
+            problems.extend(parse_problems);
             (text, parsed, problems)
         });
         let rendered = match &content {

@@ -34,6 +34,9 @@ use reader::Reader;
 use std::path::{Path, PathBuf};
 use walk::{has_extension, source_files};
 
+/// Card files loaded and rendered ahead of the one being read, at most.
+const AHEAD: usize = 8;
+
 /// Everything read from a source folder.
 #[derive(Debug, Default)]
 #[non_exhaustive]
@@ -115,7 +118,7 @@ impl Sources {
         media_dir: Option<&Path>,
         legacy: LegacyGuids,
         scratch: Option<&Path>,
-        sink: &mut dyn FnMut(Vec<SourceNote>) -> Result<()>,
+        sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
     ) -> Result<Sources> {
         Sources::read_streaming_known(root, media_dir, legacy, scratch, None, sink)
     }
@@ -144,7 +147,7 @@ impl Sources {
         legacy: LegacyGuids,
         scratch: Option<&Path>,
         known: Option<&markdown::KnownRenderings>,
-        sink: &mut dyn FnMut(Vec<SourceNote>) -> Result<()>,
+        sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
     ) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
         reader.legacy = legacy;
@@ -169,19 +172,13 @@ impl Sources {
             }
         };
         // Loading and rendering Markdown is most of the work and needs nothing from other
-        // files, so it runs in parallel, a batch of files at a time, while this thread
-        // takes the batches before in order and does what must be in order (media names,
-        // identities, diagnostics). At most two batches of eight files wait, which bounds
-        // memory: rendered notes take some 1 KB each, and files can hold thousands.
-        let render = |batch: &[PathBuf]| -> Vec<Loaded> {
-            use rayon::prelude::*;
-            batch
-                .par_iter()
-                .map(|path| Loaded::new(path, known))
-                .collect()
-        };
-        crate::pipeline::ahead(files.cards.chunks(8), 2, render, |batches| {
-            for file in batches.flatten() {
+        // files, so each file is a job of its own on the pool's threads, while this
+        // closure, in the pool too, takes the files in order and does what must be in
+        // order (media names, identities, diagnostics). At most `AHEAD` files wait, which
+        // bounds memory: rendered notes take some 1 KB each, and files can hold thousands.
+        let render = |path: &PathBuf| Loaded::new(path, known);
+        crate::pipeline::in_order(files.cards.iter(), AHEAD, render, |loaded| {
+            for file in loaded {
                 crate::cancel::check()?;
                 reader.read_file(file);
                 hand_out(&mut reader)?;
