@@ -17,6 +17,7 @@ use crate::source::Sources;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 
 pub use layout::MEDIA_FOLDER;
@@ -409,30 +410,53 @@ fn with_deck_key<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
 /// `expected`: guid, note type, fields (after NFC), tags and decks. Returns the sources
 /// read, for the lock.
 pub fn verify(root: &Path, expected: &Expected) -> Result<Sources, WriteError> {
-    let sources = Sources::read_lenient_known(root, &expected.known)
-        .map_err(|e| WriteError::ReadBack(e.to_string()))?;
+    let mut notes = Vec::new();
+    let mut sources = verify_each(root, expected, &mut |batch| notes.extend(batch))?;
+    sources.notes = notes;
+    Ok(sources)
+}
+
+/// [`verify`], handing the notes read back to `each` a file's at a time instead of
+/// holding them (the sources come back without notes). The reader goes on with the
+/// next files while a thread of its own compares and hands out those read.
+pub fn verify_each(
+    root: &Path,
+    expected: &Expected,
+    each: &mut (dyn FnMut(Vec<crate::note::SourceNote>) + Send),
+) -> Result<Sources, WriteError> {
+    let (read, compared) = std::thread::scope(|scope| {
+        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<crate::note::SourceNote>>(4);
+        let comparing = scope.spawn(move || {
+            let mut compared = Compared::new(expected);
+            for batch in received {
+                compared.add(&batch);
+                each(batch);
+            }
+            compared
+        });
+        let read = Sources::read_lenient_known(root, &expected.known, &mut |batch| {
+            // Sent unless the comparing thread is gone: its panic is raised below.
+            let _ = batches.send(batch);
+            Ok(())
+        });
+        drop(batches);
+        let compared = comparing
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (read, compared)
+    });
+    let sources = read.map_err(|e| WriteError::ReadBack(e.to_string()))?;
     let errors: Vec<String> = sources
         .warnings
         .iter()
         .filter(|d| d.problem.severity() == crate::error::Severity::Error)
         .map(|d| format!("{}: {}", d.place(), d.problem))
         .collect();
-    let read: HashMap<&str, &crate::note::SourceNote> = sources
-        .notes
-        .iter()
-        .map(|n| (n.note.guid.as_str(), n))
-        .collect();
-    use rayon::prelude::*;
-    let mut wrong: Vec<(String, String)> = (expected.notes.par_iter())
-        .filter_map(|note| {
-            let Some(back) = read.get(note.guid.as_str()) else {
-                let why = errors.first().cloned().unwrap_or_else(|| "missing".into());
-                return Some((note.guid.clone(), format!("not read back ({why})")));
-            };
-            difference(note, &back.note).map(|what| (note.guid.clone(), what))
-        })
-        .collect();
-    wrong.extend(notetype_differences(&sources, &expected.notetypes));
+    let used = compared.notetypes.values().map(Arc::as_ref);
+    let read_types = used.chain(sources.notetypes.iter().map(Arc::as_ref));
+    let notetypes_wrong = notetype_differences(read_types, &expected.notetypes);
+    let mut wrong = compared.wrong(errors.first());
+    wrong.extend(notetypes_wrong);
     if !wrong.is_empty() {
         return Err(WriteError::Mismatch(wrong));
     }
@@ -442,14 +466,75 @@ pub fn verify(root: &Path, expected: &Expected) -> Result<Sources, WriteError> {
     Ok(sources)
 }
 
+/// The notes read back so far, compared with those expected.
+struct Compared<'e> {
+    expected: &'e Expected,
+    /// Each expected note's index, by guid.
+    index: HashMap<&'e str, usize>,
+    /// Which expected notes were read back.
+    seen: Vec<bool>,
+    /// The notes that read back otherwise, by index: what differs.
+    differ: Vec<(usize, String)>,
+    /// The note types of the notes read back, by id.
+    notetypes: HashMap<i64, Arc<NoteType>>,
+}
+
+impl<'e> Compared<'e> {
+    fn new(expected: &'e Expected) -> Compared<'e> {
+        let index = (expected.notes.iter().enumerate())
+            .map(|(i, n)| (n.guid.as_str(), i))
+            .collect();
+        Compared {
+            expected,
+            index,
+            seen: vec![false; expected.notes.len()],
+            differ: Vec::new(),
+            notetypes: HashMap::new(),
+        }
+    }
+
+    /// Compares the notes of `batch` (on all cores: digests of every field).
+    fn add(&mut self, batch: &[crate::note::SourceNote]) {
+        use rayon::prelude::*;
+        let (index, notes) = (&self.index, &self.expected.notes);
+        let found: Vec<(usize, Option<String>)> = (batch.par_iter())
+            .filter_map(|back| {
+                let &i = index.get(back.note.guid.as_str())?;
+                Some((i, difference(&notes[i], &back.note)))
+            })
+            .collect();
+        for (i, what) in found {
+            self.seen[i] = true;
+            self.differ.extend(what.map(|what| (i, what)));
+        }
+        for back in batch {
+            (self.notetypes.entry(back.notetype.id)).or_insert_with(|| Arc::clone(&back.notetype));
+        }
+    }
+
+    /// Each note that read back otherwise or not at all (`why`: the first error
+    /// reading back), by guid, in the order expected.
+    fn wrong(self, why: Option<&String>) -> Vec<(String, String)> {
+        let why = why.cloned().unwrap_or_else(|| "missing".into());
+        let missing = (self.seen.iter().enumerate())
+            .filter(|(_, seen)| !**seen)
+            .map(|(i, _)| (i, format!("not read back ({why})")));
+        let mut wrong: Vec<(usize, String)> = self.differ.into_iter().chain(missing).collect();
+        wrong.sort_by_key(|(i, _)| *i);
+        let notes = &self.expected.notes;
+        (wrong.into_iter())
+            .map(|(i, what)| (notes[i].guid.clone(), what))
+            .collect()
+    }
+}
+
 /// Each note type that reads back otherwise than given, by id: its fields, templates
-/// and CSS must come back byte for byte.
-fn notetype_differences(sources: &Sources, expected: &[NoteType]) -> Vec<(String, String)> {
-    let used = sources.notes.iter().map(|n| &n.notetype);
-    let read: HashMap<i64, &NoteType> = used
-        .chain(&sources.notetypes)
-        .map(|nt| (nt.id, nt.as_ref()))
-        .collect();
+/// and CSS must come back byte for byte. `read`: the note types read back.
+fn notetype_differences<'r>(
+    read: impl Iterator<Item = &'r NoteType>,
+    expected: &[NoteType],
+) -> Vec<(String, String)> {
+    let read: HashMap<i64, &NoteType> = read.map(|nt| (nt.id, nt)).collect();
     let mut wrong = Vec::new();
     for given in expected {
         let what = match read.get(&given.id) {
@@ -585,6 +670,45 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
+        }
+    }
+
+    /// A note missing from what is read back is caught too, in the order of the notes,
+    /// and the notes read back are handed out, not held, by [`verify_each`].
+    #[test]
+    fn verify_catches_a_note_not_read_back() {
+        let unpacked = Unpacked {
+            notetypes: vec![Stock::Basic.notetype()],
+            notes: vec![
+                basic_note("g1", ["one", "<p>1</p>"]),
+                basic_note("g2", ["two", "<p>2</p>"]),
+                basic_note("g3", ["three", "<p>3</p>"]),
+            ],
+            ..Unpacked::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &unpacked).unwrap();
+        let expected = Expected::of(&unpacked);
+        let mut handed = Vec::new();
+        let sources = verify_each(dir.path(), &expected, &mut |batch| {
+            handed.extend(batch.into_iter().map(|s| s.note.guid))
+        })
+        .unwrap();
+        assert!(sources.notes.is_empty());
+        assert_eq!(handed, ["g1", "g2", "g3"]);
+        let file = dir.path().join("D.md");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let cut = text.find("## two").unwrap()..text.find("## three").unwrap();
+        let mut changed = text.clone();
+        changed.replace_range(cut, "");
+        std::fs::write(&file, changed.replace("\n1\n", "\nuno\n")).unwrap();
+        match verify(dir.path(), &expected) {
+            Err(WriteError::Mismatch(wrong)) => {
+                let guids: Vec<&str> = wrong.iter().map(|(g, _)| g.as_str()).collect();
+                assert_eq!(guids, ["g1", "g2"], "{wrong:?}");
+                assert!(wrong[1].1.starts_with("not read back"), "{wrong:?}");
+            }
+            other => panic!("{other:?}"),
         }
     }
 
