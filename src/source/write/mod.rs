@@ -87,6 +87,8 @@ pub struct Written {
     spelled: Vec<(usize, usize, u128)>,
     /// What the read-back need not render again.
     known: KnownRenderings,
+    /// What each note must read back as, in note order, worked out as it is spelled.
+    expected: Vec<ExpectedNote>,
 }
 
 /// Writes the sources for `unpacked` into `root` (an existing, empty folder).
@@ -171,7 +173,8 @@ fn card_file(
 ) -> Result<String, WriteError> {
     use rayon::prelude::*;
     let known = &written.known;
-    let spelled: Vec<(Spelled, Vec<(usize, u128)>)> = (notes.par_iter())
+    type Done<'a> = (Spelled<'a>, Vec<(usize, u128)>, ExpectedNote, bool);
+    let spelled: Vec<Done> = (notes.par_iter())
         .map(|note| {
             let nt = by_id
                 .get(&note.notetype_id)
@@ -193,14 +196,28 @@ fn card_file(
                 .map(|(i, s)| (i, known.key(&s.markdown, i == 0)))
                 .collect();
             let markdown = spellings.map(|s| s.into_iter().map(|s| Some(s.markdown)).collect());
-            Ok(((*note, *nt, markdown), rendered))
+            let in_cloze = nt.kind == crate::Kind::Cloze;
+            let braces =
+                (note.fields.iter()).any(|f| crate::notetype::cloze::questioned(f, in_cloze));
+            Ok((
+                (*note, *nt, markdown),
+                rendered,
+                ExpectedNote::of(note),
+                braces,
+            ))
         })
         .collect::<Result<_, WriteError>>()?;
-    let (spelled, rendered): (Vec<Spelled>, Vec<_>) = spelled.into_iter().unzip();
-    for (index, fields) in rendered.into_iter().enumerate() {
+    let mut texts = Vec::with_capacity(spelled.len());
+    for (index, (spelled, rendered, expected, braces)) in spelled.into_iter().enumerate() {
         let note = first_note + index;
-        (written.spelled).extend(fields.into_iter().map(|(field, key)| (note, field, key)));
+        (written.spelled).extend(rendered.into_iter().map(|(field, key)| (note, field, key)));
+        written.expected.push(expected);
+        if braces {
+            written.braces_as_stored.push(spelled.0.guid.clone());
+        }
+        texts.push(spelled);
     }
+    let spelled = texts;
     let common_type = most_common(spelled.iter().map(|(_, nt, _)| nt.id));
     let html = spelled.iter().filter(|(_, _, md)| md.is_none()).count() * 2 > spelled.len();
     let mut out = format!("---\ndeck: {}\n", layout::yaml_string(deck));
@@ -217,14 +234,6 @@ fn card_file(
     for text in texts {
         out.push('\n');
         out.push_str(&text);
-    }
-    for note in notes {
-        let in_cloze = by_id
-            .get(&note.notetype_id)
-            .is_some_and(|nt| nt.kind == crate::Kind::Cloze);
-        if (note.fields.iter()).any(|f| crate::notetype::cloze::questioned(f, in_cloze)) {
-            written.braces_as_stored.push(note.guid.clone());
-        }
     }
     Ok(out)
 }
@@ -313,28 +322,41 @@ struct ExpectedNote {
     rest: u64,
 }
 
-impl Expected {
-    /// The digests of `unpacked`'s notes, and its note types.
-    pub fn of(unpacked: &Unpacked) -> Expected {
-        use rayon::prelude::*;
-        let notes = unpacked.notes.par_iter().map(|note| ExpectedNote {
+impl ExpectedNote {
+    fn of(note: &Note) -> ExpectedNote {
+        ExpectedNote {
             guid: note.guid.clone(),
             notetype_id: note.notetype_id,
             fields: note.fields.iter().map(|f| field_digest(f)).collect(),
             rest: rest_digest(note),
-        });
+        }
+    }
+}
+
+impl Expected {
+    /// The digests of `unpacked`'s notes, and its note types.
+    pub fn of(unpacked: &Unpacked) -> Expected {
+        use rayon::prelude::*;
         Expected {
-            notes: notes.collect(),
+            notes: unpacked.notes.par_iter().map(ExpectedNote::of).collect(),
             notetypes: unpacked.notetypes.clone(),
             known: KnownRenderings::default(),
         }
     }
 
-    /// [`Expected::of`] the notes `written` was written from, which it takes: the
-    /// fields written as Markdown that spelling rendered to them move into the
-    /// renderings the read-back takes instead of rendering them again.
+    /// [`Expected::of`] the notes `written` was written from, which it takes (their
+    /// digests were taken as they were spelled): the fields written as Markdown that
+    /// spelling rendered to them move into the renderings the read-back takes instead
+    /// of rendering them again.
     pub fn taking(unpacked: Unpacked, written: &mut Written) -> Expected {
-        let mut expected = Expected::of(&unpacked);
+        let mut expected = match written.expected.len() == unpacked.notes.len() {
+            true => Expected {
+                notes: std::mem::take(&mut written.expected),
+                notetypes: unpacked.notetypes.clone(),
+                known: KnownRenderings::default(),
+            },
+            false => Expected::of(&unpacked),
+        };
         expected.known = std::mem::take(&mut written.known);
         let spelled = std::mem::take(&mut written.spelled);
         expected.known.reserve(spelled.len());
