@@ -3,8 +3,9 @@
 //! over the package changes nothing.
 //!
 //! `package::read` → the model ([`source::write::Unpacked`]) → `source::write` (and its
-//! read-back check) → `lock::write_seeded`, in a scratch folder beside the target that
-//! is renamed into place at the end.
+//! read-back check, whose notes go one file at a time into the seeded lock,
+//! `lock::Seeding`), in a scratch folder beside the target that is renamed into place
+//! at the end.
 
 use crate::deck::DeckSettings;
 use crate::note::Note;
