@@ -3,13 +3,15 @@
 //! over the package changes nothing.
 //!
 //! `package::read` → the model ([`source::write::Unpacked`]) → `source::write` (and its
-//! read-back check) → `lock::write_seeded`, in a scratch folder beside the target that
-//! is renamed into place at the end.
+//! read-back check, whose notes go one file at a time into the seeded lock,
+//! `lock::Seeding`), in a scratch folder beside the target that is renamed into place
+//! at the end.
 
 use crate::deck::DeckSettings;
 use crate::note::Note;
 use crate::package::read::{self, Contents, ReadError};
 use crate::source::write::{self, Unpacked, WriteError};
+use rayon::prelude::*;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
@@ -126,24 +128,22 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
             reader.copy_media(media, &mut file).map_err(read_error)?;
         }
     }
-    let sources = write::verify(&staged, &expected)?;
-    drop(expected);
     let braces: HashSet<&str> = written
         .braces_as_stored
         .iter()
         .map(String::as_str)
         .collect();
-    summary
-        .warnings
-        .extend(odd_notes(&sources.notes, &staged, &braces));
+    // The notes read back go, once looked at, into the lock's lines: none is held.
+    let mut seeding = crate::lock::Seeding::new(&originals);
+    let mut odd = Vec::new();
+    let sources = write::verify_each(&staged, &expected, &mut |batch| {
+        odd.extend(odd_notes(&batch, &staged, &braces));
+        seeding.add(&batch);
+    })?;
+    drop(expected);
+    summary.warnings.extend(odd);
     let lock = staged.join(crate::lock::FILE_NAME);
-    crate::lock::write_seeded(
-        &lock,
-        &sources.notes,
-        &sources.notetypes,
-        &originals,
-        &notetype_mods,
-    )?;
+    seeding.write(&lock, &sources.notetypes, &notetype_mods)?;
     put_in_place(&staged, dir)?;
     summary.media = written.media.len();
     Ok(summary)
@@ -218,48 +218,39 @@ fn model(
     let mut originals = Originals::new();
     let mut odd_cards = Vec::new();
     let mut guids = HashSet::new();
-    for row in in_new_card_order(&contents.cards, rows) {
-        let mut cards = cards_of.remove(&row.id).unwrap_or_default();
-        if !guids.insert(row.guid.to_string()) {
-            // Anki's importer takes it for the note it met first with that guid.
-            odd_cards.push(format!(
-                "note {} has the guid `{}` of another note; it is left out, as Anki's \
-                 importer takes it for that note",
-                row.id, row.guid
-            ));
-            continue;
+    // In order, a note with the guid of one met before is left out; each other note
+    // is made on its own, on all cores.
+    let kept: Vec<Result<_, String>> = in_new_card_order(&contents.cards, rows)
+        .map(|row| {
+            let cards = cards_of.remove(&row.id).unwrap_or_default();
+            match guids.insert(row.guid.to_string()) {
+                true => Ok((row, cards)),
+                // Anki's importer takes it for the note it met first with that guid.
+                false => Err(format!(
+                    "note {} has the guid `{}` of another note; it is left out, as Anki's \
+                     importer takes it for that note",
+                    row.id, row.guid
+                )),
+            }
+        })
+        .collect();
+    drop(guids);
+    let made: Vec<(Option<Note>, Vec<String>)> = (kept.into_par_iter())
+        .map(|kept| match kept {
+            Ok((row, cards)) => {
+                let (note, warnings) = note_of(row, cards, &types);
+                (Some(note), warnings)
+            }
+            Err(warning) => (None, vec![warning]),
+        })
+        .collect();
+    unpacked.notes.reserve(made.len());
+    for (note, warnings) in made {
+        odd_cards.extend(warnings);
+        if let Some(note) = note {
+            originals.insert(note.guid.clone(), note.modified);
+            unpacked.notes.push(note);
         }
-        cards.sort_unstable();
-        let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
-        let card_decks = (cards.iter())
-            .filter(|(_, d)| *d != deck && crate::deck::key(d) != crate::deck::key(&deck))
-            .map(|(ord, d)| (*ord as u16, d.to_string()))
-            .collect();
-        let fields = row
-            .fields
-            .split(crate::package::FIELD_SEPARATOR)
-            .map(str::to_string)
-            .collect();
-        let mut note = Note {
-            guid: row.guid.to_string(),
-            notetype_id: row.mid,
-            fields,
-            tags: row.tags.split_whitespace().map(str::to_string).collect(),
-            deck,
-            card_decks,
-            empty_cards: Vec::new(),
-            skipped_cards: Vec::new(),
-            modified: row.modified,
-        };
-        if let Some(nt) = types.get(&note.notetype_id) {
-            let ords: Vec<i64> = cards.iter().map(|c| c.0).collect();
-            // The cards the fields make, worked out once for both.
-            let made = (nt.card_ordinals(&note.fields, !note.tags.is_empty())).unwrap_or_default();
-            odd_cards.extend(keep_empty_cards(&mut note, nt, &made, &ords));
-            odd_cards.extend(skip_missing_cards(&mut note, &made, &ords));
-        }
-        originals.insert(note.guid.clone(), row.modified);
-        unpacked.notes.push(note);
     }
     let configs: HashMap<i64, &crate::package::DeckConfig> =
         contents.deck_configs.iter().map(|c| (c.id, c)).collect();
@@ -304,6 +295,47 @@ fn model(
             .collect(),
     };
     (unpacked, originals, notetype_mods, summary)
+}
+
+/// A package's note row as a note, with its cards (ordinal, home deck): its deck is
+/// its first card's, and the cards its fields do not make or lack are kept as in the
+/// package (with a warning each for what cannot be).
+fn note_of(
+    row: crate::package::NoteRow<'static>,
+    mut cards: Vec<(i64, &str)>,
+    types: &HashMap<i64, crate::NoteType>,
+) -> (Note, Vec<String>) {
+    cards.sort_unstable();
+    let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
+    let card_decks = (cards.iter())
+        .filter(|(_, d)| *d != deck && crate::deck::key(d) != crate::deck::key(&deck))
+        .map(|(ord, d)| (*ord as u16, d.to_string()))
+        .collect();
+    let fields = row
+        .fields
+        .split(crate::package::FIELD_SEPARATOR)
+        .map(str::to_string)
+        .collect();
+    let mut note = Note {
+        guid: row.guid.into_owned(),
+        notetype_id: row.mid,
+        fields,
+        tags: row.tags.split_whitespace().map(str::to_string).collect(),
+        deck,
+        card_decks,
+        empty_cards: Vec::new(),
+        skipped_cards: Vec::new(),
+        modified: row.modified,
+    };
+    let mut warnings = Vec::new();
+    if let Some(nt) = types.get(&note.notetype_id) {
+        let ords: Vec<i64> = cards.iter().map(|c| c.0).collect();
+        // The cards the fields make, worked out once for both.
+        let made = (nt.card_ordinals(&note.fields, !note.tags.is_empty())).unwrap_or_default();
+        warnings.extend(keep_empty_cards(&mut note, nt, &made, &ords));
+        warnings.extend(skip_missing_cards(&mut note, &made, &ords));
+    }
+    (note, warnings)
 }
 
 /// The names of the package's deck options presets that no deck uses (a `.colpkg` has

@@ -19,6 +19,7 @@ mod format;
 mod reconcile;
 mod stream;
 
+pub use reconcile::Seeding;
 pub(crate) use stream::{legacy_guids, Lock};
 
 use crate::error::{Diagnostic, Error, Problem, Result};
@@ -175,8 +176,23 @@ pub fn write_seeded(
     originals: &HashMap<String, i64>,
     notetype_mods: &HashMap<i64, i64>,
 ) -> Result<()> {
-    let text = reconcile::seeded(notes, notetypes, originals, notetype_mods);
-    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    let mut seeding = Seeding::new(originals);
+    seeding.add(notes);
+    seeding.write(path, notetypes, notetype_mods)
+}
+
+impl Seeding<'_> {
+    /// Writes the lock of the notes added (see [`write_seeded`]) to `path`, with the
+    /// note types `unused` by them.
+    pub fn write(
+        self,
+        path: &Path,
+        unused: &[Arc<NoteType>],
+        notetype_mods: &HashMap<i64, i64>,
+    ) -> Result<()> {
+        let text = self.text(unused, notetype_mods);
+        std::fs::write(path, text).map_err(|e| Error::io(path, e))
+    }
 }
 
 #[cfg(test)]
@@ -259,5 +275,13 @@ mod tests {
         assert_eq!(notes[0].notetype.modified, 11);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(text.contains("\nzz\t-\t99\t"), "{text}");
+        // Notes given a batch at a time, in another order, give the same lock: the
+        // lines are in guid order, the decks and note types each once.
+        let mut seeding = Seeding::new(&originals);
+        seeding.add(&notes[1..]);
+        seeding.add(&notes[..1]);
+        let other = dir.path().join("batches.lock");
+        seeding.write(&other, &[], &mods).unwrap();
+        assert_eq!(std::fs::read_to_string(&other).unwrap(), text);
     }
 }

@@ -215,43 +215,115 @@ fn reconcile_notetypes<'a>(
     records
 }
 
-/// The lock a build of `notes` leaves when nothing changed since it, with each note's
-/// `mod` from `originals` (by guid) and each note type's `mod` from `notetype_mods` (by
-/// id): the text of [`reconcile`] for unchanged notes, so that the first build keeps them.
-pub(super) fn seeded(
-    notes: &[SourceNote],
-    unused: &[Arc<NoteType>],
-    originals: &HashMap<String, i64>,
-    notetype_mods: &HashMap<i64, i64>,
-) -> String {
-    let mut notetypes = BTreeMap::new();
-    for nt in notes.iter().map(|s| &s.notetype).chain(unused) {
-        notetypes.entry(nt.id).or_insert_with(|| {
-            let modified = notetype_mods.get(&nt.id).copied().unwrap_or(nt.modified);
-            NoteTypeRecord::new(nt, modified, nt.fingerprints())
-        });
+/// The lock a build of the notes [`Seeding::add`] was given leaves when nothing
+/// changed since it, with each note's `mod` from `originals` (by guid) and each note
+/// type's `mod` from `notetype_mods` (by id): the text of [`reconcile`] for unchanged
+/// notes, so that the first build keeps them. The notes are taken as they are read, a
+/// batch at a time, and only their lock columns are kept.
+pub struct Seeding<'o> {
+    originals: &'o HashMap<String, i64>,
+    notes: Vec<SeededNote>,
+    /// The notes' decks, each once; notes name theirs by index.
+    decks: Vec<String>,
+    deck_index: HashMap<String, u32>,
+    /// The notes' note types, the first met of each id.
+    notetypes: Vec<Arc<NoteType>>,
+    notetype_ids: HashSet<i64>,
+}
+
+/// A note of a seeded lock: its line, but for the aliases of its deck and note type.
+struct SeededNote {
+    guid: String,
+    legacy: Option<u16>,
+    notetype_id: i64,
+    deck: u32,
+    columns: Columns,
+}
+
+impl<'o> Seeding<'o> {
+    /// A lock for notes whose `mod` is in `originals` by guid (else their own).
+    pub fn new(originals: &'o HashMap<String, i64>) -> Seeding<'o> {
+        Seeding {
+            originals,
+            notes: Vec::new(),
+            decks: Vec::new(),
+            deck_index: HashMap::new(),
+            notetypes: Vec::new(),
+            notetype_ids: HashSet::new(),
+        }
     }
-    let (mut out, aliases) = head(notes.note_decks(), &notetypes);
-    let mut order: Vec<&SourceNote> = notes.iter().collect();
-    order.par_sort_unstable_by(|a, b| a.note.guid.cmp(&b.note.guid));
-    // Each line is the one a build writes for a note its lock does not know yet, whose
-    // `mod` is "now": here the note's original `mod`. Hashing each note is the work, and
-    // needs nothing from the others: on all cores, a run of notes' lines at a time,
-    // joined in guid order.
-    let no_lock = Lock::default();
-    let runs: Vec<String> = (order.par_chunks(4096))
-        .map(|run| {
-            let mut text = String::new();
-            for source in run {
+
+    /// Takes the lock columns of `notes`. Each line is the one a build writes for a
+    /// note its lock does not know yet, whose `mod` is "now": here the note's original
+    /// `mod`. Hashing each note is the work, and needs nothing from the others: on all
+    /// cores.
+    pub fn add(&mut self, notes: &[SourceNote]) {
+        let no_lock = Lock::default();
+        let originals = self.originals;
+        let columns: Vec<Columns> = (notes.par_iter())
+            .map(|source| {
                 let note = &source.note;
                 let modified = originals.get(&note.guid).copied().unwrap_or(note.modified);
-                reconcile_note(&no_lock, None, source, modified, &aliases, &mut text);
+                note_columns(&no_lock, None, source, modified).0
+            })
+            .collect();
+        self.notes.reserve(notes.len());
+        for (source, columns) in notes.iter().zip(columns) {
+            let note = &source.note;
+            let deck = match self.deck_index.get(note.deck.as_str()) {
+                Some(&i) => i,
+                None => {
+                    let i = self.decks.len() as u32;
+                    self.decks.push(note.deck.clone());
+                    self.deck_index.insert(note.deck.clone(), i);
+                    i
+                }
+            };
+            if self.notetype_ids.insert(source.notetype.id) {
+                self.notetypes.push(Arc::clone(&source.notetype));
             }
-            text
-        })
-        .collect();
-    runs.iter().for_each(|run| out.push_str(run));
-    out
+            self.notes.push(SeededNote {
+                guid: note.guid.clone(),
+                legacy: source.legacy,
+                notetype_id: note.notetype_id,
+                deck,
+                columns,
+            });
+        }
+    }
+
+    /// The lock's text, with the note types `unused` by the notes too.
+    pub(super) fn text(
+        mut self,
+        unused: &[Arc<NoteType>],
+        notetype_mods: &HashMap<i64, i64>,
+    ) -> String {
+        let mut notetypes = BTreeMap::new();
+        for nt in self.notetypes.iter().chain(unused) {
+            notetypes.entry(nt.id).or_insert_with(|| {
+                let modified = notetype_mods.get(&nt.id).copied().unwrap_or(nt.modified);
+                NoteTypeRecord::new(nt, modified, nt.fingerprints())
+            });
+        }
+        let decks = self.decks.iter().map(String::as_str).collect();
+        let (mut out, aliases) = head(decks, &notetypes);
+        (self.notes).par_sort_unstable_by(|a, b| a.guid.cmp(&b.guid));
+        // A run of lines at a time on each core, joined in guid order.
+        let runs: Vec<String> = (self.notes.par_chunks(4096))
+            .map(|run| {
+                let mut text = String::new();
+                for note in run {
+                    let deck = &self.decks[note.deck as usize];
+                    let record =
+                        (note.columns).record(&note.guid, note.legacy, note.notetype_id, deck);
+                    record.write(&mut text, &aliases);
+                }
+                text
+            })
+            .collect();
+        runs.iter().for_each(|run| out.push_str(run));
+        out
+    }
 }
 
 /// The old lock's lines of the notes of a window, and where each note's is.
@@ -361,6 +433,54 @@ fn reconcile_note(
     aliases: &Aliases,
     lock: &mut String,
 ) -> (i64, Vec<Diagnostic>) {
+    let (columns, warnings) = note_columns(previous, old, source, now);
+    let note = &source.note;
+    let record = columns.record(&note.guid, source.legacy, note.notetype_id, &note.deck);
+    record.write(lock, aliases);
+    (columns.modified, warnings)
+}
+
+/// The columns of a note's lock line that take working out from its content, and its
+/// `mod`.
+struct Columns {
+    modified: i64,
+    hash: String,
+    clozes: String,
+    label: String,
+    card_decks: String,
+}
+
+impl Columns {
+    /// The note's record, with its other columns.
+    fn record<'a>(
+        &'a self,
+        guid: &'a str,
+        legacy: Option<u16>,
+        notetype_id: i64,
+        deck: &'a str,
+    ) -> NoteRecord<'a> {
+        NoteRecord {
+            guid,
+            legacy,
+            modified: self.modified,
+            hash: &self.hash,
+            notetype_id: Some(notetype_id),
+            deck: Some(deck),
+            clozes: &self.clozes,
+            label: &self.label,
+            card_decks: &self.card_decks,
+        }
+    }
+}
+
+/// A note's [`Columns`] against its record `old` in the previous lock, if any, and what
+/// Anki will not follow of its change.
+fn note_columns(
+    previous: &Lock,
+    old: Option<NoteRecord<'_>>,
+    source: &SourceNote,
+    now: i64,
+) -> (Columns, Vec<Diagnostic>) {
     let note = &source.note;
     let hash = content_hash(note);
     // An unchanged note keeps what the lock knows of it; only changes are worked out.
@@ -380,19 +500,14 @@ fn reconcile_note(
     });
     let label = unchanged.map_or_else(|| label(&note.fields[0]), |r| r.label.to_string());
     let card_decks = card_decks_column(&note.card_decks);
-    let record = NoteRecord {
-        guid: &note.guid,
-        legacy: source.legacy,
+    let columns = Columns {
         modified,
-        hash: &hash,
-        notetype_id: Some(note.notetype_id),
-        deck: Some(&note.deck),
-        clozes: &clozes,
-        label: &label,
-        card_decks: &card_decks,
+        hash,
+        clozes,
+        label,
+        card_decks,
     };
-    record.write(lock, aliases);
-    (modified, warnings)
+    (columns, warnings)
 }
 
 /// What a note's `mod` follows: its note type, fields and tags, the cards it keeps

@@ -124,20 +124,15 @@ impl Sources {
     }
 
     /// [`Sources::read_lenient`], taking the HTML of the Markdown `known` has instead
-    /// of rendering it (`unpack`'s read-back of what it just proved renders so).
+    /// of rendering it (`unpack`'s read-back of what it just proved renders so), and
+    /// handing the notes to `sink` as [`Sources::read_streaming`] does.
     pub(crate) fn read_lenient_known(
         root: &Path,
         known: &markdown::KnownRenderings,
+        sink: &mut dyn FnMut(Vec<SourceNote>) -> Result<()>,
     ) -> Result<Sources> {
-        let mut notes = Vec::new();
         let legacy = LegacyGuids::default();
-        let mut sources =
-            Sources::read_streaming_known(root, None, legacy, None, Some(known), &mut |batch| {
-                notes.extend(batch);
-                Ok(())
-            })?;
-        sources.notes = notes;
-        Ok(sources)
+        Sources::read_streaming_known(root, None, legacy, None, Some(known), sink)
     }
 
     /// [`Sources::read_streaming`], with Markdown renderings `known` ahead.

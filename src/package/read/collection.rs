@@ -77,9 +77,24 @@ pub(super) fn read(path: &Path, version: Version, whole: bool) -> Result<Content
     };
     deck_configs.sort_by_key(|c| c.id);
     let mut warnings = Vec::new();
-    let notes = notes(&db, &notetypes, &mut warnings)?;
-    let cards = cards(&db, &notes, &mut warnings)?;
-    let cards_with_history = cards_with_history(&db, &cards)?;
+    // The cards and the reviews are read on a connection of their own while the notes
+    // are: nothing else can run before both are in.
+    let (notes, cards) = std::thread::scope(|scope| {
+        let cards = scope.spawn(|| {
+            let db = Connection::open_with_flags(path, flags).map_err(sqlite_error)?;
+            db.execute_batch("PRAGMA trusted_schema = OFF; PRAGMA query_only = ON;")
+                .map_err(sqlite_error)?;
+            Ok::<_, ReadError>((all_cards(&db)?, reviewed(&db)?))
+        });
+        let notes = notes(&db, &notetypes, &mut warnings);
+        let cards = cards
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        Ok::<_, ReadError>((notes?, cards?))
+    })?;
+    let ((notes, all), (cards, reviewed)) = (notes, cards);
+    let cards = kept_cards(cards, &notes, &all, &mut warnings);
+    let cards_with_history = cards.iter().filter(|c| reviewed.contains(&c.id)).count();
     Ok(Contents {
         version,
         schema: layout.schema,
@@ -166,20 +181,23 @@ fn scheduler(db: &Connection, col: &ColRow, layout: Layout) -> Result<u8, ReadEr
     })
 }
 
-/// The notes whose note type is known and whose field count matches it.
+/// The notes whose note type is known and whose field count matches it, and the ids
+/// of all notes.
 fn notes(
     db: &Connection,
     notetypes: &[NotetypeJson],
     warnings: &mut Vec<ReadWarning>,
-) -> Result<Vec<NoteRow<'static>>, ReadError> {
+) -> Result<(Vec<NoteRow<'static>>, HashSet<i64>), ReadError> {
     let by_id: HashMap<i64, &NotetypeJson> = notetypes.iter().map(|nt| (nt.id, nt)).collect();
     let mut statement = db
         .prepare(&format!("{} ORDER BY id", NoteRow::select_sql()))
         .map_err(sqlite_error)?;
     let mut rows = statement.query([]).map_err(sqlite_error)?;
     let mut notes = Vec::new();
+    let mut all = HashSet::new();
     while let Some(row) = rows.next().map_err(sqlite_error)? {
         let note: NoteRow<'static> = NoteRow::from_row(row).map_err(sqlite_error)?;
+        all.insert(note.id);
         let Some(nt) = by_id.get(&note.mid) else {
             warnings.push(ReadWarning::NoteTypeMissing {
                 note_id: note.id,
@@ -201,34 +219,34 @@ fn notes(
         }
         notes.push(note);
     }
-    Ok(notes)
+    Ok((notes, all))
 }
 
-/// The cards whose note was kept.
-fn cards(
-    db: &Connection,
-    notes: &[NoteRow],
-    warnings: &mut Vec<ReadWarning>,
-) -> Result<Vec<CardRow>, ReadError> {
-    let kept: HashSet<i64> = notes.iter().map(|n| n.id).collect();
-    let all: HashSet<i64> = {
-        let mut statement = db.prepare("SELECT id FROM notes").map_err(sqlite_error)?;
-        let ids = statement
-            .query_map([], |row| row.get::<_, i64>(0))
-            .map_err(sqlite_error)?
-            .collect::<Result<_, _>>()
-            .map_err(sqlite_error)?;
-        ids
-    };
+/// Every card, by id.
+fn all_cards(db: &Connection) -> Result<Vec<CardRow>, ReadError> {
     let mut statement = db
         .prepare(&format!("{} ORDER BY id", CardRow::select_sql()))
         .map_err(sqlite_error)?;
     let mut rows = statement.query([]).map_err(sqlite_error)?;
     let mut cards = Vec::new();
     while let Some(row) = rows.next().map_err(sqlite_error)? {
-        let card = CardRow::from_row(row).map_err(sqlite_error)?;
+        cards.push(CardRow::from_row(row).map_err(sqlite_error)?);
+    }
+    Ok(cards)
+}
+
+/// The cards whose note was kept (of `notes`; `all`: the ids of every note).
+fn kept_cards(
+    cards: Vec<CardRow>,
+    notes: &[NoteRow],
+    all: &HashSet<i64>,
+    warnings: &mut Vec<ReadWarning>,
+) -> Vec<CardRow> {
+    let kept: HashSet<i64> = notes.iter().map(|n| n.id).collect();
+    let mut out = Vec::with_capacity(cards.len());
+    for card in cards {
         if kept.contains(&card.nid) {
-            cards.push(card);
+            out.push(card);
         } else if !all.contains(&card.nid) {
             // A card of a note left out was reported with its note.
             warnings.push(ReadWarning::NoteMissing {
@@ -237,11 +255,11 @@ fn cards(
             });
         }
     }
-    Ok(cards)
+    out
 }
 
-/// How many of `cards` have at least one review in `revlog`.
-fn cards_with_history(db: &Connection, cards: &[CardRow]) -> Result<usize, ReadError> {
+/// The ids of the cards with at least one review in `revlog`.
+fn reviewed(db: &Connection) -> Result<HashSet<i64>, ReadError> {
     let mut statement = db
         .prepare("SELECT DISTINCT cid FROM revlog")
         .map_err(sqlite_error)?;
@@ -250,5 +268,5 @@ fn cards_with_history(db: &Connection, cards: &[CardRow]) -> Result<usize, ReadE
         .map_err(sqlite_error)?
         .collect::<Result<_, _>>()
         .map_err(sqlite_error)?;
-    Ok(cards.iter().filter(|c| reviewed.contains(&c.id)).count())
+    Ok(reviewed)
 }

@@ -17,6 +17,7 @@ use crate::source::Sources;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use unicode_normalization::UnicodeNormalization;
 
 pub use layout::MEDIA_FOLDER;
@@ -86,6 +87,8 @@ pub struct Written {
     spelled: Vec<(usize, usize, u128)>,
     /// What the read-back need not render again.
     known: KnownRenderings,
+    /// What each note must read back as, in note order, worked out as it is spelled.
+    expected: Vec<ExpectedNote>,
 }
 
 /// Writes the sources for `unpacked` into `root` (an existing, empty folder).
@@ -170,7 +173,8 @@ fn card_file(
 ) -> Result<String, WriteError> {
     use rayon::prelude::*;
     let known = &written.known;
-    let spelled: Vec<(Spelled, Vec<(usize, u128)>)> = (notes.par_iter())
+    type Done<'a> = (Spelled<'a>, Vec<(usize, u128)>, ExpectedNote, bool);
+    let spelled: Vec<Done> = (notes.par_iter())
         .map(|note| {
             let nt = by_id
                 .get(&note.notetype_id)
@@ -192,14 +196,28 @@ fn card_file(
                 .map(|(i, s)| (i, known.key(&s.markdown, i == 0)))
                 .collect();
             let markdown = spellings.map(|s| s.into_iter().map(|s| Some(s.markdown)).collect());
-            Ok(((*note, *nt, markdown), rendered))
+            let in_cloze = nt.kind == crate::Kind::Cloze;
+            let braces =
+                (note.fields.iter()).any(|f| crate::notetype::cloze::questioned(f, in_cloze));
+            Ok((
+                (*note, *nt, markdown),
+                rendered,
+                ExpectedNote::of(note),
+                braces,
+            ))
         })
         .collect::<Result<_, WriteError>>()?;
-    let (spelled, rendered): (Vec<Spelled>, Vec<_>) = spelled.into_iter().unzip();
-    for (index, fields) in rendered.into_iter().enumerate() {
+    let mut texts = Vec::with_capacity(spelled.len());
+    for (index, (spelled, rendered, expected, braces)) in spelled.into_iter().enumerate() {
         let note = first_note + index;
-        (written.spelled).extend(fields.into_iter().map(|(field, key)| (note, field, key)));
+        (written.spelled).extend(rendered.into_iter().map(|(field, key)| (note, field, key)));
+        written.expected.push(expected);
+        if braces {
+            written.braces_as_stored.push(spelled.0.guid.clone());
+        }
+        texts.push(spelled);
     }
+    let spelled = texts;
     let common_type = most_common(spelled.iter().map(|(_, nt, _)| nt.id));
     let html = spelled.iter().filter(|(_, _, md)| md.is_none()).count() * 2 > spelled.len();
     let mut out = format!("---\ndeck: {}\n", layout::yaml_string(deck));
@@ -216,14 +234,6 @@ fn card_file(
     for text in texts {
         out.push('\n');
         out.push_str(&text);
-    }
-    for note in notes {
-        let in_cloze = by_id
-            .get(&note.notetype_id)
-            .is_some_and(|nt| nt.kind == crate::Kind::Cloze);
-        if (note.fields.iter()).any(|f| crate::notetype::cloze::questioned(f, in_cloze)) {
-            written.braces_as_stored.push(note.guid.clone());
-        }
     }
     Ok(out)
 }
@@ -312,28 +322,41 @@ struct ExpectedNote {
     rest: u64,
 }
 
-impl Expected {
-    /// The digests of `unpacked`'s notes, and its note types.
-    pub fn of(unpacked: &Unpacked) -> Expected {
-        use rayon::prelude::*;
-        let notes = unpacked.notes.par_iter().map(|note| ExpectedNote {
+impl ExpectedNote {
+    fn of(note: &Note) -> ExpectedNote {
+        ExpectedNote {
             guid: note.guid.clone(),
             notetype_id: note.notetype_id,
             fields: note.fields.iter().map(|f| field_digest(f)).collect(),
             rest: rest_digest(note),
-        });
+        }
+    }
+}
+
+impl Expected {
+    /// The digests of `unpacked`'s notes, and its note types.
+    pub fn of(unpacked: &Unpacked) -> Expected {
+        use rayon::prelude::*;
         Expected {
-            notes: notes.collect(),
+            notes: unpacked.notes.par_iter().map(ExpectedNote::of).collect(),
             notetypes: unpacked.notetypes.clone(),
             known: KnownRenderings::default(),
         }
     }
 
-    /// [`Expected::of`] the notes `written` was written from, which it takes: the
-    /// fields written as Markdown that spelling rendered to them move into the
-    /// renderings the read-back takes instead of rendering them again.
+    /// [`Expected::of`] the notes `written` was written from, which it takes (their
+    /// digests were taken as they were spelled): the fields written as Markdown that
+    /// spelling rendered to them move into the renderings the read-back takes instead
+    /// of rendering them again.
     pub fn taking(unpacked: Unpacked, written: &mut Written) -> Expected {
-        let mut expected = Expected::of(&unpacked);
+        let mut expected = match written.expected.len() == unpacked.notes.len() {
+            true => Expected {
+                notes: std::mem::take(&mut written.expected),
+                notetypes: unpacked.notetypes.clone(),
+                known: KnownRenderings::default(),
+            },
+            false => Expected::of(&unpacked),
+        };
         expected.known = std::mem::take(&mut written.known);
         let spelled = std::mem::take(&mut written.spelled);
         expected.known.reserve(spelled.len());
@@ -409,30 +432,53 @@ fn with_deck_key<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
 /// `expected`: guid, note type, fields (after NFC), tags and decks. Returns the sources
 /// read, for the lock.
 pub fn verify(root: &Path, expected: &Expected) -> Result<Sources, WriteError> {
-    let sources = Sources::read_lenient_known(root, &expected.known)
-        .map_err(|e| WriteError::ReadBack(e.to_string()))?;
+    let mut notes = Vec::new();
+    let mut sources = verify_each(root, expected, &mut |batch| notes.extend(batch))?;
+    sources.notes = notes;
+    Ok(sources)
+}
+
+/// [`verify`], handing the notes read back to `each` a file's at a time instead of
+/// holding them (the sources come back without notes). The reader goes on with the
+/// next files while a thread of its own compares and hands out those read.
+pub fn verify_each(
+    root: &Path,
+    expected: &Expected,
+    each: &mut (dyn FnMut(Vec<crate::note::SourceNote>) + Send),
+) -> Result<Sources, WriteError> {
+    let (read, compared) = std::thread::scope(|scope| {
+        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<crate::note::SourceNote>>(4);
+        let comparing = scope.spawn(move || {
+            let mut compared = Compared::new(expected);
+            for batch in received {
+                compared.add(&batch);
+                each(batch);
+            }
+            compared
+        });
+        let read = Sources::read_lenient_known(root, &expected.known, &mut |batch| {
+            // Sent unless the comparing thread is gone: its panic is raised below.
+            let _ = batches.send(batch);
+            Ok(())
+        });
+        drop(batches);
+        let compared = comparing
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (read, compared)
+    });
+    let sources = read.map_err(|e| WriteError::ReadBack(e.to_string()))?;
     let errors: Vec<String> = sources
         .warnings
         .iter()
         .filter(|d| d.problem.severity() == crate::error::Severity::Error)
         .map(|d| format!("{}: {}", d.place(), d.problem))
         .collect();
-    let read: HashMap<&str, &crate::note::SourceNote> = sources
-        .notes
-        .iter()
-        .map(|n| (n.note.guid.as_str(), n))
-        .collect();
-    use rayon::prelude::*;
-    let mut wrong: Vec<(String, String)> = (expected.notes.par_iter())
-        .filter_map(|note| {
-            let Some(back) = read.get(note.guid.as_str()) else {
-                let why = errors.first().cloned().unwrap_or_else(|| "missing".into());
-                return Some((note.guid.clone(), format!("not read back ({why})")));
-            };
-            difference(note, &back.note).map(|what| (note.guid.clone(), what))
-        })
-        .collect();
-    wrong.extend(notetype_differences(&sources, &expected.notetypes));
+    let used = compared.notetypes.values().map(Arc::as_ref);
+    let read_types = used.chain(sources.notetypes.iter().map(Arc::as_ref));
+    let notetypes_wrong = notetype_differences(read_types, &expected.notetypes);
+    let mut wrong = compared.wrong(errors.first());
+    wrong.extend(notetypes_wrong);
     if !wrong.is_empty() {
         return Err(WriteError::Mismatch(wrong));
     }
@@ -442,14 +488,75 @@ pub fn verify(root: &Path, expected: &Expected) -> Result<Sources, WriteError> {
     Ok(sources)
 }
 
+/// The notes read back so far, compared with those expected.
+struct Compared<'e> {
+    expected: &'e Expected,
+    /// Each expected note's index, by guid.
+    index: HashMap<&'e str, usize>,
+    /// Which expected notes were read back.
+    seen: Vec<bool>,
+    /// The notes that read back otherwise, by index: what differs.
+    differ: Vec<(usize, String)>,
+    /// The note types of the notes read back, by id.
+    notetypes: HashMap<i64, Arc<NoteType>>,
+}
+
+impl<'e> Compared<'e> {
+    fn new(expected: &'e Expected) -> Compared<'e> {
+        let index = (expected.notes.iter().enumerate())
+            .map(|(i, n)| (n.guid.as_str(), i))
+            .collect();
+        Compared {
+            expected,
+            index,
+            seen: vec![false; expected.notes.len()],
+            differ: Vec::new(),
+            notetypes: HashMap::new(),
+        }
+    }
+
+    /// Compares the notes of `batch` (on all cores: digests of every field).
+    fn add(&mut self, batch: &[crate::note::SourceNote]) {
+        use rayon::prelude::*;
+        let (index, notes) = (&self.index, &self.expected.notes);
+        let found: Vec<(usize, Option<String>)> = (batch.par_iter())
+            .filter_map(|back| {
+                let &i = index.get(back.note.guid.as_str())?;
+                Some((i, difference(&notes[i], &back.note)))
+            })
+            .collect();
+        for (i, what) in found {
+            self.seen[i] = true;
+            self.differ.extend(what.map(|what| (i, what)));
+        }
+        for back in batch {
+            (self.notetypes.entry(back.notetype.id)).or_insert_with(|| Arc::clone(&back.notetype));
+        }
+    }
+
+    /// Each note that read back otherwise or not at all (`why`: the first error
+    /// reading back), by guid, in the order expected.
+    fn wrong(self, why: Option<&String>) -> Vec<(String, String)> {
+        let why = why.cloned().unwrap_or_else(|| "missing".into());
+        let missing = (self.seen.iter().enumerate())
+            .filter(|(_, seen)| !**seen)
+            .map(|(i, _)| (i, format!("not read back ({why})")));
+        let mut wrong: Vec<(usize, String)> = self.differ.into_iter().chain(missing).collect();
+        wrong.sort_by_key(|(i, _)| *i);
+        let notes = &self.expected.notes;
+        (wrong.into_iter())
+            .map(|(i, what)| (notes[i].guid.clone(), what))
+            .collect()
+    }
+}
+
 /// Each note type that reads back otherwise than given, by id: its fields, templates
-/// and CSS must come back byte for byte.
-fn notetype_differences(sources: &Sources, expected: &[NoteType]) -> Vec<(String, String)> {
-    let used = sources.notes.iter().map(|n| &n.notetype);
-    let read: HashMap<i64, &NoteType> = used
-        .chain(&sources.notetypes)
-        .map(|nt| (nt.id, nt.as_ref()))
-        .collect();
+/// and CSS must come back byte for byte. `read`: the note types read back.
+fn notetype_differences<'r>(
+    read: impl Iterator<Item = &'r NoteType>,
+    expected: &[NoteType],
+) -> Vec<(String, String)> {
+    let read: HashMap<i64, &NoteType> = read.map(|nt| (nt.id, nt)).collect();
     let mut wrong = Vec::new();
     for given in expected {
         let what = match read.get(&given.id) {
@@ -585,6 +692,45 @@ mod tests {
                 }
                 other => panic!("{other:?}"),
             }
+        }
+    }
+
+    /// A note missing from what is read back is caught too, in the order of the notes,
+    /// and the notes read back are handed out, not held, by [`verify_each`].
+    #[test]
+    fn verify_catches_a_note_not_read_back() {
+        let unpacked = Unpacked {
+            notetypes: vec![Stock::Basic.notetype()],
+            notes: vec![
+                basic_note("g1", ["one", "<p>1</p>"]),
+                basic_note("g2", ["two", "<p>2</p>"]),
+                basic_note("g3", ["three", "<p>3</p>"]),
+            ],
+            ..Unpacked::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), &unpacked).unwrap();
+        let expected = Expected::of(&unpacked);
+        let mut handed = Vec::new();
+        let sources = verify_each(dir.path(), &expected, &mut |batch| {
+            handed.extend(batch.into_iter().map(|s| s.note.guid))
+        })
+        .unwrap();
+        assert!(sources.notes.is_empty());
+        assert_eq!(handed, ["g1", "g2", "g3"]);
+        let file = dir.path().join("D.md");
+        let text = std::fs::read_to_string(&file).unwrap();
+        let cut = text.find("## two").unwrap()..text.find("## three").unwrap();
+        let mut changed = text.clone();
+        changed.replace_range(cut, "");
+        std::fs::write(&file, changed.replace("\n1\n", "\nuno\n")).unwrap();
+        match verify(dir.path(), &expected) {
+            Err(WriteError::Mismatch(wrong)) => {
+                let guids: Vec<&str> = wrong.iter().map(|(g, _)| g.as_str()).collect();
+                assert_eq!(guids, ["g1", "g2"], "{wrong:?}");
+                assert!(wrong[1].1.starts_with("not read back"), "{wrong:?}");
+            }
+            other => panic!("{other:?}"),
         }
     }
 
