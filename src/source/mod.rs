@@ -129,7 +129,7 @@ impl Sources {
     pub(crate) fn read_lenient_known(
         root: &Path,
         known: &markdown::KnownRenderings,
-        sink: &mut dyn FnMut(Vec<SourceNote>) -> Result<()>,
+        sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
     ) -> Result<Sources> {
         let legacy = LegacyGuids::default();
         Sources::read_streaming_known(root, None, legacy, None, Some(known), sink)
