@@ -132,11 +132,10 @@ fn read_and_lint(
     scratch: &Path,
 ) -> Result<(Sources, NoteStore)> {
     let mut notes = NoteStore::new_in(scratch)?;
-    let scratch_error = |e| Error::io(scratch, e);
-    let mut lint = crate::lint::Lint::new_in(Some(scratch)).map_err(scratch_error)?;
+    let mut lint = crate::lint::Lint::new_in(Some(scratch))?;
     let mut sources =
         Sources::read_streaming(source, media_dir, legacy, Some(scratch), &mut |batch| {
-            lint.check(&batch, notes.len()).map_err(scratch_error)?;
+            lint.check(&batch, notes.len())?;
             batch.into_iter().try_for_each(|note| notes.push(note))
         })?;
     notes.flush()?;

@@ -3,7 +3,7 @@
 
 use crate::error::{Diagnostic, Problem};
 use crate::note::SourceNote;
-use crate::note_store::Records;
+use crate::note_store::SortedRecords;
 use crate::notetype::template::{self, Node};
 use crate::notetype::{Kind, NoteType};
 use crate::text::{field_is_empty, strip_html_preserving_media_filenames};
@@ -16,10 +16,8 @@ use std::path::Path;
 /// batch they are sorted, and the notes whose hashes meet are read back and compared.
 pub(crate) struct Lint {
     shown: HashMap<i64, BTreeSet<String>>,
-    /// (key hash << 32 | note number) of every note.
-    keys: Records<8>,
-    /// The scratch folder of `keys`, to name it in errors.
-    dir: std::path::PathBuf,
+    /// (key hash << 32 | note number) of every note, big-endian: sorted by it.
+    keys: SortedRecords<8>,
     /// Each deck name's [`crate::deck::key`] hash: how Anki matches deck names.
     deck_keys: HashMap<String, u64>,
     /// The warnings found so far, by note number.
@@ -28,18 +26,17 @@ pub(crate) struct Lint {
 
 impl Lint {
     /// A lint whose per-note keys wait in a scratch file in `dir` (in memory without).
-    pub(crate) fn new_in(dir: Option<&Path>) -> std::io::Result<Lint> {
+    pub(crate) fn new_in(dir: Option<&Path>) -> crate::Result<Lint> {
         Ok(Lint {
             shown: HashMap::new(),
-            keys: Records::new_in(dir)?,
-            dir: dir.map(Path::to_path_buf).unwrap_or_default(),
+            keys: SortedRecords::new_in(dir)?,
             deck_keys: HashMap::new(),
             found: Vec::new(),
         })
     }
 
     /// Checks `notes`, the notes from number `first` on, in note order.
-    pub(crate) fn check(&mut self, notes: &[SourceNote], first: usize) -> std::io::Result<()> {
+    pub(crate) fn check(&mut self, notes: &[SourceNote], first: usize) -> crate::Result<()> {
         use rayon::prelude::*;
         for source in notes {
             self.shown
@@ -56,7 +53,7 @@ impl Lint {
         for (n, (source, (sum, warnings))) in notes.iter().zip(checked).enumerate() {
             let index = (first + n) as u32;
             let key = self.key(source, sum) >> 32 << 32 | u64::from(index);
-            self.keys.push(&key.to_le_bytes())?;
+            self.keys.push(key.to_be_bytes())?;
             self.found.extend(warnings.into_iter().map(|w| (index, w)));
         }
         Ok(())
@@ -68,21 +65,27 @@ impl Lint {
         self,
         note: impl Fn(usize) -> crate::Result<SourceNote>,
     ) -> crate::Result<Vec<Diagnostic>> {
-        let mut keys = Vec::with_capacity(self.keys.len());
-        (self
-            .keys
-            .for_each(|key| keys.push(u64::from_le_bytes(*key))))
-        .map_err(|e| crate::Error::io(&self.dir, e))?;
-        drop(self.keys);
-        keys.sort_unstable();
+        // Notes in a run of the same hash, in note order.
+        let mut run: Vec<u32> = Vec::new();
         let mut duplicates = Vec::new();
-        for run in keys.chunk_by(|a, b| a >> 32 == b >> 32) {
+        let mut among = |run: &mut Vec<u32>| -> crate::Result<()> {
             if run.len() > 1 {
-                let notes: Vec<u32> = run.iter().map(|&k| k as u32).collect();
-                duplicates.extend(duplicates_among(&notes, &note)?);
+                duplicates.extend(duplicates_among(run, &note)?);
             }
-        }
-        drop(keys);
+            run.clear();
+            Ok(())
+        };
+        let mut hash = 0;
+        self.keys.try_for_each(|key| {
+            let key = u64::from_be_bytes(key);
+            if key >> 32 != hash {
+                among(&mut run)?;
+                hash = key >> 32;
+            }
+            run.push(key as u32);
+            Ok(())
+        })?;
+        among(&mut run)?;
         duplicates.sort_by_key(|(i, _)| *i);
         // Merged by note number, a note's duplicate first.
         let mut out = Vec::with_capacity(duplicates.len() + self.found.len());
