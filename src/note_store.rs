@@ -329,9 +329,9 @@ impl NoteStore {
     }
 
     /// `f(k, note)` of each note `indexes[k]` as stored, in the order of `indexes`,
-    /// worked out in parallel. Notes that lie close together in the file are read back in one read:
-    /// a stage takes thousands of notes scattered over the file, and a read of each
-    /// costs more than copying the few notes between two of them.
+    /// worked out in parallel. Notes that lie close together in the file are read back
+    /// in one read: a stage takes thousands of notes scattered over the file, and a read
+    /// of each costs more than copying the few notes between two of them.
     pub(crate) fn map_views<T: Send>(
         &self,
         indexes: &[usize],
