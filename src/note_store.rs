@@ -575,22 +575,23 @@ impl<const N: usize> Records<N> {
         }
     }
 
-    /// Calls `f` with every record, in order, reading the file a block at a time.
+    /// Calls `f` with every record, in order, reading them a block at a time.
     pub(crate) fn for_each(&self, mut f: impl FnMut(&[u8; N])) -> std::io::Result<()> {
-        if let Some(file) = &self.file {
-            let mut block = vec![0; (PENDING / N).max(1) * N];
-            let mut done = 0;
-            while done < self.flushed {
-                let n = (self.flushed - done).min(block.len() / N);
-                read_at(file, &mut block[..n * N], (done * N) as u64)?;
-                block[..n * N]
-                    .chunks_exact(N)
-                    .for_each(|r| f(r.try_into().expect("N bytes")));
-                done += n;
-            }
+        let most = (PENDING / N).max(1);
+        for start in (0..self.len()).step_by(most) {
+            let block = self.block(start, (self.len() - start).min(most))?;
+            block.iter().for_each(&mut f);
         }
-        (self.pending.chunks_exact(N)).for_each(|r| f(r.try_into().expect("N bytes")));
         Ok(())
+    }
+
+    /// Records `start..start + n`, read at once.
+    fn block(&self, start: usize, n: usize) -> std::io::Result<Vec<[u8; N]>> {
+        let mut bytes = vec![0; n * N];
+        self.read(start, &mut bytes)?;
+        Ok((bytes.chunks_exact(N))
+            .map(|r| r.try_into().expect("N bytes"))
+            .collect())
     }
 
     /// Record `i`.
@@ -671,13 +672,8 @@ impl<const N: usize> SortedRecords<N> {
             let (block, at, end) = &mut cursors[k];
             if block.len() == 0 && at < end {
                 let n = (*end - *at).min(MERGE_BLOCK);
-                let mut bytes = vec![0; n * N];
-                runs.read(*at, &mut bytes)?;
+                *block = runs.block(*at, n)?.into_iter();
                 *at += n;
-                let records: Vec<[u8; N]> = (bytes.chunks_exact(N))
-                    .map(|r| r.try_into().expect("N bytes"))
-                    .collect();
-                *block = records.into_iter();
             }
             Ok(block.next())
         };
