@@ -132,7 +132,7 @@ fn read_and_lint(
     scratch: &Path,
 ) -> Result<(Sources, NoteStore)> {
     let mut notes = NoteStore::new_in(scratch)?;
-    let mut lint = crate::lint::Lint::new_in(Some(scratch))?;
+    let mut lint = crate::lint::Lint::new_in(scratch)?;
     let mut sources =
         Sources::read_streaming(source, media_dir, legacy, Some(scratch), &mut |batch| {
             lint.check(&batch, notes.len())?;

@@ -25,8 +25,8 @@ pub(crate) struct Lint {
 }
 
 impl Lint {
-    /// A lint whose per-note keys wait in a scratch file in `dir` (in memory without).
-    pub(crate) fn new_in(dir: Option<&Path>) -> crate::Result<Lint> {
+    /// A lint whose per-note keys wait in a scratch file in `dir`.
+    pub(crate) fn new_in(dir: &Path) -> crate::Result<Lint> {
         Ok(Lint {
             shown: HashMap::new(),
             keys: SortedRecords::new_in(dir)?,

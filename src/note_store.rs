@@ -439,7 +439,7 @@ impl NoteStore {
     /// number (12 bytes a note) on disk, a run at a time; guids whose first bytes are the
     /// same are read back to be compared whole.
     pub(crate) fn guid_order(&self) -> Result<Vec<u32>> {
-        let mut keys = SortedRecords::<12>::new_in(Some(&self.dir))?;
+        let mut keys = SortedRecords::<12>::new_in(&self.dir)?;
         for chunk in (0..self.len()).step_by(4096) {
             let range = chunk..(chunk + 4096).min(self.len());
             for (i, guid) in range.clone().zip(self.guids(range)?) {
@@ -632,13 +632,12 @@ const SORT_RUN: usize = 1 << 16;
 const MERGE_BLOCK: usize = 1 << 10;
 
 impl<const N: usize> SortedRecords<N> {
-    /// Records sorted with a scratch file in `dir` (in memory without).
-    pub(crate) fn new_in(dir: Option<&Path>) -> Result<SortedRecords<N>> {
-        let path = dir.map(Path::to_path_buf).unwrap_or_default();
+    /// Records sorted with a scratch file in `dir`.
+    pub(crate) fn new_in(dir: &Path) -> Result<SortedRecords<N>> {
         Ok(SortedRecords {
-            runs: Records::new_in(dir).map_err(|e| Error::io(&path, e))?,
+            runs: Records::new_in(Some(dir)).map_err(|e| Error::io(dir, e))?,
             run: Vec::new(),
-            dir: path,
+            dir: dir.to_path_buf(),
         })
     }
 
@@ -865,7 +864,7 @@ mod tests {
     #[test]
     fn records_come_back_sorted_from_many_runs() {
         let dir = tempfile::tempdir().unwrap();
-        let mut sorted = SortedRecords::<12>::new_in(Some(dir.path())).unwrap();
+        let mut sorted = SortedRecords::<12>::new_in(dir.path()).unwrap();
         let mut seed = 11u64;
         let mut all = Vec::new();
         for n in 0..(3 * SORT_RUN + 123) {
