@@ -394,11 +394,12 @@ fn unix_line_ends(notetypes: &mut [crate::NoteType]) -> Vec<String> {
 }
 
 /// Sets `note.empty_cards` to the package's cards (`ords`) that its fields (which make
-/// the cards `made`) do not make (a cloze number since removed, a template's fields since emptied, the first card
-/// Anki gives a note whose fronts are all empty): Anki keeps such cards until Tools ›
-/// Empty Cards deletes them, and so does the build with `empty-cards:`. Returns what
-/// could not be kept as it was: cards beyond the note type's templates, which are left
-/// out, or a note without cards whose fields make none, which gets its first card.
+/// the cards `made`) do not make (a cloze number since removed, a template's fields
+/// since emptied, the first card Anki gives a note whose fronts are all empty): Anki
+/// keeps such cards until Tools › Empty Cards deletes them, and so does the build with
+/// `empty-cards:`. Returns what could not be kept as it was: cards beyond the note
+/// type's templates, which are left out, or a note without cards whose fields make
+/// none, which gets its first card.
 fn keep_empty_cards(
     note: &mut Note,
     nt: &crate::NoteType,
