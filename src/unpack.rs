@@ -108,16 +108,14 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
     contents.cards = Vec::new(); // counted and placed: not needed from here on
     let staged = scratch.path().join("sources");
     std::fs::create_dir(&staged).map_err(io(&staged))?;
-    let mut written = write::write(&staged, &unpacked)?;
-    // The notes go (their fields spelled as Markdown to the read-back, which takes
-    // them instead of rendering again): its notes are the one copy from here on.
-    let expected = write::Expected::taking(unpacked, &mut written);
+    let plan = write::prepare(&staged, &unpacked)?;
     let by_name: HashMap<&str, &read::MediaFile> = contents
         .media
         .iter()
         .map(|m| (m.name.as_str(), m))
         .collect();
-    for (name, relative) in &written.media {
+    // Before the card files, which are read back as they are written.
+    for (name, relative) in &plan.media {
         crate::cancel::check()?;
         let path = staged.join(relative);
         if let Some(parent) = path.parent() {
@@ -128,24 +126,18 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
             reader.copy_media(media, &mut file).map_err(read_error)?;
         }
     }
-    let braces: HashSet<&str> = written
-        .braces_as_stored
-        .iter()
-        .map(String::as_str)
-        .collect();
+    summary.media = plan.media.len();
     // The notes read back go, once looked at, into the lock's lines: none is held.
     let mut seeding = crate::lock::Seeding::new(&originals);
     let mut odd = Vec::new();
-    let sources = write::verify_each(&staged, &expected, &mut |batch| {
-        odd.extend(odd_notes(&batch, &staged, &braces));
+    let sources = write::write(&staged, plan, unpacked, &mut |batch, braced| {
+        odd.extend(odd_notes(&batch, &staged, braced));
         seeding.add(&batch);
     })?;
-    drop(expected);
     summary.warnings.extend(odd);
     let lock = staged.join(crate::lock::FILE_NAME);
     seeding.write(&lock, &sources.notetypes, &notetype_mods)?;
     put_in_place(&staged, dir)?;
-    summary.media = written.media.len();
     Ok(summary)
 }
 
@@ -487,7 +479,7 @@ fn card_names(notetype: &crate::NoteType, ords: &[u16]) -> Vec<String> {
 fn odd_notes(
     notes: &[crate::note::SourceNote],
     root: &Path,
-    braces: &HashSet<&str>,
+    braces: &write::Braced,
 ) -> Vec<String> {
     let mut out = Vec::new();
     for source in notes {

@@ -25,9 +25,19 @@ pub(super) type Content = (String, parse::ParsedFile, Vec<(usize, Problem)>);
 pub(super) type Prerendered = HashMap<(usize, bool), markdown::Rendered>;
 
 impl Loaded {
-    /// The file at `path`, its Markdown rendered (or taken from `known`).
-    pub fn new(path: &Path, known: Option<&markdown::KnownRenderings>) -> Loaded {
-        let content = read_text(path).map(|text| {
+    /// The file at `path`, its Markdown rendered.
+    pub fn new(path: &Path) -> Loaded {
+        Loaded::from_text(path.to_path_buf(), read_text(path), None)
+    }
+
+    /// The card file at `path` whose text is `text` (as [`read_text`] gives it), its
+    /// Markdown rendered (or taken from `known`).
+    pub fn from_text(
+        path: PathBuf,
+        text: Result<String, Box<Diagnostic>>,
+        known: Option<&markdown::KnownRenderings>,
+    ) -> Loaded {
+        let content = text.map(|text| {
             // Checked here, off the thread that reads the files in order.
             let mut problems = control_characters(&text);
             let (parsed, parse_problems) = parse::parse(&text);
@@ -39,7 +49,7 @@ impl Loaded {
             Err(_) => HashMap::new(),
         };
         Loaded {
-            path: path.to_path_buf(),
+            path,
             content,
             rendered,
         }
@@ -62,10 +72,8 @@ fn prerender(parsed: &parse::ParsedFile, known: Option<&markdown::KnownRendering
 
 /// A card file's text: UTF-8, without a byte order mark, with `\n` line ends.
 pub(super) fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
-    let unreadable =
-        |e: std::io::Error| Box::new(Diagnostic::new(path, 0, Problem::Unreadable(e.to_string())));
-    let bytes = std::fs::read(path).map_err(unreadable)?;
-    let mut text = String::from_utf8(bytes).map_err(|e| {
+    let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
+    let text = String::from_utf8(bytes).map_err(|e| {
         let offset = e.utf8_error().valid_up_to();
         let before = &e.as_bytes()[..offset];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
@@ -80,6 +88,11 @@ pub(super) fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
             + 1;
         Box::new(d)
     })?;
+    Ok(without_bom_and_crs(text))
+}
+
+/// `text` without a byte order mark, with `\n` line ends.
+pub(super) fn without_bom_and_crs(mut text: String) -> String {
     // In place: most files have neither, and are not copied.
     if text.starts_with('\u{feff}') {
         text.drain(..'\u{feff}'.len_utf8());
@@ -87,7 +100,12 @@ pub(super) fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
     if text.contains('\r') {
         text = text.replace("\r\n", "\n");
     }
-    Ok(text)
+    text
+}
+
+/// Why the card file at `path` could not be read.
+pub(super) fn unreadable(path: &Path, e: std::io::Error) -> Box<Diagnostic> {
+    Box::new(Diagnostic::new(path, 0, Problem::Unreadable(e.to_string())))
 }
 
 /// The first control character other than tab on each line that has one, by 1-based

@@ -107,12 +107,6 @@ impl KnownRenderings {
         (u128::from(a.hash_one((text, inline))) << 64) | u128::from(b.hash_one((text, inline)))
     }
 
-    /// Makes room for `more` texts.
-    pub fn reserve(&self, more: usize) {
-        let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
-        map.reserve(more);
-    }
-
     /// Records that the text with `key` renders to `html`, with no media references.
     pub fn insert(&self, key: u128, html: String) {
         let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
@@ -141,12 +135,6 @@ impl KnownRenderings {
     #[cfg(test)]
     pub fn len(&self) -> usize {
         self.html.lock().unwrap_or_else(|e| e.into_inner()).len()
-    }
-
-    /// Whether none is.
-    #[cfg(test)]
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 

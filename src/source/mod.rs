@@ -120,30 +120,6 @@ impl Sources {
         scratch: Option<&Path>,
         sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
     ) -> Result<Sources> {
-        Sources::read_streaming_known(root, media_dir, legacy, scratch, None, sink)
-    }
-
-    /// [`Sources::read_lenient`], taking the HTML of the Markdown `known` has instead
-    /// of rendering it (`unpack`'s read-back of what it just proved renders so), and
-    /// handing the notes to `sink` as [`Sources::read_streaming`] does.
-    pub(crate) fn read_lenient_known(
-        root: &Path,
-        known: &markdown::KnownRenderings,
-        sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
-    ) -> Result<Sources> {
-        let legacy = LegacyGuids::default();
-        Sources::read_streaming_known(root, None, legacy, None, Some(known), sink)
-    }
-
-    /// [`Sources::read_streaming`], with Markdown renderings `known` ahead.
-    fn read_streaming_known(
-        root: &Path,
-        media_dir: Option<&Path>,
-        legacy: LegacyGuids,
-        scratch: Option<&Path>,
-        known: Option<&markdown::KnownRenderings>,
-        sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
-    ) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
         reader.legacy = legacy;
         reader.seen = identities::Identities::new_in(scratch);
@@ -158,50 +134,121 @@ impl Sources {
         }
         reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
         let files = source_files(root, &mut reader.diagnostics);
-        let mut hand_out = |reader: &mut Reader| {
-            let notes = std::mem::take(&mut reader.notes);
-            reader.handed_out += notes.len();
-            match notes.is_empty() {
-                true => Ok(()),
-                false => sink(notes),
-            }
-        };
-        // Loading and rendering Markdown is most of the work and needs nothing from other
-        // files, so each file is a job of its own on the pool's threads, while this
-        // closure, in the pool too, takes the files in order and does what must be in
-        // order (media names, identities, diagnostics). At most `AHEAD` files wait, which
-        // bounds memory: rendered notes take some 1 KB each, and files can hold thousands.
-        let render = |path: &PathBuf| Loaded::new(path, known);
-        crate::pipeline::in_order(files.cards.iter(), AHEAD, render, |loaded| {
-            for file in loaded {
-                crate::cancel::check()?;
-                reader.read_file(file);
-                hand_out(&mut reader)?;
-            }
-            Ok::<_, Error>(())
-        })?;
-        for file in files
-            .others
-            .iter()
-            .filter(|f| has_extension(f, text_file::EXTENSIONS))
-        {
-            crate::cancel::check()?;
-            text_file::read(&mut reader, file);
-            hand_out(&mut reader)?;
-        }
-        let settings = files
-            .others
-            .iter()
-            .filter(|p| p.file_name().is_some_and(|n| n == deck_settings::FILE));
-        reader.decks =
-            deck_settings::load(root, settings.cloned().collect(), &mut reader.diagnostics);
-        // A media file's hashing stopped by a cancel shows up as unreadable media.
-        crate::cancel::check()?;
-        if let Some(e) = reader.seen.failure() {
-            return Err(Error::io(scratch.unwrap_or(root), e));
-        }
-        Ok(reader.finish(&files.others))
+        let load = |path: &PathBuf| Loaded::new(path);
+        read_cards(&mut reader, files.cards.iter(), load, sink)?;
+        read_the_rest(reader, &files.others, scratch, sink)
     }
+
+    /// Reads back the card files of `root` as they are written: each of `jobs` (its
+    /// file's path and what `write` makes its text from) is written by `write` on the
+    /// pool's threads and read as it comes, while later files are still being written,
+    /// the Markdown `known` has taken instead of rendered; then the rest of the folder
+    /// (note types and deck settings, already there). `unpack` proves so that what it
+    /// writes reads back, without a second pass over the folder. A card file written
+    /// but not found, or found but not written, is an error of the sources read.
+    pub(crate) fn read_as_written<J: Send>(
+        root: &Path,
+        jobs: impl Iterator<Item = (PathBuf, J)> + Send,
+        write: impl Fn(&Path, J) -> std::io::Result<String> + Sync,
+        known: &markdown::KnownRenderings,
+        sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
+    ) -> Result<Sources> {
+        let mut reader = Reader::new(root)?;
+        reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
+        let mut written = Vec::new();
+        let jobs = jobs.inspect(|(path, _)| written.push(path.clone()));
+        let load = |(path, job): (PathBuf, J)| {
+            let text = write(&path, job).map_err(|e| load::unreadable(&path, e));
+            let text = text.map(load::without_bom_and_crs);
+            Loaded::from_text(path, text, Some(known))
+        };
+        read_cards(&mut reader, jobs, load, sink)?;
+        let files = source_files(root, &mut reader.diagnostics);
+        let mut found = files.cards;
+        written.sort();
+        found.sort();
+        let missing = |of: &[PathBuf], p: &&PathBuf| of.binary_search(p).is_err();
+        for path in written.iter().filter(|p| missing(&found, p)) {
+            reader.problem(
+                path,
+                0,
+                Problem::Unreadable("written, then not found".into()),
+            );
+        }
+        for path in found.iter().filter(|p| missing(&written, p)) {
+            reader.problem(
+                path,
+                0,
+                Problem::Unreadable("found, but not written".into()),
+            );
+        }
+        read_the_rest(reader, &files.others, None, sink)
+    }
+}
+
+/// Reads the card files in `jobs`' order, each made by `load` on the pool's threads,
+/// handing their notes to `sink` a file's at a time.
+fn read_cards<J: Send>(
+    reader: &mut Reader,
+    jobs: impl Iterator<Item = J> + Send,
+    load: impl Fn(J) -> Loaded + Sync,
+    sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
+) -> Result<()> {
+    // Loading and rendering Markdown is most of the work and needs nothing from other
+    // files, so each file is a job of its own on the pool's threads, while this
+    // closure, in the pool too, takes the files in order and does what must be in
+    // order (media names, identities, diagnostics). At most `AHEAD` files wait, which
+    // bounds memory: rendered notes take some 1 KB each, and files can hold thousands.
+    crate::pipeline::in_order(jobs, AHEAD, load, |loaded| {
+        for file in loaded {
+            crate::cancel::check()?;
+            reader.read_file(file);
+            hand_out(reader, sink)?;
+        }
+        Ok::<_, Error>(())
+    })
+}
+
+/// Hands the notes read so far to `sink`.
+fn hand_out(
+    reader: &mut Reader,
+    sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
+) -> Result<()> {
+    let notes = std::mem::take(&mut reader.notes);
+    reader.handed_out += notes.len();
+    match notes.is_empty() {
+        true => Ok(()),
+        false => sink(notes),
+    }
+}
+
+/// What follows the card files: the text files among `others` (their notes handed to
+/// `sink` too), the deck settings, and the checks that need every file read.
+fn read_the_rest(
+    mut reader: Reader,
+    others: &[PathBuf],
+    scratch: Option<&Path>,
+    sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
+) -> Result<Sources> {
+    let texts = others
+        .iter()
+        .filter(|f| has_extension(f, text_file::EXTENSIONS));
+    for file in texts {
+        crate::cancel::check()?;
+        text_file::read(&mut reader, file);
+        hand_out(&mut reader, sink)?;
+    }
+    let settings = others
+        .iter()
+        .filter(|p| p.file_name().is_some_and(|n| n == deck_settings::FILE));
+    let root = reader.root;
+    reader.decks = deck_settings::load(root, settings.cloned().collect(), &mut reader.diagnostics);
+    // A media file's hashing stopped by a cancel shows up as unreadable media.
+    crate::cancel::check()?;
+    if let Some(e) = reader.seen.failure() {
+        return Err(Error::io(scratch.unwrap_or(root), e));
+    }
+    Ok(reader.finish(others))
 }
 
 /// Parses the text of one card file and renders each note's Markdown, `media` naming the
@@ -221,4 +268,58 @@ pub fn parse_and_render(
         }
     }
     parsed.notes.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What is read back as written is what a reader of the folder would read: the
+    /// notes of each file as it is written, in order; and a card file in the folder
+    /// that was not written is an error, as is one written and then gone.
+    #[test]
+    fn card_files_are_read_back_as_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("stray.md"), "## Stray\n\nNot written here.\n").unwrap();
+        let jobs = ["a", "b", "gone"].map(|name| (root.join(format!("{name}.md")), name));
+        let write = |path: &Path, name: &str| {
+            let text = format!("## Q {name}\n\nA *{name}*\n");
+            std::fs::write(path, &text)?;
+            if name == "gone" {
+                std::fs::remove_file(path)?;
+            }
+            Ok(text)
+        };
+        let known = markdown::KnownRenderings::default();
+        let mut read = Vec::new();
+        let sources = Sources::read_as_written(root, jobs.into_iter(), write, &known, &mut |n| {
+            read.extend(n.into_iter().map(|n| n.note.fields));
+            Ok(())
+        })
+        .unwrap();
+        let fields = |name: &str| vec![format!("Q {name}"), format!("<p>A <em>{name}</em></p>")];
+        assert_eq!(read, [fields("a"), fields("b"), fields("gone")]);
+        let unread: Vec<(String, &Problem)> = (sources.warnings.iter())
+            .map(|d| {
+                (
+                    d.file.file_name().unwrap().to_string_lossy().into(),
+                    &d.problem,
+                )
+            })
+            .collect();
+        assert_eq!(
+            unread,
+            [
+                (
+                    "gone.md".into(),
+                    &Problem::Unreadable("written, then not found".into())
+                ),
+                (
+                    "stray.md".into(),
+                    &Problem::Unreadable("found, but not written".into())
+                ),
+            ]
+        );
+    }
 }

@@ -50,19 +50,22 @@ fn unpacked_from(source: &Path) -> Known {
 /// Writes `unpacked` into `dir` as `ankideck unpack` does, media copied from `source`.
 fn write_sources(source: &Path, dir: &Path, (unpacked, originals, mods): &Known) {
     std::fs::create_dir_all(dir).unwrap();
-    let written = write::write(dir, unpacked).unwrap();
+    let plan = write::prepare(dir, unpacked).unwrap();
     let media: HashMap<String, std::path::PathBuf> =
         Sources::read(source).unwrap().media.into_iter().collect();
-    for (name, relative) in &written.media {
+    for (name, relative) in &plan.media {
         let to = dir.join(relative);
         std::fs::create_dir_all(to.parent().unwrap()).unwrap();
         std::fs::copy(&media[name], to).unwrap();
     }
-    let expected = write::Expected::of(unpacked);
-    let sources = write::verify(dir, &expected).unwrap();
+    let mut notes = Vec::new();
+    let sources = write::write(dir, plan, unpacked.clone(), &mut |batch, _| {
+        notes.extend(batch)
+    })
+    .unwrap();
     ankideck::lock::write_seeded(
         &dir.join("ankideck.lock"),
-        &sources.notes,
+        &notes,
         &sources.notetypes,
         originals,
         mods,

@@ -2,7 +2,8 @@
 //! folder tree named after the decks; custom note types as `_notetypes/NAME/`; deck
 //! descriptions and options as `_deck.toml`; media in `_media/`, which the reader
 //! packages under the files' own names. Each field is spelled so that it reads back
-//! byte for byte ([`field`]), and [`verify`] reads the written folder back to prove it.
+//! byte for byte ([`field`]), and [`write`] reads each card file back as it is written
+//! to prove it.
 
 mod field;
 mod layout;
@@ -17,14 +18,14 @@ use crate::source::Sources;
 use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use unicode_normalization::UnicodeNormalization;
 
 pub use layout::MEDIA_FOLDER;
 pub use notetype::TypeNames;
 
 /// Everything a source folder is written from.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Unpacked {
     /// Every note type, used or not.
     pub notetypes: Vec<NoteType>,
@@ -71,48 +72,34 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
     }
 }
 
-/// What was written: where each media file goes, and how many files.
-#[derive(Debug, Default)]
-pub struct Written {
+/// The folder's layout, its note types and deck settings written: where each card file
+/// and media file goes. The media are the caller's to copy before the card files are
+/// written by [`write`].
+#[derive(Debug)]
+pub struct Plan {
     /// Media name → the path (below the root) to copy its bytes to.
     pub media: Vec<(String, PathBuf)>,
-    /// Card files written.
-    pub card_files: usize,
-    /// The guids of notes with a field whose cloze braces the reader would question
-    /// (never closed, one colon, in a note of another type), written as Anki stores it
-    /// in a `~~~ verbatim` block, where they are text.
-    pub braces_as_stored: Vec<String>,
-    /// The fields written as Markdown that rendering proved gives them, as (note, field,
-    /// digest of the Markdown in `known`): [`Expected::taking`] moves them there.
-    spelled: Vec<(usize, usize, u128)>,
-    /// What the read-back need not render again.
-    known: KnownRenderings,
-    /// What each note must read back as, in note order, worked out as it is spelled.
-    expected: Vec<ExpectedNote>,
+    /// Each card file's path below the root, deck, and how many notes (in note order).
+    cards: Vec<(PathBuf, String, usize)>,
 }
 
-/// Writes the sources for `unpacked` into `root` (an existing, empty folder).
-pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
+/// Plans the sources for `unpacked` in `root` (an existing, empty folder) and writes
+/// its note types and deck settings.
+pub fn prepare(root: &Path, unpacked: &Unpacked) -> Result<Plan, WriteError> {
     let names = notetype::TypeNames::new(&unpacked.notetypes);
-    let by_id: HashMap<i64, &NoteType> = unpacked.notetypes.iter().map(|n| (n.id, n)).collect();
-    let mut written = Written::default();
     let assets = notetype::write_all(root, &unpacked.notetypes, &names, &unpacked.media)?;
     let mut paths = layout::Paths::default();
     let runs = runs_by_deck(&unpacked.notes);
-    let numbered = !layout::read_in_order(runs.iter().map(|(deck, _)| deck.as_str()));
-    let mut with_notes = HashSet::new();
-    let mut first_note = 0;
-    for (index, (deck, notes)) in runs.iter().enumerate() {
+    let numbered = !layout::read_in_order(runs.iter().map(|(deck, _)| *deck));
+    let mut cards = Vec::with_capacity(runs.len());
+    for (index, (deck, count)) in runs.iter().enumerate() {
         let path = match numbered {
             true => paths.numbered_card_file(index + 1, runs.len(), deck),
             false => paths.card_file(deck),
         };
-        let text = card_file(deck, notes, &by_id, &names, &mut written, first_note)?;
-        first_note += notes.len();
-        create(&root.join(&path), text.as_bytes())?;
-        written.card_files += 1;
-        with_notes.insert(crate::deck::key(deck));
+        cards.push((path, deck.to_string(), *count));
     }
+    let with_notes: HashSet<String> = runs.iter().map(|(d, _)| crate::deck::key(d)).collect();
     for (deck, settings) in &unpacked.decks {
         // A deck with notes, or a parent of one, is in the package anyway.
         let key = crate::deck::key(deck);
@@ -127,25 +114,193 @@ pub fn write(root: &Path, unpacked: &Unpacked) -> Result<Written, WriteError> {
             layout::deck_toml(deck, settings).as_bytes(),
         )?;
     }
-    for name in &unpacked.media {
-        let path = match assets.get(name) {
-            Some(folder) => folder.join(name),
-            None => Path::new(MEDIA_FOLDER).join(name),
-        };
-        written.media.push((name.clone(), path));
-    }
-    Ok(written)
+    let media = (unpacked.media.iter())
+        .map(|name| match assets.get(name) {
+            Some(folder) => (name.clone(), folder.join(name)),
+            None => (name.clone(), Path::new(MEDIA_FOLDER).join(name)),
+        })
+        .collect();
+    Ok(Plan { media, cards })
 }
 
-/// The notes in their order, cut where the deck changes: each run is a card file, so
-/// that reading the files in order meets the notes in the order given (the order of
-/// their new cards in Anki).
-fn runs_by_deck(notes: &[Note]) -> Vec<(String, Vec<&Note>)> {
-    let mut runs: Vec<(String, Vec<&Note>)> = Vec::new();
+/// The guids of notes with a field whose cloze braces the reader would question (never
+/// closed, one colon, in a note of another type), written as Anki stores it in a
+/// `~~~ verbatim` block, where they are text.
+pub type Braced = HashSet<String>;
+
+/// Writes the card files `plan` lays out for `unpacked`'s notes, which go as they are
+/// written, and reads each back as it is written ([`Sources::read_as_written`]): every
+/// note must read back as it was given (guid, note type, fields after NFC, tags and
+/// decks), and so must the note types. The notes read back go to `each` a file's at a
+/// time, with the notes written so far whose braces are [`Braced`]. Returns the sources
+/// read (without notes), for the lock.
+pub fn write(
+    root: &Path,
+    plan: Plan,
+    unpacked: Unpacked,
+    each: &mut (dyn FnMut(Vec<crate::note::SourceNote>, &Braced) + Send),
+) -> Result<Sources, WriteError> {
+    write_changed(root, plan, unpacked, &|_| {}, each)
+}
+
+/// [`write`], each card file's text changed by `change` before it is written: the
+/// tests' way to show that the read-back catches what does not read back.
+fn write_changed(
+    root: &Path,
+    plan: Plan,
+    unpacked: Unpacked,
+    change: &(dyn Fn(&mut String) + Sync),
+    each: &mut (dyn FnMut(Vec<crate::note::SourceNote>, &Braced) + Send),
+) -> Result<Sources, WriteError> {
+    let Unpacked {
+        notetypes, notes, ..
+    } = unpacked;
+    let files = CardFiles::new(&notetypes);
+    let mut notes = notes.into_iter();
+    let mut first_note = 0;
+    let jobs = plan.cards.into_iter().map(|(path, deck, count)| {
+        let job = (deck, first_note, notes.by_ref().take(count).collect());
+        first_note += count;
+        (root.join(path), job)
+    });
+    let (read, compared) = std::thread::scope(|scope| {
+        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<crate::note::SourceNote>>(4);
+        let files = &files;
+        let comparing = scope.spawn(move || {
+            let mut compared = Compared::new(&files.expected);
+            for batch in received {
+                compared.add(&batch);
+                each(
+                    batch,
+                    &files.braced.lock().unwrap_or_else(|e| e.into_inner()),
+                );
+            }
+            compared
+        });
+        let write = |path: &Path, job| files.write(path, job, change);
+        let read = Sources::read_as_written(root, jobs, write, &files.known, &mut |batch| {
+            // Sent unless the comparing thread is gone: its panic is raised below.
+            let _ = batches.send(batch);
+            Ok(())
+        });
+        drop(batches);
+        let compared = comparing
+            .join()
+            .unwrap_or_else(|e| std::panic::resume_unwind(e));
+        (read, compared)
+    });
+    if let Some(failed) = (files.failed.lock().unwrap_or_else(|e| e.into_inner())).take() {
+        return Err(failed);
+    }
+    let sources = read.map_err(|e| WriteError::ReadBack(e.to_string()))?;
+    checked(sources, compared, &notetypes)
+}
+
+/// `sources` as read back, unless a note or note type read back otherwise than given, or
+/// reading back found an error.
+fn checked(
+    sources: Sources,
+    compared: Compared,
+    notetypes: &[NoteType],
+) -> Result<Sources, WriteError> {
+    let errors: Vec<String> = sources
+        .warnings
+        .iter()
+        .filter(|d| d.problem.severity() == crate::error::Severity::Error)
+        .map(|d| format!("{}: {}", d.place(), d.problem))
+        .collect();
+    let used = compared.notetypes.values().map(Arc::as_ref);
+    let read_types = used.chain(sources.notetypes.iter().map(Arc::as_ref));
+    let notetypes_wrong = notetype_differences(read_types, notetypes);
+    let mut wrong = compared.wrong(errors.first());
+    wrong.extend(notetypes_wrong);
+    if !wrong.is_empty() {
+        return Err(WriteError::Mismatch(wrong));
+    }
+    if let Some(first) = errors.first() {
+        return Err(WriteError::ReadBack(first.clone()));
+    }
+    Ok(sources)
+}
+
+/// A card file to write: its deck, the index of its first note among all, its notes.
+type CardJob = (String, usize, Vec<Note>);
+
+/// What writing the card files shares across threads.
+struct CardFiles<'a> {
+    by_id: HashMap<i64, &'a NoteType>,
+    names: notetype::TypeNames,
+    /// The Markdown whose HTML spelling proved: the read-back takes it instead of
+    /// rendering it again.
+    known: KnownRenderings,
+    /// What each note written must read back as, by guid, with its index in note order.
+    expected: Mutex<HashMap<String, (usize, ExpectedNote)>>,
+    braced: Mutex<Braced>,
+    /// Why a card file could not be written, if one could not.
+    failed: Mutex<Option<WriteError>>,
+}
+
+impl<'a> CardFiles<'a> {
+    fn new(notetypes: &'a [NoteType]) -> CardFiles<'a> {
+        CardFiles {
+            by_id: notetypes.iter().map(|n| (n.id, n)).collect(),
+            names: notetype::TypeNames::new(notetypes),
+            known: KnownRenderings::default(),
+            expected: Mutex::default(),
+            braced: Mutex::default(),
+            failed: Mutex::default(),
+        }
+    }
+
+    /// Writes the card file at `path` for the notes of `job` and returns its text,
+    /// `change`d; leaves what its read-back needs. The notes go: the fields spelling
+    /// rendered become the read-back's renderings.
+    fn write(
+        &self,
+        path: &Path,
+        (deck, first_note, mut notes): CardJob,
+        change: &(dyn Fn(&mut String) + Sync),
+    ) -> std::io::Result<String> {
+        let refs: Vec<&Note> = notes.iter().collect();
+        let written =
+            card_file(&deck, &refs, &self.by_id, &self.names, &self.known).and_then(|mut file| {
+                change(&mut file.text);
+                create(path, file.text.as_bytes()).map(|()| file)
+            });
+        let file = match written {
+            Ok(file) => file,
+            Err(e) => {
+                let mut failed = self.failed.lock().unwrap_or_else(|e| e.into_inner());
+                failed.get_or_insert(e);
+                return Err(std::io::Error::other("not written"));
+            }
+        };
+        for (note, field, key) in file.spelled {
+            let html = std::mem::take(&mut notes[note].fields[field]);
+            self.known.insert(key, html);
+        }
+        let mut expected = self.expected.lock().unwrap_or_else(|e| e.into_inner());
+        for (index, (note, digests)) in notes.iter().zip(file.expected).enumerate() {
+            expected.insert(note.guid.clone(), (first_note + index, digests));
+        }
+        drop(expected);
+        if !file.braced.is_empty() {
+            let mut braced = self.braced.lock().unwrap_or_else(|e| e.into_inner());
+            braced.extend(file.braced);
+        }
+        Ok(file.text)
+    }
+}
+
+/// The notes in their order, cut where the deck changes: each run (deck, how many
+/// notes) is a card file, so that reading the files in order meets the notes in the
+/// order given (the order of their new cards in Anki).
+fn runs_by_deck(notes: &[Note]) -> Vec<(&str, usize)> {
+    let mut runs: Vec<(&str, usize)> = Vec::new();
     for note in notes {
         match runs.last_mut() {
-            Some((deck, run)) if *deck == note.deck => run.push(note),
-            _ => runs.push((note.deck.clone(), vec![note])),
+            Some((deck, count)) if *deck == note.deck => *count += 1,
+            _ => runs.push((&note.deck, 1)),
         }
     }
     runs
@@ -159,20 +314,29 @@ fn create(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     std::fs::write(path, bytes).map_err(io(path))
 }
 
+/// A card file's text, and what its read-back needs.
+struct CardFile {
+    text: String,
+    /// The fields written as Markdown that rendering proved gives them, as (note in the
+    /// file, field, digest of the Markdown in the renderings known).
+    spelled: Vec<(usize, usize, u128)>,
+    /// What each note must read back as, in note order, worked out as it is spelled.
+    expected: Vec<ExpectedNote>,
+    /// The guids of the notes whose braces are [`Braced`].
+    braced: Vec<String>,
+}
+
 /// One deck's card file: front matter with the deck, the note type and format most of
 /// its notes have, then each note. Spelling renders each field once or more, so the
-/// notes are spelled on all cores. `first_note`: the index of the file's first note
-/// among all, for [`Written::spelled`].
+/// notes are spelled on all cores.
 fn card_file(
     deck: &str,
     notes: &[&Note],
     by_id: &HashMap<i64, &NoteType>,
     names: &notetype::TypeNames,
-    written: &mut Written,
-    first_note: usize,
-) -> Result<String, WriteError> {
+    known: &KnownRenderings,
+) -> Result<CardFile, WriteError> {
     use rayon::prelude::*;
-    let known = &written.known;
     type Done<'a> = (Spelled<'a>, Vec<(usize, u128)>, ExpectedNote, bool);
     let spelled: Vec<Done> = (notes.par_iter())
         .map(|note| {
@@ -207,17 +371,34 @@ fn card_file(
             ))
         })
         .collect::<Result<_, WriteError>>()?;
+    let mut file = CardFile {
+        text: String::new(),
+        spelled: Vec::new(),
+        expected: Vec::with_capacity(spelled.len()),
+        braced: Vec::new(),
+    };
     let mut texts = Vec::with_capacity(spelled.len());
-    for (index, (spelled, rendered, expected, braces)) in spelled.into_iter().enumerate() {
-        let note = first_note + index;
-        (written.spelled).extend(rendered.into_iter().map(|(field, key)| (note, field, key)));
-        written.expected.push(expected);
+    for (note, (spelled, rendered, expected, braces)) in spelled.into_iter().enumerate() {
+        (file.spelled).extend(rendered.into_iter().map(|(field, key)| (note, field, key)));
+        file.expected.push(expected);
         if braces {
-            written.braces_as_stored.push(spelled.0.guid.clone());
+            file.braced.push(spelled.0.guid.clone());
         }
         texts.push(spelled);
     }
-    let spelled = texts;
+    file.text = card_file_text(deck, texts, by_id, names)?;
+    Ok(file)
+}
+
+/// A card file's text: front matter with the deck, the note type and format most of
+/// its notes have, then each note, spelled.
+fn card_file_text(
+    deck: &str,
+    spelled: Vec<Spelled>,
+    by_id: &HashMap<i64, &NoteType>,
+    names: &notetype::TypeNames,
+) -> Result<String, WriteError> {
+    use rayon::prelude::*;
     let common_type = most_common(spelled.iter().map(|(_, nt, _)| nt.id));
     let html = spelled.iter().filter(|(_, _, md)| md.is_none()).count() * 2 > spelled.len();
     let mut out = format!("---\ndeck: {}\n", layout::yaml_string(deck));
@@ -302,21 +483,11 @@ fn most_common(values: impl Iterator<Item = i64>) -> Option<i64> {
     counts.iter().find(|(_, n)| *n == best).map(|(v, _)| *v)
 }
 
-/// What each written note must read back as, as digests (of the fields after NFC, of
-/// the tags, deck and card decks), so that the notes themselves need not be held while
-/// the written folder is read back: one copy of a large deck in memory, not two.
-/// The note types are kept whole: they are few.
-#[derive(Debug)]
-pub struct Expected {
-    notes: Vec<ExpectedNote>,
-    notetypes: Vec<NoteType>,
-    /// The Markdown whose HTML the spelling proved: read back without rendering.
-    known: KnownRenderings,
-}
-
+/// What a written note must read back as, as digests (of the fields after NFC, of the
+/// tags, deck and card decks), so that the notes themselves need not be held while
+/// they are read back: one copy of a large deck in memory, not two.
 #[derive(Debug)]
 struct ExpectedNote {
-    guid: String,
     notetype_id: i64,
     fields: Vec<u64>,
     rest: u64,
@@ -325,51 +496,10 @@ struct ExpectedNote {
 impl ExpectedNote {
     fn of(note: &Note) -> ExpectedNote {
         ExpectedNote {
-            guid: note.guid.clone(),
             notetype_id: note.notetype_id,
             fields: note.fields.iter().map(|f| field_digest(f)).collect(),
             rest: rest_digest(note),
         }
-    }
-}
-
-impl Expected {
-    /// The digests of `unpacked`'s notes, and its note types.
-    pub fn of(unpacked: &Unpacked) -> Expected {
-        use rayon::prelude::*;
-        Expected {
-            notes: unpacked.notes.par_iter().map(ExpectedNote::of).collect(),
-            notetypes: unpacked.notetypes.clone(),
-            known: KnownRenderings::default(),
-        }
-    }
-
-    /// [`Expected::of`] the notes `written` was written from, which it takes (their
-    /// digests were taken as they were spelled): the fields written as Markdown that
-    /// spelling rendered to them move into the renderings the read-back takes instead
-    /// of rendering them again.
-    pub fn taking(unpacked: Unpacked, written: &mut Written) -> Expected {
-        let mut expected = match written.expected.len() == unpacked.notes.len() {
-            true => Expected {
-                notes: std::mem::take(&mut written.expected),
-                notetypes: unpacked.notetypes.clone(),
-                known: KnownRenderings::default(),
-            },
-            false => Expected::of(&unpacked),
-        };
-        expected.known = std::mem::take(&mut written.known);
-        let spelled = std::mem::take(&mut written.spelled);
-        expected.known.reserve(spelled.len());
-        // `spelled` is in note order: each note goes as soon as its fields are taken.
-        let mut spelled = spelled.into_iter().peekable();
-        for (index, mut note) in unpacked.notes.into_iter().enumerate() {
-            while let Some((_, field, key)) = spelled.next_if(|(n, _, _)| *n == index) {
-                expected
-                    .known
-                    .insert(key, std::mem::take(&mut note.fields[field]));
-            }
-        }
-        expected
     }
 }
 
@@ -428,88 +558,20 @@ fn with_deck_key<R>(name: &str, f: impl FnOnce(&str) -> R) -> R {
     })
 }
 
-/// Reads `root` back with the normal source reader and compares every note with
-/// `expected`: guid, note type, fields (after NFC), tags and decks. Returns the sources
-/// read, for the lock.
-pub fn verify(root: &Path, expected: &Expected) -> Result<Sources, WriteError> {
-    let mut notes = Vec::new();
-    let mut sources = verify_each(root, expected, &mut |batch| notes.extend(batch))?;
-    sources.notes = notes;
-    Ok(sources)
-}
-
-/// [`verify`], handing the notes read back to `each` a file's at a time instead of
-/// holding them (the sources come back without notes). The reader goes on with the
-/// next files while a thread of its own compares and hands out those read.
-pub fn verify_each(
-    root: &Path,
-    expected: &Expected,
-    each: &mut (dyn FnMut(Vec<crate::note::SourceNote>) + Send),
-) -> Result<Sources, WriteError> {
-    let (read, compared) = std::thread::scope(|scope| {
-        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<crate::note::SourceNote>>(4);
-        let comparing = scope.spawn(move || {
-            let mut compared = Compared::new(expected);
-            for batch in received {
-                compared.add(&batch);
-                each(batch);
-            }
-            compared
-        });
-        let read = Sources::read_lenient_known(root, &expected.known, &mut |batch| {
-            // Sent unless the comparing thread is gone: its panic is raised below.
-            let _ = batches.send(batch);
-            Ok(())
-        });
-        drop(batches);
-        let compared = comparing
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        (read, compared)
-    });
-    let sources = read.map_err(|e| WriteError::ReadBack(e.to_string()))?;
-    let errors: Vec<String> = sources
-        .warnings
-        .iter()
-        .filter(|d| d.problem.severity() == crate::error::Severity::Error)
-        .map(|d| format!("{}: {}", d.place(), d.problem))
-        .collect();
-    let used = compared.notetypes.values().map(Arc::as_ref);
-    let read_types = used.chain(sources.notetypes.iter().map(Arc::as_ref));
-    let notetypes_wrong = notetype_differences(read_types, &expected.notetypes);
-    let mut wrong = compared.wrong(errors.first());
-    wrong.extend(notetypes_wrong);
-    if !wrong.is_empty() {
-        return Err(WriteError::Mismatch(wrong));
-    }
-    if let Some(first) = errors.first() {
-        return Err(WriteError::ReadBack(first.clone()));
-    }
-    Ok(sources)
-}
-
 /// The notes read back so far, compared with those expected.
 struct Compared<'e> {
-    expected: &'e Expected,
-    /// Each expected note's index, by guid.
-    index: HashMap<&'e str, usize>,
-    /// Which expected notes were read back.
-    seen: Vec<bool>,
-    /// The notes that read back otherwise, by index: what differs.
-    differ: Vec<(usize, String)>,
+    /// The notes expected and not read back yet, by guid, with their index.
+    expected: &'e Mutex<HashMap<String, (usize, ExpectedNote)>>,
+    /// The notes that read back otherwise: index, guid, what differs.
+    differ: Vec<(usize, String, String)>,
     /// The note types of the notes read back, by id.
     notetypes: HashMap<i64, Arc<NoteType>>,
 }
 
 impl<'e> Compared<'e> {
-    fn new(expected: &'e Expected) -> Compared<'e> {
-        let index = (expected.notes.iter().enumerate())
-            .map(|(i, n)| (n.guid.as_str(), i))
-            .collect();
+    fn new(expected: &'e Mutex<HashMap<String, (usize, ExpectedNote)>>) -> Compared<'e> {
         Compared {
             expected,
-            index,
-            seen: vec![false; expected.notes.len()],
             differ: Vec::new(),
             notetypes: HashMap::new(),
         }
@@ -518,17 +580,20 @@ impl<'e> Compared<'e> {
     /// Compares the notes of `batch` (on all cores: digests of every field).
     fn add(&mut self, batch: &[crate::note::SourceNote]) {
         use rayon::prelude::*;
-        let (index, notes) = (&self.index, &self.expected.notes);
-        let found: Vec<(usize, Option<String>)> = (batch.par_iter())
-            .filter_map(|back| {
-                let &i = index.get(back.note.guid.as_str())?;
-                Some((i, difference(&notes[i], &back.note)))
+        let taken: Vec<Option<(usize, ExpectedNote)>> = {
+            let mut expected = self.expected.lock().unwrap_or_else(|e| e.into_inner());
+            (batch.iter())
+                .map(|back| expected.remove(back.note.guid.as_str()))
+                .collect()
+        };
+        let differ: Vec<(usize, String, String)> = (batch.par_iter().zip(&taken))
+            .filter_map(|(back, taken)| {
+                let (i, expected) = taken.as_ref()?;
+                let what = difference(expected, &back.note)?;
+                Some((*i, back.note.guid.clone(), what))
             })
             .collect();
-        for (i, what) in found {
-            self.seen[i] = true;
-            self.differ.extend(what.map(|what| (i, what)));
-        }
+        self.differ.extend(differ);
         for back in batch {
             (self.notetypes.entry(back.notetype.id)).or_insert_with(|| Arc::clone(&back.notetype));
         }
@@ -538,14 +603,14 @@ impl<'e> Compared<'e> {
     /// reading back), by guid, in the order expected.
     fn wrong(self, why: Option<&String>) -> Vec<(String, String)> {
         let why = why.cloned().unwrap_or_else(|| "missing".into());
-        let missing = (self.seen.iter().enumerate())
-            .filter(|(_, seen)| !**seen)
-            .map(|(i, _)| (i, format!("not read back ({why})")));
-        let mut wrong: Vec<(usize, String)> = self.differ.into_iter().chain(missing).collect();
-        wrong.sort_by_key(|(i, _)| *i);
-        let notes = &self.expected.notes;
+        let expected = self.expected.lock().unwrap_or_else(|e| e.into_inner());
+        let missing = (expected.iter())
+            .map(|(guid, (i, _))| (*i, guid.clone(), format!("not read back ({why})")));
+        let mut wrong: Vec<(usize, String, String)> =
+            self.differ.into_iter().chain(missing).collect();
+        wrong.sort_by_key(|(i, _, _)| *i);
         (wrong.into_iter())
-            .map(|(i, what)| (notes[i].guid.clone(), what))
+            .map(|(_, guid, what)| (guid, what))
             .collect()
     }
 }
@@ -622,6 +687,24 @@ fn difference(expected: &ExpectedNote, back: &Note) -> Option<String> {
 mod tests {
     use super::*;
 
+    /// `unpacked` written into `root` as `unpack` writes it (media files hold `png`),
+    /// each card file's text changed by `change`: the sources and the notes read back.
+    fn written(
+        root: &Path,
+        unpacked: Unpacked,
+        change: &(dyn Fn(&mut String) + Sync),
+    ) -> Result<(Sources, Vec<Note>), WriteError> {
+        let plan = prepare(root, &unpacked)?;
+        for (_, path) in &plan.media {
+            create(&root.join(path), b"png").unwrap();
+        }
+        let mut back = Vec::new();
+        let sources = write_changed(root, plan, unpacked, change, &mut |batch, _| {
+            back.extend(batch.into_iter().map(|s| s.note))
+        })?;
+        Ok((sources, back))
+    }
+
     /// Template text ending in line ends, and CSS, come back byte for byte.
     #[test]
     fn note_types_read_back_byte_for_byte() {
@@ -642,9 +725,8 @@ mod tests {
             ..Unpacked::default()
         };
         let root = tempfile::tempdir().unwrap();
-        write(root.path(), &unpacked).unwrap();
-        let sources = verify(root.path(), &Expected::of(&unpacked)).unwrap();
-        let back = &sources.notes[0].notetype;
+        let (sources, _) = written(root.path(), unpacked, &|_| {}).unwrap();
+        let back = &sources.notetypes[0];
         assert_eq!(back.templates[0].front, "{{Word}}\n\n");
         assert_eq!(back.templates[0].back, nt.templates[0].back);
         assert_eq!(back.css, nt.css);
@@ -664,67 +746,57 @@ mod tests {
         }
     }
 
-    /// The read-back compares with digests: a field changed on disk is caught, named,
-    /// whether the read-back renders every field or takes those spelling rendered.
+    /// The read-back compares with digests: a field that reads back otherwise than it
+    /// was given is caught, named.
     #[test]
-    fn verify_catches_a_field_that_reads_back_otherwise() {
-        for taking in [false, true] {
-            let unpacked = Unpacked {
-                notetypes: vec![Stock::Basic.notetype()],
-                notes: vec![basic_note("g1", ["front", "<p>back</p>"])],
-                ..Unpacked::default()
-            };
-            let dir = tempfile::tempdir().unwrap();
-            let mut written = write(dir.path(), &unpacked).unwrap();
-            let expected = match taking {
-                false => Expected::of(&unpacked),
-                true => Expected::taking(unpacked, &mut written),
-            };
-            assert_eq!(expected.known.len(), if taking { 2 } else { 0 });
-            let file = dir.path().join("D.md");
-            let text = std::fs::read_to_string(&file).unwrap();
+    fn a_field_that_reads_back_otherwise_is_caught() {
+        let unpacked = Unpacked {
+            notetypes: vec![Stock::Basic.notetype()],
+            notes: vec![basic_note("g1", ["front", "<p>back</p>"])],
+            ..Unpacked::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let change = |text: &mut String| {
             assert!(text.contains("\nback\n"), "{text}");
-            std::fs::write(&file, text.replace("\nback\n", "\nbach\n")).unwrap();
-            match verify(dir.path(), &expected) {
-                Err(WriteError::Mismatch(wrong)) => {
-                    assert_eq!(wrong[0].0, "g1");
-                    assert!(wrong[0].1.starts_with("field 2 reads back as"), "{wrong:?}");
-                }
-                other => panic!("{other:?}"),
+            *text = text.replace("\nback\n", "\nbach\n");
+        };
+        match written(dir.path(), unpacked, &change) {
+            Err(WriteError::Mismatch(wrong)) => {
+                assert_eq!(wrong[0].0, "g1");
+                assert!(wrong[0].1.starts_with("field 2 reads back as"), "{wrong:?}");
             }
+            other => panic!("{other:?}"),
         }
     }
 
     /// A note missing from what is read back is caught too, in the order of the notes,
-    /// and the notes read back are handed out, not held, by [`verify_each`].
+    /// and the notes read back are handed out in order, in files of their decks.
     #[test]
-    fn verify_catches_a_note_not_read_back() {
+    fn a_note_not_read_back_is_caught() {
+        let mut notes = vec![
+            basic_note("g1", ["one", "<p>1</p>"]),
+            basic_note("g2", ["two", "<p>2</p>"]),
+            basic_note("g3", ["three", "<p>3</p>"]),
+        ];
+        notes[2].deck = "E".into();
         let unpacked = Unpacked {
             notetypes: vec![Stock::Basic.notetype()],
-            notes: vec![
-                basic_note("g1", ["one", "<p>1</p>"]),
-                basic_note("g2", ["two", "<p>2</p>"]),
-                basic_note("g3", ["three", "<p>3</p>"]),
-            ],
+            notes,
             ..Unpacked::default()
         };
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), &unpacked).unwrap();
-        let expected = Expected::of(&unpacked);
-        let mut handed = Vec::new();
-        let sources = verify_each(dir.path(), &expected, &mut |batch| {
-            handed.extend(batch.into_iter().map(|s| s.note.guid))
-        })
-        .unwrap();
-        assert!(sources.notes.is_empty());
-        assert_eq!(handed, ["g1", "g2", "g3"]);
-        let file = dir.path().join("D.md");
-        let text = std::fs::read_to_string(&file).unwrap();
-        let cut = text.find("## two").unwrap()..text.find("## three").unwrap();
-        let mut changed = text.clone();
-        changed.replace_range(cut, "");
-        std::fs::write(&file, changed.replace("\n1\n", "\nuno\n")).unwrap();
-        match verify(dir.path(), &expected) {
+        let (_, back) = written(dir.path(), unpacked.clone(), &|_| {}).unwrap();
+        let guids: Vec<&str> = back.iter().map(|n| n.guid.as_str()).collect();
+        assert_eq!(guids, ["g1", "g2", "g3"]);
+        assert!(dir.path().join("D.md").is_file() && dir.path().join("E.md").is_file());
+        let dir = tempfile::tempdir().unwrap();
+        let change = |text: &mut String| {
+            if let Some(two) = text.find("## two") {
+                text.truncate(two);
+                *text = text.replace("\n1\n", "\nuno\n");
+            }
+        };
+        match written(dir.path(), unpacked, &change) {
             Err(WriteError::Mismatch(wrong)) => {
                 let guids: Vec<&str> = wrong.iter().map(|(g, _)| g.as_str()).collect();
                 assert_eq!(guids, ["g1", "g2"], "{wrong:?}");
@@ -738,32 +810,30 @@ mod tests {
     /// instead of rendering it again, and gives back the same notes; a field with a
     /// media reference is rendered, as its HTML depends on the media folder.
     #[test]
-    fn verify_takes_what_spelling_rendered() {
+    fn the_read_back_takes_what_spelling_rendered() {
         let notes = vec![
             basic_note("g1", ["a *b*", "<p>same</p>"]),
             basic_note("g2", ["c", "<p>same</p>"]),
             basic_note("g3", ["d", "<p><img src=\"x.png\" alt=\"x\"></p>"]),
             basic_note("g4", ["Paris", "<b>html</b> note"]),
         ];
+        let notetypes = [Stock::Basic.notetype()];
+        let files = CardFiles::new(&notetypes);
+        let dir = tempfile::tempdir().unwrap();
+        let job = ("D".to_string(), 0, notes.clone());
+        files.write(&dir.path().join("D.md"), job, &|_| {}).unwrap();
+        // g1's two, g2's first (their shared field known once, for two uses), g3's
+        // first; not g3's image, nor g4, written as HTML.
+        assert_eq!(files.known.len(), 4);
         let unpacked = Unpacked {
-            notetypes: vec![Stock::Basic.notetype()],
+            notetypes: notetypes.to_vec(),
             notes: notes.clone(),
             media: vec!["x.png".into()],
             ..Unpacked::default()
         };
         let dir = tempfile::tempdir().unwrap();
-        let mut written = write(dir.path(), &unpacked).unwrap();
-        for (_, path) in &written.media {
-            create(&dir.path().join(path), b"png").unwrap();
-        }
-        let expected = Expected::taking(unpacked, &mut written);
-        // g1's two, g2's first (their shared field known once, for two uses), g3's
-        // first; not g3's image, nor g4, written as HTML.
-        assert_eq!(expected.known.len(), 4);
-        let sources = verify(dir.path(), &expected).unwrap();
-        assert!(expected.known.is_empty(), "every one taken");
-        let back: Vec<&Note> = sources.notes.iter().map(|s| &s.note).collect();
-        for (note, back) in notes.iter().zip(back) {
+        let (_, back) = written(dir.path(), unpacked, &|_| {}).unwrap();
+        for (note, back) in notes.iter().zip(&back) {
             assert_eq!(note.fields, back.fields);
         }
     }
