@@ -142,25 +142,27 @@ impl Sources {
     /// Reads back the card files of `root` as they are written: each of `jobs` (its
     /// file's path and what `write` makes its text from) is written by `write` on the
     /// pool's threads and read as it comes, while later files are still being written,
-    /// the Markdown `known` has taken instead of rendered; then the rest of the folder
-    /// (note types and deck settings, already there). `unpack` proves so that what it
-    /// writes reads back, without a second pass over the folder. A card file written
-    /// but not found, or found but not written, is an error of the sources read.
+    /// the Markdown whose HTML `write` gives with the text taken instead of rendered;
+    /// then the rest of the folder (note types and deck settings, already there).
+    /// `unpack` proves so that what it writes reads back, without a second pass over
+    /// the folder. A card file written but not found, or found but not written, is an
+    /// error of the sources read.
     pub(crate) fn read_as_written<J: Send>(
         root: &Path,
         jobs: impl Iterator<Item = (PathBuf, J)> + Send,
-        write: impl Fn(&Path, J) -> std::io::Result<String> + Sync,
-        known: &markdown::KnownRenderings,
+        write: impl Fn(&Path, J) -> std::io::Result<(String, markdown::KnownRenderings)> + Sync,
         sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
     ) -> Result<Sources> {
         let mut reader = Reader::new(root)?;
         reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
         let mut written = Vec::new();
         let jobs = jobs.inspect(|(path, _)| written.push(path.clone()));
-        let load = |(path, job): (PathBuf, J)| {
-            let text = write(&path, job).map_err(|e| load::unreadable(&path, e));
-            let text = text.map(load::without_bom_and_crs);
-            Loaded::from_text(path, text, Some(known))
+        let load = |(path, job): (PathBuf, J)| match write(&path, job) {
+            Ok((text, known)) => {
+                let text = Ok(load::without_bom_and_crs(text));
+                Loaded::from_text(path, text, Some(&known))
+            }
+            Err(e) => Loaded::from_text(path.clone(), Err(load::unreadable(&path, e)), None),
         };
         read_cards(&mut reader, jobs, load, sink)?;
         let files = source_files(root, &mut reader.diagnostics);
@@ -289,11 +291,10 @@ mod tests {
             if name == "gone" {
                 std::fs::remove_file(path)?;
             }
-            Ok(text)
+            Ok((text, markdown::KnownRenderings::default()))
         };
-        let known = markdown::KnownRenderings::default();
         let mut read = Vec::new();
-        let sources = Sources::read_as_written(root, jobs.into_iter(), write, &known, &mut |n| {
+        let sources = Sources::read_as_written(root, jobs.into_iter(), write, &mut |n| {
             read.extend(n.into_iter().map(|n| n.note.fields));
             Ok(())
         })

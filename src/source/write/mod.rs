@@ -132,8 +132,8 @@ pub type Braced = HashSet<String>;
 /// written, and reads each back as it is written ([`Sources::read_as_written`]): every
 /// note must read back as it was given (guid, note type, fields after NFC, tags and
 /// decks), and so must the note types. The notes read back go to `each` a file's at a
-/// time, with the notes written so far whose braces are [`Braced`]. Returns the sources
-/// read (without notes), for the lock.
+/// time, with those of them whose braces are [`Braced`]. Returns the sources read
+/// (without notes), for the lock.
 pub fn write(
     root: &Path,
     plan: Plan,
@@ -170,15 +170,13 @@ fn write_changed(
             let mut compared = Compared::new(&files.expected);
             for batch in received {
                 compared.add(&batch);
-                each(
-                    batch,
-                    &files.braced.lock().unwrap_or_else(|e| e.into_inner()),
-                );
+                let braced = files.braced_of(&batch);
+                each(batch, &braced);
             }
             compared
         });
         let write = |path: &Path, job| files.write(path, job, change);
-        let read = Sources::read_as_written(root, jobs, write, &files.known, &mut |batch| {
+        let read = Sources::read_as_written(root, jobs, write, &mut |batch| {
             // Sent unless the comparing thread is gone: its panic is raised below.
             let _ = batches.send(batch);
             Ok(())
@@ -230,9 +228,6 @@ type CardJob = (String, usize, Vec<Note>);
 struct CardFiles<'a> {
     by_id: HashMap<i64, &'a NoteType>,
     names: notetype::TypeNames,
-    /// The Markdown whose HTML spelling proved: the read-back takes it instead of
-    /// rendering it again.
-    known: KnownRenderings,
     /// What each note written must read back as, by guid, with its index in note order.
     expected: Mutex<HashMap<String, (usize, ExpectedNote)>>,
     braced: Mutex<Braced>,
@@ -245,25 +240,39 @@ impl<'a> CardFiles<'a> {
         CardFiles {
             by_id: notetypes.iter().map(|n| (n.id, n)).collect(),
             names: notetype::TypeNames::new(notetypes),
-            known: KnownRenderings::default(),
             expected: Mutex::default(),
             braced: Mutex::default(),
             failed: Mutex::default(),
         }
     }
 
+    /// Those of `notes` (read back) whose braces are [`Braced`], taken out of the
+    /// notes written so far. Not held while `each` looks at them: the pool's threads
+    /// it may wait for could be waiting for the set.
+    fn braced_of(&self, notes: &[crate::note::SourceNote]) -> Braced {
+        let mut braced = self.braced.lock().unwrap_or_else(|e| e.into_inner());
+        match braced.is_empty() {
+            true => Braced::new(),
+            false => (notes.iter())
+                .filter_map(|n| braced.take(n.note.guid.as_str()))
+                .collect(),
+        }
+    }
+
     /// Writes the card file at `path` for the notes of `job` and returns its text,
-    /// `change`d; leaves what its read-back needs. The notes go: the fields spelling
-    /// rendered become the read-back's renderings.
+    /// `change`d, and the Markdown whose HTML spelling proved, which its read-back takes
+    /// instead of rendering again (the file's own: no thread waits for another's).
+    /// Leaves what the comparison needs; the notes go.
     fn write(
         &self,
         path: &Path,
         (deck, first_note, mut notes): CardJob,
         change: &(dyn Fn(&mut String) + Sync),
-    ) -> std::io::Result<String> {
+    ) -> std::io::Result<(String, KnownRenderings)> {
+        let known = KnownRenderings::default();
         let refs: Vec<&Note> = notes.iter().collect();
         let written =
-            card_file(&deck, &refs, &self.by_id, &self.names, &self.known).and_then(|mut file| {
+            card_file(&deck, &refs, &self.by_id, &self.names, &known).and_then(|mut file| {
                 change(&mut file.text);
                 create(path, file.text.as_bytes()).map(|()| file)
             });
@@ -277,7 +286,7 @@ impl<'a> CardFiles<'a> {
         };
         for (note, field, key) in file.spelled {
             let html = std::mem::take(&mut notes[note].fields[field]);
-            self.known.insert(key, html);
+            known.insert(key, html);
         }
         let mut expected = self.expected.lock().unwrap_or_else(|e| e.into_inner());
         for (index, (note, digests)) in notes.iter().zip(file.expected).enumerate() {
@@ -288,7 +297,7 @@ impl<'a> CardFiles<'a> {
             let mut braced = self.braced.lock().unwrap_or_else(|e| e.into_inner());
             braced.extend(file.braced);
         }
-        Ok(file.text)
+        Ok((file.text, known))
     }
 }
 
@@ -821,10 +830,10 @@ mod tests {
         let files = CardFiles::new(&notetypes);
         let dir = tempfile::tempdir().unwrap();
         let job = ("D".to_string(), 0, notes.clone());
-        files.write(&dir.path().join("D.md"), job, &|_| {}).unwrap();
+        let (_, known) = files.write(&dir.path().join("D.md"), job, &|_| {}).unwrap();
         // g1's two, g2's first (their shared field known once, for two uses), g3's
         // first; not g3's image, nor g4, written as HTML.
-        assert_eq!(files.known.len(), 4);
+        assert_eq!(known.len(), 4);
         let unpacked = Unpacked {
             notetypes: notetypes.to_vec(),
             notes: notes.clone(),
