@@ -163,29 +163,15 @@ fn write_changed(
         first_note += count;
         (root.join(path), job)
     });
-    let (read, compared) = std::thread::scope(|scope| {
-        let (batches, received) = std::sync::mpsc::sync_channel::<Vec<crate::note::SourceNote>>(4);
-        let files = &files;
-        let comparing = scope.spawn(move || {
-            let mut compared = Compared::new(&files.expected);
-            for batch in received {
-                compared.add(&batch);
-                let braced = files.braced_of(&batch);
-                each(batch, &braced);
-            }
-            compared
-        });
-        let write = |path: &Path, job| files.write(path, job, change);
-        let read = Sources::read_as_written(root, jobs, write, &mut |batch| {
-            // Sent unless the comparing thread is gone: its panic is raised below.
-            let _ = batches.send(batch);
-            Ok(())
-        });
-        drop(batches);
-        let compared = comparing
-            .join()
-            .unwrap_or_else(|e| std::panic::resume_unwind(e));
-        (read, compared)
+    // Each file's notes are compared and handed to `each` as the reader lets them go,
+    // in file order, on the pool's threads with the files still being written.
+    let mut compared = Compared::new(&files.expected);
+    let write = |path: &Path, job| files.write(path, job, change);
+    let read = Sources::read_as_written(root, jobs, write, &mut |batch| {
+        compared.add(&batch);
+        let braced = files.braced_of(&batch);
+        each(batch, &braced);
+        Ok(())
     });
     if let Some(failed) = (files.failed.lock().unwrap_or_else(|e| e.into_inner())).take() {
         return Err(failed);
