@@ -8,7 +8,7 @@ use crate::package::schema::{
 };
 use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
 use std::sync::Mutex;
 
@@ -231,49 +231,72 @@ fn notes<T: Send>(
         .prepare(&format!("{} ORDER BY id", NoteRow::select_sql()))
         .map_err(sqlite_error)?;
     let mut rows = statement.query([]).map_err(sqlite_error)?;
-    let done = Mutex::new(Vec::new());
-    let mut all = Vec::new();
+    // How many notes there are, to hold them without growing (only a hint: a table too
+    // damaged to count is still read as far as it reads).
+    let count = db.query_row("SELECT count(*) FROM notes", [], |row| row.get(0));
+    let count = count.map_or(0, |n: i64| usize::try_from(n).unwrap_or(0));
+    let joined = Mutex::new(Joined {
+        next: 0,
+        waiting: BTreeMap::new(),
+        notes: Notes {
+            made: Vec::with_capacity(count),
+            kept: Vec::with_capacity(count),
+            all: Vec::new(),
+            warnings: Vec::new(),
+        },
+    });
+    let mut all = Vec::with_capacity(count);
     rayon::in_place_scope(|scope| {
-        let done = &done;
+        let joined = &joined;
         let mut batch = Vec::with_capacity(BATCH_ROWS);
         let mut index = 0;
         loop {
             let row = rows.next().map_err(sqlite_error)?;
+            let end = row.is_none();
             if let Some(row) = row {
                 let note: NoteRow<'static> = NoteRow::from_row(row).map_err(sqlite_error)?;
                 all.push(note.id);
                 batch.push(note);
-                if batch.len() < BATCH_ROWS {
-                    continue;
-                }
             }
-            if batch.is_empty() {
+            if batch.len() == BATCH_ROWS || end && !batch.is_empty() {
+                let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                scope.spawn(move |_| {
+                    let made = checked(rows, by_id, make);
+                    let mut joined = joined.lock().unwrap_or_else(|e| e.into_inner());
+                    joined.add(index, made);
+                });
+                index += 1;
+            }
+            if end {
                 return Ok::<_, ReadError>(());
             }
-            let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
-            scope.spawn(move |_| {
-                let made = checked(rows, by_id, make);
-                done.lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .push((index, made));
-            });
-            index += 1;
         }
     })?;
-    let mut done = done.into_inner().unwrap_or_else(|e| e.into_inner());
-    done.sort_unstable_by_key(|(index, _)| *index);
-    let mut notes = Notes {
-        made: Vec::with_capacity(all.len()),
-        kept: Vec::with_capacity(all.len()),
-        all,
-        warnings: Vec::new(),
-    };
-    for (_, batch) in done {
-        notes.made.extend(batch.made);
-        notes.kept.extend(batch.kept);
-        notes.warnings.extend(batch.warnings);
-    }
+    let mut notes = joined.into_inner().unwrap_or_else(|e| e.into_inner()).notes;
+    notes.all = all;
     Ok(notes)
+}
+
+/// The batches of [`notes`] made so far, joined in order by the pool as each next one
+/// comes in (while the rows are still being read, not after).
+struct Joined<T> {
+    /// The index of the batch to join next.
+    next: usize,
+    /// The batches made before the ones before them.
+    waiting: BTreeMap<usize, Batch<T>>,
+    notes: Notes<T>,
+}
+
+impl<T> Joined<T> {
+    fn add(&mut self, index: usize, batch: Batch<T>) {
+        self.waiting.insert(index, batch);
+        while let Some(batch) = self.waiting.remove(&self.next) {
+            self.notes.made.extend(batch.made);
+            self.notes.kept.extend(batch.kept);
+            self.notes.warnings.extend(batch.warnings);
+            self.next += 1;
+        }
+    }
 }
 
 /// Makes the `rows` whose note type is known and whose field count matches it with
