@@ -343,23 +343,34 @@ fn notes_in_order(
                 .for_each(|(m, _)| place(m, &cards[m.cards.clone()], prepared))
         },
     );
-    let mut slots: Vec<Option<Made>> = made.into_iter().map(Some).collect();
-    let mut notes = Vec::with_capacity(slots.len());
+    let mut notes = Vec::with_capacity(made.len());
     let mut warnings = Vec::new();
     for entry in sequence {
-        match entry.map(|i| slots[i].take()) {
-            Ok(Some(m)) => {
-                let Made {
-                    note, warnings: w, ..
-                } = m;
-                warnings.extend(w);
-                notes.push(note);
+        match entry {
+            Ok(i) => {
+                warnings.append(&mut made[i].warnings);
+                notes.push(taken(&mut made[i].note));
             }
-            Ok(None) => unreachable!("each note comes once in the order"),
             Err(warning) => warnings.push(warning),
         }
     }
     (notes, originals, warnings)
+}
+
+/// The note `note` was, an empty one (which holds no memory) left in its place.
+fn taken(note: &mut Note) -> Note {
+    let empty = Note {
+        guid: String::new(),
+        notetype_id: 0,
+        fields: Vec::new(),
+        tags: Vec::new(),
+        deck: String::new(),
+        card_decks: Vec::new(),
+        empty_cards: Vec::new(),
+        skipped_cards: Vec::new(),
+        modified: 0,
+    };
+    std::mem::replace(note, empty)
 }
 
 /// The notes `made` in `order` (indices), each with whether it is the first of its
