@@ -102,9 +102,17 @@ pub fn unpack(package: &Path, dir: &Path, force: bool) -> Result<Summary, Unpack
         limits: None,
     };
     let mut reader = read::open_with(package, options).map_err(read_error)?;
-    let mut contents = reader.contents().map_err(read_error)?;
-    let rows = std::mem::take(&mut contents.notes);
-    let (unpacked, originals, notetype_mods, mut summary) = model(&contents, rows);
+    // Each note is made from its row on all cores as the rows are read.
+    let mut prepared = None;
+    let slot = &mut prepared;
+    let (mut contents, made) = reader
+        .contents_making(move |notetypes| {
+            let prepared: &Prepared = slot.insert(Prepared::of(notetypes));
+            move |row| note_of(row, prepared)
+        })
+        .map_err(read_error)?;
+    let prepared = prepared.expect("the reader gives the note types before the notes");
+    let (unpacked, originals, notetype_mods, mut summary) = model(&contents, prepared, made);
     contents.cards = Vec::new(); // counted and placed: not needed from here on
     let staged = scratch.path().join("sources");
     std::fs::create_dir(&staged).map_err(io(&staged))?;
@@ -173,77 +181,77 @@ fn put_in_place(staged: &Path, dir: &Path) -> Result<(), UnpackError> {
 /// A note's original `mod`, by guid.
 type Originals = HashMap<String, i64>;
 
-/// The package's contents as the model the source writer takes: notes with their
-/// home decks, the note types, the decks with their descriptions and options. The
-/// note rows (taken out of `contents`) are dropped one by one as they become notes.
-fn model(
-    contents: &Contents,
-    rows: Vec<crate::package::NoteRow<'static>>,
-) -> (Unpacked, Originals, HashMap<i64, i64>, Summary) {
-    let decks: HashMap<i64, &crate::package::DeckJson> =
-        contents.decks.iter().map(|d| (d.id, d)).collect();
-    let deck_name = |id: i64| decks.get(&id).map_or("Default", |d| d.name.as_str());
-    let mut cards_of: HashMap<i64, Vec<(i64, &str)>> = HashMap::new();
-    for card in &contents.cards {
-        // A card in a filtered deck goes home.
-        let home = if card.original_did != 0 {
-            card.original_did
-        } else {
-            card.did
-        };
-        cards_of
-            .entry(card.nid)
-            .or_default()
-            .push((card.ord, deck_name(home)));
-    }
-    let mut unpacked = Unpacked {
-        notetypes: (contents.notetypes.iter())
-            .map(|n| n.to_notetype())
-            .collect(),
-        ..Unpacked::default()
-    };
-    let aliased = write::TypeNames::new(&unpacked.notetypes).aliased(&unpacked.notetypes);
-    let line_ends = unix_line_ends(&mut unpacked.notetypes);
-    let types: HashMap<i64, crate::NoteType> = (unpacked.notetypes.iter())
-        .map(|n| (n.id, n.clone()))
-        .collect();
-    let mut originals = Originals::new();
-    let mut odd_cards = Vec::new();
-    let mut guids = HashSet::new();
-    // In order, a note with the guid of one met before is left out; each other note
-    // is made on its own, on all cores.
-    let kept: Vec<Result<_, String>> = in_new_card_order(&contents.cards, rows)
-        .map(|row| {
-            let cards = cards_of.remove(&row.id).unwrap_or_default();
-            match guids.insert(row.guid.to_string()) {
-                true => Ok((row, cards)),
-                // Anki's importer takes it for the note it met first with that guid.
-                false => Err(format!(
-                    "note {} has the guid `{}` of another note; it is left out, as Anki's \
-                     importer takes it for that note",
-                    row.id, row.guid
-                )),
-            }
-        })
-        .collect();
-    drop(guids);
-    let made: Vec<(Option<Note>, Vec<String>)> = (kept.into_par_iter())
-        .map(|kept| match kept {
-            Ok((row, cards)) => {
-                let (note, warnings) = note_of(row, cards, &types);
-                (Some(note), warnings)
-            }
-            Err(warning) => (None, vec![warning]),
-        })
-        .collect();
-    unpacked.notes.reserve(made.len());
-    for (note, warnings) in made {
-        odd_cards.extend(warnings);
-        if let Some(note) = note {
-            originals.insert(note.guid.clone(), note.modified);
-            unpacked.notes.push(note);
+/// The package's note types as the model has them (written with `\n` line ends), by
+/// id, and the warnings converting them gave.
+struct Prepared {
+    notetypes: Vec<crate::NoteType>,
+    by_id: HashMap<i64, usize>,
+    warnings: Vec<String>,
+    /// Hashes each note's guid as it is made, for the guids met before.
+    guids: std::hash::RandomState,
+}
+
+impl Prepared {
+    fn of(notetypes: &[crate::package::NotetypeJson]) -> Prepared {
+        let mut notetypes: Vec<crate::NoteType> =
+            notetypes.iter().map(|n| n.to_notetype()).collect();
+        let aliased = write::TypeNames::new(&notetypes).aliased(&notetypes);
+        let line_ends = unix_line_ends(&mut notetypes);
+        let by_id = (notetypes.iter().enumerate())
+            .map(|(i, n)| (n.id, i))
+            .collect();
+        Prepared {
+            notetypes,
+            by_id,
+            warnings: aliased.into_iter().chain(line_ends).collect(),
+            guids: std::hash::RandomState::new(),
         }
     }
+
+    fn get(&self, id: i64) -> Option<&crate::NoteType> {
+        self.by_id.get(&id).map(|&i| &self.notetypes[i])
+    }
+}
+
+/// A note made from its row as the package is read, before its cards are known.
+struct Made {
+    /// The row's id.
+    id: i64,
+    /// The note, in no deck until [`place`] puts its cards in theirs.
+    note: Note,
+    /// Its guid's hash ([`Prepared::guids`]).
+    guid_hash: u64,
+    /// The cards its fields make (`None`: its note type is not known).
+    made: Option<Vec<u16>>,
+    /// Its cards, in the package's cards by note ([`placed_cards`]).
+    cards: std::ops::Range<usize>,
+    /// What [`place`] could not keep as the package has it.
+    warnings: Vec<String>,
+}
+
+/// A card as the model places it: its note, ordinal, home deck (a card in a filtered
+/// deck goes home) and, for a new card, its position among new cards.
+struct Placed<'c> {
+    nid: i64,
+    ord: i64,
+    home: &'c str,
+    new_due: Option<i64>,
+}
+
+/// The package's contents as the model the source writer takes: notes with their
+/// home decks, the note types, the decks with their descriptions and options. The
+/// notes come made from their rows (`made`, by id).
+fn model(
+    contents: &Contents,
+    prepared: Prepared,
+    made: Vec<Made>,
+) -> (Unpacked, Originals, HashMap<i64, i64>, Summary) {
+    let (notes, originals, odd_cards) = notes_in_order(contents, &prepared, made);
+    let mut unpacked = Unpacked {
+        notetypes: prepared.notetypes,
+        notes,
+        ..Unpacked::default()
+    };
     let configs: HashMap<i64, &crate::package::DeckConfig> =
         contents.deck_configs.iter().map(|c| (c.id, c)).collect();
     // The Default group, edited, goes with the first deck that uses it (as all do
@@ -281,53 +289,206 @@ fn model(
         cards_with_history: contents.cards_with_history,
         unused_presets: unused_presets(contents),
         warnings: (contents.warnings.iter().map(|w| w.to_string()))
-            .chain(aliased)
-            .chain(line_ends)
+            .chain(prepared.warnings)
             .chain(odd_cards)
             .collect(),
     };
     (unpacked, originals, notetype_mods, summary)
 }
 
-/// A package's note row as a note, with its cards (ordinal, home deck): its deck is
-/// its first card's, and the cards its fields do not make or lack are kept as in the
-/// package (with a warning each for what cannot be).
-fn note_of(
-    row: crate::package::NoteRow<'static>,
-    mut cards: Vec<(i64, &str)>,
-    types: &HashMap<i64, crate::NoteType>,
-) -> (Note, Vec<String>) {
-    cards.sort_unstable();
-    let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
-    let card_decks = (cards.iter())
-        .filter(|(_, d)| *d != deck && crate::deck::key(d) != crate::deck::key(&deck))
-        .map(|(ord, d)| (*ord as u16, d.to_string()))
+/// The notes in the order of their new cards, each in its cards' decks; a note with
+/// the guid of one before it is left out, as Anki's importer takes it for that one.
+/// Returns them with their original `mod`s and the warnings, in the notes' order.
+fn notes_in_order(
+    contents: &Contents,
+    prepared: &Prepared,
+    mut made: Vec<Made>,
+) -> (Vec<Note>, Originals, Vec<String>) {
+    let cards = placed_cards(contents);
+    let order = in_new_card_order(&cards, &mut made);
+    let mut kept = vec![false; made.len()];
+    let sequence: Vec<Result<usize, String>> = first_of_each_guid(&made, order)
+        .map(|(i, first)| match first {
+            true => {
+                kept[i] = true;
+                Ok(i)
+            }
+            // Anki's importer takes it for the note it met first with that guid.
+            false => Err(format!(
+                "note {} has the guid `{}` of another note; it is left out, as Anki's \
+                 importer takes it for that note",
+                made[i].id, made[i].note.guid
+            )),
+        })
         .collect();
+    // Copied here, one after another: copied with the notes on all cores, they would
+    // sit among the notes' text and keep its memory once the notes are written.
+    let keys: Vec<(String, i64)> = (sequence.iter().flatten())
+        .map(|&i| (made[i].note.guid.clone(), made[i].note.modified))
+        .collect();
+    // The original `mod`s are gathered on one core while the notes are placed.
+    let (originals, ()) = rayon::join(
+        || keys.into_iter().collect::<Originals>(),
+        || {
+            (made.par_iter_mut().zip(kept))
+                .filter(|(_, kept)| *kept)
+                .for_each(|(m, _)| place(m, &cards[m.cards.clone()], prepared))
+        },
+    );
+    let mut notes = Vec::with_capacity(made.len());
+    let mut warnings = Vec::new();
+    for entry in sequence {
+        match entry {
+            Ok(i) => {
+                warnings.append(&mut made[i].warnings);
+                notes.push(taken(&mut made[i].note));
+            }
+            Err(warning) => warnings.push(warning),
+        }
+    }
+    (notes, originals, warnings)
+}
+
+/// The note `note` was, an empty one (which holds no memory) left in its place.
+fn taken(note: &mut Note) -> Note {
+    let empty = Note {
+        guid: String::new(),
+        notetype_id: 0,
+        fields: Vec::new(),
+        tags: Vec::new(),
+        deck: String::new(),
+        card_decks: Vec::new(),
+        empty_cards: Vec::new(),
+        skipped_cards: Vec::new(),
+        modified: 0,
+    };
+    std::mem::replace(note, empty)
+}
+
+/// The notes `made` in `order` (indices), each with whether it is the first of its
+/// guid. The guids' hashes, made on all cores, are looked up in a map that takes them
+/// as they are; the guids are compared only when hashes meet.
+fn first_of_each_guid(
+    made: &[Made],
+    order: Vec<usize>,
+) -> impl Iterator<Item = (usize, bool)> + '_ {
+    let mut first: HashMap<u64, usize, std::hash::BuildHasherDefault<Prehashed>> =
+        HashMap::with_capacity_and_hasher(made.len(), Default::default());
+    // Guids whose hash an earlier, other guid has (hardly ever any).
+    let mut others: HashSet<&str> = HashSet::new();
+    order.into_iter().map(move |i| {
+        let guid = made[i].note.guid.as_str();
+        let is_first = match first.entry(made[i].guid_hash) {
+            std::collections::hash_map::Entry::Vacant(entry) => {
+                entry.insert(i);
+                true
+            }
+            std::collections::hash_map::Entry::Occupied(entry) => {
+                made[*entry.get()].note.guid != guid && others.insert(guid)
+            }
+        };
+        (i, is_first)
+    })
+}
+
+/// A hasher for keys that are hashes already: each key is its own hash.
+#[derive(Default)]
+struct Prehashed(u64);
+
+impl std::hash::Hasher for Prehashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+/// The package's cards by note (unordered among a note's own).
+fn placed_cards(contents: &Contents) -> Vec<Placed<'_>> {
+    let decks: HashMap<i64, &str> = (contents.decks.iter())
+        .map(|d| (d.id, d.name.as_str()))
+        .collect();
+    let mut cards: Vec<Placed> = (contents.cards.par_iter())
+        .map(|card| {
+            let home = match card.original_did {
+                0 => card.did,
+                home => home,
+            };
+            Placed {
+                nid: card.nid,
+                ord: card.ord,
+                home: decks.get(&home).copied().unwrap_or("Default"),
+                new_due: (card.card_type == 0).then_some(card.due),
+            }
+        })
+        .collect();
+    // Cards made with their notes are in their order already.
+    if !cards.is_sorted_by_key(|c| c.nid) {
+        cards.par_sort_unstable_by_key(|c| c.nid);
+    }
+    cards
+}
+
+/// A note made from its row (as the package is read, on all cores), with the cards its
+/// fields make; [`place`] puts it in its cards' decks.
+fn note_of(row: crate::package::NoteRow<'static>, prepared: &Prepared) -> Made {
     let fields = row
         .fields
         .split(crate::package::FIELD_SEPARATOR)
         .map(str::to_string)
         .collect();
-    let mut note = Note {
+    let note = Note {
         guid: row.guid.into_owned(),
         notetype_id: row.mid,
         fields,
         tags: row.tags.split_whitespace().map(str::to_string).collect(),
-        deck,
-        card_decks,
+        deck: String::new(),
+        card_decks: Vec::new(),
         empty_cards: Vec::new(),
         skipped_cards: Vec::new(),
         modified: row.modified,
     };
-    let mut warnings = Vec::new();
-    if let Some(nt) = types.get(&note.notetype_id) {
-        let ords: Vec<i64> = cards.iter().map(|c| c.0).collect();
-        // The cards the fields make, worked out once for both.
-        let made = (nt.card_ordinals(&note.fields, !note.tags.is_empty())).unwrap_or_default();
-        warnings.extend(keep_empty_cards(&mut note, nt, &made, &ords));
-        warnings.extend(skip_missing_cards(&mut note, &made, &ords));
+    // The cards the fields make, worked out once for both checks in `place`.
+    let made = (prepared.get(note.notetype_id))
+        .map(|nt| (nt.card_ordinals(&note.fields, !note.tags.is_empty())).unwrap_or_default());
+    Made {
+        id: row.id,
+        guid_hash: std::hash::BuildHasher::hash_one(&prepared.guids, &note.guid),
+        note,
+        made,
+        cards: 0..0,
+        warnings: Vec::new(),
     }
-    (note, warnings)
+}
+
+/// Puts a note in its `cards`' decks (ordinal, home deck): its deck is its first
+/// card's, and the cards its fields do not make or lack are kept as in the package
+/// (with a warning each for what cannot be).
+fn place(made: &mut Made, cards: &[Placed], prepared: &Prepared) {
+    let mut cards: Vec<(i64, &str)> = cards.iter().map(|c| (c.ord, c.home)).collect();
+    cards.sort_unstable();
+    let note = &mut made.note;
+    let deck = cards.first().map_or("Default", |(_, d)| d).to_string();
+    note.card_decks = (cards.iter())
+        .filter(|(_, d)| *d != deck && crate::deck::key(d) != crate::deck::key(&deck))
+        .map(|(ord, d)| (*ord as u16, d.to_string()))
+        .collect();
+    note.deck = deck;
+    if let (Some(nt), Some(made_ords)) = (prepared.get(note.notetype_id), made.made.take()) {
+        let ords: Vec<i64> = cards.iter().map(|c| c.0).collect();
+        made.warnings
+            .extend(keep_empty_cards(note, nt, &made_ords, &ords));
+        made.warnings
+            .extend(skip_missing_cards(note, &made_ords, &ords));
+    }
 }
 
 /// The names of the package's deck options presets that no deck uses (a `.colpkg` has
@@ -524,24 +685,59 @@ fn odd_notes(
     out
 }
 
-/// The notes in the order of their new cards (the order a build gives them, so that
-/// rebuilding keeps it), then those without new cards by id.
-fn in_new_card_order(
-    cards: &[crate::package::CardRow],
-    mut rows: Vec<crate::package::NoteRow<'static>>,
-) -> impl Iterator<Item = crate::package::NoteRow<'static>> {
-    let mut position: HashMap<i64, i64> = HashMap::new();
-    for card in cards.iter().filter(|c| c.card_type == 0) {
-        let due = position.entry(card.nid).or_insert(i64::MAX);
-        *due = (*due).min(card.due);
+/// The indices of the notes `made` (by id) in the order of their new cards (the order a
+/// build gives them, so that rebuilding keeps it), then those without new cards by id.
+/// Finds each note's range of `cards` (sorted by note) on the way.
+fn in_new_card_order(cards: &[Placed], made: &mut [Made]) -> Vec<usize> {
+    let mut order: Vec<(i64, usize)> = (made.par_iter_mut().enumerate())
+        .map(|(i, m)| {
+            let start = cards.partition_point(|c| c.nid < m.id);
+            let end = start + cards[start..].partition_point(|c| c.nid == m.id);
+            m.cards = start..end;
+            let due = cards[start..end].iter().filter_map(|c| c.new_due).min();
+            (due.unwrap_or(i64::MAX), i)
+        })
+        .collect();
+    if !order.is_sorted() {
+        order.par_sort_unstable();
     }
-    rows.sort_by_cached_key(|n| (position.get(&n.id).copied().unwrap_or(i64::MAX), n.id));
-    rows.into_iter()
+    order.into_iter().map(|(_, i)| i).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_note_of_a_guid_in_the_order_is_kept_even_when_hashes_meet() {
+        let basic = crate::Stock::Basic.notetype();
+        // "a" and "b" have the same hash: their guids tell them apart.
+        let made: Vec<Made> = [("a", 1), ("b", 1), ("a", 1), ("c", 2), ("b", 1)]
+            .into_iter()
+            .enumerate()
+            .map(|(id, (guid, guid_hash))| Made {
+                id: id as i64,
+                note: Note::new(&basic, ["front", "back"]).guid(guid),
+                guid_hash,
+                made: None,
+                cards: 0..0,
+                warnings: Vec::new(),
+            })
+            .collect();
+        let firsts = |order: Vec<usize>| -> Vec<(usize, bool)> {
+            first_of_each_guid(&made, order).collect()
+        };
+        let kept = firsts(vec![0, 1, 2, 3, 4]);
+        assert_eq!(
+            kept,
+            [(0, true), (1, true), (2, false), (3, true), (4, false)]
+        );
+        let kept = firsts(vec![4, 3, 2, 1, 0]);
+        assert_eq!(
+            kept,
+            [(4, true), (3, true), (2, true), (1, false), (0, false)]
+        );
+    }
 
     #[test]
     fn windows_line_ends_are_written_as_unix_ones_with_a_warning() {

@@ -229,16 +229,16 @@ impl TableRow for NoteRow<'_> {
     fn from_row(row: &Row) -> rusqlite::Result<Self> {
         Ok(NoteRow {
             id: row.get(0)?,
-            guid: Cow::Owned(row.get(1)?),
+            guid: Cow::Owned(text(row, 1)?),
             mid: row.get(2)?,
             modified: row.get(3)?,
             usn: row.get(4)?,
-            tags: Cow::Owned(row.get(5)?),
-            fields: Cow::Owned(row.get(6)?),
+            tags: Cow::Owned(text(row, 5)?),
+            fields: Cow::Owned(text(row, 6)?),
             sort_field: Cow::Owned(text_or_number(row, 7)?),
             checksum: row.get(8)?,
             flags: row.get(9)?,
-            data: Cow::Owned(row.get(10)?),
+            data: Cow::Owned(text(row, 10)?),
         })
     }
 }
@@ -248,8 +248,20 @@ fn text_or_number(row: &Row, index: usize) -> rusqlite::Result<String> {
     Ok(match row.get_ref(index)? {
         ValueRef::Integer(n) => n.to_string(),
         ValueRef::Real(x) => x.to_string(),
-        _ => row.get(index)?,
+        _ => text(row, index)?,
     })
+}
+
+/// A text column, as `row.get` gives it, its UTF-8 checked at SIMD speed (a
+/// package's fields are most of what unpack reads, often not ASCII).
+fn text(row: &Row, index: usize) -> rusqlite::Result<String> {
+    match row.get_ref(index)? {
+        ValueRef::Text(bytes) => match simdutf8::basic::from_utf8(bytes) {
+            Ok(text) => Ok(text.to_owned()),
+            Err(_) => row.get(index), // the error as rusqlite words it
+        },
+        _ => row.get(index),
+    }
 }
 
 /// A row of `cards`.

@@ -6,9 +6,11 @@ use crate::package::meta::Version;
 use crate::package::schema::{
     ById, CardRow, ColRow, DeckConfig, DeckJson, NoteRow, NotetypeJson, TableRow, FIELD_SEPARATOR,
 };
+use rayon::prelude::*;
 use rusqlite::{Connection, OpenFlags};
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::Path;
+use std::sync::Mutex;
 
 /// Where a collection of a schema keeps what.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,8 +49,16 @@ impl Layout {
     }
 }
 
-/// Reads the collection database at `path`.
-pub(super) fn read(path: &Path, version: Version, whole: bool) -> Result<Contents, ReadError> {
+/// Reads the collection database at `path`. `prepare`, given the note types, returns
+/// what makes each kept note row into a `T`: the rows go to it on all cores as they are
+/// read (none is held longer), and the `T`s come back in the rows' order (by id), the
+/// contents' `notes` left empty.
+pub(super) fn read<T: Send, F: Fn(NoteRow<'static>) -> T + Sync>(
+    path: &Path,
+    version: Version,
+    whole: bool,
+    prepare: impl FnOnce(&[NotetypeJson]) -> F,
+) -> Result<(Contents, Vec<T>), ReadError> {
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
     let db = Connection::open_with_flags(path, flags).map_err(sqlite_error)?;
     // A hostile database's schema may hold triggers and views: never run its SQL.
@@ -76,7 +86,7 @@ pub(super) fn read(path: &Path, version: Version, whole: bool) -> Result<Content
         _ => json_column::<DeckConfig>(&col.dconf, "deck options (col.dconf)")?,
     };
     deck_configs.sort_by_key(|c| c.id);
-    let mut warnings = Vec::new();
+    let make = prepare(&notetypes);
     // The cards and the reviews are read on a connection of their own while the notes
     // are: nothing else can run before both are in.
     let (notes, cards) = std::thread::scope(|scope| {
@@ -86,16 +96,16 @@ pub(super) fn read(path: &Path, version: Version, whole: bool) -> Result<Content
                 .map_err(sqlite_error)?;
             Ok::<_, ReadError>((all_cards(&db)?, reviewed(&db)?))
         });
-        let notes = notes(&db, &notetypes, &mut warnings);
+        let notes = notes(&db, &notetypes, &make);
         let cards = cards
             .join()
             .unwrap_or_else(|e| std::panic::resume_unwind(e));
         Ok::<_, ReadError>((notes?, cards?))
     })?;
-    let ((notes, all), (cards, reviewed)) = (notes, cards);
-    let cards = kept_cards(cards, &notes, &all, &mut warnings);
+    let (mut notes, (cards, reviewed)) = (notes, cards);
+    let cards = kept_cards(cards, &notes.kept, &notes.all, &mut notes.warnings);
     let cards_with_history = cards.iter().filter(|c| reviewed.contains(&c.id)).count();
-    Ok(Contents {
+    let contents = Contents {
         version,
         schema: layout.schema,
         whole_collection: whole,
@@ -103,12 +113,13 @@ pub(super) fn read(path: &Path, version: Version, whole: bool) -> Result<Content
         notetypes,
         decks,
         deck_configs,
-        notes,
+        notes: Vec::new(),
         cards,
         cards_with_history,
         media: Vec::new(),
-        warnings,
-    })
+        warnings: notes.warnings,
+    };
+    Ok((contents, notes.made))
 }
 
 /// The values of a JSON object column keyed by id.
@@ -181,25 +192,128 @@ fn scheduler(db: &Connection, col: &ColRow, layout: Layout) -> Result<u8, ReadEr
     })
 }
 
-/// The notes whose note type is known and whose field count matches it, and the ids
-/// of all notes.
-fn notes(
+/// The notes read, as [`notes`] gives them.
+struct Notes<T> {
+    /// What each kept note was made into, by id.
+    made: Vec<T>,
+    /// The ids of the kept notes (those whose note type is known and whose field count
+    /// matches it), ascending.
+    kept: Vec<i64>,
+    /// The ids of all notes, ascending.
+    all: Vec<i64>,
+    /// Why the others were left out, by id.
+    warnings: Vec<ReadWarning>,
+}
+
+/// One batch of [`notes`]: the rows read one after another, checked and made on a core
+/// of the pool.
+struct Batch<T> {
+    made: Vec<T>,
+    kept: Vec<i64>,
+    warnings: Vec<ReadWarning>,
+}
+
+/// Rows a task of the pool takes: enough that handing them over costs nothing, few
+/// enough that the pool starts while the rows are still being read.
+const BATCH_ROWS: usize = 512;
+
+/// Reads the notes by id on this thread and hands them in batches to the pool, which
+/// checks each (note type known, field count matching) and makes the kept ones with
+/// `make` while the next rows are read.
+fn notes<T: Send>(
     db: &Connection,
     notetypes: &[NotetypeJson],
-    warnings: &mut Vec<ReadWarning>,
-) -> Result<(Vec<NoteRow<'static>>, HashSet<i64>), ReadError> {
+    make: &(impl Fn(NoteRow<'static>) -> T + Sync),
+) -> Result<Notes<T>, ReadError> {
     let by_id: HashMap<i64, &NotetypeJson> = notetypes.iter().map(|nt| (nt.id, nt)).collect();
+    let by_id = &by_id;
     let mut statement = db
         .prepare(&format!("{} ORDER BY id", NoteRow::select_sql()))
         .map_err(sqlite_error)?;
     let mut rows = statement.query([]).map_err(sqlite_error)?;
-    let mut notes = Vec::new();
-    let mut all = HashSet::new();
-    while let Some(row) = rows.next().map_err(sqlite_error)? {
-        let note: NoteRow<'static> = NoteRow::from_row(row).map_err(sqlite_error)?;
-        all.insert(note.id);
+    // How many notes there are, to hold them without growing (only a hint: a table too
+    // damaged to count is still read as far as it reads).
+    let count = db.query_row("SELECT count(*) FROM notes", [], |row| row.get(0));
+    let count = count.map_or(0, |n: i64| usize::try_from(n).unwrap_or(0));
+    let joined = Mutex::new(Joined {
+        next: 0,
+        waiting: BTreeMap::new(),
+        notes: Notes {
+            made: Vec::with_capacity(count),
+            kept: Vec::with_capacity(count),
+            all: Vec::new(),
+            warnings: Vec::new(),
+        },
+    });
+    let mut all = Vec::with_capacity(count);
+    rayon::in_place_scope(|scope| {
+        let joined = &joined;
+        let mut batch = Vec::with_capacity(BATCH_ROWS);
+        let mut index = 0;
+        loop {
+            let row = rows.next().map_err(sqlite_error)?;
+            let end = row.is_none();
+            if let Some(row) = row {
+                let note: NoteRow<'static> = NoteRow::from_row(row).map_err(sqlite_error)?;
+                all.push(note.id);
+                batch.push(note);
+            }
+            if batch.len() == BATCH_ROWS || end && !batch.is_empty() {
+                let rows = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_ROWS));
+                scope.spawn(move |_| {
+                    let made = checked(rows, by_id, make);
+                    let mut joined = joined.lock().unwrap_or_else(|e| e.into_inner());
+                    joined.add(index, made);
+                });
+                index += 1;
+            }
+            if end {
+                return Ok::<_, ReadError>(());
+            }
+        }
+    })?;
+    let mut notes = joined.into_inner().unwrap_or_else(|e| e.into_inner()).notes;
+    notes.all = all;
+    Ok(notes)
+}
+
+/// The batches of [`notes`] made so far, joined in order by the pool as each next one
+/// comes in (while the rows are still being read, not after).
+struct Joined<T> {
+    /// The index of the batch to join next.
+    next: usize,
+    /// The batches made before the ones before them.
+    waiting: BTreeMap<usize, Batch<T>>,
+    notes: Notes<T>,
+}
+
+impl<T> Joined<T> {
+    fn add(&mut self, index: usize, batch: Batch<T>) {
+        self.waiting.insert(index, batch);
+        while let Some(batch) = self.waiting.remove(&self.next) {
+            self.notes.made.extend(batch.made);
+            self.notes.kept.extend(batch.kept);
+            self.notes.warnings.extend(batch.warnings);
+            self.next += 1;
+        }
+    }
+}
+
+/// Makes the `rows` whose note type is known and whose field count matches it with
+/// `make`; a warning each for the others.
+fn checked<T>(
+    rows: Vec<NoteRow<'static>>,
+    by_id: &HashMap<i64, &NotetypeJson>,
+    make: &impl Fn(NoteRow<'static>) -> T,
+) -> Batch<T> {
+    let mut batch = Batch {
+        made: Vec::with_capacity(rows.len()),
+        kept: Vec::with_capacity(rows.len()),
+        warnings: Vec::new(),
+    };
+    for note in rows {
         let Some(nt) = by_id.get(&note.mid) else {
-            warnings.push(ReadWarning::NoteTypeMissing {
+            batch.warnings.push(ReadWarning::NoteTypeMissing {
                 note_id: note.id,
                 guid: note.guid.into_owned(),
                 notetype_id: note.mid,
@@ -208,7 +322,7 @@ fn notes(
         };
         let found = note.fields.split(FIELD_SEPARATOR).count();
         if found != nt.flds.len() {
-            warnings.push(ReadWarning::FieldCount {
+            batch.warnings.push(ReadWarning::FieldCount {
                 note_id: note.id,
                 guid: note.guid.into_owned(),
                 notetype: nt.name.clone(),
@@ -217,9 +331,10 @@ fn notes(
             });
             continue;
         }
-        notes.push(note);
+        batch.kept.push(note.id);
+        batch.made.push(make(note));
     }
-    Ok((notes, all))
+    batch
 }
 
 /// Every card, by id.
@@ -235,19 +350,25 @@ fn all_cards(db: &Connection) -> Result<Vec<CardRow>, ReadError> {
     Ok(cards)
 }
 
-/// The cards whose note was kept (of `notes`; `all`: the ids of every note).
+/// The cards whose note was kept (of `kept`; `all`: the ids of every note; both
+/// ascending), looked up on all cores: nearly always every card.
 fn kept_cards(
     cards: Vec<CardRow>,
-    notes: &[NoteRow],
-    all: &HashSet<i64>,
+    kept: &[i64],
+    all: &[i64],
     warnings: &mut Vec<ReadWarning>,
 ) -> Vec<CardRow> {
-    let kept: HashSet<i64> = notes.iter().map(|n| n.id).collect();
+    let is_kept: Vec<bool> = (cards.par_iter())
+        .map(|card| kept.binary_search(&card.nid).is_ok())
+        .collect();
+    if is_kept.iter().all(|&k| k) {
+        return cards;
+    }
     let mut out = Vec::with_capacity(cards.len());
-    for card in cards {
-        if kept.contains(&card.nid) {
+    for (card, kept) in cards.into_iter().zip(is_kept) {
+        if kept {
             out.push(card);
-        } else if !all.contains(&card.nid) {
+        } else if all.binary_search(&card.nid).is_err() {
             // A card of a note left out was reported with its note.
             warnings.push(ReadWarning::NoteMissing {
                 card_id: card.id,

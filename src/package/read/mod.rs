@@ -112,15 +112,29 @@ impl PackageReader {
     /// (a note whose note type is missing, a card whose note is missing) are left out
     /// with a [`ReadWarning`]; so are media files that cannot be written safely.
     pub fn contents(&mut self) -> Result<Contents, ReadError> {
+        let (mut contents, notes) = self.contents_making(|_| |row| row)?;
+        contents.notes = notes;
+        Ok(contents)
+    }
+
+    /// [`PackageReader::contents`], each kept note row made into a `T` as it is read,
+    /// on all cores, by what `prepare` returns when given the note types: the `T`s,
+    /// by note id, come back beside the contents (whose `notes` are left empty), and
+    /// the rows are never all held.
+    pub fn contents_making<T: Send, F: Fn(NoteRow<'static>) -> T + Sync>(
+        &mut self,
+        prepare: impl FnOnce(&[NotetypeJson]) -> F,
+    ) -> Result<(Contents, Vec<T>), ReadError> {
         let db = self
             .zip
             .inflate_collection(self.version, self.scratch_dir.as_deref())?;
-        let mut contents = collection::read(db.path(), self.version, self.whole_collection)?;
+        let read = collection::read(db.path(), self.version, self.whole_collection, prepare);
+        let (mut contents, notes) = read?;
         drop(db);
         let media = media::read_list(&mut self.zip, self.version)?;
         contents.media = media.files;
         contents.warnings.extend(media.warnings);
-        Ok(contents)
+        Ok((contents, notes))
     }
 
     /// Writes the bytes of `file` (one of [`Contents::media`]) to `to`, decompressed,

@@ -501,3 +501,39 @@ fn colpkg_is_a_whole_collection() {
     std::fs::copy(sample(dir.path(), Format::Latest), &path).unwrap();
     assert!(read(&path).unwrap().whole_collection);
 }
+
+#[test]
+fn notes_read_in_batches_come_back_by_id() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1500 more notes (more than a batch), every 400th of a note type not there.
+    let sql = "
+        WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1500)
+        INSERT INTO notes SELECT 1 + i, 'g' || i, CASE WHEN i % 400 = 0 THEN 42 ELSE t.mid END,
+            t.mod, t.usn, t.tags, t.flds, t.sfld, t.csum, t.flags, t.data
+        FROM n, (SELECT * FROM notes LIMIT 1) AS t;
+    ";
+    let contents = read(&with_sql(dir.path(), sql)).unwrap();
+    let ids: Vec<i64> = contents.notes.iter().map(|n| n.id).collect();
+    assert_eq!(ids.len(), 1502 - 3);
+    assert!(ids.is_sorted(), "{ids:?}");
+    let missing: Vec<i64> = (contents.warnings.iter())
+        .map(|w| match w {
+            ReadWarning::NoteTypeMissing { note_id, .. } => *note_id,
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(missing, [401, 801, 1201]);
+    let (mut reader, mut prepared) = (open(&with_sql(dir.path(), sql)).unwrap(), 0);
+    let (contents, made) = reader
+        .contents_making(|notetypes| {
+            prepared = notetypes.len();
+            |row: NoteRow<'static>| row.id
+        })
+        .unwrap();
+    assert_eq!(
+        (prepared, contents.notes.len()),
+        (1, 0),
+        "Basic's rows, made"
+    );
+    assert!(made == ids, "the same notes, by id");
+}
