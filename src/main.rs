@@ -500,7 +500,7 @@ fn unpack(package: &Path, output: Option<PathBuf>, force: bool) -> ExitCode {
             println!("{}", report::unpacked(package, &dir, &summary));
             ExitCode::SUCCESS
         }
-        Err(UnpackError::Other(Error::Cancelled)) => {
+        Err(UnpackError::Other(Error::Cancelled) | UnpackError::Write(WriteError::Cancelled)) => {
             eprintln!("interrupted; nothing was written");
             ExitCode::from(130)
         }

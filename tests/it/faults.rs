@@ -120,6 +120,34 @@ fn sigterm_and_sighup_stop_a_build_like_ctrl_c() {
     }
 }
 
+/// Ctrl-C while `unpack` writes the sources and reads them back stops it as it stops a
+/// build: exit status 130, no folder, nothing left beside it.
+#[test]
+fn ctrl_c_stops_an_unpack_that_is_writing_the_sources() {
+    let dir = deck("unpack-int");
+    assert_success(&build(&dir.join("src"), &dir.join("deck.apkg")));
+    let mut child = ankideck_command()
+        .args(["unpack", path_str(&dir.join("deck.apkg")), "-o"])
+        .arg(dir.join("out"))
+        .env("ANKIDECK_TEST_PAUSE_AT", "read back")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    wait_for(&mut stderr, "paused at read back");
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let mut rest = String::new();
+    stderr.read_to_string(&mut rest).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
+    assert_eq!(rest, "interrupted; nothing was written\n");
+    assert_no_debris(&dir);
+}
+
 /// A second build of a folder being built waits for the first, saying so.
 #[test]
 fn a_second_build_of_one_folder_waits_for_the_first() {

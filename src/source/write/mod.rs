@@ -63,6 +63,9 @@ pub enum WriteError {
     /// The written folder could not be read back.
     #[error("the written sources cannot be read back: {0}")]
     ReadBack(String),
+    /// Ctrl-C (or SIGTERM, SIGHUP) stopped the writing.
+    #[error("interrupted")]
+    Cancelled,
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> WriteError + '_ {
@@ -168,6 +171,7 @@ fn write_changed(
     let mut compared = Compared::new(&files.expected);
     let write = |path: &Path, job| files.write(path, job, change);
     let read = Sources::read_as_written(root, jobs, write, &mut |batch| {
+        crate::temp::pause_at("read back")?;
         compared.add(&batch);
         let braced = files.braced_of(&batch);
         each(batch, &braced);
@@ -176,7 +180,10 @@ fn write_changed(
     if let Some(failed) = (files.failed.lock().unwrap_or_else(|e| e.into_inner())).take() {
         return Err(failed);
     }
-    let sources = read.map_err(|e| WriteError::ReadBack(e.to_string()))?;
+    let sources = read.map_err(|e| match e {
+        crate::Error::Cancelled => WriteError::Cancelled,
+        e => WriteError::ReadBack(e.to_string()),
+    })?;
     checked(sources, compared, &notetypes)
 }
 
