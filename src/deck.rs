@@ -45,6 +45,37 @@ pub(crate) fn key(name: &str) -> String {
     unicase::UniCase::new(nfc).to_folded_case()
 }
 
+/// Deck names, each once, in the order first met: what holds many notes names its
+/// deck by index into it.
+#[derive(Debug, Default)]
+pub(crate) struct DeckNames {
+    names: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl DeckNames {
+    /// The index of `name`, added if it is new (then `true`).
+    pub fn index(&mut self, name: &str) -> (u32, bool) {
+        if let Some(&i) = self.index.get(name) {
+            return (i, false);
+        }
+        let i = self.names.len() as u32;
+        self.names.push(name.to_string());
+        self.index.insert(name.to_string(), i);
+        (i, true)
+    }
+
+    /// The name with index `i`.
+    pub fn name(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
+
+    /// Every name, in the order first met.
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.names.iter().map(String::as_str)
+    }
+}
+
 /// What a deck carries besides its cards.
 #[derive(Debug, Clone, Default, PartialEq)]
 #[non_exhaustive]
@@ -180,6 +211,16 @@ pub struct KeysError(pub String);
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deck_names_are_indexed_in_the_order_first_met() {
+        let mut names = DeckNames::default();
+        assert_eq!(names.index("B"), (0, true));
+        assert_eq!(names.index("A::B"), (1, true));
+        assert_eq!(names.index("B"), (0, false));
+        assert_eq!(names.name(1), "A::B");
+        assert_eq!(names.iter().collect::<Vec<_>>(), ["B", "A::B"]);
+    }
 
     #[test]
     fn deck_names() {

@@ -53,8 +53,7 @@ pub(crate) struct NoteStore {
     pub notetypes: Vec<Arc<NoteType>>,
     notetype_index: HashMap<i64, u16>,
     /// Every deck name a note or card names, in the order first met.
-    decks: Vec<String>,
-    deck_index: HashMap<String, u32>,
+    decks: crate::deck::DeckNames,
     /// Which decks are a note's deck (not only a card's).
     note_decks: Vec<bool>,
     files: Vec<Arc<Path>>,
@@ -88,8 +87,7 @@ impl NoteStore {
             cards: 0,
             notetypes: Vec::new(),
             notetype_index: HashMap::new(),
-            decks: Vec::new(),
-            deck_index: HashMap::new(),
+            decks: Default::default(),
             note_decks: Vec::new(),
             files: Vec::new(),
             tags: BTreeSet::new(),
@@ -117,16 +115,10 @@ impl NoteStore {
     }
 
     fn deck(&mut self, name: &str, of_note: bool) -> u32 {
-        let index = match self.deck_index.get(name) {
-            Some(&i) => i,
-            None => {
-                let i = self.decks.len() as u32;
-                self.decks.push(name.to_string());
-                self.deck_index.insert(name.to_string(), i);
-                self.note_decks.push(false);
-                i
-            }
-        };
+        let (index, new) = self.decks.index(name);
+        if new {
+            self.note_decks.push(false);
+        }
         self.note_decks[index as usize] |= of_note;
         index
     }
@@ -281,16 +273,13 @@ impl NoteStore {
 
     /// Every deck name notes and cards give, in the order first met.
     pub(crate) fn deck_names(&self) -> impl Iterator<Item = &str> {
-        self.decks.iter().map(String::as_str)
+        self.decks.iter()
     }
 
     /// The decks notes are in (not those only cards are in).
     pub(crate) fn note_decks(&self) -> HashSet<&str> {
         let decks = self.decks.iter().zip(&self.note_decks);
-        decks
-            .filter(|(_, n)| **n)
-            .map(|(d, _)| d.as_str())
-            .collect()
+        decks.filter(|(_, n)| **n).map(|(d, _)| d).collect()
     }
 
     pub(crate) fn tags(&self) -> impl Iterator<Item = &str> {
@@ -405,7 +394,7 @@ impl NoteStore {
 
     /// The name of the deck the store numbers `index` ([`NoteView::deck`]).
     pub(crate) fn deck_name(&self, index: u32) -> &str {
-        &self.decks[index as usize]
+        self.decks.name(index)
     }
 
     /// Note `i` made whole from its `view`.

@@ -224,8 +224,7 @@ pub struct Seeding<'o> {
     originals: &'o HashMap<String, i64>,
     notes: Vec<SeededNote>,
     /// The notes' decks, each once; notes name theirs by index.
-    decks: Vec<String>,
-    deck_index: HashMap<String, u32>,
+    decks: crate::deck::DeckNames,
     /// The notes' note types, the first met of each id.
     notetypes: Vec<Arc<NoteType>>,
     notetype_ids: HashSet<i64>,
@@ -246,8 +245,7 @@ impl<'o> Seeding<'o> {
         Seeding {
             originals,
             notes: Vec::new(),
-            decks: Vec::new(),
-            deck_index: HashMap::new(),
+            decks: Default::default(),
             notetypes: Vec::new(),
             notetype_ids: HashSet::new(),
         }
@@ -270,15 +268,7 @@ impl<'o> Seeding<'o> {
         self.notes.reserve(notes.len());
         for (source, columns) in notes.iter().zip(columns) {
             let note = &source.note;
-            let deck = match self.deck_index.get(note.deck.as_str()) {
-                Some(&i) => i,
-                None => {
-                    let i = self.decks.len() as u32;
-                    self.decks.push(note.deck.clone());
-                    self.deck_index.insert(note.deck.clone(), i);
-                    i
-                }
-            };
+            let (deck, _) = self.decks.index(&note.deck);
             if self.notetype_ids.insert(source.notetype.id) {
                 self.notetypes.push(Arc::clone(&source.notetype));
             }
@@ -305,7 +295,7 @@ impl<'o> Seeding<'o> {
                 NoteTypeRecord::new(nt, modified, nt.fingerprints())
             });
         }
-        let decks = self.decks.iter().map(String::as_str).collect();
+        let decks = self.decks.iter().collect();
         let (mut out, aliases) = head(decks, &notetypes);
         (self.notes).par_sort_unstable_by(|a, b| a.guid.cmp(&b.guid));
         // A run of lines at a time on each core, joined in guid order.
@@ -313,7 +303,7 @@ impl<'o> Seeding<'o> {
             .map(|run| {
                 let mut text = String::new();
                 for note in run {
-                    let deck = &self.decks[note.deck as usize];
+                    let deck = self.decks.name(note.deck);
                     let record =
                         (note.columns).record(&note.guid, note.legacy, note.notetype_id, deck);
                     record.write(&mut text, &aliases);
