@@ -102,16 +102,10 @@ fn sigterm_and_sighup_stop_a_build_like_ctrl_c() {
     for signal in ["TERM", "HUP", "INT"] {
         let dir = deck(&format!("signal-{signal}"));
         fs::write(dir.join("deck.apkg"), b"the previous package").unwrap();
-        let (mut child, mut stderr) = start(&dir, Some("package"));
+        let (child, mut stderr) = start(&dir, Some("package"));
         wait_for(&mut stderr, "paused at package");
-        let sent = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        let mut rest = String::new();
-        stderr.read_to_string(&mut rest).unwrap();
-        assert_eq!(child.wait().unwrap().code(), Some(130), "{signal}: {rest}");
+        let (code, rest) = stop(child, stderr, signal);
+        assert_eq!(code, Some(130), "{signal}: {rest}");
         assert_eq!(rest, "interrupted; nothing was written\n", "{signal}");
         let previous = fs::read(dir.join("deck.apkg")).unwrap();
         assert_eq!(previous, b"the previous package", "{signal}");
@@ -136,16 +130,26 @@ fn ctrl_c_stops_an_unpack_that_is_writing_the_sources() {
         .unwrap();
     let mut stderr = BufReader::new(child.stderr.take().unwrap());
     wait_for(&mut stderr, "paused at read back");
+    let (code, rest) = stop(child, stderr, "INT");
+    assert_eq!(code, Some(130), "{rest}");
+    assert_eq!(rest, "interrupted; nothing was written\n");
+    assert_no_debris(&dir);
+}
+
+/// Sends `signal` to `child`: its exit status and the rest of its `stderr`.
+fn stop(
+    mut child: Child,
+    mut stderr: BufReader<ChildStderr>,
+    signal: &str,
+) -> (Option<i32>, String) {
     let sent = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
-    assert_eq!(child.wait().unwrap().code(), Some(130), "{rest}");
-    assert_eq!(rest, "interrupted; nothing was written\n");
-    assert_no_debris(&dir);
+    (child.wait().unwrap().code(), rest)
 }
 
 /// A second build of a folder being built waits for the first, saying so.
