@@ -56,18 +56,24 @@ impl Loaded {
     }
 }
 
-/// Every heading rendered inline and every non-empty block rendered as blocks.
+/// Every heading rendered inline and every non-empty block rendered as blocks. The
+/// notes need nothing from each other: rendered on all cores, as one file can hold a
+/// whole deck; but taken from `known` on one, as a lookup costs less than two
+/// threads waiting for its table.
 fn prerender(parsed: &parse::ParsedFile, known: Option<&markdown::KnownRenderings>) -> Prerendered {
+    use rayon::prelude::*;
     let render = |text: &str, inline| markdown::Rendered::known_or_rendered(text, inline, known);
-    let mut rendered = HashMap::new();
-    for note in &parsed.notes {
+    let of_note = |note: &parse::RawNote| {
         let blocks = std::iter::once(&note.body).chain(note.sections.iter().map(|(_, t)| t));
-        rendered.insert((note.heading.line, true), render(&note.heading.text, true));
-        for block in blocks.filter(|b| !b.text.is_empty()) {
-            rendered.insert((block.line, false), render(&block.text, false));
-        }
+        let heading = ((note.heading.line, true), render(&note.heading.text, true));
+        let blocks = (blocks.filter(|b| !b.text.is_empty()))
+            .map(|b| ((b.line, false), render(&b.text, false)));
+        std::iter::once(heading).chain(blocks).collect::<Vec<_>>()
+    };
+    match known {
+        None => parsed.notes.par_iter().flat_map_iter(of_note).collect(),
+        Some(_) => parsed.notes.iter().flat_map(of_note).collect(),
     }
-    rendered
 }
 
 /// A card file's text: UTF-8, without a byte order mark, with `\n` line ends.
