@@ -172,8 +172,7 @@ fn write_changed(
     let write = |path: &Path, job| files.write(path, job, change);
     let read = Sources::read_as_written(root, jobs, write, &mut |batch| {
         crate::temp::pause_at("read back")?;
-        compared.add(&batch);
-        let braced = files.braced_of(&batch);
+        let braced = compared.add(&batch);
         each(batch, &braced);
         Ok(())
     });
@@ -223,7 +222,6 @@ struct CardFiles<'a> {
     names: notetype::TypeNames,
     /// What each note written must read back as, by guid, with its index in note order.
     expected: Mutex<HashMap<String, (usize, ExpectedNote)>>,
-    braced: Mutex<Braced>,
     /// Why a card file could not be written, if one could not.
     failed: Mutex<Option<WriteError>>,
 }
@@ -234,21 +232,7 @@ impl<'a> CardFiles<'a> {
             by_id: notetypes.iter().map(|n| (n.id, n)).collect(),
             names: notetype::TypeNames::new(notetypes),
             expected: Mutex::default(),
-            braced: Mutex::default(),
             failed: Mutex::default(),
-        }
-    }
-
-    /// Those of `notes` (read back) whose braces are [`Braced`], taken out of the
-    /// notes written so far. Not held while `each` looks at them: the pool's threads
-    /// it may wait for could be waiting for the set.
-    fn braced_of(&self, notes: &[crate::note::SourceNote]) -> Braced {
-        let mut braced = self.braced.lock().unwrap_or_else(|e| e.into_inner());
-        match braced.is_empty() {
-            true => Braced::new(),
-            false => (notes.iter())
-                .filter_map(|n| braced.take(n.note.guid.as_str()))
-                .collect(),
         }
     }
 
@@ -263,9 +247,8 @@ impl<'a> CardFiles<'a> {
         change: &(dyn Fn(&mut String) + Sync),
     ) -> std::io::Result<(String, KnownRenderings)> {
         let known = KnownRenderings::default();
-        let refs: Vec<&Note> = notes.iter().collect();
         let written =
-            card_file(&deck, &refs, &self.by_id, &self.names, &known).and_then(|mut file| {
+            card_file(&deck, &notes, &self.by_id, &self.names, &known).and_then(|mut file| {
                 change(&mut file.text);
                 create(path, file.text.as_bytes()).map(|()| file)
             });
@@ -286,10 +269,6 @@ impl<'a> CardFiles<'a> {
             expected.insert(note.guid.clone(), (first_note + index, digests));
         }
         drop(expected);
-        if !file.braced.is_empty() {
-            let mut braced = self.braced.lock().unwrap_or_else(|e| e.into_inner());
-            braced.extend(file.braced);
-        }
         Ok((file.text, known))
     }
 }
@@ -324,8 +303,6 @@ struct CardFile {
     spelled: Vec<(usize, usize, u128)>,
     /// What each note must read back as, in note order, worked out as it is spelled.
     expected: Vec<ExpectedNote>,
-    /// The guids of the notes whose braces are [`Braced`].
-    braced: Vec<String>,
 }
 
 /// One deck's card file: front matter with the deck, the note type and format most of
@@ -333,13 +310,13 @@ struct CardFile {
 /// notes are spelled on all cores.
 fn card_file(
     deck: &str,
-    notes: &[&Note],
+    notes: &[Note],
     by_id: &HashMap<i64, &NoteType>,
     names: &notetype::TypeNames,
     known: &KnownRenderings,
 ) -> Result<CardFile, WriteError> {
     use rayon::prelude::*;
-    type Done<'a> = (Spelled<'a>, Vec<(usize, u128)>, ExpectedNote, bool);
+    type Done<'a> = (Spelled<'a>, Vec<(usize, u128)>, ExpectedNote);
     let spelled: Vec<Done> = (notes.par_iter())
         .map(|note| {
             let nt = by_id
@@ -363,29 +340,24 @@ fn card_file(
                 .collect();
             let markdown = spellings.map(|s| s.into_iter().map(|s| Some(s.markdown)).collect());
             let in_cloze = nt.kind == crate::Kind::Cloze;
-            let braces =
+            let braced =
                 (note.fields.iter()).any(|f| crate::notetype::cloze::questioned(f, in_cloze));
-            Ok((
-                (*note, *nt, markdown),
-                rendered,
-                ExpectedNote::of(note),
-                braces,
-            ))
+            let expected = ExpectedNote {
+                braced,
+                ..ExpectedNote::of(note)
+            };
+            Ok(((note, *nt, markdown), rendered, expected))
         })
         .collect::<Result<_, WriteError>>()?;
     let mut file = CardFile {
         text: String::new(),
         spelled: Vec::new(),
         expected: Vec::with_capacity(spelled.len()),
-        braced: Vec::new(),
     };
     let mut texts = Vec::with_capacity(spelled.len());
-    for (note, (spelled, rendered, expected, braces)) in spelled.into_iter().enumerate() {
+    for (note, (spelled, rendered, expected)) in spelled.into_iter().enumerate() {
         (file.spelled).extend(rendered.into_iter().map(|(field, key)| (note, field, key)));
         file.expected.push(expected);
-        if braces {
-            file.braced.push(spelled.0.guid.clone());
-        }
         texts.push(spelled);
     }
     file.text = card_file_text(deck, texts, by_id, names)?;
@@ -493,6 +465,8 @@ struct ExpectedNote {
     notetype_id: i64,
     fields: Vec<u64>,
     rest: u64,
+    /// Whether its braces are [`Braced`].
+    braced: bool,
 }
 
 impl ExpectedNote {
@@ -501,6 +475,7 @@ impl ExpectedNote {
             notetype_id: note.notetype_id,
             fields: note.fields.iter().map(|f| field_digest(f)).collect(),
             rest: rest_digest(note),
+            braced: false,
         }
     }
 }
@@ -579,8 +554,9 @@ impl<'e> Compared<'e> {
         }
     }
 
-    /// Compares the notes of `batch` (on all cores: digests of every field).
-    fn add(&mut self, batch: &[crate::note::SourceNote]) {
+    /// Compares the notes of `batch` (on all cores: digests of every field), and
+    /// returns the guids of those whose braces are [`Braced`].
+    fn add(&mut self, batch: &[crate::note::SourceNote]) -> Braced {
         use rayon::prelude::*;
         let taken: Vec<Option<(usize, ExpectedNote)>> = {
             let mut expected = self.expected.lock().unwrap_or_else(|e| e.into_inner());
@@ -588,6 +564,10 @@ impl<'e> Compared<'e> {
                 .map(|back| expected.remove(back.note.guid.as_str()))
                 .collect()
         };
+        let braced = (batch.iter().zip(&taken))
+            .filter(|(_, taken)| taken.as_ref().is_some_and(|(_, e)| e.braced))
+            .map(|(back, _)| back.note.guid.clone())
+            .collect();
         let differ: Vec<(usize, String, String)> = (batch.par_iter().zip(&taken))
             .filter_map(|(back, taken)| {
                 let (i, expected) = taken.as_ref()?;
@@ -599,6 +579,7 @@ impl<'e> Compared<'e> {
         for back in batch {
             (self.notetypes.entry(back.notetype.id)).or_insert_with(|| Arc::clone(&back.notetype));
         }
+        braced
     }
 
     /// Each note that read back otherwise or not at all (`why`: the first error
