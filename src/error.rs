@@ -59,10 +59,16 @@ impl Diagnostic {
     /// Fills in the column and span from the text of the file the problem is in: where
     /// the problem's subject (a key, a reference, a character) stands on its line.
     pub fn locate(&mut self, file_text: &str) {
-        if self.line == 0 || self.column > 0 {
+        self.locate_from(file_text, 1);
+    }
+
+    /// [`Diagnostic::locate`] in a part of the file, `text`, whose first line is the
+    /// file's line `first_line`.
+    pub fn locate_from(&mut self, text: &str, first_line: usize) {
+        if self.line < first_line.max(1) || self.column > 0 {
             return;
         }
-        let Some(line) = file_text.lines().nth(self.line - 1) else {
+        let Some(line) = text.lines().nth(self.line - first_line) else {
             return;
         };
         if let Problem::FrontMatter {

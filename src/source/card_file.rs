@@ -19,7 +19,7 @@ use std::sync::Arc;
 type LineProblem = (usize, Problem);
 
 /// What a file's front matter sets for its notes.
-struct FileDefaults {
+pub(super) struct FileDefaults {
     deck: String,
     tags: Vec<String>,
     notetype: Option<Arc<NoteType>>,
@@ -30,11 +30,15 @@ struct FileDefaults {
 }
 
 impl Reader<'_> {
-    /// Takes one loaded card file's notes and problems, in file order.
+    /// Takes one loaded card file's notes and problems, in file order; or a part of
+    /// one, which goes on with the file of the part before.
     pub(super) fn read_file(&mut self, mut loaded: Loaded) {
         let path = loaded.path.as_path();
-        self.files += 1;
-        self.current_file = Arc::from(path);
+        let first_part = loaded.first_line == 1;
+        if first_part {
+            self.files += 1;
+            self.current_file = Arc::from(path);
+        }
         let (text, parsed, problems) = match loaded.content {
             Ok(content) => content,
             Err(diagnostic) => {
@@ -52,13 +56,17 @@ impl Reader<'_> {
         for (line, problem) in problems {
             self.problem(path, line, problem);
         }
-        let defaults = self.file_defaults(path, &parsed.front_matter);
+        let defaults = match (first_part, self.current_defaults.take()) {
+            (false, Some(defaults)) => defaults,
+            _ => self.file_defaults(path, &parsed.front_matter),
+        };
         for raw in &parsed.notes {
             self.add_note(path, raw, &defaults, &mut loaded.rendered);
         }
+        self.current_defaults = Some(defaults);
         // Columns come from the text, which only this function has at hand.
         for d in &mut self.diagnostics[first_new..] {
-            d.locate(&text);
+            d.locate_from(&text, loaded.first_line);
         }
     }
 

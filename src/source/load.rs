@@ -15,6 +15,9 @@ pub(super) struct Loaded {
     /// found); or why it could not be read.
     pub content: Result<Content, Box<Diagnostic>>,
     pub rendered: Prerendered,
+    /// The file's line the text starts on: 1, unless it is a part of the file after
+    /// the first ([`parse::parts`]), which goes on with the notes of the part before.
+    pub first_line: usize,
 }
 
 /// A card file's text, its notes, and its problems: control characters, then what
@@ -25,11 +28,6 @@ pub(super) type Content = (String, parse::ParsedFile, Vec<(usize, Problem)>);
 pub(super) type Prerendered = HashMap<(usize, bool), markdown::Rendered>;
 
 impl Loaded {
-    /// The file at `path`, its Markdown rendered.
-    pub fn new(path: &Path) -> Loaded {
-        Loaded::from_text(path.to_path_buf(), read_text(path), None)
-    }
-
     /// The card file at `path` whose text is `text` (as [`read_text`] gives it), its
     /// Markdown rendered (or taken from `known`).
     pub fn from_text(
@@ -52,14 +50,46 @@ impl Loaded {
             path,
             content,
             rendered,
+            first_line: 1,
+        }
+    }
+
+    /// The part of the card file at `path` whose text is `text` that `part` cuts
+    /// ([`parse::parts`]), its Markdown rendered (or taken from `known`).
+    pub fn part(
+        path: &Path,
+        text: &str,
+        (range, first_line): (std::ops::Range<usize>, usize),
+        known: Option<&markdown::KnownRenderings>,
+    ) -> Loaded {
+        let text = &text[range];
+        if first_line == 1 {
+            return Loaded::from_text(path.to_path_buf(), Ok(text.to_string()), known);
+        }
+        let mut problems = control_characters(text);
+        for (line, _) in &mut problems {
+            *line += first_line - 1;
+        }
+        let (notes, more) = parse::parse_part(text, first_line);
+        problems.extend(more);
+        let parsed = parse::ParsedFile {
+            notes,
+            ..Default::default()
+        };
+        let rendered = prerender(&parsed, known);
+        Loaded {
+            path: path.to_path_buf(),
+            content: Ok((text.to_string(), parsed, problems)),
+            rendered,
+            first_line,
         }
     }
 }
 
 /// Every heading rendered inline and every non-empty block rendered as blocks. The
-/// notes need nothing from each other: rendered on all cores, as one file can hold a
-/// whole deck; but taken from `known` on one, as a lookup costs less than two
-/// threads waiting for its table.
+/// notes need nothing from each other: rendered on all cores, as one file (or part of
+/// one) can hold thousands; but taken from `known` on one, as a lookup costs less than
+/// two threads waiting for its table (the parts of a file are on other threads).
 fn prerender(parsed: &parse::ParsedFile, known: Option<&markdown::KnownRenderings>) -> Prerendered {
     use rayon::prelude::*;
     let render = |text: &str, inline| markdown::Rendered::known_or_rendered(text, inline, known);

@@ -93,10 +93,24 @@ impl Rendered {
 /// takes the field instead of rendering the text again. Only texts without media
 /// references go in (their HTML does not depend on the media folder). Each HTML is
 /// given out as many times as it was put in, then dropped.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct KnownRenderings {
     keys: [std::hash::RandomState; 2],
-    html: std::sync::Mutex<std::collections::HashMap<u128, (String, usize)>>,
+    /// In tables by the key's low bits, so that the threads that put texts in, and
+    /// those that take them out for the parts of one file, seldom wait for each other.
+    html: Box<[std::sync::Mutex<KnownTable>]>,
+}
+
+/// HTML by key, with how many more times it is given out.
+type KnownTable = std::collections::HashMap<u128, (String, usize)>;
+
+impl Default for KnownRenderings {
+    fn default() -> KnownRenderings {
+        KnownRenderings {
+            keys: Default::default(),
+            html: (0..16).map(|_| Default::default()).collect(),
+        }
+    }
 }
 
 impl KnownRenderings {
@@ -109,14 +123,19 @@ impl KnownRenderings {
 
     /// Records that the text with `key` renders to `html`, with no media references.
     pub fn insert(&self, key: u128, html: String) {
-        let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(key).or_insert((html, 0)).1 += 1;
+        self.table(key).entry(key).or_insert((html, 0)).1 += 1;
+    }
+
+    /// The table `key` is in.
+    fn table(&self, key: u128) -> std::sync::MutexGuard<'_, KnownTable> {
+        let table = &self.html[key as usize % self.html.len()];
+        table.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// `text` rendered, if known: the last use takes the HTML out.
     fn take(&self, text: &str, inline: bool) -> Option<String> {
         let key = self.key(text, inline);
-        let mut map = self.html.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self.table(key);
         let entry = map.get_mut(&key)?;
         entry.1 -= 1;
         if entry.1 > 0 {
@@ -134,7 +153,10 @@ impl KnownRenderings {
     /// How many texts are known (distinct ones).
     #[cfg(test)]
     pub fn len(&self) -> usize {
-        self.html.lock().unwrap_or_else(|e| e.into_inner()).len()
+        let len = |table: &std::sync::Mutex<KnownTable>| {
+            table.lock().unwrap_or_else(|e| e.into_inner()).len()
+        };
+        self.html.iter().map(len).sum()
     }
 }
 

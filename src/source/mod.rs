@@ -1,7 +1,8 @@
 //! Reading a folder of card sources into notes and media.
 //!
 //! The pipeline: `walk` lists the files; each card file is loaded (`load`: read, parsed,
-//! its Markdown rendered) in parallel; then, in file order, the `Reader` turns notes
+//! its Markdown rendered) in parallel, a large one in parts; then, in file order (and
+//! a large file's parts in order), the `Reader` turns notes
 //! into [`SourceNote`]s (`card_file`, `text_file`), naming media through the `media`
 //! index, and collects the diagnostics.
 
@@ -134,7 +135,7 @@ impl Sources {
         }
         reader.custom = notetypes::CustomTypes::load(root, &mut reader.diagnostics);
         let files = source_files(root, &mut reader.diagnostics);
-        let load = |path: &PathBuf| Loaded::new(path);
+        let load = |path: &PathBuf| Load::read(path);
         read_cards(&mut reader, files.cards.iter(), load, sink)?;
         read_the_rest(reader, &files.others, scratch, sink)
     }
@@ -158,11 +159,11 @@ impl Sources {
         let mut written = Vec::new();
         let jobs = jobs.inspect(|(path, _)| written.push(path.clone()));
         let load = |(path, job): (PathBuf, J)| match write(&path, job) {
-            Ok((text, known)) => {
-                let text = Ok(load::without_bom_and_crs(text));
-                Loaded::from_text(path, text, Some(&known))
+            Ok((text, known)) => Load::in_parts(path, load::without_bom_and_crs(text), Some(known)),
+            Err(e) => {
+                let unreadable = Err(load::unreadable(&path, e));
+                Load::File(Loaded::from_text(path, unreadable, None))
             }
-            Err(e) => Loaded::from_text(path.clone(), Err(load::unreadable(&path, e)), None),
         };
         read_cards(&mut reader, jobs, load, sink)?;
         let files = source_files(root, &mut reader.diagnostics);
@@ -189,11 +190,11 @@ impl Sources {
 }
 
 /// Reads the card files in `jobs`' order, each made by `load` on the pool's threads,
-/// handing their notes to `sink` a file's at a time.
+/// handing their notes to `sink` a file's (or a part's) at a time.
 fn read_cards<J: Send>(
     reader: &mut Reader,
     jobs: impl Iterator<Item = J> + Send,
-    load: impl Fn(J) -> Loaded + Sync,
+    load: impl Fn(J) -> Load + Sync,
     sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
 ) -> Result<()> {
     // Loading and rendering Markdown is most of the work and needs nothing from other
@@ -201,14 +202,96 @@ fn read_cards<J: Send>(
     // closure, in the pool too, takes the files in order and does what must be in
     // order (media names, identities, diagnostics). At most `AHEAD` files wait, which
     // bounds memory: rendered notes take some 1 KB each, and files can hold thousands.
+    let mut read = Vec::new();
     crate::pipeline::in_order(jobs, AHEAD, load, |loaded| {
         for file in loaded {
-            crate::cancel::check()?;
-            reader.read_file(file);
-            hand_out(reader, sink)?;
+            match file {
+                Load::File(file) => read_loaded(reader, file, &mut read, sink)?,
+                // The same for the parts of one file, which wait for it as it comes.
+                Load::Parts(file) => {
+                    let load =
+                        |part| Loaded::part(&file.path, &file.text, part, file.known.as_ref());
+                    crate::pipeline::in_order(file.parts.into_iter(), AHEAD, load, |mut parts| {
+                        parts.try_for_each(|part| read_loaded(reader, part, &mut read, sink))
+                    })?
+                }
+            }
         }
-        Ok::<_, Error>(())
+        hand(std::mem::take(&mut read), sink)
     })
+}
+
+/// A card file loaded, or to be loaded in parts.
+enum Load {
+    File(Loaded),
+    Parts(InParts),
+}
+
+/// A card file whose text came whole, to be parsed and rendered in parts
+/// ([`parse::parts`]), each read as it is ready while the next are still made: one
+/// large file need not be parsed on one core, nor wait whole for the reader.
+struct InParts {
+    path: PathBuf,
+    text: String,
+    parts: Vec<(std::ops::Range<usize>, usize)>,
+    known: Option<markdown::KnownRenderings>,
+}
+
+/// Parts of about this many bytes (a thousand short notes).
+const PART: usize = 256 * 1024;
+
+impl Load {
+    /// The card file at `path`, read; in parts if it is large.
+    fn read(path: &Path) -> Load {
+        match read_text(path) {
+            Ok(text) => Load::in_parts(path.to_path_buf(), text, None),
+            Err(unreadable) => Load::File(Loaded::from_text(path.into(), Err(unreadable), None)),
+        }
+    }
+
+    /// The card file at `path` whose text is `text`, in parts if it is large, its
+    /// Markdown whose HTML is `known` taken instead of rendered.
+    fn in_parts(path: PathBuf, text: String, known: Option<markdown::KnownRenderings>) -> Load {
+        let parts = parse::parts(&text, PART);
+        match parts.len() {
+            1 => Load::File(Loaded::from_text(path, Ok(text), known.as_ref())),
+            _ => Load::Parts(InParts {
+                path,
+                text,
+                parts,
+                known,
+            }),
+        }
+    }
+}
+
+/// Reads one loaded file or part while `sink` takes the notes `read` before it, in a
+/// task that another thread takes up when it has nothing else to do (a large file's
+/// parts leave it little); then keeps its notes in `read` for the next.
+fn read_loaded(
+    reader: &mut Reader,
+    loaded: Loaded,
+    read: &mut Vec<SourceNote>,
+    sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
+) -> Result<()> {
+    crate::cancel::check()?;
+    let before = std::mem::take(read);
+    let ((), handed) = rayon::join(|| reader.read_file(loaded), || hand(before, sink));
+    handed?;
+    *read = std::mem::take(&mut reader.notes);
+    reader.handed_out += read.len();
+    Ok(())
+}
+
+/// Hands `notes` to `sink`, if there are any.
+fn hand(
+    notes: Vec<SourceNote>,
+    sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
+) -> Result<()> {
+    match notes.is_empty() {
+        true => Ok(()),
+        false => sink(notes),
+    }
 }
 
 /// Hands the notes read so far to `sink`.
@@ -218,10 +301,7 @@ fn hand_out(
 ) -> Result<()> {
     let notes = std::mem::take(&mut reader.notes);
     reader.handed_out += notes.len();
-    match notes.is_empty() {
-        true => Ok(()),
-        false => sink(notes),
-    }
+    hand(notes, sink)
 }
 
 /// What follows the card files: the text files among `others` (their notes handed to
@@ -275,6 +355,44 @@ pub fn parse_and_render(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A card file large enough to be read in parts reads as it would whole: the front
+    /// matter's deck and tags reach the notes of every part, and a problem in a later
+    /// part is placed on its line and column in the file.
+    #[test]
+    fn a_large_card_file_reads_in_parts_as_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from("---\ndeck: Big::One\ntags: [big]\n---\n");
+        let notes = 4 * PART / 30;
+        for i in 0..notes {
+            text.push_str(&format!("\n## Question {i}\n\nAnswer *{i}*.\n"));
+        }
+        text.push_str("\n## Odd one\ntpye: Basic\n\nAnswer.\n");
+        assert!(parse::parts(&text, PART).len() > 2);
+        std::fs::write(dir.path().join("big.md"), &text).unwrap();
+        let sources = Sources::read_lenient(dir.path()).unwrap();
+        assert_eq!(sources.notes.len(), notes + 1);
+        let last = &sources.notes[notes - 1].note;
+        assert_eq!(
+            last.fields[1],
+            format!("<p>Answer <em>{}</em>.</p>", notes - 1)
+        );
+        assert_eq!(
+            (last.deck.as_str(), &last.tags[..]),
+            ("Big::One", &["big".into()][..])
+        );
+        let [typo] = &sources.warnings[..] else {
+            panic!("{:?}", sources.warnings)
+        };
+        assert_eq!(
+            (typo.line, typo.column, typo.len),
+            (text.lines().count() - 2, 1, 5)
+        );
+        assert!(
+            matches!(typo.problem, Problem::UnknownSetting { .. }),
+            "{typo:?}"
+        );
+    }
 
     /// What is read back as written is what a reader of the folder would read: the
     /// notes of each file as it is written, in order; and a card file in the folder

@@ -139,17 +139,63 @@ pub fn parse(text: &str) -> (ParsedFile, Vec<(usize, Problem)>) {
         problems.push((1, Problem::UnclosedFrontMatter));
         return (parsed, problems);
     };
-
-    let mut notes = NotesReader::default();
-    for (index, &line) in lines.iter().enumerate().skip(start) {
-        notes.line(line, index + 1);
-    }
-    problems.extend(notes.problems);
-    parsed.notes = notes.notes;
-    if let Some(done) = notes.current {
-        parsed.notes.push(done.finish());
-    }
+    let (notes, more) = notes_of(lines[start..].iter().copied(), start + 1);
+    parsed.notes = notes;
+    problems.extend(more);
     (parsed, problems)
+}
+
+/// The notes of a part of a card file that [`parts`] cut, after the first: those and
+/// the problems that [`parse`] finds in its lines, the first being line `first_line`.
+pub fn parse_part(text: &str, first_line: usize) -> (Vec<RawNote>, Vec<(usize, Problem)>) {
+    notes_of(text.split('\n'), first_line)
+}
+
+/// A card file's text cut into parts of `size` bytes or more to parse on their own:
+/// (byte range, line of its first line). Each part after the first starts at a line
+/// that [`parse`] takes as a note's heading, where nothing of the lines before carries
+/// over, so [`parse_part`] gives its notes as [`parse`] would; the first holds the
+/// front matter. A text under twice `size` is one part.
+pub fn parts(text: &str, size: usize) -> Vec<(std::ops::Range<usize>, usize)> {
+    let whole = vec![(0..text.len(), 1)];
+    if text.len() < size.saturating_mul(2) {
+        return whole;
+    }
+    let Some(start) = front_matter_close(text.split('\n')) else {
+        return whole; // all of it is front matter
+    };
+    let mut parts = Vec::new();
+    let (mut part, mut part_line, mut at) = (0, 1, 0);
+    let mut fence = Fence::default();
+    for (index, line) in text.split('\n').enumerate() {
+        let starts_note = index >= start
+            && matches!(fence.take(line), Code::Outside)
+            && heading_text(line, "##").is_some();
+        if starts_note && at - part >= size && text.len() - at >= size {
+            // The line break before the heading ends the part before it.
+            parts.push((part..at - 1, part_line));
+            (part, part_line) = (at, index + 1);
+        }
+        at += line.len() + 1;
+    }
+    parts.push((part..text.len(), part_line));
+    parts
+}
+
+/// The notes in `lines`, the first being line `first_line` of the file, and their
+/// problems.
+fn notes_of<'t>(
+    lines: impl Iterator<Item = &'t str>,
+    first_line: usize,
+) -> (Vec<RawNote>, Vec<(usize, Problem)>) {
+    let mut notes = NotesReader::default();
+    for (index, line) in lines.enumerate() {
+        notes.line(line, first_line + index);
+    }
+    if let Some(done) = notes.current {
+        notes.notes.push(done.finish());
+    }
+    (notes.notes, notes.problems)
 }
 
 /// File line of the front matter's first line (the one after `---`).
@@ -162,14 +208,11 @@ fn front_matter_end(
     parsed: &mut ParsedFile,
     problems: &mut Vec<(usize, Problem)>,
 ) -> Option<usize> {
-    if lines.first().map(|l| l.trim_end()) != Some("---") {
+    let after = front_matter_close(lines.iter().copied())?;
+    if after == 0 {
         return Some(0);
     }
-    let end = lines
-        .iter()
-        .skip(1)
-        .position(|l| matches!(l.trim_end(), "---" | "..."))?;
-    let block = &lines[1..=end];
+    let block = &lines[1..after - 1];
     if !block.iter().all(|l| l.trim().is_empty()) {
         match front_matter(block) {
             Ok(fm) => parsed.front_matter = fm,
@@ -177,6 +220,16 @@ fn front_matter_end(
         }
         problems.extend(comments_in_values(block));
     }
+    Some(after)
+}
+
+/// The index of the line after the front matter (0 without one), or `None` when it is
+/// never closed.
+fn front_matter_close<'t>(mut lines: impl Iterator<Item = &'t str>) -> Option<usize> {
+    if lines.next().map(str::trim_end) != Some("---") {
+        return Some(0);
+    }
+    let end = lines.position(|l| matches!(l.trim_end(), "---" | "..."))?;
     Some(end + 2)
 }
 
@@ -403,8 +456,7 @@ struct NotesReader<'t> {
     problems: Vec<(usize, Problem)>,
     /// The note being read.
     current: Option<NoteBuilder<'t>>,
-    /// The open code fence, if any: its character and length.
-    fence: Option<(char, usize)>,
+    fence: Fence,
     /// Text outside a note is reported once a file.
     reported_outside: bool,
 }
@@ -412,18 +464,15 @@ struct NotesReader<'t> {
 impl<'t> NotesReader<'t> {
     /// Takes line `number`: code, a note's heading, a section heading, a setting or text.
     fn line(&mut self, line: &'t str, number: usize) {
-        if let Some(open) = self.fence {
-            if closes_fence(line, open) {
-                self.fence = None;
+        match self.fence.take(line) {
+            Code::Inside => return push_line(&mut self.current, line, number),
+            Code::Opens => {
+                if self.current.is_none() {
+                    self.outside_note(number);
+                }
+                return push_line(&mut self.current, line, number);
             }
-            return push_line(&mut self.current, line, number);
-        }
-        if let Some((marker, len, _)) = opens_fence(line) {
-            self.fence = Some((marker, len));
-            if self.current.is_none() {
-                self.outside_note(number);
-            }
-            return push_line(&mut self.current, line, number);
+            Code::Outside => {}
         }
         if let Some(heading) = heading_text(line, "##") {
             return self.start_note(heading, number);
@@ -458,6 +507,38 @@ impl<'t> NotesReader<'t> {
         if !self.reported_outside {
             self.problems.push((number, Problem::TextOutsideNote));
             self.reported_outside = true;
+        }
+    }
+}
+
+/// The code fence open while lines are read in order, if any: its character and
+/// length.
+#[derive(Default)]
+struct Fence(Option<(char, usize)>);
+
+/// Where a line stands to code fences.
+enum Code {
+    /// In a fence, closing it included.
+    Inside,
+    Opens,
+    Outside,
+}
+
+impl Fence {
+    /// Takes the next line.
+    fn take(&mut self, line: &str) -> Code {
+        if let Some(open) = self.0 {
+            if closes_fence(line, open) {
+                self.0 = None;
+            }
+            return Code::Inside;
+        }
+        match opens_fence(line) {
+            Some((marker, len, _)) => {
+                self.0 = Some((marker, len));
+                Code::Opens
+            }
+            None => Code::Outside,
         }
     }
 }
@@ -873,6 +954,30 @@ mod tests {
         assert_eq!(parsed.notes.len(), 2);
         assert_eq!(parsed.notes[0].heading.text, "C#");
         assert_eq!(parsed.notes[1].body.text, "~~~~\n## code\n~~~\n~~~~");
+    }
+
+    /// Parsed part by part, a card file gives the notes and problems it gives whole,
+    /// whatever the size of the parts: a `## ` line in code or in the front matter
+    /// cuts nothing, and an unclosed front matter is one part.
+    #[test]
+    fn parts_parse_as_the_whole() {
+        let text = "---\ndeck: D\n## not a note\n---\nstray\n## One\nid: 1\n\nA\n\n                    ## Two\n```\n## in code\n```\n##Three\n### Back\nB\n\n## \n\n                    ~~~~\n## still code\n~~~\n## Four\n~~~~\n\n## Five\nlast";
+        let whole = parse(text);
+        for size in 1..text.len() {
+            let parts = parts(text, size);
+            let (first, first_line) = parts[0].clone();
+            assert_eq!(first_line, 1);
+            let (mut parsed, mut problems) = parse(&text[first]);
+            for (range, line) in &parts[1..] {
+                assert!(text[range.clone()].starts_with("## "), "size {size}");
+                let (notes, more) = parse_part(&text[range.clone()], *line);
+                parsed.notes.extend(notes);
+                problems.extend(more);
+            }
+            assert_eq!((parsed, problems), whole, "size {size}: {parts:?}");
+        }
+        assert!(parts(text, 4).len() > 3);
+        assert_eq!(parts("---\n## a\n\n## b\n\n## c\n", 1).len(), 1);
     }
 
     /// Lines under the heading that are almost settings are kept as answer text, with

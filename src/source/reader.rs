@@ -31,6 +31,8 @@ pub(super) struct Reader<'a> {
     pub legacy: crate::ids::LegacyGuids,
     /// The file being read.
     pub current_file: Arc<Path>,
+    /// What its front matter sets, for its parts after the first.
+    pub current_defaults: Option<super::card_file::FileDefaults>,
     /// The stock note types, indexed by [`Stock`], shared by the notes that use them.
     pub stock: Vec<Arc<NoteType>>,
     /// Note types from `_notetypes/`.
@@ -55,6 +57,7 @@ impl<'a> Reader<'a> {
             seen: Default::default(),
             legacy: crate::ids::LegacyGuids::default(),
             current_file: Arc::from(root),
+            current_defaults: None,
             stock: Stock::ALL.iter().map(|s| Arc::new(s.notetype())).collect(),
             custom: notetypes::CustomTypes::default(),
             decks: Vec::new(),

@@ -243,7 +243,7 @@ impl<'a> CardFiles<'a> {
     fn write(
         &self,
         path: &Path,
-        (deck, first_note, mut notes): CardJob,
+        (deck, first_note, notes): CardJob,
         change: &(dyn Fn(&mut String) + Sync),
     ) -> std::io::Result<(String, KnownRenderings)> {
         let known = KnownRenderings::default();
@@ -260,15 +260,24 @@ impl<'a> CardFiles<'a> {
                 return Err(std::io::Error::other("not written"));
             }
         };
-        for (note, field, key) in file.spelled {
-            let html = std::mem::take(&mut notes[note].fields[field]);
-            known.insert(key, html);
-        }
-        let mut expected = self.expected.lock().unwrap_or_else(|e| e.into_inner());
-        for (index, (note, digests)) in notes.iter().zip(file.expected).enumerate() {
-            expected.insert(note.guid.clone(), (first_note + index, digests));
-        }
-        drop(expected);
+        // On all cores: a file can hold a whole deck.
+        use rayon::prelude::*;
+        let spelled = &file.spelled;
+        let expected: Vec<(String, (usize, ExpectedNote))> = (notes.into_par_iter())
+            .zip(file.expected)
+            .enumerate()
+            .map(|(index, (mut note, digests))| {
+                let from = spelled.partition_point(|(n, _, _)| *n < index);
+                for (_, field, key) in spelled[from..].iter().take_while(|(n, ..)| *n == index) {
+                    known.insert(*key, std::mem::take(&mut note.fields[*field]));
+                }
+                (
+                    std::mem::take(&mut note.guid),
+                    (first_note + index, digests),
+                )
+            })
+            .collect();
+        (self.expected.lock().unwrap_or_else(|e| e.into_inner())).extend(expected);
         Ok((file.text, known))
     }
 }
@@ -784,6 +793,47 @@ mod tests {
                 let guids: Vec<&str> = wrong.iter().map(|(g, _)| g.as_str()).collect();
                 assert_eq!(guids, ["g1", "g2"], "{wrong:?}");
                 assert!(wrong[1].1.starts_with("not read back"), "{wrong:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// A deck large enough that its card file is read back in parts comes back whole,
+    /// in order; and a field changed in its last part is caught.
+    #[test]
+    fn a_large_card_file_is_read_back_in_parts() {
+        let notes: Vec<Note> = (0..20_000)
+            .map(|i| {
+                basic_note(
+                    &format!("g{i}"),
+                    [&format!("q {i}"), &format!("<p>a {i}</p>")],
+                )
+            })
+            .collect();
+        let unpacked = Unpacked {
+            notetypes: vec![Stock::Basic.notetype()],
+            notes,
+            ..Unpacked::default()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (_, back) = written(dir.path(), unpacked.clone(), &|_| {}).unwrap();
+        let text = std::fs::read_to_string(dir.path().join("D.md")).unwrap();
+        assert!(crate::source::parse::parts(&text, crate::source::PART).len() > 2);
+        let guids: Vec<&str> = back.iter().map(|n| n.guid.as_str()).collect();
+        assert_eq!(
+            guids,
+            unpacked
+                .notes
+                .iter()
+                .map(|n| n.guid.as_str())
+                .collect::<Vec<_>>()
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let change = |text: &mut String| *text = text.replace("\na 19998\n", "\na 19997\n");
+        match written(dir.path(), unpacked, &change) {
+            Err(WriteError::Mismatch(wrong)) => {
+                assert_eq!(wrong.len(), 1, "{wrong:?}");
+                assert_eq!(wrong[0].0, "g19998");
             }
             other => panic!("{other:?}"),
         }
