@@ -298,11 +298,13 @@ impl<'o> Seeding<'o> {
         let decks = self.decks.iter().collect();
         let (mut out, aliases) = head(decks, &notetypes);
         (self.notes).par_sort_unstable_by(|a, b| a.guid.cmp(&b.guid));
-        // A run of lines at a time on each core, joined in guid order.
-        let runs: Vec<String> = (self.notes.par_chunks(4096))
+        // A run of lines at a time on each core, joined in guid order; the notes are
+        // let go on the cores too.
+        let notes = std::mem::take(&mut self.notes);
+        let runs: Vec<String> = (notes.into_par_iter().chunks(4096))
             .map(|run| {
                 let mut text = String::new();
-                for note in run {
+                for note in &run {
                     let deck = self.decks.name(note.deck);
                     let record =
                         (note.columns).record(&note.guid, note.legacy, note.notetype_id, deck);

@@ -202,22 +202,45 @@ fn read_cards<J: Send>(
     // closure, in the pool too, takes the files in order and does what must be in
     // order (media names, identities, diagnostics). At most `AHEAD` files wait, which
     // bounds memory: rendered notes take some 1 KB each, and files can hold thousands.
-    let mut read = Vec::new();
     crate::pipeline::in_order(jobs, AHEAD, load, |loaded| {
         for file in loaded {
+            crate::cancel::check()?;
             match file {
-                Load::File(file) => read_loaded(reader, file, &mut read, sink)?,
-                // The same for the parts of one file, which wait for it as it comes.
-                Load::Parts(file) => {
-                    let load =
-                        |part| Loaded::part(&file.path, &file.text, part, file.known.as_ref());
-                    crate::pipeline::in_order(file.parts.into_iter(), AHEAD, load, |mut parts| {
-                        parts.try_for_each(|part| read_loaded(reader, part, &mut read, sink))
-                    })?
+                Load::File(file) => {
+                    reader.read_file(file);
+                    hand_out(reader, sink)?;
                 }
+                Load::Parts(file) => read_parts(reader, file, sink)?,
             }
         }
-        hand(std::mem::take(&mut read), sink)
+        Ok::<_, Error>(())
+    })
+}
+
+/// Reads a card file's parts as they are ready, in order, while later ones are made;
+/// each part's notes go to `sink` while the reader takes the next, in a task that
+/// another thread takes up when it has nothing else to do, which the parts of one
+/// file leave it. (Between whole files it costs more than it saves: threads wait on
+/// each other's tasks.)
+fn read_parts(
+    reader: &mut Reader,
+    file: InParts,
+    sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
+) -> Result<()> {
+    let load = |part| Loaded::part(&file.path, &file.text, part, file.known.as_ref());
+    let mut read = Vec::new();
+    // Cut as the reader gets to them, so that the first parts need not wait for all.
+    let parts = parse::parts(&file.text, PART);
+    crate::pipeline::in_order(parts, AHEAD, load, |parts| {
+        for part in parts {
+            crate::cancel::check()?;
+            let before = std::mem::take(&mut read);
+            let ((), handed) = rayon::join(|| reader.read_file(part), || hand(before, sink));
+            handed?;
+            read = std::mem::take(&mut reader.notes);
+            reader.handed_out += read.len();
+        }
+        hand(read, sink)
     })
 }
 
@@ -233,7 +256,6 @@ enum Load {
 struct InParts {
     path: PathBuf,
     text: String,
-    parts: Vec<(std::ops::Range<usize>, usize)>,
     known: Option<markdown::KnownRenderings>,
 }
 
@@ -252,35 +274,12 @@ impl Load {
     /// The card file at `path` whose text is `text`, in parts if it is large, its
     /// Markdown whose HTML is `known` taken instead of rendered.
     fn in_parts(path: PathBuf, text: String, known: Option<markdown::KnownRenderings>) -> Load {
-        let parts = parse::parts(&text, PART);
-        match parts.len() {
-            1 => Load::File(Loaded::from_text(path, Ok(text), known.as_ref())),
-            _ => Load::Parts(InParts {
-                path,
-                text,
-                parts,
-                known,
-            }),
+        let large = parse::parts(&text, PART).nth(1).is_some();
+        match large {
+            false => Load::File(Loaded::from_text(path, Ok(text), known.as_ref())),
+            true => Load::Parts(InParts { path, text, known }),
         }
     }
-}
-
-/// Reads one loaded file or part while `sink` takes the notes `read` before it, in a
-/// task that another thread takes up when it has nothing else to do (a large file's
-/// parts leave it little); then keeps its notes in `read` for the next.
-fn read_loaded(
-    reader: &mut Reader,
-    loaded: Loaded,
-    read: &mut Vec<SourceNote>,
-    sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
-) -> Result<()> {
-    crate::cancel::check()?;
-    let before = std::mem::take(read);
-    let ((), handed) = rayon::join(|| reader.read_file(loaded), || hand(before, sink));
-    handed?;
-    *read = std::mem::take(&mut reader.notes);
-    reader.handed_out += read.len();
-    Ok(())
 }
 
 /// Hands `notes` to `sink`, if there are any.
@@ -368,7 +367,7 @@ mod tests {
             text.push_str(&format!("\n## Question {i}\n\nAnswer *{i}*.\n"));
         }
         text.push_str("\n## Odd one\ntpye: Basic\n\nAnswer.\n");
-        assert!(parse::parts(&text, PART).len() > 2);
+        assert!(parse::parts(&text, PART).count() > 2);
         std::fs::write(dir.path().join("big.md"), &text).unwrap();
         let sources = Sources::read_lenient(dir.path()).unwrap();
         assert_eq!(sources.notes.len(), notes + 1);

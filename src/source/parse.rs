@@ -5,6 +5,7 @@
 use crate::error::Problem;
 use crate::suggest;
 use serde::Deserialize;
+use std::ops::Range;
 
 /// The YAML block at the top of a card file.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Deserialize)]
@@ -152,34 +153,35 @@ pub fn parse_part(text: &str, first_line: usize) -> (Vec<RawNote>, Vec<(usize, P
 }
 
 /// A card file's text cut into parts of `size` bytes or more to parse on their own:
-/// (byte range, line of its first line). Each part after the first starts at a line
-/// that [`parse`] takes as a note's heading, where nothing of the lines before carries
-/// over, so [`parse_part`] gives its notes as [`parse`] would; the first holds the
-/// front matter. A text under twice `size` is one part.
-pub fn parts(text: &str, size: usize) -> Vec<(std::ops::Range<usize>, usize)> {
-    let whole = vec![(0..text.len(), 1)];
-    if text.len() < size.saturating_mul(2) {
-        return whole;
-    }
-    let Some(start) = front_matter_close(text.split('\n')) else {
-        return whole; // all of it is front matter
+/// (byte range, line of its first line), cut as they are asked for. Each part after
+/// the first starts at a line that [`parse`] takes as a note's heading, where nothing
+/// of the lines before carries over, so [`parse_part`] gives its notes as [`parse`]
+/// would; the first holds the front matter. A text under twice `size` is one part.
+pub fn parts(text: &str, size: usize) -> impl Iterator<Item = (Range<usize>, usize)> + '_ {
+    let notes_start = match text.len() < size.saturating_mul(2) {
+        true => None,
+        false => front_matter_close(text.split('\n')), // `None`: all front matter
     };
-    let mut parts = Vec::new();
-    let (mut part, mut part_line, mut at) = (0, 1, 0);
+    let mut lines = text.split('\n').enumerate();
     let mut fence = Fence::default();
-    for (index, line) in text.split('\n').enumerate() {
-        let starts_note = index >= start
-            && matches!(fence.take(line), Code::Outside)
-            && heading_text(line, "##").is_some();
-        if starts_note && at - part >= size && text.len() - at >= size {
-            // The line break before the heading ends the part before it.
-            parts.push((part..at - 1, part_line));
-            (part, part_line) = (at, index + 1);
+    let (mut part, mut part_line, mut at) = (0, 1, 0);
+    let mut done = false;
+    std::iter::from_fn(move || {
+        for (index, line) in lines.by_ref().take_while(|_| notes_start.is_some()) {
+            let line_at = at;
+            at += line.len() + 1;
+            let starts_note = notes_start.is_some_and(|start| index >= start)
+                && matches!(fence.take(line), Code::Outside)
+                && heading_text(line, "##").is_some();
+            if starts_note && line_at - part >= size && text.len() - line_at >= size {
+                // The line break before the heading ends the part before it.
+                let cut = (part..line_at - 1, part_line);
+                (part, part_line) = (line_at, index + 1);
+                return Some(cut);
+            }
         }
-        at += line.len() + 1;
-    }
-    parts.push((part..text.len(), part_line));
-    parts
+        (!std::mem::replace(&mut done, true)).then_some((part..text.len(), part_line))
+    })
 }
 
 /// The notes in `lines`, the first being line `first_line` of the file, and their
@@ -964,7 +966,7 @@ mod tests {
         let text = "---\ndeck: D\n## not a note\n---\nstray\n## One\nid: 1\n\nA\n\n                    ## Two\n```\n## in code\n```\n##Three\n### Back\nB\n\n## \n\n                    ~~~~\n## still code\n~~~\n## Four\n~~~~\n\n## Five\nlast";
         let whole = parse(text);
         for size in 1..text.len() {
-            let parts = parts(text, size);
+            let parts: Vec<_> = parts(text, size).collect();
             let (first, first_line) = parts[0].clone();
             assert_eq!(first_line, 1);
             let (mut parsed, mut problems) = parse(&text[first]);
@@ -976,8 +978,8 @@ mod tests {
             }
             assert_eq!((parsed, problems), whole, "size {size}: {parts:?}");
         }
-        assert!(parts(text, 4).len() > 3);
-        assert_eq!(parts("---\n## a\n\n## b\n\n## c\n", 1).len(), 1);
+        assert!(parts(text, 4).count() > 3);
+        assert_eq!(parts("---\n## a\n\n## b\n\n## c\n", 1).count(), 1);
     }
 
     /// Lines under the heading that are almost settings are kept as answer text, with

@@ -395,6 +395,7 @@ fn card_file_text(
     let texts: Vec<String> = (spelled.into_par_iter())
         .map(|spelled| note_text(spelled, common_type, html, names))
         .collect::<Result<_, WriteError>>()?;
+    out.reserve(texts.iter().map(|t| t.len() + 1).sum());
     for text in texts {
         out.push('\n');
         out.push_str(&text);
@@ -818,7 +819,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (_, back) = written(dir.path(), unpacked.clone(), &|_| {}).unwrap();
         let text = std::fs::read_to_string(dir.path().join("D.md")).unwrap();
-        assert!(crate::source::parse::parts(&text, crate::source::PART).len() > 2);
+        assert!(crate::source::parse::parts(&text, crate::source::PART).count() > 2);
         let guids: Vec<&str> = back.iter().map(|n| n.guid.as_str()).collect();
         assert_eq!(
             guids,
