@@ -30,6 +30,15 @@ pub(crate) fn media_attr_value<'t>(attr: &regex::Captures<'t>) -> (&'t str, &'st
     }
 }
 
+/// Whether `text` may hold a control character other than tab and line feed (Anki
+/// allows none in fields): U+0000–U+001F and U+007F–U+009F are, in UTF-8, a byte below
+/// 0x20, 0x7F, or a sequence starting 0xC2. Most texts have none of these bytes and
+/// are cleared in one quick pass; a `true` needs a look at the characters.
+pub(crate) fn may_hold_control(text: &str) -> bool {
+    let suspect = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f || b == 0xc2;
+    text.bytes().any(suspect)
+}
+
 /// Escapes text for HTML element content.
 pub(crate) fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;")

@@ -147,11 +147,7 @@ pub(super) fn unreadable(path: &Path, e: std::io::Error) -> Box<Diagnostic> {
 /// The first control character other than tab on each line that has one, by 1-based
 /// line: Anki allows none in fields.
 pub(super) fn control_characters(text: &str) -> Vec<(usize, Problem)> {
-    // Control characters are U+0000–U+001F and U+007F–U+009F: in UTF-8 a byte below
-    // 0x20, 0x7F, or a sequence starting 0xC2. Most files have none of these bytes
-    // and are cleared in one quick pass.
-    let suspect = |b: u8| (b < 0x20 && b != b'\t' && b != b'\n') || b == 0x7f || b == 0xc2;
-    if !text.bytes().any(suspect) {
+    if !crate::text::may_hold_control(text) {
         return Vec::new();
     }
     text.lines()

@@ -48,9 +48,9 @@ pub(super) fn note_text(
 /// Characters a card file cannot hold (control characters other than tab and line
 /// feed): such a field is written escaped.
 fn needs_escape(field: &str) -> bool {
-    field
-        .chars()
-        .any(|c| (c.is_control() && c != '\t' && c != '\n') || c == '\u{feff}')
+    let control = |c: char| c.is_control() && c != '\t' && c != '\n';
+    (crate::text::may_hold_control(field) && field.chars().any(control))
+        || field.contains('\u{feff}')
 }
 
 /// The note's text, each field written plainly where `plain` has its spelling, else as

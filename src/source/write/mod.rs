@@ -498,10 +498,21 @@ fn digest(value: impl std::hash::Hash) -> u64 {
 /// A field's digest: Anki compares fields after NFC, and so does the read-back.
 fn field_digest(field: &str) -> u64 {
     // Most fields are in NFC already: hashed as they are, without a copy.
-    match unicode_normalization::is_nfc_quick(field.chars()) {
-        unicode_normalization::IsNormalized::Yes => digest(field),
-        _ => digest(field.nfc().collect::<String>()),
+    let nfc = field.chars().all(nfc_alone)
+        || unicode_normalization::is_nfc_quick(field.chars())
+            == unicode_normalization::IsNormalized::Yes;
+    match nfc {
+        true => digest(field),
+        false => digest(field.nfc().collect::<String>()),
     }
+}
+
+/// Whether `c` is in NFC whatever stands around it (it neither composes with nor is
+/// reordered among its neighbours), for the characters of most fields: Latin text and
+/// the ideographs and punctuation of Chinese and Japanese. A cheaper test than NFC's
+/// own quick check, which looks each character up.
+fn nfc_alone(c: char) -> bool {
+    matches!(c, '\0'..='\u{2ff}' | '\u{2010}'..='\u{2027}' | '\u{3000}'..='\u{3029}' | '\u{4e00}'..='\u{9fff}' | '\u{ff01}'..='\u{ff5e}')
 }
 
 /// The tags (ignoring case), the deck and each card's deck (by [`crate::deck::key`]),
@@ -797,6 +808,26 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// The characters taken as NFC alone are NFC's own "yes" and start no reordering.
+    #[test]
+    fn characters_taken_as_nfc_alone_are() {
+        use unicode_normalization::char::canonical_combining_class;
+        let alone = (0..=0x10ffff)
+            .filter_map(char::from_u32)
+            .filter(|&c| nfc_alone(c));
+        let mut count = 0;
+        for c in alone {
+            let yes = unicode_normalization::is_nfc_quick(std::iter::once(c));
+            assert_eq!(yes, unicode_normalization::IsNormalized::Yes, "{c:?}");
+            assert_eq!(canonical_combining_class(c), 0, "{c:?}");
+            count += 1;
+        }
+        assert!(count > 20_000);
+        let composed = "e\u{301}";
+        assert_ne!(field_digest(composed), digest(composed));
+        assert_eq!(field_digest(composed), digest("\u{e9}"));
     }
 
     /// A deck large enough that its card file is read back in parts comes back whole,
