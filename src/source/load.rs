@@ -54,15 +54,15 @@ impl Loaded {
         }
     }
 
-    /// The part of the card file at `path` whose text is `text` that `part` cuts
-    /// ([`parse::parts`]), its Markdown rendered (or taken from `known`).
+    /// A part of the card file at `path` ([`parse::Cuts`]), whose text is `text` and
+    /// whose first line is the file's `first_line`, its Markdown rendered (or taken
+    /// from `known`).
     pub fn part(
         path: &Path,
         text: &str,
-        (range, first_line): (std::ops::Range<usize>, usize),
+        first_line: usize,
         known: Option<&markdown::KnownRenderings>,
     ) -> Loaded {
-        let text = &text[range];
         if first_line == 1 {
             return Loaded::from_text(path.to_path_buf(), Ok(text.to_string()), known);
         }
@@ -139,6 +139,96 @@ pub(super) fn without_bom_and_crs(mut text: String) -> String {
     text
 }
 
+/// Whether the file at `path` is UTF-8 throughout, read a block at a time.
+pub(super) fn is_utf8(path: &Path) -> bool {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return false;
+    };
+    let mut block = vec![0; 1 << 20];
+    // The bytes of a character cut by the end of the block before.
+    let mut carried = 0;
+    loop {
+        let read = match file.read(&mut block[carried..]) {
+            Ok(0) => return carried == 0,
+            Ok(read) => read,
+            Err(_) => return false,
+        };
+        let filled = carried + read;
+        carried = match simdutf8::compat::from_utf8(&block[..filled]) {
+            Ok(_) => 0,
+            Err(e) if e.error_len().is_none() => filled - e.valid_up_to(),
+            Err(_) => return false,
+        };
+        block.copy_within(filled - carried..filled, 0);
+    }
+}
+
+/// The card file at `path` (`total` bytes of UTF-8) read a part at a time, as
+/// [`parse::Cuts`] cuts it into parts of `size` bytes or more, so that a large file is
+/// never held whole: each part's text as [`read_text`] gives it (no byte order mark,
+/// `\n` line ends), and its first line. An error reading it ends it.
+pub(super) fn read_parts(
+    path: &Path,
+    total: usize,
+    size: usize,
+) -> impl Iterator<Item = (Result<String, Box<Diagnostic>>, usize)> + '_ {
+    use std::io::BufRead;
+    let mut file = Some(std::fs::File::open(path).map(std::io::BufReader::new));
+    let mut cuts = parse::Cuts::new(total, size);
+    let (mut line, mut part, mut part_line) = (Vec::new(), String::new(), 1);
+    std::iter::from_fn(move || loop {
+        let reader = match file.as_mut()? {
+            Ok(reader) => reader,
+            Err(_) => {
+                let Some(Err(e)) = file.take() else {
+                    unreachable!()
+                };
+                return Some((Err(unreadable(path, e)), part_line));
+            }
+        };
+        line.clear();
+        match reader.read_until(b'\n', &mut line) {
+            Ok(0) => {
+                file = None;
+                return Some((Ok(std::mem::take(&mut part)), part_line));
+            }
+            Ok(_) => {}
+            Err(e) => {
+                file = None;
+                return Some((Err(unreadable(path, e)), part_line));
+            }
+        }
+        let ended = line.last() == Some(&b'\n');
+        if ended {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        }
+        if cuts.lines == 0 && line.starts_with("\u{feff}".as_bytes()) {
+            line.drain(.."\u{feff}".len());
+        }
+        let text = std::str::from_utf8(&line).unwrap_or_default(); // checked before
+        let number = cuts.lines + 1;
+        let cut = cuts.before(text).then(|| {
+            // The line break before the heading ends the part before it.
+            part.pop();
+            (
+                std::mem::take(&mut part),
+                std::mem::replace(&mut part_line, number),
+            )
+        });
+        part.push_str(text);
+        if ended {
+            part.push('\n');
+        }
+        if let Some((text, first_line)) = cut {
+            return Some((Ok(text), first_line));
+        }
+    })
+}
+
 /// Why the card file at `path` could not be read.
 pub(super) fn unreadable(path: &Path, e: std::io::Error) -> Box<Diagnostic> {
     Box::new(Diagnostic::new(path, 0, Problem::Unreadable(e.to_string())))
@@ -173,6 +263,22 @@ mod tests {
                 (3, Problem::ControlCharacter('\u{85}'))
             ]
         );
+    }
+
+    /// A character cut by the end of a block of the check is still whole.
+    #[test]
+    fn utf8_is_checked_across_blocks() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.md");
+        for (cut, tail, utf8) in [(1, "😀 ok", true), (3, "😀", true), (2, "\u{e9}", true)] {
+            let mut text = "a".repeat((1 << 20) - cut).into_bytes();
+            text.extend_from_slice(tail.as_bytes());
+            std::fs::write(&file, &text).unwrap();
+            assert_eq!(is_utf8(&file), utf8, "{cut}");
+            text.push(0xf0);
+            std::fs::write(&file, &text).unwrap();
+            assert!(!is_utf8(&file), "{cut}, cut short");
+        }
     }
 
     #[test]

@@ -210,27 +210,39 @@ fn read_cards<J: Send>(
                     reader.read_file(file);
                     hand_out(reader, sink)?;
                 }
-                Load::Parts(file) => read_parts(reader, file, sink)?,
+                Load::Parts(file) => {
+                    let known = file.known.as_ref();
+                    let parts = parse::parts(&file.text, PART)
+                        .map(|(range, first_line)| (Ok(file.text[range].to_string()), first_line));
+                    read_parts(reader, &file.path, parts, known, sink)?
+                }
+                Load::Stream(path, total) => {
+                    let parts = load::read_parts(&path, total, PART);
+                    read_parts(reader, &path, parts, None, sink)?
+                }
             }
         }
         Ok::<_, Error>(())
     })
 }
 
-/// Reads a card file's parts as they are ready, in order, while later ones are made;
-/// each part's notes go to `sink` while the reader takes the next, in a task that
-/// another thread takes up when it has nothing else to do, which the parts of one
-/// file leave it. (Between whole files it costs more than it saves: threads wait on
-/// each other's tasks.)
+/// Reads a card file's `parts` (their texts and first lines) as they are ready, in
+/// order, while later ones are made; each part's notes go to `sink` while the reader
+/// takes the next, in a task that another thread takes up when it has nothing else to
+/// do, which the parts of one file leave it. (Between whole files it costs more than
+/// it saves: threads wait on each other's tasks.)
 fn read_parts(
     reader: &mut Reader,
-    file: InParts,
+    path: &Path,
+    parts: impl Iterator<Item = (std::result::Result<String, Box<Diagnostic>>, usize)> + Send,
+    known: Option<&markdown::KnownRenderings>,
     sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
 ) -> Result<()> {
-    let load = |part| Loaded::part(&file.path, &file.text, part, file.known.as_ref());
+    let load = |(text, first_line): (std::result::Result<String, _>, usize)| match text {
+        Ok(text) => Loaded::part(path, &text, first_line, known),
+        Err(unreadable) => Loaded::from_text(path.into(), Err(unreadable), None),
+    };
     let mut read = Vec::new();
-    // Cut as the reader gets to them, so that the first parts need not wait for all.
-    let parts = parse::parts(&file.text, PART);
     crate::pipeline::in_order(parts, AHEAD, load, |parts| {
         for part in parts {
             crate::cancel::check()?;
@@ -244,10 +256,12 @@ fn read_parts(
     })
 }
 
-/// A card file loaded, or to be loaded in parts.
+/// A card file loaded, or to be loaded in parts: from its text, or from the file
+/// (its path and size) as it is read.
 enum Load {
     File(Loaded),
     Parts(InParts),
+    Stream(PathBuf, usize),
 }
 
 /// A card file whose text came whole, to be parsed and rendered in parts
@@ -263,8 +277,13 @@ struct InParts {
 const PART: usize = 256 * 1024;
 
 impl Load {
-    /// The card file at `path`, read; in parts if it is large.
+    /// The card file at `path`, read; a large one as it is read, in parts.
     fn read(path: &Path) -> Load {
+        let size = std::fs::metadata(path).map_or(0, |m| m.len() as usize);
+        // A file that is not UTF-8 throughout is read whole, for the error.
+        if size >= 2 * PART && load::is_utf8(path) {
+            return Load::Stream(path.to_path_buf(), size);
+        }
         match read_text(path) {
             Ok(text) => Load::in_parts(path.to_path_buf(), text, None),
             Err(unreadable) => Load::File(Loaded::from_text(path.into(), Err(unreadable), None)),
@@ -391,6 +410,30 @@ mod tests {
             matches!(typo.problem, Problem::UnknownSetting { .. }),
             "{typo:?}"
         );
+        // With a byte order mark and Windows line ends, the same notes.
+        let windows = format!("\u{feff}{}", text.replace('\n', "\r\n"));
+        std::fs::write(dir.path().join("big.md"), &windows).unwrap();
+        let again = Sources::read_lenient(dir.path()).unwrap();
+        let fields = |s: &Sources| {
+            s.notes
+                .iter()
+                .map(|n| n.note.fields.clone())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(fields(&again), fields(&sources));
+        assert_eq!(again.warnings, sources.warnings);
+        // A byte that is no UTF-8 near the end: the file is refused whole, as a small one.
+        let mut bytes = text.clone().into_bytes();
+        let at = text.rfind("Answer.").unwrap();
+        bytes[at] = 0xff;
+        std::fs::write(dir.path().join("big.md"), &bytes).unwrap();
+        let broken = Sources::read_lenient(dir.path()).unwrap();
+        assert!(broken.notes.is_empty());
+        let [utf8] = &broken.warnings[..] else {
+            panic!("{:?}", broken.warnings)
+        };
+        assert_eq!(utf8.line, text.lines().count());
+        assert!(matches!(utf8.problem, Problem::InvalidUtf8(_)), "{utf8:?}");
     }
 
     /// What is read back as written is what a reader of the folder would read: the

@@ -153,35 +153,102 @@ pub fn parse_part(text: &str, first_line: usize) -> (Vec<RawNote>, Vec<(usize, P
 }
 
 /// A card file's text cut into parts of `size` bytes or more to parse on their own:
-/// (byte range, line of its first line), cut as they are asked for. Each part after
-/// the first starts at a line that [`parse`] takes as a note's heading, where nothing
-/// of the lines before carries over, so [`parse_part`] gives its notes as [`parse`]
-/// would; the first holds the front matter. A text under twice `size` is one part.
+/// (byte range, line of its first line), cut as they are asked for, where [`Cuts`]
+/// says. A text under twice `size` is one part.
 pub fn parts(text: &str, size: usize) -> impl Iterator<Item = (Range<usize>, usize)> + '_ {
-    let notes_start = match text.len() < size.saturating_mul(2) {
-        true => None,
-        false => front_matter_close(text.split('\n')), // `None`: all front matter
-    };
-    let mut lines = text.split('\n').enumerate();
-    let mut fence = Fence::default();
-    let (mut part, mut part_line, mut at) = (0, 1, 0);
+    let mut cuts = Cuts::new(text.len(), size);
+    let mut lines = text
+        .split('\n')
+        .take_while(move |_| text.len() >= size.saturating_mul(2));
+    let (mut part, mut part_line) = (0, 1);
     let mut done = false;
     std::iter::from_fn(move || {
-        for (index, line) in lines.by_ref().take_while(|_| notes_start.is_some()) {
-            let line_at = at;
-            at += line.len() + 1;
-            let starts_note = notes_start.is_some_and(|start| index >= start)
-                && matches!(fence.take(line), Code::Outside)
-                && heading_text(line, "##").is_some();
-            if starts_note && line_at - part >= size && text.len() - line_at >= size {
+        for line in lines.by_ref() {
+            let (at, number) = (cuts.at, cuts.lines + 1);
+            if cuts.before(line) {
                 // The line break before the heading ends the part before it.
-                let cut = (part..line_at - 1, part_line);
-                (part, part_line) = (line_at, index + 1);
+                let cut = (part..at - 1, part_line);
+                (part, part_line) = (at, number);
                 return Some(cut);
             }
         }
         (!std::mem::replace(&mut done, true)).then_some((part..text.len(), part_line))
     })
+}
+
+/// Where to cut a card file of `total` bytes into parts of `size` bytes or more,
+/// taking its lines one by one (without their line breaks). Each part after the first
+/// starts at a line that [`parse`] takes as a note's heading, where nothing of the
+/// lines before carries over, so [`parse_part`] gives its notes as [`parse`] would;
+/// the first holds the front matter.
+pub struct Cuts {
+    size: usize,
+    total: usize,
+    /// Where the next line starts, and how many lines came before it.
+    pub at: usize,
+    pub lines: usize,
+    /// Where the part being cut starts.
+    part: usize,
+    front: Front,
+    fence: Fence,
+}
+
+/// How far a card file's front matter has been read.
+enum Front {
+    /// No line read yet.
+    Start,
+    /// In the front matter.
+    Open,
+    /// Past it, or there is none.
+    Done,
+}
+
+impl Cuts {
+    pub fn new(total: usize, size: usize) -> Cuts {
+        Cuts {
+            size,
+            total,
+            at: 0,
+            lines: 0,
+            part: 0,
+            front: Front::Start,
+            fence: Fence::default(),
+        }
+    }
+
+    /// Takes the next line: whether a part ends before it.
+    pub fn before(&mut self, line: &str) -> bool {
+        let at = self.at;
+        self.at += line.len() + 1;
+        self.lines += 1;
+        // As [`front_matter_close`] reads the front matter.
+        let in_notes = match self.front {
+            Front::Start if line.trim_end() == "---" => {
+                self.front = Front::Open;
+                false
+            }
+            Front::Open => {
+                if matches!(line.trim_end(), "---" | "...") {
+                    self.front = Front::Done;
+                }
+                false
+            }
+            Front::Start | Front::Done => {
+                self.front = Front::Done;
+                true
+            }
+        };
+        let starts_note = in_notes
+            && matches!(self.fence.take(line), Code::Outside)
+            && heading_text(line, "##").is_some();
+        let cut = starts_note
+            && at - self.part >= self.size
+            && self.total.saturating_sub(at) >= self.size;
+        if cut {
+            self.part = at;
+        }
+        cut
+    }
 }
 
 /// The notes in `lines`, the first being line `first_line` of the file, and their
