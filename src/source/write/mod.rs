@@ -736,6 +736,15 @@ mod tests {
         assert_eq!(back.css, nt.css);
     }
 
+    /// `notes`, all of the stock Basic type, to write.
+    fn of_basic(notes: Vec<Note>) -> Unpacked {
+        Unpacked {
+            notetypes: vec![Stock::Basic.notetype()],
+            notes,
+            ..Unpacked::default()
+        }
+    }
+
     fn basic_note(guid: &str, fields: [&str; 2]) -> Note {
         Note {
             guid: guid.into(),
@@ -754,11 +763,7 @@ mod tests {
     /// was given is caught, named.
     #[test]
     fn a_field_that_reads_back_otherwise_is_caught() {
-        let unpacked = Unpacked {
-            notetypes: vec![Stock::Basic.notetype()],
-            notes: vec![basic_note("g1", ["front", "<p>back</p>"])],
-            ..Unpacked::default()
-        };
+        let unpacked = of_basic(vec![basic_note("g1", ["front", "<p>back</p>"])]);
         let dir = tempfile::tempdir().unwrap();
         let change = |text: &mut String| {
             assert!(text.contains("\nback\n"), "{text}");
@@ -783,11 +788,7 @@ mod tests {
             basic_note("g3", ["three", "<p>3</p>"]),
         ];
         notes[2].deck = "E".into();
-        let unpacked = Unpacked {
-            notetypes: vec![Stock::Basic.notetype()],
-            notes,
-            ..Unpacked::default()
-        };
+        let unpacked = of_basic(notes);
         let dir = tempfile::tempdir().unwrap();
         let (_, back) = written(dir.path(), unpacked.clone(), &|_| {}).unwrap();
         let guids: Vec<&str> = back.iter().map(|n| n.guid.as_str()).collect();
@@ -842,11 +843,7 @@ mod tests {
                 )
             })
             .collect();
-        let unpacked = Unpacked {
-            notetypes: vec![Stock::Basic.notetype()],
-            notes,
-            ..Unpacked::default()
-        };
+        let unpacked = of_basic(notes);
         let dir = tempfile::tempdir().unwrap();
         let (_, back) = written(dir.path(), unpacked.clone(), &|_| {}).unwrap();
         let text = std::fs::read_to_string(dir.path().join("D.md")).unwrap();
