@@ -59,18 +59,18 @@ impl Loaded {
     /// from `known`).
     pub fn part(
         path: &Path,
-        text: &str,
+        text: String,
         first_line: usize,
         known: Option<&markdown::KnownRenderings>,
     ) -> Loaded {
         if first_line == 1 {
-            return Loaded::from_text(path.to_path_buf(), Ok(text.to_string()), known);
+            return Loaded::from_text(path.to_path_buf(), Ok(text), known);
         }
-        let mut problems = control_characters(text);
+        let mut problems = control_characters(&text);
         for (line, _) in &mut problems {
             *line += first_line - 1;
         }
-        let (notes, more) = parse::parse_part(text, first_line);
+        let (notes, more) = parse::parse_part(&text, first_line);
         problems.extend(more);
         let parsed = parse::ParsedFile {
             notes,
@@ -79,7 +79,7 @@ impl Loaded {
         let rendered = prerender(&parsed, known);
         Loaded {
             path: path.to_path_buf(),
-            content: Ok((text.to_string(), parsed, problems)),
+            content: Ok((text, parsed, problems)),
             rendered,
             first_line,
         }
@@ -110,21 +110,23 @@ fn prerender(parsed: &parse::ParsedFile, known: Option<&markdown::KnownRendering
 pub(super) fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
     let bytes = std::fs::read(path).map_err(|e| unreadable(path, e))?;
     let text = String::from_utf8(bytes).map_err(|e| {
-        let offset = e.utf8_error().valid_up_to();
-        let before = &e.as_bytes()[..offset];
+        let before = &e.as_bytes()[..e.utf8_error().valid_up_to()];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
         let line_start = before
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
-        let mut d = Diagnostic::new(path, line, Problem::InvalidUtf8(offset));
-        d.column = String::from_utf8_lossy(&before[line_start..])
-            .chars()
-            .count()
-            + 1;
-        Box::new(d)
+        not_utf8(path, line, before.len(), &before[line_start..])
     })?;
     Ok(without_bom_and_crs(text))
+}
+
+/// The file at `path` is not UTF-8 from byte `offset` on, on line `line` after the
+/// bytes `on_line`.
+fn not_utf8(path: &Path, line: usize, offset: usize, on_line: &[u8]) -> Box<Diagnostic> {
+    let mut d = Diagnostic::new(path, line, Problem::InvalidUtf8(offset));
+    d.column = String::from_utf8_lossy(on_line).chars().count() + 1;
+    Box::new(d)
 }
 
 /// `text` without a byte order mark, with `\n` line ends.
@@ -177,6 +179,8 @@ pub(super) fn read_parts(
     let mut file = Some(std::fs::File::open(path).map(std::io::BufReader::new));
     let mut cuts = parse::Cuts::new(total, size);
     let (mut line, mut part, mut part_line) = (Vec::new(), String::new(), 1);
+    // The file's bytes read before the line.
+    let mut read = 0;
     std::iter::from_fn(move || loop {
         let reader = match file.as_mut()? {
             Ok(reader) => reader,
@@ -188,12 +192,13 @@ pub(super) fn read_parts(
             }
         };
         line.clear();
+        let line_start = read;
         match reader.read_until(b'\n', &mut line) {
             Ok(0) => {
                 file = None;
                 return Some((Ok(std::mem::take(&mut part)), part_line));
             }
-            Ok(_) => {}
+            Ok(bytes) => read += bytes,
             Err(e) => {
                 file = None;
                 return Some((Err(unreadable(path, e)), part_line));
@@ -209,7 +214,17 @@ pub(super) fn read_parts(
         if cuts.lines == 0 && line.starts_with("\u{feff}".as_bytes()) {
             line.drain(.."\u{feff}".len());
         }
-        let text = std::str::from_utf8(&line).unwrap_or_default(); // checked before
+        // Checked before, but the file may have changed since.
+        let text = match std::str::from_utf8(&line) {
+            Ok(text) => text,
+            Err(e) => {
+                file = None;
+                let on_line = &line[..e.valid_up_to()];
+                let offset = line_start + on_line.len();
+                let d = not_utf8(path, cuts.lines + 1, offset, on_line);
+                return Some((Err(d), part_line));
+            }
+        };
         let number = cuts.lines + 1;
         let cut = cuts.before(text).then(|| {
             // The line break before the heading ends the part before it.
@@ -263,6 +278,27 @@ mod tests {
                 (3, Problem::ControlCharacter('\u{85}'))
             ]
         );
+    }
+
+    /// Read in parts, a file keeps its lines (Windows line ends and a byte order mark
+    /// go, as reading it whole); one that turns out not to be UTF-8 after its check
+    /// (changed meanwhile) ends in an error on the line and column.
+    #[test]
+    fn parts_read_from_disk_keep_the_lines() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.md");
+        let note = |i| format!("## Q{i}\r\n\r\nA {i}\r\n");
+        let text: String = (0..40).map(note).collect();
+        std::fs::write(&file, format!("\u{feff}{text}")).unwrap();
+        let parts: Vec<_> = read_parts(&file, text.len(), 100).collect();
+        assert!(parts.len() > 3);
+        let joined: Vec<String> = parts.into_iter().map(|(t, _)| t.unwrap()).collect();
+        assert_eq!(joined.join("\n"), text.replace("\r\n", "\n"));
+        std::fs::write(&file, [text.as_bytes(), b"## Q\n\nA \xff\n"].concat()).unwrap();
+        let (last, _) = read_parts(&file, text.len(), 100).last().unwrap();
+        let d = last.unwrap_err();
+        assert_eq!((d.line, d.column), (40 * 3 + 3, 3));
+        assert_eq!(d.problem, Problem::InvalidUtf8(text.len() + 8));
     }
 
     /// A character cut by the end of a block of the check is still whole.

@@ -239,7 +239,7 @@ fn read_parts(
     sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
 ) -> Result<()> {
     let load = |(text, first_line): (std::result::Result<String, _>, usize)| match text {
-        Ok(text) => Loaded::part(path, &text, first_line, known),
+        Ok(text) => Loaded::part(path, text, first_line, known),
         Err(unreadable) => Loaded::from_text(path.into(), Err(unreadable), None),
     };
     let mut read = Vec::new();
