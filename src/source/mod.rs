@@ -370,6 +370,28 @@ pub fn parse_and_render(
     parsed.notes.len()
 }
 
+/// Whether `text`, parsed in parts of `size` bytes or more ([`parse::parts`]), gives
+/// the notes and problems it gives parsed whole: for the property tests and the fuzz
+/// target, which feed it arbitrary text with small parts.
+pub fn parts_parse_as_whole(text: &str, size: usize) -> bool {
+    let mut parts = parse::parts(text, size);
+    let Some((first, _)) = parts.next() else {
+        return false;
+    };
+    let (mut parsed, mut problems) = parse::parse(&text[first]);
+    for (range, line) in parts {
+        let part = &text[range];
+        let starts_note = part.starts_with("## ") || part == "##" || part.starts_with("##\n");
+        let (notes, more) = parse::parse_part(part, line);
+        if !starts_note || notes.is_empty() {
+            return false;
+        }
+        parsed.notes.extend(notes);
+        problems.extend(more);
+    }
+    (parsed, problems) == parse::parse(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -106,6 +106,11 @@ proptest! {
     }
 
     #[test]
+    fn a_card_file_parses_in_parts_as_whole(doc in document(), size in 1usize..120) {
+        prop_assert!(source::parts_parse_as_whole(&doc, size), "size {}:\n{}", size, doc);
+    }
+
+    #[test]
     fn every_heading_is_a_note_or_a_problem(doc in document()) {
         let dir = temp_dir("prop");
         fs::write(dir.join("cards.md"), &doc).unwrap();
