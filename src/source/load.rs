@@ -175,64 +175,28 @@ pub(super) fn read_parts(
     total: usize,
     size: usize,
 ) -> impl Iterator<Item = (Result<String, Box<Diagnostic>>, usize)> + '_ {
-    use std::io::BufRead;
-    let mut file = Some(std::fs::File::open(path).map(std::io::BufReader::new));
+    let mut lines = Lines::open(path);
     let mut cuts = parse::Cuts::new(total, size);
-    let (mut line, mut part, mut part_line) = (Vec::new(), String::new(), 1);
-    // The file's bytes read before the line.
-    let mut read = 0;
+    let (mut part, mut part_line, mut done) = (String::new(), 1, false);
     std::iter::from_fn(move || loop {
-        let reader = match file.as_mut()? {
-            Ok(reader) => reader,
-            Err(_) => {
-                let Some(Err(e)) = file.take() else {
-                    unreachable!()
-                };
-                return Some((Err(unreadable(path, e)), part_line));
+        let (text, ended) = match lines.next() {
+            _ if done => return None,
+            Some(Ok(line)) => line,
+            Some(Err(e)) => {
+                done = true;
+                return Some((Err(e), part_line));
             }
-        };
-        line.clear();
-        let line_start = read;
-        match reader.read_until(b'\n', &mut line) {
-            Ok(0) => {
-                file = None;
+            None => {
+                done = true;
                 return Some((Ok(std::mem::take(&mut part)), part_line));
-            }
-            Ok(bytes) => read += bytes,
-            Err(e) => {
-                file = None;
-                return Some((Err(unreadable(path, e)), part_line));
-            }
-        }
-        let ended = line.last() == Some(&b'\n');
-        if ended {
-            line.pop();
-            if line.last() == Some(&b'\r') {
-                line.pop();
-            }
-        }
-        if cuts.lines == 0 && line.starts_with("\u{feff}".as_bytes()) {
-            line.drain(.."\u{feff}".len());
-        }
-        // Checked before, but the file may have changed since.
-        let text = match std::str::from_utf8(&line) {
-            Ok(text) => text,
-            Err(e) => {
-                file = None;
-                let on_line = &line[..e.valid_up_to()];
-                let offset = line_start + on_line.len();
-                let d = not_utf8(path, cuts.lines + 1, offset, on_line);
-                return Some((Err(d), part_line));
             }
         };
         let number = cuts.lines + 1;
         let cut = cuts.before(text).then(|| {
             // The line break before the heading ends the part before it.
             part.pop();
-            (
-                std::mem::take(&mut part),
-                std::mem::replace(&mut part_line, number),
-            )
+            let first_line = std::mem::replace(&mut part_line, number);
+            (std::mem::take(&mut part), first_line)
         });
         part.push_str(text);
         if ended {
@@ -242,6 +206,72 @@ pub(super) fn read_parts(
             return Some((Ok(text), first_line));
         }
     })
+}
+
+/// A card file's lines, read one at a time as [`read_text`] gives them.
+struct Lines<'p> {
+    path: &'p Path,
+    file: std::io::Result<std::io::BufReader<std::fs::File>>,
+    line: Vec<u8>,
+    /// The file's bytes read, and its lines.
+    read: usize,
+    number: usize,
+}
+
+impl<'p> Lines<'p> {
+    fn open(path: &'p Path) -> Lines<'p> {
+        let file = std::fs::File::open(path).map(std::io::BufReader::new);
+        let (line, read, number) = (Vec::new(), 0, 0);
+        Lines {
+            path,
+            file,
+            line,
+            read,
+            number,
+        }
+    }
+
+    /// The next line, without its line break (nor a `\r` before it, nor on the first
+    /// line a byte order mark), and whether a line break ended it; `None` at the end.
+    fn next(&mut self) -> Option<Result<(&str, bool), Box<Diagnostic>>> {
+        use std::io::BufRead;
+        let reader = match &mut self.file {
+            Ok(reader) => reader,
+            Err(e) => {
+                return Some(Err(unreadable(
+                    self.path,
+                    std::io::Error::new(e.kind(), e.to_string()),
+                )))
+            }
+        };
+        let line = &mut self.line;
+        line.clear();
+        let start = self.read;
+        match reader.read_until(b'\n', line) {
+            Ok(0) => return None,
+            Ok(bytes) => (self.read, self.number) = (start + bytes, self.number + 1),
+            Err(e) => return Some(Err(unreadable(self.path, e))),
+        }
+        let ended = line.last() == Some(&b'\n');
+        if ended {
+            line.pop();
+            if line.last() == Some(&b'\r') {
+                line.pop();
+            }
+        }
+        if self.number == 1 && line.starts_with("\u{feff}".as_bytes()) {
+            line.drain(.."\u{feff}".len());
+        }
+        // Checked before, but the file may have changed since.
+        match std::str::from_utf8(line) {
+            Ok(text) => Some(Ok((text, ended))),
+            Err(e) => {
+                let on_line = &line[..e.valid_up_to()];
+                let offset = start + on_line.len();
+                Some(Err(not_utf8(self.path, self.number, offset, on_line)))
+            }
+        }
+    }
 }
 
 /// Why the card file at `path` could not be read.
