@@ -191,8 +191,7 @@ pub(super) fn read_parts(
                 return Some((Ok(std::mem::take(&mut part)), part_line));
             }
         };
-        let number = cuts.lines + 1;
-        let cut = cuts.before(text).then(|| {
+        let cut = cuts.before(text).map(|(_, number)| {
             // The line break before the heading ends the part before it.
             part.pop();
             let first_line = std::mem::replace(&mut part_line, number);

@@ -249,8 +249,7 @@ fn read_parts(
             let before = std::mem::take(&mut read);
             let ((), handed) = rayon::join(|| reader.read_file(part), || hand(before, sink));
             handed?;
-            read = std::mem::take(&mut reader.notes);
-            reader.handed_out += read.len();
+            read = reader.take_notes();
         }
         hand(read, sink)
     })
@@ -317,9 +316,7 @@ fn hand_out(
     reader: &mut Reader,
     sink: &mut (dyn FnMut(Vec<SourceNote>) -> Result<()> + Send),
 ) -> Result<()> {
-    let notes = std::mem::take(&mut reader.notes);
-    reader.handed_out += notes.len();
-    hand(notes, sink)
+    hand(reader.take_notes(), sink)
 }
 
 /// What follows the card files: the text files among `others` (their notes handed to

@@ -164,8 +164,7 @@ pub fn parts(text: &str, size: usize) -> impl Iterator<Item = (Range<usize>, usi
     let mut done = false;
     std::iter::from_fn(move || {
         for line in lines.by_ref() {
-            let (at, number) = (cuts.at, cuts.lines + 1);
-            if cuts.before(line) {
+            if let Some((at, number)) = cuts.before(line) {
                 // The line break before the heading ends the part before it.
                 let cut = (part..at - 1, part_line);
                 (part, part_line) = (at, number);
@@ -185,8 +184,8 @@ pub struct Cuts {
     size: usize,
     total: usize,
     /// Where the next line starts, and how many lines came before it.
-    pub at: usize,
-    pub lines: usize,
+    at: usize,
+    lines: usize,
     /// Where the part being cut starts.
     part: usize,
     front: Front,
@@ -216,8 +215,9 @@ impl Cuts {
         }
     }
 
-    /// Takes the next line: whether a part ends before it.
-    pub fn before(&mut self, line: &str) -> bool {
+    /// Takes the next line: if a part ends before it, where the line starts (its byte
+    /// and its 1-based number), which starts the next part.
+    pub fn before(&mut self, line: &str) -> Option<(usize, usize)> {
         let at = self.at;
         self.at += line.len() + 1;
         self.lines += 1;
@@ -247,7 +247,7 @@ impl Cuts {
         if cut {
             self.part = at;
         }
-        cut
+        cut.then_some((at, self.lines))
     }
 }
 
@@ -1030,7 +1030,7 @@ mod tests {
     /// cuts nothing, and an unclosed front matter is one part.
     #[test]
     fn parts_parse_as_the_whole() {
-        let text = "---\ndeck: D\n## not a note\n---\nstray\n## One\nid: 1\n\nA\n\n                    ## Two\n```\n## in code\n```\n##Three\n### Back\nB\n\n## \n\n                    ~~~~\n## still code\n~~~\n## Four\n~~~~\n\n## Five\nlast";
+        let text = "---\ndeck: D\n## not a note\n---\nstray\n## One\nid: 1\n\nA\n\n## Two\n```\n## in code\n```\n##Three\n### Back\nB\n\n## \n\n~~~~\n## still code\n~~~\n## Four\n~~~~\n\n## Five\nlast";
         let whole = parse(text);
         for size in 1..text.len() {
             let parts: Vec<_> = parts(text, size).collect();

@@ -64,6 +64,13 @@ impl<'a> Reader<'a> {
         })
     }
 
+    /// The notes read since the last call, counted as handed out.
+    pub fn take_notes(&mut self) -> Vec<SourceNote> {
+        let notes = std::mem::take(&mut self.notes);
+        self.handed_out += notes.len();
+        notes
+    }
+
     /// The sources read, after the checks that need every file read: nothing at all to
     /// package (no notes, no custom note types, no decks with settings), media files no
     /// note uses.
