@@ -220,6 +220,13 @@ fn markdown_options() -> Options {
 }
 
 fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
+    match is_plain_line(source) {
+        true => Ok(format!("<p>{source}</p>\n")),
+        false => render_parsed(source, media),
+    }
+}
+
+fn render_parsed(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     let (protected, formulas) = protect_math(source);
     let events = TextMergeStream::new(Parser::new_ext(&protected, markdown_options()));
 
@@ -291,6 +298,40 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     html::push_html(&mut html_out, out_events.into_iter());
     Ok(restore_math(html_out, &formulas))
 }
+
+/// Whether `source` is one line of text in which Markdown sees nothing: no character
+/// that can start a block, mark up text, escape or hide a formula, a cloze, a sound or
+/// HTML, and nothing HTML escapes. Such a line renders as itself in a paragraph without
+/// being parsed, and most fields of a deck of short notes are such a line.
+/// (`a_plain_line_renders_as_markdown_does` holds this to the parser.)
+fn is_plain_line(source: &str) -> bool {
+    let bytes = source.as_bytes();
+    let (Some(&first), Some(&last)) = (bytes.first(), bytes.last()) else {
+        return false;
+    };
+    let starts_block = first.is_ascii_digit() || b" -+=#".contains(&first);
+    !starts_block && last != b' ' && !bytes.iter().any(|&b| NOT_PLAIN[usize::from(b)])
+}
+
+/// The bytes [`is_plain_line`] refuses anywhere: control characters (line ends and tabs
+/// among them) and the ASCII punctuation that Markdown, our math, clozes and sound tags,
+/// or HTML escaping give a meaning wherever it stands.
+static NOT_PLAIN: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 0x20 {
+        table[b] = true;
+        b += 1;
+    }
+    table[0x7f] = true;
+    let marks = b"\\`*_[]<>&~|${}";
+    let mut i = 0;
+    while i < marks.len() {
+        table[marks[i] as usize] = true;
+        i += 1;
+    }
+    table
+};
 
 /// A finished code block, fenced or indented, in the highlighted box (see
 /// [`highlight::highlighted_block`]).
@@ -716,6 +757,41 @@ mod tests {
 
     fn inline(s: &str) -> String {
         render_inline(s, &mut no_media).unwrap()
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        #[test]
+        fn a_plain_line_renders_as_markdown_does(
+            line in "[a-zA-Z0-9 .,:;!?()/%@#=+^~'\"*_<>&|$\\{}\\[\\]`中文é\u{3000}\u{a0}\t\n-]{0,10}"
+        ) {
+            if is_plain_line(&line) {
+                proptest::prop_assert_eq!(
+                    render(&line, &mut no_media).unwrap(),
+                    render_parsed(&line, &mut no_media).unwrap()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn plain_lines_are_most_short_fields() {
+        let plain = [
+            "What does attention let a model do?",
+            "注意力机制让模型按相关程度加权各个 token。",
+            "Layer norm: it keeps activations at scale 1, e.g. after 12 layers.",
+        ];
+        assert!(plain.into_iter().all(is_plain_line));
+        let marked = [
+            "1. first",
+            "- item",
+            "**bold**",
+            "a $x$",
+            "{{c1::x}}",
+            " indented",
+            "a\nb",
+        ];
+        assert!(!marked.into_iter().any(is_plain_line));
     }
 
     /// A code block with no language, as the field holds it: `code` in the box.
