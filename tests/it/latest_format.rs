@@ -244,6 +244,35 @@ fn sample_deck_imports_cleanly_and_reimports_as_duplicates() {
     assert_reimport_is_all_duplicates(Backend::Current, &collection, &package, note_count);
 }
 
+/// A collection of several MiB is compressed by zstd in jobs, on several threads: Anki
+/// reads it as it reads a collection compressed in one go.
+#[test]
+fn a_collection_compressed_in_jobs_imports_cleanly() {
+    let dir = temp_dir("latest-jobs");
+    let source = dir.join("deck");
+    let answer = "梯度下降 moves every weight against its gradient, 按学习率缩放。".repeat(8);
+    let notes: String = (0..4000)
+        .map(|i| format!("## Why does step {i} lower the loss?\n\n{answer} ({i})\n\n"))
+        .collect();
+    common::files::write_files(&source, &[("steps.md", notes)]);
+    let package = dir.join("jobs.apkg");
+    let output = common::run::ankideck_command()
+        .args(["build", path_str(&source), "-o", path_str(&package)])
+        .args(["--format", "latest"])
+        .output()
+        .unwrap();
+    common::run::assert_success(&output);
+    let collection = zip_entries(&package)
+        .into_iter()
+        .find(|(name, _, _)| name == "collection.anki21b")
+        .expect("the collection")
+        .2;
+    let size = zstd::decode_all(collection.as_slice()).unwrap().len();
+    assert!(size > 3 << 20, "{size} bytes: one job only");
+    let report = import(Backend::Current, &temp_dir("latest-jobs-import"), &package);
+    assert_clean_first_import(&report, 4000);
+}
+
 #[test]
 fn sync_carries_the_latest_package_to_the_phone() {
     let package = build("tests/decks/features", "latest");
