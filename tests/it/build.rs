@@ -288,6 +288,41 @@ fn locked_builds_pass_only_with_an_up_to_date_lock() {
     assert_eq!(names.len(), 2, "{names:?}");
 }
 
+/// A damaged note line stops the build at its line, whichever column is damaged,
+/// and the package and the lock stay as they were.
+#[test]
+fn a_damaged_lock_line_stops_the_build_at_its_line() {
+    let dir = temp_dir("build-damaged-lock");
+    let (src, out) = (dir.join("src"), dir.join("deck.apkg"));
+    write_files(
+        &src,
+        &[("a.md", "## Q1\n\nA1\n\n## Q2\n\nA2\n\n## Q3\n\nA3\n")],
+    );
+    assert_success(&build(&src, &out));
+    let (lock_path, package) = (src.join("ankideck.lock"), fs::read(&out).unwrap());
+    let lock = fs::read_to_string(&lock_path).unwrap();
+    let lines: Vec<&str> = lock.lines().collect();
+    let last = lines.len();
+    // The last note line's columns: guid, legacy check, modified, hash, …
+    let columns: Vec<&str> = lines[last - 1].split('\t').collect();
+    assert_eq!(columns[1], "-", "a note without a legacy guid");
+    for (column, damage) in [(1, "zz"), (2, "soon"), (4, "no-such-alias")] {
+        let mut damaged = columns.clone();
+        damaged[column] = damage;
+        let text = format!("{}\n{}\n", lines[..last - 1].join("\n"), damaged.join("\t"));
+        fs::write(&lock_path, &text).unwrap();
+        let refused = build(&src, &out);
+        assert_eq!(refused.status.code(), Some(1), "column {column}");
+        let stderr = String::from_utf8_lossy(&refused.stderr);
+        assert!(
+            stderr.contains(&format!("ankideck.lock:{last}")),
+            "{stderr}"
+        );
+        assert_eq!(fs::read(&out).unwrap(), package);
+        assert_eq!(fs::read_to_string(&lock_path).unwrap(), text);
+    }
+}
+
 #[test]
 fn default_output_is_named_after_the_source_folder() {
     let dir = temp_dir("build-default-name");
