@@ -79,11 +79,8 @@ impl NoteSet for crate::note_store::NoteStore {
 
     fn with_notes<R>(&self, indexes: &[usize], f: impl FnOnce(&[&SourceNote]) -> R) -> Result<R> {
         let notes = self.load_many(indexes)?;
-        let result = f(&notes.iter().collect::<Vec<_>>());
-        // Made on every core, so freed on every core: on one, freeing them took as
-        // long as the rest of the merge's work that is not parallel.
-        notes.into_par_iter().for_each(drop);
-        Ok(result)
+        let notes: Vec<&SourceNote> = notes.iter().collect();
+        Ok(f(&notes))
     }
 
     fn set_modified(&mut self, i: usize, modified: i64) {
