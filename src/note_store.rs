@@ -57,6 +57,8 @@ pub(crate) struct NoteStore {
     /// Which decks are a note's deck (not only a card's).
     note_decks: Vec<bool>,
     files: Vec<Arc<Path>>,
+    /// Each file's place in `files`.
+    file_numbers: HashMap<Arc<Path>, u32>,
     /// Every tag of a note, for the collection's tag list.
     tags: BTreeSet<String>,
 }
@@ -90,6 +92,7 @@ impl NoteStore {
             decks: Default::default(),
             note_decks: Vec::new(),
             files: Vec::new(),
+            file_numbers: HashMap::new(),
             tags: BTreeSet::new(),
         })
     }
@@ -123,18 +126,19 @@ impl NoteStore {
         index
     }
 
+    /// The number of the file a note comes from. Notes come file after file, so most
+    /// are from the last one; the others are looked up, not searched for: a search of
+    /// every file for each new one took time in the square of the number of files.
     fn file_index(&mut self, file: &Arc<Path>) -> u32 {
-        match self
-            .files
-            .iter()
-            .rposition(|f| Arc::ptr_eq(f, file) || f == file)
-        {
-            Some(i) => i as u32,
-            None => {
-                self.files.push(Arc::clone(file));
-                (self.files.len() - 1) as u32
-            }
+        let next = self.files.len() as u32;
+        if self.files.last().is_some_and(|f| Arc::ptr_eq(f, file)) {
+            return next - 1;
         }
+        let index = *self.file_numbers.entry(Arc::clone(file)).or_insert(next);
+        if index == next {
+            self.files.push(Arc::clone(file));
+        }
+        index
     }
 
     /// Appends a note read, after the notes before it.
@@ -764,6 +768,21 @@ fn take_strs<'a>(bytes: &mut &'a [u8]) -> Vec<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_file_is_numbered_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = NoteStore::new_in(dir.path()).unwrap();
+        let arc = |name: &str| -> Arc<Path> { Arc::from(Path::new(name)) };
+        let (a, b) = (arc("a.md"), arc("b.md"));
+        let numbers: Vec<u32> = [&a, &a, &b, &a, &arc("b.md"), &arc("c.md"), &b]
+            .into_iter()
+            .map(|file| store.file_index(file))
+            .collect();
+        assert_eq!(numbers, [0, 0, 1, 0, 1, 2, 1]);
+        assert_eq!(store.files.len(), 3);
+        assert_eq!(&*store.files[2], Path::new("c.md"));
+    }
 
     #[test]
     fn notes_come_back_as_they_went_in() {
