@@ -103,12 +103,19 @@ pub fn prepare(root: &Path, unpacked: &Unpacked) -> Result<Plan, WriteError> {
         cards.push((path, deck.to_string(), *count));
     }
     let with_notes: HashSet<String> = runs.iter().map(|(d, _)| crate::deck::key(d)).collect();
+    // A deck with notes, or above one, is in the package anyway. Looked up, not
+    // searched for: a package can have tens of thousands of decks.
+    let mut in_package: HashSet<&str> = HashSet::new();
+    for key in &with_notes {
+        in_package.insert(key);
+        let above = key
+            .char_indices()
+            .filter(|&(i, _)| key[i..].starts_with("::"));
+        in_package.extend(above.map(|(i, _)| &key[..i]));
+    }
     for (deck, settings) in &unpacked.decks {
-        // A deck with notes, or a parent of one, is in the package anyway.
-        let key = crate::deck::key(deck);
-        let below = |k: &String| *k == key || k.starts_with(&format!("{key}::"));
         let bare = *settings == DeckSettings::default();
-        if bare && with_notes.iter().any(below) {
+        if bare && in_package.contains(crate::deck::key(deck).as_str()) {
             continue;
         }
         let path = paths.deck_settings(deck);
