@@ -192,7 +192,7 @@ pub struct Cuts {
     fence: Fence,
 }
 
-/// How far a card file's front matter has been read.
+/// How far a card file's front matter has been read: the one rule for where it ends.
 enum Front {
     /// No line read yet.
     Start,
@@ -200,6 +200,29 @@ enum Front {
     Open,
     /// Past it, or there is none.
     Done,
+}
+
+impl Front {
+    /// Takes the file's next line: whether it is past the front matter. A first line
+    /// `---` opens one, and the next `---` or `...` closes it.
+    fn take(&mut self, line: &str) -> bool {
+        match self {
+            Front::Start if line.trim_end() == "---" => {
+                *self = Front::Open;
+                false
+            }
+            Front::Open => {
+                if matches!(line.trim_end(), "---" | "...") {
+                    *self = Front::Done;
+                }
+                false
+            }
+            Front::Start | Front::Done => {
+                *self = Front::Done;
+                true
+            }
+        }
+    }
 }
 
 impl Cuts {
@@ -221,24 +244,7 @@ impl Cuts {
         let at = self.at;
         self.at += line.len() + 1;
         self.lines += 1;
-        // As [`front_matter_close`] reads the front matter.
-        let in_notes = match self.front {
-            Front::Start if line.trim_end() == "---" => {
-                self.front = Front::Open;
-                false
-            }
-            Front::Open => {
-                if matches!(line.trim_end(), "---" | "...") {
-                    self.front = Front::Done;
-                }
-                false
-            }
-            Front::Start | Front::Done => {
-                self.front = Front::Done;
-                true
-            }
-        };
-        let starts_note = in_notes
+        let starts_note = self.front.take(line)
             && matches!(self.fence.take(line), Code::Outside)
             && heading_text(line, "##").is_some();
         let cut = starts_note
@@ -294,12 +300,16 @@ fn front_matter_end(
 
 /// The index of the line after the front matter (0 without one), or `None` when it is
 /// never closed.
-fn front_matter_close<'t>(mut lines: impl Iterator<Item = &'t str>) -> Option<usize> {
-    if lines.next().map(str::trim_end) != Some("---") {
-        return Some(0);
+fn front_matter_close<'t>(lines: impl Iterator<Item = &'t str>) -> Option<usize> {
+    let mut front = Front::Start;
+    let mut count = 0;
+    for line in lines {
+        if front.take(line) {
+            return Some(count);
+        }
+        count += 1;
     }
-    let end = lines.position(|l| matches!(l.trim_end(), "---" | "..."))?;
-    Some(end + 2)
+    (!matches!(front, Front::Open)).then_some(count)
 }
 
 /// Reads the front matter's lines (those between the `---` lines).
