@@ -105,14 +105,9 @@ pub fn prepare(root: &Path, unpacked: &Unpacked) -> Result<Plan, WriteError> {
     let with_notes: HashSet<String> = runs.iter().map(|(d, _)| crate::deck::key(d)).collect();
     // A deck with notes, or above one, is in the package anyway. Looked up, not
     // searched for: a package can have tens of thousands of decks.
-    let mut in_package: HashSet<&str> = HashSet::new();
-    for key in &with_notes {
-        in_package.insert(key);
-        let above = key
-            .char_indices()
-            .filter(|&(i, _)| key[i..].starts_with("::"));
-        in_package.extend(above.map(|(i, _)| &key[..i]));
-    }
+    let in_package: HashSet<&str> = (with_notes.iter())
+        .flat_map(|key| crate::deck::with_parents(key))
+        .collect();
     for (deck, settings) in &unpacked.decks {
         let bare = *settings == DeckSettings::default();
         if bare && in_package.contains(crate::deck::key(deck).as_str()) {
@@ -816,6 +811,24 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
+    }
+
+    /// A deck without settings is written only when no deck with notes implies it,
+    /// as its own or above it, by the rule a build adds parent decks with: `A:` is not
+    /// above `A:::B` (whose parent is `A`), so it gets a file, and `A` does not.
+    #[test]
+    fn bare_decks_are_written_unless_a_deck_with_notes_implies_them() {
+        let mut note = basic_note("g1", ["front", "back"]);
+        note.deck = "A:::B".into();
+        let mut unpacked = of_basic(vec![note]);
+        unpacked.decks = ["A", "A:", "A:::B", "Other"]
+            .map(|deck| (deck.to_string(), DeckSettings::default()))
+            .into();
+        let dir = tempfile::tempdir().unwrap();
+        let (sources, _) = written(dir.path(), unpacked, &|_| {}).unwrap();
+        let mut decks: Vec<&str> = sources.decks.iter().map(|(d, _)| d.as_str()).collect();
+        decks.sort_unstable();
+        assert_eq!(decks, ["A:", "Other"]);
     }
 
     /// The characters taken as NFC alone are NFC's own "yes" and start no reordering.
