@@ -123,6 +123,13 @@ impl<'a> NoteRecord<'a> {
         Ok(record)
     }
 
+    /// Whether the note line `line` of a lock with `header` says by its legacy column
+    /// alone that its note has no legacy guid: a look much cheaper than [`Self::parse`],
+    /// which does not check the rest of the line.
+    pub fn lacks_legacy(line: &str, header: &Header) -> bool {
+        header.version > 1 && line.split('\t').nth(1) == Some("-")
+    }
+
     /// Appends this record's line, with its line end, naming its deck and note type by
     /// the new lock's `aliases`.
     pub fn write(&self, out: &mut String, aliases: &Aliases) {

@@ -191,7 +191,7 @@ pub(crate) fn legacy_guids(path: &Path) -> Result<LegacyGuids> {
         if let Line::Note = header.line(&line).map_err(bad)? {
             // Most lines say at once that they have no legacy guid; the lock's reader,
             // which runs alongside the sources, checks them whole.
-            if header.version > 1 && line.split('\t').nth(1) == Some("-") {
+            if NoteRecord::lacks_legacy(&line, &header) {
                 continue;
             }
             let record = NoteRecord::parse(&line, &header).map_err(bad)?;
