@@ -6,7 +6,7 @@
 
 use crate::error::Problem;
 use crate::notetype::cloze;
-use crate::source::highlight;
+use crate::source::{emphasis, highlight};
 use crate::text::{escape_attr, escape_html, media_attr_value, MEDIA_ATTR, MEDIA_TAG, SOUND_TAG};
 use pulldown_cmark::{
     html, CodeBlockKind, CowStr, Event, LinkType, Options, Parser, Tag, TagEnd, TextMergeStream,
@@ -228,7 +228,12 @@ fn render(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
 
 fn render_parsed(source: &str, media: &mut MediaResolver) -> Result<String, Problem> {
     let (protected, formulas) = protect_math(source);
-    let events = TextMergeStream::new(Parser::new_ext(&protected, markdown_options()));
+    let marked = emphasis::mark(&protected);
+    let parsed = Parser::new_ext(marked.as_deref().unwrap_or(&protected), markdown_options());
+    let events = TextMergeStream::new(parsed).map(|event| match marked {
+        Some(_) => emphasis::unmark(event),
+        None => event,
+    });
 
     let mut out_events: Vec<Event> = Vec::new();
     // Inside an image we collect its alt text, then emit our own <img> tag.
@@ -772,6 +777,64 @@ mod tests {
                 );
             }
         }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+        /// The marks for emphasis beside CJK text change nothing but which `*` and `~`
+        /// become tags, and never show.
+        #[test]
+        fn cjk_emphasis_changes_only_which_runs_are_tags(
+            text in "[ab中文、。：（）“”!.* ~_`\\\n]{0,14}"
+        ) {
+            let html = block(&text);
+            proptest::prop_assert!(!html.contains(emphasis::MARK));
+            let mut commonmark = String::new();
+            html::push_html(&mut commonmark, Parser::new_ext(&text, markdown_options()));
+            let tags = Regex::new("</?(strong|em|del)>|[*~]").unwrap();
+            let commonmark = commonmark.trim_end();
+            // Code blocks are highlighted: compared in the test below.
+            proptest::prop_assume!(!commonmark.contains("<pre>"));
+            proptest::prop_assert_eq!(tags.replace_all(&html, ""), tags.replace_all(commonmark, ""));
+        }
+    }
+
+    #[test]
+    fn emphasis_works_beside_cjk_punctuation() {
+        let cases = [
+            ("**注意：**这是重点。", "<strong>注意：</strong>这是重点。"),
+            (
+                "这是**“引号”**里的内容。",
+                "这是<strong>“引号”</strong>里的内容。",
+            ),
+            (
+                "これは**「重要」**です。",
+                "これは<strong>「重要」</strong>です。",
+            ),
+            (
+                "**마크다운(Markdown)**을 쓰세요",
+                "<strong>마크다운(Markdown)</strong>을 쓰세요",
+            ),
+            ("*斜体。*继续", "<em>斜体。</em>继续"),
+            ("~~删除。~~继续", "<del>删除。</del>继续"),
+            // Unchanged: CommonMark's own rules, and `_`.
+            ("**bold.**x", "**bold.**x"),
+            ("__注意：__这是", "__注意：__这是"),
+            ("`**注意：**这是`", "<code>**注意：**这是</code>"),
+        ];
+        for (markdown, html) in cases {
+            assert_eq!(block(markdown), format!("<p>{html}</p>"), "{markdown}");
+        }
+        // In a link, a code block and an image, the text is kept as written.
+        assert_eq!(
+            block("[**注意：**这](https://x.org/中**。**是)"),
+            "<p><a href=\"https://x.org/%E4%B8%AD**%E3%80%82**%E6%98%AF\"><strong>注意：</strong>这</a></p>"
+        );
+        assert!(block("```\n**注意：**这是\n```").contains("**注意：**这是"));
+        assert_eq!(
+            block("![**图：**这](a**：**b.png)"),
+            "<p><img src=\"M(a**：**b.png)\" alt=\"图：这\"></p>"
+        );
     }
 
     #[test]

@@ -8,6 +8,7 @@
 
 mod card_file;
 mod deck_settings;
+mod emphasis;
 pub(crate) mod highlight;
 mod identities;
 mod load;
