@@ -52,8 +52,9 @@ impl Layout {
         layout
     }
 
-    /// Field → column: by label when `#columns:` names any, else the free columns in
-    /// order; the first field always gets a column; tags take the next free one.
+    /// Field → column: by label when `#columns:` names any (of columns with the same
+    /// label, the last free one, as Anki maps them), else the free columns in order; the
+    /// first field always gets a column; tags take the next free one.
     fn map_fields(&mut self, labels: &[String], names: &[&str]) {
         let free = |c: &usize| !self.meta.contains(c);
         let mut columns = vec![None; names.len()];
@@ -64,11 +65,9 @@ impl Layout {
             }
         } else {
             for (slot, field) in columns.iter_mut().zip(names) {
-                *slot = labels
-                    .iter()
-                    .position(|label| label == field)
-                    .map(|i| i + 1)
-                    .filter(free);
+                *slot = (1..=labels.len())
+                    .rev()
+                    .find(|c| labels[c - 1] == *field && free(c));
             }
         }
         if columns.first() == Some(&None) {
@@ -152,6 +151,22 @@ mod tests {
         assert_eq!(layout.values(&r), ["q", "a"]);
         assert_eq!(layout.dropped(&r, 2), [2]);
         assert!(layout.dropped(&record(&["a", "", "q"]), 2).is_empty());
+    }
+
+    #[test]
+    fn of_columns_with_one_label_the_last_free_one_is_the_field() {
+        let layout = Layout::new(
+            &header("#columns:Front,Back,Notes,Back\n"),
+            None,
+            Some(BASIC),
+        );
+        assert_eq!(layout.fields, Some(vec![Some(1), Some(4)]));
+        assert_eq!(layout.tags, None);
+        // The other `Back` is dropped, and said to be.
+        assert_eq!(layout.dropped(&record(&["q", "a1", "n", "a2"]), 2), [2, 3]);
+        let tags = "#columns:Front,Back,Back\n#tags column:3\n";
+        let layout = Layout::new(&header(tags), None, Some(BASIC));
+        assert_eq!(layout.fields, Some(vec![Some(1), Some(2)]));
     }
 
     #[test]
