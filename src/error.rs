@@ -133,6 +133,8 @@ pub struct Spot {
 pub enum Problem {
     #[error("file is not valid UTF-8 (first bad byte at offset {0})")]
     InvalidUtf8(usize),
+    #[error("file is UTF-16, not UTF-8: it starts with a UTF-16 byte order mark")]
+    Utf16,
     #[error("control character {} is not allowed in Anki fields", char_name(*.0))]
     ControlCharacter(char),
     /// `column` is 1-based on the problem's line, 0 when the parser gave none.
@@ -318,6 +320,7 @@ impl Problem {
     pub fn code(&self) -> &'static str {
         match self {
             Problem::InvalidUtf8(_) => "invalid-utf8",
+            Problem::Utf16 => "utf16",
             Problem::ControlCharacter(_) => "control-character",
             Problem::FrontMatter { .. } => "front-matter",
             Problem::UnclosedFrontMatter => "unclosed-front-matter",
@@ -413,6 +416,7 @@ impl Problem {
     pub fn hint(&self) -> Option<&'static str> {
         Some(match self {
             Problem::InvalidUtf8(_) => "save the file as UTF-8",
+            Problem::Utf16 => "save the file as UTF-8 (Excel: Save As › CSV UTF-8; Notepad: Save As › Encoding: UTF-8)",
             Problem::ControlCharacter(_) => "delete the invisible character (your editor may show it as a box or `^@`)",
             Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ; in a text file, a guid column (`#guid column:`) gives each row an identity of its own",
             Problem::EmptyField(_) => "fill in the field, or remove the template part that shows it",
@@ -836,6 +840,7 @@ mod tests {
         let spot = || Spot { text: s(), nth: 0 };
         let all: Vec<(Problem, &str)> = vec![
             (Problem::InvalidUtf8(0), "invalid-utf8"),
+            (Problem::Utf16, "utf16"),
             (Problem::ControlCharacter('\0'), "control-character"),
             (
                 Problem::FrontMatter {

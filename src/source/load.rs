@@ -116,15 +116,28 @@ pub(super) fn read_text(path: &Path) -> Result<String, Box<Diagnostic>> {
             .iter()
             .rposition(|&b| b == b'\n')
             .map_or(0, |i| i + 1);
-        not_utf8(path, line, before.len(), &before[line_start..])
+        let rest = &e.as_bytes()[before.len()..];
+        not_utf8(path, line, before.len(), &before[line_start..], rest)
     })?;
     Ok(without_bom_and_crs(text))
 }
 
 /// The file at `path` is not UTF-8 from byte `offset` on, on line `line` after the
-/// bytes `on_line`.
-fn not_utf8(path: &Path, line: usize, offset: usize, on_line: &[u8]) -> Box<Diagnostic> {
-    let mut d = Diagnostic::new(path, line, Problem::InvalidUtf8(offset));
+/// bytes `on_line`; `rest` are the bytes from there on (at least the first two).
+fn not_utf8(
+    path: &Path,
+    line: usize,
+    offset: usize,
+    on_line: &[u8],
+    rest: &[u8],
+) -> Box<Diagnostic> {
+    // Spreadsheets' "Unicode text" and Notepad's "Unicode" are UTF-16.
+    let utf16 = offset == 0 && (rest.starts_with(&[0xFF, 0xFE]) || rest.starts_with(&[0xFE, 0xFF]));
+    let problem = match utf16 {
+        true => Problem::Utf16,
+        false => Problem::InvalidUtf8(offset),
+    };
+    let mut d = Diagnostic::new(path, line, problem);
     d.column = String::from_utf8_lossy(on_line).chars().count() + 1;
     Box::new(d)
 }
@@ -267,7 +280,8 @@ impl<'p> Lines<'p> {
             Err(e) => {
                 let on_line = &line[..e.valid_up_to()];
                 let offset = start + on_line.len();
-                Some(Err(not_utf8(self.path, self.number, offset, on_line)))
+                let rest = &line[e.valid_up_to()..];
+                Some(Err(not_utf8(self.path, self.number, offset, on_line, rest)))
             }
         }
     }
@@ -328,6 +342,30 @@ mod tests {
         let d = last.unwrap_err();
         assert_eq!((d.line, d.column), (40 * 3 + 3, 3));
         assert_eq!(d.problem, Problem::InvalidUtf8(text.len() + 8));
+    }
+
+    /// Spreadsheets and Notepad save "Unicode" text as UTF-16: said so by name.
+    #[test]
+    fn utf16_is_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.md");
+        for bom in [[0xFF, 0xFE], [0xFE, 0xFF]] {
+            let utf16: Vec<u8> = "## Q\nA\n".bytes().flat_map(|b| [b, 0]).collect();
+            std::fs::write(&file, [&bom[..], &utf16].concat()).unwrap();
+            let read = read_text(&file).unwrap_err();
+            assert_eq!(
+                (read.line, read.column, &read.problem),
+                (1, 1, &Problem::Utf16)
+            );
+            let (part, _) = read_parts(&file, 20, 100).next().unwrap();
+            assert_eq!(part.unwrap_err().problem, Problem::Utf16);
+        }
+        // Not at the start: only a bad byte.
+        std::fs::write(&file, b"## Q\n\xFF\xFE\n").unwrap();
+        assert_eq!(
+            read_text(&file).unwrap_err().problem,
+            Problem::InvalidUtf8(5)
+        );
     }
 
     /// A character cut by the end of a block of the check is still whole.
