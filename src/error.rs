@@ -135,6 +135,8 @@ pub enum Problem {
     InvalidUtf8(usize),
     #[error("file is UTF-16, not UTF-8: it starts with a UTF-16 byte order mark")]
     Utf16,
+    #[error("this is a card file saved with `.txt` after `.md`: it is not read; name it `{0}`")]
+    CardFileSavedAsText(String),
     #[error("control character {} is not allowed in Anki fields", char_name(*.0))]
     ControlCharacter(char),
     /// `column` is 1-based on the problem's line, 0 when the parser gave none.
@@ -321,6 +323,7 @@ impl Problem {
         match self {
             Problem::InvalidUtf8(_) => "invalid-utf8",
             Problem::Utf16 => "utf16",
+            Problem::CardFileSavedAsText(_) => "card-file-saved-as-text",
             Problem::ControlCharacter(_) => "control-character",
             Problem::FrontMatter { .. } => "front-matter",
             Problem::UnclosedFrontMatter => "unclosed-front-matter",
@@ -417,6 +420,7 @@ impl Problem {
         Some(match self {
             Problem::InvalidUtf8(_) => "save the file as UTF-8",
             Problem::Utf16 => "save the file as UTF-8 (Excel: Save As › CSV UTF-8; Notepad: Save As › Encoding: UTF-8)",
+            Problem::CardFileSavedAsText(_) => "rename the file (Windows hides the `.txt` Notepad adds unless “Save as type” is “All files”)",
             Problem::ControlCharacter(_) => "delete the invisible character (your editor may show it as a box or `^@`)",
             Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ; in a text file, a guid column (`#guid column:`) gives each row an identity of its own",
             Problem::EmptyField(_) => "fill in the field, or remove the template part that shows it",
@@ -841,6 +845,7 @@ mod tests {
         let all: Vec<(Problem, &str)> = vec![
             (Problem::InvalidUtf8(0), "invalid-utf8"),
             (Problem::Utf16, "utf16"),
+            (Problem::CardFileSavedAsText(s()), "card-file-saved-as-text"),
             (Problem::ControlCharacter('\0'), "control-character"),
             (
                 Problem::FrontMatter {

@@ -56,6 +56,9 @@ pub(super) fn source_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> So
             {
                 if has_extension(e.path(), MARKDOWN_EXTENSIONS) {
                     files.cards.push(e.into_path());
+                } else if let Some(name) = saved_as_text(e.path()) {
+                    let problem = Problem::CardFileSavedAsText(name);
+                    diagnostics.push(Diagnostic::new(e.into_path(), 0, problem));
                 } else {
                     files.others.push(e.into_path());
                 }
@@ -75,6 +78,13 @@ pub(super) fn source_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> So
         }
     }
     files
+}
+
+/// The name a card file saved as `NAME.md.txt` (as Notepad does) should have.
+fn saved_as_text(path: &Path) -> Option<String> {
+    let stem = Path::new(path.file_stem()?);
+    let ok = has_extension(path, &["txt"]) && has_extension(stem, MARKDOWN_EXTENSIONS);
+    ok.then(|| stem.file_name()?.to_str().map(str::to_string))?
 }
 
 /// The problem of an entry that cannot be read.
@@ -120,6 +130,21 @@ pub(crate) fn markdown_files(root: &Path, diagnostics: &mut Vec<Diagnostic>) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn card_files_saved_as_text_are_named() {
+        assert_eq!(
+            saved_as_text(Path::new("a/语法.md.txt")),
+            Some("语法.md".into())
+        );
+        assert_eq!(
+            saved_as_text(Path::new("b.Markdown.TXT")),
+            Some("b.Markdown".into())
+        );
+        for other in ["b.txt", "b.md", "md.txt", "b.csv.txt"] {
+            assert_eq!(saved_as_text(Path::new(other)), None, "{other}");
+        }
+    }
 
     #[test]
     fn extensions_match_in_any_case() {

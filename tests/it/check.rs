@@ -398,6 +398,22 @@ const CASES: &[Case] = &[
         place: ("w.csv", 2, 7),
         fragment: "offset 23",
     },
+    Case {
+        name: "a text file in UTF-16",
+        files: &[("w.txt", b"\xff\xfeq\0\ta\0\n\0")],
+        severity: "error",
+        code: "utf16",
+        place: ("w.txt", 1, 1),
+        fragment: "UTF-16",
+    },
+    Case {
+        name: "a card file saved as .md.txt",
+        files: &[("a.md", b"## Q\n\nA\n"), ("语法.md.txt", b"## Q2\n\nA2\n")],
+        severity: "error",
+        code: "card-file-saved-as-text",
+        place: ("语法.md.txt", 0, 0),
+        fragment: "name it `语法.md`",
+    },
     // Warnings.
     Case {
         name: "unknown key under a heading",
