@@ -197,8 +197,12 @@ pub enum Problem {
     Cards(#[from] crate::notetype::CardError),
     #[error("{0}")]
     Name(#[from] crate::deck::NameError),
-    #[error("media file `{reference}` not found (looked for {path})")]
-    MissingMedia { reference: String, path: PathBuf },
+    #[error("media file `{reference}` not found (looked for {path}){}", crate::suggest::did_you_mean(nearest.as_deref()))]
+    MissingMedia {
+        reference: String,
+        path: PathBuf,
+        nearest: Option<String>,
+    },
     #[error("media file `{0}` lies outside the source folder")]
     MediaOutsideSource(String),
     #[error("cannot read media file `{reference}`: {message}")]
@@ -922,6 +926,7 @@ mod tests {
                 Problem::MissingMedia {
                     reference: s(),
                     path: PathBuf::new(),
+                    nearest: None,
                 },
                 "missing-media",
             ),

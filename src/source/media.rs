@@ -91,9 +91,11 @@ impl MediaIndex {
                     self.not_unpacked.push(reference.to_string());
                     return Ok(reference.to_string());
                 }
+                let nearest = nearest_file(reference, &path);
                 return Err(Problem::MissingMedia {
                     reference: reference.to_string(),
                     path,
+                    nearest,
                 });
             }
             Err(e) => return Err(unreadable(e)),
@@ -242,6 +244,21 @@ fn sha1_file(path: &Path) -> std::io::Result<(String, u64)> {
     Ok((ids::hex(&hasher.finalize()), size))
 }
 
+/// `reference` to the file beside the missing `path` whose name is nearest to its name
+/// (`img/大象.PNG` for `img/大象.png`, `elephant.png` for `elefant.png`), if any.
+fn nearest_file(reference: &str, path: &Path) -> Option<String> {
+    let (dir, name) = (path.parent()?, path.file_name()?.to_str()?);
+    let entries: Vec<String> = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+        .collect();
+    let found = crate::suggest::nearest(name, entries.iter().map(String::as_str))?;
+    let folder = reference
+        .rfind(['/', '\\'])
+        .map_or("", |i| &reference[..=i]);
+    Some(format!("{folder}{found}"))
+}
+
 /// For a problem about a media reference, how many lines into `text` the reference is.
 pub(super) fn line_offset_of(text: &str, problem: &Problem) -> usize {
     let reference = match problem {
@@ -294,6 +311,25 @@ mod tests {
         assert_eq!(found(&format!("./{nfd}.png")), Some(format!("{nfc}.png")));
         assert_eq!(found("cafe.png"), None);
         assert_eq!(found(&format!("{nfc} dir")), None, "a folder is no file");
+    }
+
+    #[test]
+    fn a_missing_file_names_the_file_beside_it_with_a_near_name() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("img")).unwrap();
+        std::fs::write(dir.path().join("img/大象.PNG"), "p").unwrap();
+        std::fs::write(dir.path().join("img/elephant.png"), "p").unwrap();
+        let nearest = |reference: &str| nearest_file(reference, &dir.path().join(reference));
+        assert_eq!(nearest("img/大象.png"), Some("img/大象.PNG".into()));
+        assert_eq!(nearest("img/elefant.png"), Some("img/elephant.png".into()));
+        assert_eq!(nearest("img/giraffe.png"), None);
+        assert_eq!(nearest("nowhere/大象.png"), None);
+        let mut resolver = MediaIndex::default();
+        let missing = resolver.resolve(dir.path(), dir.path(), "img/大象.png");
+        assert!(
+            matches!(&missing, Err(Problem::MissingMedia { nearest: Some(n), .. }) if n == "img/大象.PNG"),
+            "{missing:?}"
+        );
     }
 
     #[test]

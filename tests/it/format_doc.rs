@@ -727,6 +727,7 @@ fn the_format_doc_names_every_problem_code() {
     let sample = ankideck::Problem::MissingMedia {
         reference: "a.png".into(),
         path: PathBuf::from("a.png"),
+        nearest: None,
     };
     assert_eq!(
         sample.code(),
