@@ -428,7 +428,7 @@ impl Problem {
             Problem::ControlCharacter(_) => "delete the invisible character (your editor may show it as a box or `^@`)",
             Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ; in a text file, a guid column (`#guid column:`) gives each row an identity of its own",
             Problem::EmptyField(_) => "fill in the field, or remove the template part that shows it",
-            Problem::UnbalancedHtml { .. } => "close every HTML tag you open in the field",
+            Problem::UnbalancedHtml { .. } => "close every HTML tag you open in the field; to show text in angle brackets, such as `Vec<String>`, put it in backticks or write `\\<`",
             Problem::UnusedMedia(_) => "reference the file from a note, or delete it",
             Problem::LargeMedia { .. } => "shrink the file (lower resolution or bitrate) if you can",
             Problem::MediaNotUnpacked(_) => "the package this folder was unpacked from did not have the file either; add it to `_media/`, or remove the reference",
