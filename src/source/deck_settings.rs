@@ -29,7 +29,7 @@ pub const FILE: &str = "_deck.toml";
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct File {
+pub(super) struct File {
     deck: Option<String>,
     description: Option<String>,
     description_html: Option<String>,

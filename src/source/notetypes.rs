@@ -305,8 +305,46 @@ pub(crate) fn parse_toml<T: serde::de::DeserializeOwned>(
         if let Some((_, meant @ Some(_))) = suggest::unknown_field(&message) {
             message += &suggest::did_you_mean(meant);
         }
-        (line, RichProblem::Toml(message))
+        let on_line = text.lines().nth(line - 1).unwrap_or("");
+        (line, RichProblem::Toml(plainer(&message, on_line)))
     })
+}
+
+/// The TOML parser's `message` about `line` in words a person writing the file uses:
+/// which key, "a whole number" for `u32`, and that text needs quotes.
+fn plainer(message: &str, line: &str) -> String {
+    let mut out = message.to_string();
+    for (rust, words) in [
+        ("u32", "a whole number"),
+        ("u64", "a whole number"),
+        ("f32", "a number"),
+    ] {
+        out = out.replace(&format!("expected {rust}"), &format!("expected {words}"));
+    }
+    let Some((key, value)) = line.split_once('=') else {
+        return out;
+    };
+    let (key, value) = (key.trim(), value.trim());
+    if out.starts_with("invalid type: string") && value.trim_matches('"').parse::<f64>().is_ok() {
+        out += &format!(
+            "; write the number without quotes: `{key} = {}`",
+            value.trim_matches('"')
+        );
+    } else if out.starts_with("invalid ") && value.contains(|c: char| c.is_alphabetic()) {
+        let quoted = |v: &str| format!("\"{}\"", v.trim().trim_matches(['"', '\'']));
+        let items: Vec<String> = (value.trim_matches(['[', ']']).split(','))
+            .map(quoted)
+            .collect();
+        let fixed = match value.starts_with('[') {
+            true => format!("[{}]", items.join(", ")),
+            false => items.join(", "),
+        };
+        out += &format!("; text needs quotes: `{key} = {fixed}`");
+    }
+    if !key.is_empty() && !key.starts_with('[') && !out.contains(&format!("`{key}`")) {
+        out = format!("`{key}`: {out}");
+    }
+    out
 }
 
 /// A note type read from its folder: the type, the indexes of its required fields, and
@@ -815,6 +853,24 @@ browser_size = 14
         let mut svg = plain.clone();
         svg.latex.svg = true;
         assert_ne!(svg.fingerprints().0, plain.fingerprints().0);
+    }
+
+    #[test]
+    fn toml_messages_name_the_key_and_the_fix() {
+        let message = |toml: &str| {
+            parse_toml::<crate::source::deck_settings::File>(toml)
+                .unwrap_err()
+                .1
+                .to_string()
+        };
+        assert_eq!(
+            message("[options]\nnew_per_day = \"20\"\n"),
+            "`new_per_day`: invalid type: string \"20\", expected a whole number; write the number without quotes: `new_per_day = 20`"
+        );
+        assert_eq!(
+            message("[options]\nlearning_steps = [1m, 10m]\n"),
+            "`learning_steps`: invalid array\nexpected `]`; text needs quotes: `learning_steps = [\"1m\", \"10m\"]`"
+        );
     }
 
     #[test]
