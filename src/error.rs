@@ -312,7 +312,9 @@ impl Problem {
             Problem::Rich(rich)
                 if matches!(
                     **rich,
-                    RichProblem::CsvIgnored(_) | RichProblem::FileIgnored(_)
+                    RichProblem::CsvIgnored(_)
+                        | RichProblem::FileIgnored(_)
+                        | RichProblem::CsvHeaderRow(_)
                 ) =>
             {
                 Severity::Warning
@@ -739,6 +741,7 @@ fn rich_code(problem: &RichProblem) -> &'static str {
         R::CsvIgnored(_) => "rich-csv-ignored",
         R::FileIgnored(_) => "rich-file-ignored",
         R::DeckSettings(_) => "rich-deck-settings",
+        R::CsvHeaderRow(_) => "rich-csv-header-row",
     }
 }
 
@@ -790,6 +793,9 @@ pub enum RichProblem {
     CsvIgnored(String),
     #[error("{0}")]
     DeckSettings(String),
+    /// A warning: a first row that names the fields, imported as a note.
+    #[error("the first row looks like column names ({0}): Anki imports it as a note, and so does the build")]
+    CsvHeaderRow(String),
     /// A warning: a file in a note type folder that is neither its description, its
     /// style sheet, a template side nor an asset, so nothing packages it.
     #[error(
@@ -821,6 +827,7 @@ impl RichProblem {
             RichProblem::Csv(_) => "see the Anki text files section of the format reference (`ankideck help format`)",
             RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of the format reference, `ankideck help format`)",
             RichProblem::DeckSettings(_) => "see the deck settings section of the format reference (`ankideck help format`)",
+            RichProblem::CsvHeaderRow(_) => "delete the row, or make it a header line: `#columns:` and the names, with the file's separator",
             RichProblem::FileIgnored(_) => "to package it, rename it with a leading `_`; otherwise move it out of the note type folder",
         }
     }
@@ -1035,6 +1042,7 @@ mod tests {
             ),
             (R::Csv(s()).into(), "rich-csv"),
             (R::CsvIgnored(s()).into(), "rich-csv-ignored"),
+            (R::CsvHeaderRow(s()).into(), "rich-csv-header-row"),
             (R::FileIgnored(s()).into(), "rich-file-ignored"),
             (R::DeckSettings(s()).into(), "rich-deck-settings"),
             (

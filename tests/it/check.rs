@@ -448,6 +448,14 @@ const CASES: &[Case] = &[
         fragment: "`<div>` is never closed",
     },
     Case {
+        name: "a spreadsheet's header row in a text file",
+        files: &[("w.csv", b"Front,Back\nchat,cat\n")],
+        severity: "warning",
+        code: "rich-csv-header-row",
+        place: ("w.csv", 1, 1),
+        fragment: "(Front, Back)",
+    },
+    Case {
         name: "unused media",
         files: &[("a.md", b"## Q\n\nA\n"), ("img/forgotten.png", b"png")],
         severity: "warning",

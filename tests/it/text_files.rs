@@ -116,6 +116,7 @@ const HEADERS: &[(&str, &str, &str)] = &[
     ("notetype-column-then-notetype", "csv", "#notetype column:1\n#notetype:Basic (and reversed card)\nBasic,a,b\n"),
     ("empty-card", "csv", "#html:true\n#separator:comma\n<br/>,b\nok,fine\n"),
     ("cloze-without-deletion", "csv", "#notetype:Cloze\n#separator:comma\nno deletion,x\n{{c1::yes}},y\n"),
+    ("header-row", "csv", "front,back\nchat,cat\n"),
     ("same-label-twice", "csv", "#separator:comma\n#columns:Front,Back,Notes,Back\nv1,v2,v3,v4\n"),
     ("same-label-twice-tags", "csv", "#separator:comma\n#columns:Front,Back,Back\n#tags column:3\nq,a,t\n"),
 ];

@@ -119,6 +119,7 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
         problems.push((line, csv_problem(message)));
     }
     let rules = FileRules::new(reader, path, header, &rows, &mut problems);
+    problems.extend(header_row(&rules, &rows));
     let mut seen = Seen::default();
     for (line, record) in &rows {
         read_row(reader, &rules, *line, record, &mut problems, &mut seen);
@@ -130,6 +131,20 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
     for d in &mut reader.diagnostics[first_new..] {
         d.locate(text);
     }
+}
+
+/// A warning when the first row, in a file without `#columns:`, is the names of the
+/// note type's fields (`Front,Back`): a spreadsheet's header row, which Anki imports as
+/// a note.
+fn header_row(rules: &FileRules, rows: &[rows::Row]) -> Option<(usize, Problem)> {
+    let (notetype, (line, first)) = (rules.notetype.as_ref()?, rows.first()?);
+    let names: Vec<&str> = notetype.fields.iter().map(|f| f.name.as_str()).collect();
+    let values = rules.layout.values(first);
+    let named = rules.header.columns.is_empty()
+        && values.len() == names.len()
+        && (values.iter().zip(&names)).all(|(v, n)| v.trim().eq_ignore_ascii_case(n));
+    let names = names.join(", ");
+    named.then(|| (*line, RichProblem::CsvHeaderRow(names).into()))
 }
 
 impl FileRules {
