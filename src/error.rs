@@ -315,6 +315,7 @@ impl Problem {
                     RichProblem::CsvIgnored(_)
                         | RichProblem::FileIgnored(_)
                         | RichProblem::CsvHeaderRow(_)
+                        | RichProblem::CsvSeparatorGuess { .. }
                 ) =>
             {
                 Severity::Warning
@@ -406,6 +407,10 @@ impl Problem {
             Problem::MisspelledSetting { key, .. } => key.clone(),
             Problem::FrontMatterComment { comment, .. } => comment.clone(),
             Problem::HeadingWithoutSpace(marker) => marker.clone(),
+            Problem::Rich(rich) => match &**rich {
+                RichProblem::CsvSeparatorGuess { guessed, .. } => guessed.clone(),
+                _ => return None,
+            },
             Problem::UnknownNoteType { name, .. } | Problem::UnknownFormat(name) => name.clone(),
             Problem::UnknownField { field, .. } => field.clone(),
             Problem::DuplicateField(field) => field.clone(),
@@ -742,6 +747,7 @@ fn rich_code(problem: &RichProblem) -> &'static str {
         R::FileIgnored(_) => "rich-file-ignored",
         R::DeckSettings(_) => "rich-deck-settings",
         R::CsvHeaderRow(_) => "rich-csv-header-row",
+        R::CsvSeparatorGuess { .. } => "rich-csv-separator-guess",
     }
 }
 
@@ -793,6 +799,13 @@ pub enum RichProblem {
     CsvIgnored(String),
     #[error("{0}")]
     DeckSettings(String),
+    /// A warning: a separator guessed that the file's extension does not suggest.
+    #[error("the file names no separator, so it is guessed as Anki guesses it (the first of tab, `|`, `;`, `:`, `,` and space in the file): `{guessed}` here, though a `.{extension}` file is separated by {expected}")]
+    CsvSeparatorGuess {
+        guessed: String,
+        extension: String,
+        expected: String,
+    },
     /// A warning: a first row that names the fields, imported as a note.
     #[error("the first row looks like column names ({0}): Anki imports it as a note, and so does the build")]
     CsvHeaderRow(String),
@@ -828,6 +841,7 @@ impl RichProblem {
             RichProblem::CsvIgnored(_) => "this is what Anki's importer does too; fix the file to keep what is lost (see the Anki text files section of the format reference, `ankideck help format`)",
             RichProblem::DeckSettings(_) => "see the deck settings section of the format reference (`ankideck help format`)",
             RichProblem::CsvHeaderRow(_) => "delete the row, or make it a header line: `#columns:` and the names, with the file's separator",
+            RichProblem::CsvSeparatorGuess { .. } => "name the separator in the file's first line: `#separator:comma` (or tab, semicolon, …)",
             RichProblem::FileIgnored(_) => "to package it, rename it with a leading `_`; otherwise move it out of the note type folder",
         }
     }
@@ -1043,6 +1057,15 @@ mod tests {
             (R::Csv(s()).into(), "rich-csv"),
             (R::CsvIgnored(s()).into(), "rich-csv-ignored"),
             (R::CsvHeaderRow(s()).into(), "rich-csv-header-row"),
+            (
+                R::CsvSeparatorGuess {
+                    guessed: s(),
+                    extension: s(),
+                    expected: s(),
+                }
+                .into(),
+                "rich-csv-separator-guess",
+            ),
             (R::FileIgnored(s()).into(), "rich-file-ignored"),
             (R::DeckSettings(s()).into(), "rich-deck-settings"),
             (

@@ -448,6 +448,14 @@ const CASES: &[Case] = &[
         fragment: "`<div>` is never closed",
     },
     Case {
+        name: "a .csv file whose separator is guessed as a colon",
+        files: &[("w.csv", b"chat,cat\nBonjour,Hello: a greeting\n")],
+        severity: "warning",
+        code: "rich-csv-separator-guess",
+        place: ("w.csv", 2, 14),
+        fragment: "`:` here, though a `.csv` file is separated by commas",
+    },
+    Case {
         name: "a spreadsheet's header row in a text file",
         files: &[("w.csv", b"Front,Back\nchat,cat\n")],
         severity: "warning",

@@ -111,8 +111,15 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
         .map(|(line, message)| (line, RichProblem::CsvIgnored(message).into()))
         .collect();
     let mut header = parsed.header;
-    let separator =
-        (header.separator).unwrap_or_else(|| separator::detect(&text[parsed.body_start..]));
+    let body = &text[parsed.body_start..];
+    let separator = match header.separator {
+        Some(separator) => separator,
+        None => {
+            let guessed = separator::detect(body);
+            problems.extend(surprising_guess(path, text, parsed.body_start, guessed));
+            guessed
+        }
+    };
     header.split_columns(separator);
     let (rows, error) = rows::read(text, parsed.skip_first_line, separator);
     if let Some((line, message)) = error {
@@ -131,6 +138,27 @@ pub(super) fn read(reader: &mut Reader, path: &Path) {
     for d in &mut reader.diagnostics[first_new..] {
         d.locate(text);
     }
+}
+
+/// A warning when the separator guessed for `text` (its body from `body_start`) is not
+/// the one the file's extension stands for, which the body has: at the line of the
+/// guessed separator's first use.
+fn surprising_guess(
+    path: &Path,
+    text: &str,
+    body_start: usize,
+    guessed: u8,
+) -> Option<(usize, Problem)> {
+    let extension = path.extension()?.to_str()?;
+    let (_, expected) = separator::surprising(extension, &text[body_start..], guessed)?;
+    let at = body_start + text[body_start..].find(char::from(guessed))?;
+    let line = text[..at].matches('\n').count() + 1;
+    let problem = RichProblem::CsvSeparatorGuess {
+        guessed: separator::shown(guessed),
+        extension: extension.to_string(),
+        expected: expected.to_string(),
+    };
+    Some((line, problem.into()))
 }
 
 /// A warning when the first row, in a file without `#columns:`, is the names of the

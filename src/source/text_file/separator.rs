@@ -32,6 +32,28 @@ pub(super) fn detect(body: &str) -> u8 {
         .map_or(b' ', |(_, b)| *b)
 }
 
+/// For a file with `extension` whose separator was guessed as `guessed` from `body`:
+/// the separator its extension stands for (`,` for `.csv`, tab for `.tsv`) with its
+/// name, when that is another one and the body has it, so that the guess surprises.
+pub(super) fn surprising(extension: &str, body: &str, guessed: u8) -> Option<(u8, &'static str)> {
+    let expected = match extension.to_ascii_lowercase().as_str() {
+        "csv" => (b',', "commas"),
+        "tsv" => (b'\t', "tabs"),
+        _ => return None,
+    };
+    let sample = &body.as_bytes()[..body.len().min(SAMPLE_BYTES)];
+    (guessed != expected.0 && sample.contains(&expected.0)).then_some(expected)
+}
+
+/// How a message shows separator `byte`.
+pub(super) fn shown(byte: u8) -> String {
+    match byte {
+        b'\t' => "tab".into(),
+        b' ' => "space".into(),
+        other => char::from(other).to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,6 +87,21 @@ mod tests {
         assert_eq!(detect("a b\n"), b' ');
         assert_eq!(detect("ab\n"), b' ', "no separator at all: a space");
         assert_eq!(detect(""), b' ');
+    }
+
+    #[test]
+    fn a_guess_the_extension_does_not_suggest_surprises() {
+        let body = "Bonjour,Hello: a greeting\n";
+        assert_eq!(detect(body), b':');
+        assert_eq!(surprising("CSV", body, b':'), Some((b',', "commas")));
+        assert_eq!(surprising("tsv", "a\tb|c\n", b'|'), Some((b'\t', "tabs")));
+        assert_eq!(surprising("csv", "a,b\n", b','), None);
+        assert_eq!(
+            surprising("csv", "a;b\n", b';'),
+            None,
+            "no comma: not surprising"
+        );
+        assert_eq!(surprising("txt", body, b':'), None);
     }
 
     #[test]
