@@ -276,6 +276,13 @@ pub enum Problem {
     MediaNotUnpacked(String),
     #[error("note type `{0}` gained, lost or renamed fields or templates; Anki adds it as a copy and skips the existing notes unless you import with \"Merge note types\"")]
     NoteTypeSchemaChanged(String),
+    /// A code fence opened in a note and never closed: `fence` is its run of backticks
+    /// or tildes; `swallowed` the line of the first `## ` heading it takes for code.
+    #[error("{}", unclosed_fence(.fence, *.swallowed))]
+    UnclosedFence {
+        fence: String,
+        swallowed: Option<usize>,
+    },
 }
 
 impl Problem {
@@ -301,6 +308,9 @@ impl Problem {
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
             | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
+            Problem::UnclosedFence {
+                swallowed: None, ..
+            } => Severity::Warning,
             Problem::Rich(rich)
                 if matches!(
                     **rich,
@@ -371,6 +381,7 @@ impl Problem {
             Problem::LargeMedia { .. } => "large-media",
             Problem::MediaNotUnpacked(_) => "media-not-unpacked",
             Problem::NoteTypeSchemaChanged(_) => "note-type-schema-changed",
+            Problem::UnclosedFence { .. } => "unclosed-fence",
         }
     }
 
@@ -394,6 +405,7 @@ impl Problem {
             Problem::MisspelledSetting { key, .. } => key.clone(),
             Problem::FrontMatterComment { comment, .. } => comment.clone(),
             Problem::HeadingWithoutSpace(marker) => marker.clone(),
+            Problem::UnclosedFence { fence, .. } => fence.clone(),
             Problem::UnknownNoteType { name, .. } | Problem::UnknownFormat(name) => name.clone(),
             Problem::UnknownField { field, .. } => field.clone(),
             Problem::DuplicateField(field) => field.clone(),
@@ -468,6 +480,7 @@ impl Problem {
             Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",
             Problem::NoteTypeChanged { .. } => "change the type back, or give the note a new `id:` to import it as a new note",
             Problem::NoteTypeSchemaChanged(_) => "tick \"Merge note types\" in Anki's import dialog",
+            Problem::UnclosedFence { .. } => "close the block with a line of the same backticks or tildes as open it (at least as many), after its last line of code",
         })
     }
 }
@@ -734,6 +747,18 @@ fn duplicate_note(key: &str, id: Option<&str>, other: &str) -> String {
     match id {
         Some(id) => format!("{key} `{id}` is already the identity of the note at {other}"),
         None => format!("this note has the same identity as the note at {other}"),
+    }
+}
+
+fn unclosed_fence(fence: &str, swallowed: Option<usize>) -> String {
+    let never = format!(
+        "the code block opened with {fence} is never closed, so it runs to the end of the file"
+    );
+    match swallowed {
+        Some(line) => format!(
+            "{never}: the `## ` heading at line {line} and every note after it are taken for code"
+        ),
+        None => never,
     }
 }
 
@@ -1060,6 +1085,13 @@ mod tests {
             (
                 Problem::NoteTypeSchemaChanged(s()),
                 "note-type-schema-changed",
+            ),
+            (
+                Problem::UnclosedFence {
+                    fence: s(),
+                    swallowed: None,
+                },
+                "unclosed-fence",
             ),
         ];
         for (problem, code) in &all {

@@ -267,6 +267,7 @@ fn notes_of<'t>(
     for (index, line) in lines.enumerate() {
         notes.line(line, first_line + index);
     }
+    notes.unclosed_fence();
     if let Some(done) = notes.current {
         notes.notes.push(done.finish());
     }
@@ -536,6 +537,9 @@ struct NotesReader<'t> {
     /// The note being read.
     current: Option<NoteBuilder<'t>>,
     fence: Fence,
+    /// The code fence open in a note, if any: its line, its run of backticks or
+    /// tildes, and the first line in it that would start a note outside code.
+    open_code: Option<(usize, &'t str, Option<usize>)>,
     /// Text outside a note is reported once a file.
     reported_outside: bool,
 }
@@ -544,10 +548,14 @@ impl<'t> NotesReader<'t> {
     /// Takes line `number`: code, a note's heading, a section heading, a setting or text.
     fn line(&mut self, line: &'t str, number: usize) {
         match self.fence.take(line) {
-            Code::Inside => return push_line(&mut self.current, line, number),
+            Code::Inside => {
+                self.in_code(line, number);
+                return push_line(&mut self.current, line, number);
+            }
             Code::Opens => {
-                if self.current.is_none() {
-                    self.outside_note(number);
+                match self.current {
+                    None => self.outside_note(number),
+                    Some(_) => self.open_code = Some((number, fence_run(line), None)),
                 }
                 return push_line(&mut self.current, line, number);
             }
@@ -581,6 +589,26 @@ impl<'t> NotesReader<'t> {
         self.current = Some(NoteBuilder::new(heading, number));
     }
 
+    /// Notes where a line in code (`line`, number `number`) would start one outside it.
+    fn in_code(&mut self, line: &str, number: usize) {
+        if !self.fence.is_open() {
+            self.open_code = None;
+        } else if let Some((_, _, swallowed @ None)) = &mut self.open_code {
+            if heading_text(line, "##").is_some() {
+                *swallowed = Some(number);
+            }
+        }
+    }
+
+    /// At the end of the text: a fence opened in a note and never closed, which makes
+    /// code of the rest of the file (an error when that holds notes).
+    fn unclosed_fence(&mut self) {
+        if let Some((line, fence, swallowed)) = self.open_code.take() {
+            let fence = fence.to_string();
+            (self.problems).push((line, Problem::UnclosedFence { fence, swallowed }));
+        }
+    }
+
     /// Text before the first note: a problem, reported for the first such line only.
     fn outside_note(&mut self, number: usize) {
         if !self.reported_outside {
@@ -604,6 +632,10 @@ enum Code {
 }
 
 impl Fence {
+    fn is_open(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Takes the next line.
     fn take(&mut self, line: &str) -> Code {
         if let Some(open) = self.0 {
@@ -914,6 +946,13 @@ pub fn opens_fence(line: &str) -> Option<(char, usize, &str)> {
     Some((c, len, rest[len..].trim()))
 }
 
+/// The run of backticks or tildes of a line that [`opens_fence`].
+fn fence_run(line: &str) -> &str {
+    let code = line.trim_start_matches(' ');
+    let c = code.chars().next().unwrap_or('`');
+    &code[..code.len() - code.trim_start_matches(c).len()]
+}
+
 /// Whether `line` closes a fence opened with `len` of `c`.
 pub fn closes_fence(line: &str, (c, len): (char, usize)) -> bool {
     let indent = line.len() - line.trim_start_matches(' ').len();
@@ -1040,7 +1079,7 @@ mod tests {
     /// cuts nothing, and an unclosed front matter is one part.
     #[test]
     fn parts_parse_as_the_whole() {
-        let text = "---\ndeck: D\n## not a note\n---\nstray\n## One\nid: 1\n\nA\n\n## Two\n```\n## in code\n```\n##Three\n### Back\nB\n\n## \n\n~~~~\n## still code\n~~~\n## Four\n~~~~\n\n## Five\nlast";
+        let text = "---\ndeck: D\n## not a note\n---\nstray\n## One\nid: 1\n\nA\n\n## Two\n```\n## in code\n```\n##Three\n### Back\nB\n\n## \n\n~~~~\n## still code\n~~~\n## Four\n~~~~\n\n## Five\nlast\n```\n## Six\n\n## Seven";
         let whole = parse(text);
         for size in 1..text.len() {
             let parts: Vec<_> = parts(text, size).collect();
@@ -1072,6 +1111,35 @@ mod tests {
                 (4, Problem::HeadingWithoutSpace("###B".into())),
             ]
         );
+    }
+
+    /// A fence opened in a note and never closed makes code of the rest of the file:
+    /// an error at the fence when that swallows a heading (named), else a warning.
+    #[test]
+    fn a_fence_never_closed_is_named() {
+        let unclosed = |fence: &str, swallowed| Problem::UnclosedFence {
+            fence: fence.into(),
+            swallowed,
+        };
+        let text = "## Q\n```python\nprint(1)\n## Next question\nAnswer two.\n## Third\n";
+        let (parsed, problems) = parse(text);
+        assert_eq!(parsed.notes.len(), 1);
+        assert_eq!(problems, [(2, unclosed("```", Some(4)))]);
+        assert_eq!(problems[0].1.severity(), crate::error::Severity::Error);
+        let (_, problems) = parse("## Q\nA\n\n  ~~~~ text\ncode\n### Back\n");
+        assert_eq!(problems, [(4, unclosed("~~~~", None))]);
+        assert_eq!(problems[0].1.severity(), crate::error::Severity::Warning);
+        for closed in [
+            "## Q\n```\n## in code\n```\n## R\n",
+            "## Q\n````\n```\n## in code\n````\n```\nx\n```\n",
+            "```\n## outside a note\n",
+        ] {
+            let (_, problems) = parse(closed);
+            let fences = problems
+                .iter()
+                .filter(|(_, p)| p.code() == "unclosed-fence");
+            assert_eq!(fences.count(), 0, "{closed:?}: {problems:?}");
+        }
     }
 
     #[test]

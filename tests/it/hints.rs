@@ -24,6 +24,13 @@ const CASES: &[Case] = &[
         place: ("a.md", 5, 1),
         message: "`##Q…` is not a heading: Markdown needs a space after the `#`s, so the line is text of the note above",
     },
+    // A fence never closed swallows the notes after it: at the fence, naming the first.
+    Case {
+        files: &[("a.md", "## Q\n\n  ```python\nprint(1)\n\n## Next question\nAnswer two.\n")],
+        code: "unclosed-fence",
+        place: ("a.md", 3, 3),
+        message: "the code block opened with ``` is never closed, so it runs to the end of the file: the `## ` heading at line 6 and every note after it are taken for code",
+    },
     // YAML cut a front-matter value at ` #`.
     Case {
         files: &[("a.md", "---\ndeck: Lang #1\n---\n## Q\n\nA\n")],
