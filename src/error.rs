@@ -155,10 +155,17 @@ pub enum Problem {
     /// of `key` leaves out `comment` (the text from the `#`).
     #[error("` #` starts a comment in front matter, so `{key}` leaves out `{comment}`")]
     FrontMatterComment { key: String, comment: String },
-    /// `##Question`: hashes run into the text (the hashes and the next character), which
-    /// Markdown reads as text of the note above, not as a heading.
-    #[error("`{0}…` is not a heading: Markdown needs a space after the `#`s, so the line is text of the note above")]
-    HeadingWithoutSpace(String),
+    /// A line meant as a heading that Markdown reads as text of the note above: hashes
+    /// run into the text (`##Question`), or `odd`, a character that looks like a space
+    /// or a `#` or is invisible, where a heading's marks or their space should be. `at` is
+    /// the text to point at (the hashes and the next character, or `odd`), `meant` the
+    /// line as a heading.
+    #[error("{}", heading_without_space(.at, *.odd, .meant))]
+    HeadingWithoutSpace {
+        at: String,
+        odd: Option<char>,
+        meant: String,
+    },
     #[error("setting `{0}` is given twice")]
     DuplicateSetting(String),
     #[error("unknown note type `{name}`{}", did_you_mean(.meant.as_deref()))]
@@ -292,7 +299,7 @@ impl Problem {
             Problem::UnknownSetting { .. }
             | Problem::MisspelledSetting { .. }
             | Problem::FrontMatterComment { .. }
-            | Problem::HeadingWithoutSpace(_)
+            | Problem::HeadingWithoutSpace { .. }
             | Problem::SingleColonCloze(_)
             | Problem::ClozeShownAsWritten { .. }
             | Problem::DuplicateFirstField { .. }
@@ -336,7 +343,7 @@ impl Problem {
             Problem::UnknownSetting { .. } => "unknown-setting",
             Problem::MisspelledSetting { .. } => "misspelled-setting",
             Problem::FrontMatterComment { .. } => "front-matter-comment",
-            Problem::HeadingWithoutSpace(_) => "heading-without-space",
+            Problem::HeadingWithoutSpace { .. } => "heading-without-space",
             Problem::DuplicateSetting(_) => "duplicate-setting",
             Problem::UnknownNoteType { .. } => "unknown-note-type",
             Problem::UnknownFormat(_) => "unknown-format",
@@ -404,7 +411,7 @@ impl Problem {
             Problem::UnknownSetting { key, .. } => format!("{key}:"),
             Problem::MisspelledSetting { key, .. } => key.clone(),
             Problem::FrontMatterComment { comment, .. } => comment.clone(),
-            Problem::HeadingWithoutSpace(marker) => marker.clone(),
+            Problem::HeadingWithoutSpace { at, .. } => at.clone(),
             Problem::UnclosedFence { fence, .. } => fence.clone(),
             Problem::UnknownNoteType { name, .. } | Problem::UnknownFormat(name) => name.clone(),
             Problem::UnknownField { field, .. } => field.clone(),
@@ -438,7 +445,7 @@ impl Problem {
             Problem::EmptyHeading => "write the question (the first field) after `## `",
             Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
             Problem::FrontMatterComment { .. } => "to keep the `#`, put the value in quotes, as in `deck: \"Lang #1\"`",
-            Problem::HeadingWithoutSpace(_) => "put a space after the `#`s (`## Question`); to keep the hashes as text, write `\\#`",
+            Problem::HeadingWithoutSpace { .. } => "write the line as shown: `#`s, then a space (`## Question`); to keep the hashes as text, write `\\#`",
             Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck`, `card-deck`, `empty-cards`, `skip-cards` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
@@ -762,6 +769,41 @@ fn unclosed_fence(fence: &str, swallowed: Option<usize>) -> String {
     }
 }
 
+fn heading_without_space(at: &str, odd: Option<char>, meant: &str) -> String {
+    let why = match odd {
+        None => return format!("`{at}…` is not a heading: Markdown needs a space after the `#`s, so the line is text of the note above; did you mean `{meant}`?"),
+        Some(c @ '＃') => format!("Markdown takes only `#` for a heading's marks, not {}", char_description(c)),
+        Some(c) if c.is_whitespace() => format!("Markdown needs a space after the `#`s, and {} is not one", char_description(c)),
+        Some(c) => format!("{}, an invisible character, stands before the `#`s", char_description(c)),
+    };
+    format!("this line is not a heading: {why}, so it is text of the note above; did you mean `{meant}`?")
+}
+
+/// `U+3000 IDEOGRAPHIC SPACE`: a character's code point, and its Unicode name for the
+/// characters that an author could not tell from another by looking.
+pub(crate) fn char_description(c: char) -> String {
+    let name = match c {
+        '\u{A0}' => "NO-BREAK SPACE",
+        '\u{2002}' => "EN SPACE",
+        '\u{2003}' => "EM SPACE",
+        '\u{2009}' => "THIN SPACE",
+        '\u{202F}' => "NARROW NO-BREAK SPACE",
+        '\u{3000}' => "IDEOGRAPHIC SPACE",
+        '\u{200B}' => "ZERO WIDTH SPACE",
+        '\u{200C}' => "ZERO WIDTH NON-JOINER",
+        '\u{200D}' => "ZERO WIDTH JOINER",
+        '\u{2060}' => "WORD JOINER",
+        '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE (byte order mark)",
+        '＃' => "FULLWIDTH NUMBER SIGN",
+        '，' => "FULLWIDTH COMMA",
+        '、' => "IDEOGRAPHIC COMMA",
+        '；' => "FULLWIDTH SEMICOLON",
+        '：' => "FULLWIDTH COLON",
+        _ => return char_name(c),
+    };
+    format!("{} {name}", char_name(c))
+}
+
 fn char_name(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
@@ -893,7 +935,14 @@ mod tests {
                 },
                 "front-matter-comment",
             ),
-            (Problem::HeadingWithoutSpace(s()), "heading-without-space"),
+            (
+                Problem::HeadingWithoutSpace {
+                    at: s(),
+                    odd: None,
+                    meant: s(),
+                },
+                "heading-without-space",
+            ),
             (Problem::DuplicateSetting(s()), "duplicate-setting"),
             (
                 Problem::UnknownNoteType {

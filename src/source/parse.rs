@@ -564,9 +564,8 @@ impl<'t> NotesReader<'t> {
         if let Some(heading) = heading_text(line, "##") {
             return self.start_note(heading, number);
         }
-        if let Some(marker) = heading_without_space(line) {
+        if let Some(problem) = heading_without_space(line) {
             // Outside a note this explains the line; "text outside a note" would not.
-            let problem = Problem::HeadingWithoutSpace(marker.into());
             self.problems.push((number, problem));
         } else if let Some(note) = self.current.as_mut() {
             if note.take_header_line(line, number, &mut self.problems) {
@@ -798,16 +797,54 @@ fn block(lines: Vec<&str>, first_line: usize) -> Located {
     }
 }
 
-/// `## text` → `text` (for `marker` = `##`); a bare `##` gives an empty heading.
-/// `##Question` or `###Back`: hashes run into the text, which Markdown reads as text,
-/// not as a heading. The hashes and the first character after them.
-fn heading_without_space(line: &str) -> Option<&str> {
-    let hashes = line.len() - line.trim_start_matches('#').len();
-    let next = line[hashes..].chars().next()?;
-    let looks_meant = (2..=3).contains(&hashes) && !next.is_whitespace() && next != '#';
-    looks_meant.then(|| &line[..hashes + next.len_utf8()])
+/// Characters an editor does not show, which a line may start with: a byte order mark
+/// that `cat a.md b.md` leaves mid-file, zero-width spaces and joiners.
+const INVISIBLE: [char; 5] = ['\u{FEFF}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}'];
+
+/// A line meant as a `## ` or `### ` heading that Markdown (CommonMark) reads as text:
+/// hashes run into the text (`##Question`), a space that is not one after them
+/// (U+3000, U+00A0), full-width `＃＃`, or an invisible character before them. The
+/// problem, naming the character and the line as meant.
+fn heading_without_space(line: &str) -> Option<Problem> {
+    let problem = |at: String, odd, meant| Problem::HeadingWithoutSpace { at, odd, meant };
+    let visible = line.trim_start_matches(INVISIBLE);
+    if visible.len() < line.len() {
+        let odd = line.chars().next()?;
+        let meant = match heading_without_space(visible) {
+            Some(Problem::HeadingWithoutSpace { meant, .. }) => meant,
+            _ => (heading_text(visible, "##").or(heading_text(visible, "###")))
+                .map(|_| visible.to_string())?,
+        };
+        return Some(problem(odd.to_string(), Some(odd), meant));
+    }
+    let mark = if line.starts_with("＃＃") {
+        '＃'
+    } else {
+        '#'
+    };
+    let hashes = line.chars().take_while(|&c| c == mark).count();
+    let rest = &line[hashes * mark.len_utf8()..];
+    if !(2..=3).contains(&hashes) {
+        return None;
+    }
+    let next = rest.chars().next()?;
+    let odd = if mark == '＃' {
+        Some(mark).filter(|_| next.is_whitespace())?;
+        Some(mark)
+    } else if next == '#' || next.is_ascii_whitespace() {
+        return None;
+    } else {
+        Some(next).filter(|c| c.is_whitespace())
+    };
+    let meant = format!("{} {}", "#".repeat(hashes), rest.trim_start());
+    let at = match odd {
+        Some(odd) => odd.to_string(),
+        None => format!("{}{next}", "#".repeat(hashes)),
+    };
+    Some(problem(at, odd, meant))
 }
 
+/// `## text` → `text` (for `marker` = `##`); a bare `##` gives an empty heading.
 fn heading_text<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
     let rest = line.strip_prefix(marker)?;
     if rest.is_empty() {
@@ -1100,6 +1137,57 @@ mod tests {
 
     /// Lines under the heading that are almost settings are kept as answer text, with
     /// a warning naming the setting meant; the settings after them still count.
+    fn without_space(at: &str, odd: Option<char>, meant: &str) -> Problem {
+        Problem::HeadingWithoutSpace {
+            at: at.into(),
+            odd,
+            meant: meant.into(),
+        }
+    }
+
+    /// Headings that are not, for a character that looks like a space or a `#` or is
+    /// invisible: each named at its line, with the line as meant; the note above keeps
+    /// the line as text, as CommonMark reads it.
+    #[test]
+    fn headings_with_odd_characters_are_named() {
+        let cases = [
+            ("##\u{3000}问题", '\u{3000}', "## 问题"),
+            ("##\u{A0}Question", '\u{A0}', "## Question"),
+            ("###\u{3000}Back", '\u{3000}', "### Back"),
+            ("\u{FEFF}## Next", '\u{FEFF}', "## Next"),
+            ("\u{200B}## Next", '\u{200B}', "## Next"),
+            ("\u{FEFF}##Next", '\u{FEFF}', "## Next"),
+            ("\u{2060}### Back", '\u{2060}', "### Back"),
+            ("＃＃ 问题", '＃', "## 问题"),
+            ("＃＃\u{3000}问题", '＃', "## 问题"),
+        ];
+        for (line, odd, meant) in cases {
+            let (parsed, problems) = parse(&format!("## Q\nA\n{line}\nmore\n"));
+            assert_eq!(
+                problems,
+                [(3, without_space(&odd.to_string(), Some(odd), meant))],
+                "{line:?}"
+            );
+            assert_eq!(parsed.notes.len(), 1, "{line:?}");
+            assert_eq!(parsed.notes[0].body.text, format!("A\n{line}\nmore"));
+        }
+        for text in [
+            "＃＃问题",
+            "＃ 问题",
+            "####\u{3000}x",
+            "\u{FEFF}text",
+            "##\r",
+            "#\u{3000}x",
+        ] {
+            let (_, problems) = parse(&format!("## Q\nA\n{text}\n"));
+            assert_eq!(problems, [], "{text:?}");
+        }
+        // Before the first note, the line is explained, not "text outside a note".
+        let (_, problems) = parse("\u{FEFF}## Q\n");
+        let expected = without_space("\u{FEFF}", Some('\u{FEFF}'), "## Q");
+        assert_eq!(problems, [(1, expected)]);
+    }
+
     #[test]
     fn hashes_run_into_the_text_are_named() {
         let (parsed, problems) = parse("## Q\nA\n##Next\n###Back\n#hashtag\n```\n##x\n```\n");
@@ -1107,8 +1195,8 @@ mod tests {
         assert_eq!(
             problems,
             vec![
-                (3, Problem::HeadingWithoutSpace("##N".into())),
-                (4, Problem::HeadingWithoutSpace("###B".into())),
+                (3, without_space("##N", None, "## Next")),
+                (4, without_space("###B", None, "### Back")),
             ]
         );
     }
