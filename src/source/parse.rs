@@ -872,12 +872,17 @@ fn setting(line: &str) -> Option<(&str, &str)> {
     (valid_key && (value.is_empty() || value.starts_with(' '))).then(|| (key, value.trim()))
 }
 
-/// A line shaped almost like a setting (`type:reversed`, `Tags: x`, `type : x`) whose
-/// key is, or is near, a setting's: the problem, naming the setting meant.
+/// A line shaped almost like a setting (`type:reversed`, `Tags: x`, `type : x`, the
+/// full-width colon of a Chinese input method `tags：x`, or indented by up to three
+/// spaces, which a deeper indent would make code) whose key is, or is near, a
+/// setting's: the problem, naming the setting meant.
 fn misspelled_setting(line: &str) -> Option<Problem> {
-    let (written, value) = line.split_once(':')?;
-    let key = written.trim_end();
-    if key.is_empty()
+    let colon = line.find([':', '：'])?;
+    let (written, value) = (&line[..colon], &line[colon..]);
+    let value = value.trim_start_matches([':', '：']);
+    let key = written.trim_end().trim_start_matches(' ');
+    if written.len() - written.trim_start_matches(' ').len() > 3
+        || key.is_empty()
         || !key
             .chars()
             .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '_')
@@ -1269,6 +1274,12 @@ mod tests {
             ("Tag:", misspelled("Tag", "tags:")),
             ("tpye: cloze", unknown("tpye", Some("type: cloze"))),
             ("tag: x", unknown("tag", Some("tags: x"))),
+            ("id：newton-1", misspelled("id", "id: newton-1")),
+            ("tags：语法", misspelled("tags", "tags: 语法")),
+            ("Tags： 语法 基础", misspelled("Tags", "tags: 语法 基础")),
+            ("  type: reversed", misspelled("type", "type: reversed")),
+            ("   deck: A::B", misspelled("deck", "deck: A::B")),
+            (" tpye:cloze", misspelled("tpye", "type: cloze")),
             ("answer: 42", unknown("answer", None)),
         ];
         for (line, problem) in cases {
@@ -1284,6 +1295,9 @@ mod tests {
             "Answer:42",
             "See: x",
             "- tags: x",
+            "    type: code, not a setting",
+            "\ttype: code",
+            "注意：这是答案",
         ] {
             let (parsed, problems) = parse(&format!("## Q\n{text}\nid: body\n"));
             assert_eq!(problems, [], "{text}");

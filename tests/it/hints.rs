@@ -94,6 +94,18 @@ const CASES: &[Case] = &[
         message: "this line looks like a setting but is not one, so it is kept as answer text; did you mean `tags: french nouns`?",
     },
     Case {
+        files: &[("a.md", "## 牛顿第一定律\nid：newton-1\ntags：物理\n\n惯性定律。\n")],
+        code: "misspelled-setting",
+        place: ("a.md", 2, 1),
+        message: "this line looks like a setting but is not one, so it is kept as answer text; did you mean `id: newton-1`?",
+    },
+    Case {
+        files: &[("a.md", "## la mer\n  type: reversed\n\nthe sea\n")],
+        code: "misspelled-setting",
+        place: ("a.md", 2, 3),
+        message: "this line looks like a setting but is not one, so it is kept as answer text; did you mean `type: reversed`?",
+    },
+    Case {
         files: &[("a.md", "## Water is H2O\ntpye: cloze\n")],
         code: "unknown-setting",
         place: ("a.md", 2, 1),
