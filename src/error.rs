@@ -290,6 +290,10 @@ pub enum Problem {
         fence: String,
         swallowed: Option<usize>,
     },
+    /// A `deck`, `tags`, `type` or `format` value in curly quotes (`quote` the first),
+    /// which stay part of the text; `meant` is the line with straight quotes.
+    #[error("the value is in curly quotes ({quote}…), which are part of the text, not quotes; did you mean `{meant}`?")]
+    CurlyQuotes { quote: char, meant: String },
 }
 
 impl Problem {
@@ -314,6 +318,7 @@ impl Problem {
             | Problem::ClozeRenumbered { .. }
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
+            | Problem::CurlyQuotes { .. }
             | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
             Problem::UnclosedFence {
                 swallowed: None, ..
@@ -389,6 +394,7 @@ impl Problem {
             Problem::MediaNotUnpacked(_) => "media-not-unpacked",
             Problem::NoteTypeSchemaChanged(_) => "note-type-schema-changed",
             Problem::UnclosedFence { .. } => "unclosed-fence",
+            Problem::CurlyQuotes { .. } => "curly-quotes",
         }
     }
 
@@ -413,6 +419,7 @@ impl Problem {
             Problem::FrontMatterComment { comment, .. } => comment.clone(),
             Problem::HeadingWithoutSpace { at, .. } => at.clone(),
             Problem::UnclosedFence { fence, .. } => fence.clone(),
+            Problem::CurlyQuotes { quote, .. } => quote.to_string(),
             Problem::UnknownNoteType { name, .. } | Problem::UnknownFormat(name) => name.clone(),
             Problem::UnknownField { field, .. } => field.clone(),
             Problem::DuplicateField(field) => field.clone(),
@@ -487,6 +494,7 @@ impl Problem {
             Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",
             Problem::NoteTypeChanged { .. } => "change the type back, or give the note a new `id:` to import it as a new note",
             Problem::NoteTypeSchemaChanged(_) => "tick \"Merge note types\" in Anki's import dialog",
+            Problem::CurlyQuotes { .. } => "write straight quotes (`\"` or `'`) around the value, as in front matter, or none",
             Problem::UnclosedFence { .. } => "close the block with a line of the same backticks or tildes as open it (at least as many), after its last line of code",
         })
     }
@@ -1141,6 +1149,13 @@ mod tests {
                     swallowed: None,
                 },
                 "unclosed-fence",
+            ),
+            (
+                Problem::CurlyQuotes {
+                    quote: '“',
+                    meant: s(),
+                },
+                "curly-quotes",
             ),
         ];
         for (problem, code) in &all {

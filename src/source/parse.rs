@@ -295,6 +295,7 @@ fn front_matter_end(
             Err(problem) => problems.push(problem),
         }
         problems.extend(comments_in_values(block));
+        problems.extend(curly_quoted_values(block));
     }
     Some(after)
 }
@@ -354,6 +355,63 @@ fn comments_in_values(block: &[&str]) -> Vec<(usize, Problem)> {
         Some((i + FIRST_LINE, Problem::FrontMatterComment { key, comment }))
     };
     block.iter().enumerate().filter_map(cut).collect()
+}
+
+/// The value of a note's setting that front matter also takes (`key`), as front matter
+/// reads it: a YAML scalar in matching quotes (`"Physics :: Waves"`, `'x'`) is its text,
+/// with YAML's escapes; any other value is its text as written. Curly quotes around it
+/// stay text, with a warning (at line `number`).
+fn front_matter_value(
+    key: &str,
+    value: &str,
+    number: usize,
+    problems: &mut Vec<(usize, Problem)>,
+) -> String {
+    problems.extend(curly_quoted(key, value).map(|p| (number, p)));
+    quoted_scalar(value).unwrap_or_else(|| value.to_string())
+}
+
+/// The text of `value` when it is one YAML scalar in matching quotes.
+pub(crate) fn quoted_scalar(value: &str) -> Option<String> {
+    let quote = value.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    if value.len() < 2 || !value.ends_with(quote) {
+        return None;
+    }
+    match yaml_serde::from_str::<Scalar>(value).ok()? {
+        Scalar::Text(text) => Some(text),
+        _ => None,
+    }
+}
+
+/// A value in curly quotes (`“Physics”`, `‘x’`), which YAML and settings keep as text:
+/// the warning, with the value in straight quotes.
+fn curly_quoted(key: &str, value: &str) -> Option<Problem> {
+    let open = value.chars().next()?;
+    let close = match open {
+        '“' | '”' | '„' => ['”', '“'],
+        '‘' | '’' | '‚' => ['’', '‘'],
+        _ => return None,
+    };
+    let inner = value[open.len_utf8()..].strip_suffix(close)?;
+    let quoted = if inner.contains('"') {
+        format!("'{}'", inner.replace('\'', "''"))
+    } else {
+        format!("\"{}\"", inner.replace('\\', "\\\\"))
+    };
+    Some(Problem::CurlyQuotes {
+        quote: open,
+        meant: format!("{key}: {quoted}"),
+    })
+}
+
+/// Front matter values in curly quotes (see [`curly_quoted`]).
+fn curly_quoted_values(block: &[&str]) -> Vec<(usize, Problem)> {
+    let curly = |(i, line): (usize, &&str)| {
+        let (key, value) = line.split_once(':')?;
+        FRONT_MATTER_KEYS.contains(&key).then_some(())?;
+        Some((i + FIRST_LINE, curly_quoted(key, value.trim())?))
+    };
+    block.iter().enumerate().filter_map(curly).collect()
 }
 
 /// The problem for a YAML error, at the file line (and column) to look at.
@@ -734,11 +792,14 @@ impl<'t> NoteBuilder<'t> {
             );
         } else if !REPEATABLE.contains(&key) && self.settings.iter().any(|(k, _)| k == key) {
             problems.push((number, Problem::DuplicateSetting(key.to_string())));
+        } else if value.is_empty() && FRONT_MATTER_KEYS.contains(&key) {
+            // As in front matter, an empty key counts as absent.
         } else {
-            let value = Located {
-                text: value.to_string(),
-                line: number,
+            let text = match FRONT_MATTER_KEYS.contains(&key) {
+                true => front_matter_value(key, value, number, problems),
+                false => value.to_string(),
             };
+            let value = Located { text, line: number };
             self.settings.push((key.to_string(), value));
         }
         true
@@ -1233,6 +1294,27 @@ mod tests {
                 .filter(|(_, p)| p.code() == "unclosed-fence");
             assert_eq!(fences.count(), 0, "{closed:?}: {problems:?}");
         }
+    }
+
+    /// Curly quotes around a value stay text, with a warning that shows the line with
+    /// straight quotes; in front matter too.
+    #[test]
+    fn curly_quotes_are_named() {
+        let curly = |quote, meant: &str| Problem::CurlyQuotes {
+            quote,
+            meant: meant.into(),
+        };
+        let (parsed, problems) = parse("## Q\ndeck: “Physics”\ntags: ‘a b’\nid: “x”\n");
+        assert_eq!(
+            problems,
+            [
+                (2, curly('“', "deck: \"Physics\"")),
+                (3, curly('‘', "tags: \"a b\"")),
+            ]
+        );
+        assert_eq!(parsed.notes[0].settings[0].1.text, "“Physics”");
+        let (_, problems) = parse("---\ntype: “my \"type\"”\n---\n## Q\n");
+        assert_eq!(problems, [(2, curly('“', "type: 'my \"type\"'"))]);
     }
 
     #[test]

@@ -106,6 +106,12 @@ const CASES: &[Case] = &[
         message: "this line looks like a setting but is not one, so it is kept as answer text; did you mean `type: reversed`?",
     },
     Case {
+        files: &[("a.md", "## 波长\ntags: 物理\ndeck: “Physics :: Waves”\n\nA\n")],
+        code: "curly-quotes",
+        place: ("a.md", 3, 7),
+        message: "the value is in curly quotes (“…), which are part of the text, not quotes; did you mean `deck: \"Physics :: Waves\"`?",
+    },
+    Case {
         files: &[("a.md", "## Water is H2O\ntpye: cloze\n")],
         code: "unknown-setting",
         place: ("a.md", 2, 1),
