@@ -294,6 +294,14 @@ pub enum Problem {
     /// which stay part of the text; `meant` is the line with straight quotes.
     #[error("the value is in curly quotes ({quote}…), which are part of the text, not quotes; did you mean `{meant}`?")]
     CurlyQuotes { quote: char, meant: String },
+    /// A tag holding a full-width comma or `、` (`separator`), which separate no tags:
+    /// `meant` is the `tags:` line with the tags separated.
+    #[error("tag `{tag}` holds {}, which does not separate tags, so it is one tag; did you mean `{meant}`?", char_description(*.separator))]
+    TagSeparator {
+        tag: String,
+        separator: char,
+        meant: String,
+    },
 }
 
 impl Problem {
@@ -319,6 +327,7 @@ impl Problem {
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
             | Problem::CurlyQuotes { .. }
+            | Problem::TagSeparator { .. }
             | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
             Problem::UnclosedFence {
                 swallowed: None, ..
@@ -395,6 +404,7 @@ impl Problem {
             Problem::NoteTypeSchemaChanged(_) => "note-type-schema-changed",
             Problem::UnclosedFence { .. } => "unclosed-fence",
             Problem::CurlyQuotes { .. } => "curly-quotes",
+            Problem::TagSeparator { .. } => "tag-separator",
         }
     }
 
@@ -420,6 +430,7 @@ impl Problem {
             Problem::HeadingWithoutSpace { at, .. } => at.clone(),
             Problem::UnclosedFence { fence, .. } => fence.clone(),
             Problem::CurlyQuotes { quote, .. } => quote.to_string(),
+            Problem::TagSeparator { tag, .. } => tag.clone(),
             Problem::UnknownNoteType { name, .. } | Problem::UnknownFormat(name) => name.clone(),
             Problem::UnknownField { field, .. } => field.clone(),
             Problem::DuplicateField(field) => field.clone(),
@@ -494,6 +505,7 @@ impl Problem {
             Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",
             Problem::NoteTypeChanged { .. } => "change the type back, or give the note a new `id:` to import it as a new note",
             Problem::NoteTypeSchemaChanged(_) => "tick \"Merge note types\" in Anki's import dialog",
+            Problem::TagSeparator { .. } => "separate tags with spaces (`tags: a b`), or with ASCII commas in a list (`tags: [a, b]`): Anki splits tags only at spaces",
             Problem::CurlyQuotes { .. } => "write straight quotes (`\"` or `'`) around the value, as in front matter, or none",
             Problem::UnclosedFence { .. } => "close the block with a line of the same backticks or tildes as open it (at least as many), after its last line of code",
         })
@@ -1156,6 +1168,14 @@ mod tests {
                     meant: s(),
                 },
                 "curly-quotes",
+            ),
+            (
+                Problem::TagSeparator {
+                    tag: s(),
+                    separator: '，',
+                    meant: s(),
+                },
+                "tag-separator",
             ),
         ];
         for (problem, code) in &all {

@@ -295,7 +295,7 @@ fn front_matter_end(
             Err(problem) => problems.push(problem),
         }
         problems.extend(comments_in_values(block));
-        problems.extend(curly_quoted_values(block));
+        problems.extend(front_matter_values(block));
     }
     Some(after)
 }
@@ -367,7 +367,7 @@ fn front_matter_value(
     number: usize,
     problems: &mut Vec<(usize, Problem)>,
 ) -> String {
-    problems.extend(curly_quoted(key, value).map(|p| (number, p)));
+    problems.extend(value_problems(key, value).into_iter().map(|p| (number, p)));
     quoted_scalar(value).unwrap_or_else(|| value.to_string())
 }
 
@@ -404,14 +404,52 @@ fn curly_quoted(key: &str, value: &str) -> Option<Problem> {
     })
 }
 
-/// Front matter values in curly quotes (see [`curly_quoted`]).
-fn curly_quoted_values(block: &[&str]) -> Vec<(usize, Problem)> {
-    let curly = |(i, line): (usize, &&str)| {
-        let (key, value) = line.split_once(':')?;
-        FRONT_MATTER_KEYS.contains(&key).then_some(())?;
-        Some((i + FIRST_LINE, curly_quoted(key, value.trim())?))
-    };
-    block.iter().enumerate().filter_map(curly).collect()
+/// The warnings of [`value_problems`] for the front matter's one-line values.
+fn front_matter_values(block: &[&str]) -> Vec<(usize, Problem)> {
+    let mut problems = Vec::new();
+    for (i, line) in block.iter().enumerate() {
+        if let Some((key, value)) = line.split_once(':') {
+            if FRONT_MATTER_KEYS.contains(&key) {
+                let found = value_problems(key, value.trim());
+                problems.extend(found.into_iter().map(|p| (i + FIRST_LINE, p)));
+            }
+        }
+    }
+    problems
+}
+
+/// Warnings about the value of `key`, a key that front matter and notes share, as
+/// written: curly quotes around it, and tags joined by a full-width comma or `、`.
+fn value_problems(key: &str, value: &str) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = curly_quoted(key, value).into_iter().collect();
+    if key == "tags" {
+        problems.extend(tag_separator(value));
+    }
+    problems
+}
+
+/// Separators of a Chinese or Japanese input method that Anki does not split tags at.
+const TAG_SEPARATORS: [char; 2] = ['，', '、'];
+
+/// A tag list whose tag holds a [`TAG_SEPARATORS`] character: the warning, with the list
+/// separated as meant (by `, ` in a `[…]` list, else by a space).
+fn tag_separator(value: &str) -> Option<Problem> {
+    let tags = crate::note::split_tag_list(&quoted_scalar(value).unwrap_or(value.to_string()));
+    let tag = tags.into_iter().find(|t| t.contains(TAG_SEPARATORS))?;
+    let separator = tag.chars().find(|c| TAG_SEPARATORS.contains(c))?;
+    let between = if value.starts_with('[') { ", " } else { " " };
+    let mut meant = String::from("tags: ");
+    for (i, part) in value.split(TAG_SEPARATORS).enumerate() {
+        let part = if i == 0 { part } else { part.trim_start() };
+        meant.push_str(if i == 0 { "" } else { between });
+        meant.push_str(part);
+    }
+    meant.truncate(meant.trim_end().len());
+    Some(Problem::TagSeparator {
+        tag,
+        separator,
+        meant,
+    })
 }
 
 /// The problem for a YAML error, at the file line (and column) to look at.
@@ -1315,6 +1353,43 @@ mod tests {
         assert_eq!(parsed.notes[0].settings[0].1.text, "“Physics”");
         let (_, problems) = parse("---\ntype: “my \"type\"”\n---\n## Q\n");
         assert_eq!(problems, [(2, curly('“', "type: 'my \"type\"'"))]);
+    }
+
+    /// Tags joined by a full-width comma or `、` are one tag, as Anki has it, with a
+    /// warning at the tag that shows the tags separated; in front matter too.
+    #[test]
+    fn tags_joined_by_cjk_punctuation_are_named() {
+        let joined = |tag: &str, separator, meant: &str| Problem::TagSeparator {
+            tag: tag.into(),
+            separator,
+            meant: meant.into(),
+        };
+        let cases = [
+            (
+                "[语法，基础]",
+                joined("语法，基础", '，', "tags: [语法, 基础]"),
+            ),
+            ("语法、基础", joined("语法、基础", '、', "tags: 语法 基础")),
+            (
+                "x 语法， 基础、",
+                joined("语法，", '，', "tags: x 语法 基础"),
+            ),
+            ("\"a，b\"", joined("a，b", '，', "tags: \"a b\"")),
+        ];
+        for (value, problem) in cases {
+            let (parsed, problems) = parse(&format!("## Q\ntags: {value}\n"));
+            assert_eq!(problems, [(2, problem.clone())], "{value}");
+            let tags = parsed.notes[0].setting("tags").map(|t| t.text.clone());
+            let (_, front) = parse(&format!("---\ntags: {value}\n---\n## Q\n"));
+            assert_eq!(front, [(2, problem)], "{value}");
+            let split = crate::note::split_tag_list(&tags.unwrap());
+            assert!(
+                split.iter().any(|t| t.contains(TAG_SEPARATORS)),
+                "{split:?}"
+            );
+        }
+        let (_, problems) = parse("## Q\ntags: 语法 基础, x\n\n语法，基础\n");
+        assert_eq!(problems, []);
     }
 
     #[test]

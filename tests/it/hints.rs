@@ -112,6 +112,18 @@ const CASES: &[Case] = &[
         message: "the value is in curly quotes (“…), which are part of the text, not quotes; did you mean `deck: \"Physics :: Waves\"`?",
     },
     Case {
+        files: &[("a.md", "---\ntags: [中文]\n---\n## 主语\ntags: x [语法，基础]\n\nA\n")],
+        code: "tag-separator",
+        place: ("a.md", 5, 9),
+        message: "tag `[语法，基础]` holds U+FF0C FULLWIDTH COMMA, which does not separate tags, so it is one tag; did you mean `tags: x [语法 基础]`?",
+    },
+    Case {
+        files: &[("a.md", "---\ntags: [中文，语法]\n---\n## 主语\n\nA\n")],
+        code: "tag-separator",
+        place: ("a.md", 2, 8),
+        message: "tag `中文，语法` holds U+FF0C FULLWIDTH COMMA, which does not separate tags, so it is one tag; did you mean `tags: [中文, 语法]`?",
+    },
+    Case {
         files: &[("a.md", "## Water is H2O\ntpye: cloze\n")],
         code: "unknown-setting",
         place: ("a.md", 2, 1),
