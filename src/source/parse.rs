@@ -431,20 +431,18 @@ fn value_problems(key: &str, value: &str) -> Vec<Problem> {
 /// Separators of a Chinese or Japanese input method that Anki does not split tags at.
 const TAG_SEPARATORS: [char; 2] = ['，', '、'];
 
-/// A tag list whose tag holds a [`TAG_SEPARATORS`] character: the warning, with the list
-/// separated as meant (by `, ` in a `[…]` list, else by a space).
+/// A tag list whose tag holds a [`TAG_SEPARATORS`] character: the warning, with the
+/// tags separated as meant (in a `[…]` list if the value is one).
 fn tag_separator(value: &str) -> Option<Problem> {
     let tags = crate::note::split_tag_list(&quoted_scalar(value).unwrap_or(value.to_string()));
-    let tag = tags.into_iter().find(|t| t.contains(TAG_SEPARATORS))?;
+    let tag = tags.iter().find(|t| t.contains(TAG_SEPARATORS))?.clone();
     let separator = tag.chars().find(|c| TAG_SEPARATORS.contains(c))?;
-    let between = if value.starts_with('[') { ", " } else { " " };
-    let mut meant = String::from("tags: ");
-    for (i, part) in value.split(TAG_SEPARATORS).enumerate() {
-        let part = if i == 0 { part } else { part.trim_start() };
-        meant.push_str(if i == 0 { "" } else { between });
-        meant.push_str(part);
-    }
-    meant.truncate(meant.trim_end().len());
+    let split = tags.iter().flat_map(|t| t.split(TAG_SEPARATORS));
+    let split: Vec<&str> = split.map(str::trim).filter(|t| !t.is_empty()).collect();
+    let meant = match value.starts_with('[') {
+        true => format!("tags: [{}]", split.join(", ")),
+        false => format!("tags: {}", split.join(" ")),
+    };
     Some(Problem::TagSeparator {
         tag,
         separator,
@@ -1374,7 +1372,8 @@ mod tests {
                 "x 语法， 基础、",
                 joined("语法，", '，', "tags: x 语法 基础"),
             ),
-            ("\"a，b\"", joined("a，b", '，', "tags: \"a b\"")),
+            ("\"a，b\"", joined("a，b", '，', "tags: a b")),
+            ("['a，b']", joined("a，b", '，', "tags: [a, b]")),
         ];
         for (value, problem) in cases {
             let (parsed, problems) = parse(&format!("## Q\ntags: {value}\n"));
