@@ -796,7 +796,7 @@ fn heading_without_space(at: &str, odd: Option<char>, meant: &str) -> String {
         Some(c) if c.is_whitespace() => format!("Markdown needs a space after the `#`s, and {} is not one", char_description(c)),
         Some(c) => format!("{}, an invisible character, stands before the `#`s", char_description(c)),
     };
-    format!("this line is not a heading: {why}, so it is text of the note above; did you mean `{meant}`?")
+    format!("this line is text, not a heading: {why}; did you mean `{meant}`?")
 }
 
 /// `U+3000 IDEOGRAPHIC SPACE`: a character's code point, and its Unicode name for the

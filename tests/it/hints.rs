@@ -29,19 +29,19 @@ const CASES: &[Case] = &[
         files: &[("a.md", "## Q1\n\nA\n\n##\u{3000}问题\n\nB\n")],
         code: "heading-without-space",
         place: ("a.md", 5, 3),
-        message: "this line is not a heading: Markdown needs a space after the `#`s, and U+3000 IDEOGRAPHIC SPACE is not one, so it is text of the note above; did you mean `## 问题`?",
+        message: "this line is text, not a heading: Markdown needs a space after the `#`s, and U+3000 IDEOGRAPHIC SPACE is not one; did you mean `## 问题`?",
     },
     Case {
         files: &[("a.md", "## Q1\n\nA\n\n＃＃ 问题\n\nB\n")],
         code: "heading-without-space",
         place: ("a.md", 5, 1),
-        message: "this line is not a heading: Markdown takes only `#` for a heading's marks, not U+FF03 FULLWIDTH NUMBER SIGN, so it is text of the note above; did you mean `## 问题`?",
+        message: "this line is text, not a heading: Markdown takes only `#` for a heading's marks, not U+FF03 FULLWIDTH NUMBER SIGN; did you mean `## 问题`?",
     },
     Case {
         files: &[("a.md", "## Q1\n\nA\n\u{FEFF}## Q2\n\nB\n")],
         code: "heading-without-space",
         place: ("a.md", 4, 1),
-        message: "this line is not a heading: U+FEFF ZERO WIDTH NO-BREAK SPACE (byte order mark), an invisible character, stands before the `#`s, so it is text of the note above; did you mean `## Q2`?",
+        message: "this line is text, not a heading: U+FEFF ZERO WIDTH NO-BREAK SPACE (byte order mark), an invisible character, stands before the `#`s; did you mean `## Q2`?",
     },
     // A fence never closed swallows the notes after it: at the fence, naming the first.
     Case {
