@@ -159,10 +159,17 @@ pub enum Problem {
     /// of `key` leaves out `comment` (the text from the `#`).
     #[error("` #` starts a comment in front matter, so `{key}` leaves out `{comment}`")]
     FrontMatterComment { key: String, comment: String },
-    /// `##Question`: hashes run into the text (the hashes and the next character), which
-    /// Markdown reads as text of the note above, not as a heading.
-    #[error("`{0}…` is not a heading: Markdown needs a space after the `#`s, so the line is text of the note above")]
-    HeadingWithoutSpace(String),
+    /// A line meant as a heading that Markdown reads as text of the note above: hashes
+    /// run into the text (`##Question`), or `odd`, a character that looks like a space
+    /// or a `#` or is invisible, where a heading's marks or their space should be. `at` is
+    /// the text to point at (the hashes and the next character, or `odd`), `meant` the
+    /// line as a heading.
+    #[error("{}", heading_without_space(.at, *.odd, .meant))]
+    HeadingWithoutSpace {
+        at: String,
+        odd: Option<char>,
+        meant: String,
+    },
     #[error("setting `{0}` is given twice")]
     DuplicateSetting(String),
     #[error("unknown note type `{name}`{}", did_you_mean(.meant.as_deref()))]
@@ -284,6 +291,25 @@ pub enum Problem {
     MediaNotUnpacked(String),
     #[error("note type `{0}` gained, lost or renamed fields or templates; Anki adds it as a copy and skips the existing notes unless you import with \"Merge note types\"")]
     NoteTypeSchemaChanged(String),
+    /// A code fence opened in a note and never closed: `fence` is its run of backticks
+    /// or tildes; `swallowed` the line of the first `## ` heading it takes for code.
+    #[error("{}", unclosed_fence(.fence, *.swallowed))]
+    UnclosedFence {
+        fence: String,
+        swallowed: Option<usize>,
+    },
+    /// A `deck`, `tags`, `type` or `format` value in curly quotes (`quote` the first),
+    /// which stay part of the text; `meant` is the line with straight quotes.
+    #[error("the value is in curly quotes ({quote}…), which are part of the text, not quotes; did you mean `{meant}`?")]
+    CurlyQuotes { quote: char, meant: String },
+    /// A tag holding a full-width comma or `、` (`separator`), which separate no tags:
+    /// `meant` is the `tags:` line with the tags separated.
+    #[error("tag `{tag}` holds {}, which does not separate tags, so it is one tag; did you mean `{meant}`?", char_description(*.separator))]
+    TagSeparator {
+        tag: String,
+        separator: char,
+        meant: String,
+    },
 }
 
 impl Problem {
@@ -293,7 +319,7 @@ impl Problem {
             Problem::UnknownSetting { .. }
             | Problem::MisspelledSetting { .. }
             | Problem::FrontMatterComment { .. }
-            | Problem::HeadingWithoutSpace(_)
+            | Problem::HeadingWithoutSpace { .. }
             | Problem::SingleColonCloze(_)
             | Problem::ClozeShownAsWritten { .. }
             | Problem::DuplicateFirstField { .. }
@@ -308,7 +334,12 @@ impl Problem {
             | Problem::ClozeRenumbered { .. }
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
+            | Problem::CurlyQuotes { .. }
+            | Problem::TagSeparator { .. }
             | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
+            Problem::UnclosedFence {
+                swallowed: None, ..
+            } => Severity::Warning,
             Problem::Rich(rich)
                 if matches!(
                     **rich,
@@ -339,7 +370,7 @@ impl Problem {
             Problem::UnknownSetting { .. } => "unknown-setting",
             Problem::MisspelledSetting { .. } => "misspelled-setting",
             Problem::FrontMatterComment { .. } => "front-matter-comment",
-            Problem::HeadingWithoutSpace(_) => "heading-without-space",
+            Problem::HeadingWithoutSpace { .. } => "heading-without-space",
             Problem::DuplicateSetting(_) => "duplicate-setting",
             Problem::UnknownNoteType { .. } => "unknown-note-type",
             Problem::UnknownFormat(_) => "unknown-format",
@@ -384,6 +415,9 @@ impl Problem {
             Problem::LargeMedia { .. } => "large-media",
             Problem::MediaNotUnpacked(_) => "media-not-unpacked",
             Problem::NoteTypeSchemaChanged(_) => "note-type-schema-changed",
+            Problem::UnclosedFence { .. } => "unclosed-fence",
+            Problem::CurlyQuotes { .. } => "curly-quotes",
+            Problem::TagSeparator { .. } => "tag-separator",
         }
     }
 
@@ -406,7 +440,10 @@ impl Problem {
             Problem::UnknownSetting { key, .. } => format!("{key}:"),
             Problem::MisspelledSetting { key, .. } => key.clone(),
             Problem::FrontMatterComment { comment, .. } => comment.clone(),
-            Problem::HeadingWithoutSpace(marker) => marker.clone(),
+            Problem::HeadingWithoutSpace { at, .. } => at.clone(),
+            Problem::UnclosedFence { fence, .. } => fence.clone(),
+            Problem::CurlyQuotes { quote, .. } => quote.to_string(),
+            Problem::TagSeparator { tag, .. } => tag.clone(),
             Problem::Rich(rich) => match &**rich {
                 RichProblem::CsvSeparatorGuess { guessed, .. } => guessed.clone(),
                 _ => return None,
@@ -445,7 +482,7 @@ impl Problem {
             Problem::EmptyHeading => "write the question (the first field) after `## `",
             Problem::MisspelledSetting { .. } => "a setting is a lowercase key, a colon and a space (`tags: x`) right under the heading; to start the answer with such a line, leave a blank line before it",
             Problem::FrontMatterComment { .. } => "to keep the `#`, put the value in quotes, as in `deck: \"Lang #1\"`",
-            Problem::HeadingWithoutSpace(_) => "put a space after the `#`s (`## Question`); to keep the hashes as text, write `\\#`",
+            Problem::HeadingWithoutSpace { .. } => "write the line as shown: `#`s, then a space (`## Question`); to keep the hashes as text, write `\\#`",
             Problem::UnknownSetting { .. } => "settings under a heading are `id`, `guid`, `type`, `tags`, `deck`, `card-deck`, `empty-cards`, `skip-cards` and `format`; to start the answer with such a line, leave a blank line before it",
             Problem::DuplicateSetting(_) | Problem::DuplicateField(_) => "keep one of them",
             Problem::UnknownNoteType { .. } => "use one of basic, reversed, optional-reversed, type-in, cloze, or a note type defined in _notetypes/",
@@ -487,6 +524,9 @@ impl Problem {
             Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",
             Problem::NoteTypeChanged { .. } => "change the type back, or give the note a new `id:` to import it as a new note",
             Problem::NoteTypeSchemaChanged(_) => "tick \"Merge note types\" in Anki's import dialog",
+            Problem::TagSeparator { .. } => "separate tags with spaces (`tags: a b`), or with ASCII commas in a list (`tags: [a, b]`): Anki splits tags only at spaces",
+            Problem::CurlyQuotes { .. } => "write straight quotes (`\"` or `'`) around the value, as in front matter, or none",
+            Problem::UnclosedFence { .. } => "close the block with a line of the same backticks or tildes as open it (at least as many), after its last line of code",
         })
     }
 }
@@ -758,6 +798,53 @@ fn duplicate_note(key: &str, id: Option<&str>, other: &str) -> String {
     }
 }
 
+fn unclosed_fence(fence: &str, swallowed: Option<usize>) -> String {
+    let never = format!(
+        "the code block opened with {fence} is never closed, so it runs to the end of the file"
+    );
+    match swallowed {
+        Some(line) => format!(
+            "{never}: the `## ` heading at line {line} and every note after it are taken for code"
+        ),
+        None => never,
+    }
+}
+
+fn heading_without_space(at: &str, odd: Option<char>, meant: &str) -> String {
+    let why = match odd {
+        None => return format!("`{at}…` is not a heading: Markdown needs a space after the `#`s, so the line is text of the note above; did you mean `{meant}`?"),
+        Some(c @ '＃') => format!("Markdown takes only `#` for a heading's marks, not {}", char_description(c)),
+        Some(c) if c.is_whitespace() => format!("Markdown needs a space after the `#`s, and {} is not one", char_description(c)),
+        Some(c) => format!("{}, an invisible character, stands before the `#`s", char_description(c)),
+    };
+    format!("this line is text, not a heading: {why}; did you mean `{meant}`?")
+}
+
+/// `U+3000 IDEOGRAPHIC SPACE`: a character's code point, and its Unicode name for the
+/// characters that an author could not tell from another by looking.
+pub(crate) fn char_description(c: char) -> String {
+    let name = match c {
+        '\u{A0}' => "NO-BREAK SPACE",
+        '\u{2002}' => "EN SPACE",
+        '\u{2003}' => "EM SPACE",
+        '\u{2009}' => "THIN SPACE",
+        '\u{202F}' => "NARROW NO-BREAK SPACE",
+        '\u{3000}' => "IDEOGRAPHIC SPACE",
+        '\u{200B}' => "ZERO WIDTH SPACE",
+        '\u{200C}' => "ZERO WIDTH NON-JOINER",
+        '\u{200D}' => "ZERO WIDTH JOINER",
+        '\u{2060}' => "WORD JOINER",
+        '\u{FEFF}' => "ZERO WIDTH NO-BREAK SPACE (byte order mark)",
+        '＃' => "FULLWIDTH NUMBER SIGN",
+        '，' => "FULLWIDTH COMMA",
+        '、' => "IDEOGRAPHIC COMMA",
+        '；' => "FULLWIDTH SEMICOLON",
+        '：' => "FULLWIDTH COLON",
+        _ => return char_name(c),
+    };
+    format!("{} {name}", char_name(c))
+}
+
 fn char_name(c: char) -> String {
     format!("U+{:04X}", c as u32)
 }
@@ -903,7 +990,14 @@ mod tests {
                 },
                 "front-matter-comment",
             ),
-            (Problem::HeadingWithoutSpace(s()), "heading-without-space"),
+            (
+                Problem::HeadingWithoutSpace {
+                    at: s(),
+                    odd: None,
+                    meant: s(),
+                },
+                "heading-without-space",
+            ),
             (Problem::DuplicateSetting(s()), "duplicate-setting"),
             (
                 Problem::UnknownNoteType {
@@ -1106,6 +1200,28 @@ mod tests {
             (
                 Problem::NoteTypeSchemaChanged(s()),
                 "note-type-schema-changed",
+            ),
+            (
+                Problem::UnclosedFence {
+                    fence: s(),
+                    swallowed: None,
+                },
+                "unclosed-fence",
+            ),
+            (
+                Problem::CurlyQuotes {
+                    quote: '“',
+                    meant: s(),
+                },
+                "curly-quotes",
+            ),
+            (
+                Problem::TagSeparator {
+                    tag: s(),
+                    separator: '，',
+                    meant: s(),
+                },
+                "tag-separator",
             ),
         ];
         for (problem, code) in &all {

@@ -503,4 +503,57 @@ mod tests {
             ]
         );
     }
+
+    /// A note's `deck:`, `tags:`, `type:` and `format:` mean what the same values mean in
+    /// front matter: quotes around the whole value are YAML's (escapes read); curly
+    /// quotes stay text, with a warning; an empty `deck:`, `type:` or `format:` counts as
+    /// absent.
+    #[test]
+    fn note_settings_read_values_as_front_matter_does() {
+        let values = [
+            ("deck", "\"Physics :: Waves\""),
+            ("deck", "'Physics'"),
+            ("deck", "\"Caf\\u00e9\""),
+            ("deck", "'it''s'"),
+            ("tags", "\"物理\""),
+            ("tags", "'a b'"),
+            ("tags", "'[x, y]'"),
+            ("type", "\"reversed\""),
+            ("format", "'html'"),
+        ];
+        let read = |text: &str| {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("a.md"), text).unwrap();
+            let sources = Sources::read_lenient(dir.path()).unwrap();
+            let [source] = &sources.notes[..] else {
+                panic!("{text:?}: {:?}", sources.notes.len())
+            };
+            let note = &source.note;
+            let quoted = |t: &String| t.starts_with(['"', '\'']);
+            assert!(
+                !quoted(&note.deck) && !note.tags.iter().any(quoted),
+                "{text:?}"
+            );
+            let read = (&note.deck, &note.tags, &source.notetype.name, &note.fields);
+            let read = format!("{read:?}");
+            (read, sources.warnings.len())
+        };
+        for (key, value) in values {
+            let front = read(&format!("---\n{key}: {value}\n---\n## Q\n*A*\n"));
+            let note = read(&format!("---\n---\n## Q\n{key}: {value}\n\n*A*\n"));
+            assert_eq!(note, front, "{key}: {value}");
+        }
+        for key in ["deck", "type", "format"] {
+            let empty = read(&format!("## Q\n{key}:\n\n*A*\n"));
+            assert_eq!(empty, read("## Q\n\n*A*\n"), "{key}:");
+        }
+        // Not one quoted scalar: the text as written.
+        for value in ["\"a\" \"b\"", "\"a", "“P”"] {
+            let dir = tempfile::tempdir().unwrap();
+            let text = format!("## Q\ndeck: {value}\n\n*A*\n");
+            std::fs::write(dir.path().join("a.md"), text).unwrap();
+            let sources = Sources::read_lenient(dir.path()).unwrap();
+            assert_eq!(sources.notes[0].note.deck, value);
+        }
+    }
 }

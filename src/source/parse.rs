@@ -267,6 +267,7 @@ fn notes_of<'t>(
     for (index, line) in lines.enumerate() {
         notes.line(line, first_line + index);
     }
+    notes.unclosed_fence();
     if let Some(done) = notes.current {
         notes.notes.push(done.finish());
     }
@@ -294,6 +295,7 @@ fn front_matter_end(
             Err(problem) => problems.push(problem),
         }
         problems.extend(comments_in_values(block));
+        problems.extend(front_matter_values(block));
     }
     Some(after)
 }
@@ -353,6 +355,99 @@ fn comments_in_values(block: &[&str]) -> Vec<(usize, Problem)> {
         Some((i + FIRST_LINE, Problem::FrontMatterComment { key, comment }))
     };
     block.iter().enumerate().filter_map(cut).collect()
+}
+
+/// The value of a note's setting that front matter also takes (`key`), as front matter
+/// reads it: a YAML scalar in matching quotes (`"Physics :: Waves"`, `'x'`) is its text,
+/// with YAML's escapes; any other value is its text as written. Curly quotes around it
+/// stay text, with a warning (at line `number`).
+fn front_matter_value(
+    key: &str,
+    value: &str,
+    number: usize,
+    problems: &mut Vec<(usize, Problem)>,
+) -> String {
+    problems.extend(value_problems(key, value).into_iter().map(|p| (number, p)));
+    quoted_scalar(value).unwrap_or_else(|| value.to_string())
+}
+
+/// The text of `value` when it is one YAML scalar in matching quotes.
+pub(crate) fn quoted_scalar(value: &str) -> Option<String> {
+    let quote = value.chars().next().filter(|c| matches!(c, '"' | '\''))?;
+    if value.len() < 2 || !value.ends_with(quote) {
+        return None;
+    }
+    match yaml_serde::from_str::<Scalar>(value).ok()? {
+        Scalar::Text(text) => Some(text),
+        _ => None,
+    }
+}
+
+/// A value in curly quotes (`“Physics”`, `‘x’`), which YAML and settings keep as text:
+/// the warning, with the value in straight quotes.
+fn curly_quoted(key: &str, value: &str) -> Option<Problem> {
+    let open = value.chars().next()?;
+    let close = match open {
+        '“' | '”' | '„' => ['”', '“'],
+        '‘' | '’' | '‚' => ['’', '‘'],
+        _ => return None,
+    };
+    let inner = value[open.len_utf8()..].strip_suffix(close)?;
+    let quoted = if inner.contains('"') {
+        format!("'{}'", inner.replace('\'', "''"))
+    } else {
+        format!("\"{}\"", inner.replace('\\', "\\\\"))
+    };
+    Some(Problem::CurlyQuotes {
+        quote: open,
+        meant: format!("{key}: {quoted}"),
+    })
+}
+
+/// The warnings of [`value_problems`] for the front matter's one-line values.
+fn front_matter_values(block: &[&str]) -> Vec<(usize, Problem)> {
+    let mut problems = Vec::new();
+    for (i, line) in block.iter().enumerate() {
+        if let Some((key, value)) = line.split_once(':') {
+            if FRONT_MATTER_KEYS.contains(&key) {
+                let found = value_problems(key, value.trim());
+                problems.extend(found.into_iter().map(|p| (i + FIRST_LINE, p)));
+            }
+        }
+    }
+    problems
+}
+
+/// Warnings about the value of `key`, a key that front matter and notes share, as
+/// written: curly quotes around it, and tags joined by a full-width comma or `、`.
+fn value_problems(key: &str, value: &str) -> Vec<Problem> {
+    let mut problems: Vec<Problem> = curly_quoted(key, value).into_iter().collect();
+    if key == "tags" {
+        problems.extend(tag_separator(value));
+    }
+    problems
+}
+
+/// Separators of a Chinese or Japanese input method that Anki does not split tags at.
+const TAG_SEPARATORS: [char; 2] = ['，', '、'];
+
+/// A tag list whose tag holds a [`TAG_SEPARATORS`] character: the warning, with the
+/// tags separated as meant (in a `[…]` list if the value is one).
+fn tag_separator(value: &str) -> Option<Problem> {
+    let tags = crate::note::split_tag_list(&quoted_scalar(value).unwrap_or(value.to_string()));
+    let tag = tags.iter().find(|t| t.contains(TAG_SEPARATORS))?.clone();
+    let separator = tag.chars().find(|c| TAG_SEPARATORS.contains(c))?;
+    let split = tags.iter().flat_map(|t| t.split(TAG_SEPARATORS));
+    let split: Vec<&str> = split.map(str::trim).filter(|t| !t.is_empty()).collect();
+    let meant = match value.starts_with('[') {
+        true => format!("tags: [{}]", split.join(", ")),
+        false => format!("tags: {}", split.join(" ")),
+    };
+    Some(Problem::TagSeparator {
+        tag,
+        separator,
+        meant,
+    })
 }
 
 /// The problem for a YAML error, at the file line (and column) to look at.
@@ -536,6 +631,9 @@ struct NotesReader<'t> {
     /// The note being read.
     current: Option<NoteBuilder<'t>>,
     fence: Fence,
+    /// The code fence open in a note, if any: its line, its run of backticks or
+    /// tildes, and the first line in it that would start a note outside code.
+    open_code: Option<(usize, &'t str, Option<usize>)>,
     /// Text outside a note is reported once a file.
     reported_outside: bool,
 }
@@ -544,10 +642,14 @@ impl<'t> NotesReader<'t> {
     /// Takes line `number`: code, a note's heading, a section heading, a setting or text.
     fn line(&mut self, line: &'t str, number: usize) {
         match self.fence.take(line) {
-            Code::Inside => return push_line(&mut self.current, line, number),
+            Code::Inside => {
+                self.in_code(line, number);
+                return push_line(&mut self.current, line, number);
+            }
             Code::Opens => {
-                if self.current.is_none() {
-                    self.outside_note(number);
+                match self.current {
+                    None => self.outside_note(number),
+                    Some(_) => self.open_code = Some((number, fence_run(line), None)),
                 }
                 return push_line(&mut self.current, line, number);
             }
@@ -556,9 +658,8 @@ impl<'t> NotesReader<'t> {
         if let Some(heading) = heading_text(line, "##") {
             return self.start_note(heading, number);
         }
-        if let Some(marker) = heading_without_space(line) {
+        if let Some(problem) = heading_without_space(line) {
             // Outside a note this explains the line; "text outside a note" would not.
-            let problem = Problem::HeadingWithoutSpace(marker.into());
             self.problems.push((number, problem));
         } else if let Some(note) = self.current.as_mut() {
             if note.take_header_line(line, number, &mut self.problems) {
@@ -579,6 +680,26 @@ impl<'t> NotesReader<'t> {
             self.problems.push((number, Problem::EmptyHeading));
         }
         self.current = Some(NoteBuilder::new(heading, number));
+    }
+
+    /// Notes where a line in code (`line`, number `number`) would start one outside it.
+    fn in_code(&mut self, line: &str, number: usize) {
+        if !self.fence.is_open() {
+            self.open_code = None;
+        } else if let Some((_, _, swallowed @ None)) = &mut self.open_code {
+            if heading_text(line, "##").is_some() {
+                *swallowed = Some(number);
+            }
+        }
+    }
+
+    /// At the end of the text: a fence opened in a note and never closed, which makes
+    /// code of the rest of the file (an error when that holds notes).
+    fn unclosed_fence(&mut self) {
+        if let Some((line, fence, swallowed)) = self.open_code.take() {
+            let fence = fence.to_string();
+            (self.problems).push((line, Problem::UnclosedFence { fence, swallowed }));
+        }
     }
 
     /// Text before the first note: a problem, reported for the first such line only.
@@ -604,6 +725,10 @@ enum Code {
 }
 
 impl Fence {
+    fn is_open(&self) -> bool {
+        self.0.is_some()
+    }
+
     /// Takes the next line.
     fn take(&mut self, line: &str) -> Code {
         if let Some(open) = self.0 {
@@ -703,11 +828,14 @@ impl<'t> NoteBuilder<'t> {
             );
         } else if !REPEATABLE.contains(&key) && self.settings.iter().any(|(k, _)| k == key) {
             problems.push((number, Problem::DuplicateSetting(key.to_string())));
+        } else if value.is_empty() && FRONT_MATTER_KEYS.contains(&key) {
+            // As in front matter, an empty key counts as absent.
         } else {
-            let value = Located {
-                text: value.to_string(),
-                line: number,
+            let text = match FRONT_MATTER_KEYS.contains(&key) {
+                true => front_matter_value(key, value, number, problems),
+                false => value.to_string(),
             };
+            let value = Located { text, line: number };
             self.settings.push((key.to_string(), value));
         }
         true
@@ -766,16 +894,54 @@ fn block(lines: Vec<&str>, first_line: usize) -> Located {
     }
 }
 
-/// `## text` → `text` (for `marker` = `##`); a bare `##` gives an empty heading.
-/// `##Question` or `###Back`: hashes run into the text, which Markdown reads as text,
-/// not as a heading. The hashes and the first character after them.
-fn heading_without_space(line: &str) -> Option<&str> {
-    let hashes = line.len() - line.trim_start_matches('#').len();
-    let next = line[hashes..].chars().next()?;
-    let looks_meant = (2..=3).contains(&hashes) && !next.is_whitespace() && next != '#';
-    looks_meant.then(|| &line[..hashes + next.len_utf8()])
+/// Characters an editor does not show, which a line may start with: a byte order mark
+/// that `cat a.md b.md` leaves mid-file, zero-width spaces and joiners.
+const INVISIBLE: [char; 5] = ['\u{FEFF}', '\u{200B}', '\u{200C}', '\u{200D}', '\u{2060}'];
+
+/// A line meant as a `## ` or `### ` heading that Markdown (CommonMark) reads as text:
+/// hashes run into the text (`##Question`), a space that is not one after them
+/// (U+3000, U+00A0), full-width `＃＃`, or an invisible character before them. The
+/// problem, naming the character and the line as meant.
+fn heading_without_space(line: &str) -> Option<Problem> {
+    let problem = |at: String, odd, meant| Problem::HeadingWithoutSpace { at, odd, meant };
+    let visible = line.trim_start_matches(INVISIBLE);
+    if visible.len() < line.len() {
+        let odd = line.chars().next()?;
+        let meant = match heading_without_space(visible) {
+            Some(Problem::HeadingWithoutSpace { meant, .. }) => meant,
+            _ => (heading_text(visible, "##").or(heading_text(visible, "###")))
+                .map(|_| visible.to_string())?,
+        };
+        return Some(problem(odd.to_string(), Some(odd), meant));
+    }
+    let mark = if line.starts_with("＃＃") {
+        '＃'
+    } else {
+        '#'
+    };
+    let hashes = line.chars().take_while(|&c| c == mark).count();
+    let rest = &line[hashes * mark.len_utf8()..];
+    if !(2..=3).contains(&hashes) {
+        return None;
+    }
+    let next = rest.chars().next()?;
+    let odd = if mark == '＃' {
+        Some(mark).filter(|_| next.is_whitespace())?;
+        Some(mark)
+    } else if next == '#' || next.is_ascii_whitespace() {
+        return None;
+    } else {
+        Some(next).filter(|c| c.is_whitespace())
+    };
+    let meant = format!("{} {}", "#".repeat(hashes), rest.trim_start());
+    let at = match odd {
+        Some(odd) => odd.to_string(),
+        None => format!("{}{next}", "#".repeat(hashes)),
+    };
+    Some(problem(at, odd, meant))
 }
 
+/// `## text` → `text` (for `marker` = `##`); a bare `##` gives an empty heading.
 fn heading_text<'a>(line: &'a str, marker: &str) -> Option<&'a str> {
     let rest = line.strip_prefix(marker)?;
     if rest.is_empty() {
@@ -803,12 +969,17 @@ fn setting(line: &str) -> Option<(&str, &str)> {
     (valid_key && (value.is_empty() || value.starts_with(' '))).then(|| (key, value.trim()))
 }
 
-/// A line shaped almost like a setting (`type:reversed`, `Tags: x`, `type : x`) whose
-/// key is, or is near, a setting's: the problem, naming the setting meant.
+/// A line shaped almost like a setting (`type:reversed`, `Tags: x`, `type : x`, the
+/// full-width colon of a Chinese input method `tags：x`, or indented by up to three
+/// spaces, which a deeper indent would make code) whose key is, or is near, a
+/// setting's: the problem, naming the setting meant.
 fn misspelled_setting(line: &str) -> Option<Problem> {
-    let (written, value) = line.split_once(':')?;
-    let key = written.trim_end();
-    if key.is_empty()
+    let colon = line.find([':', '：'])?;
+    let (written, value) = (&line[..colon], &line[colon..]);
+    let value = value.trim_start_matches([':', '：']);
+    let key = written.trim_end().trim_start_matches(' ');
+    if written.len() - written.trim_start_matches(' ').len() > 3
+        || key.is_empty()
         || !key
             .chars()
             .all(|c| c.is_ascii_alphabetic() || c == '-' || c == '_')
@@ -912,6 +1083,13 @@ pub fn opens_fence(line: &str) -> Option<(char, usize, &str)> {
         return None;
     }
     Some((c, len, rest[len..].trim()))
+}
+
+/// The run of backticks or tildes of a line that [`opens_fence`].
+fn fence_run(line: &str) -> &str {
+    let code = line.trim_start_matches(' ');
+    let c = code.chars().next().unwrap_or('`');
+    &code[..code.len() - code.trim_start_matches(c).len()]
 }
 
 /// Whether `line` closes a fence opened with `len` of `c`.
@@ -1040,7 +1218,7 @@ mod tests {
     /// cuts nothing, and an unclosed front matter is one part.
     #[test]
     fn parts_parse_as_the_whole() {
-        let text = "---\ndeck: D\n## not a note\n---\nstray\n## One\nid: 1\n\nA\n\n## Two\n```\n## in code\n```\n##Three\n### Back\nB\n\n## \n\n~~~~\n## still code\n~~~\n## Four\n~~~~\n\n## Five\nlast";
+        let text = "---\ndeck: D\n## not a note\n---\nstray\n## One\nid: 1\n\nA\n\n## Two\n```\n## in code\n```\n##Three\n### Back\nB\n\n## \n\n~~~~\n## still code\n~~~\n## Four\n~~~~\n\n## Five\nlast\n```\n## Six\n\n## Seven";
         let whole = parse(text);
         for size in 1..text.len() {
             let parts: Vec<_> = parts(text, size).collect();
@@ -1061,6 +1239,57 @@ mod tests {
 
     /// Lines under the heading that are almost settings are kept as answer text, with
     /// a warning naming the setting meant; the settings after them still count.
+    fn without_space(at: &str, odd: Option<char>, meant: &str) -> Problem {
+        Problem::HeadingWithoutSpace {
+            at: at.into(),
+            odd,
+            meant: meant.into(),
+        }
+    }
+
+    /// Headings that are not, for a character that looks like a space or a `#` or is
+    /// invisible: each named at its line, with the line as meant; the note above keeps
+    /// the line as text, as CommonMark reads it.
+    #[test]
+    fn headings_with_odd_characters_are_named() {
+        let cases = [
+            ("##\u{3000}问题", '\u{3000}', "## 问题"),
+            ("##\u{A0}Question", '\u{A0}', "## Question"),
+            ("###\u{3000}Back", '\u{3000}', "### Back"),
+            ("\u{FEFF}## Next", '\u{FEFF}', "## Next"),
+            ("\u{200B}## Next", '\u{200B}', "## Next"),
+            ("\u{FEFF}##Next", '\u{FEFF}', "## Next"),
+            ("\u{2060}### Back", '\u{2060}', "### Back"),
+            ("＃＃ 问题", '＃', "## 问题"),
+            ("＃＃\u{3000}问题", '＃', "## 问题"),
+        ];
+        for (line, odd, meant) in cases {
+            let (parsed, problems) = parse(&format!("## Q\nA\n{line}\nmore\n"));
+            assert_eq!(
+                problems,
+                [(3, without_space(&odd.to_string(), Some(odd), meant))],
+                "{line:?}"
+            );
+            assert_eq!(parsed.notes.len(), 1, "{line:?}");
+            assert_eq!(parsed.notes[0].body.text, format!("A\n{line}\nmore"));
+        }
+        for text in [
+            "＃＃问题",
+            "＃ 问题",
+            "####\u{3000}x",
+            "\u{FEFF}text",
+            "##\r",
+            "#\u{3000}x",
+        ] {
+            let (_, problems) = parse(&format!("## Q\nA\n{text}\n"));
+            assert_eq!(problems, [], "{text:?}");
+        }
+        // Before the first note, the line is explained, not "text outside a note".
+        let (_, problems) = parse("\u{FEFF}## Q\n");
+        let expected = without_space("\u{FEFF}", Some('\u{FEFF}'), "## Q");
+        assert_eq!(problems, [(1, expected)]);
+    }
+
     #[test]
     fn hashes_run_into_the_text_are_named() {
         let (parsed, problems) = parse("## Q\nA\n##Next\n###Back\n#hashtag\n```\n##x\n```\n");
@@ -1068,10 +1297,98 @@ mod tests {
         assert_eq!(
             problems,
             vec![
-                (3, Problem::HeadingWithoutSpace("##N".into())),
-                (4, Problem::HeadingWithoutSpace("###B".into())),
+                (3, without_space("##N", None, "## Next")),
+                (4, without_space("###B", None, "### Back")),
             ]
         );
+    }
+
+    /// A fence opened in a note and never closed makes code of the rest of the file:
+    /// an error at the fence when that swallows a heading (named), else a warning.
+    #[test]
+    fn a_fence_never_closed_is_named() {
+        let unclosed = |fence: &str, swallowed| Problem::UnclosedFence {
+            fence: fence.into(),
+            swallowed,
+        };
+        let text = "## Q\n```python\nprint(1)\n## Next question\nAnswer two.\n## Third\n";
+        let (parsed, problems) = parse(text);
+        assert_eq!(parsed.notes.len(), 1);
+        assert_eq!(problems, [(2, unclosed("```", Some(4)))]);
+        assert_eq!(problems[0].1.severity(), crate::error::Severity::Error);
+        let (_, problems) = parse("## Q\nA\n\n  ~~~~ text\ncode\n### Back\n");
+        assert_eq!(problems, [(4, unclosed("~~~~", None))]);
+        assert_eq!(problems[0].1.severity(), crate::error::Severity::Warning);
+        for closed in [
+            "## Q\n```\n## in code\n```\n## R\n",
+            "## Q\n````\n```\n## in code\n````\n```\nx\n```\n",
+            "```\n## outside a note\n",
+        ] {
+            let (_, problems) = parse(closed);
+            let fences = problems
+                .iter()
+                .filter(|(_, p)| p.code() == "unclosed-fence");
+            assert_eq!(fences.count(), 0, "{closed:?}: {problems:?}");
+        }
+    }
+
+    /// Curly quotes around a value stay text, with a warning that shows the line with
+    /// straight quotes; in front matter too.
+    #[test]
+    fn curly_quotes_are_named() {
+        let curly = |quote, meant: &str| Problem::CurlyQuotes {
+            quote,
+            meant: meant.into(),
+        };
+        let (parsed, problems) = parse("## Q\ndeck: “Physics”\ntags: ‘a b’\nid: “x”\n");
+        assert_eq!(
+            problems,
+            [
+                (2, curly('“', "deck: \"Physics\"")),
+                (3, curly('‘', "tags: \"a b\"")),
+            ]
+        );
+        assert_eq!(parsed.notes[0].settings[0].1.text, "“Physics”");
+        let (_, problems) = parse("---\ntype: “my \"type\"”\n---\n## Q\n");
+        assert_eq!(problems, [(2, curly('“', "type: 'my \"type\"'"))]);
+    }
+
+    /// Tags joined by a full-width comma or `、` are one tag, as Anki has it, with a
+    /// warning at the tag that shows the tags separated; in front matter too.
+    #[test]
+    fn tags_joined_by_cjk_punctuation_are_named() {
+        let joined = |tag: &str, separator, meant: &str| Problem::TagSeparator {
+            tag: tag.into(),
+            separator,
+            meant: meant.into(),
+        };
+        let cases = [
+            (
+                "[语法，基础]",
+                joined("语法，基础", '，', "tags: [语法, 基础]"),
+            ),
+            ("语法、基础", joined("语法、基础", '、', "tags: 语法 基础")),
+            (
+                "x 语法， 基础、",
+                joined("语法，", '，', "tags: x 语法 基础"),
+            ),
+            ("\"a，b\"", joined("a，b", '，', "tags: a b")),
+            ("['a，b']", joined("a，b", '，', "tags: [a, b]")),
+        ];
+        for (value, problem) in cases {
+            let (parsed, problems) = parse(&format!("## Q\ntags: {value}\n"));
+            assert_eq!(problems, [(2, problem.clone())], "{value}");
+            let tags = parsed.notes[0].setting("tags").map(|t| t.text.clone());
+            let (_, front) = parse(&format!("---\ntags: {value}\n---\n## Q\n"));
+            assert_eq!(front, [(2, problem)], "{value}");
+            let split = crate::note::split_tag_list(&tags.unwrap());
+            assert!(
+                split.iter().any(|t| t.contains(TAG_SEPARATORS)),
+                "{split:?}"
+            );
+        }
+        let (_, problems) = parse("## Q\ntags: 语法 基础, x\n\n语法，基础\n");
+        assert_eq!(problems, []);
     }
 
     #[test]
@@ -1113,6 +1430,12 @@ mod tests {
             ("Tag:", misspelled("Tag", "tags:")),
             ("tpye: cloze", unknown("tpye", Some("type: cloze"))),
             ("tag: x", unknown("tag", Some("tags: x"))),
+            ("id：newton-1", misspelled("id", "id: newton-1")),
+            ("tags：语法", misspelled("tags", "tags: 语法")),
+            ("Tags： 语法 基础", misspelled("Tags", "tags: 语法 基础")),
+            ("  type: reversed", misspelled("type", "type: reversed")),
+            ("   deck: A::B", misspelled("deck", "deck: A::B")),
+            (" tpye:cloze", misspelled("tpye", "type: cloze")),
             ("answer: 42", unknown("answer", None)),
         ];
         for (line, problem) in cases {
@@ -1128,6 +1451,9 @@ mod tests {
             "Answer:42",
             "See: x",
             "- tags: x",
+            "    type: code, not a setting",
+            "\ttype: code",
+            "注意：这是答案",
         ] {
             let (parsed, problems) = parse(&format!("## Q\n{text}\nid: body\n"));
             assert_eq!(problems, [], "{text}");

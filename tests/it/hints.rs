@@ -22,7 +22,33 @@ const CASES: &[Case] = &[
         files: &[("a.md", "## Q1\n\nA\n\n##Q2\n\nB\n")],
         code: "heading-without-space",
         place: ("a.md", 5, 1),
-        message: "`##Q…` is not a heading: Markdown needs a space after the `#`s, so the line is text of the note above",
+        message: "`##Q…` is not a heading: Markdown needs a space after the `#`s, so the line is text of the note above; did you mean `## Q2`?",
+    },
+    // A space that is not one, a full-width `#`, an invisible character before the marks.
+    Case {
+        files: &[("a.md", "## Q1\n\nA\n\n##\u{3000}问题\n\nB\n")],
+        code: "heading-without-space",
+        place: ("a.md", 5, 3),
+        message: "this line is text, not a heading: Markdown needs a space after the `#`s, and U+3000 IDEOGRAPHIC SPACE is not one; did you mean `## 问题`?",
+    },
+    Case {
+        files: &[("a.md", "## Q1\n\nA\n\n＃＃ 问题\n\nB\n")],
+        code: "heading-without-space",
+        place: ("a.md", 5, 1),
+        message: "this line is text, not a heading: Markdown takes only `#` for a heading's marks, not U+FF03 FULLWIDTH NUMBER SIGN; did you mean `## 问题`?",
+    },
+    Case {
+        files: &[("a.md", "## Q1\n\nA\n\u{FEFF}## Q2\n\nB\n")],
+        code: "heading-without-space",
+        place: ("a.md", 4, 1),
+        message: "this line is text, not a heading: U+FEFF ZERO WIDTH NO-BREAK SPACE (byte order mark), an invisible character, stands before the `#`s; did you mean `## Q2`?",
+    },
+    // A fence never closed swallows the notes after it: at the fence, naming the first.
+    Case {
+        files: &[("a.md", "## Q\n\n  ```python\nprint(1)\n\n## Next question\nAnswer two.\n")],
+        code: "unclosed-fence",
+        place: ("a.md", 3, 3),
+        message: "the code block opened with ``` is never closed, so it runs to the end of the file: the `## ` heading at line 6 and every note after it are taken for code",
     },
     // YAML cut a front-matter value at ` #`.
     Case {
@@ -66,6 +92,36 @@ const CASES: &[Case] = &[
         code: "misspelled-setting",
         place: ("a.md", 3, 1),
         message: "this line looks like a setting but is not one, so it is kept as answer text; did you mean `tags: french nouns`?",
+    },
+    Case {
+        files: &[("a.md", "## 牛顿第一定律\nid：newton-1\ntags：物理\n\n惯性定律。\n")],
+        code: "misspelled-setting",
+        place: ("a.md", 2, 1),
+        message: "this line looks like a setting but is not one, so it is kept as answer text; did you mean `id: newton-1`?",
+    },
+    Case {
+        files: &[("a.md", "## la mer\n  type: reversed\n\nthe sea\n")],
+        code: "misspelled-setting",
+        place: ("a.md", 2, 3),
+        message: "this line looks like a setting but is not one, so it is kept as answer text; did you mean `type: reversed`?",
+    },
+    Case {
+        files: &[("a.md", "## 波长\ntags: 物理\ndeck: “Physics :: Waves”\n\nA\n")],
+        code: "curly-quotes",
+        place: ("a.md", 3, 7),
+        message: "the value is in curly quotes (“…), which are part of the text, not quotes; did you mean `deck: \"Physics :: Waves\"`?",
+    },
+    Case {
+        files: &[("a.md", "---\ntags: [中文]\n---\n## 主语\ntags: x [语法，基础]\n\nA\n")],
+        code: "tag-separator",
+        place: ("a.md", 5, 9),
+        message: "tag `[语法，基础]` holds U+FF0C FULLWIDTH COMMA, which does not separate tags, so it is one tag; did you mean `tags: x [语法 基础]`?",
+    },
+    Case {
+        files: &[("a.md", "---\ntags: [中文，语法]\n---\n## 主语\n\nA\n")],
+        code: "tag-separator",
+        place: ("a.md", 2, 8),
+        message: "tag `中文，语法` holds U+FF0C FULLWIDTH COMMA, which does not separate tags, so it is one tag; did you mean `tags: [中文, 语法]`?",
     },
     Case {
         files: &[("a.md", "## Water is H2O\ntpye: cloze\n")],

@@ -421,7 +421,13 @@ fn note_text(
     let heading_cloze = crate::notetype::cloze::has_cloze(&note.fields[0]);
     let is_stock_cloze = names.stock(nt) == Some(Stock::Cloze);
     if Some(nt.id) != common_type || (heading_cloze && !is_stock_cloze) {
-        settings.push(("type".into(), names.name(nt).to_string()));
+        let name = names.name(nt);
+        // A name in quotes would read back without them.
+        let name = match crate::source::parse::quoted_scalar(name) {
+            Some(_) => layout::yaml_string(name),
+            None => name.to_string(),
+        };
+        settings.push(("type".into(), name));
     }
     if !note.tags.is_empty() {
         settings.push(("tags".into(), layout::tag_list(&note.tags)));
@@ -759,6 +765,31 @@ mod tests {
             skipped_cards: Vec::new(),
             modified: 1,
         }
+    }
+
+    /// A note type whose name is in quotes is named in quotes of YAML's, as a note's
+    /// `type:` reads quotes.
+    #[test]
+    fn a_quoted_type_name_reads_back() {
+        let nt = NoteType::builder("'Vocab'")
+            .field("Word")
+            .field("Meaning")
+            .template("Recognize", "{{Word}}", "{{Meaning}}")
+            .build()
+            .unwrap();
+        let mut odd = Note::new(&nt, ["word", "meaning"]);
+        odd.deck = "D".into();
+        let mut unpacked = of_basic(vec![
+            basic_note("g1", ["one", "<p>1</p>"]),
+            basic_note("g2", ["two", "<p>2</p>"]),
+            odd,
+        ]);
+        let id = nt.id;
+        unpacked.notetypes.push(nt);
+        let root = tempfile::tempdir().unwrap();
+        let change = |text: &mut String| assert!(text.contains("\ntype: \"'Vocab'\"\n"), "{text}");
+        let (_, back) = written(root.path(), unpacked, &change).unwrap();
+        assert_eq!(back.iter().filter(|n| n.notetype_id == id).count(), 1);
     }
 
     /// The read-back compares with digests: a field that reads back otherwise than it
