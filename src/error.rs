@@ -3,6 +3,7 @@
 
 use crate::notetype::CardError;
 use crate::suggest::did_you_mean;
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -276,6 +277,14 @@ pub enum Problem {
     MediaNotUnpacked(String),
     #[error("note type `{0}` gained, lost or renamed fields or templates; Anki adds it as a copy and skips the existing notes unless you import with \"Merge note types\"")]
     NoteTypeSchemaChanged(String),
+    #[error("`{}` is not a cloze deletion: Anki reads only `{corrected}`, so it shows the braces as written", .at.text)]
+    MiswrittenCloze { at: Spot, corrected: String },
+    #[error("`{0}` is a sound or video file written as an image (`![…](…)`): the card would show a broken image")]
+    SoundAsImage(String),
+    #[error("`{written}` is not an image: Markdown ends a path at a space, so the card shows the text as written")]
+    SpaceInImagePath { written: String, corrected: String },
+    #[error("`{0}` names a file on this computer: Anki keeps it as a link that other devices, phones among them, cannot open")]
+    FileUrl(String),
 }
 
 impl Problem {
@@ -300,7 +309,11 @@ impl Problem {
             | Problem::ClozeRenumbered { .. }
             | Problem::ClozeRemoved { .. }
             | Problem::NoteTypeChanged { .. }
-            | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
+            | Problem::NoteTypeSchemaChanged(_)
+            | Problem::MiswrittenCloze { .. }
+            | Problem::SoundAsImage(_)
+            | Problem::SpaceInImagePath { .. }
+            | Problem::FileUrl(_) => Severity::Warning,
             Problem::Rich(rich)
                 if matches!(
                     **rich,
@@ -371,6 +384,10 @@ impl Problem {
             Problem::LargeMedia { .. } => "large-media",
             Problem::MediaNotUnpacked(_) => "media-not-unpacked",
             Problem::NoteTypeSchemaChanged(_) => "note-type-schema-changed",
+            Problem::MiswrittenCloze { .. } => "miswritten-cloze",
+            Problem::SoundAsImage(_) => "sound-as-image",
+            Problem::SpaceInImagePath { .. } => "space-in-image-path",
+            Problem::FileUrl(_) => "file-url",
         }
     }
 
@@ -381,7 +398,8 @@ impl Problem {
             | Problem::SingleColonCloze(at)
             | Problem::ClozeNotOnFront { at, .. }
             | Problem::ClozeShownAsWritten { at, .. }
-            | Problem::CardSetting { at, .. } => Some(at),
+            | Problem::CardSetting { at, .. }
+            | Problem::MiswrittenCloze { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -403,15 +421,18 @@ impl Problem {
             | Problem::UnreadableMedia { reference, .. }
             | Problem::MediaNotAFile { reference, .. }
             | Problem::LargeMedia { reference, .. }
-            | Problem::MediaNotUnpacked(reference) => reference.clone(),
+            | Problem::MediaNotUnpacked(reference)
+            | Problem::SoundAsImage(reference)
+            | Problem::FileUrl(reference) => reference.clone(),
+            Problem::SpaceInImagePath { written, .. } => written.clone(),
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
     }
 
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<&'static str> {
-        Some(match self {
+    /// What the user can do about it: for some, the user's text corrected.
+    pub fn hint(&self) -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(match self {
             Problem::InvalidUtf8(_) => "save the file as UTF-8",
             Problem::ControlCharacter(_) => "delete the invisible character (your editor may show it as a box or `^@`)",
             Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ; in a text file, a guid column (`#guid column:`) gives each row an identity of its own",
@@ -468,7 +489,11 @@ impl Problem {
             Problem::ClozeRemoved { .. } => "remove the empty card in Anki with Tools › Empty Cards",
             Problem::NoteTypeChanged { .. } => "change the type back, or give the note a new `id:` to import it as a new note",
             Problem::NoteTypeSchemaChanged(_) => "tick \"Merge note types\" in Anki's import dialog",
-        })
+            Problem::MiswrittenCloze { corrected, .. } => return Some(format!("write `{corrected}`").into()),
+            Problem::SoundAsImage(reference) => return Some(format!("write `[sound:{reference}]`").into()),
+            Problem::SpaceInImagePath { corrected, .. } => return Some(format!("write `{corrected}`").into()),
+            Problem::FileUrl(_) => "copy the file into the deck's folder and write its path relative to the card file, as in `![d](img/a.png)`",
+        }))
     }
 }
 
@@ -1061,6 +1086,22 @@ mod tests {
                 Problem::NoteTypeSchemaChanged(s()),
                 "note-type-schema-changed",
             ),
+            (
+                Problem::MiswrittenCloze {
+                    at: spot(),
+                    corrected: s(),
+                },
+                "miswritten-cloze",
+            ),
+            (Problem::SoundAsImage(s()), "sound-as-image"),
+            (
+                Problem::SpaceInImagePath {
+                    written: s(),
+                    corrected: s(),
+                },
+                "space-in-image-path",
+            ),
+            (Problem::FileUrl(s()), "file-url"),
         ];
         for (problem, code) in &all {
             assert_eq!(problem.code(), *code, "{problem:?}");
