@@ -201,12 +201,19 @@ pub fn single_colon_openers(text: &str) -> Vec<std::ops::Range<usize>> {
 /// is [`single_colon_openers`]'s; `{c1:` (one brace, one colon) and an opener right after
 /// a letter or digit (`v{c1::x}`) are more likely code than a deletion.
 pub fn miswritten_openers(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
-    if !text.contains(['c', 'C']) || !text.contains(['{']) {
+    if !text.contains('{') {
         return Vec::new();
     }
     let mut found = Vec::new();
-    for m in OPENER_LIKE.captures_iter(text) {
-        let whole = m.get(0).expect("group 0");
+    for whole in OPENER_LIKE.find_iter(text) {
+        // Most are deletions written right: passed over without reading their parts.
+        let numbers = (whole.as_str().strip_prefix("{{c")).and_then(|r| r.strip_suffix("::"));
+        if numbers.is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit() || b == b',')) {
+            continue;
+        }
+        let m = OPENER_LIKE
+            .captures_at(text, whole.start())
+            .expect("the match found");
         let numbers: String = m[1].chars().filter(|c| *c != ' ').collect();
         if opener_numbers(&numbers).is_empty() {
             continue;

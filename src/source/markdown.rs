@@ -694,7 +694,8 @@ fn protect_inline(
 
 /// Whether `text` may hold a formula: it has a `$`, `\(` or `\[`.
 fn may_hold_math(text: &str) -> bool {
-    text.contains('$') || text.contains("\\(") || text.contains("\\[")
+    // One quick pass over most texts, which have no backslash.
+    text.contains('$') || (text.contains('\\') && (text.contains("\\(") || text.contains("\\[")))
 }
 
 /// Where a formula starting at char `i` must end: a formula begun in a link's text ends

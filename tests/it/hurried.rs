@@ -221,7 +221,8 @@ fn anki_reads_the_fields_as_the_warnings_say() {
 }
 
 /// A field with `\(…\)` unpacks to sources that build the same field: from a deck
-/// ankideck built (byte for byte, lock included) and from fields Anki's editor wrote.
+/// ankideck built (byte for byte, lock included) and from fields Anki's editor wrote,
+/// as do fields with miswritten cloze openers.
 #[test]
 fn math_in_anki_delimiters_unpacks_and_rebuilds_the_same() {
     let dir = temp_dir("hurried-unpack");
@@ -255,16 +256,27 @@ fn math_in_anki_delimiters_unpacks_and_rebuilds_the_same() {
     assert_success(&ankideck(&args));
     assert!(std::fs::read(&original).unwrap() == std::fs::read(&rebuilt).unwrap());
 
-    let fields = ["\\(x\\) and \\( y \\)", "<b>z</b> \\[w\\] \\(a_1*b_1\\)"];
+    // Fields as Anki's editor writes them; braces Anki shows as written are kept as
+    // they are, without a warning.
+    let all = [
+        ["\\(x\\) and \\( y \\)", "<b>z</b> \\[w\\] \\(a_1*b_1\\)"],
+        ["{{C1::x}} and {c1::y}}", "{{ c1::z }}"],
+    ];
     let mut package = Package::new(1_700_000_000);
     let basic = Stock::Basic.notetype();
-    package.add_note(Note::new(&basic, fields)).unwrap();
+    for fields in all {
+        package.add_note(Note::new(&basic, fields)).unwrap();
+    }
     package.write(dir.join("anki.apkg")).unwrap();
     assert_success(&ankideck_in(&dir, &["unpack", "anki.apkg"]));
+    let checked = ankideck(&["check", path_str(&dir.join("anki")), "--format", "json"]);
+    assert_eq!(String::from_utf8_lossy(&checked.stdout), "");
     let again = dir.join("again.apkg");
     assert_success(&build(&dir.join("anki"), &again));
     let report = import(Backend::Current, &dir.join("collection"), &again);
-    let note = note(&report, "\\(x\\)");
-    assert_eq!(first_field(note), fields[0]);
-    assert_eq!(note["fields"]["Back"], fields[1]);
+    for fields in all {
+        let note = note(&report, fields[0]);
+        assert_eq!(first_field(note), fields[0]);
+        assert_eq!(note["fields"]["Back"], fields[1]);
+    }
 }
