@@ -201,7 +201,8 @@ pub fn single_colon_openers(text: &str) -> Vec<std::ops::Range<usize>> {
 /// is [`single_colon_openers`]'s; `{c1:` (one brace, one colon) and an opener right after
 /// a letter or digit (`v{c1::x}`) are more likely code than a deletion.
 pub fn miswritten_openers(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
-    if !text.contains('{') {
+    // Quick passes: every one has a brace and a colon.
+    if !text.contains('{') || !(text.contains(':') || text.contains('：')) {
         return Vec::new();
     }
     let mut found = Vec::new();
