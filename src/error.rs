@@ -3,6 +3,7 @@
 
 use crate::notetype::CardError;
 use crate::suggest::did_you_mean;
+use std::borrow::Cow;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -310,6 +311,14 @@ pub enum Problem {
         separator: char,
         meant: String,
     },
+    #[error("`{}` is not a cloze deletion: Anki reads only `{corrected}`, so it shows the braces as written", .at.text)]
+    MiswrittenCloze { at: Spot, corrected: String },
+    #[error("`{0}` is a sound or video file written as an image (`![…](…)`): the card would show a broken image")]
+    SoundAsImage(String),
+    #[error("`{written}` is not an image: Markdown ends a path at a space, so the card shows the text as written")]
+    SpaceInImagePath { written: String, corrected: String },
+    #[error("`{0}` names a file on this computer: Anki keeps it as a link that other devices, phones among them, cannot open")]
+    FileUrl(String),
 }
 
 impl Problem {
@@ -336,7 +345,11 @@ impl Problem {
             | Problem::NoteTypeChanged { .. }
             | Problem::CurlyQuotes { .. }
             | Problem::TagSeparator { .. }
-            | Problem::NoteTypeSchemaChanged(_) => Severity::Warning,
+            | Problem::NoteTypeSchemaChanged(_)
+            | Problem::MiswrittenCloze { .. }
+            | Problem::SoundAsImage(_)
+            | Problem::SpaceInImagePath { .. }
+            | Problem::FileUrl(_) => Severity::Warning,
             Problem::UnclosedFence {
                 swallowed: None, ..
             } => Severity::Warning,
@@ -418,6 +431,10 @@ impl Problem {
             Problem::UnclosedFence { .. } => "unclosed-fence",
             Problem::CurlyQuotes { .. } => "curly-quotes",
             Problem::TagSeparator { .. } => "tag-separator",
+            Problem::MiswrittenCloze { .. } => "miswritten-cloze",
+            Problem::SoundAsImage(_) => "sound-as-image",
+            Problem::SpaceInImagePath { .. } => "space-in-image-path",
+            Problem::FileUrl(_) => "file-url",
         }
     }
 
@@ -428,7 +445,8 @@ impl Problem {
             | Problem::SingleColonCloze(at)
             | Problem::ClozeNotOnFront { at, .. }
             | Problem::ClozeShownAsWritten { at, .. }
-            | Problem::CardSetting { at, .. } => Some(at),
+            | Problem::CardSetting { at, .. }
+            | Problem::MiswrittenCloze { at, .. } => Some(at),
             _ => None,
         }
     }
@@ -457,15 +475,18 @@ impl Problem {
             | Problem::UnreadableMedia { reference, .. }
             | Problem::MediaNotAFile { reference, .. }
             | Problem::LargeMedia { reference, .. }
-            | Problem::MediaNotUnpacked(reference) => reference.clone(),
+            | Problem::MediaNotUnpacked(reference)
+            | Problem::SoundAsImage(reference)
+            | Problem::FileUrl(reference) => reference.clone(),
+            Problem::SpaceInImagePath { written, .. } => written.clone(),
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
     }
 
-    /// What the user can do about it.
-    pub fn hint(&self) -> Option<&'static str> {
-        Some(match self {
+    /// What the user can do about it: for some, the user's text corrected.
+    pub fn hint(&self) -> Option<Cow<'static, str>> {
+        Some(Cow::Borrowed(match self {
             Problem::InvalidUtf8(_) => "save the file as UTF-8",
             Problem::Utf16 => "save the file as UTF-8 (Excel: Save As › CSV UTF-8; Notepad: Save As › Encoding: UTF-8)",
             Problem::CardFileSavedAsText(_) => "rename the file (Windows hides the `.txt` Notepad adds unless “Save as type” is “All files”)",
@@ -527,7 +548,11 @@ impl Problem {
             Problem::TagSeparator { .. } => "separate tags with spaces (`tags: a b`), or with ASCII commas in a list (`tags: [a, b]`): Anki splits tags only at spaces",
             Problem::CurlyQuotes { .. } => "write straight quotes (`\"` or `'`) around the value, as in front matter, or none",
             Problem::UnclosedFence { .. } => "close the block with a line of the same backticks or tildes as open it (at least as many), after its last line of code",
-        })
+            Problem::MiswrittenCloze { corrected, .. } => return Some(format!("write `{corrected}`").into()),
+            Problem::SoundAsImage(reference) => return Some(format!("write `[sound:{reference}]`").into()),
+            Problem::SpaceInImagePath { corrected, .. } => return Some(format!("write `{corrected}`").into()),
+            Problem::FileUrl(_) => "copy the file into the deck's folder and write its path relative to the card file, as in `![d](img/a.png)`",
+        }))
     }
 }
 
@@ -1223,6 +1248,22 @@ mod tests {
                 },
                 "tag-separator",
             ),
+            (
+                Problem::MiswrittenCloze {
+                    at: spot(),
+                    corrected: s(),
+                },
+                "miswritten-cloze",
+            ),
+            (Problem::SoundAsImage(s()), "sound-as-image"),
+            (
+                Problem::SpaceInImagePath {
+                    written: s(),
+                    corrected: s(),
+                },
+                "space-in-image-path",
+            ),
+            (Problem::FileUrl(s()), "file-url"),
         ];
         for (problem, code) in &all {
             assert_eq!(problem.code(), *code, "{problem:?}");

@@ -144,8 +144,9 @@ impl Human {
             ),
             None => title.element(origin(d, &place)),
         };
-        if let Some(hint) = d.problem.hint() {
-            group = group.element(Level::HELP.message(hint));
+        let hint = d.problem.hint();
+        if let Some(hint) = &hint {
+            group = group.element(Level::HELP.message(&**hint));
         }
         self.renderer().render(&[group]) + "\n"
     }

@@ -21,6 +21,23 @@ pub(crate) static MEDIA_ATTR: LazyLock<Regex> = LazyLock::new(|| {
 pub(crate) static SOUND_TAG: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"\[sound:([^\]]+)\]").unwrap());
 
+/// Extensions of the files Anki plays as sound or video (`[sound:…]`), not shows as
+/// images: those of its editor's file picker.
+const SOUND_EXTENSIONS: &[&str] = &[
+    "3gp", "aac", "avi", "flac", "flv", "m4a", "mkv", "mov", "mp3", "mp4", "mpeg", "mpg", "oga",
+    "ogg", "ogv", "ogx", "opus", "spx", "swf", "wav", "webm",
+];
+
+/// Whether the file `reference` names is one Anki plays (by its extension).
+pub(crate) fn is_sound_or_video(reference: &str) -> bool {
+    let name = reference.split(['?', '#']).next().unwrap_or_default();
+    name.rsplit_once('.').is_some_and(|(_, ext)| {
+        SOUND_EXTENSIONS
+            .iter()
+            .any(|known| known.eq_ignore_ascii_case(ext))
+    })
+}
+
 /// In a [`MEDIA_ATTR`] match, the value as written and its quote (`""` when unquoted).
 pub(crate) fn media_attr_value<'t>(attr: &regex::Captures<'t>) -> (&'t str, &'static str) {
     match (attr.get(2), attr.get(3), attr.get(4)) {

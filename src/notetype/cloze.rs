@@ -12,6 +12,15 @@ static OPENER_AT_START: LazyLock<Regex> =
 
 static SINGLE_COLON: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\{\{c[0-9][0-9,]*:").unwrap());
 
+/// Something shaped like a deletion's opener: one or two `{`, a `c` of either case, the
+/// numbers and one or two colons, ASCII or full-width, with spaces or tabs between.
+static OPENER_LIKE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"\{\{?[ \t\u{3000}]*[cC][ \t\u{3000}]*([0-9][0-9, ]*?)[ \t\u{3000}]*([:：])([:：]?)",
+    )
+    .unwrap()
+});
+
 /// The cloze numbers an opener's `1,2` names. A marker naming none (`{{c::`, `{{c,::`)
 /// opens no deletion.
 fn opener_numbers(numbers: &str) -> Vec<u16> {
@@ -186,11 +195,53 @@ pub fn single_colon_openers(text: &str) -> Vec<std::ops::Range<usize>> {
         .collect()
 }
 
+/// Openers written the way a hurried author types them, which Anki does not read as
+/// deletions and shows as written: `{{C1::`, `{{ c1::`, `{{c1：：` (full-width colons),
+/// `{c1::`. Each as its byte range and the opener Anki reads (`{{c1::`). `{{c1:` alone
+/// is [`single_colon_openers`]'s; `{c1:` (one brace, one colon) and an opener right after
+/// a letter or digit (`v{c1::x}`) are more likely code than a deletion.
+pub fn miswritten_openers(text: &str) -> Vec<(std::ops::Range<usize>, String)> {
+    // Quick passes: every one has a brace and a colon.
+    if !text.contains('{') || !(text.contains(':') || text.contains('：')) {
+        return Vec::new();
+    }
+    let mut found = Vec::new();
+    for whole in OPENER_LIKE.find_iter(text) {
+        // Most are deletions written right: passed over without reading their parts.
+        let numbers = (whole.as_str().strip_prefix("{{c")).and_then(|r| r.strip_suffix("::"));
+        if numbers.is_some_and(|n| n.bytes().all(|b| b.is_ascii_digit() || b == b',')) {
+            continue;
+        }
+        let m = OPENER_LIKE
+            .captures_at(text, whole.start())
+            .expect("the match found");
+        let numbers: String = m[1].chars().filter(|c| *c != ' ').collect();
+        if opener_numbers(&numbers).is_empty() {
+            continue;
+        }
+        let corrected = format!("{{{{c{numbers}::");
+        let one_brace = !whole.as_str().starts_with("{{");
+        let one_colon = m[3].is_empty();
+        let before = text[..whole.start()].chars().next_back();
+        let after_word = before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '{');
+        let single_colon = whole.as_str() == &corrected[..corrected.len() - 1];
+        let skip =
+            whole.as_str() == corrected || single_colon || (one_brace && (one_colon || after_word));
+        if !skip {
+            found.push((whole.range(), corrected));
+        }
+    }
+    found
+}
+
 /// Whether the card-file reader questions the deletions of `text` in a note of a cloze
-/// type (`in_cloze`) or of another: one never closed, one with a single colon, or,
-/// outside a cloze type, any. It takes them as written in a `~~~ verbatim` block, the
+/// type (`in_cloze`) or of another: one never closed, one with a single colon or
+/// otherwise miswritten, or, outside a cloze type, any. It takes them as written in a `~~~ verbatim` block, the
 /// field exactly as Anki stores it, which is how `ankideck unpack` writes such a field.
 pub fn questioned(text: &str, in_cloze: bool) -> bool {
+    if !miswritten_openers(text).is_empty() {
+        return true;
+    }
     if !text.contains("{{c") {
         return false;
     }
@@ -290,6 +341,35 @@ mod tests {
         for fine in ["{{c1::x}}", "{{c1:::x}}", "{{c:x}}", "{{cx:y}}", "{c1:x}"] {
             assert!(single_colon_openers(fine).is_empty(), "{fine}");
         }
+    }
+
+    #[test]
+    fn miswritten_openers_are_found_with_their_correction() {
+        let found = |text: &str| miswritten_openers(text);
+        let c1 = || "{{c1::".to_string();
+        assert_eq!(found("a {{C1::x}}"), vec![(2..8, c1())]);
+        assert_eq!(found("{{ c1::x }}"), vec![(0..7, c1())]);
+        assert_eq!(found("{{c1：：x}}"), vec![(0..10, c1())]);
+        assert_eq!(found("{{c1:：x}}"), vec![(0..8, c1())]);
+        assert_eq!(found("{c1::x}}"), vec![(0..5, c1())]);
+        assert_eq!(found("x {c2,3::y}"), vec![(2..9, "{{c2,3::".to_string())]);
+        assert_eq!(found("{{C1:x}}"), vec![(0..5, c1())]);
+        assert_eq!(found("{{c 1 ::x}}"), vec![(0..8, c1())]);
+        for fine in [
+            "{{c1::x}}",
+            "{{c1:x}}",
+            "{{c1,2::x}}",
+            "{{{c1::x}}}",
+            "{c1: 1}",
+            "v{c1::x}",
+            "{{c::x}}",
+            "{{C::x}}",
+            "{{c1:::x}}",
+            "plain",
+        ] {
+            assert_eq!(found(fine), vec![], "{fine}");
+        }
+        assert!(questioned("{{C1::x}}", true));
     }
 
     #[test]

@@ -380,6 +380,12 @@ impl Reader<'_> {
                 (false, None) if inline => markdown::render_inline(&source.text, &mut resolve),
                 (false, None) => markdown::render_block(&source.text, &mut resolve),
             };
+            if !html && verbatim.is_none() {
+                for (at, slip) in markdown::media_slips(&source.text) {
+                    let line = source.line + source.text[..at].matches('\n').count();
+                    problems.push((line, slip));
+                }
+            }
             media_problems.extend(rendered.as_ref().err().cloned());
             match rendered {
                 // Every note is held until the end: copied to its exact size, on this
@@ -419,7 +425,8 @@ fn cloze_outside_cloze(notetype: &NoteType, raw: &RawNote) -> Option<LineProblem
 }
 
 /// Deletions Anki would not show as the author meant, each at its `{{` in the source:
-/// one never closed (in a note of any type), `{{c1:` with one colon (neither in a
+/// one never closed (in a note of any type), `{{c1:` with one colon or another
+/// miswritten opener (`{{C1::`, `{c1::`; neither in a
 /// `~~~ verbatim` block, the field as Anki stores it), and, in a cloze note, deletions
 /// in a field whose deletions the cards do not hide.
 fn deletion_problems(
@@ -441,6 +448,10 @@ fn deletion_problems(
         for range in cloze::single_colon_openers(&source.text) {
             let (line, at) = spot(source, range);
             problems.push((line, Problem::SingleColonCloze(at)));
+        }
+        for (range, corrected) in cloze::miswritten_openers(&source.text) {
+            let (line, at) = spot(source, range);
+            problems.push((line, Problem::MiswrittenCloze { at, corrected }));
         }
     }
     // A deletion left open already explains what is wrong with the cards.

@@ -20,6 +20,7 @@ mod cloze_tags;
 mod faults;
 mod format_doc;
 mod hints;
+mod hurried;
 mod identity;
 mod interrupt;
 mod judge_harness;

@@ -95,6 +95,14 @@ fn label(field: &str) -> String {
     let line = text.lines().map(str::trim).find(|l| !l.is_empty());
     let mut label: String = line.unwrap_or("…").chars().take(60).collect();
     label = label.replace("{{", "{ {").replace(['\t', '\u{7f}'], " ");
+    // Nor a miswritten one (`{c1::`, all that can be left): its colons set apart.
+    for (range, _) in cloze::miswritten_openers(&label).into_iter().rev() {
+        let colon = label[..range.end]
+            .chars()
+            .next_back()
+            .map_or(0, char::len_utf8);
+        label.insert(range.end - colon, ' ');
+    }
     label = label.chars().filter(|c| !c.is_control()).collect();
     if label.trim().is_empty() || label.trim_end().ends_with('#') {
         label.push_str(" …");
@@ -246,6 +254,15 @@ mod tests {
                 .unwrap_or_else(|e| panic!("{fields:?}: {e}"));
             assert_eq!(read_back(&text, &names)[1..], fields[1..], "{text}");
         }
+    }
+
+    /// A label holds no opener the reader would question, written right or not.
+    #[test]
+    fn labels_hold_no_cloze_opener() {
+        let written = "{{C1::x}} {c1::y}} {c2：：z}} {{c3::w}}";
+        let label = label(written);
+        assert_eq!(label, "{ {C1: :x}} {c1: :y}} {c2： ：z}} { {c3: :w}}");
+        assert!(!cloze::questioned(&label, false), "{label}");
     }
 
     #[test]

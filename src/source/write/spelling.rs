@@ -271,7 +271,7 @@ fn tag(s: &str, links: &mut Vec<String>) -> Option<(String, usize)> {
 }
 
 /// A formula as the renderer writes it (`\(…\)`, `\[…\]`) at the start of `s`, as
-/// `$…$` / `$$…$$`.
+/// `$…$` / `$$…$$`, or as written where dollars would not read as one (`\( x \)`).
 fn math(s: &str) -> Option<(String, usize)> {
     let (open, close, dollars) = match s.get(..2)? {
         "\\(" => ("\\(", "\\)", "$"),
@@ -281,7 +281,15 @@ fn math(s: &str) -> Option<(String, usize)> {
     let tex = &s[open.len()..];
     let end = tex.find(close)?;
     let len = open.len() + end + close.len();
-    Some((format!("{dollars}{}{dollars}", unescape(&tex[..end])), len))
+    let tex = unescape(&tex[..end]);
+    let dollars_read = !tex.is_empty()
+        && !tex.starts_with(char::is_whitespace)
+        && !tex.ends_with(char::is_whitespace)
+        && !tex.contains('$');
+    Some(match dollars_read {
+        true => (format!("{dollars}{tex}{dollars}"), len),
+        false => (format!("{open}{tex}{close}"), len),
+    })
 }
 
 #[cfg(test)]
@@ -319,6 +327,13 @@ mod tests {
                 "[x](https://x.org)",
             ),
             ("a <strong>b</strong>", true, "a **b**"),
+            // Anki's own spacing inside its delimiters, which dollars would not take.
+            (
+                "<p><em>x</em> \\( a &lt; b \\) \\[\\]</p>",
+                false,
+                "*x* \\( a < b \\) \\[\\]",
+            ),
+            ("\\(x\\) and \\( y \\)", true, "$x$ and \\( y \\)"),
             ("2*3*4 = 24", true, "2\\*3\\*4 = 24"),
         ] {
             assert_eq!(
