@@ -636,6 +636,8 @@ struct NotesReader<'t> {
     open_code: Option<(usize, &'t str, Option<usize>)>,
     /// Text outside a note is reported once a file.
     reported_outside: bool,
+    /// Inside an HTML comment that spans lines, before the first note.
+    in_comment: bool,
 }
 
 impl<'t> NotesReader<'t> {
@@ -665,7 +667,9 @@ impl<'t> NotesReader<'t> {
             if note.take_header_line(line, number, &mut self.problems) {
                 return;
             }
-        } else if !line.trim().is_empty() && heading_text(line, "#").is_none() && !is_comment(line)
+        } else if !line.trim().is_empty()
+            && heading_text(line, "#").is_none()
+            && !self.comment_outside(line)
         {
             self.outside_note(number);
         }
@@ -700,6 +704,19 @@ impl<'t> NotesReader<'t> {
             let fence = fence.to_string();
             (self.problems).push((line, Problem::UnclosedFence { fence, swallowed }));
         }
+    }
+
+    /// Whether `line`, before the first note, is (part of) an HTML comment: one on a
+    /// line of its own, or one over several lines, which ends with a line ending in
+    /// `-->` (text after it on that line is text).
+    fn comment_outside(&mut self, line: &str) -> bool {
+        let t = line.trim();
+        if self.in_comment {
+            self.in_comment = !t.contains("-->");
+            return self.in_comment || t.ends_with("-->");
+        }
+        self.in_comment = t.starts_with("<!--") && !t.contains("-->");
+        self.in_comment || is_comment(line)
     }
 
     /// Text before the first note: a problem, reported for the first such line only.
@@ -1182,6 +1199,14 @@ mod tests {
         );
         let (_, problems) = parse("```\ncode\n```\n## Q\n");
         assert_eq!(problems, vec![(1, Problem::TextOutsideNote)]);
+        let (parsed, problems) = parse("<!--\ndrafts: later\n-->\n# T\n<!-- one -->\n## Q\n");
+        assert_eq!(
+            (problems, parsed.notes.len()),
+            (vec![], 1),
+            "comments over lines"
+        );
+        let (_, problems) = parse("<!--\na\n--> stray\n## Q\n");
+        assert_eq!(problems, vec![(3, Problem::TextOutsideNote)]);
         let (_, problems) = parse("---\ndeck: x\n");
         assert_eq!(problems, vec![(1, Problem::UnclosedFrontMatter)]);
         let (_, problems) = parse("---\ncolour: red\n---\n");
