@@ -161,9 +161,10 @@ fn is_cjk(c: char) -> bool {
     if c.is_ascii() {
         return false;
     }
-    let text = c.encode_utf8(&mut [0; 4]).to_owned();
+    let mut bytes = [0; 4];
+    let text = &*c.encode_utf8(&mut bytes);
     let halfwidth = matches!(c, '\u{20A9}' | '\u{FF61}'..='\u{FFDC}' | '\u{FFE8}'..='\u{FFEE}');
-    ((c.width() == Some(2) || halfwidth) && !EMOJI.is_match(&text)) || HANGUL.is_match(&text)
+    ((c.width() == Some(2) || halfwidth) && !EMOJI.is_match(text)) || HANGUL.is_match(text)
 }
 
 #[cfg(test)]

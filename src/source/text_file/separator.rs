@@ -25,7 +25,7 @@ pub(super) fn named(value: &str) -> Option<u8> {
 
 /// The first separator, in Anki's order, found in the start of the body; a space if none.
 pub(super) fn detect(body: &str) -> u8 {
-    let sample = &body.as_bytes()[..body.len().min(SAMPLE_BYTES)];
+    let sample = sample(body);
     SEPARATORS
         .iter()
         .find(|(_, b)| sample.contains(b))
@@ -41,8 +41,12 @@ pub(super) fn surprising(extension: &str, body: &str, guessed: u8) -> Option<(u8
         "tsv" => (b'\t', "tabs"),
         _ => return None,
     };
-    let sample = &body.as_bytes()[..body.len().min(SAMPLE_BYTES)];
-    (guessed != expected.0 && sample.contains(&expected.0)).then_some(expected)
+    (guessed != expected.0 && sample(body).contains(&expected.0)).then_some(expected)
+}
+
+/// The start of the body that Anki guesses from.
+fn sample(body: &str) -> &[u8] {
+    &body.as_bytes()[..body.len().min(SAMPLE_BYTES)]
 }
 
 /// How a message shows separator `byte`.
