@@ -686,23 +686,100 @@ fn odd_notes(
 }
 
 /// The indices of the notes `made` (by id) in the order of their new cards (the order a
-/// build gives them, so that rebuilding keeps it), then those without new cards by id.
+/// build gives them, so that rebuilding keeps it). A note without new cards (studied, in
+/// a package with scheduling) has no place in that order: it goes with its deck's notes
+/// ([`studied_in_place`]), so that studying a deck does not cut its card file in two.
 /// Finds each note's range of `cards` (sorted by note) on the way.
 fn in_new_card_order(cards: &[Placed], made: &mut [Made]) -> Vec<usize> {
-    let mut order: Vec<(i64, usize)> = (made.par_iter_mut().enumerate())
-        .map(|(i, m)| {
+    // Each note's first new card's position, and its deck (its first card's, as
+    // [`place`] gives it).
+    let found: Vec<(Option<i64>, &str)> = (made.par_iter_mut())
+        .map(|m| {
             let start = cards.partition_point(|c| c.nid < m.id);
             let end = start + cards[start..].partition_point(|c| c.nid == m.id);
             m.cards = start..end;
             let due = cards[start..end].iter().filter_map(|c| c.new_due).min();
-            (due.unwrap_or(i64::MAX), i)
+            let first = cards[start..end].iter().min_by_key(|c| c.ord);
+            (due, first.map_or("Default", |c| c.home))
         })
         .collect();
-    if !order.is_sorted() {
-        order.par_sort_unstable();
+    let mut new: Vec<(i64, usize)> = (found.iter().enumerate())
+        .filter_map(|(i, (due, _))| due.map(|due| (due, i)))
+        .collect();
+    if !new.is_sorted() {
+        new.par_sort_unstable();
     }
-    order.into_iter().map(|(_, i)| i).collect()
+    let mut keys = studied_in_place(&found, &new);
+    if !keys.is_sorted() {
+        keys.par_sort_unstable();
+    }
+    keys.into_iter().map(|(.., i)| i).collect()
 }
+
+/// The sort keys (position among the notes with new cards, slot, deck rank, index) of
+/// the notes `found` (by id: first new card, deck), given those with new cards in their
+/// order (`new`). A note without new cards goes after the note of its deck with new
+/// cards added last before it, or before the first of its deck's if none was; the
+/// notes of a deck without new cards go by id, where its card file is read among the
+/// others' (at the end when those are not read in order, as the files are numbered).
+fn studied_in_place(found: &[(Option<i64>, &str)], new: &[(i64, usize)]) -> Vec<Key> {
+    const DECK: u8 = 0;
+    const BEFORE: u8 = 1;
+    const NEW: u8 = 2;
+    const AFTER: u8 = 3;
+    let mut at = vec![0; found.len()];
+    let mut first: HashMap<&str, usize> = HashMap::new();
+    for (position, &(_, i)) in new.iter().enumerate() {
+        at[i] = position;
+        first.entry(found[i].1).or_insert(position);
+    }
+    let mut keys = Vec::with_capacity(found.len());
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    let mut decks: std::collections::BTreeMap<PathBuf, Vec<usize>> = Default::default();
+    for (i, &(due, deck)) in found.iter().enumerate() {
+        let key = match (due, last.get(deck), first.get(deck)) {
+            (Some(_), ..) => {
+                last.insert(deck, at[i]);
+                (at[i], NEW, 0, i)
+            }
+            (None, Some(&position), _) => (position, AFTER, 0, i),
+            (None, None, Some(&position)) => (position, BEFORE, 0, i),
+            (None, None, None) => {
+                decks
+                    .entry(write::named_card_file(deck))
+                    .or_default()
+                    .push(i);
+                continue;
+            }
+        };
+        keys.push(key);
+    }
+    // The card files of the decks with new cards, in their notes' order.
+    let mut runs: Vec<(PathBuf, usize)> = Vec::new();
+    for (position, &(_, i)) in new.iter().enumerate() {
+        if runs
+            .last()
+            .is_none_or(|(_, p)| found[new[*p].1].1 != found[i].1)
+        {
+            runs.push((write::named_card_file(found[i].1), position));
+        }
+    }
+    let in_order = runs.windows(2).all(|w| w[0].0 < w[1].0);
+    for (rank, (path, notes)) in decks.into_iter().enumerate() {
+        let position = match in_order {
+            true => match runs.partition_point(|(p, _)| *p < path) {
+                run if run < runs.len() => runs[run].1,
+                _ => new.len(),
+            },
+            false => new.len(),
+        };
+        keys.extend(notes.into_iter().map(|i| (position, DECK, rank, i)));
+    }
+    keys
+}
+
+/// A note's place in [`studied_in_place`]'s order.
+type Key = (usize, u8, usize, usize);
 
 #[cfg(test)]
 mod tests {

@@ -1061,3 +1061,88 @@ fn deck_presets_and_descriptions_round_trip() {
         );
     }
 }
+
+/// A deck studied in Anki, exported with its scheduling: the notes whose cards are all
+/// studied have no new card to keep the order of, so they stay with their deck's notes
+/// (by id) and every deck is one card file named after it, as before any study; the
+/// notes with new cards keep their order, and the folder builds as it was unpacked.
+#[test]
+fn studied_notes_stay_in_their_decks_card_file() {
+    use ankideck::{Format, Note, Package, Stock};
+    let dir = temp_dir("unpack-studied");
+    let package = dir.join("studied.apkg");
+    let mut built = Package::new(1_700_000_000);
+    let basic = Stock::Basic.notetype();
+    let mut fronts = Vec::new();
+    for deck in ["Bio::Cells", "Bio::Plants", "Chem", "Alpha"] {
+        for i in 0..3 {
+            let front = format!("{deck} q{i}");
+            let note = Note::new(&basic, [front.as_str(), "back"]).deck(deck);
+            built.add_note(note.guid(front.clone())).unwrap();
+            fronts.push(front);
+        }
+    }
+    built.write_with(&package, Format::Legacy1).unwrap();
+    // Reviewed: the first note of each deck, the last of Chem, and all of Alpha (added
+    // last, read first). Note ids are creation times in Anki: in the order added.
+    edit_legacy_collection(&package, |db| {
+        for (n, front) in fronts.iter().enumerate() {
+            let pattern = format!("{front}\x1f%");
+            let old: i64 = db
+                .query_row("SELECT id FROM notes WHERE flds LIKE ?1", [&pattern], |r| {
+                    r.get(0)
+                })
+                .unwrap();
+            let id = 1_600_000_000_000 + n as i64;
+            db.execute("UPDATE notes SET id = ?1 WHERE id = ?2", [id, old])
+                .unwrap();
+            db.execute("UPDATE cards SET nid = ?1 WHERE nid = ?2", [id, old])
+                .unwrap();
+        }
+        db.execute(
+            "UPDATE cards SET type = 2, queue = 2, due = 40, ivl = 9, reps = 3 WHERE nid IN \
+             (SELECT id FROM notes WHERE flds LIKE '% q0%' OR flds LIKE 'Chem q2%' \
+              OR flds LIKE 'Alpha%')",
+            [],
+        )
+        .unwrap();
+    });
+    let out = common::run::ankideck_in(&dir, &["unpack", "studied.apkg", "-o", "studied"]);
+    assert_success(&out);
+    let root = dir.join("studied");
+    let mut files: Vec<String> = walkdir_md(&root);
+    files.sort();
+    assert_eq!(
+        files,
+        ["Alpha.md", "Bio/Cells.md", "Bio/Plants.md", "Chem.md"],
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for (file, deck) in [("Chem.md", "Chem"), ("Alpha.md", "Alpha")] {
+        let text = std::fs::read_to_string(root.join(file)).unwrap();
+        let at: Vec<usize> = (0..3)
+            .map(|i| text.find(&format!("## {deck} q{i}\n")).unwrap())
+            .collect();
+        assert!(at.is_sorted(), "{file}: notes not by id:\n{text}");
+    }
+    let build = common::run::ankideck_in(&dir, &["build", "studied", "--locked"]);
+    assert_success(&build);
+}
+
+/// The card files below `root`, as paths relative to it with `/`.
+fn walkdir_md(root: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "md") {
+                let relative = path.strip_prefix(root).unwrap().to_string_lossy();
+                out.push(relative.replace('\\', "/"));
+            }
+        }
+    }
+    out
+}

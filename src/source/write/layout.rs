@@ -21,7 +21,7 @@ impl Paths {
     pub fn card_file(&mut self, deck: &str) -> PathBuf {
         let base = deck_path(deck);
         self.unique(|n| match n {
-            0 => PathBuf::from(format!("{}.md", base.display())),
+            0 => named_card_file(deck),
             n => PathBuf::from(format!("{} ({n}).md", base.display())),
         })
     }
@@ -74,6 +74,13 @@ pub(super) fn read_in_order<'a>(decks: impl Iterator<Item = &'a str>) -> bool {
         files.push(paths.card_file(deck));
     }
     files.windows(2).all(|w| w[0] < w[1])
+}
+
+/// The path of `deck`'s card file when the files are named after their decks (before
+/// any ` (N)` that keeps it apart from another deck's): the source walk reads the
+/// files in the order of these paths.
+pub fn named_card_file(deck: &str) -> PathBuf {
+    PathBuf::from(format!("{}.md", deck_path(deck).display()))
 }
 
 /// A deck name as a relative path: each level one file-name-safe part.

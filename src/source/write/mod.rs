@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use unicode_normalization::UnicodeNormalization;
 
-pub use layout::MEDIA_FOLDER;
+pub use layout::{named_card_file, MEDIA_FOLDER};
 pub use notetype::TypeNames;
 
 /// Everything a source folder is written from.
