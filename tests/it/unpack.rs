@@ -1146,3 +1146,39 @@ fn walkdir_md(root: &Path) -> Vec<String> {
     }
     out
 }
+
+/// A shared deck whose notes name media files it does not hold (it has none at all):
+/// the unpack writes an empty `_media/` that git keeps (a hidden `.gitkeep`, not
+/// packaged), so that the references stay as written with a warning, in the unpack's
+/// read-back and in every later build of a clone, instead of failing as missing files.
+#[test]
+fn a_package_lacking_the_media_its_notes_name_unpacks() {
+    use ankideck::{Format, Note, Package, Stock};
+    let dir = temp_dir("unpack-lacking-media");
+    let mut built = Package::new(1_700_000_000);
+    let basic = Stock::Basic.notetype();
+    let fields = ["Listen", "[sound:gone.mp3] <img src=\"lost ü.jpg\">"];
+    built.add_note(Note::new(&basic, fields)).unwrap();
+    built
+        .write_with(dir.join("lacking.apkg"), Format::Legacy1)
+        .unwrap();
+    let out = common::run::ankideck_in(&dir, &["unpack", "lacking.apkg", "-o", "lacking"]);
+    assert_success(&out);
+    let keep = dir.join("lacking/_media/.gitkeep");
+    assert_eq!(std::fs::read(&keep).unwrap(), b"");
+    let build = common::run::ankideck_in(&dir, &["build", "lacking", "--locked"]);
+    assert_success(&build);
+    let stderr = String::from_utf8_lossy(&build.stderr);
+    assert_eq!(
+        stderr
+            .matches("is in neither the card file's folder")
+            .count(),
+        2,
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&build.stdout);
+    assert!(
+        stdout.contains("1 note, 1 card, 1 deck, 0 media files, 2 warnings"),
+        "{stdout}"
+    );
+}

@@ -86,6 +86,10 @@ pub struct Plan {
     cards: Vec<(PathBuf, String, usize)>,
 }
 
+/// The hidden file that keeps an empty `_media/` in version control, which keeps no
+/// empty folders; the build does not package hidden files.
+pub const KEEP_EMPTY: &str = ".gitkeep";
+
 /// Plans the sources for `unpacked` in `root` (an existing, empty folder) and writes
 /// its note types and deck settings.
 pub fn prepare(root: &Path, unpacked: &Unpacked) -> Result<Plan, WriteError> {
@@ -119,12 +123,17 @@ pub fn prepare(root: &Path, unpacked: &Unpacked) -> Result<Plan, WriteError> {
             layout::deck_toml(deck, settings).as_bytes(),
         )?;
     }
-    let media = (unpacked.media.iter())
+    let media: Vec<(String, PathBuf)> = (unpacked.media.iter())
         .map(|name| match assets.get(name) {
             Some(folder) => (name.clone(), folder.join(name)),
             None => (name.clone(), Path::new(MEDIA_FOLDER).join(name)),
         })
         .collect();
+    // `_media/` tells the build that a reference to a file it lacks is one the package
+    // lacked too (a warning, not an error): it is there, kept by git, when empty.
+    if !media.iter().any(|(_, path)| path.starts_with(MEDIA_FOLDER)) {
+        create(&root.join(MEDIA_FOLDER).join(KEEP_EMPTY), b"")?;
+    }
     Ok(Plan { media, cards })
 }
 
