@@ -670,11 +670,11 @@ fn cards_the_fields_no_longer_make_are_kept() {
         .collect();
     assert_eq!(kept.len(), 2, "{stderr}");
     assert!(
-        kept[0].contains("Default.md:6: the note has a card whose front is empty (c2)"),
+        kept[0].contains("Default.md:7: the note has a card whose front is empty (c2)"),
         "{stderr}"
     );
     assert!(
-        kept[1].contains("Default.md:11: the note has a card"),
+        kept[1].contains("Default.md:12: the note has a card"),
         "{stderr}"
     );
     assert!(kept[1].contains("(`Card 2`)"), "{stderr}");
@@ -739,7 +739,7 @@ fn cards_the_package_lacks_are_skipped() {
     assert_eq!(said.len(), 3, "{stderr}");
     for line in [
         "Default.md:7: the note lacks a card its fields make (c2); `skip-cards:` leaves it out",
-        "Default.md:13: the note lacks a card its fields make (`Card 1`)",
+        "Default.md:12: the note lacks a card its fields make (`Card 1`)",
         "note `g-none` has no cards in the package; it is written with the cards its fields make (1, 2)",
     ] {
         assert!(said.iter().any(|l| l.contains(line)), "{line}: {stderr}");

@@ -358,6 +358,9 @@ fn card_file(
                 .filter(|(_, s)| s.rendered)
                 .map(|(i, s)| (i, known.key(&s.markdown, i == 0)))
                 .collect();
+            // Spelled as it is, each field reads the same in either format.
+            let neutral = (spellings.as_ref())
+                .is_some_and(|s| s.iter().zip(&note.fields).all(|(s, f)| s.markdown == *f));
             let markdown = spellings.map(|s| s.into_iter().map(|s| Some(s.markdown)).collect());
             let in_cloze = nt.kind == crate::Kind::Cloze;
             let braced =
@@ -366,7 +369,7 @@ fn card_file(
                 braced,
                 ..ExpectedNote::of(note)
             };
-            Ok(((note, *nt, markdown), rendered, expected))
+            Ok(((note, *nt, markdown, neutral), rendered, expected))
         })
         .collect::<Result<_, WriteError>>()?;
     let mut file = CardFile {
@@ -393,8 +396,14 @@ fn card_file_text(
     names: &notetype::TypeNames,
 ) -> Result<String, WriteError> {
     use rayon::prelude::*;
-    let common_type = most_common(spelled.iter().map(|(_, nt, _)| nt.id));
-    let html = spelled.iter().filter(|(_, _, md)| md.is_none()).count() * 2 > spelled.len();
+    let common_type = most_common(spelled.iter().map(|(_, nt, ..)| nt.id));
+    // Notes that read the same in either format have no say.
+    let count = |html: bool| {
+        (spelled.iter())
+            .filter(|(_, _, md, neutral)| !neutral && md.is_none() == html)
+            .count()
+    };
+    let html = count(true) > count(false);
     let mut out = format!("---\ndeck: {}\n", layout::yaml_string(deck));
     if let Some(nt) = common_type.and_then(|id| by_id.get(&id)) {
         let _ = writeln!(out, "type: {}", layout::yaml_string(names.name(nt)));
@@ -414,13 +423,15 @@ fn card_file_text(
     Ok(out)
 }
 
-/// A note, its note type, and its fields' Markdown if every one has some.
-type Spelled<'a> = (&'a Note, &'a NoteType, Option<Vec<Option<String>>>);
+/// A note, its note type, its fields' Markdown if every one has some, and whether that
+/// Markdown is each field as it is (so that the note reads the same in either format,
+/// and needs no `format:` line in any file).
+type Spelled<'a> = (&'a Note, &'a NoteType, Option<Vec<Option<String>>>, bool);
 
 /// One note's text in its card file, whose front matter gives `common_type` and says
 /// `format: html` if `html`.
 fn note_text(
-    (note, nt, spellings): Spelled,
+    (note, nt, spellings, neutral): Spelled,
     common_type: Option<i64>,
     html: bool,
     names: &notetype::TypeNames,
@@ -453,7 +464,7 @@ fn note_text(
             settings.push((key.into(), numbers.join(" ")));
         }
     }
-    if markdown == html {
+    if markdown == html && !neutral {
         let format = if markdown { "markdown" } else { "html" };
         settings.push(("format".into(), format.into()));
     }
@@ -774,6 +785,29 @@ mod tests {
             skipped_cards: Vec::new(),
             modified: 1,
         }
+    }
+
+    /// A note whose fields read the same as Markdown and as HTML (raw HTML blocks, an
+    /// empty back) says no `format:` and has no say in the file's: in a file of Anki's
+    /// HTML it reads as HTML, so that moving it between files keeps its text.
+    #[test]
+    fn notes_that_read_alike_in_both_formats_say_no_format() {
+        let alike = ["<div>a</div><div>b</div>", "<ul><li>x</li></ul>"];
+        let notes = vec![
+            basic_note("html", ["Paris", "a<br>b"]),
+            basic_note("html too", ["Lyon", "a&nbsp;b"]),
+            basic_note("alike", alike),
+            basic_note("alike too", ["Q", ""]),
+            basic_note("markdown", ["Q2", "<p>a <strong>b</strong></p>"]),
+        ];
+        let root = tempfile::tempdir().unwrap();
+        let (_, back) = written(root.path(), of_basic(notes.clone()), &|_| {}).unwrap();
+        let fields = |notes: &[Note]| notes.iter().map(|n| n.fields.clone()).collect::<Vec<_>>();
+        assert_eq!(fields(&back), fields(&notes));
+        let text = std::fs::read_to_string(root.path().join("D.md")).unwrap();
+        assert_eq!(text.matches("format:").count(), 2, "{text}");
+        assert!(text.contains("\nformat: html\n---\n"), "{text}");
+        assert!(text.contains("\nformat: markdown\n\na **b**\n"), "{text}");
     }
 
     /// A note type whose name is in quotes is named in quotes of YAML's, as a note's
