@@ -426,7 +426,11 @@ fn placed_cards(contents: &Contents) -> Vec<Placed<'_>> {
                 nid: card.nid,
                 ord: card.ord,
                 home: decks.get(&home).copied().unwrap_or("Default"),
-                new_due: (card.card_type == 0).then_some(card.due),
+                // In a filtered deck, `due` is its place there; `odue` is its home's.
+                new_due: (card.card_type == 0).then_some(match card.original_did {
+                    0 => card.due,
+                    _ => card.original_due,
+                }),
             }
         })
         .collect();

@@ -1182,3 +1182,34 @@ fn a_package_lacking_the_media_its_notes_name_unpacks() {
         "{stdout}"
     );
 }
+
+/// A collection with a filtered deck (a custom study session) holding new cards: their
+/// place among new cards is the one in their home deck (Anki keeps it as `odue`), not
+/// the one in the filtered deck, so each home deck stays one card file in its order.
+#[test]
+fn new_cards_in_a_filtered_deck_keep_their_home_order() {
+    use common::Backend;
+    let dir = temp_dir("unpack-filtered-new");
+    let note = |deck: &str, front: &str| serde_json::json!({"notetype": "Basic", "deck": deck, "fields": [front, "back"]});
+    let spec = serde_json::json!({
+        "notes": [note("A", "q0"), note("A", "q1"), note("A", "q2"), note("A", "q3"),
+                  note("B", "r0"), note("B", "r1")],
+        "filtered": [{"name": "Custom Study Session", "search": "q2 or r1", "limit": 10}],
+    });
+    let options = ["--with-scheduling", "--formats", "colpkg"];
+    let exported = export(Backend::Current, &spec, &dir, &options);
+    let package = exported["packages"]["colpkg"].as_str().unwrap();
+    let out = common::run::ankideck_in(&dir, &["unpack", package, "-o", "study"]);
+    assert_success(&out);
+    let root = dir.join("study");
+    let mut files = walkdir_md(&root);
+    files.sort();
+    assert_eq!(files, ["A.md", "B.md"]);
+    let text = std::fs::read_to_string(root.join("A.md")).unwrap();
+    let at: Vec<usize> = (0..4)
+        .map(|i| text.find(&format!("## q{i}\n")).unwrap())
+        .collect();
+    assert!(at.is_sorted(), "{text}");
+    let build = common::run::ankideck_in(&dir, &["build", "study", "--locked"]);
+    assert_success(&build);
+}
