@@ -132,8 +132,9 @@ pub struct Spot {
 #[non_exhaustive]
 #[allow(missing_docs)]
 pub enum Problem {
-    #[error("file is not valid UTF-8 (first bad byte at offset {0})")]
-    InvalidUtf8(usize),
+    /// The offset of the first byte that is not UTF-8, and what those bytes may be.
+    #[error("file is not valid UTF-8 (first bad byte at offset {0}: {1})")]
+    InvalidUtf8(usize, String),
     #[error("file is UTF-16, not UTF-8: it starts with a UTF-16 byte order mark")]
     Utf16,
     #[error("this is a card file saved with `.txt` after `.md`: it is not read; name it `{0}`")]
@@ -372,7 +373,7 @@ impl Problem {
     /// for each variant so that renaming one does not change it.
     pub fn code(&self) -> &'static str {
         match self {
-            Problem::InvalidUtf8(_) => "invalid-utf8",
+            Problem::InvalidUtf8(..) => "invalid-utf8",
             Problem::Utf16 => "utf16",
             Problem::CardFileSavedAsText(_) => "card-file-saved-as-text",
             Problem::ControlCharacter(_) => "control-character",
@@ -487,8 +488,7 @@ impl Problem {
     /// What the user can do about it: for some, the user's text corrected.
     pub fn hint(&self) -> Option<Cow<'static, str>> {
         Some(Cow::Borrowed(match self {
-            Problem::InvalidUtf8(_) => "save the file as UTF-8",
-            Problem::Utf16 => "save the file as UTF-8 (Excel: Save As › CSV UTF-8; Notepad: Save As › Encoding: UTF-8)",
+            Problem::InvalidUtf8(..) | Problem::Utf16 => "save the file as UTF-8 (Excel: Save As › CSV UTF-8; Notepad: Save As › Encoding: UTF-8)",
             Problem::CardFileSavedAsText(_) => "rename the file (Windows hides the `.txt` Notepad adds unless “Save as type” is “All files”)",
             Problem::ControlCharacter(_) => "delete the invisible character (your editor may show it as a box or `^@`)",
             Problem::DuplicateFirstField { .. } => "merge the two notes, or make their first fields differ; in a text file, a guid column (`#guid column:`) gives each row an identity of its own",
@@ -980,7 +980,7 @@ mod tests {
         let s = String::new;
         let spot = || Spot { text: s(), nth: 0 };
         let all: Vec<(Problem, &str)> = vec![
-            (Problem::InvalidUtf8(0), "invalid-utf8"),
+            (Problem::InvalidUtf8(0, s()), "invalid-utf8"),
             (Problem::Utf16, "utf16"),
             (Problem::CardFileSavedAsText(s()), "card-file-saved-as-text"),
             (Problem::ControlCharacter('\0'), "control-character"),

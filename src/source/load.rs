@@ -135,11 +135,37 @@ fn not_utf8(
     let utf16 = offset == 0 && (rest.starts_with(&[0xFF, 0xFE]) || rest.starts_with(&[0xFE, 0xFF]));
     let problem = match utf16 {
         true => Problem::Utf16,
-        false => Problem::InvalidUtf8(offset),
+        false => Problem::InvalidUtf8(offset, legacy_guess(rest)),
     };
     let mut d = Diagnostic::new(path, line, problem);
     d.column = String::from_utf8_lossy(on_line).chars().count() + 1;
     Box::new(d)
+}
+
+/// What the first bytes that are not UTF-8 (`rest`, at least one) may be. A byte among
+/// ASCII is most likely Windows-1252, what Excel's "CSV" and Notepad's "ANSI" write in
+/// Western Europe and the Americas; two such bytes together, a double-byte encoding of
+/// East Asia (Excel's CSV in China, Taiwan or Japan).
+fn legacy_guess(rest: &[u8]) -> String {
+    let byte = rest[0];
+    let alone = rest.get(1).is_none_or(u8::is_ascii);
+    match windows_1252(byte).filter(|_| alone) {
+        Some(c) => format!("0x{byte:02X}, which is `{c}` in Windows-1252, the encoding of Excel's “CSV” and Notepad's “ANSI”"),
+        None => format!("0x{byte:02X}; the file may be in an older encoding such as Windows-1252, GBK, Big5 or Shift-JIS"),
+    }
+}
+
+/// The printable character `byte` stands for in Windows-1252.
+fn windows_1252(byte: u8) -> Option<char> {
+    const HIGH: &str = "€\u{81}‚ƒ„…†‡ˆ‰Š‹Œ\u{8d}Ž\u{8f}\u{90}‘’“”•–—˜™š›œ\u{9d}žŸ";
+    match byte {
+        0x80..=0x9F => HIGH
+            .chars()
+            .nth(usize::from(byte - 0x80))
+            .filter(|c| !c.is_control()),
+        0xA1..=0xFF => Some(char::from(byte)),
+        _ => None,
+    }
 }
 
 /// `text` without a byte order mark, with `\n` line ends.
@@ -341,7 +367,10 @@ mod tests {
         let (last, _) = read_parts(&file, text.len(), 100).last().unwrap();
         let d = last.unwrap_err();
         assert_eq!((d.line, d.column), (40 * 3 + 3, 3));
-        assert_eq!(d.problem, Problem::InvalidUtf8(text.len() + 8));
+        assert_eq!(
+            d.problem,
+            Problem::InvalidUtf8(text.len() + 8, legacy_guess(&[0xff]))
+        );
     }
 
     /// Spreadsheets and Notepad save "Unicode" text as UTF-16: said so by name.
@@ -364,8 +393,35 @@ mod tests {
         std::fs::write(&file, b"## Q\n\xFF\xFE\n").unwrap();
         assert_eq!(
             read_text(&file).unwrap_err().problem,
-            Problem::InvalidUtf8(5)
+            Problem::InvalidUtf8(5, legacy_guess(b"\xFF\xFE"))
         );
+    }
+
+    /// Excel's "CSV" on a Western Windows is Windows-1252: the byte is shown as the
+    /// letter it stands for there. Bytes in pairs (GBK's 你 is C4 E3) and bytes that are
+    /// no letter in Windows-1252 get the general word.
+    #[test]
+    fn bytes_that_are_not_utf8_are_guessed_at() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("words.csv");
+        std::fs::write(&file, b"caf\xE9,coffee\r\nStra\x9Fe\n").unwrap();
+        let d = read_text(&file).unwrap_err();
+        let message = d.problem.to_string();
+        assert!(
+            message.contains("offset 3: 0xE9, which is `\u{e9}` in Windows-1252"),
+            "{message}"
+        );
+        assert_eq!(
+            legacy_guess(b"\x9Fe").split(',').nth(1),
+            Some(" which is `\u{178}` in Windows-1252")
+        );
+        for unknown in [&b"\xC4\xE3\xBA\xC3"[..], b"\x81a", b"\xA0", b"\x7F"] {
+            let said = legacy_guess(unknown);
+            assert!(
+                said.ends_with("such as Windows-1252, GBK, Big5 or Shift-JIS"),
+                "{said}"
+            );
+        }
     }
 
     /// A character cut by the end of a block of the check is still whole.

@@ -453,7 +453,7 @@ mod tests {
             panic!("{:?}", broken.warnings)
         };
         assert_eq!(utf8.line, text.lines().count());
-        assert!(matches!(utf8.problem, Problem::InvalidUtf8(_)), "{utf8:?}");
+        assert!(matches!(utf8.problem, Problem::InvalidUtf8(..)), "{utf8:?}");
     }
 
     /// What is read back as written is what a reader of the folder would read: the

@@ -145,7 +145,7 @@ const INDEPENDENT: &[Independent] = &[
             ("b.md", b"## Other\nA\n"),
             ("pic.png", b"png"),
         ],
-        expected: &[("invalid-utf8", "a.md", 2, 15, "file is not valid UTF-8 (first bad byte at offset 19)")],
+        expected: &[("invalid-utf8", "a.md", 2, 15, "file is not valid UTF-8 (first bad byte at offset 19: 0xFF, which is `ÿ` in Windows-1252, the encoding of Excel's “CSV” and Notepad's “ANSI”)")],
     },
     Independent {
         name: "unclosed front matter gives no unused-media warning",

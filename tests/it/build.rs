@@ -422,7 +422,7 @@ fn bad_input_is_refused_with_file_and_line_and_nothing_written() {
             "invalid utf-8",
             &[("a.md", b"## Q\n\n\xff\n")],
             "a.md",
-            "not valid UTF-8 (first bad byte at offset 6)",
+            "not valid UTF-8 (first bad byte at offset 6: 0xFF, which is `ÿ` in Windows-1252",
         ),
         (
             "bad tag",
