@@ -319,6 +319,25 @@ pub enum Problem {
     SpaceInImagePath { written: String, corrected: String },
     #[error("`{0}` names a file on this computer: Anki keeps it as a link that other devices, phones among them, cannot open")]
     FileUrl(String),
+    /// A table row with more cells than its header: Markdown drops the rest (`dropped`,
+    /// the cells as written, joined by ` | `).
+    #[error("this table row has {cells} cells, but the table has {columns} columns: the card leaves out `{dropped}`")]
+    TableCellsDropped {
+        cells: usize,
+        columns: usize,
+        dropped: String,
+    },
+    /// A line of text underlined with `---` or `===` (`underline`), which makes it a
+    /// heading; `text` is the heading's text (its start).
+    #[error("`{underline}` under a line of text makes that text a heading (`{text}`), shown large on the card; it does not separate notes")]
+    UnderlinedHeading { underline: String, text: String },
+    /// An Obsidian embed `![[…]]`, which Markdown shows as text; `corrected` is the
+    /// Markdown (or sound tag) for a media file.
+    #[error("`{written}` is an Obsidian embed, not Markdown: the card shows it as text")]
+    WikiEmbed {
+        written: String,
+        corrected: Option<String>,
+    },
 }
 
 impl Problem {
@@ -349,7 +368,10 @@ impl Problem {
             | Problem::MiswrittenCloze { .. }
             | Problem::SoundAsImage(_)
             | Problem::SpaceInImagePath { .. }
-            | Problem::FileUrl(_) => Severity::Warning,
+            | Problem::FileUrl(_)
+            | Problem::TableCellsDropped { .. }
+            | Problem::UnderlinedHeading { .. }
+            | Problem::WikiEmbed { .. } => Severity::Warning,
             Problem::UnclosedFence {
                 swallowed: None, ..
             } => Severity::Warning,
@@ -435,6 +457,9 @@ impl Problem {
             Problem::SoundAsImage(_) => "sound-as-image",
             Problem::SpaceInImagePath { .. } => "space-in-image-path",
             Problem::FileUrl(_) => "file-url",
+            Problem::TableCellsDropped { .. } => "table-cells-dropped",
+            Problem::UnderlinedHeading { .. } => "underlined-heading",
+            Problem::WikiEmbed { .. } => "wiki-embed",
         }
     }
 
@@ -478,7 +503,13 @@ impl Problem {
             | Problem::MediaNotUnpacked(reference)
             | Problem::SoundAsImage(reference)
             | Problem::FileUrl(reference) => reference.clone(),
-            Problem::SpaceInImagePath { written, .. } => written.clone(),
+            Problem::SpaceInImagePath { written, .. } | Problem::WikiEmbed { written, .. } => {
+                written.clone()
+            }
+            Problem::TableCellsDropped { dropped, .. } => {
+                dropped.split(" | ").next().unwrap_or(dropped).to_string()
+            }
+            Problem::UnderlinedHeading { underline, .. } => underline.clone(),
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
@@ -552,6 +583,10 @@ impl Problem {
             Problem::SoundAsImage(reference) => return Some(format!("write `[sound:{reference}]`").into()),
             Problem::SpaceInImagePath { corrected, .. } => return Some(format!("write `{corrected}`").into()),
             Problem::FileUrl(_) => "copy the file into the deck's folder and write its path relative to the card file, as in `![d](img/a.png)`",
+            Problem::TableCellsDropped { .. } => "a `|` in a cell ends the cell, in code too: write it as `\\|`; or add the column to the header row and the line below it",
+            Problem::UnderlinedHeading { .. } => "notes are separated by `## ` headings alone: delete the line; for a horizontal rule, leave a blank line above it",
+            Problem::WikiEmbed { corrected: Some(corrected), .. } => return Some(format!("write `{corrected}`, with the path relative to the card file").into()),
+            Problem::WikiEmbed { corrected: None, .. } => "a card cannot show another note: copy the text you mean into the card",
         }))
     }
 }
@@ -1264,6 +1299,28 @@ mod tests {
                 "space-in-image-path",
             ),
             (Problem::FileUrl(s()), "file-url"),
+            (
+                Problem::TableCellsDropped {
+                    cells: 3,
+                    columns: 2,
+                    dropped: s(),
+                },
+                "table-cells-dropped",
+            ),
+            (
+                Problem::UnderlinedHeading {
+                    underline: s(),
+                    text: s(),
+                },
+                "underlined-heading",
+            ),
+            (
+                Problem::WikiEmbed {
+                    written: s(),
+                    corrected: None,
+                },
+                "wiki-embed",
+            ),
         ];
         for (problem, code) in &all {
             assert_eq!(problem.code(), *code, "{problem:?}");

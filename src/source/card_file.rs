@@ -381,7 +381,8 @@ impl Reader<'_> {
                 (false, None) => markdown::render_block(&source.text, &mut resolve),
             };
             if !html && verbatim.is_none() {
-                for (at, slip) in markdown::media_slips(&source.text) {
+                let slips = markdown::media_slips(&source.text).into_iter();
+                for (at, slip) in slips.chain(super::slips::markup_slips(&source.text)) {
                     let line = source.line + source.text[..at].matches('\n').count();
                     problems.push((line, slip));
                 }

@@ -1,0 +1,230 @@
+//! Markdown that quietly gives another card than the one its writer meant, found so
+//! that a warning can say what to write instead: a table row with more cells than its
+//! header (Markdown drops the rest, often split off by a `|` in code), a line
+//! underlined with `---` or `===` (a heading, where a separator between notes was
+//! meant), and an Obsidian embed `![[…]]` (text, where a picture was meant).
+
+use std::ops::Range;
+use std::sync::LazyLock;
+
+use pulldown_cmark::{Event, Parser, Tag};
+use regex::Regex;
+
+use super::markdown::{markdown_options, protect_math, unprotect};
+use crate::error::Problem;
+use crate::text::is_sound_or_video;
+
+/// The slips in a Markdown field, as `(byte offset, problem)` in `source`. Code is left
+/// alone, and so is math (a `|` in a formula splits no cell).
+pub fn markup_slips(source: &str) -> Vec<(usize, Problem)> {
+    let embeds = source.contains("![[");
+    // Most fields have none of these, and are not parsed again.
+    if !source.contains('|') && !may_underline(source) && !embeds {
+        return Vec::new();
+    }
+    let (protected, formulas) = protect_math(source);
+    let back = |range: Range<usize>| unprotect(source, &protected, &formulas, range);
+    let mut slips = Vec::new();
+    let mut code: Vec<Range<usize>> = Vec::new();
+    let mut columns = 0;
+    for (event, range) in Parser::new_ext(&protected, markdown_options()).into_offset_iter() {
+        match event {
+            Event::Start(Tag::Table(alignments)) => columns = alignments.len(),
+            Event::Start(Tag::TableRow) => {
+                let row = &protected[range.clone()];
+                if let Some((cells, from)) = extra_cells(row, columns) {
+                    let at = back(range.clone()).1;
+                    let (dropped, _) = back(range.start + from..range.end);
+                    slips.push((at, dropped_cells(&dropped, cells, columns)));
+                }
+            }
+            Event::Start(Tag::Heading { .. }) => {
+                let (heading, at) = back(range);
+                if let Some((offset, slip)) = underlined(&heading) {
+                    slips.push((at + offset, slip));
+                }
+            }
+            Event::Code(_) | Event::Start(Tag::CodeBlock(_)) => code.push(range),
+            _ => {}
+        }
+    }
+    if embeds {
+        for m in EMBED.find_iter(&protected) {
+            if !code.iter().any(|r| r.contains(&m.start())) {
+                let (written, at) = back(m.range());
+                slips.push((at, embed(written)));
+            }
+        }
+    }
+    slips.sort_by_key(|(at, _)| *at);
+    slips
+}
+
+/// Whether a line after the first is all `-` or all `=` (spaces around): a possible
+/// underline of a heading.
+fn may_underline(source: &str) -> bool {
+    source.lines().skip(1).any(|line| {
+        let line = line.trim();
+        line.starts_with(['-', '='])
+            && line
+                .chars()
+                .all(|c| c == line.chars().next().unwrap_or('-'))
+    })
+}
+
+/// A table row with more cells than the table's `columns`, as GitHub's tables split
+/// it (a `|` splits cells anywhere in the row, in code too, unless it is escaped as
+/// `\|`): its number of cells, and where in `row` the first cell Markdown drops starts.
+fn extra_cells(row: &str, columns: usize) -> Option<(usize, usize)> {
+    let mut cells = 0;
+    let mut from = None;
+    let mut cell_start = None;
+    let mut escaped = false;
+    // The leading `|` opens the first cell; a trailing one closes the last.
+    let start = row.len() - row.trim_start().len();
+    let row_text = row.trim_end();
+    let skip = usize::from(row_text[start..].starts_with('|'));
+    for (i, c) in row_text
+        .char_indices()
+        .skip_while(|&(i, _)| i < start + skip)
+    {
+        if cells == columns && from.is_none() && cell_start.is_none() {
+            from = Some(i);
+        }
+        cell_start.get_or_insert(i);
+        match c {
+            _ if escaped => escaped = false,
+            '\\' => escaped = true,
+            '|' => {
+                cells += 1;
+                cell_start = None;
+            }
+            _ => {}
+        }
+    }
+    if cell_start.is_some_and(|s| !row_text[s..].trim().is_empty()) {
+        cells += 1;
+    }
+    (columns > 0 && cells > columns).then(|| (cells, from.unwrap_or(row_text.len())))
+}
+
+/// The warning for a row of `cells` cells in a table of `columns`, whose dropped cells
+/// are written `dropped` (up to the end of the row).
+fn dropped_cells(dropped: &str, cells: usize, columns: usize) -> Problem {
+    let dropped = dropped.trim();
+    let dropped = match dropped.strip_suffix('|') {
+        Some(d) if !d.ends_with('\\') => d.trim_end(),
+        _ => dropped,
+    };
+    Problem::TableCellsDropped {
+        cells,
+        columns,
+        dropped: dropped.to_string(),
+    }
+}
+
+/// A heading underlined with `-` or `=` (as written, its text then its underline):
+/// where its underline starts in it, and the warning.
+fn underlined(heading: &str) -> Option<(usize, Problem)> {
+    let heading = heading.trim_end();
+    if heading.trim_start().starts_with('#') {
+        return None;
+    }
+    let (text, underline) = heading.rsplit_once('\n')?;
+    let mut text = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    if let Some((cut, _)) = text.char_indices().nth(40) {
+        text.truncate(cut);
+        text.push('…');
+    }
+    let offset = heading.len() - underline.len() + (underline.len() - underline.trim_start().len());
+    Some((
+        offset,
+        Problem::UnderlinedHeading {
+            underline: underline.trim().to_string(),
+            text,
+        },
+    ))
+}
+
+/// `![[name]]`, `![[name|300]]` or `![[note#heading]]` on one line.
+static EMBED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"!\[\[[^\[\]\n]+\]\]").unwrap());
+
+/// The warning for the Obsidian embed `written`, with the Markdown for a media file.
+fn embed(written: String) -> Problem {
+    let inner = &written[3..written.len() - 2];
+    let name = inner.split(['|', '#']).next().unwrap_or(inner).trim();
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    const IMAGES: [&str; 8] = ["png", "jpg", "jpeg", "gif", "webp", "svg", "avif", "bmp"];
+    let corrected = if is_sound_or_video(name) {
+        Some(format!("[sound:{name}]"))
+    } else if ext.is_some_and(|e| IMAGES.contains(&e.as_str())) {
+        Some(match name.contains(' ') {
+            true => format!("![](<{name}>)"),
+            false => format!("![]({name})"),
+        })
+    } else {
+        None
+    };
+    Problem::WikiEmbed { written, corrected }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn codes(source: &str) -> Vec<(usize, String)> {
+        markup_slips(source)
+            .into_iter()
+            .map(|(at, p)| (at, p.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn rows_with_more_cells_than_the_header_are_found() {
+        let table = "| a | b |\n|---|---|\n| `x|y` | z |\n| $|x|$ | w |\n| 1 \\| 2 | 3 |\n";
+        let found = codes(table);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, table.find("| `x").unwrap());
+        assert!(found[0].1.contains("has 3 cells"), "{found:?}");
+        assert!(found[0].1.contains("leaves out `z`"), "{found:?}");
+        // Math before the table moves it in the source, not in the parsed text.
+        let math = format!("$$\na|b\n$$\n\n{table}");
+        assert_eq!(codes(&math)[0].0, math.find("| `x").unwrap());
+        assert!(codes("| a | b |\n|---|---|\n| 1 | 2 |\n| 3 |\n").is_empty());
+    }
+
+    #[test]
+    fn underlined_headings_are_found() {
+        let text = "The answer\n---\n\n## not here\n\nmore\n===\n\n---\n";
+        let found = codes(text);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found[0].0, text.find("---").unwrap());
+        assert!(found[0].1.contains("`The answer`"), "{found:?}");
+        assert_eq!(found[1].0, text.find("===").unwrap());
+        assert!(codes("a\n\n---\n\n- x\n- y\n").is_empty());
+        assert!(codes("```\na\n---\n```\n").is_empty());
+    }
+
+    #[test]
+    fn embeds_are_found_outside_code() {
+        let text = "![[heart.png|300]] `![[x.png]]` ![[a b.mp3]] ![[Other note]]";
+        let found = markup_slips(text);
+        let written: Vec<_> = found
+            .iter()
+            .map(|(at, p)| match p {
+                Problem::WikiEmbed { written, corrected } => {
+                    (*at, written.as_str(), corrected.clone())
+                }
+                _ => panic!("{p:?}"),
+            })
+            .collect();
+        assert_eq!(
+            written,
+            [
+                (0, "![[heart.png|300]]", Some("![](heart.png)".into())),
+                (32, "![[a b.mp3]]", Some("[sound:a b.mp3]".into())),
+                (45, "![[Other note]]", None),
+            ]
+        );
+    }
+}
