@@ -319,6 +319,9 @@ pub enum Problem {
     SpaceInImagePath { written: String, corrected: String },
     #[error("`{0}` names a file on this computer: Anki keeps it as a link that other devices, phones among them, cannot open")]
     FileUrl(String),
+    /// A front matter key that is not ankideck's, nor near one: another app's.
+    #[error("front matter key `{0}` is not one of ankideck's (`deck`, `tags`, `type`, `format`), so it is ignored")]
+    FrontMatterIgnored(String),
     /// A table row with more cells than its header: Markdown drops the rest (`dropped`,
     /// the cells as written, joined by ` | `).
     #[error("this table row has {cells} cells, but the table has {columns} columns: the card leaves out `{dropped}`")]
@@ -369,6 +372,7 @@ impl Problem {
             | Problem::SoundAsImage(_)
             | Problem::SpaceInImagePath { .. }
             | Problem::FileUrl(_)
+            | Problem::FrontMatterIgnored(_)
             | Problem::TableCellsDropped { .. }
             | Problem::UnderlinedHeading { .. }
             | Problem::WikiEmbed { .. } => Severity::Warning,
@@ -457,6 +461,7 @@ impl Problem {
             Problem::SoundAsImage(_) => "sound-as-image",
             Problem::SpaceInImagePath { .. } => "space-in-image-path",
             Problem::FileUrl(_) => "file-url",
+            Problem::FrontMatterIgnored(_) => "front-matter-ignored",
             Problem::TableCellsDropped { .. } => "table-cells-dropped",
             Problem::UnderlinedHeading { .. } => "underlined-heading",
             Problem::WikiEmbed { .. } => "wiki-embed",
@@ -510,6 +515,7 @@ impl Problem {
                 dropped.split(" | ").next().unwrap_or(dropped).to_string()
             }
             Problem::UnderlinedHeading { underline, .. } => underline.clone(),
+            Problem::FrontMatterIgnored(key) => format!("{key}:"),
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
@@ -583,6 +589,7 @@ impl Problem {
             Problem::SoundAsImage(reference) => return Some(format!("write `[sound:{reference}]`").into()),
             Problem::SpaceInImagePath { corrected, .. } => return Some(format!("write `{corrected}`").into()),
             Problem::FileUrl(_) => "copy the file into the deck's folder and write its path relative to the card file, as in `![d](img/a.png)`",
+            Problem::FrontMatterIgnored(_) => "keep it for the app that reads it (Obsidian, a site generator), or delete it",
             Problem::TableCellsDropped { .. } => "a `|` in a cell ends the cell, in code too: write it as `\\|`; or add the column to the header row and the line below it",
             Problem::UnderlinedHeading { .. } => "notes are separated by `## ` headings alone: delete the line; for a horizontal rule, leave a blank line above it",
             Problem::WikiEmbed { corrected: Some(corrected), .. } => return Some(format!("write `{corrected}`, with the path relative to the card file").into()),
@@ -1299,6 +1306,7 @@ mod tests {
                 "space-in-image-path",
             ),
             (Problem::FileUrl(s()), "file-url"),
+            (Problem::FrontMatterIgnored(s()), "front-matter-ignored"),
             (
                 Problem::TableCellsDropped {
                     cells: 3,

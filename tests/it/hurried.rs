@@ -1,7 +1,7 @@
 //! Fields written in a hurry: Anki's own math delimiters (`\(…\)`, `\[…\]`) come out as
 //! written, cloze openers Anki does not read (`{{C1::`, `{{ c1::`, `{{c1：：`, `{c1::`)
 //! and media written the wrong way (a sound as an image, a space in an image's path, a
-//! `file:` URL), and Markdown that drops or changes text (a table row with more cells
+//! `file:` URL), another app's front matter keys (ignored), and Markdown that drops or changes text (a table row with more cells
 //! than its header, a line underlined with `---`, an Obsidian embed `![[…]]`) are
 //! warnings at their place with the corrected text as help. What the
 //! warnings claim about Anki is checked against the real Anki.
@@ -157,6 +157,30 @@ const CASES: &[(&str, &[&str], &[Expected])] = &[
             "`![[my heart.png|300]]` is an Obsidian embed, not Markdown: the card shows it as text",
             "write `![](<my heart.png>)`, with the path relative to the card file",
         )],
+    ),
+    (
+        "---\naliases: [heart]\ncssclasses:\n  - wide\ndeck: Med\n---\n## Q\n\nA\n",
+        &[],
+        &[
+            (
+                "warning",
+                "front-matter-ignored",
+                2,
+                1,
+                9,
+                "front matter key `aliases` is not one of ankideck's (`deck`, `tags`, `type`, `format`), so it is ignored",
+                "keep it for the app that reads it (Obsidian, a site generator), or delete it",
+            ),
+            (
+                "warning",
+                "front-matter-ignored",
+                3,
+                1,
+                12,
+                "front matter key `cssclasses` is not one of ankideck's (`deck`, `tags`, `type`, `format`), so it is ignored",
+                "keep it for the app that reads it (Obsidian, a site generator), or delete it",
+            ),
+        ],
     ),
     // Written right, nothing to say.
     (
