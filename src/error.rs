@@ -322,6 +322,10 @@ pub enum Problem {
     /// A front matter key that is not ankideck's, nor near one: another app's.
     #[error("front matter key `{0}` is not one of ankideck's (`deck`, `tags`, `type`, `format`), so it is ignored")]
     FrontMatterIgnored(String),
+    /// Obsidian's inline tags (`#cardio #exam`, as `written`), which stay text on the
+    /// card; `meant` is the `tags:` line for them.
+    #[error("`{written}` is text on the card, not tags: a note's tags come from its `tags:` line; did you mean `{meant}`?")]
+    InlineTags { written: String, meant: String },
     /// A table row with more cells than its header: Markdown drops the rest (`dropped`,
     /// the cells as written, joined by ` | `).
     #[error("this table row has {cells} cells, but the table has {columns} columns: the card leaves out `{dropped}`")]
@@ -373,6 +377,7 @@ impl Problem {
             | Problem::SpaceInImagePath { .. }
             | Problem::FileUrl(_)
             | Problem::FrontMatterIgnored(_)
+            | Problem::InlineTags { .. }
             | Problem::TableCellsDropped { .. }
             | Problem::UnderlinedHeading { .. }
             | Problem::WikiEmbed { .. } => Severity::Warning,
@@ -462,6 +467,7 @@ impl Problem {
             Problem::SpaceInImagePath { .. } => "space-in-image-path",
             Problem::FileUrl(_) => "file-url",
             Problem::FrontMatterIgnored(_) => "front-matter-ignored",
+            Problem::InlineTags { .. } => "inline-tags",
             Problem::TableCellsDropped { .. } => "table-cells-dropped",
             Problem::UnderlinedHeading { .. } => "underlined-heading",
             Problem::WikiEmbed { .. } => "wiki-embed",
@@ -516,6 +522,7 @@ impl Problem {
             }
             Problem::UnderlinedHeading { underline, .. } => underline.clone(),
             Problem::FrontMatterIgnored(key) => format!("{key}:"),
+            Problem::InlineTags { written, .. } => written.clone(),
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
@@ -590,6 +597,7 @@ impl Problem {
             Problem::SpaceInImagePath { corrected, .. } => return Some(format!("write `{corrected}`").into()),
             Problem::FileUrl(_) => "copy the file into the deck's folder and write its path relative to the card file, as in `![d](img/a.png)`",
             Problem::FrontMatterIgnored(_) => "keep it for the app that reads it (Obsidian, a site generator), or delete it",
+            Problem::InlineTags { .. } => "write the tags on a `tags:` line right under the heading (or in the front matter), and delete them here",
             Problem::TableCellsDropped { .. } => "a `|` in a cell ends the cell, in code too: write it as `\\|`; or add the column to the header row and the line below it",
             Problem::UnderlinedHeading { .. } => "notes are separated by `## ` headings alone: delete the line; for a horizontal rule, leave a blank line above it",
             Problem::WikiEmbed { corrected: Some(corrected), .. } => return Some(format!("write `{corrected}`, with the path relative to the card file").into()),
@@ -1307,6 +1315,13 @@ mod tests {
             ),
             (Problem::FileUrl(s()), "file-url"),
             (Problem::FrontMatterIgnored(s()), "front-matter-ignored"),
+            (
+                Problem::InlineTags {
+                    written: s(),
+                    meant: s(),
+                },
+                "inline-tags",
+            ),
             (
                 Problem::TableCellsDropped {
                     cells: 3,

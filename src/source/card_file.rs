@@ -382,7 +382,8 @@ impl Reader<'_> {
             };
             if !html && verbatim.is_none() {
                 let slips = markdown::media_slips(&source.text).into_iter();
-                for (at, slip) in slips.chain(super::slips::markup_slips(&source.text)) {
+                let markup = super::slips::markup_slips(&source.text, inline);
+                for (at, slip) in slips.chain(markup) {
                     let line = source.line + source.text[..at].matches('\n').count();
                     problems.push((line, slip));
                 }

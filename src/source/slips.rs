@@ -2,7 +2,8 @@
 //! that a warning can say what to write instead: a table row with more cells than its
 //! header (Markdown drops the rest, often split off by a `|` in code), a line
 //! underlined with `---` or `===` (a heading, where a separator between notes was
-//! meant), and an Obsidian embed `![[…]]` (text, where a picture was meant).
+//! meant), an Obsidian embed `![[…]]` (text, where a picture was meant) and Obsidian's
+//! inline tags `#cardio` (text, where tags were meant).
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -14,17 +15,22 @@ use super::markdown::{markdown_options, protect_math, unprotect};
 use crate::error::Problem;
 use crate::text::is_sound_or_video;
 
-/// The slips in a Markdown field, as `(byte offset, problem)` in `source`. Code is left
-/// alone, and so is math (a `|` in a formula splits no cell).
-pub fn markup_slips(source: &str) -> Vec<(usize, Problem)> {
+/// The slips in a Markdown field, as `(byte offset, problem)` in `source`; `heading`
+/// says the field is a note's heading. Code is left alone, and so is math (a `|` in a
+/// formula splits no cell).
+pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
+    let mut slips: Vec<(usize, Problem)> = match heading {
+        true => heading_tags(source).into_iter().collect(),
+        false => Vec::new(),
+    };
     let embeds = source.contains("![[");
+    let tags = !heading && source.contains('#');
     // Most fields have none of these, and are not parsed again.
-    if !source.contains('|') && !may_underline(source) && !embeds {
-        return Vec::new();
+    if !source.contains('|') && !may_underline(source) && !embeds && !tags {
+        return slips;
     }
     let (protected, formulas) = protect_math(source);
     let back = |range: Range<usize>| unprotect(source, &protected, &formulas, range);
-    let mut slips = Vec::new();
     let mut code: Vec<Range<usize>> = Vec::new();
     let mut columns = 0;
     for (event, range) in Parser::new_ext(&protected, markdown_options()).into_offset_iter() {
@@ -43,6 +49,10 @@ pub fn markup_slips(source: &str) -> Vec<(usize, Problem)> {
                 if let Some((offset, slip)) = underlined(&heading) {
                     slips.push((at + offset, slip));
                 }
+            }
+            Event::Start(Tag::Paragraph) if tags => {
+                let (text, at) = back(range);
+                slips.extend(tag_lines(&text).map(|(offset, slip)| (at + offset, slip)));
             }
             Event::Code(_) | Event::Start(Tag::CodeBlock(_)) => code.push(range),
             _ => {}
@@ -146,6 +156,54 @@ fn underlined(heading: &str) -> Option<(usize, Problem)> {
     ))
 }
 
+/// Whether `word` is an inline tag as Obsidian and Logseq write them: `#` and a name
+/// of letters, digits, `_`, `-` and `/`, not all digits (`#42` is no tag).
+fn is_inline_tag(word: &str) -> bool {
+    word.strip_prefix('#').is_some_and(|name| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_-/".contains(c))
+            && !name.chars().all(|c| c.is_ascii_digit())
+    })
+}
+
+/// The warning for inline tags `written` (words with their `#`).
+fn inline_tags(written: &[&str]) -> Problem {
+    let names: Vec<&str> = written.iter().map(|w| &w[1..]).collect();
+    Problem::InlineTags {
+        written: written.join(" "),
+        meant: format!("tags: {}", names.join(" ")),
+    }
+}
+
+/// Inline tags ending a heading (`## What pumps blood? #cardio`), which stay its text.
+fn heading_tags(heading: &str) -> Option<(usize, Problem)> {
+    let words: Vec<&str> = heading.split_whitespace().collect();
+    let count = words.iter().rev().take_while(|w| is_inline_tag(w)).count();
+    if count == 0 || count == words.len() {
+        return None;
+    }
+    let written = &words[words.len() - count..];
+    let at = heading.rfind(written[0]).unwrap_or(0);
+    Some((at, inline_tags(written)))
+}
+
+/// Lines of a paragraph (as written) that hold nothing but inline tags.
+fn tag_lines(paragraph: &str) -> impl Iterator<Item = (usize, Problem)> + '_ {
+    paragraph
+        .split_inclusive('\n')
+        .scan(0, |at, line| {
+            let start = *at;
+            *at += line.len();
+            let words: Vec<&str> = line.split_whitespace().collect();
+            let found = (!words.is_empty() && words.iter().all(|w| is_inline_tag(w)))
+                .then(|| (start + line.find('#').unwrap_or(0), inline_tags(&words)));
+            Some(found)
+        })
+        .flatten()
+}
+
 /// `![[name]]`, `![[name|300]]` or `![[note#heading]]` on one line.
 static EMBED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"!\[\[[^\[\]\n]+\]\]").unwrap());
 
@@ -173,7 +231,7 @@ mod tests {
     use super::*;
 
     fn codes(source: &str) -> Vec<(usize, String)> {
-        markup_slips(source)
+        markup_slips(source, false)
             .into_iter()
             .map(|(at, p)| (at, p.to_string()))
             .collect()
@@ -208,7 +266,7 @@ mod tests {
     #[test]
     fn embeds_are_found_outside_code() {
         let text = "![[heart.png|300]] `![[x.png]]` ![[a b.mp3]] ![[Other note]]";
-        let found = markup_slips(text);
+        let found = markup_slips(text, false);
         let written: Vec<_> = found
             .iter()
             .map(|(at, p)| match p {
@@ -226,5 +284,29 @@ mod tests {
                 (45, "![[Other note]]", None),
             ]
         );
+    }
+
+    #[test]
+    fn inline_tags_are_found_at_a_headings_end_and_on_lines_of_their_own() {
+        let found = markup_slips("What pumps blood? #cardio #anatomy/heart", true);
+        assert!(
+            matches!(&found[..], [(18, Problem::InlineTags { written, meant })]
+                if written == "#cardio #anatomy/heart" && meant == "tags: cardio anatomy/heart"),
+            "{found:?}"
+        );
+        for text in [
+            "What is C#?",
+            "Issue #42",
+            "#cardio",
+            "Explain #include here",
+        ] {
+            assert!(markup_slips(text, true).is_empty(), "{text}");
+        }
+        assert_eq!(markup_slips("See ![[a.png]] #x", true).len(), 2);
+        let body =
+            "The heart.\n\nsee\n#cardio #exam\n\n```sh\n#comment\n```\n\nIssue #42 and #this\n";
+        let found = codes(body);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].0, body.find("#cardio").unwrap());
     }
 }

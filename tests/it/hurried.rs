@@ -1,7 +1,7 @@
 //! Fields written in a hurry: Anki's own math delimiters (`\(…\)`, `\[…\]`) come out as
 //! written, cloze openers Anki does not read (`{{C1::`, `{{ c1::`, `{{c1：：`, `{c1::`)
 //! and media written the wrong way (a sound as an image, a space in an image's path, a
-//! `file:` URL), another app's front matter keys (ignored), and Markdown that drops or changes text (a table row with more cells
+//! `file:` URL), another app's front matter keys (ignored), inline `#tags`, and Markdown that drops or changes text (a table row with more cells
 //! than its header, a line underlined with `---`, an Obsidian embed `![[…]]`) are
 //! warnings at their place with the corrected text as help. What the
 //! warnings claim about Anki is checked against the real Anki.
@@ -179,6 +179,30 @@ const CASES: &[(&str, &[&str], &[Expected])] = &[
                 12,
                 "front matter key `cssclasses` is not one of ankideck's (`deck`, `tags`, `type`, `format`), so it is ignored",
                 "keep it for the app that reads it (Obsidian, a site generator), or delete it",
+            ),
+        ],
+    ),
+    (
+        "## What pumps blood? #cardio #anatomy/heart\n\nThe heart.\n\n#exam\n",
+        &[],
+        &[
+            (
+                "warning",
+                "inline-tags",
+                1,
+                22,
+                44,
+                "`#cardio #anatomy/heart` is text on the card, not tags: a note's tags come from its `tags:` line; did you mean `tags: cardio anatomy/heart`?",
+                "write the tags on a `tags:` line right under the heading (or in the front matter), and delete them here",
+            ),
+            (
+                "warning",
+                "inline-tags",
+                5,
+                1,
+                6,
+                "`#exam` is text on the card, not tags: a note's tags come from its `tags:` line; did you mean `tags: exam`?",
+                "write the tags on a `tags:` line right under the heading (or in the front matter), and delete them here",
             ),
         ],
     ),
