@@ -326,6 +326,14 @@ pub enum Problem {
     /// card; `meant` is the `tags:` line for them.
     #[error("`{written}` is text on the card, not tags: a note's tags come from its `tags:` line; did you mean `{meant}`?")]
     InlineTags { written: String, meant: String },
+    /// Markup of another Markdown dialect (`what`), which the card shows as written;
+    /// `corrected` is the HTML to write.
+    #[error("`{written}` is {what}, which this Markdown does not have: the card shows it as written; did you mean `{corrected}`?")]
+    ForeignMarkup {
+        written: String,
+        what: String,
+        corrected: String,
+    },
     /// A table row with more cells than its header: Markdown drops the rest (`dropped`,
     /// the cells as written, joined by ` | `).
     #[error("this table row has {cells} cells, but the table has {columns} columns: the card leaves out `{dropped}`")]
@@ -378,6 +386,7 @@ impl Problem {
             | Problem::FileUrl(_)
             | Problem::FrontMatterIgnored(_)
             | Problem::InlineTags { .. }
+            | Problem::ForeignMarkup { .. }
             | Problem::TableCellsDropped { .. }
             | Problem::UnderlinedHeading { .. }
             | Problem::WikiEmbed { .. } => Severity::Warning,
@@ -468,6 +477,7 @@ impl Problem {
             Problem::FileUrl(_) => "file-url",
             Problem::FrontMatterIgnored(_) => "front-matter-ignored",
             Problem::InlineTags { .. } => "inline-tags",
+            Problem::ForeignMarkup { .. } => "foreign-markup",
             Problem::TableCellsDropped { .. } => "table-cells-dropped",
             Problem::UnderlinedHeading { .. } => "underlined-heading",
             Problem::WikiEmbed { .. } => "wiki-embed",
@@ -522,7 +532,9 @@ impl Problem {
             }
             Problem::UnderlinedHeading { underline, .. } => underline.clone(),
             Problem::FrontMatterIgnored(key) => format!("{key}:"),
-            Problem::InlineTags { written, .. } => written.clone(),
+            Problem::InlineTags { written, .. } | Problem::ForeignMarkup { written, .. } => {
+                written.clone()
+            }
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
@@ -598,6 +610,7 @@ impl Problem {
             Problem::FileUrl(_) => "copy the file into the deck's folder and write its path relative to the card file, as in `![d](img/a.png)`",
             Problem::FrontMatterIgnored(_) => "keep it for the app that reads it (Obsidian, a site generator), or delete it",
             Problem::InlineTags { .. } => "write the tags on a `tags:` line right under the heading (or in the front matter), and delete them here",
+            Problem::ForeignMarkup { .. } => "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
             Problem::TableCellsDropped { .. } => "a `|` in a cell ends the cell, in code too: write it as `\\|`; or add the column to the header row and the line below it",
             Problem::UnderlinedHeading { .. } => "notes are separated by `## ` headings alone: delete the line; for a horizontal rule, leave a blank line above it",
             Problem::WikiEmbed { corrected: Some(corrected), .. } => return Some(format!("write `{corrected}`, with the path relative to the card file").into()),
@@ -1315,6 +1328,14 @@ mod tests {
             ),
             (Problem::FileUrl(s()), "file-url"),
             (Problem::FrontMatterIgnored(s()), "front-matter-ignored"),
+            (
+                Problem::ForeignMarkup {
+                    written: s(),
+                    what: s(),
+                    corrected: s(),
+                },
+                "foreign-markup",
+            ),
             (
                 Problem::InlineTags {
                     written: s(),

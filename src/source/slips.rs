@@ -2,8 +2,10 @@
 //! that a warning can say what to write instead: a table row with more cells than its
 //! header (Markdown drops the rest, often split off by a `|` in code), a line
 //! underlined with `---` or `===` (a heading, where a separator between notes was
-//! meant), an Obsidian embed `![[…]]` (text, where a picture was meant) and Obsidian's
-//! inline tags `#cardio` (text, where tags were meant).
+//! meant), an Obsidian embed `![[…]]` (text, where a picture was meant), Obsidian's
+//! inline tags `#cardio` (text, where tags were meant), and other dialects' highlight,
+//! comments, subscripts and superscripts (`==x==`, `%%x%%`, `H~2~O`, `x^2^`: shown as
+//! written).
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -25,8 +27,9 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
     };
     let embeds = source.contains("![[");
     let tags = !heading && source.contains('#');
+    let foreign = source.contains(['=', '%', '~', '^']);
     // Most fields have none of these, and are not parsed again.
-    if !source.contains('|') && !may_underline(source) && !embeds && !tags {
+    if !source.contains('|') && !may_underline(source) && !embeds && !tags && !foreign {
         return slips;
     }
     let (protected, formulas) = protect_math(source);
@@ -54,15 +57,30 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
                 let (text, at) = back(range);
                 slips.extend(tag_lines(&text).map(|(offset, slip)| (at + offset, slip)));
             }
-            Event::Code(_) | Event::Start(Tag::CodeBlock(_)) => code.push(range),
+            Event::Code(_)
+            | Event::Start(Tag::CodeBlock(_))
+            | Event::Html(_)
+            | Event::InlineHtml(_) => code.push(range),
             _ => {}
         }
     }
+    let outside_code = |m: &regex::Match| !code.iter().any(|r| r.contains(&m.start()));
     if embeds {
-        for m in EMBED.find_iter(&protected) {
-            if !code.iter().any(|r| r.contains(&m.start())) {
-                let (written, at) = back(m.range());
-                slips.push((at, embed(written)));
+        for m in EMBED.find_iter(&protected).filter(outside_code) {
+            let (written, at) = back(m.range());
+            slips.push((at, embed(written)));
+        }
+    }
+    if foreign {
+        for (what, pattern, tags) in FOREIGN.iter() {
+            for c in pattern.captures_iter(&protected) {
+                let m = c.get(1).expect("group 1");
+                // `\==` is escaped, and meant as written.
+                if outside_code(&m) && !protected[..m.start()].ends_with('\\') {
+                    let (written, at) = back(m.range());
+                    let inner = c.get(2).expect("group 2").as_str();
+                    slips.push((at, foreign_markup(what, written, inner, tags)));
+                }
             }
         }
     }
@@ -204,6 +222,49 @@ fn tag_lines(paragraph: &str) -> impl Iterator<Item = (usize, Problem)> + '_ {
         .flatten()
 }
 
+/// Markup of other Markdown dialects that this one shows as written: what it is, its
+/// pattern (group 1 the markup, group 2 its text) and the HTML tags to write instead.
+static FOREIGN: LazyLock<[(&str, Regex, [&str; 2]); 4]> = LazyLock::new(|| {
+    let re = |pattern: &str| Regex::new(pattern).unwrap();
+    [
+        (
+            "Obsidian's highlight",
+            re(r"(==([^=\s](?:[^=\n]*[^=\s])?)==)"),
+            ["<mark>", "</mark>"],
+        ),
+        (
+            "an Obsidian comment",
+            re(r"(?s)(%%(.+?)%%)"),
+            ["<!--", "-->"],
+        ),
+        (
+            "a subscript in Pandoc's Markdown",
+            re(r"[\p{L}\p{N}](~([^~\s]{1,12})~)"),
+            ["<sub>", "</sub>"],
+        ),
+        (
+            "a superscript in Pandoc's Markdown",
+            re(r"[\p{L}\p{N})](\^([^\^\s]{1,12})\^)"),
+            ["<sup>", "</sup>"],
+        ),
+    ]
+});
+
+/// The warning for `written`, markup of another dialect (`what`) around `inner`, with the
+/// HTML `tags` to write instead (only its first line for a comment over several).
+fn foreign_markup(what: &str, written: String, inner: &str, tags: &[&str; 2]) -> Problem {
+    let written = written.lines().next().unwrap_or_default().to_string();
+    let inner = match inner.contains('\n') {
+        true => " … ",
+        false => inner,
+    };
+    Problem::ForeignMarkup {
+        written,
+        what: what.to_string(),
+        corrected: format!("{}{inner}{}", tags[0], tags[1]),
+    }
+}
+
 /// `![[name]]`, `![[name|300]]` or `![[note#heading]]` on one line.
 static EMBED: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"!\[\[[^\[\]\n]+\]\]").unwrap());
 
@@ -284,6 +345,31 @@ mod tests {
                 (45, "![[Other note]]", None),
             ]
         );
+    }
+
+    #[test]
+    fn other_dialects_markup_is_found_outside_code_and_math() {
+        let text = "==key idea== H~2~O x^2^ Ca^2+^ %% note %%\n\n`==a==` $x^2^y$ a == b == c ~~gone~~ <span title=\"==x==\">y</span> \\==kept== H\\~2~O\n";
+        let found: Vec<_> = markup_slips(text, false)
+            .into_iter()
+            .map(|(at, p)| match p {
+                Problem::ForeignMarkup {
+                    written, corrected, ..
+                } => (at, written, corrected),
+                _ => panic!("{p:?}"),
+            })
+            .collect();
+        let expected = [
+            (0, "==key idea==", "<mark>key idea</mark>"),
+            (14, "~2~", "<sub>2</sub>"),
+            (20, "^2^", "<sup>2</sup>"),
+            (26, "^2+^", "<sup>2+</sup>"),
+            (31, "%% note %%", "<!-- note -->"),
+        ];
+        let expected: Vec<_> = (expected.iter())
+            .map(|(at, w, c)| (*at, w.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(found, expected);
     }
 
     #[test]

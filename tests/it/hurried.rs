@@ -206,6 +206,30 @@ const CASES: &[(&str, &[&str], &[Expected])] = &[
             ),
         ],
     ),
+    (
+        "## Mnemonic\n\n==LMNOP== for H~2~O\n",
+        &[],
+        &[
+            (
+                "warning",
+                "foreign-markup",
+                3,
+                1,
+                10,
+                "`==LMNOP==` is Obsidian's highlight, which this Markdown does not have: the card shows it as written; did you mean `<mark>LMNOP</mark>`?",
+                "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
+            ),
+            (
+                "warning",
+                "foreign-markup",
+                3,
+                16,
+                19,
+                "`~2~` is a subscript in Pandoc's Markdown, which this Markdown does not have: the card shows it as written; did you mean `<sub>2</sub>`?",
+                "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
+            ),
+        ],
+    ),
     // Written right, nothing to say.
     (
         "## 已知 \\(a_1*b_1\\) 和 \\[c_1*d_1\\]\n\n{c1: 2} ![cat](<img/my cat.png>) [sound:audio/ni.mp3]\n",
@@ -310,12 +334,13 @@ fn anki_reads_the_fields_as_the_warnings_say() {
 }
 
 /// Anki shows what the Markdown warnings say: a table row without its extra cell, an
-/// underlined line as a heading, an Obsidian embed as text and no picture.
+/// underlined line as a heading, an Obsidian embed as text and no picture, Obsidian's
+/// highlight and comment as written.
 #[test]
 fn anki_shows_the_markdown_slips_as_the_warnings_say() {
     let dir = temp_dir("hurried-slips");
     let src = dir.join("src");
-    let file = "## Drugs\n| Drug | Dose |\n|---|---|\n| `a|b` | 5 mg |\n\n## Q2\nThe answer\n---\n\n![[heart.png]]\n";
+    let file = "## Drugs\n| Drug | Dose |\n|---|---|\n| `a|b` | 5 mg |\n\n## Q2\nThe answer\n---\n\n![[heart.png]] ==key== %% mine %%\n";
     write_files(&src, &[("a.md", file), ("heart.png", "bytes")]);
     let package = dir.join("deck.apkg");
     assert_success(&build(&src, &package));
