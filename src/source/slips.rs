@@ -26,10 +26,13 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
         false => Vec::new(),
     };
     let embeds = source.contains("![[");
-    let tags = !heading && source.contains('#');
-    let foreign = source.contains(['=', '%', '~', '^']);
+    let tags = !heading && source.contains('#') && source.lines().any(is_tag_line);
+    let foreign = source.contains("==")
+        || source.contains("%%")
+        || (source.contains(['~', '^'])
+            && FOREIGN[2..].iter().any(|(_, re, _)| re.is_match(source)));
     // Most fields have none of these, and are not parsed again.
-    if !source.contains('|') && !may_underline(source) && !embeds && !tags && !foreign {
+    if !may_be_table(source) && !may_underline(source) && !embeds && !tags && !foreign {
         return slips;
     }
     let (protected, formulas) = protect_math(source);
@@ -86,6 +89,19 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
     }
     slips.sort_by_key(|(at, _)| *at);
     slips
+}
+
+/// Whether a line may be a table's delimiter row (`|---|:-:|`, `--- | ---`, in a quote
+/// too).
+fn may_be_table(source: &str) -> bool {
+    source.contains('|')
+        && source.lines().any(|line| {
+            line.contains('|')
+                && line.contains('-')
+                && line
+                    .chars()
+                    .all(|c| matches!(c, '|' | '-' | ':' | '>' | ' ' | '\t'))
+        })
 }
 
 /// Whether a line after the first is all `-` or all `=` (spaces around): a possible
@@ -207,6 +223,12 @@ fn heading_tags(heading: &str) -> Option<(usize, Problem)> {
     Some((at, inline_tags(written)))
 }
 
+/// Whether `line` holds inline tags and nothing else.
+fn is_tag_line(line: &str) -> bool {
+    let mut words = line.split_whitespace().peekable();
+    words.peek().is_some() && words.all(is_inline_tag)
+}
+
 /// Lines of a paragraph (as written) that hold nothing but inline tags.
 fn tag_lines(paragraph: &str) -> impl Iterator<Item = (usize, Problem)> + '_ {
     paragraph
@@ -215,7 +237,7 @@ fn tag_lines(paragraph: &str) -> impl Iterator<Item = (usize, Problem)> + '_ {
             let start = *at;
             *at += line.len();
             let words: Vec<&str> = line.split_whitespace().collect();
-            let found = (!words.is_empty() && words.iter().all(|w| is_inline_tag(w)))
+            let found = is_tag_line(line)
                 .then(|| (start + line.find('#').unwrap_or(0), inline_tags(&words)));
             Some(found)
         })
@@ -310,6 +332,9 @@ mod tests {
         let math = format!("$$\na|b\n$$\n\n{table}");
         assert_eq!(codes(&math)[0].0, math.find("| `x").unwrap());
         assert!(codes("| a | b |\n|---|---|\n| 1 | 2 |\n| 3 |\n").is_empty());
+        // Without outer pipes, and in a quote.
+        assert_eq!(codes("a | b\n--- | ---\n1 | 2 | 3\n").len(), 1);
+        assert_eq!(codes("> | a |\n> |---|\n> | 1 | 2 |\n").len(), 1);
     }
 
     #[test]
