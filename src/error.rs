@@ -346,6 +346,9 @@ pub enum Problem {
     /// heading; `text` is the heading's text (its start).
     #[error("`{underline}` under a line of text makes that text a heading (`{text}`), shown large on the card; it does not separate notes")]
     UnderlinedHeading { underline: String, text: String },
+    /// A horizontal rule (`---`, as written) that ends a field.
+    #[error("`{0}` at the end of the field draws a line at the end of the card; it does not separate notes")]
+    TrailingRule(String),
     /// An Obsidian embed `![[…]]`, which Markdown shows as text; `corrected` is the
     /// Markdown (or sound tag) for a media file.
     #[error("`{written}` is an Obsidian embed, not Markdown: the card shows it as text")]
@@ -389,6 +392,7 @@ impl Problem {
             | Problem::ForeignMarkup { .. }
             | Problem::TableCellsDropped { .. }
             | Problem::UnderlinedHeading { .. }
+            | Problem::TrailingRule(_)
             | Problem::WikiEmbed { .. } => Severity::Warning,
             Problem::UnclosedFence {
                 swallowed: None, ..
@@ -480,6 +484,7 @@ impl Problem {
             Problem::ForeignMarkup { .. } => "foreign-markup",
             Problem::TableCellsDropped { .. } => "table-cells-dropped",
             Problem::UnderlinedHeading { .. } => "underlined-heading",
+            Problem::TrailingRule(_) => "trailing-rule",
             Problem::WikiEmbed { .. } => "wiki-embed",
         }
     }
@@ -530,7 +535,9 @@ impl Problem {
             Problem::TableCellsDropped { dropped, .. } => {
                 dropped.split(" | ").next().unwrap_or(dropped).to_string()
             }
-            Problem::UnderlinedHeading { underline, .. } => underline.clone(),
+            Problem::UnderlinedHeading { underline, .. } | Problem::TrailingRule(underline) => {
+                underline.clone()
+            }
             Problem::FrontMatterIgnored(key) => format!("{key}:"),
             Problem::InlineTags { written, .. } | Problem::ForeignMarkup { written, .. } => {
                 written.clone()
@@ -613,6 +620,7 @@ impl Problem {
             Problem::ForeignMarkup { .. } => "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
             Problem::TableCellsDropped { .. } => "a `|` in a cell ends the cell, in code too: write it as `\\|`; or add the column to the header row and the line below it",
             Problem::UnderlinedHeading { .. } => "notes are separated by `## ` headings alone: delete the line; for a horizontal rule, leave a blank line above it",
+            Problem::TrailingRule(_) => "notes are separated by `## ` headings alone: delete the line",
             Problem::WikiEmbed { corrected: Some(corrected), .. } => return Some(format!("write `{corrected}`, with the path relative to the card file").into()),
             Problem::WikiEmbed { corrected: None, .. } => "a card cannot show another note: copy the text you mean into the card",
         }))
@@ -1365,6 +1373,7 @@ mod tests {
                 },
                 "wiki-embed",
             ),
+            (Problem::TrailingRule(s()), "trailing-rule"),
         ];
         for (problem, code) in &all {
             assert_eq!(problem.code(), *code, "{problem:?}");

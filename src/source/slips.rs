@@ -2,7 +2,7 @@
 //! that a warning can say what to write instead: a table row with more cells than its
 //! header (Markdown drops the rest, often split off by a `|` in code), a line
 //! underlined with `---` or `===` (a heading, where a separator between notes was
-//! meant), an Obsidian embed `![[…]]` (text, where a picture was meant), Obsidian's
+//! meant), a `---` that ends a field (a line at the end of the card, likewise), an Obsidian embed `![[…]]` (text, where a picture was meant), Obsidian's
 //! inline tags `#cardio` (text, where tags were meant), and other dialects' highlight,
 //! comments, subscripts and superscripts (`==x==`, `%%x%%`, `H~2~O`, `x^2^`: shown as
 //! written).
@@ -29,6 +29,8 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
     let tags = !heading && source.contains('#') && source.lines().any(is_tag_line);
     let foreign = source.contains("==")
         || source.contains("%%")
+        || source.contains("[[")
+        || source.contains("[!")
         || (source.contains(['~', '^'])
             && FOREIGN[2..].iter().any(|(_, re, _)| re.is_match(source)));
     // Most fields have none of these, and are not parsed again.
@@ -55,6 +57,12 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
                 if let Some((offset, slip)) = underlined(&heading) {
                     slips.push((at + offset, slip));
                 }
+            }
+            // A rule that ends the field: a `---` written to separate notes.
+            Event::Rule if protected[range.end..].trim().is_empty() && range.start > 0 => {
+                let (rule, at) = back(range);
+                let rule = rule.trim().to_string();
+                slips.push((at, Problem::TrailingRule(rule)));
             }
             Event::Start(Tag::Paragraph) if tags => {
                 let (text, at) = back(range);
@@ -104,15 +112,14 @@ fn may_be_table(source: &str) -> bool {
         })
 }
 
-/// Whether a line after the first is all `-` or all `=` (spaces around): a possible
-/// underline of a heading.
+/// Whether a line after the first is made of one of `-`, `=`, `*` and `_` (spaces
+/// between): a possible underline of a heading, or a rule.
 fn may_underline(source: &str) -> bool {
     source.lines().skip(1).any(|line| {
-        let line = line.trim();
-        line.starts_with(['-', '='])
-            && line
-                .chars()
-                .all(|c| c == line.chars().next().unwrap_or('-'))
+        let mut marks = line.chars().filter(|c| !c.is_whitespace());
+        marks
+            .next()
+            .is_some_and(|first| "-=*_".contains(first) && marks.all(|c| c == first))
     })
 }
 
@@ -246,7 +253,7 @@ fn tag_lines(paragraph: &str) -> impl Iterator<Item = (usize, Problem)> + '_ {
 
 /// Markup of other Markdown dialects that this one shows as written: what it is, its
 /// pattern (group 1 the markup, group 2 its text) and the HTML tags to write instead.
-static FOREIGN: LazyLock<[(&str, Regex, [&str; 2]); 4]> = LazyLock::new(|| {
+static FOREIGN: LazyLock<[(&str, Regex, [&str; 2]); 6]> = LazyLock::new(|| {
     let re = |pattern: &str| Regex::new(pattern).unwrap();
     [
         (
@@ -268,6 +275,16 @@ static FOREIGN: LazyLock<[(&str, Regex, [&str; 2]); 4]> = LazyLock::new(|| {
             "a superscript in Pandoc's Markdown",
             re(r"[\p{L}\p{N})](\^([^\^\s]{1,12})\^)"),
             ["<sup>", "</sup>"],
+        ),
+        (
+            "an Obsidian wikilink",
+            re(r"(?m)(?:^|[^!\[])(\[\[(?:[^\[\]\n|]*\|)?([^\[\]\n|]+)\]\])"),
+            ["", ""],
+        ),
+        (
+            "an Obsidian callout",
+            re(r"(?m)^[ \t]*>[ \t]*(\[!([A-Za-z]+)\][-+]?)"),
+            ["<b>", "</b>"],
         ),
     ]
 });
@@ -338,14 +355,18 @@ mod tests {
     }
 
     #[test]
-    fn underlined_headings_are_found() {
+    fn underlined_headings_and_rules_ending_a_field_are_found() {
         let text = "The answer\n---\n\n## not here\n\nmore\n===\n\n---\n";
         let found = codes(text);
-        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!(found[2].0, text.rfind("---").unwrap());
+        assert!(found[2].1.contains("draws a line"), "{found:?}");
         assert_eq!(found[0].0, text.find("---").unwrap());
         assert!(found[0].1.contains("`The answer`"), "{found:?}");
         assert_eq!(found[1].0, text.find("===").unwrap());
         assert!(codes("a\n\n---\n\n- x\n- y\n").is_empty());
+        assert!(codes("a\n\n***\n\nb\n").is_empty());
+        assert_eq!(codes("a\n* * *\n").len(), 1);
         assert!(codes("```\na\n---\n```\n").is_empty());
     }
 
@@ -395,6 +416,32 @@ mod tests {
             .map(|(at, w, c)| (*at, w.to_string(), c.to_string()))
             .collect();
         assert_eq!(found, expected);
+    }
+
+    #[test]
+    fn wikilinks_and_callouts_are_found() {
+        let text = "See [[Heart]] and [[Heart#Top|the top]].\n\n> [!note]- Title\n> text\n";
+        let found: Vec<_> = markup_slips(text, false)
+            .into_iter()
+            .map(|(at, p)| match p {
+                Problem::ForeignMarkup {
+                    written, corrected, ..
+                } => (at, written, corrected),
+                _ => panic!("{p:?}"),
+            })
+            .collect();
+        let at = |s: &str| text.find(s).unwrap();
+        let expected = [
+            (at("[[Heart]]"), "[[Heart]]", "Heart"),
+            (at("[[Heart#"), "[[Heart#Top|the top]]", "the top"),
+            (at("[!note]"), "[!note]-", "<b>note</b>"),
+        ];
+        let expected: Vec<_> = (expected.iter())
+            .map(|(at, w, c)| (*at, w.to_string(), c.to_string()))
+            .collect();
+        assert_eq!(found, expected);
+        // An embed is an embed, and `\[[x]]` text.
+        assert_eq!(markup_slips("![[x.png]] \\[[x]]", false).len(), 1);
     }
 
     #[test]

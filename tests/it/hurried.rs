@@ -2,7 +2,7 @@
 //! written, cloze openers Anki does not read (`{{C1::`, `{{ c1::`, `{{c1：：`, `{c1::`)
 //! and media written the wrong way (a sound as an image, a space in an image's path, a
 //! `file:` URL), another app's front matter keys (ignored), inline `#tags`, and Markdown that drops or changes text (a table row with more cells
-//! than its header, a line underlined with `---`, an Obsidian embed `![[…]]`) are
+//! than its header, a line underlined with `---`, a `---` ending a field, an Obsidian embed `![[…]]`) are
 //! warnings at their place with the corrected text as help. What the
 //! warnings claim about Anki is checked against the real Anki.
 
@@ -143,6 +143,14 @@ const CASES: &[(&str, &[&str], &[Expected])] = &[
             4,
             "`---` under a line of text makes that text a heading (`The answer`), shown large on the card; it does not separate notes",
             "notes are separated by `## ` headings alone: delete the line; for a horizontal rule, leave a blank line above it",
+        ), (
+            "warning",
+            "trailing-rule",
+            7,
+            1,
+            4,
+            "`---` at the end of the field draws a line at the end of the card; it does not separate notes",
+            "notes are separated by `## ` headings alone: delete the line",
         )],
     ),
     (
@@ -276,7 +284,7 @@ fn the_corrections_build_clean() {
     write_files(
         &dir,
         &[
-            ("a.md", "## {{c1::Berlin}} is in Germany.\n\n## 说 [sound:audio/ni.mp3]\n\nA\n\n## Q\n\n![cat](<img/my cat.png>)\n\n| Drug | Dose |\n|---|---|\n| `a\\|b` | 5 mg |\n\n## Q2\nThe answer\n\n---\n"),
+            ("a.md", "## {{c1::Berlin}} is in Germany.\n\n## 说 [sound:audio/ni.mp3]\n\nA\n\n## Q\n\n![cat](<img/my cat.png>)\n\n| Drug | Dose |\n|---|---|\n| `a\\|b` | 5 mg |\n\n## Q2\nThe answer\n\n---\n\nMore.\n"),
             ("audio/ni.mp3", "bytes"),
             ("img/my cat.png", "bytes"),
         ],
