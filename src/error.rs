@@ -320,6 +320,43 @@ pub enum Problem {
     SpaceInImagePath { written: String, corrected: String },
     #[error("`{0}` names a file on this computer: Anki keeps it as a link that other devices, phones among them, cannot open")]
     FileUrl(String),
+    /// A front matter key that is not ankideck's, nor near one: another app's.
+    #[error("front matter key `{0}` is not one of ankideck's (`deck`, `tags`, `type`, `format`), so it is ignored")]
+    FrontMatterIgnored(String),
+    /// Obsidian's inline tags (`#cardio #exam`, as `written`), which stay text on the
+    /// card; `meant` is the `tags:` line for them.
+    #[error("`{written}` is text on the card, not tags: a note's tags come from its `tags:` line; did you mean `{meant}`?")]
+    InlineTags { written: String, meant: String },
+    /// Markup of another Markdown dialect (`what`), which the card shows as written;
+    /// `corrected` is the HTML to write.
+    #[error("`{written}` is {what}, which this Markdown does not have: the card shows it as written; did you mean `{corrected}`?")]
+    ForeignMarkup {
+        written: String,
+        what: String,
+        corrected: String,
+    },
+    /// A table row with more cells than its header: Markdown drops the rest (`dropped`,
+    /// the cells as written, joined by ` | `).
+    #[error("this table row has {cells} cells, but the table has {columns} columns: the card leaves out `{dropped}`")]
+    TableCellsDropped {
+        cells: usize,
+        columns: usize,
+        dropped: String,
+    },
+    /// A line of text underlined with `---` or `===` (`underline`), which makes it a
+    /// heading; `text` is the heading's text (its start).
+    #[error("`{underline}` under a line of text makes that text a heading (`{text}`), shown large on the card; it does not separate notes")]
+    UnderlinedHeading { underline: String, text: String },
+    /// A horizontal rule (`---`, as written) that ends a field.
+    #[error("`{0}` at the end of the field draws a line at the end of the card; it does not separate notes")]
+    TrailingRule(String),
+    /// An Obsidian embed `![[…]]`, which Markdown shows as text; `corrected` is the
+    /// Markdown (or sound tag) for a media file.
+    #[error("`{written}` is an Obsidian embed, not Markdown: the card shows it as text")]
+    WikiEmbed {
+        written: String,
+        corrected: Option<String>,
+    },
 }
 
 impl Problem {
@@ -350,7 +387,14 @@ impl Problem {
             | Problem::MiswrittenCloze { .. }
             | Problem::SoundAsImage(_)
             | Problem::SpaceInImagePath { .. }
-            | Problem::FileUrl(_) => Severity::Warning,
+            | Problem::FileUrl(_)
+            | Problem::FrontMatterIgnored(_)
+            | Problem::InlineTags { .. }
+            | Problem::ForeignMarkup { .. }
+            | Problem::TableCellsDropped { .. }
+            | Problem::UnderlinedHeading { .. }
+            | Problem::TrailingRule(_)
+            | Problem::WikiEmbed { .. } => Severity::Warning,
             Problem::UnclosedFence {
                 swallowed: None, ..
             } => Severity::Warning,
@@ -436,6 +480,13 @@ impl Problem {
             Problem::SoundAsImage(_) => "sound-as-image",
             Problem::SpaceInImagePath { .. } => "space-in-image-path",
             Problem::FileUrl(_) => "file-url",
+            Problem::FrontMatterIgnored(_) => "front-matter-ignored",
+            Problem::InlineTags { .. } => "inline-tags",
+            Problem::ForeignMarkup { .. } => "foreign-markup",
+            Problem::TableCellsDropped { .. } => "table-cells-dropped",
+            Problem::UnderlinedHeading { .. } => "underlined-heading",
+            Problem::TrailingRule(_) => "trailing-rule",
+            Problem::WikiEmbed { .. } => "wiki-embed",
         }
     }
 
@@ -479,7 +530,19 @@ impl Problem {
             | Problem::MediaNotUnpacked(reference)
             | Problem::SoundAsImage(reference)
             | Problem::FileUrl(reference) => reference.clone(),
-            Problem::SpaceInImagePath { written, .. } => written.clone(),
+            Problem::SpaceInImagePath { written, .. } | Problem::WikiEmbed { written, .. } => {
+                written.clone()
+            }
+            Problem::TableCellsDropped { dropped, .. } => {
+                dropped.split(" | ").next().unwrap_or(dropped).to_string()
+            }
+            Problem::UnderlinedHeading { underline, .. } | Problem::TrailingRule(underline) => {
+                underline.clone()
+            }
+            Problem::FrontMatterIgnored(key) => format!("{key}:"),
+            Problem::InlineTags { written, .. } | Problem::ForeignMarkup { written, .. } => {
+                written.clone()
+            }
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
@@ -552,6 +615,14 @@ impl Problem {
             Problem::SoundAsImage(reference) => return Some(format!("write `[sound:{reference}]`").into()),
             Problem::SpaceInImagePath { corrected, .. } => return Some(format!("write `{corrected}`").into()),
             Problem::FileUrl(_) => "copy the file into the deck's folder and write its path relative to the card file, as in `![d](img/a.png)`",
+            Problem::FrontMatterIgnored(_) => "keep it for the app that reads it (Obsidian, a site generator), or delete it",
+            Problem::InlineTags { .. } => "write the tags on a `tags:` line right under the heading (or in the front matter), and delete them here",
+            Problem::ForeignMarkup { .. } => "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
+            Problem::TableCellsDropped { .. } => "a `|` in a cell ends the cell, in code too: write it as `\\|`; or add the column to the header row and the line below it",
+            Problem::UnderlinedHeading { .. } => "notes are separated by `## ` headings alone: delete the line; for a horizontal rule, leave a blank line above it",
+            Problem::TrailingRule(_) => "notes are separated by `## ` headings alone: delete the line",
+            Problem::WikiEmbed { corrected: Some(corrected), .. } => return Some(format!("write `{corrected}`, with the path relative to the card file").into()),
+            Problem::WikiEmbed { corrected: None, .. } => "a card cannot show another note: copy the text you mean into the card",
         }))
     }
 }
@@ -1264,6 +1335,45 @@ mod tests {
                 "space-in-image-path",
             ),
             (Problem::FileUrl(s()), "file-url"),
+            (Problem::FrontMatterIgnored(s()), "front-matter-ignored"),
+            (
+                Problem::ForeignMarkup {
+                    written: s(),
+                    what: s(),
+                    corrected: s(),
+                },
+                "foreign-markup",
+            ),
+            (
+                Problem::InlineTags {
+                    written: s(),
+                    meant: s(),
+                },
+                "inline-tags",
+            ),
+            (
+                Problem::TableCellsDropped {
+                    cells: 3,
+                    columns: 2,
+                    dropped: s(),
+                },
+                "table-cells-dropped",
+            ),
+            (
+                Problem::UnderlinedHeading {
+                    underline: s(),
+                    text: s(),
+                },
+                "underlined-heading",
+            ),
+            (
+                Problem::WikiEmbed {
+                    written: s(),
+                    corrected: None,
+                },
+                "wiki-embed",
+            ),
+            (Problem::TrailingRule(s()), "trailing-rule"),
         ];
         for (problem, code) in &all {
             assert_eq!(problem.code(), *code, "{problem:?}");

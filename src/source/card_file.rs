@@ -381,7 +381,9 @@ impl Reader<'_> {
                 (false, None) => markdown::render_block(&source.text, &mut resolve),
             };
             if !html && verbatim.is_none() {
-                for (at, slip) in markdown::media_slips(&source.text) {
+                let slips = markdown::media_slips(&source.text).into_iter();
+                let markup = super::slips::markup_slips(&source.text, inline);
+                for (at, slip) in slips.chain(markup) {
                     let line = source.line + source.text[..at].matches('\n').count();
                     problems.push((line, slip));
                 }

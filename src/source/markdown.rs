@@ -213,7 +213,7 @@ pub fn rewrite_html_media(html: &str, media: &mut MediaResolver) -> Result<Strin
 
 /// The Markdown the fields are written in: CommonMark with GitHub's tables,
 /// strikethrough, footnotes and task lists.
-fn markdown_options() -> Options {
+pub(super) fn markdown_options() -> Options {
     let mut options = Options::empty();
     options.insert(Options::ENABLE_TABLES);
     options.insert(Options::ENABLE_STRIKETHROUGH);
@@ -513,14 +513,16 @@ fn escape_block_start(text: &str) -> String {
 
 /// One formula cut out of the source.
 #[derive(Debug)]
-struct Formula {
+pub(super) struct Formula {
     display: bool,
     tex: String,
+    /// Where it stands in the source, delimiters included.
+    span: Range<usize>,
 }
 
 /// Replaces `$…$`, `$$…$$`, `\(…\)` and `\[…\]` outside code with markers. `\$` is
 /// left for Markdown, which turns it into a literal dollar.
-fn protect_math(source: &str) -> (Cow<'_, str>, Vec<Formula>) {
+pub(super) fn protect_math(source: &str) -> (Cow<'_, str>, Vec<Formula>) {
     // Without a `$` or `\(`, `\[` there is no formula, and no need to parse the Markdown
     // to find where one would not be one: most fields.
     if !may_hold_math(source) {
@@ -661,7 +663,7 @@ fn protect_inline(
             // Anki's own delimiters: a formula, or (never closed) an escaped bracket.
             let bound = link_text_end(literal, &bytes, i);
             match find_delimited_math(&chars[..bound], i) {
-                Some(found) => i = push_formula(&chars, found, out, formulas),
+                Some(found) => i = push_formula(&chars, &bytes, (i, found), out, formulas),
                 None => {
                     out.extend(&chars[i..i + 2]);
                     i += 2;
@@ -680,7 +682,7 @@ fn protect_inline(
         } else if c == '$' {
             let bound = link_text_end(literal, &bytes, i);
             match find_math(&chars[..bound], i) {
-                Some(found) => i = push_formula(&chars, found, out, formulas),
+                Some(found) => i = push_formula(&chars, &bytes, (i, found), out, formulas),
                 None => {
                     out.push(c);
                     i += 1;
@@ -708,11 +710,13 @@ fn link_text_end(literal: &Literal, bytes: &[usize], i: usize) -> usize {
         .fold(bytes.len(), usize::min)
 }
 
-/// Cuts out the formula `found` (as [`find_math`] gives it), leaving its marker in
-/// `out`: the index after it.
+/// Cuts out the formula `found` (as [`find_math`] gives it) that opens at char `at`,
+/// leaving its marker in `out`: the index after it. `bytes` holds each char's byte
+/// offset in the source.
 fn push_formula(
     chars: &[char],
-    (display, start, end, after): (bool, usize, usize, usize),
+    bytes: &[usize],
+    (at, (display, start, end, after)): (usize, (bool, usize, usize, usize)),
     out: &mut String,
     formulas: &mut Vec<Formula>,
 ) -> usize {
@@ -720,8 +724,50 @@ fn push_formula(
     out.push(MATH_START);
     out.push_str(&formulas.len().to_string());
     out.push(MATH_END);
-    formulas.push(Formula { display, tex });
+    let span_end = match bytes.get(after) {
+        Some(&b) => b,
+        None => bytes[after - 1] + chars[after - 1].len_utf8(),
+    };
+    formulas.push(Formula {
+        display,
+        tex,
+        span: bytes[at]..span_end,
+    });
     after
+}
+
+/// The text of `protected[range]` (as [`protect_math`] made it from `source`) with each
+/// formula's marker back as written in `source`, and where `range` starts in `source`.
+pub(super) fn unprotect(
+    source: &str,
+    protected: &str,
+    formulas: &[Formula],
+    range: Range<usize>,
+) -> (String, usize) {
+    let mut text = String::with_capacity(range.len());
+    let mut start = range.start;
+    // The next byte of `protected` to copy.
+    let mut p = range.start;
+    for c in MATH_MARK.captures_iter(protected) {
+        let mark = c.get(0).expect("group 0");
+        let Some(f) = c[1].parse::<usize>().ok().and_then(|i| formulas.get(i)) else {
+            continue;
+        };
+        if mark.end() <= range.start {
+            // Past this formula, the source runs on as `protected` does.
+            start = range.start - mark.end() + f.span.end;
+        } else if mark.start() < range.end {
+            text.push_str(&protected[p..mark.start().max(p)]);
+            text.push_str(&source[f.span.clone()]);
+            p = mark.end();
+        } else {
+            break;
+        }
+    }
+    if p < range.end {
+        text.push_str(&protected[p..range.end]);
+    }
+    (text, start)
 }
 
 fn find_backtick_run(chars: &[char], from: usize, len: usize) -> Option<usize> {

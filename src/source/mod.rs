@@ -17,6 +17,7 @@ mod media;
 pub(crate) mod notetypes;
 pub(crate) mod parse;
 mod reader;
+mod slips;
 mod text_file;
 mod walk;
 pub mod write;

@@ -288,7 +288,9 @@ fn front_matter_end(
     if after == 0 {
         return Some(0);
     }
-    let block = &lines[1..after - 1];
+    let (block, ignored) = without_foreign_keys(&lines[1..after - 1]);
+    problems.extend(ignored);
+    let block = &block;
     if !block.iter().all(|l| l.trim().is_empty()) {
         match front_matter(block) {
             Ok(fm) => parsed.front_matter = fm,
@@ -298,6 +300,36 @@ fn front_matter_end(
         problems.extend(front_matter_values(block));
     }
     Some(after)
+}
+
+/// The front matter's lines with every key that is not ankideck's, nor a slip for one
+/// (`dek`), blanked out with its value, and a warning for each: other apps that read
+/// Markdown files (Obsidian's `aliases` and `cssclasses`, a site generator's `title`)
+/// keep their own keys there. A top-level key is a line that starts with it; its value
+/// runs on over the lines below that are indented or list items (`- a`).
+fn without_foreign_keys<'t>(block: &[&'t str]) -> (Vec<&'t str>, Vec<(usize, Problem)>) {
+    let mut kept = block.to_vec();
+    let mut ignored = Vec::new();
+    let mut in_foreign = false;
+    for (i, line) in block.iter().enumerate() {
+        let continues = line.starts_with([' ', '\t', '-']) || line.trim().is_empty();
+        if in_foreign && continues && *line != "---" {
+            kept[i] = "";
+            continue;
+        }
+        in_foreign = false;
+        let Some((key, _)) = line.split_once(':') else {
+            continue;
+        };
+        let known = FRONT_MATTER_KEYS.iter().copied();
+        let plain = !key.is_empty() && key.chars().all(|c| c.is_alphanumeric() || "_-".contains(c));
+        if plain && !FRONT_MATTER_KEYS.contains(&key) && suggest::nearest(key, known).is_none() {
+            kept[i] = "";
+            in_foreign = true;
+            ignored.push((i + FIRST_LINE, Problem::FrontMatterIgnored(key.to_string())));
+        }
+    }
+    (kept, ignored)
 }
 
 /// The index of the line after the front matter (0 without one), or `None` when it is
@@ -1210,9 +1242,31 @@ mod tests {
         let (_, problems) = parse("---\ndeck: x\n");
         assert_eq!(problems, vec![(1, Problem::UnclosedFrontMatter)]);
         let (_, problems) = parse("---\ncolour: red\n---\n");
+        assert_eq!(
+            problems,
+            [(2, Problem::FrontMatterIgnored("colour".into()))]
+        );
+    }
+
+    #[test]
+    fn other_apps_keys_in_front_matter_are_ignored_with_a_warning() {
+        let text = "---\naliases:\n  - cardio\n- x\ncssclasses: [wide]\ndeck: Med\ntags: [a]\ntitle: Heart\n---\n## Q\nA\n";
+        let (parsed, problems) = parse(text);
+        let ignored = |key: &str| Problem::FrontMatterIgnored(key.into());
+        let expected = [
+            (2, ignored("aliases")),
+            (5, ignored("cssclasses")),
+            (8, ignored("title")),
+        ];
+        assert_eq!(problems, expected);
+        let fm = &parsed.front_matter;
+        assert_eq!(fm.deck.as_ref().map(Scalar::text).as_deref(), Some("Med"));
+        assert_eq!((fm.line_of("deck"), fm.line_of("tags")), (6, 7));
+        assert_eq!(parsed.notes.len(), 1);
+        // A slip for one of ankideck's keys is still an error.
+        let (_, problems) = parse("---\ndecks: Med\n---\n## Q\nA\n");
         assert!(
-            matches!(&problems[..], [(2, Problem::FrontMatter { message, column: 1 })]
-                if message == "unknown key `colour`"),
+            matches!(&problems[..], [(2, Problem::FrontMatter { .. })]),
             "{problems:?}"
         );
     }
@@ -1628,7 +1682,6 @@ mod tests {
             ),
             ("deck: @x", (2, 7), "found character that"),
             ("dek: a", (2, 1), "unknown key `dek`; did you mean `deck`?"),
-            ("deck: a\ncolour: red", (3, 1), "unknown key `colour`"),
             ("Tags: a", (2, 1), "unknown key `Tags`; did you mean `tags`?"),
             ("type: [a]", (2, 7), "`type` takes a single value, not a list"),
             ("format: {a: b}", (2, 9), "`format` takes a single value, not a mapping"),

@@ -1,7 +1,9 @@
 //! Fields written in a hurry: Anki's own math delimiters (`\(…\)`, `\[…\]`) come out as
 //! written, cloze openers Anki does not read (`{{C1::`, `{{ c1::`, `{{c1：：`, `{c1::`)
 //! and media written the wrong way (a sound as an image, a space in an image's path, a
-//! `file:` URL) are warnings at their place with the corrected text as help. What the
+//! `file:` URL), another app's front matter keys (ignored), inline `#tags`, and Markdown that drops or changes text (a table row with more cells
+//! than its header, a line underlined with `---`, a `---` ending a field, an Obsidian embed `![[…]]`) are
+//! warnings at their place with the corrected text as help. What the
 //! warnings claim about Anki is checked against the real Anki.
 
 use crate::common;
@@ -117,6 +119,125 @@ const CASES: &[(&str, &[&str], &[Expected])] = &[
             "copy the file into the deck's folder and write its path relative to the card file, as in `![d](img/a.png)`",
         )],
     ),
+    (
+        "## Drugs\n\n| Drug | Dose |\n|:-----|-----:|\n| `a|b` | 5 mg |\n| $|x|$ | `a\\|b` |\n",
+        &[],
+        &[(
+            "warning",
+            "table-cells-dropped",
+            5,
+            11,
+            15,
+            "this table row has 3 cells, but the table has 2 columns: the card leaves out `5 mg`",
+            "a `|` in a cell ends the cell, in code too: write it as `\\|`; or add the column to the header row and the line below it",
+        )],
+    ),
+    (
+        "## Q1\nThe answer\n---\n## Q2\nA\n\n---\n",
+        &[],
+        &[(
+            "warning",
+            "underlined-heading",
+            3,
+            1,
+            4,
+            "`---` under a line of text makes that text a heading (`The answer`), shown large on the card; it does not separate notes",
+            "notes are separated by `## ` headings alone: delete the line; for a horizontal rule, leave a blank line above it",
+        ), (
+            "warning",
+            "trailing-rule",
+            7,
+            1,
+            4,
+            "`---` at the end of the field draws a line at the end of the card; it does not separate notes",
+            "notes are separated by `## ` headings alone: delete the line",
+        )],
+    ),
+    (
+        "## Q\n\nSee ![[my heart.png|300]] and `![[x.png]]`\n",
+        &[],
+        &[(
+            "warning",
+            "wiki-embed",
+            3,
+            5,
+            26,
+            "`![[my heart.png|300]]` is an Obsidian embed, not Markdown: the card shows it as text",
+            "write `![](<my heart.png>)`, with the path relative to the card file",
+        )],
+    ),
+    (
+        "---\naliases: [heart]\ncssclasses:\n  - wide\ndeck: Med\n---\n## Q\n\nA\n",
+        &[],
+        &[
+            (
+                "warning",
+                "front-matter-ignored",
+                2,
+                1,
+                9,
+                "front matter key `aliases` is not one of ankideck's (`deck`, `tags`, `type`, `format`), so it is ignored",
+                "keep it for the app that reads it (Obsidian, a site generator), or delete it",
+            ),
+            (
+                "warning",
+                "front-matter-ignored",
+                3,
+                1,
+                12,
+                "front matter key `cssclasses` is not one of ankideck's (`deck`, `tags`, `type`, `format`), so it is ignored",
+                "keep it for the app that reads it (Obsidian, a site generator), or delete it",
+            ),
+        ],
+    ),
+    (
+        "## What pumps blood? #cardio #anatomy/heart\n\nThe heart.\n\n#exam\n",
+        &[],
+        &[
+            (
+                "warning",
+                "inline-tags",
+                1,
+                22,
+                44,
+                "`#cardio #anatomy/heart` is text on the card, not tags: a note's tags come from its `tags:` line; did you mean `tags: cardio anatomy/heart`?",
+                "write the tags on a `tags:` line right under the heading (or in the front matter), and delete them here",
+            ),
+            (
+                "warning",
+                "inline-tags",
+                5,
+                1,
+                6,
+                "`#exam` is text on the card, not tags: a note's tags come from its `tags:` line; did you mean `tags: exam`?",
+                "write the tags on a `tags:` line right under the heading (or in the front matter), and delete them here",
+            ),
+        ],
+    ),
+    (
+        "## Mnemonic\n\n==LMNOP== for H~2~O\n",
+        &[],
+        &[
+            (
+                "warning",
+                "foreign-markup",
+                3,
+                1,
+                10,
+                "`==LMNOP==` is Obsidian's highlight, which this Markdown does not have: the card shows it as written; did you mean `<mark>LMNOP</mark>`?",
+                "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
+            ),
+            (
+                "warning",
+                "foreign-markup",
+                3,
+                16,
+                19,
+                "`~2~` is a subscript in Pandoc's Markdown, which this Markdown does not have: the card shows it as written; did you mean `<sub>2</sub>`?",
+                "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
+            ),
+        ],
+    ),
     // Written right, nothing to say.
     (
         "## 已知 \\(a_1*b_1\\) 和 \\[c_1*d_1\\]\n\n{c1: 2} ![cat](<img/my cat.png>) [sound:audio/ni.mp3]\n",
@@ -163,7 +284,7 @@ fn the_corrections_build_clean() {
     write_files(
         &dir,
         &[
-            ("a.md", "## {{c1::Berlin}} is in Germany.\n\n## 说 [sound:audio/ni.mp3]\n\nA\n\n## Q\n\n![cat](<img/my cat.png>)\n"),
+            ("a.md", "## {{c1::Berlin}} is in Germany.\n\n## 说 [sound:audio/ni.mp3]\n\nA\n\n## Q\n\n![cat](<img/my cat.png>)\n\n| Drug | Dose |\n|---|---|\n| `a\\|b` | 5 mg |\n\n## Q2\nThe answer\n\n---\n\nMore.\n"),
             ("audio/ni.mp3", "bytes"),
             ("img/my cat.png", "bytes"),
         ],
@@ -218,6 +339,29 @@ fn anki_reads_the_fields_as_the_warnings_say() {
     ] {
         assert!(question.contains(typo), "{typo}: {question}");
     }
+}
+
+/// Anki shows what the Markdown warnings say: a table row without its extra cell, an
+/// underlined line as a heading, an Obsidian embed as text and no picture, Obsidian's
+/// highlight and comment as written.
+#[test]
+fn anki_shows_the_markdown_slips_as_the_warnings_say() {
+    let dir = temp_dir("hurried-slips");
+    let src = dir.join("src");
+    let file = "## Drugs\n| Drug | Dose |\n|---|---|\n| `a|b` | 5 mg |\n\n## Q2\nThe answer\n---\n\n![[heart.png]] ==key== %% mine %%\n";
+    write_files(&src, &[("a.md", file), ("heart.png", "bytes")]);
+    let package = dir.join("deck.apkg");
+    assert_success(&build(&src, &package));
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    let table = text(card(&report, "Drugs", 0), "answer");
+    assert!(table.contains("<td>`a</td><td>b`</td>"), "{table}");
+    assert!(!table.contains("5 mg"), "{table}");
+    let answer = text(card(&report, "Q2", 0), "answer");
+    assert!(answer.contains("<h2>The answer</h2>"), "{answer}");
+    assert!(
+        answer.contains("![[heart.png]]") && !answer.contains("<img"),
+        "{answer}"
+    );
 }
 
 /// A field with `\(…\)` unpacks to sources that build the same field: from a deck
