@@ -56,7 +56,8 @@ enum Failure {
 
 /// Renders card `ord` of `note` (a note of `notetype`), in deck `note.deck`.
 pub fn render(notetype: &NoteType, note: &Note, ord: u16) -> Rendered {
-    let fields = field_map(notetype, note, ord);
+    let card_number = format!("c{}", ord + 1);
+    let fields = field_map(notetype, note, ord, &card_number);
     let css = &notetype.css;
     let (question, answer, question_play, answer_play) = match render_sides(notetype, &fields, ord)
     {
@@ -140,12 +141,14 @@ fn empty_front(
     empty.then(|| format!("<div>{message}<br><a href='https://docs.ankiweb.net/templates/errors.html'>More info</a></div>"))
 }
 
-/// The note's fields by name and the special fields Anki adds (a field of the note
-/// wins over a special one of the same name).
+/// The note's fields by name, the special fields Anki adds and the card's number as
+/// `c1`, `c2` … with the value `1` (a field of the note wins over a special one of the
+/// same name).
 fn field_map<'a>(
     notetype: &'a NoteType,
     note: &'a Note,
     ord: u16,
+    card_number: &'a str,
 ) -> HashMap<&'a str, Cow<'a, str>> {
     let mut map: HashMap<&str, Cow<str>> = notetype
         .fields
@@ -169,9 +172,9 @@ fn field_map<'a>(
             "CardID",
             crate::ids::card_id(&note.guid, ord).to_string().into(),
         ),
-        ("", "".into()),
+        (card_number, "1".into()),
     ];
-    for (name, value) in specials.into_iter().filter(|(name, _)| !name.is_empty()) {
+    for (name, value) in specials {
         map.entry(name).or_insert(value);
     }
     map
@@ -228,10 +231,8 @@ impl Side<'_> {
     }
 
     fn replace(&self, field: &str, filters: &[String]) -> Result<String, Failure> {
-        let card_number = format!("c{}", self.ord + 1);
         let value = match self.fields.get(field) {
             Some(value) => value.as_ref(),
-            None if field == card_number => "1",
             None => {
                 let written: String = filters.iter().map(|f| format!("{f}:")).collect();
                 return Err(Failure::NoSuchField(
@@ -244,9 +245,10 @@ impl Side<'_> {
         Ok(filters::apply(value, filters, field, self.ord, question))
     }
 
-    /// Whether `{{#field}}` shows its content: Anki's `c1` … name the card's number.
+    /// Whether `{{#field}}` shows its content: Anki's `c1` … other than the card's
+    /// number are empty.
     fn condition(&self, field: &str) -> Result<bool, Failure> {
-        if self.nonempty.contains(field) || field == format!("c{}", self.ord + 1) {
+        if self.nonempty.contains(field) {
             return Ok(true);
         }
         match self.fields.contains_key(field) || template::is_card_number(field) {

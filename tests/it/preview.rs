@@ -294,3 +294,84 @@ fn only_a_new_empty_or_earlier_preview_folder_is_written() {
     files.sort();
     assert_eq!(files, ["b.md.html", "cards.json", "index.html"]);
 }
+
+/// Note types whose fronts are made of what people write and Anki accepts: a field named
+/// like one of Anki's special fields (`Type`), a front shown only while a field is empty
+/// (`{{^Type}}`), one of only `{{Tags}}`, a section on `{{#Deck}}`, `{{{Word}}}`,
+/// `{{text:type:Word}}` and `{{tts-voices:}}`.
+const LIKE_ANKI: &[(&str, &str)] = &[
+    (
+        "_notetypes/Parts/notetype.toml",
+        "[[fields]]\nname = \"Word\"\n[[fields]]\nname = \"Type\"\n[[templates]]\nname = \"Word\"\n[[templates]]\nname = \"Type\"\n[[templates]]\nname = \"Untyped\"\n",
+    ),
+    (
+        "_notetypes/Parts/Word.front.html",
+        "{{Word}} {{{Word}}} [{{text:type:Word}}]{{tts-voices:}}",
+    ),
+    ("_notetypes/Parts/Word.back.html", "{{FrontSide}}<hr id=answer>{{Type}}"),
+    ("_notetypes/Parts/Type.front.html", "{{Type}}"),
+    ("_notetypes/Parts/Type.back.html", "{{FrontSide}}<hr id=answer>{{Word}}"),
+    ("_notetypes/Parts/Untyped.front.html", "{{^Type}}{{Word}} has no type{{/Type}}"),
+    ("_notetypes/Parts/Untyped.back.html", "{{FrontSide}}"),
+    (
+        "_notetypes/Tagged/notetype.toml",
+        "[[fields]]\nname = \"Front\"\n[[fields]]\nname = \"Back\"\n[[templates]]\nname = \"Tagged\"\n[[templates]]\nname = \"InDeck\"\n",
+    ),
+    ("_notetypes/Tagged/Tagged.front.html", "{{Tags}}"),
+    ("_notetypes/Tagged/Tagged.back.html", "{{FrontSide}}<hr id=answer>{{Back}}"),
+    ("_notetypes/Tagged/InDeck.front.html", "{{#Deck}}{{Front}}{{/Deck}}"),
+    ("_notetypes/Tagged/InDeck.back.html", "{{FrontSide}}<hr id=answer>{{Back}}"),
+    ("words.md", "---\ntype: Parts\n---\n\n## laufen\n\n## Hund\n\nnoun\n"),
+    (
+        "tagged.md",
+        "---\ntype: Tagged\n---\n\n## with tags\ntags: t\n\nb\n\n## without tags\n\nb\n",
+    ),
+];
+
+/// The build makes the cards Anki makes for these notes, no card whose front Anki calls
+/// blank and none that Check Database would add, and the preview shows each as Anki
+/// renders it.
+#[test]
+fn cards_are_the_ones_anki_makes_and_render_as_anki_renders_them() {
+    let source = temp_dir("preview-like-anki").join("src");
+    write_files(&source, LIKE_ANKI);
+    let package = source.with_file_name("deck.apkg");
+    assert_success(&common::run::build(&source, &package));
+    let (_, data) = preview(&source);
+    // Each note (file, line) with its cards' templates.
+    let mut made: BTreeMap<(&str, u64), Vec<&str>> = BTreeMap::new();
+    for card in data["cards"].as_array().unwrap() {
+        let note = (
+            card["file"].as_str().unwrap(),
+            card["line"].as_u64().unwrap(),
+        );
+        made.entry(note)
+            .or_default()
+            .push(card["template"].as_str().unwrap());
+    }
+    let expected = BTreeMap::from([
+        (("tagged.md", 5), vec!["Tagged", "InDeck"]),
+        (("tagged.md", 10), vec!["InDeck"]),
+        (("words.md", 5), vec!["Word", "Untyped"]),
+        (("words.md", 7), vec!["Word", "Type"]),
+    ]);
+    assert_eq!(made, expected);
+    let anki = judge(Backend::Current, &["render", path_str(&package)]);
+    let (anki, ours) = (sides(&anki["cards"]), sides(&data["cards"]));
+    assert_eq!(anki, ours);
+    for (question, _) in anki.values() {
+        assert!(
+            !question.contains("The front of this card is blank"),
+            "{question}"
+        );
+    }
+    assert!(anki
+        .values()
+        .any(|(q, _)| q.ends_with("laufen laufen} [[[type:Word]]]")));
+    let report = common::anki::import(
+        Backend::Current,
+        &source.with_file_name("collection.anki2"),
+        &package,
+    );
+    common::anki::assert_check_database_clean(&report);
+}
