@@ -54,7 +54,8 @@ enum Failure {
     NoTemplate(u16),
 }
 
-/// Renders card `ord` of `note` (a note of `notetype`), in deck `note.deck`.
+/// Renders card `ord` of `note` (a note of `notetype`), in its deck
+/// ([`Note::card_deck`]).
 pub fn render(notetype: &NoteType, note: &Note, ord: u16) -> Rendered {
     let card_number = format!("c{}", ord + 1);
     let fields = field_map(notetype, note, ord, &card_number);
@@ -160,12 +161,14 @@ fn field_map<'a>(
         Kind::Cloze => notetype.templates.first(),
         Kind::Standard => notetype.templates.get(usize::from(ord)),
     };
-    let subdeck = note.deck.rsplit("::").next().unwrap_or_default();
+    // The card's deck, which `card-deck:` may set apart from the note's.
+    let deck = note.card_deck(ord);
+    let subdeck = deck.rsplit("::").next().unwrap_or_default();
     let specials: [(&str, Cow<str>); 8] = [
         ("Tags", note.tags.join(" ").into()),
         ("Type", notetype.name.as_str().into()),
         ("Subdeck", subdeck.into()),
-        ("Deck", note.deck.as_str().into()),
+        ("Deck", deck.into()),
         ("CardFlag", "flag0".into()),
         ("Card", template.map_or("", |t| t.name.as_str()).into()),
         (

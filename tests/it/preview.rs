@@ -298,7 +298,7 @@ fn only_a_new_empty_or_earlier_preview_folder_is_written() {
 /// Note types whose fronts are made of what people write and Anki accepts: a field named
 /// like one of Anki's special fields (`Type`), a front shown only while a field is empty
 /// (`{{^Type}}`), one of only `{{Tags}}`, a section on `{{#Deck}}`, `{{{Word}}}`,
-/// `{{text:type:Word}}` and `{{tts-voices:}}`.
+/// `{{text:type:Word}}` and `{{tts-voices:}}`; `{{Deck}}` of a card in a deck of its own.
 const LIKE_ANKI: &[(&str, &str)] = &[
     (
         "_notetypes/Parts/notetype.toml",
@@ -310,7 +310,10 @@ const LIKE_ANKI: &[(&str, &str)] = &[
     ),
     ("_notetypes/Parts/Word.back.html", "{{FrontSide}}<hr id=answer>{{Type}}"),
     ("_notetypes/Parts/Type.front.html", "{{Type}}"),
-    ("_notetypes/Parts/Type.back.html", "{{FrontSide}}<hr id=answer>{{Word}}"),
+    (
+        "_notetypes/Parts/Type.back.html",
+        "{{FrontSide}}<hr id=answer>{{Word}} ({{Deck}}, {{Subdeck}})",
+    ),
     ("_notetypes/Parts/Untyped.front.html", "{{^Type}}{{Word}} has no type{{/Type}}"),
     ("_notetypes/Parts/Untyped.back.html", "{{FrontSide}}"),
     (
@@ -321,7 +324,10 @@ const LIKE_ANKI: &[(&str, &str)] = &[
     ("_notetypes/Tagged/Tagged.back.html", "{{FrontSide}}<hr id=answer>{{Back}}"),
     ("_notetypes/Tagged/InDeck.front.html", "{{#Deck}}{{Front}}{{/Deck}}"),
     ("_notetypes/Tagged/InDeck.back.html", "{{FrontSide}}<hr id=answer>{{Back}}"),
-    ("words.md", "---\ntype: Parts\n---\n\n## laufen\n\n## Hund\n\nnoun\n"),
+    (
+        "words.md",
+        "---\ntype: Parts\n---\n\n## laufen\n\n## Hund\ncard-deck: 2 words::Types\n\nnoun\n",
+    ),
     (
         "tagged.md",
         "---\ntype: Tagged\n---\n\n## with tags\ntags: t\n\nb\n\n## without tags\n\nb\n",
@@ -368,6 +374,13 @@ fn cards_are_the_ones_anki_makes_and_render_as_anki_renders_them() {
     assert!(anki
         .values()
         .any(|(q, _)| q.ends_with("laufen laufen} [[[type:Word]]]")));
+    // The card `card-deck:` moves shows its own deck, and the preview lists it there.
+    assert!(anki
+        .values()
+        .any(|(_, a)| a.ends_with("Hund (words::Types, Types)")));
+    let decks = data["cards"].as_array().unwrap().iter();
+    let decks: Vec<&str> = decks.map(|c| c["deck"].as_str().unwrap()).collect();
+    assert_eq!(decks.iter().filter(|&&d| d == "words::Types").count(), 1);
     let report = common::anki::import(
         Backend::Current,
         &source.with_file_name("collection.anki2"),
