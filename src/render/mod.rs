@@ -165,7 +165,7 @@ fn field_map<'a>(
     let deck = note.card_deck(ord);
     let subdeck = deck.rsplit("::").next().unwrap_or_default();
     let specials: [(&str, Cow<str>); 8] = [
-        ("Tags", note.tags.join(" ").into()),
+        ("Tags", note.tags_as_imported().join(" ").into()),
         ("Type", notetype.name.as_str().into()),
         ("Subdeck", subdeck.into()),
         ("Deck", deck.into()),

@@ -298,7 +298,8 @@ fn only_a_new_empty_or_earlier_preview_folder_is_written() {
 /// Note types whose fronts are made of what people write and Anki accepts: a field named
 /// like one of Anki's special fields (`Type`), a front shown only while a field is empty
 /// (`{{^Type}}`), one of only `{{Tags}}`, a section on `{{#Deck}}`, `{{{Word}}}`,
-/// `{{text:type:Word}}` and `{{tts-voices:}}`; `{{Deck}}` of a card in a deck of its own.
+/// `{{text:type:Word}}` and `{{tts-voices:}}`; `{{Deck}}` of a card in a deck of its own,
+/// `{{Tags}}` in the order Anki sorts them.
 const LIKE_ANKI: &[(&str, &str)] = &[
     (
         "_notetypes/Parts/notetype.toml",
@@ -330,7 +331,7 @@ const LIKE_ANKI: &[(&str, &str)] = &[
     ),
     (
         "tagged.md",
-        "---\ntype: Tagged\n---\n\n## with tags\ntags: t\n\nb\n\n## without tags\n\nb\n",
+        "---\ntype: Tagged\n---\n\n## with tags\ntags: zeta t Alpha\n\nb\n\n## without tags\n\nb\n",
     ),
 ];
 
@@ -374,6 +375,7 @@ fn cards_are_the_ones_anki_makes_and_render_as_anki_renders_them() {
     assert!(anki
         .values()
         .any(|(q, _)| q.ends_with("laufen laufen} [[[type:Word]]]")));
+    assert!(anki.values().any(|(q, _)| q.ends_with("Alpha t zeta")));
     // The card `card-deck:` moves shows its own deck, and the preview lists it there.
     assert!(anki
         .values()
