@@ -135,11 +135,19 @@ fn empty_front(
             .any(|v| crate::notetype::cloze::cloze_numbers(v).contains(&(ord + 1))),
         Kind::Standard => !template::renders_with_fields(front, nonempty),
     };
-    let message = match notetype.kind {
-        Kind::Cloze => format!("No cloze {} found on card. Please either add a cloze deletion, or use the Empty Cards tool.", ord + 1),
-        Kind::Standard => "The front of this card is blank.".to_string(),
+    // Anki's English messages, the number between Unicode isolation marks as its
+    // translations put it, and the section of its manual each links to.
+    let (message, section) = match notetype.kind {
+        Kind::Cloze => (
+            format!("No cloze \u{2068}{}\u{2069} found on card.\nPlease either add a cloze deletion, or use the Empty Cards tool.", ord + 1),
+            "no-cloze-filter-on-cloze-note-type",
+        ),
+        Kind::Standard => (
+            "The front of this card is blank.".to_string(),
+            "front-of-card-is-blank",
+        ),
     };
-    empty.then(|| format!("<div>{message}<br><a href='https://docs.ankiweb.net/templates/errors.html'>More info</a></div>"))
+    empty.then(|| format!("<div>{message}<br><a href='https://docs.ankiweb.net/templates/errors.html#{section}'>More information</a></div>"))
 }
 
 /// The note's fields by name, the special fields Anki adds and the card's number as
@@ -357,7 +365,7 @@ mod tests {
         let card = render(&custom, &note(&custom, &["q", ""]), 0);
         assert!(
             card.question.ends_with(&format!(
-                "verb a::b|Lang::French|French|Card 1|{}|oneno back<!--{{{{Front}}}}-->",
+                "a::b verb|Lang::French|French|Card 1|{}|oneno back<!--{{{{Front}}}}-->",
                 custom.name
             )),
             "{}",
@@ -382,7 +390,8 @@ mod tests {
         let cloze = Stock::Cloze.notetype();
         let card = render(&cloze, &note(&cloze, &["{{c1::a}}", ""]), 1);
         assert!(
-            card.question.contains("No cloze 2 found on card"),
+            card.question
+                .contains("No cloze \u{2068}2\u{2069} found on card.\n"),
             "{}",
             card.question
         );

@@ -390,3 +390,29 @@ fn cards_are_the_ones_anki_makes_and_render_as_anki_renders_them() {
     );
     common::anki::assert_check_database_clean(&report);
 }
+
+/// Cards a note keeps with an empty front (`empty-cards:`) say what Anki says on them.
+#[test]
+fn kept_empty_cards_say_what_anki_says() {
+    let source = temp_dir("preview-empty-cards").join("src");
+    let notes =
+        "## The {{c1::cat}} sleeps\nempty-cards: 2\n\n## la mer\ntype: reversed\nempty-cards: 2\n";
+    write_files(&source, &[("a.md", notes)]);
+    let package = source.with_file_name("deck.apkg");
+    assert_success(&common::run::build(&source, &package));
+    let (_, data) = preview(&source);
+    let anki = judge(Backend::Current, &["render", path_str(&package)]);
+    let (anki, ours) = (sides(&anki["cards"]), sides(&data["cards"]));
+    assert_eq!(anki, ours);
+    let messages = [
+        "No cloze \u{2068}2\u{2069} found on card.",
+        "The front of this card is blank.",
+    ];
+    for message in messages {
+        assert!(
+            ours.values()
+                .any(|(q, a)| q.contains(message) && a.contains(message)),
+            "{message}"
+        );
+    }
+}
