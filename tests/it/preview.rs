@@ -416,3 +416,39 @@ fn kept_empty_cards_say_what_anki_says() {
         );
     }
 }
+
+/// An image occlusion note's masks (`{{c1::image-occlusion:rect:…}}`) are the elements
+/// Anki writes for its script to draw, on both sides of each card.
+#[test]
+fn image_occlusions_render_as_anki_renders_them() {
+    let source = temp_dir("preview-occlusion").join("src");
+    let notetype = "kind = \"cloze\"\nstock_kind = 6\n[[fields]]\nname = \"Occlusion\"\n[[fields]]\nname = \"Image\"\n[[templates]]\nname = \"IO\"\n";
+    let masks = r"{{c1::image-occlusion:rect:left=.1:top=.2:width=.3:height=0:oi=1}}{{c2::image-occlusion:ellipse:left=.5:top=.5:rx=.1:ry=.2}}{{c1::image-occlusion:polygon:points=1,2 3,4 5,6:oi=1}}{{c3::image-occlusion:text:left=.1:text=a\:b <c>:fs=.04}}";
+    let notes =
+        format!("#separator:tab\n#html:true\n#notetype:IO\n#columns:Occlusion\tImage\n{masks}\t\n");
+    write_files(
+        &source,
+        &[
+            ("_notetypes/IO/notetype.toml", notetype),
+            (
+                "_notetypes/IO/IO.front.html",
+                "{{cloze:Occlusion}}{{Image}}",
+            ),
+            (
+                "_notetypes/IO/IO.back.html",
+                "{{cloze:Occlusion}}<br>{{Image}}",
+            ),
+            ("masks.tsv", &notes),
+        ],
+    );
+    let package = source.with_file_name("deck.apkg");
+    assert_success(&common::run::build(&source, &package));
+    let (_, data) = preview(&source);
+    let anki = judge(Backend::Current, &["render", path_str(&package)]);
+    let (anki, ours) = (sides(&anki["cards"]), sides(&data["cards"]));
+    assert_eq!(anki.len(), 3);
+    assert_eq!(anki, ours);
+    let (question, answer) = ours.values().next().unwrap();
+    assert!(question.contains(r#"<div class="cloze" data-ordinal="1" data-shape="rect""#));
+    assert!(answer.contains(r#"<div class="cloze-highlight" data-ordinal="1""#));
+}
