@@ -134,6 +134,14 @@ impl Note {
         self
     }
 
+    /// The tags in the order Anki keeps them once the note is imported: its importer
+    /// sorts every note's tags without regard to case (with `unicase`, as Anki does).
+    pub fn tags_as_imported(&self) -> Vec<&str> {
+        let mut tags: Vec<&str> = self.tags.iter().map(String::as_str).collect();
+        tags.sort_by(|a, b| unicase::UniCase::new(a).cmp(&unicase::UniCase::new(b)));
+        tags
+    }
+
     /// Sets the note's guid, its identity across imports.
     #[must_use]
     pub fn guid(mut self, guid: impl Into<String>) -> Note {
@@ -260,6 +268,13 @@ mod tests {
         assert_eq!(tags, ["Nlp", "公式", "Émile"]);
         assert!(add_tag(&mut tags, "a b").is_err());
         assert_eq!(tags, ["Nlp", "公式", "Émile"], "a bad tag is not added");
+        let note = Note::new(&crate::Stock::Basic.notetype(), ["q", "a"]).tags([
+            "zeta", "中文", "Beta", "alpha", "a::b", "x_y", "Émile", "eve",
+        ]);
+        assert_eq!(
+            note.tags_as_imported(),
+            ["a::b", "alpha", "Beta", "eve", "x_y", "zeta", "Émile", "中文"]
+        );
     }
 
     #[test]

@@ -103,8 +103,8 @@ impl NoteType {
                     .filter(|(_, value)| !crate::text::field_is_empty(value))
                     .map(|(f, _)| f.name.as_str())
                     .collect();
-                if has_tags {
-                    nonempty.insert("Tags");
+                for name in self.filled_specials(has_tags) {
+                    nonempty.insert(name);
                 }
                 let ords: Vec<u16> = fronts
                     .iter()
@@ -230,6 +230,15 @@ impl NoteType {
         Ok(ords)
     }
 
+    /// The special fields Anki counts as non-empty for a note of this type
+    /// ([`template::filled_specials`]).
+    pub(crate) fn filled_specials(
+        &self,
+        has_tags: bool,
+    ) -> impl Iterator<Item = &'static str> + '_ {
+        template::filled_specials(|name| self.field_index(name).is_some(), has_tags)
+    }
+
     /// How many cards a note of this type can have: one per template, or a cloze
     /// note's [`MAX_CLOZE`].
     pub(crate) fn max_cards(&self) -> usize {
@@ -246,11 +255,13 @@ impl NoteType {
             return Ok(vec![(0, "any", vec![0])]);
         }
         let names = self.field_names();
+        // The special fields count as always filled here (not `Tags`).
+        let specials: Vec<&str> = self.filled_specials(false).collect();
         Ok(fronts
             .iter()
             .enumerate()
             .map(|(ord, nodes)| {
-                let all: HashSet<&str> = names.iter().copied().collect();
+                let all: HashSet<&str> = names.iter().chain(&specials).copied().collect();
                 if !template::renders_with_fields(nodes, &all) {
                     return (ord as u16, "none", vec![]);
                 }
@@ -258,7 +269,8 @@ impl NoteType {
                 // otherwise "all" with the fields the card cannot do without.
                 let any: Vec<usize> = (0..names.len())
                     .filter(|&i| {
-                        template::renders_with_fields(nodes, &std::iter::once(names[i]).collect())
+                        let one = std::iter::once(names[i]).chain(specials.iter().copied());
+                        template::renders_with_fields(nodes, &one.collect())
                     })
                     .collect();
                 if !any.is_empty() {

@@ -18,8 +18,6 @@ pub use cardgen::{CardError, ClozeDisplay, MAX_CLOZE};
 pub use stock::Stock;
 pub use template::TemplateError;
 
-use std::collections::HashSet;
-
 /// Standard note types make one card per template; cloze types one card per cloze number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -248,13 +246,13 @@ impl NoteType {
     }
 
     /// Whether `template`'s front can make a card at all: a standard front must show a
-    /// field, a cloze front needs `{{cloze:…}}`.
+    /// non-empty field for some note ([`template::can_render`]), a cloze front needs
+    /// `{{cloze:…}}`.
     pub fn can_show(&self, template: &CardTemplate) -> bool {
         match self.kind {
             Kind::Standard => {
-                let all: HashSet<&str> = self.fields.iter().map(|f| f.name.as_str()).collect();
                 let nodes = template::parse(&template.front).unwrap_or_default();
-                template::renders_with_fields(&nodes, &all)
+                template::can_render(&nodes, &|name| self.field_index(name).is_some())
             }
             Kind::Cloze => template.front.contains("{{cloze:"),
         }

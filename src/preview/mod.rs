@@ -239,7 +239,7 @@ fn render_all(notes: &[SourceNote], root: &Path) -> Vec<CardData> {
                     line: source.line,
                     guid: source.note.guid.clone(),
                     notetype: source.notetype.name.clone(),
-                    deck: source.note.deck.clone(),
+                    deck: source.note.card_deck(ord).to_string(),
                     ord,
                     template,
                     question: rendered.question,

@@ -53,13 +53,13 @@ pub fn watch(source: &Path, out_dir: &Path, port: u16, tell: &mut dyn FnMut(Even
         moved_on: Condvar::new(),
         files: RwLock::new(()),
     });
-    let mut last = regenerate(source, &root, &shared, Site::None, tell)?;
+    let mut last = regenerate(source, &shared, Site::None, tell)?;
     let address = serve(&shared, port)?;
     tell(Event::Serving(&format!("http://{address}/")));
     loop {
         let changed = watcher.wait()?;
         tell(Event::Changed(&changed));
-        match regenerate(source, &root, &shared, last, tell) {
+        match regenerate(source, &shared, last, tell) {
             Ok(site) => last = site,
             Err(Error::Cancelled) => return Err(Error::Cancelled),
             Err(failure) => {
@@ -83,7 +83,6 @@ enum Site {
 /// a good state, which then stays with the problems shown over it.
 fn regenerate(
     source: &Path,
-    root: &Path,
     shared: &Shared,
     last: Site,
     tell: &mut dyn FnMut(Event),
@@ -101,7 +100,9 @@ fn regenerate(
         tell(Event::Kept(&diagnostics));
         return Ok(Site::Good);
     }
-    let options = Options::new(root, diagnostics.clone());
+    // The notes' files are paths below `source` as given, not its canonical form:
+    // pages and anchors are named after them as without `--watch`.
+    let options = Options::new(source, diagnostics.clone());
     let summary = {
         let _writing = shared.files.write().unwrap_or_else(PoisonError::into_inner);
         super::write_site(&sources, &shared.dir, &options)?

@@ -104,6 +104,23 @@ fn reveal(d: &Tree, ord: u16, question: bool, found: &mut bool, out: &mut String
     let active = d.numbers.contains(&ord);
     *found |= active;
     let numbers = numbers(d);
+    if let Some(Piece::Text(first)) = d.children.first() {
+        if let Some(shape) = first.strip_prefix("image-occlusion:") {
+            // A mask of an image occlusion note: an element for Anki's script to draw.
+            let class = match (question, active) {
+                (true, true) => "cloze",
+                _ if d.numbers.contains(&0) => "cloze",
+                (_, false) => "cloze-inactive",
+                (false, true) => "cloze-highlight",
+            };
+            let data = occlusion_data(shape);
+            let _ = write!(
+                out,
+                r#"<div class="{class}" data-ordinal="{numbers}" {data}></div>"#
+            );
+            return;
+        }
+    }
     match (question, active) {
         (true, true) => {
             let mut inside = String::new();
@@ -129,6 +146,70 @@ fn reveal(d: &Tree, ord: u16, question: bool, found: &mut bool, out: &mut String
             out.push_str("</span>");
         }
     }
+}
+
+/// The attributes Anki writes for an occlusion `SHAPE:name=value:…`, each followed by a
+/// space: the shape when it is one Anki draws, then the properties it knows, in the
+/// order written, those that are empty (or for sizes `0`) left out.
+fn occlusion_data(text: &str) -> String {
+    let mut out = String::new();
+    let Some(colon) = text.find(':') else {
+        return out;
+    };
+    let shape = &text[..colon];
+    if matches!(shape, "rect" | "ellipse" | "polygon" | "text") {
+        let _ = write!(out, "data-shape=\"{shape}\" ");
+    }
+    let mut rest = &text[colon..];
+    while let Some((name, value, after)) = occlusion_property(rest) {
+        rest = after;
+        let size = !value.is_empty() && value != "0";
+        let attribute = match name {
+            "left" | "top" | "angle" | "fill" if !value.is_empty() => name.to_string(),
+            "width" | "height" | "rx" | "ry" | "scale" if size => name.to_string(),
+            "oi" if !value.is_empty() => "occludeInactive".to_string(),
+            "fs" if !value.is_empty() => "font-size".to_string(),
+            "text" if !value.is_empty() => {
+                let _ = write!(out, "data-text=\"{}\" ", encode_attribute(&value));
+                continue;
+            }
+            "points" => {
+                let points: Vec<&str> = value.split(' ').filter(|p| p.contains(',')).collect();
+                if !points.is_empty() {
+                    let _ = write!(out, "data-points=\"{}\" ", points.join(" "));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        let _ = write!(out, "data-{attribute}=\"{value}\" ");
+    }
+    out
+}
+
+/// `:name=value` at the start of `text` (`\:` and `\\` escape a colon and a backslash in
+/// the value): the name, the value and the text after it; `None` where none starts.
+fn occlusion_property(text: &str) -> Option<(&str, String, &str)> {
+    let text = text.strip_prefix(':')?;
+    let equals = text.find('=').filter(|&at| at > 0)?;
+    let body = &text[equals + 1..];
+    let mut value = String::new();
+    let mut chars = body.char_indices().peekable();
+    let mut end = body.len();
+    while let Some((at, c)) = chars.next() {
+        match c {
+            ':' => {
+                end = at;
+                break;
+            }
+            '\\' => match chars.next() {
+                Some((_, escaped @ ('\\' | ':'))) => value.push(escaped),
+                _ => return None,
+            },
+            c => value.push(c),
+        }
+    }
+    Some((&text[..equals], value, &body[end..]))
 }
 
 /// An attribute value encoded as Anki encodes `data-cloze`: `& < > " '` by name or
@@ -170,6 +251,19 @@ mod tests {
         assert_eq!(cloze(text, 3, true), "");
         assert_eq!(cloze_only(text, 2, true), "hint");
         assert_eq!(cloze_only("{{c1::a}} {{c1::b}}", 1, false), "a, b");
+    }
+
+    #[test]
+    fn image_occlusions_are_masks_for_ankis_script() {
+        let text = r"{{c1::image-occlusion:rect:left=.1:top=0:width=.3:height=0:oi=1}}{{c2::image-occlusion:text:text=a\:b <c>:fs=0:points=1,2 x 3,4:bad}}";
+        assert_eq!(
+            cloze(text, 1, true),
+            r#"<div class="cloze" data-ordinal="1" data-shape="rect" data-left=".1" data-top="0" data-width=".3" data-occludeInactive="1" ></div><div class="cloze-inactive" data-ordinal="2" data-shape="text" data-text="a&#x3A;b&#x20;&lt;c&gt;" data-font-size="0" data-points="1,2 3,4" ></div>"#
+        );
+        assert!(cloze(text, 1, false)
+            .starts_with(r#"<div class="cloze-highlight" data-ordinal="1" data-shape="rect""#));
+        assert!(cloze("{{c1::image-occlusion:star}}", 1, true)
+            .starts_with(r#"<div class="cloze" data-ordinal="1" ></div>"#));
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub(crate) fn apply(
             "kanji" => furigana(&text, |base, _| base.to_string()),
             "kana" => furigana(&text, |_, reading| reading.to_string()),
             "hint" => hint(&text, field),
+            // Only where another filter is written before it (`{{text:type:F}}`).
+            "type" => format!("[[type:{field}]]"),
             "cloze" => super::cloze::cloze(&text, ord + 1, question),
             "cloze-only" => super::cloze::cloze_only(&text, ord + 1, question),
             other => match other.strip_prefix("tts ") {
@@ -113,6 +115,10 @@ mod tests {
             "[[type:Text]]"
         );
         assert_eq!(apply("<b>a</b>", &filters(&["text"]), "F", 0, true), "a");
+        assert_eq!(
+            apply("<b>a</b>", &filters(&["text", "type"]), "F", 0, true),
+            "[[type:F]]"
+        );
         // An unknown filter stops the ones written before it (applied after it).
         assert_eq!(
             apply("<b>a</b>", &filters(&["text", "mine"]), "F", 0, true),

@@ -54,9 +54,11 @@ enum Failure {
     NoTemplate(u16),
 }
 
-/// Renders card `ord` of `note` (a note of `notetype`), in deck `note.deck`.
+/// Renders card `ord` of `note` (a note of `notetype`), in its deck
+/// ([`Note::card_deck`]).
 pub fn render(notetype: &NoteType, note: &Note, ord: u16) -> Rendered {
-    let fields = field_map(notetype, note, ord);
+    let card_number = format!("c{}", ord + 1);
+    let fields = field_map(notetype, note, ord, &card_number);
     let css = &notetype.css;
     let (question, answer, question_play, answer_play) = match render_sides(notetype, &fields, ord)
     {
@@ -133,19 +135,29 @@ fn empty_front(
             .any(|v| crate::notetype::cloze::cloze_numbers(v).contains(&(ord + 1))),
         Kind::Standard => !template::renders_with_fields(front, nonempty),
     };
-    let message = match notetype.kind {
-        Kind::Cloze => format!("No cloze {} found on card. Please either add a cloze deletion, or use the Empty Cards tool.", ord + 1),
-        Kind::Standard => "The front of this card is blank.".to_string(),
+    // Anki's English messages, the number between Unicode isolation marks as its
+    // translations put it, and the section of its manual each links to.
+    let (message, section) = match notetype.kind {
+        Kind::Cloze => (
+            format!("No cloze \u{2068}{}\u{2069} found on card.\nPlease either add a cloze deletion, or use the Empty Cards tool.", ord + 1),
+            "no-cloze-filter-on-cloze-note-type",
+        ),
+        Kind::Standard => (
+            "The front of this card is blank.".to_string(),
+            "front-of-card-is-blank",
+        ),
     };
-    empty.then(|| format!("<div>{message}<br><a href='https://docs.ankiweb.net/templates/errors.html'>More info</a></div>"))
+    empty.then(|| format!("<div>{message}<br><a href='https://docs.ankiweb.net/templates/errors.html#{section}'>More information</a></div>"))
 }
 
-/// The note's fields by name and the special fields Anki adds (a field of the note
-/// wins over a special one of the same name).
+/// The note's fields by name, the special fields Anki adds and the card's number as
+/// `c1`, `c2` … with the value `1` (a field of the note wins over a special one of the
+/// same name).
 fn field_map<'a>(
     notetype: &'a NoteType,
     note: &'a Note,
     ord: u16,
+    card_number: &'a str,
 ) -> HashMap<&'a str, Cow<'a, str>> {
     let mut map: HashMap<&str, Cow<str>> = notetype
         .fields
@@ -157,21 +169,23 @@ fn field_map<'a>(
         Kind::Cloze => notetype.templates.first(),
         Kind::Standard => notetype.templates.get(usize::from(ord)),
     };
-    let subdeck = note.deck.rsplit("::").next().unwrap_or_default();
+    // The card's deck, which `card-deck:` may set apart from the note's.
+    let deck = note.card_deck(ord);
+    let subdeck = deck.rsplit("::").next().unwrap_or_default();
     let specials: [(&str, Cow<str>); 8] = [
-        ("Tags", note.tags.join(" ").into()),
+        ("Tags", note.tags_as_imported().join(" ").into()),
         ("Type", notetype.name.as_str().into()),
         ("Subdeck", subdeck.into()),
-        ("Deck", note.deck.as_str().into()),
+        ("Deck", deck.into()),
         ("CardFlag", "flag0".into()),
         ("Card", template.map_or("", |t| t.name.as_str()).into()),
         (
             "CardID",
             crate::ids::card_id(&note.guid, ord).to_string().into(),
         ),
-        ("", "".into()),
+        (card_number, "1".into()),
     ];
-    for (name, value) in specials.into_iter().filter(|(name, _)| !name.is_empty()) {
+    for (name, value) in specials {
         map.entry(name).or_insert(value);
     }
     map
@@ -228,10 +242,8 @@ impl Side<'_> {
     }
 
     fn replace(&self, field: &str, filters: &[String]) -> Result<String, Failure> {
-        let card_number = format!("c{}", self.ord + 1);
         let value = match self.fields.get(field) {
             Some(value) => value.as_ref(),
-            None if field == card_number => "1",
             None => {
                 let written: String = filters.iter().map(|f| format!("{f}:")).collect();
                 return Err(Failure::NoSuchField(
@@ -244,9 +256,10 @@ impl Side<'_> {
         Ok(filters::apply(value, filters, field, self.ord, question))
     }
 
-    /// Whether `{{#field}}` shows its content: Anki's `c1` … name the card's number.
+    /// Whether `{{#field}}` shows its content: Anki's `c1` … other than the card's
+    /// number are empty.
     fn condition(&self, field: &str) -> Result<bool, Failure> {
-        if self.nonempty.contains(field) || field == format!("c{}", self.ord + 1) {
+        if self.nonempty.contains(field) {
             return Ok(true);
         }
         match self.fields.contains_key(field) || template::is_card_number(field) {
@@ -352,7 +365,7 @@ mod tests {
         let card = render(&custom, &note(&custom, &["q", ""]), 0);
         assert!(
             card.question.ends_with(&format!(
-                "verb a::b|Lang::French|French|Card 1|{}|oneno back<!--{{{{Front}}}}-->",
+                "a::b verb|Lang::French|French|Card 1|{}|oneno back<!--{{{{Front}}}}-->",
                 custom.name
             )),
             "{}",
@@ -377,7 +390,8 @@ mod tests {
         let cloze = Stock::Cloze.notetype();
         let card = render(&cloze, &note(&cloze, &["{{c1::a}}", ""]), 1);
         assert!(
-            card.question.contains("No cloze 2 found on card"),
+            card.question
+                .contains("No cloze \u{2068}2\u{2069} found on card.\n"),
             "{}",
             card.question
         );

@@ -294,3 +294,161 @@ fn only_a_new_empty_or_earlier_preview_folder_is_written() {
     files.sort();
     assert_eq!(files, ["b.md.html", "cards.json", "index.html"]);
 }
+
+/// Note types whose fronts are made of what people write and Anki accepts: a field named
+/// like one of Anki's special fields (`Type`), a front shown only while a field is empty
+/// (`{{^Type}}`), one of only `{{Tags}}`, a section on `{{#Deck}}`, `{{{Word}}}`,
+/// `{{text:type:Word}}` and `{{tts-voices:}}`; `{{Deck}}` of a card in a deck of its own,
+/// `{{Tags}}` in the order Anki sorts them.
+const LIKE_ANKI: &[(&str, &str)] = &[
+    (
+        "_notetypes/Parts/notetype.toml",
+        "[[fields]]\nname = \"Word\"\n[[fields]]\nname = \"Type\"\n[[templates]]\nname = \"Word\"\n[[templates]]\nname = \"Type\"\n[[templates]]\nname = \"Untyped\"\n",
+    ),
+    (
+        "_notetypes/Parts/Word.front.html",
+        "{{Word}} {{{Word}}} [{{text:type:Word}}]{{tts-voices:}}",
+    ),
+    ("_notetypes/Parts/Word.back.html", "{{FrontSide}}<hr id=answer>{{Type}}"),
+    ("_notetypes/Parts/Type.front.html", "{{Type}}"),
+    (
+        "_notetypes/Parts/Type.back.html",
+        "{{FrontSide}}<hr id=answer>{{Word}} ({{Deck}}, {{Subdeck}})",
+    ),
+    ("_notetypes/Parts/Untyped.front.html", "{{^Type}}{{Word}} has no type{{/Type}}"),
+    ("_notetypes/Parts/Untyped.back.html", "{{FrontSide}}"),
+    (
+        "_notetypes/Tagged/notetype.toml",
+        "[[fields]]\nname = \"Front\"\n[[fields]]\nname = \"Back\"\n[[templates]]\nname = \"Tagged\"\n[[templates]]\nname = \"InDeck\"\n",
+    ),
+    ("_notetypes/Tagged/Tagged.front.html", "{{Tags}}"),
+    ("_notetypes/Tagged/Tagged.back.html", "{{FrontSide}}<hr id=answer>{{Back}}"),
+    ("_notetypes/Tagged/InDeck.front.html", "{{#Deck}}{{Front}}{{/Deck}}"),
+    ("_notetypes/Tagged/InDeck.back.html", "{{FrontSide}}<hr id=answer>{{Back}}"),
+    (
+        "words.md",
+        "---\ntype: Parts\n---\n\n## laufen\n\n## Hund\ncard-deck: 2 words::Types\n\nnoun\n",
+    ),
+    (
+        "tagged.md",
+        "---\ntype: Tagged\n---\n\n## with tags\ntags: zeta t Alpha\n\nb\n\n## without tags\n\nb\n",
+    ),
+];
+
+/// The build makes the cards Anki makes for these notes, no card whose front Anki calls
+/// blank and none that Check Database would add, and the preview shows each as Anki
+/// renders it.
+#[test]
+fn cards_are_the_ones_anki_makes_and_render_as_anki_renders_them() {
+    let source = temp_dir("preview-like-anki").join("src");
+    write_files(&source, LIKE_ANKI);
+    let package = source.with_file_name("deck.apkg");
+    assert_success(&common::run::build(&source, &package));
+    let (_, data) = preview(&source);
+    // Each note (file, line) with its cards' templates.
+    let mut made: BTreeMap<(&str, u64), Vec<&str>> = BTreeMap::new();
+    for card in data["cards"].as_array().unwrap() {
+        let note = (
+            card["file"].as_str().unwrap(),
+            card["line"].as_u64().unwrap(),
+        );
+        made.entry(note)
+            .or_default()
+            .push(card["template"].as_str().unwrap());
+    }
+    let expected = BTreeMap::from([
+        (("tagged.md", 5), vec!["Tagged", "InDeck"]),
+        (("tagged.md", 10), vec!["InDeck"]),
+        (("words.md", 5), vec!["Word", "Untyped"]),
+        (("words.md", 7), vec!["Word", "Type"]),
+    ]);
+    assert_eq!(made, expected);
+    let anki = judge(Backend::Current, &["render", path_str(&package)]);
+    let (anki, ours) = (sides(&anki["cards"]), sides(&data["cards"]));
+    assert_eq!(anki, ours);
+    for (question, _) in anki.values() {
+        assert!(
+            !question.contains("The front of this card is blank"),
+            "{question}"
+        );
+    }
+    assert!(anki
+        .values()
+        .any(|(q, _)| q.ends_with("laufen laufen} [[[type:Word]]]")));
+    assert!(anki.values().any(|(q, _)| q.ends_with("Alpha t zeta")));
+    // The card `card-deck:` moves shows its own deck, and the preview lists it there.
+    assert!(anki
+        .values()
+        .any(|(_, a)| a.ends_with("Hund (words::Types, Types)")));
+    let decks = data["cards"].as_array().unwrap().iter();
+    let decks: Vec<&str> = decks.map(|c| c["deck"].as_str().unwrap()).collect();
+    assert_eq!(decks.iter().filter(|&&d| d == "words::Types").count(), 1);
+    let report = common::anki::import(
+        Backend::Current,
+        &source.with_file_name("collection.anki2"),
+        &package,
+    );
+    common::anki::assert_check_database_clean(&report);
+}
+
+/// Cards a note keeps with an empty front (`empty-cards:`) say what Anki says on them.
+#[test]
+fn kept_empty_cards_say_what_anki_says() {
+    let source = temp_dir("preview-empty-cards").join("src");
+    let notes =
+        "## The {{c1::cat}} sleeps\nempty-cards: 2\n\n## la mer\ntype: reversed\nempty-cards: 2\n";
+    write_files(&source, &[("a.md", notes)]);
+    let package = source.with_file_name("deck.apkg");
+    assert_success(&common::run::build(&source, &package));
+    let (_, data) = preview(&source);
+    let anki = judge(Backend::Current, &["render", path_str(&package)]);
+    let (anki, ours) = (sides(&anki["cards"]), sides(&data["cards"]));
+    assert_eq!(anki, ours);
+    let messages = [
+        "No cloze \u{2068}2\u{2069} found on card.",
+        "The front of this card is blank.",
+    ];
+    for message in messages {
+        assert!(
+            ours.values()
+                .any(|(q, a)| q.contains(message) && a.contains(message)),
+            "{message}"
+        );
+    }
+}
+
+/// An image occlusion note's masks (`{{c1::image-occlusion:rect:…}}`) are the elements
+/// Anki writes for its script to draw, on both sides of each card.
+#[test]
+fn image_occlusions_render_as_anki_renders_them() {
+    let source = temp_dir("preview-occlusion").join("src");
+    let notetype = "kind = \"cloze\"\nstock_kind = 6\n[[fields]]\nname = \"Occlusion\"\n[[fields]]\nname = \"Image\"\n[[templates]]\nname = \"IO\"\n";
+    let masks = r"{{c1::image-occlusion:rect:left=.1:top=.2:width=.3:height=0:oi=1}}{{c2::image-occlusion:ellipse:left=.5:top=.5:rx=.1:ry=.2}}{{c1::image-occlusion:polygon:points=1,2 3,4 5,6:oi=1}}{{c3::image-occlusion:text:left=.1:text=a\:b <c>:fs=.04}}";
+    let notes =
+        format!("#separator:tab\n#html:true\n#notetype:IO\n#columns:Occlusion\tImage\n{masks}\t\n");
+    write_files(
+        &source,
+        &[
+            ("_notetypes/IO/notetype.toml", notetype),
+            (
+                "_notetypes/IO/IO.front.html",
+                "{{cloze:Occlusion}}{{Image}}",
+            ),
+            (
+                "_notetypes/IO/IO.back.html",
+                "{{cloze:Occlusion}}<br>{{Image}}",
+            ),
+            ("masks.tsv", &notes),
+        ],
+    );
+    let package = source.with_file_name("deck.apkg");
+    assert_success(&common::run::build(&source, &package));
+    let (_, data) = preview(&source);
+    let anki = judge(Backend::Current, &["render", path_str(&package)]);
+    let (anki, ours) = (sides(&anki["cards"]), sides(&data["cards"]));
+    assert_eq!(anki.len(), 3);
+    assert_eq!(anki, ours);
+    let (question, answer) = ours.values().next().unwrap();
+    assert!(question.contains(r#"<div class="cloze" data-ordinal="1" data-shape="rect""#));
+    assert!(answer.contains(r#"<div class="cloze-highlight" data-ordinal="1""#));
+}

@@ -49,6 +49,16 @@ fn bad_rich_input_is_refused_with_file_and_line() {
             expected: "Card 1.back.html:3: template `Card 1` of note type `Vocab` uses field `Plural`",
         },
         Case {
+            name: "space after a filter's colon, which Anki takes as part of the name",
+            files: &[("_notetypes/Vocab/Card 1.back.html", "{{FrontSide}}\n<hr id=answer>\n{{text: Meaning}}")],
+            expected: "Card 1.back.html:3: template `Card 1` of note type `Vocab` uses field ` Meaning`",
+        },
+        Case {
+            name: "mustache comment, which Anki takes as a field",
+            files: &[("_notetypes/Vocab/Card 1.front.html", "{{Word}}\n{{! the word }}")],
+            expected: "Card 1.front.html:2: template `Card 1` of note type `Vocab` uses field `! the word`",
+        },
+        Case {
             name: "note without cards",
             files: &[
                 ("_notetypes/Vocab/Card 1.front.html", "{{#Extra}}{{Word}}{{/Extra}}"),

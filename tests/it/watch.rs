@@ -166,12 +166,17 @@ fn a_missing_folder_or_a_bad_output_is_refused() {
 
 /// `preview --watch` on a one-note deck: the server and its address.
 fn serve_preview(dir: &Path) -> (Watching, String) {
-    let src = dir.join("src");
+    serve_preview_of(&dir.join("src"))
+}
+
+/// `preview --watch` on `src`, writing into `src/../preview`.
+fn serve_preview_of(src: &Path) -> (Watching, String) {
+    let dir = src.parent().unwrap();
     let out = dir.join("preview");
     let args = [
         "preview",
         "--watch",
-        path_str(&src),
+        path_str(src),
         "-o",
         path_str(&out),
         "--port",
@@ -234,6 +239,17 @@ fn the_served_preview_follows_the_sources() {
     let (status, rest) = watching.interrupt();
     assert_eq!(status.code(), Some(0), "{rest:?}");
     assert_eq!(rest.last().unwrap(), "stopped watching");
+}
+
+/// The pages and anchors are named after the files below SOURCE however SOURCE is
+/// written (here not in its canonical form), as without `--watch`.
+#[test]
+fn the_served_pages_are_named_after_the_files_below_the_source() {
+    let (dir, _) = deck("preview-names");
+    let (_watching, url) = serve_preview_of(&dir.join("src/../src"));
+    let (status, body) = http_get(&format!("{url}a.md.html"));
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("id=\"a.md:1\""), "{body}");
 }
 
 #[test]
