@@ -96,20 +96,21 @@ impl NoteType {
         let fronts = self.parsed_fronts()?;
         match self.kind {
             Kind::Standard => {
-                let mut nonempty: HashSet<&str> = self
+                let nonempty: HashSet<&str> = self
                     .fields
                     .iter()
                     .zip(fields)
                     .filter(|(_, value)| !crate::text::field_is_empty(value))
                     .map(|(f, _)| f.name.as_str())
                     .collect();
-                for name in self.filled_specials(has_tags) {
-                    nonempty.insert(name);
-                }
+                let is_field = |name: &str| self.field_index(name).is_some();
+                let filled = |name: &str| {
+                    nonempty.contains(name) || template::is_filled_special(name, is_field, has_tags)
+                };
                 let ords: Vec<u16> = fronts
                     .iter()
                     .enumerate()
-                    .filter(|(_, nodes)| template::renders_with_fields(nodes, &nonempty))
+                    .filter(|(_, nodes)| template::renders_with(nodes, &filled))
                     .map(|(i, _)| i as u16)
                     .collect();
                 if ords.is_empty() {

@@ -174,30 +174,33 @@ pub fn filled_specials(
     is_field: impl Fn(&str) -> bool,
     has_tags: bool,
 ) -> impl Iterator<Item = &'static str> {
-    let tags = has_tags.then_some("Tags");
-    ALWAYS_FILLED
-        .iter()
-        .copied()
-        .chain(tags)
-        .filter(move |name| !is_field(name))
+    (ALWAYS_FILLED.iter().copied())
+        .chain(["Tags"])
+        .filter(move |name| is_filled_special(name, &is_field, has_tags))
+}
+
+/// Whether `name` is one of [`filled_specials`].
+pub fn is_filled_special(name: &str, is_field: impl Fn(&str) -> bool, has_tags: bool) -> bool {
+    (ALWAYS_FILLED.contains(&name) || (has_tags && name == "Tags")) && !is_field(name)
 }
 
 /// Anki's card-generation rule for standard note types: a card exists when its front
 /// template would show at least one non-empty field. `nonempty` holds the note's
 /// non-empty fields and the special fields Anki counts (see [`filled_specials`]).
 pub fn renders_with_fields(nodes: &[Node], nonempty: &HashSet<&str>) -> bool {
+    renders_with(nodes, &|field| nonempty.contains(field))
+}
+
+/// [`renders_with_fields`], with `filled` saying which names are non-empty.
+pub fn renders_with(nodes: &[Node], filled: &dyn Fn(&str) -> bool) -> bool {
     nodes.iter().any(|node| match node {
         Node::Text(_) | Node::Comment(_) => false,
-        Node::Replacement { field, .. } => {
-            nonempty.contains(field.as_str()) && field != "FrontSide"
-        }
+        Node::Replacement { field, .. } => filled(field) && field != "FrontSide",
         Node::Section {
             field,
             negated,
             children,
-        } => {
-            nonempty.contains(field.as_str()) != *negated && renders_with_fields(children, nonempty)
-        }
+        } => filled(field) != *negated && renders_with(children, filled),
     })
 }
 

@@ -25,14 +25,21 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
         true => heading_tags(source).into_iter().collect(),
         false => Vec::new(),
     };
+    // Every slip below needs one of these bytes; most fields have none.
+    let needed = |b: u8| matches!(b, b'|' | b'\n' | b'#' | b'=' | b'%' | b'[' | b'~' | b'^');
+    if !source.bytes().any(needed) {
+        return slips;
+    }
+    // A sub- or superscript takes two marks (`x^2^`); a formula's `x^2` one.
+    let twice = |mark: u8| source.bytes().filter(|&b| b == mark).nth(1).is_some();
     let embeds = source.contains("![[");
     let tags = !heading && source.contains('#') && source.lines().any(is_tag_line);
     let foreign = source.contains("==")
         || source.contains("%%")
         || source.contains("[[")
         || source.contains("[!")
-        || (source.contains(['~', '^'])
-            && FOREIGN[2..].iter().any(|(_, re, _)| re.is_match(source)));
+        || ((twice(b'~') || twice(b'^'))
+            && FOREIGN[2..4].iter().any(|(_, re, _)| re.is_match(source)));
     // Most fields have none of these, and are not parsed again.
     if !may_be_table(source) && !may_underline(source) && !embeds && !tags && !foreign {
         return slips;
@@ -220,6 +227,10 @@ fn inline_tags(written: &[&str]) -> Problem {
 
 /// Inline tags ending a heading (`## What pumps blood? #cardio`), which stay its text.
 fn heading_tags(heading: &str) -> Option<(usize, Problem)> {
+    // Most headings end in no tag, and only their last word is looked at.
+    if !is_inline_tag(heading.split_whitespace().next_back()?) {
+        return None;
+    }
     let words: Vec<&str> = heading.split_whitespace().collect();
     let count = words.iter().rev().take_while(|w| is_inline_tag(w)).count();
     if count == 0 || count == words.len() {
