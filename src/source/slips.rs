@@ -124,7 +124,7 @@ fn may_hold_cards(source: &str) -> bool {
     source.contains("::")
         || source.contains("{{cloze")
         || source.contains("START")
-        || source.lines().any(|l| matches!(l.trim(), "?" | "??"))
+        || (source.contains('?') && source.lines().any(|l| matches!(l.trim(), "?" | "??")))
 }
 
 /// Turns a range of the field with its math protected into the text as written and
