@@ -335,6 +335,14 @@ pub enum Problem {
         what: String,
         corrected: String,
     },
+    /// A card written for another flashcard tool (`what`), which stays text on the card;
+    /// `meant` says what to write instead.
+    #[error("`{written}` is {what}, which ankideck does not read: the card shows it as written; did you mean {meant}?")]
+    ForeignCard {
+        written: String,
+        what: String,
+        meant: String,
+    },
     /// A table row with more cells than its header: Markdown drops the rest (`dropped`,
     /// the cells as written, joined by ` | `).
     #[error("this table row has {cells} cells, but the table has {columns} columns: the card leaves out `{dropped}`")]
@@ -391,6 +399,7 @@ impl Problem {
             | Problem::FrontMatterIgnored(_)
             | Problem::InlineTags { .. }
             | Problem::ForeignMarkup { .. }
+            | Problem::ForeignCard { .. }
             | Problem::TableCellsDropped { .. }
             | Problem::UnderlinedHeading { .. }
             | Problem::TrailingRule(_)
@@ -483,6 +492,7 @@ impl Problem {
             Problem::FrontMatterIgnored(_) => "front-matter-ignored",
             Problem::InlineTags { .. } => "inline-tags",
             Problem::ForeignMarkup { .. } => "foreign-markup",
+            Problem::ForeignCard { .. } => "foreign-card",
             Problem::TableCellsDropped { .. } => "table-cells-dropped",
             Problem::UnderlinedHeading { .. } => "underlined-heading",
             Problem::TrailingRule(_) => "trailing-rule",
@@ -540,9 +550,9 @@ impl Problem {
                 underline.clone()
             }
             Problem::FrontMatterIgnored(key) => format!("{key}:"),
-            Problem::InlineTags { written, .. } | Problem::ForeignMarkup { written, .. } => {
-                written.clone()
-            }
+            Problem::InlineTags { written, .. }
+            | Problem::ForeignMarkup { written, .. }
+            | Problem::ForeignCard { written, .. } => written.clone(),
             Problem::Name(crate::deck::NameError::BadTag(tag)) => tag.clone(),
             _ => return None,
         })
@@ -618,6 +628,8 @@ impl Problem {
             Problem::FrontMatterIgnored(_) => "keep it for the app that reads it (Obsidian, a site generator), or delete it",
             Problem::InlineTags { .. } => "write the tags on a `tags:` line right under the heading (or in the front matter), and delete them here",
             Problem::ForeignMarkup { .. } => "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
+            Problem::ForeignCard { written, .. } if written.starts_with("{{") => "write Anki's cloze deletion, numbered from 1, in a note of a cloze type (`type: cloze` under its heading)",
+            Problem::ForeignCard { .. } => "a note is a `## ` heading, the card's front, and the text below it, its back: start a note for each card (`type: reversed` under the heading for a card each way)",
             Problem::TableCellsDropped { .. } => "a `|` in a cell ends the cell, in code too: write it as `\\|`; or add the column to the header row and the line below it",
             Problem::UnderlinedHeading { .. } => "notes are separated by `## ` headings alone: delete the line; for a horizontal rule, leave a blank line above it",
             Problem::TrailingRule(_) => "notes are separated by `## ` headings alone: delete the line",
@@ -1343,6 +1355,14 @@ mod tests {
                     corrected: s(),
                 },
                 "foreign-markup",
+            ),
+            (
+                Problem::ForeignCard {
+                    written: s(),
+                    what: s(),
+                    meant: s(),
+                },
+                "foreign-card",
             ),
             (
                 Problem::InlineTags {

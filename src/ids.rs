@@ -42,6 +42,13 @@ pub(crate) fn short_hash_of<'a>(parts: impl IntoIterator<Item = &'a str>) -> Str
     hex(&Sha1::digest(&joined)[..8])
 }
 
+/// The HTML id of footnote `label` in the field written `source`: one per field, so
+/// that on a card showing two fields with footnotes each reference jumps to its own
+/// field's footnote (pulldown-cmark's id is the label alone, `1` in every field).
+pub(crate) fn footnote_id(source: &str, label: &str) -> String {
+    format!("fn-{}-{label}", &short_hash(source)[..8])
+}
+
 /// Lowercase hex digits of `bytes`.
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";

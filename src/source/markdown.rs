@@ -283,6 +283,12 @@ fn render_parsed(source: &str, media: &mut MediaResolver) -> Result<String, Prob
             Event::Start(Tag::CodeBlock(kind)) => {
                 code_block = Some((Tag::CodeBlock(kind), String::new()));
             }
+            Event::FootnoteReference(label) => out_events.push(Event::FootnoteReference(
+                crate::ids::footnote_id(source, &label).into(),
+            )),
+            Event::Start(Tag::FootnoteDefinition(label)) => out_events.push(Event::Start(
+                Tag::FootnoteDefinition(crate::ids::footnote_id(source, &label).into()),
+            )),
             Event::Code(code) if cloze_note => out_events.push(Event::InlineHtml(CowStr::from(
                 format!("<code>{}</code>", highlight::plain_code(&code, true)),
             ))),
@@ -1033,10 +1039,16 @@ mod tests {
 
     #[test]
     fn footnotes_task_lists_quotes_and_tables() {
+        let source = "A claim.[^src]\n\n[^src]: Its source.";
+        let id = crate::ids::footnote_id(source, "src");
+        assert!(id.starts_with("fn-") && id.ends_with("-src"), "{id}");
         assert_eq!(
-            block("A claim.[^src]\n\n[^src]: Its source."),
-            "<p>A claim.<sup class=\"footnote-reference\"><a href=\"#src\">1</a></sup></p>\n<div class=\"footnote-definition\" id=\"src\"><sup class=\"footnote-definition-label\">1</sup>\n<p>Its source.</p>\n</div>"
+            block(source),
+            format!("<p>A claim.<sup class=\"footnote-reference\"><a href=\"#{id}\">1</a></sup></p>\n<div class=\"footnote-definition\" id=\"{id}\"><sup class=\"footnote-definition-label\">1</sup>\n<p>Its source.</p>\n</div>")
         );
+        // Another field's footnote `src` has an id of its own.
+        let other = block("Another claim.[^src]\n\n[^src]: Another source.");
+        assert!(!other.contains(&format!("\"#{id}\"")), "{other}");
         assert_eq!(
             block("- [x] done\n- [ ] to do"),
             "<ul>\n<li><input disabled=\"\" type=\"checkbox\" checked=\"\"/>\ndone</li>\n<li><input disabled=\"\" type=\"checkbox\"/>\nto do</li>\n</ul>"

@@ -5,7 +5,8 @@
 //! meant), a `---` that ends a field (a line at the end of the card, likewise), an Obsidian embed `![[…]]` (text, where a picture was meant), Obsidian's
 //! inline tags `#cardio` (text, where tags were meant), and other dialects' highlight,
 //! comments, subscripts and superscripts (`==x==`, `%%x%%`, `H~2~O`, `x^2^`: shown as
-//! written).
+//! written), and cards written for other flashcard tools (`Q::A`, `START` … `END`,
+//! `{{cloze x}}`: text on the card).
 
 use std::ops::Range;
 use std::sync::LazyLock;
@@ -17,6 +18,19 @@ use super::markdown::{markdown_options, protect_math, unprotect};
 use crate::error::Problem;
 use crate::text::is_sound_or_video;
 
+/// The bytes of which every slip below needs one (a table's `|`, a line end, `#`, `=`,
+/// `%`, `[`, `~`, `^`, `:`, `{`): most fields have none, and are looked at no further.
+static NEEDED: [bool; 256] = {
+    let mut needed = [false; 256];
+    let bytes = b"|\n#=%[~^:{";
+    let mut i = 0;
+    while i < bytes.len() {
+        needed[bytes[i] as usize] = true;
+        i += 1;
+    }
+    needed
+};
+
 /// The slips in a Markdown field, as `(byte offset, problem)` in `source`; `heading`
 /// says the field is a note's heading. Code is left alone, and so is math (a `|` in a
 /// formula splits no cell).
@@ -25,9 +39,7 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
         true => heading_tags(source).into_iter().collect(),
         false => Vec::new(),
     };
-    // Every slip below needs one of these bytes; most fields have none.
-    let needed = |b: u8| matches!(b, b'|' | b'\n' | b'#' | b'=' | b'%' | b'[' | b'~' | b'^');
-    if !source.bytes().any(needed) {
+    if !source.bytes().any(|b| NEEDED[usize::from(b)]) {
         return slips;
     }
     // A sub- or superscript takes two marks (`x^2^`); a formula's `x^2` one.
@@ -40,8 +52,9 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
         || source.contains("[!")
         || ((twice(b'~') || twice(b'^'))
             && FOREIGN[2..4].iter().any(|(_, re, _)| re.is_match(source)));
+    let cards = may_hold_cards(source);
     // Most fields have none of these, and are not parsed again.
-    if !may_be_table(source) && !may_underline(source) && !embeds && !tags && !foreign {
+    if !may_be_table(source) && !may_underline(source) && !embeds && !tags && !foreign && !cards {
         return slips;
     }
     let (protected, formulas) = protect_math(source);
@@ -75,6 +88,15 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
                 let (text, at) = back(range);
                 slips.extend(tag_lines(&text).map(|(offset, slip)| (at + offset, slip)));
             }
+            // A link's destination is a URL, where `^`, `~` or `==` are its characters.
+            Event::Start(Tag::Link { .. } | Tag::Image { .. }) => {
+                let link = &protected[range.clone()];
+                match link.rfind("](") {
+                    Some(i) if link.ends_with(')') => code.push(range.start + i..range.end),
+                    _ if link.starts_with('<') => code.push(range),
+                    _ => {}
+                }
+            }
             Event::Code(_)
             | Event::Start(Tag::CodeBlock(_))
             | Event::Html(_)
@@ -93,8 +115,14 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
         for (what, pattern, tags) in FOREIGN.iter() {
             for c in pattern.captures_iter(&protected) {
                 let m = c.get(1).expect("group 1");
-                // `\==` is escaped, and meant as written.
-                if outside_code(&m) && !protected[..m.start()].ends_with('\\') {
+                let before = &protected[..m.start()];
+                // `\==` is escaped, and meant as written; `![[` is an embed.
+                let embed = m.as_str().starts_with("[[") && before.ends_with(['!', '[']);
+                if outside_code(&m)
+                    && !before.ends_with('\\')
+                    && !embed
+                    && !in_url(&protected, m.start())
+                {
                     let (written, at) = back(m.range());
                     let inner = c.get(2).expect("group 2").as_str();
                     slips.push((at, foreign_markup(what, written, inner, tags)));
@@ -102,8 +130,187 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
             }
         }
     }
+    if cards {
+        slips.extend(foreign_cards(&protected, &code, &back));
+    }
     slips.sort_by_key(|(at, _)| *at);
     slips
+}
+
+/// Whether `source` may hold a card written for another flashcard tool.
+fn may_hold_cards(source: &str) -> bool {
+    source.contains("::")
+        || source.contains("{{cloze")
+        || source.contains("START")
+        || (source.contains('?') && source.lines().any(|l| matches!(l.trim(), "?" | "??")))
+}
+
+/// Turns a range of the field with its math protected into the text as written and
+/// where it starts in the source.
+type Back<'a> = dyn Fn(Range<usize>) -> (String, usize) + 'a;
+
+/// Cards written for other flashcard tools in `text` (the field, its math protected),
+/// outside `code`, which stay text on the card: the one-line `Q::A` (`Q:::A` a card each
+/// way) of Obsidian's Spaced Repetition plugin and its line `?` (`??`) between a
+/// question's lines and an answer's, Obsidian_to_Anki's `START` … `END` blocks and
+/// Logseq's `{{cloze text}}`.
+fn foreign_cards(text: &str, code: &[Range<usize>], back: &Back) -> Vec<(usize, Problem)> {
+    let in_code = |at: usize| code.iter().any(|r| r.contains(&at));
+    let lines: Vec<(usize, &str)> = (text.split_inclusive('\n'))
+        .scan(0, |at, line| {
+            let start = *at;
+            *at += line.len();
+            Some((start, line.trim_end_matches(['\n', '\r'])))
+        })
+        .collect();
+    let filled = |i: usize| lines.get(i).is_some_and(|(_, l)| !l.trim().is_empty());
+    let mut found = Vec::new();
+    for (i, &(at, line)) in lines.iter().enumerate() {
+        let indent = line.len() - line.trim_start().len();
+        if in_code(at + indent) {
+            continue;
+        }
+        let card = match line.trim() {
+            "?" | "??" if i > 0 && filled(i - 1) && filled(i + 1) => {
+                let (front, _) = back(lines[i - 1].0..lines[i - 1].0 + lines[i - 1].1.len());
+                Some(separator_card(line.trim(), &front))
+            }
+            "START" if lines[i + 1..].iter().any(|(_, l)| l.trim() == "END") => {
+                let end = lines[i + 1..].iter().position(|(_, l)| l.trim() == "END");
+                let block = &lines[i + 1..i + 1 + end.unwrap_or(0)];
+                let field = |key: &str| {
+                    let (at, line) = block.iter().find(|(_, l)| l.starts_with(key))?;
+                    let value = back(at + key.len()..at + line.len()).0;
+                    Some(value.trim().to_string()).filter(|v| !v.is_empty())
+                };
+                Some(block_card(field("Front:"), field("Back:")))
+            }
+            _ => one_line_card(line, |i| in_code(at + i)).map(|(i, colons)| {
+                let front = back(at + indent..at + i).0;
+                let answer = back(at + i + colons..at + line.len()).0;
+                let written = back(at + indent..at + line.len()).0;
+                one_line(written, &front, &answer, colons == 3)
+            }),
+        };
+        found.extend(card.map(|card| (back(at + indent..at + line.len()).1, card)));
+    }
+    for m in LOGSEQ_CLOZE.captures_iter(text) {
+        let whole = m.get(0).expect("group 0");
+        if !in_code(whole.start()) {
+            let (written, at) = back(whole.range());
+            let inner = back(m.get(1).expect("group 1").range()).0;
+            let meant = format!("`{{{{c1::{inner}}}}}`");
+            let what = "Logseq's cloze".to_string();
+            found.push((
+                at,
+                Problem::ForeignCard {
+                    written,
+                    what,
+                    meant,
+                },
+            ));
+        }
+    }
+    found
+}
+
+/// Logseq's cloze deletion, `{{cloze text}}` (group 1 its text).
+static LOGSEQ_CLOZE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{\{cloze\s+([^{}\n]*[^{}\s])\s*\}\}").unwrap());
+
+/// Where the separator `::` (or `:::`) of a one-line card is in `line`, and its number of
+/// colons. A `::` between two words (`std::vector`, a deck `French::Verbs`, `fe80::1`) is
+/// no separator, nor one in code, in braces (`{{c1::x::hint}}`), in a URL or on a
+/// `deck:`, `card-deck:` or `tags:` line.
+fn one_line_card(line: &str, in_code: impl Fn(usize) -> bool) -> Option<(usize, usize)> {
+    if SETTING_LINE.is_match(line) {
+        return None;
+    }
+    let mut from = 0;
+    while let Some(i) = line[from..].find("::").map(|i| from + i) {
+        let colons = line[i..].len() - line[i..].trim_start_matches(':').len();
+        from = i + colons;
+        let braced = line[..i].rfind("{{") > line[..i].rfind("}}");
+        if colons > 3 || in_code(i) || braced || in_url(line, i) {
+            continue;
+        }
+        let (Some(l), Some(r)) = (line[..i].chars().next_back(), line[from..].chars().next())
+        else {
+            continue;
+        };
+        let marked = l.is_whitespace() || r.is_whitespace() || "?.!)\"'*_`”’。？！）".contains(l);
+        if (colons == 3 || marked)
+            && !line[..i].trim().is_empty()
+            && !line[from..].trim().is_empty()
+        {
+            return Some((i, colons));
+        }
+    }
+    None
+}
+
+/// A line of settings whose values may hold `::` (a deck's parent and child).
+static SETTING_LINE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^\s*(?:deck|card-deck|tags)\s*:").unwrap());
+
+/// The warning for the one-line card `written`, `front` and `answer` around its
+/// separator (`:::` for a card each way).
+fn one_line(written: String, front: &str, answer: &str, both_ways: bool) -> Problem {
+    // A list item's marker is no part of the front.
+    let front = front.trim().trim_start_matches(['-', '*', '+']).trim();
+    let (what, reversed) = match both_ways {
+        true => ("a one-line card both ways", " (`type: reversed`)"),
+        false => ("a one-line card", ""),
+    };
+    Problem::ForeignCard {
+        written,
+        what: format!("{what} of Obsidian's Spaced Repetition plugin"),
+        meant: format!(
+            "a note `## {front}`{reversed} with `{}` below it",
+            answer.trim()
+        ),
+    }
+}
+
+/// The warning for the line `?` (or `??`, a card each way) after the line `front`.
+fn separator_card(separator: &str, front: &str) -> Problem {
+    let reversed = match separator {
+        "??" => " (`type: reversed`)",
+        _ => "",
+    };
+    Problem::ForeignCard {
+        written: separator.to_string(),
+        what: "the line between a card's front and back in Obsidian's Spaced Repetition plugin"
+            .to_string(),
+        meant: format!(
+            "a note `## {}`{reversed} with the lines after `{separator}` below it",
+            front.trim()
+        ),
+    }
+}
+
+/// The warning for an Obsidian_to_Anki block, with the values of its `Front:` and
+/// `Back:` lines.
+fn block_card(front: Option<String>, answer: Option<String>) -> Problem {
+    let meant = match (front, answer) {
+        (Some(front), Some(answer)) => format!("a note `## {front}` with `{answer}` below it"),
+        _ => "a note for each card: its front as a `## ` heading, its back below it".into(),
+    };
+    Problem::ForeignCard {
+        written: "START".into(),
+        what: "the start of a card of the Obsidian_to_Anki plugin".into(),
+        meant,
+    }
+}
+
+/// Whether `at` in `text` is inside a URL written out (`https://…`, `www.…`), such as a
+/// bare one or a link reference's: its characters are no markup.
+fn in_url(text: &str, at: usize) -> bool {
+    let start = text[..at]
+        .rfind(|c: char| c.is_whitespace() || "(<[".contains(c))
+        .map_or(0, |i| i + 1);
+    let word = &text[start..at];
+    word.contains("://") || word.starts_with("www.") || word.starts_with("mailto:")
 }
 
 /// Whether a line may be a table's delimiter row (`|---|:-:|`, `--- | ---`, in a quote
@@ -205,10 +412,16 @@ fn underlined(heading: &str) -> Option<(usize, Problem)> {
 }
 
 /// Whether `word` is an inline tag as Obsidian and Logseq write them: `#` and a name
-/// of letters, digits, `_`, `-` and `/`, not all digits (`#42` is no tag).
+/// of letters, digits, `_`, `-` and `/`, not all digits (`#42` is no tag), nor a C
+/// preprocessor directive (`#include`, `#define`: code, in a card about C).
 fn is_inline_tag(word: &str) -> bool {
+    const DIRECTIVES: [&str; 13] = [
+        "include", "define", "undef", "if", "ifdef", "ifndef", "elif", "else", "endif", "pragma",
+        "error", "warning", "import",
+    ];
     word.strip_prefix('#').is_some_and(|name| {
         !name.is_empty()
+            && !DIRECTIVES.contains(&name)
             && name
                 .chars()
                 .all(|c| c.is_alphanumeric() || "_-/".contains(c))
@@ -216,9 +429,10 @@ fn is_inline_tag(word: &str) -> bool {
     })
 }
 
-/// The warning for inline tags `written` (words with their `#`).
+/// The warning for inline tags `written` (words with their `#`); Obsidian's nested tag
+/// `#a/b` is Anki's hierarchy `a::b`.
 fn inline_tags(written: &[&str]) -> Problem {
-    let names: Vec<&str> = written.iter().map(|w| &w[1..]).collect();
+    let names: Vec<String> = written.iter().map(|w| w[1..].replace('/', "::")).collect();
     Problem::InlineTags {
         written: written.join(" "),
         meant: format!("tags: {}", names.join(" ")),
@@ -289,7 +503,7 @@ static FOREIGN: LazyLock<[(&str, Regex, [&str; 2]); 6]> = LazyLock::new(|| {
         ),
         (
             "an Obsidian wikilink",
-            re(r"(?m)(?:^|[^!\[])(\[\[(?:[^\[\]\n|]*\|)?([^\[\]\n|]+)\]\])"),
+            re(r"(\[\[(?:[^\[\]\n|]*\|)?([^\[\]\n|]+)\]\])"),
             ["", ""],
         ),
         (
@@ -427,6 +641,15 @@ mod tests {
             .map(|(at, w, c)| (*at, w.to_string(), c.to_string()))
             .collect();
         assert_eq!(found, expected);
+        // In a URL, written out or a link's destination, the characters are the URL's.
+        for text in [
+            "[plot](https://example.com/a^2^b) and [t](a~1~b.html)",
+            "see https://example.com/x^2^ or www.example.com/==a==",
+            "[r]: https://example.com/x^2^\n\n[r]",
+        ] {
+            assert!(markup_slips(text, false).is_empty(), "{text}");
+        }
+        assert_eq!(markup_slips("[x^2^](https://example.com)", false).len(), 1);
     }
 
     #[test]
@@ -451,6 +674,8 @@ mod tests {
             .map(|(at, w, c)| (*at, w.to_string(), c.to_string()))
             .collect();
         assert_eq!(found, expected);
+        // Each of two links side by side.
+        assert_eq!(markup_slips("[[a]][[b]] and [[c]]", false).len(), 3);
         // An embed is an embed, and `\[[x]]` text.
         assert_eq!(markup_slips("![[x.png]] \\[[x]]", false).len(), 1);
     }
@@ -460,7 +685,7 @@ mod tests {
         let found = markup_slips("What pumps blood? #cardio #anatomy/heart", true);
         assert!(
             matches!(&found[..], [(18, Problem::InlineTags { written, meant })]
-                if written == "#cardio #anatomy/heart" && meant == "tags: cardio anatomy/heart"),
+                if written == "#cardio #anatomy/heart" && meant == "tags: cardio anatomy::heart"),
             "{found:?}"
         );
         for text in [
@@ -468,14 +693,83 @@ mod tests {
             "Issue #42",
             "#cardio",
             "Explain #include here",
+            "How do you include a header? #include",
+            "Which guard opens a header? #ifndef #define",
         ] {
             assert!(markup_slips(text, true).is_empty(), "{text}");
         }
         assert_eq!(markup_slips("See ![[a.png]] #x", true).len(), 2);
         let body =
-            "The heart.\n\nsee\n#cardio #exam\n\n```sh\n#comment\n```\n\nIssue #42 and #this\n";
+            "The heart.\n\nsee\n#cardio #exam\n\n```sh\n#comment\n```\n\nIssue #42 and #this\n\n#endif\n";
         let found = codes(body);
         assert_eq!(found.len(), 1, "{found:?}");
         assert_eq!(found[0].0, body.find("#cardio").unwrap());
+    }
+
+    /// Each card for another tool found, as `(offset, written, meant)`.
+    fn cards(source: &str) -> Vec<(usize, String, String)> {
+        markup_slips(source, false)
+            .into_iter()
+            .map(|(at, p)| match p {
+                Problem::ForeignCard { written, meant, .. } => (at, written, meant),
+                _ => panic!("{p:?}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn other_flashcard_tools_cards_are_found() {
+        let text = "What is 2+2?::4\n\n- Capital of France :: Paris\n\nbonjour:::hello\n\nWhat pumps blood?\n?\nThe heart.\n\nSTART\nBasic\nFront: Q $x::y$\nBack: A\nEND\n\nThe {{cloze Rhine}} flows north.\n";
+        let at = |s: &str| text.find(s).unwrap();
+        let expected = [
+            (
+                0,
+                "What is 2+2?::4",
+                "a note `## What is 2+2?` with `4` below it",
+            ),
+            (
+                at("- Capital"),
+                "- Capital of France :: Paris",
+                "a note `## Capital of France` with `Paris` below it",
+            ),
+            (
+                at("bonjour"),
+                "bonjour:::hello",
+                "a note `## bonjour` (`type: reversed`) with `hello` below it",
+            ),
+            (
+                at("?\nThe"),
+                "?",
+                "a note `## What pumps blood?` with the lines after `?` below it",
+            ),
+            (
+                at("START"),
+                "START",
+                "a note `## Q $x::y$` with `A` below it",
+            ),
+            (at("{{cloze"), "{{cloze Rhine}}", "`{{c1::Rhine}}`"),
+        ];
+        let expected: Vec<_> = (expected.iter())
+            .map(|(at, w, m)| (*at, w.to_string(), m.to_string()))
+            .collect();
+        assert_eq!(cards(text), expected);
+    }
+
+    #[test]
+    fn double_colons_of_code_decks_clozes_and_urls_are_no_cards() {
+        for text in [
+            "Use `a :: b` or std::vector<int> and Foo::Bar.",
+            "```cpp\nint x = a ? b :: c;\n?\nx\n```",
+            "The deck French::Verbs, and fe80::1 or [::1].",
+            "{{c1::Paris::capital}} is in France, {{c2::a :: b}}",
+            "deck: Languages :: French\ncard-deck: 2 A :: B",
+            "See http://example.com/a?::b and <https://x.org/:: y>.",
+            "::: note\ntext\n:::",
+            "Why?\n\n?\n\nA lone mark.",
+            "START the engine, then END it.",
+            "$$\na :: b\n$$",
+        ] {
+            assert_eq!(cards(text), [], "{text}");
+        }
     }
 }

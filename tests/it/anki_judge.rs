@@ -63,14 +63,25 @@ fn feature_deck_renders_every_feature() {
     let answer = text(bold, "answer");
     for markup in [
         r#"<li><input disabled="" type="checkbox" checked=""/>"#,
-        r##"<sup class="footnote-reference"><a href="#source">1</a></sup>"##,
-        r#"<div class="footnote-definition" id="source">"#,
         "<blockquote>\n<p>Quoted text.</p>",
         r#"<pre style="background-color:#1f232b;"#,
         "<code>indented code\n</code></pre>",
     ] {
         assert!(answer.contains(markup), "{markup} in {answer}");
     }
+    // The footnote's reference jumps to its definition, by an id of the field's own.
+    let href = answer
+        .split(r##"<sup class="footnote-reference"><a href="#"##)
+        .nth(1)
+        .and_then(|rest| rest.split_once(r#"">1</a></sup>"#))
+        .map(|(id, _)| id)
+        .unwrap_or_else(|| panic!("a footnote reference in {answer}"));
+    assert!(
+        href.starts_with("fn-") && href.ends_with("-source"),
+        "{href}"
+    );
+    let definition = format!(r#"<div class="footnote-definition" id="{href}">"#);
+    assert!(answer.contains(&definition), "{definition} in {answer}");
     let style = answer.split("</style>").next().unwrap();
     for rule in [
         ".card table {",
@@ -353,4 +364,51 @@ fn sync_carries_notes_cards_decks_and_media_to_the_phone() {
         .unwrap()
         .iter()
         .any(|q| q["question"].as_str().unwrap().contains("[what?]")));
+}
+
+/// On a card showing two fields with footnotes, Anki keeps each field's ids: each
+/// reference jumps to its own field's footnote, where both once were `#1`.
+#[test]
+fn footnotes_of_two_fields_on_one_card_have_ids_of_their_own() {
+    let dir = temp_dir("footnotes-two-fields");
+    let src = dir.join("src");
+    common::files::write_files(
+        &src,
+        &[
+            (
+                "_notetypes/Notes/notetype.toml",
+                "[[fields]]\nname = \"Q\"\n\n[[fields]]\nname = \"A\"\n\n[[fields]]\nname = \"More\"\n\n[[templates]]\nname = \"Card 1\"\n",
+            ),
+            ("_notetypes/Notes/Card 1.front.html", "{{Q}}"),
+            ("_notetypes/Notes/Card 1.back.html", "{{A}}<hr>{{More}}"),
+            (
+                "a.md",
+                "## Who?\ntype: Notes\n\nOne claim.[^1]\n\n[^1]: First source.\n\n### More\n\nAnother claim.[^1]\n\n[^1]: Second source.\n",
+            ),
+        ],
+    );
+    let package = dir.join("deck.apkg");
+    common::run::assert_success(&common::run::build(&src, &package));
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    let answer = text(card(&report, "Who?", 0), "answer");
+    let ids: Vec<&str> = answer
+        .split(r##"<sup class="footnote-reference"><a href="#"##)
+        .skip(1)
+        .map(|rest| rest.split_once('"').unwrap().0)
+        .collect();
+    assert_eq!(ids.len(), 2, "{answer}");
+    assert_ne!(ids[0], ids[1], "{answer}");
+    for (id, text) in ids.iter().zip(["First source.", "Second source."]) {
+        let definition = format!(r#"<div class="footnote-definition" id="{id}">"#);
+        let (_, after) = answer.split_once(&definition).expect("its definition");
+        assert!(
+            after.split("</div>").next().unwrap().contains(text),
+            "{answer}"
+        );
+        assert_eq!(
+            answer.matches(&format!(r#"id="{id}""#)).count(),
+            1,
+            "{answer}"
+        );
+    }
 }

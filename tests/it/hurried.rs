@@ -2,7 +2,8 @@
 //! written, cloze openers Anki does not read (`{{C1::`, `{{ c1::`, `{{c1：：`, `{c1::`)
 //! and media written the wrong way (a sound as an image, a space in an image's path, a
 //! `file:` URL), another app's front matter keys (ignored), inline `#tags`, and Markdown that drops or changes text (a table row with more cells
-//! than its header, a line underlined with `---`, a `---` ending a field, an Obsidian embed `![[…]]`) are
+//! than its header, a line underlined with `---`, a `---` ending a field, an Obsidian embed `![[…]]`)
+//! and cards written for other flashcard tools (`Q::A`, `?`, `START`, `{{cloze x}}`) are
 //! warnings at their place with the corrected text as help. What the
 //! warnings claim about Anki is checked against the real Anki.
 
@@ -200,7 +201,7 @@ const CASES: &[(&str, &[&str], &[Expected])] = &[
                 1,
                 22,
                 44,
-                "`#cardio #anatomy/heart` is text on the card, not tags: a note's tags come from its `tags:` line; did you mean `tags: cardio anatomy/heart`?",
+                "`#cardio #anatomy/heart` is text on the card, not tags: a note's tags come from its `tags:` line; did you mean `tags: cardio anatomy::heart`?",
                 "write the tags on a `tags:` line right under the heading (or in the front matter), and delete them here",
             ),
             (
@@ -237,6 +238,84 @@ const CASES: &[(&str, &[&str], &[Expected])] = &[
                 "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
             ),
         ],
+    ),
+    (
+        "## Facts\n\nWhat is 2+2?::4\n\nThe {{cloze Rhine}} flows north.\n",
+        &[],
+        &[
+            (
+                "warning",
+                "foreign-card",
+                3,
+                1,
+                16,
+                "`What is 2+2?::4` is a one-line card of Obsidian's Spaced Repetition plugin, which ankideck does not read: the card shows it as written; did you mean a note `## What is 2+2?` with `4` below it?",
+                "a note is a `## ` heading, the card's front, and the text below it, its back: start a note for each card (`type: reversed` under the heading for a card each way)",
+            ),
+            (
+                "warning",
+                "foreign-card",
+                5,
+                5,
+                20,
+                "`{{cloze Rhine}}` is Logseq's cloze, which ankideck does not read: the card shows it as written; did you mean `{{c1::Rhine}}`?",
+                "write Anki's cloze deletion, numbered from 1, in a note of a cloze type (`type: cloze` under its heading)",
+            ),
+        ],
+    ),
+    (
+        "## Q\n\nWhat pumps blood?\n?\nThe heart.\n\nSTART\nBasic\nFront: Capital of France\nBack: Paris\nEND\n",
+        &[],
+        &[
+            (
+                "warning",
+                "foreign-card",
+                4,
+                1,
+                2,
+                "`?` is the line between a card's front and back in Obsidian's Spaced Repetition plugin, which ankideck does not read: the card shows it as written; did you mean a note `## What pumps blood?` with the lines after `?` below it?",
+                "a note is a `## ` heading, the card's front, and the text below it, its back: start a note for each card (`type: reversed` under the heading for a card each way)",
+            ),
+            (
+                "warning",
+                "foreign-card",
+                7,
+                1,
+                6,
+                "`START` is the start of a card of the Obsidian_to_Anki plugin, which ankideck does not read: the card shows it as written; did you mean a note `## Capital of France` with `Paris` below it?",
+                "a note is a `## ` heading, the card's front, and the text below it, its back: start a note for each card (`type: reversed` under the heading for a card each way)",
+            ),
+        ],
+    ),
+    (
+        "## Q\n\n[[a]][[b]]\n",
+        &[],
+        &[
+            (
+                "warning",
+                "foreign-markup",
+                3,
+                1,
+                6,
+                "`[[a]]` is an Obsidian wikilink, which this Markdown does not have: the card shows it as written; did you mean `a`?",
+                "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
+            ),
+            (
+                "warning",
+                "foreign-markup",
+                3,
+                6,
+                11,
+                "`[[b]]` is an Obsidian wikilink, which this Markdown does not have: the card shows it as written; did you mean `b`?",
+                "write the HTML the message shows: Anki shows `<mark>`, `<sub>` and `<sup>`, and hides `<!-- … -->`; to keep the characters as text, escape the first one with `\\`",
+            ),
+        ],
+    ),
+    // Not other tools' markup: a C directive, `::` in C++ and a deck's name, `^` in a URL.
+    (
+        "## How is a header included? #include\n\nUse std::vector or `a :: b`; the deck French::Verbs.\n\n[plot](https://example.com/a^2^b) www.example.com/x^2^\n\n## {{c1::Paris::capital}} is in France\ntype: cloze\ndeck: Geo :: Europe\n",
+        &[],
+        &[],
     ),
     // Written right, nothing to say.
     (
@@ -361,6 +440,35 @@ fn anki_shows_the_markdown_slips_as_the_warnings_say() {
     assert!(
         answer.contains("![[heart.png]]") && !answer.contains("<img"),
         "{answer}"
+    );
+}
+
+/// Anki shows other flashcard tools' cards as written (Logseq's cloze hides nothing,
+/// where the `{{c1::…}}` the warning gives does), and reads the `tags:` line the
+/// `inline-tags` warning gives for `#anatomy/heart` as its hierarchy `anatomy::heart`.
+#[test]
+fn anki_shows_other_tools_cards_as_written() {
+    let dir = temp_dir("hurried-cards");
+    let src = dir.join("src");
+    let file = "## Facts\ntags: cardio anatomy::heart\n\nWhat is 2+2?::4\n\nWhat pumps blood?\n?\nThe heart.\n\n## The {{cloze Rhine}} flows {{c1::north}}.\ntype: cloze\n\n## The {{c1::Rhine}} flows south.\ntype: cloze\n";
+    write_files(&src, &[("a.md", file)]);
+    let package = dir.join("deck.apkg");
+    assert_success(&build(&src, &package));
+    let report = import(Backend::Current, &dir.join("collection"), &package);
+    let facts = text(card(&report, "Facts", 0), "answer");
+    assert!(facts.contains("What is 2+2?::4"), "{facts}");
+    assert!(
+        facts.contains("What pumps blood?\n?\nThe heart."),
+        "{facts}"
+    );
+    let tags = note(&report, "Facts")["tags"].as_array().unwrap();
+    assert!(tags.iter().any(|t| t == "anatomy::heart"), "{tags:?}");
+    let logseq = text(card(&report, "The {{cloze", 0), "question");
+    assert!(logseq.contains("{{cloze Rhine}}"), "{logseq}");
+    let anki = text(card(&report, "The {{c1::Rhine", 0), "question_text");
+    assert!(
+        anki.contains(">[...]</span> flows south") && !anki.contains(">Rhine"),
+        "{anki}"
     );
 }
 
