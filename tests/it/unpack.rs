@@ -14,7 +14,11 @@ use std::path::Path;
 /// The notes, note types, decks and media of a source folder as the writer takes them,
 /// with each note's id and `mod` and each note type's `mod` from its lock.
 /// What the writer takes, with the ids and times the lock keeps.
-type Known = (Unpacked, HashMap<String, i64>, HashMap<i64, i64>);
+type Known = (
+    Unpacked,
+    HashMap<String, ankideck::lock::Original>,
+    HashMap<i64, i64>,
+);
 
 fn unpacked_from(source: &Path) -> Known {
     // The guids a build gives the notes: those the lock keeps included.
@@ -40,7 +44,12 @@ fn unpacked_from(source: &Path) -> Known {
             }
             "version" | "deck" => {}
             guid => {
-                notes.insert(guid.to_string(), cols[2].parse().unwrap());
+                let modified = cols[2].parse().unwrap();
+                let original = ankideck::lock::Original {
+                    modified,
+                    nid: None,
+                };
+                notes.insert(guid.to_string(), original);
             }
         }
     }
