@@ -48,7 +48,9 @@ fn bad_lock(path: &Path, line: usize, message: String) -> Error {
 pub struct RemovedNote {
     /// Its guid.
     pub guid: String,
-    /// Its note id, to find it in Anki's browser with `nid:`.
+    /// Its note id in the user's collection, to find it in Anki's browser with `nid:`:
+    /// the one the lock remembers (Anki keeps its own id for a guid it has), else the
+    /// one a build derives from the guid.
     pub nid: i64,
     /// The start of its first field as the lock recorded it, to tell people which note.
     pub label: String,
