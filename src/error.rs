@@ -261,7 +261,8 @@ pub enum Problem {
     /// Custom note types, CSV files and deck settings (see `source::notetypes`).
     #[error("{0}")]
     Rich(Box<RichProblem>),
-    // Warnings: things Anki will not do on re-import.
+    // Warnings: things Anki will not do on re-import. A `nid` is the note's id in the
+    // user's collection as the lock knows it (see `lock::RemovedNote::nid`).
     #[error("note moved from deck `{from}` to `{to}`; Anki keeps its existing cards in `{from}` (find them with `nid:{nid}`)")]
     MovedDeck { from: String, to: String, nid: i64 },
     #[error("card {card} moved from deck `{from}` to `{to}`; Anki keeps it in `{from}` (find it with `nid:{nid} card:{card}`)")]

@@ -178,8 +178,8 @@ fn put_in_place(staged: &Path, dir: &Path) -> Result<(), UnpackError> {
     std::fs::rename(staged, dir).map_err(io(dir))
 }
 
-/// A note's original `mod`, by guid.
-type Originals = HashMap<String, i64>;
+/// A note's original `mod` and id, by guid.
+type Originals = HashMap<String, crate::lock::Original>;
 
 /// The package's note types as the model has them (written with `\n` line ends), by
 /// id, and the warnings converting them gave.
@@ -323,8 +323,14 @@ fn notes_in_order(
         .collect();
     // Copied here, one after another: copied with the notes on all cores, they would
     // sit among the notes' text and keep its memory once the notes are written.
-    let keys: Vec<(String, i64)> = (sequence.iter().flatten())
-        .map(|&i| (made[i].note.guid.clone(), made[i].note.modified))
+    let keys: Vec<(String, crate::lock::Original)> = (sequence.iter().flatten())
+        .map(|&i| {
+            let (modified, nid) = (made[i].note.modified, Some(made[i].id));
+            (
+                made[i].note.guid.clone(),
+                crate::lock::Original { modified, nid },
+            )
+        })
         .collect();
     // The original `mod`s are gathered on one core while the notes are placed.
     let (originals, ()) = rayon::join(

@@ -4,8 +4,9 @@
 //! A lock is lines of tab-separated columns. Version 2, which builds write: comments (`#`)
 //! and `version 2`, then a `notetype` line per note type and a `deck` line per deck, each
 //! giving it a short alias, then one line per note, in guid order, whose first column is
-//! its guid, and after them one more column for each card in a deck of its own (`2:Deck`,
-//! the card's number from 1 and its deck's full name). Version 1 (read, and rewritten as version 2 by the next build) had a
+//! its guid, and after them, for a note whose id in the user's collection is not the one
+//! a build derives from its guid, that id (`nid:…`), and one more column for each card in
+//! a deck of its own (`2:Deck`, the card's number from 1 and its deck's full name). Version 1 (read, and rewritten as version 2 by the next build) had a
 //! `note` line per note with the note id, the full deck name, the note type's id, a 16-digit
 //! hash and a 60-character label. There is no escaping: no column can hold a tab or a
 //! line end (derived guids are base91, a `guid:` setting refuses tabs, deck names and tags refuse control characters, hashes are
@@ -15,7 +16,9 @@
 //! the legacy check keeps an old heading-derived guid ([`crate::ids::HeadingId`]), the
 //! `mod` is what Anki compares, the hash tells a change, the note type and deck aliases
 //! name what Anki will not follow, the clozes tell renumbered deletions, the label
-//! names a note that is gone, and a card's own deck is what Anki will not follow either.
+//! names a note that is gone, the collection's note id is what Anki's browser finds it
+//! by (Anki keeps its own id for a guid it has), and a card's own deck is what Anki will
+//! not follow either.
 
 use crate::text;
 use std::collections::HashMap;
@@ -41,6 +44,10 @@ const V1_NOTE_PREFIX: &str = "note\t";
 
 /// Columns of a version 2 note line before its card decks; no other line has as many.
 const NOTE_COLUMNS: usize = 8;
+
+/// How the column of a note's id in the user's collection starts: as Anki's browser
+/// searches for it. No card deck column starts so (those start with a number).
+const NID_PREFIX: &str = "nid:";
 
 /// The lock's version and the aliases its header gives decks and note types.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -72,6 +79,9 @@ pub(crate) struct NoteRecord<'a> {
     pub clozes: &'a str,
     /// The start of the first field, to name the note if it disappears; see [`label`].
     pub label: &'a str,
+    /// The note's id in the user's collection when it is not the one derived from its
+    /// guid (a note unpacked from Anki): Anki keeps its own id for a guid it has.
+    pub nid: Option<i64>,
     /// The columns of its cards in decks of their own (`2:Deck\t4:Other`), or empty; see
     /// [`card_decks_column`].
     pub card_decks: &'a str,
@@ -81,9 +91,16 @@ impl<'a> NoteRecord<'a> {
     /// Reads a note line (without its line end) of a lock with `header`, or says what is
     /// wrong with it.
     pub fn parse(line: &'a str, header: &'a Header) -> Result<NoteRecord<'a>, String> {
-        let (line, card_decks) = match header.version {
+        let (line, rest) = match header.version {
             1 => (line, ""),
             _ => after_columns(line, NOTE_COLUMNS),
+        };
+        let (nid, card_decks) = match rest.strip_prefix(NID_PREFIX) {
+            Some(rest) => {
+                let (nid, card_decks) = rest.split_once('\t').unwrap_or((rest, ""));
+                (Some(nid.parse().map_err(|_| "bad note id")?), card_decks)
+            }
+            None => (None, rest),
         };
         let (cols, count) = columns(line);
         let record = match header.version {
@@ -96,6 +113,7 @@ impl<'a> NoteRecord<'a> {
                 deck: Some(cols[6]),
                 clozes: cols[7],
                 label: cut(cols[8], LABEL_BYTES),
+                nid,
                 card_decks,
             },
             2 if count == NOTE_COLUMNS => NoteRecord {
@@ -114,6 +132,7 @@ impl<'a> NoteRecord<'a> {
                     .map(String::as_str),
                 clozes: cols[6],
                 label: cols[7],
+                nid,
                 card_decks,
             },
             _ => return Err("unrecognised line".to_string()),
@@ -142,6 +161,7 @@ impl<'a> NoteRecord<'a> {
             deck,
             clozes,
             label,
+            nid,
             card_decks,
         } = self;
         let notetype = notetype_id.map_or("", |id| aliases.notetype(id));
@@ -156,10 +176,19 @@ impl<'a> NoteRecord<'a> {
             out,
             "\t{modified}\t{hash}\t{notetype}\t{deck}\t{clozes}\t{label}"
         );
+        if let Some(nid) = nid {
+            let _ = write!(out, "\t{NID_PREFIX}{nid}");
+        }
         if !card_decks.is_empty() {
             let _ = write!(out, "\t{card_decks}");
         }
         out.push('\n');
+    }
+
+    /// The id to find the note by in the user's collection (`nid:`): the one the lock
+    /// remembers, else the one a build derives from its guid.
+    pub fn anki_nid(&self) -> i64 {
+        self.nid.unwrap_or_else(|| crate::ids::note_id(self.guid))
     }
 
     /// Each cloze number with the hash of its text.
@@ -554,6 +583,7 @@ mod tests {
             deck: Some("A::B 中"),
             clozes: "1:x,3:y",
             label: "What is it?",
+            nid: None,
             card_decks: "",
         };
         let mut text = String::new();
@@ -601,6 +631,7 @@ mod tests {
             deck: Some("A"),
             clozes: "-",
             label: "L",
+            nid: None,
             card_decks: &column,
         };
         let mut text = String::new();
@@ -622,6 +653,65 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    /// A note's id in the user's collection is a `nid:` column after the label, before
+    /// its card decks; a line without it reads as before, its id the derived one.
+    #[test]
+    fn the_collections_note_id_follows_the_label() {
+        let aliases = Aliases::new(["A"], [5]);
+        let mut head = String::from(HEADER);
+        aliases.write_decks(&mut head);
+        NoteTypeRecord {
+            id: 5,
+            modified: 9,
+            content: "ab".into(),
+            schema: "cd".into(),
+            name: "B".into(),
+        }
+        .write(&mut head, &aliases);
+        let header = header(&head.lines().collect::<Vec<_>>());
+        let (nt, deck) = (aliases.notetype(5), aliases.deck("A"));
+        let plain = format!("g\t-\t2\t0123456789ab\t{nt}\t{deck}\t-\tL");
+        let record = NoteRecord::parse(&plain, &header).unwrap();
+        assert_eq!(record.nid, None, "an older line");
+        assert_eq!(record.anki_nid(), crate::ids::note_id("g"));
+        for card_decks in ["", "2:X::Y z\t4:Ü"] {
+            let with = NoteRecord {
+                nid: Some(1_700_000_000_123),
+                card_decks,
+                ..record
+            };
+            let mut text = String::new();
+            with.write(&mut text, &aliases);
+            let tail = match card_decks {
+                "" => String::new(),
+                decks => format!("\t{decks}"),
+            };
+            assert_eq!(text, format!("{plain}\tnid:1700000000123{tail}\n"));
+            let line = text.trim_end();
+            assert_eq!(NoteRecord::parse(line, &header), Ok(with));
+            assert!(header.is_note_line(line));
+            assert!(matches!(header.clone().line(line), Ok(Line::Note)));
+            assert_eq!(with.anki_nid(), 1_700_000_000_123);
+            let ords: &[u16] = if card_decks.is_empty() { &[] } else { &[1, 3] };
+            assert_eq!(with.card_deck_ords(), ords);
+        }
+        for bad in ["nid:", "nid:x", "nid:1x\t2:D"] {
+            let line = format!("{plain}\t{bad}");
+            assert_eq!(
+                NoteRecord::parse(&line, &header).unwrap_err(),
+                "bad note id",
+                "{bad}"
+            );
+        }
+        let v1 = header_v1();
+        let line = "note\tg\t1\t2\t0123456789abcdef\t5\tA\t-\tL";
+        assert_eq!(NoteRecord::parse(line, &v1).unwrap().nid, None);
+    }
+
+    fn header_v1() -> Header {
+        header(&["version\t1", "notetype\t5\t9\tab\tcd\tB"])
     }
 
     /// Version 1 lines read as version 2 would have written them: the hash and label

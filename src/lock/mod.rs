@@ -19,7 +19,7 @@ mod format;
 mod reconcile;
 mod stream;
 
-pub use reconcile::Seeding;
+pub use reconcile::{Original, Seeding};
 pub(crate) use stream::{legacy_guids, Lock};
 
 use crate::error::{Diagnostic, Error, Problem, Result};
@@ -48,7 +48,9 @@ fn bad_lock(path: &Path, line: usize, message: String) -> Error {
 pub struct RemovedNote {
     /// Its guid.
     pub guid: String,
-    /// Its note id, to find it in Anki's browser with `nid:`.
+    /// Its note id in the user's collection, to find it in Anki's browser with `nid:`:
+    /// the one the lock remembers (Anki keeps its own id for a guid it has), else the
+    /// one a build derives from the guid.
     pub nid: i64,
     /// The start of its first field as the lock recorded it, to tell people which note.
     pub label: String,
@@ -166,14 +168,15 @@ impl NewLock {
 }
 
 /// Writes the lock for sources just written from a package (`ankideck unpack`), so
-/// that their first build gives every note its `mod` in `originals` (by guid) and every
+/// that their first build gives every note its `mod` in `originals` (by guid), the lock
+/// remembers the package's note ids a build would not give, and every
 /// note type its `mod` in `notetype_mods` (by id): importing that build over the
 /// package it came from changes nothing, as Anki matches notes by guid.
 pub fn write_seeded(
     path: &Path,
     notes: &[SourceNote],
     notetypes: &[Arc<NoteType>],
-    originals: &HashMap<String, i64>,
+    originals: &HashMap<String, Original>,
     notetype_mods: &HashMap<i64, i64>,
 ) -> Result<()> {
     let mut seeding = Seeding::new(originals);
@@ -260,7 +263,14 @@ mod tests {
             note(&basic, "q", "zz"),
             note(&cloze, "{{c1::a}} {{c2::b}}", "aa"),
         ];
-        let originals = HashMap::from([("zz".to_string(), 99), ("aa".to_string(), 7)]);
+        let original = |modified| Original {
+            modified,
+            nid: None,
+        };
+        let originals = HashMap::from([
+            ("zz".to_string(), original(99)),
+            ("aa".to_string(), original(7)),
+        ]);
         let mods = HashMap::from([(basic.id, 11), (cloze.id, 12)]);
         write_seeded(&path, &notes, &[], &originals, &mods).unwrap();
         let previous = Lock::read(&path).unwrap();

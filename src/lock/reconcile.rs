@@ -221,13 +221,24 @@ fn reconcile_notetypes<'a>(
 /// notes, so that the first build keeps them. The notes are taken as they are read, a
 /// batch at a time, and only their lock columns are kept.
 pub struct Seeding<'o> {
-    originals: &'o HashMap<String, i64>,
+    originals: &'o HashMap<String, Original>,
     notes: Vec<SeededNote>,
     /// The notes' decks, each once; notes name theirs by index.
     decks: crate::deck::DeckNames,
     /// The notes' note types, the first met of each id.
     notetypes: Vec<Arc<NoteType>>,
     notetype_ids: HashSet<i64>,
+}
+
+/// What a package says of a note that its first build must keep or know.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Original {
+    /// Its `mod`.
+    pub modified: i64,
+    /// Its id in the package, if known: the id the user's collection has it by (Anki,
+    /// importing a guid it has, keeps its own id), which the lock remembers when a build
+    /// would give another.
+    pub nid: Option<i64>,
 }
 
 /// A note of a seeded lock: its line, but for the aliases of its deck and note type.
@@ -240,8 +251,9 @@ struct SeededNote {
 }
 
 impl<'o> Seeding<'o> {
-    /// A lock for notes whose `mod` is in `originals` by guid (else their own).
-    pub fn new(originals: &'o HashMap<String, i64>) -> Seeding<'o> {
+    /// A lock for notes whose `mod` (and id in the user's collection) is in `originals`
+    /// by guid (else their own).
+    pub fn new(originals: &'o HashMap<String, Original>) -> Seeding<'o> {
         Seeding {
             originals,
             notes: Vec::new(),
@@ -261,8 +273,14 @@ impl<'o> Seeding<'o> {
         let columns: Vec<Columns> = (notes.par_iter())
             .map(|source| {
                 let note = &source.note;
-                let modified = originals.get(&note.guid).copied().unwrap_or(note.modified);
-                note_columns(&no_lock, None, source, modified).0
+                let original = originals.get(&note.guid);
+                let modified = original.map_or(note.modified, |o| o.modified);
+                let mut columns = note_columns(&no_lock, None, source, modified).0;
+                // Only an id a build would not give the note is worth a column.
+                columns.nid = original
+                    .and_then(|o| o.nid)
+                    .filter(|&nid| nid != ids::note_id(&note.guid));
+                columns
             })
             .collect();
         self.notes.reserve(notes.len());
@@ -405,7 +423,7 @@ fn removed(line: &str, previous: &Lock, lock_path: &Path) -> Result<RemovedNote>
         NoteRecord::parse(line, previous.header()).map_err(|m| changed_while_read(lock_path, m))?;
     Ok(RemovedNote {
         guid: record.guid.to_string(),
-        nid: ids::note_id(record.guid),
+        nid: record.anki_nid(),
         label: record.label.to_string(),
     })
 }
@@ -439,6 +457,8 @@ struct Columns {
     hash: String,
     clozes: String,
     label: String,
+    /// The note's id in the user's collection, when the lock remembers one.
+    nid: Option<i64>,
     card_decks: String,
 }
 
@@ -460,6 +480,7 @@ impl Columns {
             deck: Some(deck),
             clozes: &self.clozes,
             label: &self.label,
+            nid: self.nid,
             card_decks: &self.card_decks,
         }
     }
@@ -492,11 +513,14 @@ fn note_columns(
     });
     let label = unchanged.map_or_else(|| label(&note.fields[0]), |r| r.label.to_string());
     let card_decks = card_decks_column(&note.card_decks);
+    // Kept for as long as the note is: Anki keeps its own id for the guid.
+    let nid = old.and_then(|r| r.nid);
     let columns = Columns {
         modified,
         hash,
         clozes,
         label,
+        nid,
         card_decks,
     };
     (columns, warnings)
@@ -542,7 +566,7 @@ fn not_followed(
     let mut warnings = Vec::new();
     if let Some(from) = old.deck.filter(|deck| moved_deck(deck, &note.deck)) {
         let (from, to) = (from.to_string(), note.deck.clone());
-        let nid = ids::note_id(old.guid);
+        let nid = old.anki_nid();
         warnings.push(place(Problem::MovedDeck { from, to, nid }));
     }
     warnings.extend(moved_cards(&old, source).into_iter().map(place));
@@ -578,7 +602,7 @@ fn moved_cards(old: &NoteRecord<'_>, source: &SourceNote) -> Vec<Problem> {
             card: ord + 1,
             from: from.to_string(),
             to: note.card_deck(ord).to_string(),
-            nid: ids::note_id(old.guid),
+            nid: old.anki_nid(),
         })
         .collect()
 }
@@ -862,6 +886,66 @@ mod tests {
         assert!(run(&lock, &mut recased, 200).0.warnings.is_empty());
         assert!(!moved_deck("Ä::B", "ä::b"));
         assert!(moved_deck("A::B", "A::C"));
+    }
+
+    /// The lock a package seeds remembers a note's id in the collection when a build
+    /// would give another; builds carry it over while the note is there, edited or
+    /// moved, and the messages that find the note in Anki name it.
+    #[test]
+    fn the_collections_note_id_is_carried_over_and_named() {
+        let basic = crate::Stock::Basic.notetype();
+        let notes = |guids: &[&str], deck: &str, answer: &str| -> Vec<SourceNote> {
+            (guids.iter())
+                .map(|g| {
+                    let mut note = source_note(basic.clone(), &[g, answer]);
+                    note.note.guid = g.to_string();
+                    note.note.deck = deck.into();
+                    note
+                })
+                .collect()
+        };
+        let original = |nid| Original {
+            modified: 7,
+            nid: Some(nid),
+        };
+        // "d" came from an ankideck build: its id is the derived one, and needs no column.
+        let originals = HashMap::from([
+            ("g".to_string(), original(42)),
+            ("h".to_string(), original(43)),
+            ("d".to_string(), original(ids::note_id("d"))),
+        ]);
+        let mut seeding = Seeding::new(&originals);
+        seeding.add(&notes(&["d", "g", "h"], "D", "a"));
+        let seeded = seeding.text(&[], &HashMap::new());
+        assert!(seeded.contains("\tg\tnid:42\n"), "{seeded}");
+        assert!(seeded.contains("\th\tnid:43\n"), "{seeded}");
+        assert!(seeded.contains("\td\n"), "{seeded}");
+        let lock = Lock::parse(seeded.clone()).unwrap();
+        let (out, text) = run(&lock, &mut notes(&["d", "g", "h"], "D", "a"), 100);
+        assert_eq!((text, out.warnings.len()), (seeded, 0), "unchanged");
+
+        // "g" edited and moved, "h" removed.
+        let (out, text) = run(&lock, &mut notes(&["d", "g"], "E", "b"), 100);
+        let moved = |nid| Problem::MovedDeck {
+            from: "D".into(),
+            to: "E".into(),
+            nid,
+        };
+        assert_eq!(
+            problems(&out),
+            [&moved(ids::note_id("d")), &moved(42)],
+            "the derived id where the lock remembers none"
+        );
+        let removed: Vec<_> = (out.removed.iter())
+            .map(|r| (r.guid.as_str(), r.nid))
+            .collect();
+        assert_eq!(removed, [("h", 43)]);
+        assert!(text.contains("\tg\tnid:42\n"), "kept while edited: {text}");
+        assert!(!text.contains("nid:43"), "gone with its note: {text}");
+        let lock = Lock::parse(text).unwrap();
+        let (out, _) = run(&lock, &mut notes(&["d"], "E", "b"), 200);
+        let removed: Vec<_> = out.removed.iter().map(|r| r.nid).collect();
+        assert_eq!(removed, [42], "carried over to the next build");
     }
 
     /// A card moved from one deck to another is named, as a moved note is; so is a card

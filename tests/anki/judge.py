@@ -14,6 +14,7 @@ Subcommands:
   export-csv   export sample notes as "Notes in Plain Text", every option combination
   import-csv   import text files as Anki's File > Import does and dump the notes
   render       import packages into a fresh collection; every card's question() and answer()
+  find         the guids of the notes each search of Anki's browser finds in a collection
 """
 
 from __future__ import annotations
@@ -118,6 +119,17 @@ def cmd_import(args: argparse.Namespace) -> dict[str, Any]:
             "imports": imports,
             **report,
         }
+    finally:
+        col.close()
+
+
+def cmd_find(args: argparse.Namespace) -> dict[str, Any]:
+    """Search the collection as Anki's browser does (`nid:…`): each search's guids."""
+    col = open_collection(args.collection)
+    try:
+        guid_of = jc.note_guid_map(col)
+        found = {q: [guid_of.get(int(n)) for n in col.find_notes(q)] for q in args.searches}
+        return {"backend": "current", "anki_version": ANKI_VERSION, "found": found}
     finally:
         col.close()
 
@@ -599,6 +611,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ren = sub.add_parser("render", help="every card's question() and answer(), rendered by Anki")
     ren.add_argument("packages", nargs="+", metavar="PKG")
     ren.set_defaults(func=cmd_render)
+
+    fnd = sub.add_parser("find", help="the guids of the notes each browser search finds")
+    fnd.add_argument("--collection", required=True, metavar="DIR")
+    fnd.add_argument("searches", nargs="+", metavar="SEARCH")
+    fnd.set_defaults(func=cmd_find)
 
     syn = sub.add_parser("sync", help="desktop -> local sync server -> phone round trip")
     syn.add_argument("--workdir", required=True, metavar="DIR")

@@ -14,7 +14,11 @@ use std::path::Path;
 /// The notes, note types, decks and media of a source folder as the writer takes them,
 /// with each note's id and `mod` and each note type's `mod` from its lock.
 /// What the writer takes, with the ids and times the lock keeps.
-type Known = (Unpacked, HashMap<String, i64>, HashMap<i64, i64>);
+type Known = (
+    Unpacked,
+    HashMap<String, ankideck::lock::Original>,
+    HashMap<i64, i64>,
+);
 
 fn unpacked_from(source: &Path) -> Known {
     // The guids a build gives the notes: those the lock keeps included.
@@ -40,7 +44,12 @@ fn unpacked_from(source: &Path) -> Known {
             }
             "version" | "deck" => {}
             guid => {
-                notes.insert(guid.to_string(), cols[2].parse().unwrap());
+                let modified = cols[2].parse().unwrap();
+                let original = ankideck::lock::Original {
+                    modified,
+                    nid: None,
+                };
+                notes.insert(guid.to_string(), original);
             }
         }
     }
@@ -1212,4 +1221,91 @@ fn new_cards_in_a_filtered_deck_keep_their_home_order() {
     assert!(at.is_sorted(), "{text}");
     let build = common::run::ankideck_in(&dir, &["build", "study", "--locked"]);
     assert_success(&build);
+}
+
+/// The first number after `prefix` in `text`.
+fn number_after(text: &str, prefix: &str) -> Option<String> {
+    let at = text.find(prefix)? + prefix.len();
+    let digits: String = text[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    (!digits.is_empty()).then_some(digits)
+}
+
+/// Notes unpacked from Anki keep Anki's note ids in the user's collection, which a
+/// build does not derive from their guids: the lock remembers them, so that the `nid:`
+/// the build names for a note removed from the sources and for a note moved to
+/// another deck finds exactly that note in the collection, searched by Anki itself.
+#[test]
+fn removed_and_moved_notes_are_found_by_the_nid_the_build_names() {
+    use common::Backend;
+    let dir = temp_dir("unpack-nids");
+    let note = |front: &str| serde_json::json!({"notetype": "Basic", "deck": "Lang", "fields": [front, "back"]});
+    let spec = serde_json::json!({"notes": [note("stays"), note("goes"), note("moves")]});
+    let exported = export(Backend::Current, &spec, &dir, &["--formats", "legacy"]);
+    let package = exported["packages"]["legacy"].as_str().unwrap();
+    let collection = dir.join("collection");
+    let imported = common::anki::import(Backend::Current, &collection, Path::new(package));
+    assert_eq!(imported["imports"][0]["counts"]["new"], 3, "{imported}");
+    let guid = |front: &str| {
+        let note = common::anki::note(&imported, front);
+        note["guid"].as_str().unwrap().to_string()
+    };
+    let sources = dir.join("sources");
+    let out =
+        common::run::ankideck_in(&dir, &["unpack", package, "-o", common::path_str(&sources)]);
+    assert_success(&out);
+    let lock = std::fs::read_to_string(sources.join("ankideck.lock")).unwrap();
+    assert_eq!(lock.matches("\tnid:").count(), 3, "{lock}");
+
+    // In the sources: `goes` deleted, `moves` given another deck.
+    let file = sources.join("Lang.md");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let goes = text.find("## goes\n").expect(&text);
+    let next = goes + text[goes + 1..].find("\n## ").unwrap() + 2;
+    let text = format!("{}{}", &text[..goes], &text[next..]);
+    let moves = text.find("## moves\n").expect(&text) + "## moves\n".len();
+    let text = format!("{}deck: Elsewhere\n{}", &text[..moves], &text[moves..]);
+    std::fs::write(&file, text).unwrap();
+    let built = dir.join("built.apkg");
+    let out = common::run::ankideck(&[
+        "build",
+        common::path_str(&sources),
+        "-o",
+        common::path_str(&built),
+    ]);
+    assert_success(&out);
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let removed = number_after(&said, "search for: nid:").expect(&said);
+    let moved = number_after(&said, "(find them with `nid:").expect(&said);
+    let searches = [format!("nid:{removed}"), format!("nid:{moved}")];
+    let found = common::judge(
+        Backend::Current,
+        &[
+            "find",
+            "--collection",
+            common::path_str(&collection),
+            &searches[0],
+            &searches[1],
+        ],
+    );
+    assert_eq!(
+        found["found"][&searches[0]],
+        serde_json::json!([guid("goes")]),
+        "{said}"
+    );
+    assert_eq!(
+        found["found"][&searches[1]],
+        serde_json::json!([guid("moves")]),
+        "{said}"
+    );
+    // The next build keeps the ids of the notes still there.
+    let lock = std::fs::read_to_string(sources.join("ankideck.lock")).unwrap();
+    assert_eq!(lock.matches("\tnid:").count(), 2, "{lock}");
+    assert!(lock.contains(&format!("\tnid:{moved}")), "{lock}");
 }
