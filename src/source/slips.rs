@@ -18,17 +18,18 @@ use super::markdown::{markdown_options, protect_math, unprotect};
 use crate::error::Problem;
 use crate::text::is_sound_or_video;
 
-/// The bytes of which every slip below needs one (a table's `|`, a line end, `#`, `=`,
-/// `%`, `[`, `~`, `^`, `:`, `{`): most fields have none, and are looked at no further.
-static NEEDED: [bool; 256] = {
-    let mut needed = [false; 256];
-    let bytes = b"|\n#=%[~^:{";
+/// The bytes some slip below needs (a table's `|`, a line end, `#`, `=`, `%`, `[`, `~`,
+/// `^`, `:`, `{`), each its own bit, so that one pass over a field tells which it has:
+/// most fields have none, and are looked at no further.
+const MARKS: &[u8] = b"|\n#=%[~^:{";
+static MARK_BIT: [u16; 256] = {
+    let mut bits = [0; 256];
     let mut i = 0;
-    while i < bytes.len() {
-        needed[bytes[i] as usize] = true;
+    while i < MARKS.len() {
+        bits[MARKS[i] as usize] = 1 << i;
         i += 1;
     }
-    needed
+    bits
 };
 
 /// The slips in a Markdown field, as `(byte offset, problem)` in `source`; `heading`
@@ -39,22 +40,25 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
         true => heading_tags(source).into_iter().collect(),
         false => Vec::new(),
     };
-    if !source.bytes().any(|b| NEEDED[usize::from(b)]) {
+    let marks = source.bytes().fold(0, |m, b| m | MARK_BIT[usize::from(b)]);
+    if marks == 0 {
         return slips;
     }
+    let has = |mark: u8| marks & MARK_BIT[usize::from(mark)] != 0;
     // A sub- or superscript takes two marks (`x^2^`); a formula's `x^2` one.
-    let twice = |mark: u8| source.bytes().filter(|&b| b == mark).nth(1).is_some();
-    let embeds = source.contains("![[");
-    let tags = !heading && source.contains('#') && source.lines().any(is_tag_line);
-    let foreign = source.contains("==")
-        || source.contains("%%")
-        || source.contains("[[")
-        || source.contains("[!")
+    let twice = |mark: u8| has(mark) && source.bytes().filter(|&b| b == mark).nth(1).is_some();
+    let embeds = has(b'[') && source.contains("![[");
+    let tags = !heading && has(b'#') && source.lines().any(is_tag_line);
+    let foreign = (has(b'=') && source.contains("=="))
+        || (has(b'%') && source.contains("%%"))
+        || (has(b'[') && (source.contains("[[") || source.contains("[!")))
         || ((twice(b'~') || twice(b'^'))
             && FOREIGN[2..4].iter().any(|(_, re, _)| re.is_match(source)));
-    let cards = may_hold_cards(source);
+    let cards = may_hold_cards(source, &has);
+    let table = has(b'|') && may_be_table(source);
+    let underline = has(b'\n') && may_underline(source);
     // Most fields have none of these, and are not parsed again.
-    if !may_be_table(source) && !may_underline(source) && !embeds && !tags && !foreign && !cards {
+    if !table && !underline && !embeds && !tags && !foreign && !cards {
         return slips;
     }
     let (protected, formulas) = protect_math(source);
@@ -138,11 +142,14 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
 }
 
 /// Whether `source` may hold a card written for another flashcard tool.
-fn may_hold_cards(source: &str) -> bool {
-    source.contains("::")
-        || source.contains("{{cloze")
-        || source.contains("START")
-        || (source.contains('?') && source.lines().any(|l| matches!(l.trim(), "?" | "??")))
+/// `has` says which of [`MARKS`] it holds: a block of lines needs a line end.
+fn may_hold_cards(source: &str, has: &dyn Fn(u8) -> bool) -> bool {
+    (has(b':') && source.contains("::"))
+        || (has(b'{') && source.contains("{{cloze"))
+        || (has(b'\n')
+            && (source.contains("START")
+                || (source.contains('?')
+                    && source.lines().any(|l| matches!(l.trim(), "?" | "??")))))
 }
 
 /// Turns a range of the field with its math protected into the text as written and
