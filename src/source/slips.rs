@@ -625,18 +625,22 @@ mod tests {
         );
     }
 
-    #[test]
-    fn other_dialects_markup_is_found_outside_code_and_math() {
-        let text = "==key idea== H~2~O x^2^ Ca^2+^ %% note %%\n\n`==a==` $x^2^y$ a == b == c ~~gone~~ <span title=\"==x==\">y</span> \\==kept== H\\~2~O\n";
-        let found: Vec<_> = markup_slips(text, false)
-            .into_iter()
+    /// The foreign-markup slips of `text`: where, as written, and the correction.
+    fn foreign_markup_in(text: &str) -> Vec<(usize, String, String)> {
+        (markup_slips(text, false).into_iter())
             .map(|(at, p)| match p {
                 Problem::ForeignMarkup {
                     written, corrected, ..
                 } => (at, written, corrected),
                 _ => panic!("{p:?}"),
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn other_dialects_markup_is_found_outside_code_and_math() {
+        let text = "==key idea== H~2~O x^2^ Ca^2+^ %% note %%\n\n`==a==` $x^2^y$ a == b == c ~~gone~~ <span title=\"==x==\">y</span> \\==kept== H\\~2~O\n";
+        let found = foreign_markup_in(text);
         let expected = [
             (0, "==key idea==", "<mark>key idea</mark>"),
             (14, "~2~", "<sub>2</sub>"),
@@ -662,15 +666,7 @@ mod tests {
     #[test]
     fn wikilinks_and_callouts_are_found() {
         let text = "See [[Heart]] and [[Heart#Top|the top]].\n\n> [!note]- Title\n> text\n";
-        let found: Vec<_> = markup_slips(text, false)
-            .into_iter()
-            .map(|(at, p)| match p {
-                Problem::ForeignMarkup {
-                    written, corrected, ..
-                } => (at, written, corrected),
-                _ => panic!("{p:?}"),
-            })
-            .collect();
+        let found = foreign_markup_in(text);
         let at = |s: &str| text.find(s).unwrap();
         let expected = [
             (at("[[Heart]]"), "[[Heart]]", "Heart"),
