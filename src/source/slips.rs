@@ -116,29 +116,41 @@ pub fn markup_slips(source: &str, heading: bool) -> Vec<(usize, Problem)> {
         }
     }
     if foreign {
-        for (what, pattern, tags) in FOREIGN.iter() {
-            for c in pattern.captures_iter(&protected) {
-                let m = c.get(1).expect("group 1");
-                let before = &protected[..m.start()];
-                // `\==` is escaped, and meant as written; `![[` is an embed.
-                let embed = m.as_str().starts_with("[[") && before.ends_with(['!', '[']);
-                if outside_code(&m)
-                    && !before.ends_with('\\')
-                    && !embed
-                    && !in_url(&protected, m.start())
-                {
-                    let (written, at) = back(m.range());
-                    let inner = c.get(2).expect("group 2").as_str();
-                    slips.push((at, foreign_markup(what, written, inner, tags)));
-                }
-            }
-        }
+        slips.extend(foreign_markups(&protected, &outside_code, &back));
     }
     if cards {
         slips.extend(foreign_cards(&protected, &code, &back));
     }
     slips.sort_by_key(|(at, _)| *at);
     slips
+}
+
+/// Other dialects' markup ([`FOREIGN`]) in `protected` (the field, its math protected),
+/// where `outside_code` says it is not code, as `(byte offset, problem)` in the source.
+fn foreign_markups(
+    protected: &str,
+    outside_code: &dyn Fn(&regex::Match) -> bool,
+    back: &Back,
+) -> Vec<(usize, Problem)> {
+    let mut found = Vec::new();
+    for (what, pattern, tags) in FOREIGN.iter() {
+        for c in pattern.captures_iter(protected) {
+            let m = c.get(1).expect("group 1");
+            let before = &protected[..m.start()];
+            // `\==` is escaped, and meant as written; `![[` is an embed.
+            let embed = m.as_str().starts_with("[[") && before.ends_with(['!', '[']);
+            if outside_code(&m)
+                && !before.ends_with('\\')
+                && !embed
+                && !in_url(protected, m.start())
+            {
+                let (written, at) = back(m.range());
+                let inner = c.get(2).expect("group 2").as_str();
+                found.push((at, foreign_markup(what, written, inner, tags)));
+            }
+        }
+    }
+    found
 }
 
 /// Whether `source` may hold a card written for another flashcard tool.
