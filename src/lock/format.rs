@@ -527,8 +527,18 @@ pub(super) fn parse_clozes(col: &str) -> Option<Vec<(u16, &str)>> {
 /// without tabs.
 pub(super) fn label(first_field: &str) -> String {
     let plain = text::strip_html(first_field);
-    let words: Vec<&str> = plain.split_whitespace().collect();
-    cut(&words.join(" "), LABEL_BYTES).to_string()
+    let mut words = String::new();
+    // Only the start is kept: the words after it are not looked at.
+    for word in plain.split_whitespace() {
+        if words.len() >= LABEL_BYTES {
+            break;
+        }
+        if !words.is_empty() {
+            words.push(' ');
+        }
+        words.push_str(word);
+    }
+    cut(&words, LABEL_BYTES).to_string()
 }
 
 /// The longest start of `text` of at most `bytes` bytes that ends at a character.
@@ -833,5 +843,14 @@ mod tests {
         assert_eq!(label(&"x".repeat(100)).len(), LABEL_BYTES);
         assert_eq!(label(&"é".repeat(100)).len(), LABEL_BYTES);
         assert_eq!(label(&"中".repeat(100)).len(), 30);
+        // Words past the label's end are not looked at: the same as joining them all.
+        let words = "ab  cde\tfghij 中文 x".repeat(20);
+        for end in 0..words.len() {
+            let Some(text) = words.get(..end) else {
+                continue;
+            };
+            let all: Vec<&str> = text.split_whitespace().collect();
+            assert_eq!(label(text), cut(&all.join(" "), LABEL_BYTES), "{text:?}");
+        }
     }
 }
